@@ -1,0 +1,154 @@
+//! The pure protocol core of quorumlab.
+//!
+//! Every protocol is a deterministic state machine. It reacts to a start, a message, a
+//! timer or a client request, and records what it wants done (send, set or cancel a
+//! timer, persist, reply) as [`Effect`]s in a [`Ctx`]. It never does I/O, never reads a
+//! wall clock and never draws randomness except from the seeded [`Rng`] the context lends
+//! it. The simulator (`quorumlab-sim`) owns time, the network and the disk; this crate
+//! owns only the protocols and the vocabulary they share with it.
+//!
+//! A crash is the instance being dropped. A restart builds a fresh instance with
+//! [`Protocol::boot`] from the node's disk, which is exactly the sum of the
+//! [`Protocol::Write`]s it asked to persist (or nothing, if the disk was lost).
+
+pub mod rng;
+pub mod types;
+pub mod view;
+
+pub mod fd;
+pub mod raft;
+
+pub use rng::Rng;
+pub use types::*;
+pub use view::*;
+
+use core::fmt::Debug;
+use core::hash::Hash;
+use serde::{de::DeserializeOwned, Serialize};
+
+/// A message a protocol sends between nodes.
+pub trait Message: Clone + Debug + Hash + Serialize + DeserializeOwned + 'static {
+    /// A short, stable name of the kind of message ("vote", "append", "heartbeat", ...),
+    /// used by the page to label messages in flight and by the trace.
+    fn kind(&self) -> &'static str;
+}
+
+/// One protocol: a deterministic state machine run on every node of a cluster.
+pub trait Protocol: Sized + Clone + Debug + 'static {
+    /// Stable protocol name, as it appears in scenario files.
+    const NAME: &'static str;
+    /// Parameters a user can change (timeouts, switches).
+    type Params: Clone + Debug + Default + Serialize + DeserializeOwned + 'static;
+    /// What nodes say to each other.
+    type Msg: Message;
+    /// What survives a crash: the node's disk.
+    type Disk: Clone + Debug + Default + Serialize + DeserializeOwned + 'static;
+    /// One durable write; the disk is the fold of all writes with [`Protocol::apply_write`].
+    type Write: Clone + Debug + Serialize + DeserializeOwned + 'static;
+    /// Ghost state kept by the invariant checker across the whole run (for example, who
+    /// was leader in which term). It never influences the protocol.
+    type Monitor: Default + Debug + 'static;
+
+    /// Apply one durable write to a disk image.
+    fn apply_write(disk: &mut Self::Disk, write: Self::Write);
+
+    /// Build the state of node `id` in a cluster whose initial members are `members`.
+    /// `disk` is `None` on first boot and after a restart that lost the disk.
+    fn boot(id: NodeId, members: &[NodeId], params: &Self::Params, disk: Option<&Self::Disk>)
+        -> Self;
+
+    /// Called once right after boot: arm timers, send greetings.
+    fn start(&mut self, cx: &mut Ctx<'_, Self>);
+
+    /// A message from another node arrived.
+    fn on_message(&mut self, cx: &mut Ctx<'_, Self>, from: NodeId, msg: Self::Msg);
+
+    /// A timer armed with [`Ctx::set_timer`] fired.
+    fn on_timer(&mut self, cx: &mut Ctx<'_, Self>, timer: TimerId);
+
+    /// A client request arrived at this node. Every request must eventually get a
+    /// [`Ctx::reply`] or be dropped (the client then times out).
+    fn on_client(&mut self, cx: &mut Ctx<'_, Self>, req: ClientRequest);
+
+    /// The public, serialisable picture of this node, for the page and the CLI.
+    fn view(&self) -> NodeView;
+
+    /// Names of the invariants [`Protocol::check`] enforces.
+    fn invariants() -> &'static [&'static str];
+
+    /// Check the protocol's invariants after node `changed` handled an event. `nodes`
+    /// holds every node's live state (`None` while crashed). Implementations should do
+    /// work proportional to what changed, since this runs after every simulated event.
+    fn check(
+        monitor: &mut Self::Monitor,
+        changed: NodeId,
+        nodes: &[Option<Self>],
+        now: Time,
+    ) -> Result<(), Violation>;
+
+    /// Membership change requested by the user or the scenario (add or remove a node).
+    /// Protocols without membership change answer with an explanation.
+    fn change_membership(&mut self, _cx: &mut Ctx<'_, Self>, _change: MembershipChange) -> Result<(), String> {
+        Err(format!("{} does not support membership change", Self::NAME))
+    }
+}
+
+/// One thing a protocol asks for while handling an event.
+#[derive(Clone, Debug)]
+pub enum Effect<P: Protocol> {
+    Send { to: NodeId, msg: P::Msg },
+    SetTimer { timer: TimerId, after: Time },
+    CancelTimer { timer: TimerId },
+    Persist(P::Write),
+    Reply(ClientReply),
+}
+
+/// The context a protocol handler runs in: who it is, the node's local clock, the
+/// node's seeded RNG, and the list of effects it has asked for.
+pub struct Ctx<'a, P: Protocol> {
+    id: NodeId,
+    now: Time,
+    rng: &'a mut Rng,
+    effects: &'a mut Vec<Effect<P>>,
+}
+
+impl<'a, P: Protocol> Ctx<'a, P> {
+    /// Make a context. Used by drivers (the simulator, the golden-transcript harness).
+    pub fn new(id: NodeId, now: Time, rng: &'a mut Rng, effects: &'a mut Vec<Effect<P>>) -> Self {
+        Ctx { id, now, rng, effects }
+    }
+    /// This node's id.
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+    /// The node's local clock in microseconds (subject to the node's skew and drift).
+    pub fn now(&self) -> Time {
+        self.now
+    }
+    /// The node's seeded random number generator.
+    pub fn rng(&mut self) -> &mut Rng {
+        self.rng
+    }
+    /// Send `msg` to node `to` over the simulated network.
+    pub fn send(&mut self, to: NodeId, msg: P::Msg) {
+        self.effects.push(Effect::Send { to, msg });
+    }
+    /// Arm (or re-arm, replacing the earlier deadline) timer `timer` to fire after
+    /// `after` microseconds of the node's local clock.
+    pub fn set_timer(&mut self, timer: TimerId, after: Time) {
+        self.effects.push(Effect::SetTimer { timer, after });
+    }
+    /// Disarm timer `timer`; a disarmed timer never fires.
+    pub fn cancel_timer(&mut self, timer: TimerId) {
+        self.effects.push(Effect::CancelTimer { timer });
+    }
+    /// Make `write` durable. It is on disk before any message sent by this handler
+    /// leaves the node.
+    pub fn persist(&mut self, write: P::Write) {
+        self.effects.push(Effect::Persist(write));
+    }
+    /// Answer a client.
+    pub fn reply(&mut self, reply: ClientReply) {
+        self.effects.push(Effect::Reply(reply));
+    }
+}

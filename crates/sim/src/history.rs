@@ -1,0 +1,83 @@
+//! Client histories: every operation as invoke / ok / fail / info, in the JSON Lines
+//! form of the design (`{"process":3,"type":"invoke","f":"write","key":"x","value":4,"time":1200}`).
+
+use serde::{Deserialize, Serialize};
+
+/// What a history line says about an operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventType {
+    /// The client called it.
+    Invoke,
+    /// It happened, with this result.
+    Ok,
+    /// It did not happen.
+    Fail,
+    /// Unknown: it may have happened, at any time after its invoke.
+    Info,
+}
+
+/// The operation's function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Func {
+    Read,
+    Write,
+    Cas,
+    Append,
+}
+
+/// A history value: `null`, an integer, a cas pair `[old, new]`, or a string (append
+/// and the key-value model).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Value {
+    Nil,
+    Int(i64),
+    Pair([i64; 2]),
+    Str(String),
+}
+
+impl Default for Value {
+    fn default() -> Self {
+        Value::Nil
+    }
+}
+
+/// One line of a history.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEvent {
+    pub process: u64,
+    #[serde(rename = "type")]
+    pub kind: EventType,
+    pub f: Func,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(default)]
+    pub value: Value,
+    /// Simulated microseconds.
+    pub time: u64,
+}
+
+/// A whole history, in the order things happened.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct History {
+    pub events: Vec<HistoryEvent>,
+}
+
+impl History {
+    pub fn push(&mut self, e: HistoryEvent) {
+        self.events.push(e);
+    }
+
+    /// The history as JSON Lines, one event a line.
+    pub fn to_jsonl(&self) -> String {
+        let mut out = String::new();
+        for e in &self.events {
+            // Serialising these plain structs cannot fail.
+            out.push_str(&serde_json::to_string(e).unwrap_or_default());
+            out.push('\n');
+        }
+        out
+    }
+}

@@ -1,0 +1,3 @@
+//! The deterministic simulator of quorumlab and everything a run produces.
+
+pub mod history;
