@@ -47,7 +47,7 @@ pub trait Protocol: Sized + Clone + Debug + 'static {
     type Write: Clone + Debug + Serialize + DeserializeOwned + 'static;
     /// Ghost state kept by the invariant checker across the whole run (for example, who
     /// was leader in which term). It never influences the protocol.
-    type Monitor: Default + Debug + 'static;
+    type Monitor: Clone + Default + Debug + 'static;
 
     /// Apply one durable write to a disk image.
     fn apply_write(disk: &mut Self::Disk, write: Self::Write);

@@ -1,0 +1,1316 @@
+//! The discrete-event loop.
+//!
+//! Simulated time advances in two kinds of steps:
+//! - a **control event** (a fault, a client's timer or the arrival of a reply at a
+//!   client, the nemesis) is handled by the simulator itself;
+//! - a **window** `[t, t + lookahead)` runs every node's events in it. The lookahead is
+//!   the least latency any message can have, so nothing a node sends inside a window can
+//!   arrive inside it: nodes are independent within a window. Each node runs its own
+//!   events in time order ([`Host::run_window`]); then the simulator applies their
+//!   effects in node order. A Web Worker can therefore run a node's window in parallel
+//!   with the others and the outcome is the same, event for event.
+//!
+//! The trace hash folds every handled event and every effect in that fixed order.
+
+use crate::hash::StableHasher;
+use crate::history::{EventType, History};
+use crate::host::{Cause, Host, HostCmd, Input, Record};
+use crate::metrics::Metrics;
+use crate::net::{Fate, Network};
+use crate::scenario::{FaultKind, Scenario, ScenarioError};
+use crate::workload::{self, Client, InFlight, OpGen, MAX_REDIRECTS, REDIRECT_BACKOFF};
+use quorumlab_core::{
+    ClientReply, ClientRequest, Effect, MembershipChange, Message, NodeId, NodeView, Op, Outcome,
+    Protocol, Rng, Time, Violation, MS,
+};
+use serde::{Deserialize, Serialize};
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+use std::hash::Hash;
+
+/// An item in a time-ordered queue: earliest first, then first queued.
+#[derive(Clone, Debug)]
+struct Pending<T> {
+    time: Time,
+    seq: u64,
+    item: T,
+}
+impl<T> PartialEq for Pending<T> {
+    fn eq(&self, o: &Self) -> bool {
+        self.time == o.time && self.seq == o.seq
+    }
+}
+impl<T> Eq for Pending<T> {}
+impl<T> PartialOrd for Pending<T> {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl<T> Ord for Pending<T> {
+    fn cmp(&self, o: &Self) -> Ordering {
+        (o.time, o.seq).cmp(&(self.time, self.seq))
+    }
+}
+
+/// Events the simulator handles itself.
+#[derive(Clone, Debug)]
+enum Ctrl {
+    Boot(NodeId),
+    Fault(FaultKind),
+    ClientWake(u32),
+    ClientSend(u32, u64),
+    ClientTimeout(u32, u64, u32),
+    ClientReply(ClientReply),
+    Resume(NodeId),
+    Nemesis,
+    NemesisUndo(Undo),
+    NemesisStop,
+    Member(MembershipChange, u32),
+}
+
+#[derive(Clone, Debug)]
+enum Undo {
+    Restart(NodeId, bool),
+    Heal,
+    Network,
+}
+
+/// Whether a node runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Up,
+    Crashed,
+    Paused,
+    /// A spare, not yet added.
+    Spare,
+}
+
+/// A message on the wire, for the picture.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Flight {
+    pub from: NodeId,
+    pub to: NodeId,
+    pub kind: String,
+    pub sent: Time,
+    pub arrives: Time,
+    /// `delivered`, `lost`, `blocked`, `duplicate`.
+    pub fate: String,
+}
+
+/// A line of the run's log of notable things (faults, client fates, violations).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogLine {
+    pub time: Time,
+    pub what: String,
+}
+
+/// The first invariant violation of a run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Found {
+    pub time: Time,
+    pub event: u64,
+    pub invariant: String,
+    pub detail: String,
+}
+
+/// Optional recording for the page and `--trace`: every message sent, bounded.
+#[derive(Clone, Debug, Default)]
+pub struct Recorder {
+    pub flights: Vec<Flight>,
+    pub limit: usize,
+    pub dropped: u64,
+}
+
+impl Recorder {
+    fn push(&mut self, f: Flight) {
+        if self.flights.len() >= self.limit {
+            // Keep the most recent half: the page shows recent traffic.
+            let half = self.flights.len() / 2;
+            self.dropped += half as u64;
+            self.flights.drain(..half);
+        }
+        self.flights.push(f);
+    }
+}
+
+/// The simulator for one protocol.
+#[derive(Clone)]
+pub struct Sim<P: Protocol> {
+    pub scenario: Scenario,
+    pub seed: u64,
+    params: P::Params,
+    n: usize,
+    states: Vec<Option<P>>,
+    hosts: Vec<Host>,
+    disks: Vec<Option<P::Disk>>,
+    status: Vec<Status>,
+    monitor: P::Monitor,
+    pub net: Network,
+    lookahead: Time,
+    end: Time,
+    now: Time,
+    seq: u64,
+    inputs: BinaryHeap<Pending<(NodeId, Input<P>)>>,
+    ctrl: BinaryHeap<Pending<Ctrl>>,
+    deferred: Vec<Vec<(Time, Input<P>)>>,
+    clients: Vec<Client>,
+    opgen: Option<OpGen>,
+    nemesis_rng: Rng,
+    nemesis_active: bool,
+    client_stop: Time,
+    pub history: History,
+    pub metrics: Metrics,
+    hash: StableHasher,
+    events: u64,
+    check_invariants: bool,
+    violation: Option<Found>,
+    /// When the last fault or nemesis action happened (for the convergence check).
+    last_disturbance: Time,
+    pub log: Vec<LogLine>,
+    pub recorder: Option<Recorder>,
+    // Reused buffers.
+    batches: Vec<Vec<(Time, Input<P>)>>,
+    effects: Vec<Effect<P>>,
+    records: Vec<Record>,
+}
+
+/// Deserialize the protocol's parameters, naming the field on error.
+pub fn params_of<P: Protocol>(s: &Scenario) -> Result<P::Params, ScenarioError> {
+    let v = if s.protocol.params.is_null() {
+        serde_json::json!({})
+    } else {
+        s.protocol.params.clone()
+    };
+    serde_path_to_error::deserialize(v).map_err(|e| {
+        let p = e.path().to_string();
+        let path = if p == "." {
+            "protocol.params".to_string()
+        } else {
+            format!("protocol.params.{p}")
+        };
+        ScenarioError::new(path, e.into_inner().to_string())
+    })
+}
+
+/// Check that the protocol's parameters parse (used by validation).
+pub fn check_params(s: &Scenario) -> Result<(), ScenarioError> {
+    crate::with_protocol!(s.protocol.name.as_str(), P => params_of::<P>(s).map(|_| ()), Ok(()))
+}
+
+impl<P: Protocol> Sim<P> {
+    /// Build a run of a validated scenario with `seed`.
+    pub fn new(scenario: &Scenario, seed: u64) -> Result<Self, ScenarioError> {
+        let params = params_of::<P>(scenario)?;
+        let n = scenario.n();
+        let net = Network::new(scenario, Rng::derive(seed, 1));
+        let lookahead = Network::min_latency(scenario);
+        let mut sim = Sim {
+            scenario: scenario.clone(),
+            seed,
+            params,
+            n,
+            states: (0..n).map(|_| None).collect(),
+            hosts: (0..n).map(|i| Host::new(i as NodeId, seed)).collect(),
+            disks: vec![None; n],
+            status: (0..n)
+                .map(|i| {
+                    if scenario.nodes.spec(i).spare {
+                        Status::Spare
+                    } else {
+                        Status::Crashed
+                    }
+                })
+                .collect(),
+            monitor: P::Monitor::default(),
+            net,
+            lookahead,
+            end: scenario.duration(),
+            now: 0,
+            seq: 0,
+            inputs: BinaryHeap::new(),
+            ctrl: BinaryHeap::new(),
+            deferred: (0..n).map(|_| Vec::new()).collect(),
+            clients: Vec::new(),
+            opgen: None,
+            nemesis_rng: Rng::derive(seed, 3),
+            nemesis_active: false,
+            client_stop: 0,
+            history: History::default(),
+            metrics: Metrics::new(scenario.metrics_window_ms * MS),
+            hash: StableHasher::new(),
+            events: 0,
+            check_invariants: scenario.checks.invariants,
+            violation: None,
+            last_disturbance: 0,
+            log: Vec::new(),
+            recorder: None,
+            batches: (0..n).map(|_| Vec::new()).collect(),
+            effects: Vec::new(),
+            records: Vec::new(),
+        };
+        sim.hash.add(seed);
+        for i in 0..n {
+            if sim.status[i] != Status::Spare {
+                sim.push_ctrl(0, Ctrl::Boot(i as NodeId));
+            }
+        }
+        for f in &scenario.faults {
+            sim.push_ctrl(f.at_ms * MS, Ctrl::Fault(f.kind.clone()));
+        }
+        if let Some(w) = &scenario.workload {
+            let members = scenario.nodes.initial_members();
+            let mut gen = OpGen::new(w, Rng::derive(seed, 2));
+            sim.client_stop = w.stop_ms.map(|s| s * MS).unwrap_or_else(|| {
+                let c = scenario.checks.converge_after_ms * MS;
+                if c > 0 && sim.end > 2 * c {
+                    sim.end - c
+                } else {
+                    sim.end
+                }
+            });
+            for c in 0..w.clients {
+                let home = w
+                    .attach
+                    .get(c as usize)
+                    .copied()
+                    .unwrap_or_else(|| members[c as usize % members.len()]);
+                sim.clients
+                    .push(Client::new(c, home, w.keys as usize, false));
+                let first = w.start_ms * MS + gen.think_time(w.rate);
+                sim.push_ctrl(first, Ctrl::ClientWake(c));
+            }
+            sim.opgen = Some(gen);
+        }
+        if let Some(nm) = &scenario.nemesis {
+            sim.push_ctrl(nm.start_ms * MS, Ctrl::Nemesis);
+            sim.push_ctrl(
+                scenario.nemesis_stop_ms().unwrap_or(0) * MS,
+                Ctrl::NemesisStop,
+            );
+            sim.nemesis_active = true;
+        }
+        Ok(sim)
+    }
+
+    /// Record every message for the picture (bounded to `limit` entries).
+    pub fn with_recorder(mut self, limit: usize) -> Self {
+        self.recorder = Some(Recorder {
+            flights: Vec::new(),
+            limit: limit.max(16),
+            dropped: 0,
+        });
+        self
+    }
+
+    fn push_ctrl(&mut self, time: Time, item: Ctrl) {
+        self.seq += 1;
+        self.ctrl.push(Pending {
+            time,
+            seq: self.seq,
+            item,
+        });
+    }
+
+    fn push_input(&mut self, time: Time, to: NodeId, input: Input<P>) {
+        self.seq += 1;
+        self.inputs.push(Pending {
+            time,
+            seq: self.seq,
+            item: (to, input),
+        });
+    }
+
+    fn note(&mut self, what: String) {
+        self.log.push(LogLine {
+            time: self.now,
+            what,
+        });
+    }
+
+    pub fn now(&self) -> Time {
+        self.now
+    }
+    pub fn end(&self) -> Time {
+        self.end
+    }
+    pub fn events(&self) -> u64 {
+        self.events
+    }
+    pub fn trace_hash(&self) -> u64 {
+        use std::hash::Hasher;
+        self.hash.finish()
+    }
+    pub fn violation(&self) -> Option<&Found> {
+        self.violation.as_ref()
+    }
+    pub fn status(&self) -> &[Status] {
+        &self.status
+    }
+    pub fn views(&self) -> Vec<Option<NodeView>> {
+        self.states
+            .iter()
+            .map(|s| s.as_ref().map(|p| p.view()))
+            .collect()
+    }
+    pub fn clock_offsets(&self) -> Vec<i64> {
+        self.hosts
+            .iter()
+            .map(|h| h.clock.offset(self.now))
+            .collect()
+    }
+
+    /// True when the run is over: past its end, or stopped by a violation.
+    pub fn done(&self) -> bool {
+        self.violation.is_some() || self.next_time().is_none_or(|t| t > self.end)
+    }
+
+    fn next_node_time(&self) -> Option<Time> {
+        let ti = self.inputs.peek().map(|p| p.time);
+        let tt = self
+            .hosts
+            .iter()
+            .zip(&self.status)
+            .filter(|(_, s)| **s == Status::Up)
+            .filter_map(|(h, _)| h.next_timer())
+            .min();
+        match (ti, tt) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn next_time(&self) -> Option<Time> {
+        let tc = self.ctrl.peek().map(|p| p.time);
+        match (tc, self.next_node_time()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Handle the next control event or window. Returns false when the run is over.
+    pub fn step(&mut self) -> bool {
+        if self.violation.is_some() {
+            return false;
+        }
+        let tc = self.ctrl.peek().map(|p| p.time);
+        let tn = self.next_node_time();
+        let t = match (tc, tn) {
+            (Some(a), Some(b)) => a.min(b),
+            (Some(a), None) => a,
+            (None, Some(b)) => b,
+            (None, None) => return false,
+        };
+        if t > self.end {
+            return false;
+        }
+        if tc.is_some_and(|c| tn.is_none_or(|n| c <= n)) {
+            let Some(p) = self.ctrl.pop() else {
+                return false;
+            };
+            self.now = p.time;
+            self.control(p.item);
+        } else {
+            let mut wend = t + self.lookahead;
+            if let Some(c) = tc {
+                wend = wend.min(c);
+            }
+            wend = wend.min(self.end + 1);
+            self.window(t, wend);
+        }
+        true
+    }
+
+    /// Run until simulated time `t` (events at `t` included) or the end.
+    pub fn run_until(&mut self, t: Time) {
+        while self.next_time().is_some_and(|x| x <= t) && self.step() {}
+        self.now = self.now.max(t.min(self.end));
+    }
+
+    /// Run to the end of the scenario (or the first violation).
+    pub fn run(&mut self) {
+        while self.step() {}
+        if self.violation.is_none() {
+            self.now = self.end;
+        }
+    }
+
+    /// Schedule a user action now (from the page's console or editor).
+    pub fn inject(&mut self, kind: FaultKind) {
+        let now = self.now;
+        self.push_ctrl(now, Ctrl::Fault(kind));
+    }
+
+    // ---- windows -------------------------------------------------------------------
+
+    fn window(&mut self, start: Time, end: Time) {
+        while let Some(p) = self.inputs.peek() {
+            if p.time >= end {
+                break;
+            }
+            let Some(Pending {
+                time,
+                item: (to, input),
+                ..
+            }) = self.inputs.pop()
+            else {
+                break;
+            };
+            match self.status[to as usize] {
+                Status::Up => self.batches[to as usize].push((time, input)),
+                Status::Paused => self.deferred[to as usize].push((time, input)),
+                // A crashed node hears nothing.
+                Status::Crashed | Status::Spare => {}
+            }
+        }
+        self.now = start;
+        for i in 0..self.n {
+            if self.status[i] != Status::Up {
+                self.batches[i].clear();
+                continue;
+            }
+            let has_timer = self.hosts[i].next_timer().is_some_and(|t| t < end);
+            if self.batches[i].is_empty() && !has_timer {
+                continue;
+            }
+            self.effects.clear();
+            self.records.clear();
+            let mut batch = std::mem::take(&mut self.batches[i]);
+            let inputs_meta: Vec<(NodeId, u64, Option<(u32, u64)>)> = batch
+                .iter()
+                .map(|(_, inp)| match inp {
+                    Input::Msg { from, msg } => (*from, StableHasher::of(msg.kind()), None),
+                    Input::Client(r) => (u32::MAX, 0, Some((r.client, r.seq))),
+                })
+                .collect();
+            let check_on = self.check_invariants;
+            let monitor = &mut self.monitor;
+            let mut check =
+                |states: &[Option<P>], changed: NodeId, now: Time| -> Result<(), Violation> {
+                    if check_on {
+                        P::check(monitor, changed, states, now)
+                    } else {
+                        Ok(())
+                    }
+                };
+            let res = self.hosts[i].run_window(
+                &mut self.states,
+                i,
+                &mut batch,
+                end,
+                &mut self.effects,
+                &mut self.records,
+                &mut check,
+            );
+            self.batches[i] = batch;
+            let records = std::mem::take(&mut self.records);
+            let mut effects = std::mem::take(&mut self.effects);
+            let mut effs = effects.drain(..);
+            for rec in &records {
+                self.account(i as NodeId, rec, &inputs_meta, &mut effs);
+            }
+            drop(effs);
+            self.effects = effects;
+            self.records = records;
+            if let Err((time, v)) = res {
+                self.found(time, v);
+                return;
+            }
+        }
+    }
+
+    /// Fold one handled event into the hash and apply its effects.
+    fn account(
+        &mut self,
+        node: NodeId,
+        rec: &Record,
+        inputs_meta: &[(NodeId, u64, Option<(u32, u64)>)],
+        effs: &mut dyn Iterator<Item = Effect<P>>,
+    ) {
+        self.events += 1;
+        self.metrics.event(rec.time);
+        let h = &mut self.hash;
+        h.add(rec.time);
+        h.add(node as u64);
+        match &rec.cause {
+            Cause::Start => h.add(1),
+            Cause::Admin => h.add(4),
+            Cause::Timer(id) => {
+                h.add(2);
+                h.add(*id as u64);
+            }
+            Cause::Input(k) => {
+                let (from, kind, client) = inputs_meta[*k as usize];
+                h.add(3);
+                h.add(from as u64);
+                h.add(kind);
+                if let Some((c, s)) = client {
+                    h.add(c as u64);
+                    h.add(s);
+                }
+            }
+        }
+        let (a, b) = rec.effects;
+        for _ in a..b {
+            let Some(e) = effs.next() else { break };
+            self.apply_effect(node, rec.time, e);
+        }
+    }
+
+    fn apply_effect(&mut self, node: NodeId, now: Time, e: Effect<P>) {
+        match e {
+            Effect::Send { to, msg } => {
+                self.hash.add(10);
+                self.hash.add(to as u64);
+                self.hash.add(StableHasher::of(&msg));
+                self.metrics.message(now);
+                if to as usize >= self.n {
+                    return;
+                }
+                let fate = self.net.route(node, to, now);
+                if let Some(r) = &mut self.recorder {
+                    let (arrives, f) = match fate {
+                        Fate::Arrives(t, _) => (t, "delivered"),
+                        Fate::Lost => (now + self.lookahead, "lost"),
+                        Fate::Blocked => (now + self.lookahead, "blocked"),
+                    };
+                    r.push(Flight {
+                        from: node,
+                        to,
+                        kind: msg.kind().to_string(),
+                        sent: now,
+                        arrives,
+                        fate: f.into(),
+                    });
+                    if let Fate::Arrives(_, Some(d)) = fate {
+                        r.push(Flight {
+                            from: node,
+                            to,
+                            kind: msg.kind().to_string(),
+                            sent: now,
+                            arrives: d,
+                            fate: "duplicate".into(),
+                        });
+                    }
+                }
+                match fate {
+                    Fate::Arrives(t, dup) => {
+                        self.hash.add(t);
+                        if let Some(d) = dup {
+                            self.hash.add(d);
+                            self.push_input(
+                                d,
+                                to,
+                                Input::Msg {
+                                    from: node,
+                                    msg: msg.clone(),
+                                },
+                            );
+                        }
+                        self.push_input(t, to, Input::Msg { from: node, msg });
+                    }
+                    _ => {
+                        self.metrics.dropped(now);
+                        self.hash.add(0);
+                    }
+                }
+            }
+            Effect::SetTimer { timer, after } => {
+                self.hash.add(11);
+                self.hash.add(timer as u64);
+                self.hash.add(after);
+            }
+            Effect::CancelTimer { timer } => {
+                self.hash.add(12);
+                self.hash.add(timer as u64);
+            }
+            Effect::Persist(w) => {
+                self.hash.add(13);
+                P::apply_write(
+                    self.disks[node as usize].get_or_insert_with(Default::default),
+                    w,
+                );
+            }
+            Effect::Reply(r) => {
+                self.hash.add(14);
+                self.hash.add(StableHasher::of(&r));
+                let Some(c) = self.clients.get(r.client as usize) else {
+                    return;
+                };
+                if let Some(t) = self.net.route_client(c.home, node, now) {
+                    self.push_ctrl(t, Ctrl::ClientReply(r));
+                }
+            }
+        }
+    }
+
+    fn found(&mut self, time: Time, v: Violation) {
+        self.now = time;
+        self.note(format!("invariant violated: {v}"));
+        self.violation = Some(Found {
+            time,
+            event: self.events,
+            invariant: v.invariant,
+            detail: v.detail,
+        });
+    }
+
+    /// Run a host command, accounting for any protocol code it ran.
+    fn host_cmd(&mut self, i: usize, cmd: HostCmd<P>) {
+        self.effects.clear();
+        let rec = self.hosts[i].apply(
+            &mut self.states[i],
+            cmd,
+            &self.params,
+            self.seed,
+            &mut self.effects,
+        );
+        if let Some(rec) = rec {
+            let mut effects = std::mem::take(&mut self.effects);
+            self.account(i as NodeId, &rec, &[], &mut effects.drain(..));
+            self.effects = effects;
+            if self.check_invariants {
+                if let Err(v) = P::check(&mut self.monitor, i as NodeId, &self.states, rec.time) {
+                    self.found(rec.time, v);
+                }
+            }
+        }
+    }
+
+    // ---- control events ------------------------------------------------------------
+
+    fn control(&mut self, c: Ctrl) {
+        self.hash.add(0xC0);
+        match c {
+            Ctrl::Boot(i) => self.boot(i, true),
+            Ctrl::Fault(kind) => self.fault(kind),
+            Ctrl::ClientWake(c) => self.client_wake(c),
+            Ctrl::ClientSend(c, seq) => self.client_send(c, seq),
+            Ctrl::ClientTimeout(c, seq, attempt) => self.client_timeout(c, seq, attempt),
+            Ctrl::ClientReply(r) => self.client_reply(r),
+            Ctrl::Resume(i) => {
+                if self.status[i as usize] == Status::Paused
+                    && self.hosts[i as usize].paused_until <= self.now
+                {
+                    self.status[i as usize] = Status::Up;
+                    self.host_cmd(i as usize, HostCmd::Resume { at: self.now });
+                    let now = self.now;
+                    for (_, input) in std::mem::take(&mut self.deferred[i as usize]) {
+                        self.push_input(now, i, input);
+                    }
+                    self.note(format!("node {i} resumes after its pause"));
+                }
+            }
+            Ctrl::Nemesis => self.nemesis(),
+            Ctrl::NemesisUndo(u) => self.nemesis_undo(u),
+            Ctrl::NemesisStop => self.nemesis_stop(),
+            Ctrl::Member(change, tries) => self.member(change, tries),
+        }
+    }
+
+    fn boot(&mut self, i: NodeId, disk: bool) {
+        let iu = i as usize;
+        let members = self.scenario.nodes.initial_members();
+        let members = if self.status[iu] == Status::Spare {
+            Vec::new()
+        } else {
+            members
+        };
+        let d = if disk { self.disks[iu].clone() } else { None };
+        if !disk {
+            self.disks[iu] = None;
+        }
+        self.status[iu] = Status::Up;
+        self.deferred[iu].clear();
+        let now = self.now;
+        self.host_cmd(
+            iu,
+            HostCmd::Boot {
+                at: now,
+                members,
+                disk: d,
+            },
+        );
+    }
+
+    fn crash(&mut self, i: NodeId) {
+        let iu = i as usize;
+        if matches!(self.status[iu], Status::Up | Status::Paused) {
+            self.status[iu] = Status::Crashed;
+            self.deferred[iu].clear();
+            self.host_cmd(iu, HostCmd::Crash);
+        }
+    }
+
+    fn fault(&mut self, kind: FaultKind) {
+        self.hash.add(StableHasher::of(kind.name()));
+        if !matches!(kind, FaultKind::Client { .. }) {
+            self.last_disturbance = self.now;
+        }
+        let now = self.now;
+        match kind {
+            FaultKind::Crash { node } => {
+                if self.status[node as usize] == Status::Up
+                    || self.status[node as usize] == Status::Paused
+                {
+                    self.note(format!("node {node} crashes"));
+                    self.crash(node);
+                }
+            }
+            FaultKind::Restart { node, disk } => {
+                if self.status[node as usize] == Status::Crashed {
+                    self.note(format!(
+                        "node {node} restarts {}",
+                        if disk {
+                            "from its disk"
+                        } else {
+                            "with a blank disk"
+                        }
+                    ));
+                    self.boot(node, disk);
+                }
+            }
+            FaultKind::Pause { node, duration_ms } => {
+                if self.status[node as usize] == Status::Up {
+                    let until = now + duration_ms * MS;
+                    self.status[node as usize] = Status::Paused;
+                    self.host_cmd(node as usize, HostCmd::Pause { until });
+                    self.push_ctrl(until, Ctrl::Resume(node));
+                    self.note(format!("node {node} pauses for {duration_ms} ms"));
+                }
+            }
+            FaultKind::Clock {
+                node,
+                skew_ms,
+                drift_ppm,
+            } => {
+                self.host_cmd(
+                    node as usize,
+                    HostCmd::Clock {
+                        at: now,
+                        skew: skew_ms * MS as i64,
+                        ppm: drift_ppm,
+                    },
+                );
+                self.note(format!(
+                    "node {node}'s clock jumps {skew_ms:+} ms and drifts {drift_ppm:+} ppm"
+                ));
+            }
+            FaultKind::Partition { groups } => {
+                self.note(format!("partition {:?}", groups));
+                self.net.partition(&groups);
+            }
+            FaultKind::Cut { from, to } => {
+                self.note(format!("link {from} -> {to} cut"));
+                self.net.cut(from, to);
+            }
+            FaultKind::Heal => {
+                self.note("network healed".into());
+                self.net.heal();
+            }
+            FaultKind::Degrade {
+                from,
+                to,
+                both_ways,
+                latency,
+                loss,
+            } => {
+                self.note(format!(
+                    "link {from} {} {to} degraded",
+                    if both_ways { "<->" } else { "->" }
+                ));
+                self.net.degrade(from, to, latency.as_ref(), loss);
+                if both_ways {
+                    self.net.degrade(to, from, latency.as_ref(), loss);
+                }
+            }
+            FaultKind::Restore {
+                from,
+                to,
+                both_ways,
+            } => {
+                self.net.restore(from, to);
+                if both_ways {
+                    self.net.restore(to, from);
+                }
+            }
+            FaultKind::AddNode { node } => {
+                if matches!(self.status[node as usize], Status::Spare | Status::Crashed) {
+                    self.note(format!("node {node} starts and asks to join"));
+                    self.status[node as usize] = Status::Spare;
+                    self.boot(node, false);
+                }
+                self.member(MembershipChange::Add { node }, 0);
+            }
+            FaultKind::RemoveNode { node } => self.member(MembershipChange::Remove { node }, 0),
+            FaultKind::Client { node, op } => self.console(node, op),
+        }
+    }
+
+    /// Ask the current leader for a membership change; retry every 100 ms until one
+    /// accepts (or 100 tries).
+    fn member(&mut self, change: MembershipChange, tries: u32) {
+        let leader = (0..self.n).find(|&i| {
+            self.states[i]
+                .as_ref()
+                .is_some_and(|s| s.view().role == "leader")
+        });
+        let res = match leader {
+            Some(l) => {
+                self.effects.clear();
+                let now = self.now;
+                let c = change.clone();
+                let out = self.hosts[l].call(
+                    &mut self.states[l],
+                    now,
+                    Cause::Admin,
+                    &mut self.effects,
+                    |p, cx| p.change_membership(cx, c),
+                );
+                match out {
+                    Some((r, rec)) => {
+                        let mut effects = std::mem::take(&mut self.effects);
+                        self.account(l as NodeId, &rec, &[], &mut effects.drain(..));
+                        self.effects = effects;
+                        r
+                    }
+                    None => Err("the leader is down".to_string()),
+                }
+            }
+            None => Err("no leader right now".to_string()),
+        };
+        match res {
+            Ok(()) => self.note(format!("membership change {change:?} accepted")),
+            Err(why) => {
+                if tries < 100 {
+                    self.push_ctrl(self.now + 100 * MS, Ctrl::Member(change, tries + 1));
+                } else {
+                    self.note(format!("membership change {change:?} gave up: {why}"));
+                }
+            }
+        }
+    }
+
+    // ---- clients -------------------------------------------------------------------
+
+    fn console(&mut self, node: NodeId, op: Op) {
+        let id = self.clients.len() as u32;
+        let keys = self
+            .scenario
+            .workload
+            .as_ref()
+            .map(|w| w.keys as usize)
+            .unwrap_or(0);
+        let mut c = Client::new(id, node, keys, true);
+        c.next_seq = 2;
+        c.current = Some(InFlight {
+            seq: 1,
+            op: op.clone(),
+            invoked: self.now,
+            attempt: 0,
+            failures: 0,
+            redirects: 0,
+            maybe_applied: false,
+        });
+        self.clients.push(c);
+        self.history.push(workload::history_event(
+            id,
+            EventType::Invoke,
+            &op,
+            None,
+            self.now,
+        ));
+        self.metrics.invoke(self.now);
+        self.note(format!("console: {op:?} sent to node {node}"));
+        self.client_send(id, 1);
+    }
+
+    fn client_wake(&mut self, c: u32) {
+        let Some(gen) = self.opgen.as_mut() else {
+            return;
+        };
+        let cl = &mut self.clients[c as usize];
+        if cl.current.is_some() || self.now >= self.client_stop {
+            return;
+        }
+        let op = gen.next_op(cl);
+        let seq = cl.next_seq;
+        cl.next_seq += 1;
+        cl.current = Some(InFlight {
+            seq,
+            op: op.clone(),
+            invoked: self.now,
+            attempt: 0,
+            failures: 0,
+            redirects: 0,
+            maybe_applied: false,
+        });
+        self.history.push(workload::history_event(
+            c,
+            EventType::Invoke,
+            &op,
+            None,
+            self.now,
+        ));
+        self.metrics.invoke(self.now);
+        self.client_send(c, seq);
+    }
+
+    fn client_send(&mut self, c: u32, seq: u64) {
+        let now = self.now;
+        let timeout = self
+            .scenario
+            .workload
+            .as_ref()
+            .map(|w| w.timeout_ms)
+            .unwrap_or(1000)
+            * MS;
+        let cl = &mut self.clients[c as usize];
+        let Some(cur) = cl.current.as_mut().filter(|x| x.seq == seq) else {
+            return;
+        };
+        cur.attempt += 1;
+        let attempt = cur.attempt;
+        let req = ClientRequest {
+            client: c,
+            seq,
+            op: cur.op.clone(),
+        };
+        let (home, target) = (cl.home, cl.target);
+        self.hash.add(StableHasher::of(&req));
+        if let Some(t) = self.net.route_client(home, target, now) {
+            self.push_input(t, target, Input::Client(req));
+        }
+        self.push_ctrl(now + timeout, Ctrl::ClientTimeout(c, seq, attempt));
+    }
+
+    fn next_target(&self, from: NodeId) -> NodeId {
+        let members = self.scenario.nodes.initial_members();
+        let pos = members
+            .iter()
+            .position(|m| *m == from)
+            .map(|p| p + 1)
+            .unwrap_or(0);
+        members[pos % members.len()]
+    }
+
+    fn client_timeout(&mut self, c: u32, seq: u64, attempt: u32) {
+        let retries = self
+            .scenario
+            .workload
+            .as_ref()
+            .map(|w| w.retries)
+            .unwrap_or(0);
+        let cl = &mut self.clients[c as usize];
+        let Some(cur) = cl
+            .current
+            .as_mut()
+            .filter(|x| x.seq == seq && x.attempt == attempt)
+        else {
+            return;
+        };
+        cur.maybe_applied |= !cur.op.is_read();
+        cur.failures += 1;
+        if cl.console || cur.failures > retries {
+            self.finish(c, None, "timed out");
+        } else {
+            let t = self.next_target(self.clients[c as usize].target);
+            self.clients[c as usize].target = t;
+            self.client_send(c, seq);
+        }
+    }
+
+    fn client_reply(&mut self, r: ClientReply) {
+        let retries = self
+            .scenario
+            .workload
+            .as_ref()
+            .map(|w| w.retries)
+            .unwrap_or(0);
+        let Some(prev_target) = self.clients.get(r.client as usize).map(|c| c.target) else {
+            return;
+        };
+        let next = self.next_target(prev_target);
+        let cl = &mut self.clients[r.client as usize];
+        let Some(cur) = cl.current.as_mut().filter(|x| x.seq == r.seq) else {
+            return;
+        };
+        match r.outcome {
+            Outcome::Ok { value } => self.finish(r.client, Some(Ok(value)), "ok"),
+            Outcome::Fail { reason } => self.finish(r.client, Some(Err(reason)), "failed"),
+            Outcome::Redirect { leader } => {
+                cur.redirects += 1;
+                if cl.console || cur.redirects > MAX_REDIRECTS {
+                    let what = match leader {
+                        Some(l) => format!("redirected to node {l}"),
+                        None => "redirected: no leader known".to_string(),
+                    };
+                    self.finish(r.client, None, &what);
+                    return;
+                }
+                let seq = cur.seq;
+                let (t, delay) = match leader {
+                    Some(l) if (l as usize) < self.n => (l, 0),
+                    _ => (next, REDIRECT_BACKOFF),
+                };
+                self.clients[r.client as usize].target = t;
+                self.push_ctrl(self.now + delay, Ctrl::ClientSend(r.client, seq));
+            }
+            Outcome::Unknown { .. } => {
+                cur.maybe_applied |= !cur.op.is_read();
+                cur.failures += 1;
+                let seq = cur.seq;
+                if cl.console || cur.failures > retries {
+                    self.finish(r.client, None, "outcome unknown");
+                } else {
+                    self.clients[r.client as usize].target = next;
+                    self.push_ctrl(self.now + REDIRECT_BACKOFF, Ctrl::ClientSend(r.client, seq));
+                }
+            }
+        }
+    }
+
+    /// Complete the client's operation: `Some(Ok(v))` happened, `Some(Err(_))` certainly
+    /// did not (the node said so), `None`: the client gave up.
+    fn finish(&mut self, c: u32, result: Option<Result<Option<i64>, String>>, what: &str) {
+        let now = self.now;
+        let cl = &mut self.clients[c as usize];
+        let Some(cur) = cl.current.take() else { return };
+        let (kind, value) = match &result {
+            Some(Ok(v)) => (EventType::Ok, *v),
+            Some(Err(_)) => (EventType::Fail, None),
+            None if cur.maybe_applied => (EventType::Info, None),
+            None => (EventType::Fail, None),
+        };
+        if let (EventType::Ok, Some(k)) = (kind, workload::key_index(cur.op.key())) {
+            if let Some(slot) = cl.seen.get_mut(k) {
+                *slot = match &cur.op {
+                    Op::Read { .. } => value,
+                    Op::Write { value, .. } => Some(*value),
+                    Op::Cas { new, .. } => Some(*new),
+                };
+            }
+        }
+        let console = cl.console;
+        self.history
+            .push(workload::history_event(c, kind, &cur.op, value, now));
+        self.metrics
+            .complete(now, now - cur.invoked, result.is_some(), kind);
+        if console {
+            self.note(format!("console: {:?} {what}", cur.op));
+        }
+        if !console {
+            if let Some(w) = &self.scenario.workload {
+                let rate = w.rate;
+                if let Some(gen) = self.opgen.as_mut() {
+                    let t = gen.think_time(rate);
+                    self.push_ctrl(now + t, Ctrl::ClientWake(c));
+                }
+            }
+        }
+    }
+
+    // ---- nemesis -------------------------------------------------------------------
+
+    fn nemesis(&mut self) {
+        if !self.nemesis_active {
+            return;
+        }
+        let Some(nm) = self.scenario.nemesis.clone() else {
+            return;
+        };
+        let interval = nm.interval_ms * MS;
+        let r = &mut self.nemesis_rng;
+        let next = self.now + interval / 2 + r.below(interval + 1);
+        let kinds = &nm.faults;
+        if !kinds.is_empty() {
+            let kind = kinds[r.below(kinds.len() as u64) as usize].clone();
+            let hold = interval + r.below(2 * interval + 1);
+            let n = self.n as u64;
+            let pick = r.below(n) as NodeId;
+            self.last_disturbance = self.now;
+            match kind.as_str() {
+                "crash" | "restart_blank" => {
+                    if self.status[pick as usize] == Status::Up {
+                        self.note(format!("nemesis: node {pick} crashes"));
+                        self.crash(pick);
+                        self.push_ctrl(
+                            self.now + hold,
+                            Ctrl::NemesisUndo(Undo::Restart(pick, kind == "crash")),
+                        );
+                    }
+                }
+                "partition" => {
+                    let mut order: Vec<NodeId> = (0..self.n as NodeId).collect();
+                    for i in (1..order.len()).rev() {
+                        let j = self.nemesis_rng.below(i as u64 + 1) as usize;
+                        order.swap(i, j);
+                    }
+                    let cut = 1 + self.nemesis_rng.below(n.saturating_sub(1).max(1)) as usize;
+                    let groups = vec![order[..cut].to_vec(), order[cut..].to_vec()];
+                    self.note(format!("nemesis: partition {groups:?}"));
+                    self.net.partition(&groups);
+                    self.push_ctrl(self.now + hold, Ctrl::NemesisUndo(Undo::Heal));
+                }
+                "cut" => {
+                    let to = self.nemesis_rng.below(n) as NodeId;
+                    if to != pick {
+                        self.note(format!("nemesis: link {pick} -> {to} cut"));
+                        self.net.cut(pick, to);
+                        self.push_ctrl(self.now + hold, Ctrl::NemesisUndo(Undo::Heal));
+                    }
+                }
+                "loss" => {
+                    let p = 0.1 + 0.4 * self.nemesis_rng.unit();
+                    self.note(format!("nemesis: {:.0}% of messages lost", p * 100.0));
+                    self.net.set_all(Some(p), None);
+                    self.push_ctrl(self.now + hold, Ctrl::NemesisUndo(Undo::Network));
+                }
+                "duplicate" => {
+                    self.note("nemesis: messages duplicated".into());
+                    self.net.set_all(None, Some(0.3));
+                    self.push_ctrl(self.now + hold, Ctrl::NemesisUndo(Undo::Network));
+                }
+                "pause" => {
+                    let d = (interval / 2 + self.nemesis_rng.below(2 * interval + 1)) / MS;
+                    self.fault(FaultKind::Pause {
+                        node: pick,
+                        duration_ms: d.max(1),
+                    });
+                }
+                "clock" => {
+                    let skew = self.nemesis_rng.below(401) as i64 - 200;
+                    let ppm = self.nemesis_rng.below(100_001) as i64 - 50_000;
+                    self.fault(FaultKind::Clock {
+                        node: pick,
+                        skew_ms: skew,
+                        drift_ppm: ppm,
+                    });
+                }
+                _ => {}
+            }
+        }
+        self.push_ctrl(next, Ctrl::Nemesis);
+    }
+
+    fn nemesis_undo(&mut self, u: Undo) {
+        if !self.nemesis_active {
+            return;
+        }
+        self.last_disturbance = self.now;
+        match u {
+            Undo::Restart(i, disk) => {
+                if self.status[i as usize] == Status::Crashed {
+                    self.note(format!(
+                        "nemesis: node {i} restarts{}",
+                        if disk { "" } else { " with a blank disk" }
+                    ));
+                    self.boot(i, disk);
+                }
+            }
+            Undo::Heal => self.net.heal(),
+            Undo::Network => self.net.set_all(None, None),
+        }
+    }
+
+    fn nemesis_stop(&mut self) {
+        if !self.nemesis_active {
+            return;
+        }
+        self.nemesis_active = false;
+        self.last_disturbance = self.now;
+        self.note(
+            "nemesis stops: network healed, crashed nodes restart, clocks stop drifting".into(),
+        );
+        self.net.heal();
+        self.net.set_all(None, None);
+        for i in 0..self.n {
+            match self.status[i] {
+                Status::Crashed => self.boot(i as NodeId, true),
+                Status::Paused => {
+                    self.hosts[i].paused_until = 0;
+                    self.control(Ctrl::Resume(i as NodeId));
+                }
+                _ => {}
+            }
+            if self.hosts[i].clock.ppm != 0 {
+                let now = self.now;
+                self.host_cmd(
+                    i,
+                    HostCmd::Clock {
+                        at: now,
+                        skew: 0,
+                        ppm: 0,
+                    },
+                );
+            }
+        }
+    }
+
+    /// The convergence check at the end of a run: `None` when it does not apply (the
+    /// last disturbance is too recent, or the network is still broken).
+    pub fn convergence(&self) -> Option<Result<(), String>> {
+        let after = self.scenario.checks.converge_after_ms * MS;
+        if after == 0
+            || self.now < self.end
+            || self.last_disturbance + after > self.end
+            || !self.net.is_healthy()
+        {
+            return None;
+        }
+        if self.status.iter().any(|s| *s == Status::Paused) {
+            return None;
+        }
+        let views: Vec<(usize, NodeView)> = self
+            .states
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.as_ref().map(|p| (i, p.view())))
+            .collect();
+        let leader_based = views.iter().any(|(_, v)| !v.members.is_empty());
+        if !leader_based {
+            return Some(Ok(()));
+        }
+        let leaders: Vec<&(usize, NodeView)> =
+            views.iter().filter(|(_, v)| v.role == "leader").collect();
+        let Some((l, lv)) = leaders.iter().max_by_key(|(_, v)| v.term).copied() else {
+            return Some(Err(format!(
+                "no leader {} ms after the last fault",
+                (self.end - self.last_disturbance) / MS
+            )));
+        };
+        for (i, v) in &views {
+            if !lv.members.contains(&(*i as NodeId)) {
+                continue;
+            }
+            if v.applied_index != lv.commit_index || v.kv != lv.kv {
+                return Some(Err(format!(
+                    "node {i} has applied {} entries and leader {l} has committed {}: {} ms after the last fault the replicas still differ",
+                    v.applied_index,
+                    lv.commit_index,
+                    (self.end - self.last_disturbance) / MS
+                )));
+            }
+        }
+        Some(Ok(()))
+    }
+
+    /// Messages in flight at time `t` (needs the recorder).
+    pub fn flights_at(&self, t: Time) -> Vec<Flight> {
+        self.recorder
+            .as_ref()
+            .map(|r| {
+                r.flights
+                    .iter()
+                    .filter(|f| f.sent <= t && t < f.arrives)
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// Hash of a message kind, for the trace.
+pub fn kind_hash<M: Message + Hash>(m: &M) -> u64 {
+    StableHasher::of(m.kind())
+}

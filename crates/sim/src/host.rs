@@ -1,0 +1,321 @@
+//! Hosting one node: its clock, its timers, its seeded RNG, and running its events for
+//! one window of simulated time. The same code runs inside the simulator's own loop
+//! and inside a Web Worker (`crates/worker`), which is what makes both produce the
+//! same trace.
+
+use quorumlab_core::{ClientRequest, Ctx, Effect, NodeId, Protocol, Rng, Time, TimerId, Violation};
+use serde::{Deserialize, Serialize};
+
+/// A node's clock: local time runs at `1 + ppm / 1e6` times true time from an anchor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Clock {
+    pub anchor_true: Time,
+    pub anchor_local: i64,
+    pub ppm: i64,
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Clock {
+            anchor_true: 0,
+            anchor_local: 0,
+            ppm: 0,
+        }
+    }
+}
+
+impl Clock {
+    /// Local time at true time `t`, never below zero.
+    pub fn local(&self, t: Time) -> Time {
+        let dt = t.saturating_sub(self.anchor_true) as i128;
+        let l = self.anchor_local as i128 + dt * (1_000_000 + self.ppm as i128) / 1_000_000;
+        l.max(0) as Time
+    }
+    /// True duration that `after` local microseconds take (at least 1).
+    pub fn true_after(&self, after: Time) -> Time {
+        let rate = (1_000_000 + self.ppm).max(1) as u128;
+        ((after as u128 * 1_000_000).div_ceil(rate)).max(1) as Time
+    }
+    /// Jump by `skew` microseconds and run at `ppm` from true time `t` on.
+    pub fn adjust(&mut self, t: Time, skew: i64, ppm: i64) {
+        let now = self.local(t) as i64;
+        *self = Clock {
+            anchor_true: t,
+            anchor_local: now + skew,
+            ppm,
+        };
+    }
+    /// Offset of local from true time at `t`, in microseconds.
+    pub fn offset(&self, t: Time) -> i64 {
+        self.local(t) as i64 - t as i64
+    }
+}
+
+/// What a node reacts to from outside.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(bound = "")]
+pub enum Input<P: Protocol> {
+    Msg { from: NodeId, msg: P::Msg },
+    Client(ClientRequest),
+}
+
+/// What the node did at one moment: the cause and the effects it asked for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Cause {
+    Start,
+    /// The simulator called into the protocol (a membership change).
+    Admin,
+    Timer(TimerId),
+    /// The `k`th input of the window's batch for this node.
+    Input(u32),
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Record {
+    pub time: Time,
+    pub cause: Cause,
+    /// Range in the window's effect list.
+    pub effects: (u32, u32),
+}
+
+/// Everything about a node except its protocol state: the part that survives nothing
+/// but is needed to run it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Host {
+    pub id: NodeId,
+    /// How many times the node booted; seeds a fresh RNG stream each time.
+    pub incarnation: u32,
+    pub rng: Rng,
+    /// Armed timers with their true-time deadlines, in arming order.
+    pub timers: Vec<(TimerId, Time)>,
+    pub clock: Clock,
+    /// While paused, nothing runs before this true time.
+    pub paused_until: Time,
+}
+
+/// A change to a host made by the simulator between windows.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(bound = "")]
+pub enum HostCmd<P: Protocol> {
+    /// Drop the protocol state and every timer.
+    Crash,
+    /// Boot from `disk` (or blank) at time `at` and run `start`.
+    Boot {
+        at: Time,
+        members: Vec<NodeId>,
+        disk: Option<P::Disk>,
+    },
+    Clock {
+        at: Time,
+        skew: i64,
+        ppm: i64,
+    },
+    Pause {
+        until: Time,
+    },
+    /// A pause ended at `at`: overdue timers fire now.
+    Resume {
+        at: Time,
+    },
+}
+
+impl Host {
+    pub fn new(id: NodeId, seed: u64) -> Host {
+        Host {
+            id,
+            incarnation: 0,
+            rng: Rng::derive(seed, 1000 + id as u64),
+            timers: Vec::new(),
+            clock: Clock::default(),
+            paused_until: 0,
+        }
+    }
+
+    /// The earliest armed timer.
+    pub fn next_timer(&self) -> Option<Time> {
+        self.timers.iter().map(|t| t.1).min()
+    }
+
+    fn pop_timer_before(&mut self, end: Time) -> Option<(TimerId, Time)> {
+        let mut best: Option<usize> = None;
+        for (i, t) in self.timers.iter().enumerate() {
+            if t.1 < end && best.is_none_or(|b| t.1 < self.timers[b].1) {
+                best = Some(i);
+            }
+        }
+        best.map(|i| self.timers.remove(i))
+    }
+
+    fn absorb_timers<P: Protocol>(&mut self, now: Time, effects: &[Effect<P>]) {
+        for e in effects {
+            match e {
+                Effect::SetTimer { timer, after } => {
+                    let at = now + self.clock.true_after(*after);
+                    match self.timers.iter_mut().find(|t| t.0 == *timer) {
+                        Some(t) => t.1 = at,
+                        None => self.timers.push((*timer, at)),
+                    }
+                }
+                Effect::CancelTimer { timer } => self.timers.retain(|t| t.0 != *timer),
+                _ => {}
+            }
+        }
+    }
+
+    /// Run protocol code `f` on the node at true time `at`, keeping the host's timers in
+    /// step with what it armed. `None` if the node is down.
+    pub fn call<P: Protocol, R>(
+        &mut self,
+        state: &mut Option<P>,
+        at: Time,
+        cause: Cause,
+        effects: &mut Vec<Effect<P>>,
+        f: impl FnOnce(&mut P, &mut Ctx<'_, P>) -> R,
+    ) -> Option<(R, Record)> {
+        let p = state.as_mut()?;
+        let start = effects.len();
+        let mut cx = Ctx::new(self.id, self.clock.local(at), &mut self.rng, effects);
+        let r = f(p, &mut cx);
+        self.absorb_timers(at, &effects[start..]);
+        Some((
+            r,
+            Record {
+                time: at,
+                cause,
+                effects: (start as u32, effects.len() as u32),
+            },
+        ))
+    }
+
+    /// Apply a simulator command. Returns a record if the command ran protocol code.
+    pub fn apply<P: Protocol>(
+        &mut self,
+        state: &mut Option<P>,
+        cmd: HostCmd<P>,
+        params: &P::Params,
+        seed: u64,
+        effects: &mut Vec<Effect<P>>,
+    ) -> Option<Record> {
+        match cmd {
+            HostCmd::Crash => {
+                *state = None;
+                self.timers.clear();
+                self.paused_until = 0;
+                None
+            }
+            HostCmd::Boot { at, members, disk } => {
+                self.incarnation += 1;
+                self.rng = Rng::derive(
+                    seed,
+                    ((self.incarnation as u64) << 32) | (1000 + self.id as u64),
+                );
+                self.timers.clear();
+                self.paused_until = 0;
+                *state = Some(P::boot(self.id, &members, params, disk.as_ref()));
+                self.call(state, at, Cause::Start, effects, |p, cx| p.start(cx))
+                    .map(|x| x.1)
+            }
+            HostCmd::Clock { at, skew, ppm } => {
+                self.clock.adjust(at, skew, ppm);
+                None
+            }
+            HostCmd::Pause { until } => {
+                self.paused_until = self.paused_until.max(until);
+                None
+            }
+            HostCmd::Resume { at } => {
+                self.paused_until = 0;
+                for t in &mut self.timers {
+                    t.1 = t.1.max(at);
+                }
+                None
+            }
+        }
+    }
+
+    /// Run the node's events with times before `end`: its `inputs` (sorted by time, in
+    /// the order the simulator queued them) merged with its own timers, timers first at
+    /// equal times. Effects go to `effects`, one [`Record`] per handled event to
+    /// `records`. `check` runs after every event (the simulator checks invariants there;
+    /// a worker passes a no-op). Stops at the first violation.
+    #[allow(clippy::too_many_arguments)]
+    pub fn run_window<P: Protocol>(
+        &mut self,
+        states: &mut [Option<P>],
+        slot: usize,
+        inputs: &mut Vec<(Time, Input<P>)>,
+        end: Time,
+        effects: &mut Vec<Effect<P>>,
+        records: &mut Vec<Record>,
+        check: &mut dyn FnMut(&[Option<P>], NodeId, Time) -> Result<(), Violation>,
+    ) -> Result<(), (Time, Violation)> {
+        let mut next_input = 0usize;
+        loop {
+            let ti = inputs.get(next_input).map(|x| x.0).filter(|t| *t < end);
+            let tt = self.timers.iter().map(|t| t.1).filter(|t| *t < end).min();
+            let (time, cause) = match (tt, ti) {
+                (None, None) => break,
+                (Some(t), i) if i.is_none_or(|i| t <= i) => {
+                    let Some((id, _)) = self.pop_timer_before(end) else {
+                        break;
+                    };
+                    (t, Cause::Timer(id))
+                }
+                (_, Some(i)) => {
+                    next_input += 1;
+                    (i, Cause::Input(next_input as u32 - 1))
+                }
+                _ => break,
+            };
+            let Some(node) = states[slot].as_mut() else {
+                // A crashed node hears nothing.
+                continue;
+            };
+            let start = effects.len();
+            let mut cx = Ctx::new(self.id, self.clock.local(time), &mut self.rng, effects);
+            match &cause {
+                Cause::Timer(id) => node.on_timer(&mut cx, *id),
+                Cause::Input(k) => {
+                    match std::mem::replace(&mut inputs[*k as usize].1, Input::Client(PLACEHOLDER))
+                    {
+                        Input::Msg { from, msg } => node.on_message(&mut cx, from, msg),
+                        Input::Client(req) => node.on_client(&mut cx, req),
+                    }
+                }
+                Cause::Start | Cause::Admin => {}
+            }
+            self.absorb_timers(time, &effects[start..]);
+            records.push(Record {
+                time,
+                cause,
+                effects: (start as u32, effects.len() as u32),
+            });
+            check(states, self.id, time).map_err(|v| (time, v))?;
+        }
+        inputs.clear();
+        Ok(())
+    }
+}
+
+const PLACEHOLDER: ClientRequest = ClientRequest {
+    client: 0,
+    seq: 0,
+    op: quorumlab_core::Op::Read { key: String::new() },
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn clock_skew_and_drift() {
+        let mut c = Clock::default();
+        assert_eq!(c.local(1000), 1000);
+        c.adjust(1000, 500, 100_000); // +0.5 ms, 10% fast
+        assert_eq!(c.local(1000), 1500);
+        assert_eq!(c.local(2000), 2600);
+        assert_eq!(c.true_after(1100), 1000);
+        assert_eq!(c.offset(2000), 600);
+        c.adjust(2000, -5000, 0);
+        assert_eq!(c.local(2000), 0);
+    }
+}

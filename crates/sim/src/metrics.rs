@@ -1,0 +1,141 @@
+//! Metrics per window of simulated time: availability, latency percentiles, messages.
+
+use crate::history::EventType;
+use quorumlab_core::Time;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Default)]
+struct Window {
+    events: u64,
+    messages: u64,
+    dropped: u64,
+    invoked: u64,
+    ok: u64,
+    fail: u64,
+    info: u64,
+    /// Completions that got an answer from the cluster (ok, or a definite fail).
+    answered: u64,
+    /// Latencies of operations that got an answer, in microseconds.
+    latencies: Vec<u32>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Metrics {
+    width: Time,
+    windows: Vec<Window>,
+}
+
+/// One window's figures, as reported.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct WindowReport {
+    pub start_ms: u64,
+    pub events: u64,
+    pub messages: u64,
+    pub dropped: u64,
+    pub invoked: u64,
+    pub ok: u64,
+    pub fail: u64,
+    pub info: u64,
+    /// Answered over completed (1 when nothing completed).
+    pub availability: f64,
+    pub p50_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+    pub max_ms: Option<f64>,
+}
+
+impl Metrics {
+    pub fn new(width: Time) -> Metrics {
+        Metrics {
+            width: width.max(1),
+            windows: Vec::new(),
+        }
+    }
+
+    fn at(&mut self, t: Time) -> &mut Window {
+        let i = (t / self.width) as usize;
+        if self.windows.len() <= i {
+            self.windows.resize_with(i + 1, Window::default);
+        }
+        &mut self.windows[i]
+    }
+
+    #[inline]
+    pub fn event(&mut self, t: Time) {
+        self.at(t).events += 1;
+    }
+    #[inline]
+    pub fn message(&mut self, t: Time) {
+        self.at(t).messages += 1;
+    }
+    pub fn dropped(&mut self, t: Time) {
+        self.at(t).dropped += 1;
+    }
+    pub fn invoke(&mut self, t: Time) {
+        self.at(t).invoked += 1;
+    }
+    pub fn complete(&mut self, t: Time, latency: Time, answered: bool, kind: EventType) {
+        let w = self.at(t);
+        match kind {
+            EventType::Ok => w.ok += 1,
+            EventType::Fail => w.fail += 1,
+            _ => w.info += 1,
+        }
+        if answered {
+            w.answered += 1;
+            w.latencies.push(latency.min(u32::MAX as u64) as u32);
+        }
+    }
+
+    fn report(start_ms: u64, ws: &[&Window]) -> WindowReport {
+        let mut r = WindowReport {
+            start_ms,
+            ..Default::default()
+        };
+        let mut lat: Vec<u32> = Vec::new();
+        let mut answered = 0;
+        for w in ws {
+            r.events += w.events;
+            r.messages += w.messages;
+            r.dropped += w.dropped;
+            r.invoked += w.invoked;
+            r.ok += w.ok;
+            r.fail += w.fail;
+            r.info += w.info;
+            answered += w.answered;
+            lat.extend_from_slice(&w.latencies);
+        }
+        let done = r.ok + r.fail + r.info;
+        r.availability = if done == 0 {
+            1.0
+        } else {
+            answered as f64 / done as f64
+        };
+        lat.sort_unstable();
+        let pct = |p: f64| -> Option<f64> {
+            if lat.is_empty() {
+                None
+            } else {
+                let i = ((lat.len() as f64 - 1.0) * p).round() as usize;
+                Some(lat[i] as f64 / 1000.0)
+            }
+        };
+        r.p50_ms = pct(0.5);
+        r.p99_ms = pct(0.99);
+        r.max_ms = lat.last().map(|x| *x as f64 / 1000.0);
+        r
+    }
+
+    /// Every window, in order.
+    pub fn windows(&self) -> Vec<WindowReport> {
+        self.windows
+            .iter()
+            .enumerate()
+            .map(|(i, w)| Self::report(i as u64 * self.width / 1000, &[w]))
+            .collect()
+    }
+
+    /// The whole run as one window.
+    pub fn total(&self) -> WindowReport {
+        Self::report(0, &self.windows.iter().collect::<Vec<_>>())
+    }
+}

@@ -1,0 +1,281 @@
+//! The simulated network: per-link latency, loss, duplication and reordering, and
+//! partitions and one-way cuts. Every random choice comes from the network's own
+//! seeded stream.
+
+use crate::detmath;
+use crate::scenario::{Distribution, LatencySpec, NetworkSpec, Scenario};
+use quorumlab_core::{NodeId, Rng, Time};
+
+/// A link's behaviour, in microseconds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Link {
+    pub base: Time,
+    pub jitter: Time,
+    pub dist: Distribution,
+    pub loss: f64,
+    pub duplicate: f64,
+    pub reorder: f64,
+}
+
+fn us(ms: f64) -> Time {
+    (ms * 1000.0).round().max(0.0) as Time
+}
+
+impl Link {
+    fn from_spec(l: &LatencySpec, loss: f64, duplicate: f64, reorder: f64) -> Link {
+        Link {
+            base: us(l.base_ms),
+            jitter: us(l.jitter_ms),
+            dist: l.distribution,
+            loss,
+            duplicate,
+            reorder,
+        }
+    }
+}
+
+/// What the network did with one message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fate {
+    /// Cut by a partition.
+    Blocked,
+    /// Lost.
+    Lost,
+    /// Arrives at this time, and maybe a second copy at another.
+    Arrives(Time, Option<Time>),
+}
+
+#[derive(Clone, Debug)]
+pub struct Network {
+    n: usize,
+    /// The scenario's links, `from * n + to`.
+    configured: Vec<Link>,
+    /// The links now (after `degrade` faults).
+    links: Vec<Link>,
+    /// `blocked[from * n + to]`: messages from `from` to `to` are dropped.
+    blocked: Vec<bool>,
+    /// Anything blocked at all (fast path).
+    any_blocked: bool,
+    rng: Rng,
+    /// Fixed latency between a client and its node.
+    pub client_latency: Time,
+}
+
+impl Network {
+    pub fn new(s: &Scenario, rng: Rng) -> Network {
+        let n = s.n();
+        let NetworkSpec {
+            latency,
+            loss,
+            duplicate,
+            reorder,
+            client_latency_ms,
+        } = &s.network;
+        let dflt = Link::from_spec(latency, *loss, *duplicate, *reorder);
+        let mut configured = vec![dflt; n * n];
+        for l in &s.links {
+            let mut apply = |from: NodeId, to: NodeId| {
+                let c = &mut configured[from as usize * n + to as usize];
+                if let Some(x) = &l.latency {
+                    let k = Link::from_spec(x, c.loss, c.duplicate, c.reorder);
+                    c.base = k.base;
+                    c.jitter = k.jitter;
+                    c.dist = k.dist;
+                }
+                if let Some(x) = l.loss {
+                    c.loss = x;
+                }
+                if let Some(x) = l.duplicate {
+                    c.duplicate = x;
+                }
+                if let Some(x) = l.reorder {
+                    c.reorder = x;
+                }
+            };
+            apply(l.from, l.to);
+            if l.both_ways {
+                apply(l.to, l.from);
+            }
+        }
+        Network {
+            n,
+            links: configured.clone(),
+            configured,
+            blocked: vec![false; n * n],
+            any_blocked: false,
+            rng,
+            client_latency: us(*client_latency_ms),
+        }
+    }
+
+    /// The least time any message can take in this scenario, over every link and every
+    /// link a fault may set: the simulator's lookahead.
+    pub fn min_latency(s: &Scenario) -> Time {
+        let mut m = us(s.network.latency.base_ms).min(us(s.network.client_latency_ms));
+        for l in &s.links {
+            if let Some(x) = &l.latency {
+                m = m.min(us(x.base_ms));
+            }
+        }
+        for f in &s.faults {
+            if let crate::scenario::FaultKind::Degrade {
+                latency: Some(x), ..
+            } = &f.kind
+            {
+                m = m.min(us(x.base_ms));
+            }
+        }
+        m.max(1)
+    }
+
+    pub fn link(&self, from: NodeId, to: NodeId) -> &Link {
+        &self.links[from as usize * self.n + to as usize]
+    }
+
+    pub fn is_blocked(&self, from: NodeId, to: NodeId) -> bool {
+        self.any_blocked && self.blocked[from as usize * self.n + to as usize]
+    }
+
+    fn draw_latency(rng: &mut Rng, l: &Link) -> Time {
+        let j = l.jitter;
+        let extra = if j == 0 {
+            0
+        } else {
+            match l.dist {
+                Distribution::Uniform => rng.below(j + 1),
+                Distribution::Normal => {
+                    // Irwin-Hall: the sum of 12 uniforms less 6 is close to N(0, 1).
+                    let mut s = 0.0;
+                    for _ in 0..12 {
+                        s += rng.unit();
+                    }
+                    ((s - 6.0).abs() * j as f64) as Time
+                }
+                Distribution::Exponential => {
+                    let u = 1.0 - rng.unit();
+                    ((-detmath::ln(u)) * j as f64).min(1e12) as Time
+                }
+            }
+        };
+        l.base + extra
+    }
+
+    /// Decide the fate of a message sent now from `from` to `to`.
+    pub fn route(&mut self, from: NodeId, to: NodeId, now: Time) -> Fate {
+        if self.is_blocked(from, to) {
+            return Fate::Blocked;
+        }
+        let l = &self.links[from as usize * self.n + to as usize];
+        let rng = &mut self.rng;
+        if rng.chance(l.loss) {
+            return Fate::Lost;
+        }
+        let mut lat = Self::draw_latency(rng, l);
+        if rng.chance(l.reorder) {
+            lat += rng.below(3 * lat + 1);
+        }
+        let dup = if rng.chance(l.duplicate) {
+            Some(now + Self::draw_latency(rng, l) + rng.below(l.base + l.jitter + 1))
+        } else {
+            None
+        };
+        Fate::Arrives(now + lat, dup)
+    }
+
+    /// A client's message between its home node and `node`: over the network unless
+    /// they are the same node.
+    pub fn route_client(&mut self, home: NodeId, node: NodeId, now: Time) -> Option<Time> {
+        if home == node {
+            return Some(now + self.client_latency);
+        }
+        match self.route(home, node, now) {
+            Fate::Arrives(t, _) => Some(t + self.client_latency),
+            _ => None,
+        }
+    }
+
+    /// Partition into groups; nodes in no group form one more group.
+    pub fn partition(&mut self, groups: &[Vec<NodeId>]) {
+        let n = self.n;
+        let mut g = vec![usize::MAX; n];
+        for (i, grp) in groups.iter().enumerate() {
+            for &x in grp {
+                if (x as usize) < n {
+                    g[x as usize] = i;
+                }
+            }
+        }
+        for a in 0..n {
+            for b in 0..n {
+                if g[a] != g[b] {
+                    self.blocked[a * n + b] = true;
+                }
+            }
+        }
+        self.any_blocked = self.blocked.iter().any(|b| *b);
+    }
+
+    /// Cut one direction of one link.
+    pub fn cut(&mut self, from: NodeId, to: NodeId) {
+        self.blocked[from as usize * self.n + to as usize] = true;
+        self.any_blocked = true;
+    }
+
+    /// Remove every partition and cut.
+    pub fn heal(&mut self) {
+        self.blocked.iter_mut().for_each(|b| *b = false);
+        self.any_blocked = false;
+    }
+
+    pub fn degrade(
+        &mut self,
+        from: NodeId,
+        to: NodeId,
+        latency: Option<&LatencySpec>,
+        loss: Option<f64>,
+    ) {
+        let l = &mut self.links[from as usize * self.n + to as usize];
+        if let Some(x) = latency {
+            l.base = us(x.base_ms);
+            l.jitter = us(x.jitter_ms);
+            l.dist = x.distribution;
+        }
+        if let Some(x) = loss {
+            l.loss = x;
+        }
+    }
+
+    /// Set loss and duplication on every link (the nemesis' "bad network" spell);
+    /// `None` puts back the scenario's values.
+    pub fn set_all(&mut self, loss: Option<f64>, duplicate: Option<f64>) {
+        for (l, c) in self.links.iter_mut().zip(&self.configured) {
+            l.loss = loss.unwrap_or(c.loss);
+            l.duplicate = duplicate.unwrap_or(c.duplicate);
+        }
+    }
+
+    pub fn restore(&mut self, from: NodeId, to: NodeId) {
+        let i = from as usize * self.n + to as usize;
+        self.links[i] = self.configured[i].clone();
+    }
+
+    /// Pairs `(from, to)` cut right now, for the picture.
+    pub fn blocked_pairs(&self) -> Vec<(NodeId, NodeId)> {
+        let mut v = Vec::new();
+        if self.any_blocked {
+            for a in 0..self.n {
+                for b in 0..self.n {
+                    if self.blocked[a * self.n + b] {
+                        v.push((a as NodeId, b as NodeId));
+                    }
+                }
+            }
+        }
+        v
+    }
+
+    /// True when nothing is cut and every link is as configured.
+    pub fn is_healthy(&self) -> bool {
+        !self.any_blocked && self.links == self.configured
+    }
+}

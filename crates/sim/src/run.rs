@@ -1,0 +1,238 @@
+//! A run of any protocol behind one object-safe interface, for the CLI and the page,
+//! and the summary a run ends with.
+
+use crate::engine::{Flight, Found, LogLine, Sim, Status};
+use crate::history::History;
+use crate::metrics::WindowReport;
+use crate::scenario::{FaultKind, Scenario, ScenarioError};
+use quorumlab_core::{NodeId, NodeView, Protocol, Time, MS};
+use serde::{Deserialize, Serialize};
+
+/// A run in progress, whatever its protocol.
+pub trait Engine {
+    /// Handle the next control event or window of events; false when the run is over.
+    fn step(&mut self) -> bool;
+    /// Run until simulated time `t` (inclusive) or the end.
+    fn run_until(&mut self, t: Time);
+    /// Run to the end of the scenario or the first violation.
+    fn run_to_end(&mut self);
+    fn done(&self) -> bool;
+    fn now(&self) -> Time;
+    fn end(&self) -> Time;
+    /// Events handled so far.
+    fn events(&self) -> u64;
+    fn trace_hash(&self) -> u64;
+    fn views(&self) -> Vec<Option<NodeView>>;
+    fn status(&self) -> Vec<Status>;
+    /// Clock offset of each node from true time, in microseconds.
+    fn clock_offsets(&self) -> Vec<i64>;
+    /// Links cut right now, as `(from, to)`.
+    fn blocked(&self) -> Vec<(NodeId, NodeId)>;
+    /// Schedule a user action at the current time.
+    fn inject(&mut self, action: FaultKind);
+    fn history(&self) -> &History;
+    fn log(&self) -> &[LogLine];
+    /// Messages in flight at `t` (when recording).
+    fn flights_at(&self, t: Time) -> Vec<Flight>;
+    /// Every recorded message (when recording).
+    fn flights(&self) -> &[Flight];
+    fn violation(&self) -> Option<&Found>;
+    fn invariants(&self) -> &'static [&'static str];
+    fn scenario(&self) -> &Scenario;
+    fn seed(&self) -> u64;
+    /// Convergence at the end (see [`Sim::convergence`]).
+    fn convergence(&self) -> Option<Result<(), String>>;
+    fn metrics(&self) -> Vec<WindowReport>;
+    fn total(&self) -> WindowReport;
+    /// A copy of the whole run, for checkpoints (scrubbing back in time).
+    fn boxed_clone(&self) -> Box<dyn Engine>;
+}
+
+impl<P: Protocol> Engine for Sim<P> {
+    fn step(&mut self) -> bool {
+        Sim::step(self)
+    }
+    fn run_until(&mut self, t: Time) {
+        Sim::run_until(self, t)
+    }
+    fn run_to_end(&mut self) {
+        Sim::run(self)
+    }
+    fn done(&self) -> bool {
+        Sim::done(self)
+    }
+    fn now(&self) -> Time {
+        Sim::now(self)
+    }
+    fn end(&self) -> Time {
+        Sim::end(self)
+    }
+    fn events(&self) -> u64 {
+        Sim::events(self)
+    }
+    fn trace_hash(&self) -> u64 {
+        Sim::trace_hash(self)
+    }
+    fn views(&self) -> Vec<Option<NodeView>> {
+        Sim::views(self)
+    }
+    fn status(&self) -> Vec<Status> {
+        Sim::status(self).to_vec()
+    }
+    fn clock_offsets(&self) -> Vec<i64> {
+        Sim::clock_offsets(self)
+    }
+    fn blocked(&self) -> Vec<(NodeId, NodeId)> {
+        self.net.blocked_pairs()
+    }
+    fn inject(&mut self, action: FaultKind) {
+        Sim::inject(self, action)
+    }
+    fn history(&self) -> &History {
+        &self.history
+    }
+    fn log(&self) -> &[LogLine] {
+        &self.log
+    }
+    fn flights_at(&self, t: Time) -> Vec<Flight> {
+        Sim::flights_at(self, t)
+    }
+    fn flights(&self) -> &[Flight] {
+        self.recorder
+            .as_ref()
+            .map(|r| r.flights.as_slice())
+            .unwrap_or(&[])
+    }
+    fn violation(&self) -> Option<&Found> {
+        Sim::violation(self)
+    }
+    fn invariants(&self) -> &'static [&'static str] {
+        P::invariants()
+    }
+    fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+    fn seed(&self) -> u64 {
+        self.seed
+    }
+    fn convergence(&self) -> Option<Result<(), String>> {
+        Sim::convergence(self)
+    }
+    fn metrics(&self) -> Vec<WindowReport> {
+        self.metrics.windows()
+    }
+    fn total(&self) -> WindowReport {
+        self.metrics.total()
+    }
+    fn boxed_clone(&self) -> Box<dyn Engine> {
+        Box::new(Clone::clone(self))
+    }
+}
+
+/// Build a run of a validated scenario. `record` keeps every message for the picture
+/// (bounded to that many entries; 0: off).
+pub fn build(s: &Scenario, seed: u64, record: usize) -> Result<Box<dyn Engine>, ScenarioError> {
+    crate::with_protocol!(s.protocol.name.as_str(), P => {
+        let sim = Sim::<P>::new(s, seed)?;
+        let sim = if record > 0 { sim.with_recorder(record) } else { sim };
+        Ok(Box::new(sim) as Box<dyn Engine>)
+    }, Err(ScenarioError::new("protocol.name", format!("unknown protocol `{}` (known: {})", s.protocol.name, crate::PROTOCOLS.join(", ")))))
+}
+
+/// The verdict of the end-of-run checks and the run's figures: what `quorumlab run
+/// --json` prints and the page shows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub scenario: String,
+    pub protocol: String,
+    pub seed: u64,
+    pub nodes: usize,
+    pub duration_ms: u64,
+    /// How far the run got (less than the duration if it stopped at a violation).
+    pub simulated_ms: u64,
+    pub events: u64,
+    /// The trace hash, 16 hex digits: equal runs have equal hashes.
+    pub trace_hash: String,
+    pub invariants: InvariantReport,
+    pub convergence: Check,
+    pub linearizable: Check,
+    pub totals: WindowReport,
+    pub windows: Vec<WindowReport>,
+    /// True when every check that ran passed.
+    pub ok: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvariantReport {
+    pub checked: bool,
+    pub names: Vec<String>,
+    pub violation: Option<Found>,
+}
+
+/// The result of one end-of-run check.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum Check {
+    Passed,
+    Failed {
+        detail: String,
+    },
+    /// The check did not run, and why.
+    Skipped {
+        why: String,
+    },
+    /// The check ran out of its budget.
+    Unknown {
+        why: String,
+    },
+}
+
+impl Check {
+    pub fn failed(&self) -> bool {
+        matches!(self, Check::Failed { .. })
+    }
+}
+
+/// Summarise a finished run. `linearizable` is the history check's verdict, made by the
+/// caller (it may need a time budget that only the caller can measure).
+pub fn summarize(e: &dyn Engine, linearizable: Check) -> Summary {
+    let s = e.scenario();
+    let invariants = InvariantReport {
+        checked: s.checks.invariants,
+        names: e.invariants().iter().map(|x| x.to_string()).collect(),
+        violation: e.violation().cloned(),
+    };
+    let convergence = match e.convergence() {
+        _ if e.violation().is_some() => Check::Skipped {
+            why: "the run stopped at an invariant violation".into(),
+        },
+        None if s.checks.converge_after_ms == 0 => Check::Skipped {
+            why: "switched off".into(),
+        },
+        None => Check::Skipped {
+            why: format!(
+                "the faults did not end {} ms before the end with the network healed",
+                s.checks.converge_after_ms
+            ),
+        },
+        Some(Ok(())) => Check::Passed,
+        Some(Err(d)) => Check::Failed { detail: d },
+    };
+    let ok = invariants.violation.is_none() && !convergence.failed() && !linearizable.failed();
+    Summary {
+        scenario: s.name.clone(),
+        protocol: s.protocol.name.clone(),
+        seed: e.seed(),
+        nodes: s.n(),
+        duration_ms: s.duration_ms,
+        simulated_ms: e.now() / MS,
+        events: e.events(),
+        trace_hash: format!("{:016x}", e.trace_hash()),
+        invariants,
+        convergence,
+        linearizable,
+        totals: e.total(),
+        windows: e.metrics(),
+        ok,
+    }
+}

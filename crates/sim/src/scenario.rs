@@ -1,0 +1,863 @@
+//! The scenario file: a versioned JSON document that fully determines a run together
+//! with its seed. `docs/scenario-format.md` explains every field; the JSON Schema is
+//! `scenarios/scenario.schema.json`.
+//!
+//! Parsing is two steps: [`parse`] turns text into a [`Scenario`] (with the path of the
+//! offending field in every error), then [`Scenario::validate`] checks what JSON types
+//! cannot say (node ids in range, times inside the run, probabilities in `[0, 1]`).
+
+use quorumlab_core::{NodeId, Op, Time, MS};
+use serde::{Deserialize, Serialize};
+
+/// The scenario format version this build reads and writes.
+pub const VERSION: u32 = 1;
+
+/// A problem with a scenario, naming the field.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScenarioError {
+    /// JSON path of the field, like `faults[3].at_ms` (empty for the whole document).
+    pub path: String,
+    pub message: String,
+}
+
+impl ScenarioError {
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        ScenarioError {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.path.is_empty() {
+            write!(f, "{}", self.message)
+        } else {
+            write!(f, "{}: {}", self.path, self.message)
+        }
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Format version; this build reads version 1.
+    pub version: u32,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    /// What the scenario shows, for the gallery.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    /// What to watch while it runs, for the gallery.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub watch: String,
+    pub protocol: ProtocolSpec,
+    pub nodes: Nodes,
+    #[serde(default)]
+    pub network: NetworkSpec,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<LinkSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workload: Option<WorkloadSpec>,
+    /// Faults at given times, and the user's timed actions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<Fault>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nemesis: Option<NemesisSpec>,
+    #[serde(default)]
+    pub checks: ChecksSpec,
+    /// Length of the run in simulated milliseconds.
+    pub duration_ms: u64,
+    /// The seed of every random choice in the run.
+    #[serde(default)]
+    pub seed: u64,
+    /// Width of a metrics window, in simulated milliseconds.
+    #[serde(default = "default_metrics_window")]
+    pub metrics_window_ms: u64,
+}
+
+fn default_metrics_window() -> u64 {
+    1000
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProtocolSpec {
+    /// `raft`, `heartbeat` or `phi-accrual`.
+    pub name: String,
+    /// The protocol's own parameters; omitted ones take their defaults.
+    #[serde(default, skip_serializing_if = "is_empty_object")]
+    pub params: serde_json::Value,
+}
+
+fn is_empty_object(v: &serde_json::Value) -> bool {
+    v.is_null() || v.as_object().is_some_and(|o| o.is_empty())
+}
+
+/// Nodes: a count, or a list with positions for the picture.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Nodes {
+    Count(u32),
+    List(Vec<NodeSpec>),
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeSpec {
+    /// Position in the picture, each in `[0, 1]`; omitted: placed on a circle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub y: Option<f64>,
+    /// A spare node is not running and not a member until an `add_node` fault.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub spare: bool,
+}
+
+impl Nodes {
+    pub fn len(&self) -> usize {
+        match self {
+            Nodes::Count(n) => *n as usize,
+            Nodes::List(l) => l.len(),
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    pub fn spec(&self, i: usize) -> NodeSpec {
+        match self {
+            Nodes::Count(_) => NodeSpec::default(),
+            Nodes::List(l) => l.get(i).cloned().unwrap_or_default(),
+        }
+    }
+    /// Node ids that are members from the start.
+    pub fn initial_members(&self) -> Vec<NodeId> {
+        (0..self.len())
+            .filter(|&i| !self.spec(i).spare)
+            .map(|i| i as NodeId)
+            .collect()
+    }
+}
+
+/// How long a message takes on a link.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LatencySpec {
+    /// The least a message takes, in milliseconds.
+    pub base_ms: f64,
+    /// Spread on top of `base_ms`, in milliseconds (meaning depends on `distribution`).
+    #[serde(default)]
+    pub jitter_ms: f64,
+    #[serde(default)]
+    pub distribution: Distribution,
+}
+
+impl Default for LatencySpec {
+    fn default() -> Self {
+        LatencySpec {
+            base_ms: 2.0,
+            jitter_ms: 3.0,
+            distribution: Distribution::Uniform,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Distribution {
+    /// `base + U[0, jitter]`.
+    #[default]
+    Uniform,
+    /// `base + |N(0, jitter)|`.
+    Normal,
+    /// `base + Exp(mean = jitter)`: a long tail.
+    Exponential,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSpec {
+    #[serde(default)]
+    pub latency: LatencySpec,
+    /// Probability that a message is lost.
+    #[serde(default)]
+    pub loss: f64,
+    /// Probability that a message is delivered twice.
+    #[serde(default)]
+    pub duplicate: f64,
+    /// Probability that a message is held back (by up to 4x its latency), so that later
+    /// messages overtake it.
+    #[serde(default)]
+    pub reorder: f64,
+    /// Latency between a client and the node it is attached to, in milliseconds.
+    #[serde(default = "default_client_latency")]
+    pub client_latency_ms: f64,
+}
+
+fn default_client_latency() -> f64 {
+    1.0
+}
+
+impl Default for NetworkSpec {
+    fn default() -> Self {
+        NetworkSpec {
+            latency: LatencySpec::default(),
+            loss: 0.0,
+            duplicate: 0.0,
+            reorder: 0.0,
+            client_latency_ms: default_client_latency(),
+        }
+    }
+}
+
+/// An override for the link `from -> to` (and back, unless `both_ways` is false).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkSpec {
+    pub from: NodeId,
+    pub to: NodeId,
+    #[serde(default = "yes")]
+    pub both_ways: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency: Option<LatencySpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicate: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reorder: Option<f64>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadSpec {
+    /// Number of clients. Each runs one operation at a time.
+    pub clients: u32,
+    /// The node each client is attached to (and first sends to); default: round robin
+    /// over the initial members.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attach: Vec<NodeId>,
+    /// Operations per second per client (mean; think times are exponential).
+    #[serde(default = "default_rate")]
+    pub rate: f64,
+    /// Relative weights of the operations.
+    #[serde(default)]
+    pub mix: OpMix,
+    /// Number of distinct keys (`k0`, `k1`, ...).
+    #[serde(default = "default_keys")]
+    pub keys: u32,
+    /// A client gives up on one attempt after this long.
+    #[serde(default = "default_timeout")]
+    pub timeout_ms: u64,
+    /// Attempts after the first (same operation, same sequence number) before the
+    /// client records the outcome as unknown.
+    #[serde(default = "default_retries")]
+    pub retries: u32,
+    #[serde(default)]
+    pub start_ms: u64,
+    /// When clients stop starting new operations; default: the end of the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_ms: Option<u64>,
+}
+
+fn default_rate() -> f64 {
+    10.0
+}
+fn default_keys() -> u32 {
+    2
+}
+fn default_timeout() -> u64 {
+    500
+}
+fn default_retries() -> u32 {
+    3
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpMix {
+    #[serde(default)]
+    pub read: f64,
+    #[serde(default)]
+    pub write: f64,
+    #[serde(default)]
+    pub cas: f64,
+}
+
+impl Default for OpMix {
+    fn default() -> Self {
+        OpMix {
+            read: 0.5,
+            write: 0.4,
+            cas: 0.1,
+        }
+    }
+}
+
+/// One fault or user action at a given simulated time. (Unknown fields are rejected
+/// by [`FaultKind`], which sees every field but `at_ms`.)
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Fault {
+    pub at_ms: u64,
+    #[serde(flatten)]
+    pub kind: FaultKind,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum FaultKind {
+    /// The node stops; volatile state is gone.
+    Crash { node: NodeId },
+    /// The node boots again, from its disk (`disk: true`) or blank.
+    Restart {
+        node: NodeId,
+        #[serde(default = "yes")]
+        disk: bool,
+    },
+    /// The node stops handling anything for a while (a long GC pause), then resumes
+    /// with everything that arrived meanwhile.
+    Pause { node: NodeId, duration_ms: u64 },
+    /// The node's clock jumps by `skew_ms` and from now on runs `drift_ppm` parts per
+    /// million fast (negative: slow).
+    Clock {
+        node: NodeId,
+        #[serde(default)]
+        skew_ms: i64,
+        #[serde(default)]
+        drift_ppm: i64,
+    },
+    /// Split the nodes into groups that cannot talk across; nodes not listed form one
+    /// more group together.
+    Partition { groups: Vec<Vec<NodeId>> },
+    /// Cut the link `from -> to` in one direction only.
+    Cut { from: NodeId, to: NodeId },
+    /// Remove every partition and cut.
+    Heal,
+    /// Make a link slow or lossy.
+    Degrade {
+        from: NodeId,
+        to: NodeId,
+        #[serde(default = "yes")]
+        both_ways: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        latency: Option<LatencySpec>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        loss: Option<f64>,
+    },
+    /// Undo `degrade` on a link.
+    Restore {
+        from: NodeId,
+        to: NodeId,
+        #[serde(default = "yes")]
+        both_ways: bool,
+    },
+    /// Start a spare node and ask the cluster to add it.
+    AddNode { node: NodeId },
+    /// Ask the cluster to remove a member.
+    RemoveNode { node: NodeId },
+    /// One client operation sent by the user from the console to `node`.
+    Client { node: NodeId, op: Op },
+}
+
+impl FaultKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            FaultKind::Crash { .. } => "crash",
+            FaultKind::Restart { .. } => "restart",
+            FaultKind::Pause { .. } => "pause",
+            FaultKind::Clock { .. } => "clock",
+            FaultKind::Partition { .. } => "partition",
+            FaultKind::Cut { .. } => "cut",
+            FaultKind::Heal => "heal",
+            FaultKind::Degrade { .. } => "degrade",
+            FaultKind::Restore { .. } => "restore",
+            FaultKind::AddNode { .. } => "add_node",
+            FaultKind::RemoveNode { .. } => "remove_node",
+            FaultKind::Client { .. } => "client",
+        }
+    }
+}
+
+/// The seeded random fault injector.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NemesisSpec {
+    /// Mean time between two nemesis actions.
+    #[serde(default = "default_nemesis_interval")]
+    pub interval_ms: u64,
+    #[serde(default = "default_nemesis_start")]
+    pub start_ms: u64,
+    /// After this time the nemesis heals everything, restarts crashed nodes and stops;
+    /// default: 70% of the run, leaving time to recover.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_ms: Option<u64>,
+    /// Which faults it may use: crash, restart_blank, partition, cut, loss, duplicate,
+    /// pause, clock.
+    #[serde(default = "default_nemesis_kinds")]
+    pub faults: Vec<String>,
+}
+
+fn default_nemesis_interval() -> u64 {
+    400
+}
+fn default_nemesis_start() -> u64 {
+    500
+}
+
+/// The nemesis fault kinds a user can choose from.
+pub const NEMESIS_KINDS: &[&str] = &[
+    "crash",
+    "restart_blank",
+    "partition",
+    "cut",
+    "loss",
+    "duplicate",
+    "pause",
+    "clock",
+];
+
+fn default_nemesis_kinds() -> Vec<String> {
+    ["crash", "partition", "loss", "duplicate", "pause"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
+
+impl Default for NemesisSpec {
+    fn default() -> Self {
+        NemesisSpec {
+            interval_ms: default_nemesis_interval(),
+            start_ms: default_nemesis_start(),
+            stop_ms: None,
+            faults: default_nemesis_kinds(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChecksSpec {
+    /// Check the protocol's invariants after every event.
+    #[serde(default = "yes")]
+    pub invariants: bool,
+    /// Check the client history for linearizability at the end.
+    #[serde(default = "yes")]
+    pub linearizable: bool,
+    /// At the end, if the last faults are at least this long ago and everything is
+    /// healed: a leader exists and every live member has applied the same state.
+    /// 0 switches the check off.
+    #[serde(default = "default_converge")]
+    pub converge_after_ms: u64,
+}
+
+fn default_converge() -> u64 {
+    3000
+}
+
+impl Default for ChecksSpec {
+    fn default() -> Self {
+        ChecksSpec {
+            invariants: true,
+            linearizable: true,
+            converge_after_ms: default_converge(),
+        }
+    }
+}
+
+/// Parse a scenario from JSON text: syntax, types and unknown fields, with the path of
+/// the field in the error. Call [`Scenario::validate`] next.
+pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
+    // Look at the version first, so that a newer file gets the right message rather
+    // than complaints about fields this build does not know.
+    let raw: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| ScenarioError::new("", format!("not valid JSON: {e}")))?;
+    let obj = raw
+        .as_object()
+        .ok_or_else(|| ScenarioError::new("", "a scenario must be a JSON object"))?;
+    match obj.get("version") {
+        None => {
+            return Err(ScenarioError::new(
+                "version",
+                "missing (this build reads version 1)",
+            ))
+        }
+        Some(v) => match v.as_u64() {
+            Some(1) => {}
+            Some(n) if n > VERSION as u64 => {
+                return Err(ScenarioError::new(
+                    "version",
+                    format!("{n} is newer than this quorumlab understands ({VERSION})"),
+                ))
+            }
+            _ => {
+                return Err(ScenarioError::new(
+                    "version",
+                    format!("{v} is not a known version (1)"),
+                ))
+            }
+        },
+    }
+    serde_path_to_error::deserialize(raw).map_err(|e| {
+        let path = e.path().to_string();
+        let path = if path == "." { String::new() } else { path };
+        ScenarioError::new(path, e.into_inner().to_string())
+    })
+}
+
+/// Parse and validate.
+pub fn load(text: &str) -> Result<Scenario, Vec<ScenarioError>> {
+    let s = parse(text).map_err(|e| vec![e])?;
+    s.validate()?;
+    Ok(s)
+}
+
+/// The most nodes a scenario may have (the page draws them all).
+pub const MAX_NODES: usize = 64;
+/// The longest run, in simulated milliseconds (one hour).
+pub const MAX_DURATION_MS: u64 = 3_600_000;
+
+impl Scenario {
+    pub fn n(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn duration(&self) -> Time {
+        self.duration_ms * MS
+    }
+
+    /// Check everything the types cannot. Returns every problem found, not only the first.
+    pub fn validate(&self) -> Result<(), Vec<ScenarioError>> {
+        let mut errs = Vec::new();
+        let n = self.n();
+        let mut err = |p: String, m: String| errs.push(ScenarioError::new(p, m));
+        if n == 0 {
+            err("nodes".into(), "a cluster needs at least one node".into());
+        }
+        if n > MAX_NODES {
+            err(
+                "nodes".into(),
+                format!("{n} nodes is more than the {MAX_NODES} this playground draws"),
+            );
+        }
+        if let Nodes::List(list) = &self.nodes {
+            for (i, s) in list.iter().enumerate() {
+                for (name, v) in [("x", s.x), ("y", s.y)] {
+                    if let Some(v) = v {
+                        if !(0.0..=1.0).contains(&v) {
+                            err(
+                                format!("nodes[{i}].{name}"),
+                                format!("{v} is outside [0, 1]"),
+                            );
+                        }
+                    }
+                }
+            }
+            if list.iter().all(|s| s.spare) && !list.is_empty() {
+                err(
+                    "nodes".into(),
+                    "every node is a spare: at least one must start as a member".into(),
+                );
+            }
+        }
+        if self.duration_ms == 0 {
+            err("duration_ms".into(), "must be more than 0".into());
+        }
+        if self.duration_ms > MAX_DURATION_MS {
+            err(
+                "duration_ms".into(),
+                format!(
+                    "{} is longer than the limit of {MAX_DURATION_MS} (one hour)",
+                    self.duration_ms
+                ),
+            );
+        }
+        if self.metrics_window_ms == 0 {
+            err("metrics_window_ms".into(), "must be more than 0".into());
+        }
+        if !crate::PROTOCOLS.contains(&self.protocol.name.as_str()) {
+            err(
+                "protocol.name".into(),
+                format!(
+                    "unknown protocol `{}` (known: {})",
+                    self.protocol.name,
+                    crate::PROTOCOLS.join(", ")
+                ),
+            );
+        }
+        let node = |p: String, id: NodeId, errs: &mut Vec<ScenarioError>| {
+            if id as usize >= n {
+                errs.push(ScenarioError::new(
+                    p,
+                    format!(
+                        "node {id} does not exist (nodes are 0..{})",
+                        n.saturating_sub(1)
+                    ),
+                ));
+            }
+        };
+        let prob = |p: String, v: f64, errs: &mut Vec<ScenarioError>| {
+            if !(0.0..=1.0).contains(&v) || v.is_nan() {
+                errs.push(ScenarioError::new(
+                    p,
+                    format!("{v} is not a probability in [0, 1]"),
+                ));
+            }
+        };
+        let lat = |p: &str, l: &LatencySpec, errs: &mut Vec<ScenarioError>| {
+            if !(l.base_ms >= 0.1 && l.base_ms <= 60_000.0) {
+                errs.push(ScenarioError::new(
+                    format!("{p}.base_ms"),
+                    format!("{} must be between 0.1 and 60000", l.base_ms),
+                ));
+            }
+            if !(l.jitter_ms >= 0.0 && l.jitter_ms <= 60_000.0) {
+                errs.push(ScenarioError::new(
+                    format!("{p}.jitter_ms"),
+                    format!("{} must be between 0 and 60000", l.jitter_ms),
+                ));
+            }
+        };
+        let mut e2 = Vec::new();
+        lat("network.latency", &self.network.latency, &mut e2);
+        prob("network.loss".into(), self.network.loss, &mut e2);
+        prob("network.duplicate".into(), self.network.duplicate, &mut e2);
+        prob("network.reorder".into(), self.network.reorder, &mut e2);
+        let cl = self.network.client_latency_ms;
+        if !(cl >= 0.1 && cl <= 60_000.0) {
+            e2.push(ScenarioError::new(
+                "network.client_latency_ms",
+                format!("{cl} must be between 0.1 and 60000"),
+            ));
+        }
+        for (i, l) in self.links.iter().enumerate() {
+            node(format!("links[{i}].from"), l.from, &mut e2);
+            node(format!("links[{i}].to"), l.to, &mut e2);
+            if let Some(x) = &l.latency {
+                lat(&format!("links[{i}].latency"), x, &mut e2);
+            }
+            for (name, v) in [
+                ("loss", l.loss),
+                ("duplicate", l.duplicate),
+                ("reorder", l.reorder),
+            ] {
+                if let Some(v) = v {
+                    prob(format!("links[{i}].{name}"), v, &mut e2);
+                }
+            }
+        }
+        if let Some(w) = &self.workload {
+            if w.clients > 1000 {
+                e2.push(ScenarioError::new(
+                    "workload.clients",
+                    format!("{} is more than the limit of 1000", w.clients),
+                ));
+            }
+            for (i, a) in w.attach.iter().enumerate() {
+                node(format!("workload.attach[{i}]"), *a, &mut e2);
+            }
+            if !(w.rate > 0.0 && w.rate <= 10_000.0) {
+                e2.push(ScenarioError::new(
+                    "workload.rate",
+                    format!(
+                        "{} must be more than 0 and at most 10000 per second",
+                        w.rate
+                    ),
+                ));
+            }
+            let m = &w.mix;
+            for (name, v) in [("read", m.read), ("write", m.write), ("cas", m.cas)] {
+                if !(v >= 0.0 && v.is_finite()) {
+                    e2.push(ScenarioError::new(
+                        format!("workload.mix.{name}"),
+                        format!("{v} must be a weight of 0 or more"),
+                    ));
+                }
+            }
+            if m.read + m.write + m.cas <= 0.0 {
+                e2.push(ScenarioError::new(
+                    "workload.mix",
+                    "at least one operation needs a weight above 0",
+                ));
+            }
+            if w.keys == 0 || w.keys > 10_000 {
+                e2.push(ScenarioError::new(
+                    "workload.keys",
+                    format!("{} must be between 1 and 10000", w.keys),
+                ));
+            }
+            if w.timeout_ms == 0 {
+                e2.push(ScenarioError::new(
+                    "workload.timeout_ms",
+                    "must be more than 0",
+                ));
+            }
+            if w.retries > 100 {
+                e2.push(ScenarioError::new(
+                    "workload.retries",
+                    format!("{} is more than the limit of 100", w.retries),
+                ));
+            }
+        }
+        for (i, f) in self.faults.iter().enumerate() {
+            let p = format!("faults[{i}]");
+            if f.at_ms > self.duration_ms {
+                e2.push(ScenarioError::new(
+                    format!("{p}.at_ms"),
+                    format!(
+                        "{} is after the end of the run ({})",
+                        f.at_ms, self.duration_ms
+                    ),
+                ));
+            }
+            match &f.kind {
+                FaultKind::Crash { node: x }
+                | FaultKind::Restart { node: x, .. }
+                | FaultKind::AddNode { node: x }
+                | FaultKind::RemoveNode { node: x } => node(format!("{p}.node"), *x, &mut e2),
+                FaultKind::Pause {
+                    node: x,
+                    duration_ms,
+                } => {
+                    node(format!("{p}.node"), *x, &mut e2);
+                    if *duration_ms == 0 || *duration_ms > MAX_DURATION_MS {
+                        e2.push(ScenarioError::new(
+                            format!("{p}.duration_ms"),
+                            format!("{duration_ms} must be between 1 and {MAX_DURATION_MS}"),
+                        ));
+                    }
+                }
+                FaultKind::Clock {
+                    node: x,
+                    skew_ms,
+                    drift_ppm,
+                } => {
+                    node(format!("{p}.node"), *x, &mut e2);
+                    if skew_ms.unsigned_abs() > MAX_DURATION_MS {
+                        e2.push(ScenarioError::new(
+                            format!("{p}.skew_ms"),
+                            format!("{skew_ms} is more than an hour"),
+                        ));
+                    }
+                    if !(-500_000..=500_000).contains(drift_ppm) {
+                        e2.push(ScenarioError::new(
+                            format!("{p}.drift_ppm"),
+                            format!("{drift_ppm} must be between -500000 and 500000"),
+                        ));
+                    }
+                }
+                FaultKind::Partition { groups } => {
+                    let mut seen = vec![false; n];
+                    for (g, grp) in groups.iter().enumerate() {
+                        for (k, x) in grp.iter().enumerate() {
+                            let q = format!("{p}.groups[{g}][{k}]");
+                            if (*x as usize) >= n {
+                                node(q, *x, &mut e2);
+                            } else if std::mem::replace(&mut seen[*x as usize], true) {
+                                e2.push(ScenarioError::new(
+                                    q,
+                                    format!("node {x} is in two groups"),
+                                ));
+                            }
+                        }
+                    }
+                }
+                FaultKind::Cut { from, to } | FaultKind::Restore { from, to, .. } => {
+                    node(format!("{p}.from"), *from, &mut e2);
+                    node(format!("{p}.to"), *to, &mut e2);
+                }
+                FaultKind::Degrade {
+                    from,
+                    to,
+                    latency,
+                    loss,
+                    ..
+                } => {
+                    node(format!("{p}.from"), *from, &mut e2);
+                    node(format!("{p}.to"), *to, &mut e2);
+                    if let Some(l) = latency {
+                        lat(&format!("{p}.latency"), l, &mut e2);
+                    }
+                    if let Some(l) = loss {
+                        prob(format!("{p}.loss"), *l, &mut e2);
+                    }
+                }
+                FaultKind::Heal => {}
+                FaultKind::Client { node: x, op } => {
+                    node(format!("{p}.node"), *x, &mut e2);
+                    if op.key().is_empty() || op.key().len() > 64 {
+                        e2.push(ScenarioError::new(
+                            format!("{p}.op.key"),
+                            "a key must have 1 to 64 characters",
+                        ));
+                    }
+                }
+            }
+        }
+        if let Some(nm) = &self.nemesis {
+            if nm.interval_ms < 10 {
+                e2.push(ScenarioError::new(
+                    "nemesis.interval_ms",
+                    format!("{} must be at least 10", nm.interval_ms),
+                ));
+            }
+            for (i, k) in nm.faults.iter().enumerate() {
+                if !NEMESIS_KINDS.contains(&k.as_str()) {
+                    e2.push(ScenarioError::new(
+                        format!("nemesis.faults[{i}]"),
+                        format!("unknown fault `{k}` (known: {})", NEMESIS_KINDS.join(", ")),
+                    ));
+                }
+            }
+            if let Some(s) = nm.stop_ms {
+                if s < nm.start_ms {
+                    e2.push(ScenarioError::new(
+                        "nemesis.stop_ms",
+                        format!("{s} is before nemesis.start_ms ({})", nm.start_ms),
+                    ));
+                }
+            }
+        }
+        errs.extend(e2);
+        if let Err(e) = crate::engine::check_params(self) {
+            errs.push(e);
+        }
+        if errs.is_empty() {
+            Ok(())
+        } else {
+            Err(errs)
+        }
+    }
+
+    /// Pretty JSON for files.
+    pub fn to_json_pretty(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// Compact JSON for URLs.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// When the nemesis stops, if there is one.
+    pub fn nemesis_stop_ms(&self) -> Option<u64> {
+        self.nemesis
+            .as_ref()
+            .map(|nm| nm.stop_ms.unwrap_or(self.duration_ms * 7 / 10))
+    }
+}
+
+/// The message for a list of errors, one a line.
+pub fn describe(errs: &[ScenarioError]) -> String {
+    errs.iter()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}

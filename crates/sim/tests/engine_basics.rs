@@ -1,0 +1,307 @@
+//! The engine on a toy protocol: a fixed leader (node 0) that keeps the register and
+//! pings everyone; followers redirect. Small enough to reason about exactly.
+
+use quorumlab_core::*;
+use quorumlab_sim::history::EventType;
+use quorumlab_sim::scenario::{self, FaultKind};
+use quorumlab_sim::Sim;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug)]
+struct Toy {
+    id: NodeId,
+    members: Vec<NodeId>,
+    kv: BTreeMap<String, i64>,
+    pings: u64,
+    boots: u64,
+}
+
+#[derive(Clone, Debug, Hash, Serialize, Deserialize)]
+enum ToyMsg {
+    Ping(u64),
+    Pong,
+}
+impl Message for ToyMsg {
+    fn kind(&self) -> &'static str {
+        match self {
+            ToyMsg::Ping(_) => "ping",
+            ToyMsg::Pong => "pong",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct ToyParams {}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct ToyDisk {
+    boots: u64,
+}
+
+#[derive(Clone, Debug, Default)]
+struct ToyMonitor {
+    checks: u64,
+}
+
+impl Protocol for Toy {
+    const NAME: &'static str = "toy";
+    type Params = ToyParams;
+    type Msg = ToyMsg;
+    type Disk = ToyDisk;
+    type Write = u64;
+    type Monitor = ToyMonitor;
+    fn apply_write(disk: &mut ToyDisk, w: u64) {
+        disk.boots = w;
+    }
+    fn boot(id: NodeId, members: &[NodeId], _: &ToyParams, disk: Option<&ToyDisk>) -> Self {
+        Toy {
+            id,
+            members: members.to_vec(),
+            kv: BTreeMap::new(),
+            pings: 0,
+            boots: disk.map(|d| d.boots).unwrap_or(0) + 1,
+        }
+    }
+    fn start(&mut self, cx: &mut Ctx<'_, Self>) {
+        cx.persist(self.boots);
+        if self.id == 0 {
+            let j = cx.rng().below(1000);
+            cx.set_timer(0, 10 * MS + j);
+        }
+    }
+    fn on_message(&mut self, cx: &mut Ctx<'_, Self>, from: NodeId, msg: ToyMsg) {
+        if let ToyMsg::Ping(_) = msg {
+            cx.send(from, ToyMsg::Pong);
+        }
+    }
+    fn on_timer(&mut self, cx: &mut Ctx<'_, Self>, _t: TimerId) {
+        self.pings += 1;
+        for &m in &self.members.clone() {
+            if m != self.id {
+                cx.send(m, ToyMsg::Ping(self.pings));
+            }
+        }
+        cx.set_timer(0, 10 * MS);
+    }
+    fn on_client(&mut self, cx: &mut Ctx<'_, Self>, req: ClientRequest) {
+        if self.id != 0 {
+            cx.reply(ClientReply {
+                client: req.client,
+                seq: req.seq,
+                outcome: Outcome::Redirect { leader: Some(0) },
+            });
+            return;
+        }
+        let outcome = match req.op {
+            Op::Read { key } => Outcome::Ok {
+                value: self.kv.get(&key).copied(),
+            },
+            Op::Write { key, value } => {
+                self.kv.insert(key, value);
+                Outcome::Ok { value: None }
+            }
+            Op::Cas { key, expect, new } => {
+                if self.kv.get(&key) == Some(&expect) {
+                    self.kv.insert(key, new);
+                    Outcome::Ok { value: None }
+                } else {
+                    Outcome::Fail {
+                        reason: "mismatch".into(),
+                    }
+                }
+            }
+        };
+        cx.reply(ClientReply {
+            client: req.client,
+            seq: req.seq,
+            outcome,
+        });
+    }
+    fn view(&self) -> NodeView {
+        NodeView {
+            role: if self.id == 0 {
+                "leader".into()
+            } else {
+                "follower".into()
+            },
+            kv: self.kv.clone(),
+            ..Default::default()
+        }
+    }
+    fn invariants() -> &'static [&'static str] {
+        &["toy-never-fails"]
+    }
+    fn check(
+        m: &mut ToyMonitor,
+        _: NodeId,
+        nodes: &[Option<Self>],
+        _: Time,
+    ) -> Result<(), Violation> {
+        m.checks += 1;
+        if nodes.iter().flatten().any(|n| n.kv.get("poison").is_some()) {
+            return Err(Violation::new(
+                "toy-never-fails",
+                "someone wrote the poison key",
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn scenario(extra: &str) -> scenario::Scenario {
+    let text = format!(
+        r#"{{"version": 1, "protocol": {{"name": "raft"}}, "nodes": 3, "duration_ms": 2000,
+            "workload": {{"clients": 3, "rate": 50, "keys": 2, "timeout_ms": 100}},
+            "checks": {{"converge_after_ms": 0}} {extra} }}"#
+    );
+    let s = scenario::parse(&text).expect("parses");
+    s.validate().expect("valid");
+    s
+}
+
+fn run(s: &scenario::Scenario, seed: u64) -> Sim<Toy> {
+    let mut sim = Sim::<Toy>::new(s, seed).expect("builds");
+    sim.run();
+    sim
+}
+
+#[test]
+fn same_seed_same_trace_other_seed_other_trace() {
+    let s = scenario("");
+    let a = run(&s, 7);
+    let b = run(&s, 7);
+    let c = run(&s, 8);
+    assert_eq!(a.trace_hash(), b.trace_hash());
+    assert_eq!(a.history, b.history);
+    assert_ne!(a.trace_hash(), c.trace_hash());
+    assert!(a.events() > 500, "events: {}", a.events());
+}
+
+#[test]
+fn clients_complete_operations_and_follow_redirects() {
+    let s = scenario("");
+    let sim = run(&s, 1);
+    let h = &sim.history.events;
+    let oks = h.iter().filter(|e| e.kind == EventType::Ok).count();
+    let invokes = h.iter().filter(|e| e.kind == EventType::Invoke).count();
+    // 3 clients at 50 ops/s for 2 s: about 300 operations, nearly all fine.
+    assert!(
+        invokes > 200 && oks * 10 > invokes * 9,
+        "{oks} ok of {invokes}"
+    );
+    // Each process alternates invoke / completion.
+    for p in 0..3 {
+        let kinds: Vec<_> = h
+            .iter()
+            .filter(|e| e.process == p)
+            .map(|e| e.kind)
+            .collect();
+        for (i, k) in kinds.iter().enumerate() {
+            assert_eq!(*k == EventType::Invoke, i % 2 == 0, "process {p} event {i}");
+        }
+    }
+}
+
+#[test]
+fn crashing_the_leader_makes_operations_time_out_until_it_restarts() {
+    let s = scenario(
+        r#", "faults": [{"at_ms": 500, "type": "crash", "node": 0},
+                        {"at_ms": 1000, "type": "restart", "node": 0}]"#,
+    );
+    let sim = run(&s, 3);
+    let during: Vec<_> = sim
+        .history
+        .events
+        .iter()
+        .filter(|e| e.time > 700_000 && e.time < 1_000_000)
+        .collect();
+    assert!(
+        during.iter().all(|e| e.kind != EventType::Ok),
+        "no op succeeds while the leader is down"
+    );
+    assert!(
+        during.iter().any(|e| e.kind == EventType::Info),
+        "writes in flight become unknown"
+    );
+    let after = sim
+        .history
+        .events
+        .iter()
+        .filter(|e| e.time > 1_200_000 && e.kind == EventType::Ok)
+        .count();
+    assert!(after > 50, "service resumes after the restart: {after}");
+    // The restart booted from disk: the boot counter survived.
+    let v = sim.views();
+    assert!(v[0].is_some());
+}
+
+#[test]
+fn partitions_block_messages_and_heal() {
+    let s = scenario(
+        r#", "faults": [{"at_ms": 500, "type": "partition", "groups": [[0], [1, 2]]},
+                        {"at_ms": 1500, "type": "heal"}]"#,
+    );
+    let mut sim = Sim::<Toy>::new(&s, 5).unwrap().with_recorder(1_000_000);
+    sim.run();
+    let r = sim.recorder.as_ref().unwrap();
+    let blocked = r.flights.iter().filter(|f| f.fate == "blocked").count();
+    let mid = r
+        .flights
+        .iter()
+        .filter(|f| f.sent > 600_000 && f.sent < 1_400_000 && f.from == 0);
+    assert!(mid.clone().all(|f| f.fate == "blocked"));
+    assert!(blocked > 100);
+    assert!(r
+        .flights
+        .iter()
+        .any(|f| f.sent > 1_600_000 && f.fate == "delivered" && f.from == 0));
+}
+
+#[test]
+fn an_invariant_violation_stops_the_run_and_names_the_invariant() {
+    let s = scenario(
+        r#", "faults": [{"at_ms": 300, "type": "client", "node": 0, "op": {"f": "write", "key": "poison", "value": 1}}]"#,
+    );
+    let sim = run(&s, 1);
+    let v = sim.violation().expect("violation found");
+    assert_eq!(v.invariant, "toy-never-fails");
+    assert!(v.time >= 300_000 && v.time < 310_000);
+}
+
+#[test]
+fn clock_drift_changes_timer_spacing() {
+    // Node 0's clock runs 50% fast: its 10 ms ping timer fires every ~6.7 ms of true time.
+    let s =
+        scenario(r#", "faults": [{"at_ms": 0, "type": "clock", "node": 0, "drift_ppm": 500000}]"#);
+    let fast = run(&s, 2);
+    let slow = run(&scenario(""), 2);
+    let pings = |sim: &Sim<Toy>| {
+        sim.views()[0]
+            .as_ref()
+            .map(|_| sim.metrics.total().messages)
+            .unwrap()
+    };
+    assert!(
+        pings(&fast) as f64 > pings(&slow) as f64 * 1.3,
+        "{} vs {}",
+        pings(&fast),
+        pings(&slow)
+    );
+}
+
+#[test]
+fn pause_defers_messages_to_the_paused_node() {
+    let s =
+        scenario(r#", "faults": [{"at_ms": 500, "type": "pause", "node": 0, "duration_ms": 300}]"#);
+    let sim = run(&s, 4);
+    // While node 0 is paused no client op completes; they complete after (or time out).
+    let oks = sim
+        .history
+        .events
+        .iter()
+        .filter(|e| e.kind == EventType::Ok && e.time > 520_000 && e.time < 800_000)
+        .count();
+    assert_eq!(oks, 0);
+    let _ = FaultKind::Heal;
+}
