@@ -1,6 +1,10 @@
 //! `quorumlab`: run, explore, check, bench and share scenarios from the command line.
 
+mod args;
+mod bench;
 mod check;
+mod explore;
+mod run;
 
 use std::process::ExitCode;
 
@@ -8,30 +12,45 @@ const USAGE: &str = "\
 quorumlab: a deterministic distributed-systems playground, headless
 
 usage:
-  quorumlab run SCENARIO [--seed N] [--trace FILE] [--history FILE] [--json]
-  quorumlab explore SCENARIO --seeds N [--nemesis] [--start N] [--threads N]
+  quorumlab run SCENARIO [--seed N] [--nemesis] [--trace FILE] [--history FILE] [--json]
+  quorumlab explore SCENARIO --seeds N [--nemesis] [--start N] [--threads N] [--json]
   quorumlab check HISTORY [--model register|cas-register|kv] [--format jsonl|jepsen-log] [--budget-ms N] [--json]
-  quorumlab url SCENARIO | quorumlab url --decode URL
-  quorumlab bench
+  quorumlab url SCENARIO [--base URL] | quorumlab url --decode URL
+  quorumlab bench [--quick]
 
-exit codes: 0 fine, 1 a violation (invariant, or history not linearizable), 2 bad input";
+SCENARIO is a scenario file (see docs/scenario-format.md), or - for standard input.
+exit codes: 0 fine; 1 a violation (an invariant, convergence, or a history that is not
+linearizable); 2 bad input; 3 the checker ran out of time (check only)";
+
+/// Bad input: exit code 2 with a message.
+pub struct BadInput(pub String);
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let code = match args.first().map(String::as_str) {
-        Some("check") => check::main(&args[1..]),
+    let rest = args.get(1..).unwrap_or(&[]);
+    let result = match args.first().map(String::as_str) {
+        Some("run") => run::main(rest),
+        Some("explore") => explore::main(rest),
+        Some("url") => run::url(rest),
+        Some("bench") => bench::main(rest),
+        Some("check") => Ok(check::main(rest)),
         Some("-h") | Some("--help") | Some("help") => {
             println!("{USAGE}");
-            0
+            Ok(0)
         }
-        Some(other) => {
-            eprintln!("quorumlab: unknown command `{other}`\n\n{USAGE}");
-            2
+        Some("--version") | Some("-V") => {
+            println!("quorumlab {}", env!("CARGO_PKG_VERSION"));
+            Ok(0)
         }
-        None => {
-            eprintln!("{USAGE}");
+        Some(other) => Err(BadInput(format!("unknown command `{other}`\n\n{USAGE}"))),
+        None => Err(BadInput(USAGE.to_string())),
+    };
+    let code = match result {
+        Ok(c) => c,
+        Err(BadInput(msg)) => {
+            eprintln!("quorumlab: {msg}");
             2
         }
     };
-    ExitCode::from(code as u8)
+    ExitCode::from(code.clamp(0, 255) as u8)
 }

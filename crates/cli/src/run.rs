@@ -1,0 +1,152 @@
+//! `quorumlab run` and `quorumlab url`.
+
+use crate::args::{force_nemesis, load_scenario, Args};
+use crate::BadInput;
+use quorumlab_sim::run::{summarize, Summary};
+use quorumlab_sim::{build, url, Engine};
+use std::time::{Duration, Instant};
+
+/// How long the end-of-run linearizability check may take on the command line.
+pub const LIN_BUDGET: Duration = Duration::from_secs(10);
+
+/// Build and run a scenario to the end and summarise it, checks included.
+pub fn run_once(
+    s: &quorumlab_sim::Scenario,
+    seed: u64,
+    record: usize,
+) -> Result<(Box<dyn Engine>, Summary), BadInput> {
+    let mut e = build(s, seed, record).map_err(|err| BadInput(err.to_string()))?;
+    e.run_to_end();
+    let start = Instant::now();
+    let lin = quorumlab_sim::run::check_history(e.as_ref(), &mut || start.elapsed() > LIN_BUDGET);
+    let summary = summarize(e.as_ref(), lin);
+    Ok((e, summary))
+}
+
+pub fn main(raw: &[String]) -> Result<i32, BadInput> {
+    let a = Args::parse(raw, &["seed", "trace", "history"], &["json", "nemesis"])?;
+    let path = a.one_positional("SCENARIO file")?;
+    let mut s = load_scenario(path)?;
+    if a.flag("nemesis") {
+        force_nemesis(&mut s);
+    }
+    let seed = a.number("seed")?.unwrap_or(s.seed);
+    let t0 = Instant::now();
+    let (e, summary) = run_once(
+        &s,
+        seed,
+        if a.value("trace").is_some() {
+            usize::MAX
+        } else {
+            0
+        },
+    )?;
+    let took = t0.elapsed();
+    if let Some(f) = a.value("history") {
+        std::fs::write(f, e.history().to_jsonl())
+            .map_err(|err| BadInput(format!("cannot write {f}: {err}")))?;
+    }
+    if let Some(f) = a.value("trace") {
+        let mut out = String::new();
+        for fl in e.flights() {
+            out.push_str(&serde_json::to_string(fl).unwrap_or_default());
+            out.push('\n');
+        }
+        for l in e.log() {
+            out.push_str(&serde_json::to_string(l).unwrap_or_default());
+            out.push('\n');
+        }
+        std::fs::write(f, out).map_err(|err| BadInput(format!("cannot write {f}: {err}")))?;
+    }
+    if a.flag("json") {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&summary).unwrap_or_default()
+        );
+    } else {
+        print_human(&summary, e.as_ref(), took);
+    }
+    Ok(if summary.ok { 0 } else { 1 })
+}
+
+fn print_human(s: &Summary, e: &dyn Engine, took: Duration) {
+    let name = if s.scenario.is_empty() {
+        "(unnamed)"
+    } else {
+        &s.scenario
+    };
+    println!(
+        "scenario   {name} ({}, {} nodes, seed {})",
+        s.protocol, s.nodes, s.seed
+    );
+    println!(
+        "simulated  {} ms of {} ms, {} events in {:.3} s",
+        s.simulated_ms,
+        s.duration_ms,
+        s.events,
+        took.as_secs_f64()
+    );
+    println!("trace      {}", s.trace_hash);
+    match &s.invariants.violation {
+        None if s.invariants.checked => {
+            println!("invariants ok ({})", s.invariants.names.join(", "))
+        }
+        None => println!("invariants not checked"),
+        Some(v) => println!(
+            "invariants VIOLATED at {:.3} ms: {}: {}",
+            v.time as f64 / 1000.0,
+            v.invariant,
+            v.detail
+        ),
+    }
+    println!("converge   {}", check_line(&s.convergence));
+    println!("history    {}", check_line(&s.linearizable));
+    let t = &s.totals;
+    let pct = |x: Option<f64>| {
+        x.map(|v| format!("{v:.1} ms"))
+            .unwrap_or_else(|| "-".into())
+    };
+    println!(
+        "clients    {} ops: {} ok, {} fail, {} unknown; availability {:.1}%, latency p50 {} p99 {}",
+        t.invoked,
+        t.ok,
+        t.fail,
+        t.info,
+        t.availability * 100.0,
+        pct(t.p50_ms),
+        pct(t.p99_ms)
+    );
+    println!("network    {} messages, {} dropped", t.messages, t.dropped);
+    let log = e.log();
+    if !log.is_empty() {
+        println!("log (first {} of {}):", log.len().min(20), log.len());
+        for l in log.iter().take(20) {
+            println!("  {:>10.3} ms  {}", l.time as f64 / 1000.0, l.what);
+        }
+    }
+}
+
+pub fn check_line(c: &quorumlab_sim::run::Check) -> String {
+    use quorumlab_sim::run::Check;
+    match c {
+        Check::Passed => "ok".into(),
+        Check::Failed { detail } => format!("FAILED: {detail}"),
+        Check::Skipped { why } => format!("skipped ({why})"),
+        Check::Unknown { why } => format!("unknown ({why})"),
+    }
+}
+
+pub fn url(raw: &[String]) -> Result<i32, BadInput> {
+    let a = Args::parse(raw, &["decode", "base"], &[])?;
+    if let Some(link) = a.value("decode") {
+        let s = url::decode(link).map_err(BadInput)?;
+        println!("{}", s.to_json_pretty());
+        return Ok(0);
+    }
+    let path = a.one_positional("SCENARIO file")?;
+    let s = load_scenario(path)?;
+    let base = a.value("base").unwrap_or("http://127.0.0.1:8080/");
+    let base = base.split('#').next().unwrap_or(base);
+    println!("{base}#{}", url::encode(&s));
+    Ok(0)
+}
