@@ -54,8 +54,12 @@ pub trait Protocol: Sized + Clone + Debug + 'static {
 
     /// Build the state of node `id` in a cluster whose initial members are `members`.
     /// `disk` is `None` on first boot and after a restart that lost the disk.
-    fn boot(id: NodeId, members: &[NodeId], params: &Self::Params, disk: Option<&Self::Disk>)
-        -> Self;
+    fn boot(
+        id: NodeId,
+        members: &[NodeId],
+        params: &Self::Params,
+        disk: Option<&Self::Disk>,
+    ) -> Self;
 
     /// Called once right after boot: arm timers, send greetings.
     fn start(&mut self, cx: &mut Ctx<'_, Self>);
@@ -88,13 +92,18 @@ pub trait Protocol: Sized + Clone + Debug + 'static {
 
     /// Membership change requested by the user or the scenario (add or remove a node).
     /// Protocols without membership change answer with an explanation.
-    fn change_membership(&mut self, _cx: &mut Ctx<'_, Self>, _change: MembershipChange) -> Result<(), String> {
+    fn change_membership(
+        &mut self,
+        _cx: &mut Ctx<'_, Self>,
+        _change: MembershipChange,
+    ) -> Result<(), String> {
         Err(format!("{} does not support membership change", Self::NAME))
     }
 }
 
 /// One thing a protocol asks for while handling an event.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
+#[serde(bound = "")]
 pub enum Effect<P: Protocol> {
     Send { to: NodeId, msg: P::Msg },
     SetTimer { timer: TimerId, after: Time },
@@ -115,7 +124,12 @@ pub struct Ctx<'a, P: Protocol> {
 impl<'a, P: Protocol> Ctx<'a, P> {
     /// Make a context. Used by drivers (the simulator, the golden-transcript harness).
     pub fn new(id: NodeId, now: Time, rng: &'a mut Rng, effects: &'a mut Vec<Effect<P>>) -> Self {
-        Ctx { id, now, rng, effects }
+        Ctx {
+            id,
+            now,
+            rng,
+            effects,
+        }
     }
     /// This node's id.
     pub fn id(&self) -> NodeId {

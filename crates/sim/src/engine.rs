@@ -14,7 +14,7 @@
 
 use crate::hash::StableHasher;
 use crate::history::{EventType, History};
-use crate::host::{Cause, Host, HostCmd, Input, Record};
+use crate::host::{Cause, Host, Input, InputMeta, Job, JobResult, Record};
 use crate::metrics::Metrics;
 use crate::net::{Fate, Network};
 use crate::scenario::{FaultKind, Scenario, ScenarioError};
@@ -50,6 +50,12 @@ impl<T> Ord for Pending<T> {
     fn cmp(&self, o: &Self) -> Ordering {
         (o.time, o.seq).cmp(&(self.time, self.seq))
     }
+}
+
+enum Next {
+    Done,
+    Control,
+    Window(Time, Time),
 }
 
 /// Events the simulator handles itself.
@@ -169,6 +175,12 @@ pub struct Sim<P: Protocol> {
     last_disturbance: Time,
     pub log: Vec<LogLine>,
     pub recorder: Option<Recorder>,
+    /// Membership changes asked for, and whether a leader took each.
+    admin: Vec<(MembershipChange, bool)>,
+    /// Nodes crashed since the last [`Sim::take_crashed`] (so a runtime that hosts
+    /// nodes elsewhere can kill them).
+    crashed: Vec<NodeId>,
+    window_end: Time,
     // Reused buffers.
     batches: Vec<Vec<(Time, Input<P>)>>,
     effects: Vec<Effect<P>>,
@@ -245,6 +257,9 @@ impl<P: Protocol> Sim<P> {
             last_disturbance: 0,
             log: Vec::new(),
             recorder: None,
+            admin: Vec::new(),
+            crashed: Vec::new(),
+            window_end: 0,
             batches: (0..n).map(|_| Vec::new()).collect(),
             effects: Vec::new(),
             records: Vec::new(),
@@ -388,10 +403,10 @@ impl<P: Protocol> Sim<P> {
         }
     }
 
-    /// Handle the next control event or window. Returns false when the run is over.
-    pub fn step(&mut self) -> bool {
+    /// What comes next: a control event (handled before returning), a window, or the end.
+    fn next_step(&mut self) -> Next {
         if self.violation.is_some() {
-            return false;
+            return Next::Done;
         }
         let tc = self.ctrl.peek().map(|p| p.time);
         let tn = self.next_node_time();
@@ -399,26 +414,47 @@ impl<P: Protocol> Sim<P> {
             (Some(a), Some(b)) => a.min(b),
             (Some(a), None) => a,
             (None, Some(b)) => b,
-            (None, None) => return false,
+            (None, None) => return Next::Done,
         };
         if t > self.end {
-            return false;
+            return Next::Done;
         }
         if tc.is_some_and(|c| tn.is_none_or(|n| c <= n)) {
             let Some(p) = self.ctrl.pop() else {
-                return false;
+                return Next::Done;
             };
             self.now = p.time;
             self.control(p.item);
+            Next::Control
         } else {
             let mut wend = t + self.lookahead;
             if let Some(c) = tc {
                 wend = wend.min(c);
             }
-            wend = wend.min(self.end + 1);
-            self.window(t, wend);
+            Next::Window(t, wend.min(self.end + 1))
         }
-        true
+    }
+
+    /// Handle the next control event or window. Returns false when the run is over.
+    pub fn step(&mut self) -> bool {
+        match self.next_step() {
+            Next::Done => false,
+            Next::Control => true,
+            Next::Window(start, end) => {
+                self.window(start, end);
+                true
+            }
+        }
+    }
+
+    /// Nodes that crashed since the last call.
+    pub fn take_crashed(&mut self) -> Vec<NodeId> {
+        std::mem::take(&mut self.crashed)
+    }
+
+    /// The protocol parameters of this run.
+    pub fn params(&self) -> &P::Params {
+        &self.params
     }
 
     /// Run until simulated time `t` (events at `t` included) or the end.
@@ -443,7 +479,9 @@ impl<P: Protocol> Sim<P> {
 
     // ---- windows -------------------------------------------------------------------
 
-    fn window(&mut self, start: Time, end: Time) {
+    /// Move the inputs due before `end` into per-node batches; the nodes with work in
+    /// the window, in id order.
+    fn gather(&mut self, start: Time, end: Time) -> Vec<NodeId> {
         while let Some(p) = self.inputs.peek() {
             if p.time >= end {
                 break;
@@ -464,25 +502,28 @@ impl<P: Protocol> Sim<P> {
             }
         }
         self.now = start;
-        for i in 0..self.n {
-            if self.status[i] != Status::Up {
-                self.batches[i].clear();
-                continue;
-            }
-            let has_timer = self.hosts[i].next_timer().is_some_and(|t| t < end);
-            if self.batches[i].is_empty() && !has_timer {
-                continue;
-            }
+        self.window_end = end;
+        (0..self.n)
+            .filter(|&i| {
+                self.status[i] == Status::Up
+                    && (!self.batches[i].is_empty()
+                        || self.hosts[i].next_timer().is_some_and(|t| t < end))
+            })
+            .map(|i| i as NodeId)
+            .collect()
+    }
+
+    /// Run a window here, node after node, checking invariants after every event.
+    fn window(&mut self, start: Time, end: Time) {
+        let nodes = self.gather(start, end);
+        let mut meta = Vec::new();
+        for i in nodes {
+            let i = i as usize;
             self.effects.clear();
             self.records.clear();
             let mut batch = std::mem::take(&mut self.batches[i]);
-            let inputs_meta: Vec<(NodeId, u64, Option<(u32, u64)>)> = batch
-                .iter()
-                .map(|(_, inp)| match inp {
-                    Input::Msg { from, msg } => (*from, StableHasher::of(msg.kind()), None),
-                    Input::Client(r) => (u32::MAX, 0, Some((r.client, r.seq))),
-                })
-                .collect();
+            meta.clear();
+            meta.extend(batch.iter().map(|(_, x)| InputMeta::of(x)));
             let check_on = self.check_invariants;
             let monitor = &mut self.monitor;
             let mut check =
@@ -493,23 +534,22 @@ impl<P: Protocol> Sim<P> {
                         Ok(())
                     }
                 };
-            let res = self.hosts[i].run_window(
+            let mut host = std::mem::replace(&mut self.hosts[i], Host::new(i as NodeId, 0));
+            let res = host.run_window(
                 &mut self.states,
                 i,
+                &self.params,
                 &mut batch,
                 end,
                 &mut self.effects,
                 &mut self.records,
                 &mut check,
             );
+            self.hosts[i] = host;
             self.batches[i] = batch;
             let records = std::mem::take(&mut self.records);
             let mut effects = std::mem::take(&mut self.effects);
-            let mut effs = effects.drain(..);
-            for rec in &records {
-                self.account(i as NodeId, rec, &inputs_meta, &mut effs);
-            }
-            drop(effs);
+            self.account_all(i as NodeId, &records, &mut effects, &meta);
             self.effects = effects;
             self.records = records;
             if let Err((time, v)) = res {
@@ -519,12 +559,75 @@ impl<P: Protocol> Sim<P> {
         }
     }
 
+    /// For running nodes elsewhere (Web Workers): start the next step. A control event
+    /// is handled at once (`Ok(None)`); a window comes back as one job per node with
+    /// work, to be run anywhere and handed back, in any order, to [`Sim::finish_window`].
+    /// `Err(())` when the run is over.
+    #[allow(clippy::result_unit_err)]
+    pub fn begin_step(&mut self) -> Result<Option<Vec<(NodeId, Job<P>)>>, ()> {
+        match self.next_step() {
+            Next::Done => Err(()),
+            Next::Control => Ok(None),
+            Next::Window(start, end) => {
+                let nodes = self.gather(start, end);
+                let jobs = nodes
+                    .into_iter()
+                    .map(|i| {
+                        let inputs = std::mem::take(&mut self.batches[i as usize]);
+                        (
+                            i,
+                            Job {
+                                host: self.hosts[i as usize].clone(),
+                                inputs,
+                                end,
+                            },
+                        )
+                    })
+                    .collect();
+                Ok(Some(jobs))
+            }
+        }
+    }
+
+    /// Apply the results of a window's jobs (see [`Sim::begin_step`]), in node order.
+    pub fn finish_window(&mut self, mut results: Vec<(NodeId, JobResult<P>)>) {
+        results.sort_by_key(|r| r.0);
+        for (i, r) in results {
+            let JobResult {
+                host,
+                records,
+                mut effects,
+                inputs,
+                violation,
+            } = r;
+            self.hosts[i as usize] = host;
+            self.account_all(i, &records, &mut effects, &inputs);
+            if let Some((time, v)) = violation {
+                self.found(time, v);
+                return;
+            }
+        }
+    }
+
+    fn account_all(
+        &mut self,
+        node: NodeId,
+        records: &[Record],
+        effects: &mut Vec<Effect<P>>,
+        meta: &[InputMeta],
+    ) {
+        let mut effs = effects.drain(..);
+        for rec in records {
+            self.account(node, rec, meta, &mut effs);
+        }
+    }
+
     /// Fold one handled event into the hash and apply its effects.
     fn account(
         &mut self,
         node: NodeId,
         rec: &Record,
-        inputs_meta: &[(NodeId, u64, Option<(u32, u64)>)],
+        meta: &[InputMeta],
         effs: &mut dyn Iterator<Item = Effect<P>>,
     ) {
         self.events += 1;
@@ -533,22 +636,30 @@ impl<P: Protocol> Sim<P> {
         h.add(rec.time);
         h.add(node as u64);
         match &rec.cause {
-            Cause::Start => h.add(1),
-            Cause::Admin => h.add(4),
             Cause::Timer(id) => {
                 h.add(2);
                 h.add(*id as u64);
             }
             Cause::Input(k) => {
-                let (from, kind, client) = inputs_meta[*k as usize];
-                h.add(3);
-                h.add(from as u64);
-                h.add(kind);
-                if let Some((c, s)) = client {
-                    h.add(c as u64);
-                    h.add(s);
+                let m = meta.get(*k as usize).copied().unwrap_or(InputMeta {
+                    tag: 9,
+                    from: 0,
+                    kind: 0,
+                    client: 0,
+                    seq: 0,
+                });
+                h.add(3 + m.tag as u64);
+                h.add(m.from as u64);
+                h.add(m.kind);
+                h.add(m.client as u64);
+                h.add(m.seq);
+                if m.tag == 3 {
+                    h.add(rec.admin.as_ref().is_some_and(|r| r.is_ok()) as u64);
                 }
             }
+        }
+        if let Some(Ok(())) = rec.admin {
+            self.admin_accepted(node);
         }
         let (a, b) = rec.effects;
         for _ in a..b {
@@ -655,28 +766,6 @@ impl<P: Protocol> Sim<P> {
         });
     }
 
-    /// Run a host command, accounting for any protocol code it ran.
-    fn host_cmd(&mut self, i: usize, cmd: HostCmd<P>) {
-        self.effects.clear();
-        let rec = self.hosts[i].apply(
-            &mut self.states[i],
-            cmd,
-            &self.params,
-            self.seed,
-            &mut self.effects,
-        );
-        if let Some(rec) = rec {
-            let mut effects = std::mem::take(&mut self.effects);
-            self.account(i as NodeId, &rec, &[], &mut effects.drain(..));
-            self.effects = effects;
-            if self.check_invariants {
-                if let Err(v) = P::check(&mut self.monitor, i as NodeId, &self.states, rec.time) {
-                    self.found(rec.time, v);
-                }
-            }
-        }
-    }
-
     // ---- control events ------------------------------------------------------------
 
     fn control(&mut self, c: Ctrl) {
@@ -693,7 +782,7 @@ impl<P: Protocol> Sim<P> {
                     && self.hosts[i as usize].paused_until <= self.now
                 {
                     self.status[i as usize] = Status::Up;
-                    self.host_cmd(i as usize, HostCmd::Resume { at: self.now });
+                    self.hosts[i as usize].resume(self.now);
                     let now = self.now;
                     for (_, input) in std::mem::take(&mut self.deferred[i as usize]) {
                         self.push_input(now, i, input);
@@ -710,11 +799,10 @@ impl<P: Protocol> Sim<P> {
 
     fn boot(&mut self, i: NodeId, disk: bool) {
         let iu = i as usize;
-        let members = self.scenario.nodes.initial_members();
         let members = if self.status[iu] == Status::Spare {
             Vec::new()
         } else {
-            members
+            self.scenario.nodes.initial_members()
         };
         let d = if disk { self.disks[iu].clone() } else { None };
         if !disk {
@@ -722,15 +810,9 @@ impl<P: Protocol> Sim<P> {
         }
         self.status[iu] = Status::Up;
         self.deferred[iu].clear();
+        self.hosts[iu].reboot(self.seed);
         let now = self.now;
-        self.host_cmd(
-            iu,
-            HostCmd::Boot {
-                at: now,
-                members,
-                disk: d,
-            },
-        );
+        self.push_input(now, i, Input::Boot { members, disk: d });
     }
 
     fn crash(&mut self, i: NodeId) {
@@ -738,7 +820,9 @@ impl<P: Protocol> Sim<P> {
         if matches!(self.status[iu], Status::Up | Status::Paused) {
             self.status[iu] = Status::Crashed;
             self.deferred[iu].clear();
-            self.host_cmd(iu, HostCmd::Crash);
+            self.states[iu] = None;
+            self.hosts[iu].crash();
+            self.crashed.push(i);
         }
     }
 
@@ -774,7 +858,8 @@ impl<P: Protocol> Sim<P> {
                 if self.status[node as usize] == Status::Up {
                     let until = now + duration_ms * MS;
                     self.status[node as usize] = Status::Paused;
-                    self.host_cmd(node as usize, HostCmd::Pause { until });
+                    let h = &mut self.hosts[node as usize];
+                    h.paused_until = h.paused_until.max(until);
                     self.push_ctrl(until, Ctrl::Resume(node));
                     self.note(format!("node {node} pauses for {duration_ms} ms"));
                 }
@@ -784,14 +869,9 @@ impl<P: Protocol> Sim<P> {
                 skew_ms,
                 drift_ppm,
             } => {
-                self.host_cmd(
-                    node as usize,
-                    HostCmd::Clock {
-                        at: now,
-                        skew: skew_ms * MS as i64,
-                        ppm: drift_ppm,
-                    },
-                );
+                self.hosts[node as usize]
+                    .clock
+                    .adjust(now, skew_ms * MS as i64, drift_ppm);
                 self.note(format!(
                     "node {node}'s clock jumps {skew_ms:+} ms and drifts {drift_ppm:+} ppm"
                 ));
@@ -847,47 +927,40 @@ impl<P: Protocol> Sim<P> {
         }
     }
 
-    /// Ask the current leader for a membership change; retry every 100 ms until one
-    /// accepts (or 100 tries).
+    /// Ask every running node for a membership change (only a leader takes it); ask
+    /// again every 100 ms until one takes it, at most 100 times.
     fn member(&mut self, change: MembershipChange, tries: u32) {
-        let leader = (0..self.n).find(|&i| {
-            self.states[i]
-                .as_ref()
-                .is_some_and(|s| s.view().role == "leader")
-        });
-        let res = match leader {
-            Some(l) => {
-                self.effects.clear();
-                let now = self.now;
-                let c = change.clone();
-                let out = self.hosts[l].call(
-                    &mut self.states[l],
-                    now,
-                    Cause::Admin,
-                    &mut self.effects,
-                    |p, cx| p.change_membership(cx, c),
-                );
-                match out {
-                    Some((r, rec)) => {
-                        let mut effects = std::mem::take(&mut self.effects);
-                        self.account(l as NodeId, &rec, &[], &mut effects.drain(..));
-                        self.effects = effects;
-                        r
-                    }
-                    None => Err("the leader is down".to_string()),
-                }
+        let idx = match self.admin.iter().position(|(c, _)| *c == change) {
+            Some(i) => i,
+            None => {
+                self.admin.push((change.clone(), false));
+                self.admin.len() - 1
             }
-            None => Err("no leader right now".to_string()),
         };
-        match res {
-            Ok(()) => self.note(format!("membership change {change:?} accepted")),
-            Err(why) => {
-                if tries < 100 {
-                    self.push_ctrl(self.now + 100 * MS, Ctrl::Member(change, tries + 1));
-                } else {
-                    self.note(format!("membership change {change:?} gave up: {why}"));
-                }
+        if self.admin[idx].1 {
+            return;
+        }
+        if tries >= 100 {
+            self.note(format!(
+                "membership change {change:?} gave up: no leader took it"
+            ));
+            return;
+        }
+        let now = self.now;
+        for i in 0..self.n {
+            if self.status[i] == Status::Up {
+                self.push_input(now, i as NodeId, Input::Admin(change.clone()));
             }
+        }
+        self.push_ctrl(now + 100 * MS, Ctrl::Member(change, tries + 1));
+    }
+
+    /// Node `node` took the oldest pending membership change it was asked.
+    fn admin_accepted(&mut self, node: NodeId) {
+        if let Some(a) = self.admin.iter_mut().find(|a| !a.1) {
+            a.1 = true;
+            let c = a.0.clone();
+            self.note(format!("node {node} takes the membership change {c:?}"));
         }
     }
 
@@ -1235,14 +1308,7 @@ impl<P: Protocol> Sim<P> {
             }
             if self.hosts[i].clock.ppm != 0 {
                 let now = self.now;
-                self.host_cmd(
-                    i,
-                    HostCmd::Clock {
-                        at: now,
-                        skew: 0,
-                        ppm: 0,
-                    },
-                );
+                self.hosts[i].clock.adjust(now, 0, 0);
             }
         }
     }

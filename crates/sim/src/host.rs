@@ -3,7 +3,9 @@
 //! and inside a Web Worker (`crates/worker`), which is what makes both produce the
 //! same trace.
 
-use quorumlab_core::{ClientRequest, Ctx, Effect, NodeId, Protocol, Rng, Time, TimerId, Violation};
+use quorumlab_core::{
+    ClientRequest, Ctx, Effect, MembershipChange, NodeId, Protocol, Rng, Time, TimerId, Violation,
+};
 use serde::{Deserialize, Serialize};
 
 /// A node's clock: local time runs at `1 + ppm / 1e6` times true time from an anchor.
@@ -55,16 +57,23 @@ impl Clock {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(bound = "")]
 pub enum Input<P: Protocol> {
-    Msg { from: NodeId, msg: P::Msg },
+    Msg {
+        from: NodeId,
+        msg: P::Msg,
+    },
     Client(ClientRequest),
+    /// (Re)build the node from `disk` (or blank) and run `start`.
+    Boot {
+        members: Vec<NodeId>,
+        disk: Option<P::Disk>,
+    },
+    /// A membership change asked of whichever node leads.
+    Admin(MembershipChange),
 }
 
 /// What the node did at one moment: the cause and the effects it asked for.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Cause {
-    Start,
-    /// The simulator called into the protocol (a membership change).
-    Admin,
     Timer(TimerId),
     /// The `k`th input of the window's batch for this node.
     Input(u32),
@@ -76,6 +85,8 @@ pub struct Record {
     pub cause: Cause,
     /// Range in the window's effect list.
     pub effects: (u32, u32),
+    /// For an [`Input::Admin`]: whether this node took the change.
+    pub admin: Option<Result<(), String>>,
 }
 
 /// Everything about a node except its protocol state: the part that survives nothing
@@ -93,30 +104,73 @@ pub struct Host {
     pub paused_until: Time,
 }
 
-/// A change to a host made by the simulator between windows.
+/// A node's events for one window: what the simulator hands to wherever the node
+/// runs (its own loop, or a Web Worker), together with the node's host.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(bound = "")]
-pub enum HostCmd<P: Protocol> {
-    /// Drop the protocol state and every timer.
-    Crash,
-    /// Boot from `disk` (or blank) at time `at` and run `start`.
-    Boot {
-        at: Time,
-        members: Vec<NodeId>,
-        disk: Option<P::Disk>,
-    },
-    Clock {
-        at: Time,
-        skew: i64,
-        ppm: i64,
-    },
-    Pause {
-        until: Time,
-    },
-    /// A pause ended at `at`: overdue timers fire now.
-    Resume {
-        at: Time,
-    },
+pub struct Job<P: Protocol> {
+    pub host: Host,
+    pub inputs: Vec<(Time, Input<P>)>,
+    pub end: Time,
+}
+
+/// What came back from running a [`Job`].
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(bound = "")]
+pub struct JobResult<P: Protocol> {
+    pub host: Host,
+    pub records: Vec<Record>,
+    pub effects: Vec<Effect<P>>,
+    /// Inputs the job had, described for the trace hash: `(from, kind hash, client)`.
+    pub inputs: Vec<InputMeta>,
+    pub violation: Option<(Time, Violation)>,
+}
+
+/// What the trace hash needs to know of an input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputMeta {
+    pub tag: u8,
+    pub from: NodeId,
+    pub kind: u64,
+    pub client: u32,
+    pub seq: u64,
+}
+
+impl InputMeta {
+    pub fn of<P: Protocol>(i: &Input<P>) -> InputMeta {
+        use crate::hash::StableHasher;
+        use quorumlab_core::Message;
+        match i {
+            Input::Msg { from, msg } => InputMeta {
+                tag: 0,
+                from: *from,
+                kind: StableHasher::of(msg.kind()),
+                client: 0,
+                seq: 0,
+            },
+            Input::Client(r) => InputMeta {
+                tag: 1,
+                from: 0,
+                kind: 0,
+                client: r.client,
+                seq: r.seq,
+            },
+            Input::Boot { disk, .. } => InputMeta {
+                tag: 2,
+                from: 0,
+                kind: disk.is_some() as u64,
+                client: 0,
+                seq: 0,
+            },
+            Input::Admin(c) => InputMeta {
+                tag: 3,
+                from: 0,
+                kind: StableHasher::of(c),
+                client: 0,
+                seq: 0,
+            },
+        }
+    }
 }
 
 impl Host {
@@ -162,74 +216,28 @@ impl Host {
         }
     }
 
-    /// Run protocol code `f` on the node at true time `at`, keeping the host's timers in
-    /// step with what it armed. `None` if the node is down.
-    pub fn call<P: Protocol, R>(
-        &mut self,
-        state: &mut Option<P>,
-        at: Time,
-        cause: Cause,
-        effects: &mut Vec<Effect<P>>,
-        f: impl FnOnce(&mut P, &mut Ctx<'_, P>) -> R,
-    ) -> Option<(R, Record)> {
-        let p = state.as_mut()?;
-        let start = effects.len();
-        let mut cx = Ctx::new(self.id, self.clock.local(at), &mut self.rng, effects);
-        let r = f(p, &mut cx);
-        self.absorb_timers(at, &effects[start..]);
-        Some((
-            r,
-            Record {
-                time: at,
-                cause,
-                effects: (start as u32, effects.len() as u32),
-            },
-        ))
+    /// The node crashed: every timer is gone.
+    pub fn crash(&mut self) {
+        self.timers.clear();
+        self.paused_until = 0;
     }
 
-    /// Apply a simulator command. Returns a record if the command ran protocol code.
-    pub fn apply<P: Protocol>(
-        &mut self,
-        state: &mut Option<P>,
-        cmd: HostCmd<P>,
-        params: &P::Params,
-        seed: u64,
-        effects: &mut Vec<Effect<P>>,
-    ) -> Option<Record> {
-        match cmd {
-            HostCmd::Crash => {
-                *state = None;
-                self.timers.clear();
-                self.paused_until = 0;
-                None
-            }
-            HostCmd::Boot { at, members, disk } => {
-                self.incarnation += 1;
-                self.rng = Rng::derive(
-                    seed,
-                    ((self.incarnation as u64) << 32) | (1000 + self.id as u64),
-                );
-                self.timers.clear();
-                self.paused_until = 0;
-                *state = Some(P::boot(self.id, &members, params, disk.as_ref()));
-                self.call(state, at, Cause::Start, effects, |p, cx| p.start(cx))
-                    .map(|x| x.1)
-            }
-            HostCmd::Clock { at, skew, ppm } => {
-                self.clock.adjust(at, skew, ppm);
-                None
-            }
-            HostCmd::Pause { until } => {
-                self.paused_until = self.paused_until.max(until);
-                None
-            }
-            HostCmd::Resume { at } => {
-                self.paused_until = 0;
-                for t in &mut self.timers {
-                    t.1 = t.1.max(at);
-                }
-                None
-            }
+    /// The node is about to boot again: a fresh RNG stream, no timers.
+    pub fn reboot(&mut self, seed: u64) {
+        self.incarnation += 1;
+        self.rng = Rng::derive(
+            seed,
+            ((self.incarnation as u64) << 32) | (1000 + self.id as u64),
+        );
+        self.timers.clear();
+        self.paused_until = 0;
+    }
+
+    /// A pause ended at `at`: overdue timers fire now.
+    pub fn resume(&mut self, at: Time) {
+        self.paused_until = 0;
+        for t in &mut self.timers {
+            t.1 = t.1.max(at);
         }
     }
 
@@ -243,6 +251,7 @@ impl Host {
         &mut self,
         states: &mut [Option<P>],
         slot: usize,
+        params: &P::Params,
         inputs: &mut Vec<(Time, Input<P>)>,
         end: Time,
         effects: &mut Vec<Effect<P>>,
@@ -267,33 +276,83 @@ impl Host {
                 }
                 _ => break,
             };
+            let input = match &cause {
+                Cause::Input(k) => Some(std::mem::replace(
+                    &mut inputs[*k as usize].1,
+                    Input::Client(PLACEHOLDER),
+                )),
+                _ => None,
+            };
+            if let Some(Input::Boot { members, disk }) = &input {
+                states[slot] = Some(P::boot(self.id, members, params, disk.as_ref()));
+            }
             let Some(node) = states[slot].as_mut() else {
                 // A crashed node hears nothing.
                 continue;
             };
             let start = effects.len();
             let mut cx = Ctx::new(self.id, self.clock.local(time), &mut self.rng, effects);
-            match &cause {
-                Cause::Timer(id) => node.on_timer(&mut cx, *id),
-                Cause::Input(k) => {
-                    match std::mem::replace(&mut inputs[*k as usize].1, Input::Client(PLACEHOLDER))
-                    {
-                        Input::Msg { from, msg } => node.on_message(&mut cx, from, msg),
-                        Input::Client(req) => node.on_client(&mut cx, req),
+            let mut admin = None;
+            match input {
+                None => {
+                    if let Cause::Timer(id) = cause {
+                        node.on_timer(&mut cx, id)
                     }
                 }
-                Cause::Start | Cause::Admin => {}
+                Some(Input::Msg { from, msg }) => node.on_message(&mut cx, from, msg),
+                Some(Input::Client(req)) => node.on_client(&mut cx, req),
+                Some(Input::Boot { .. }) => node.start(&mut cx),
+                Some(Input::Admin(change)) => admin = Some(node.change_membership(&mut cx, change)),
             }
             self.absorb_timers(time, &effects[start..]);
             records.push(Record {
                 time,
                 cause,
                 effects: (start as u32, effects.len() as u32),
+                admin,
             });
             check(states, self.id, time).map_err(|v| (time, v))?;
         }
         inputs.clear();
         Ok(())
+    }
+}
+
+/// Run a job on a node whose state is `state` (the simulator's own loop passes the
+/// whole cluster and a checker; a worker passes its one node and no checker).
+pub fn run_job<P: Protocol>(
+    states: &mut [Option<P>],
+    slot: usize,
+    params: &P::Params,
+    job: Job<P>,
+    check: &mut dyn FnMut(&[Option<P>], NodeId, Time) -> Result<(), Violation>,
+) -> JobResult<P> {
+    let Job {
+        mut host,
+        mut inputs,
+        end,
+    } = job;
+    let meta = inputs.iter().map(|(_, i)| InputMeta::of(i)).collect();
+    let mut effects = Vec::new();
+    let mut records = Vec::new();
+    let violation = host
+        .run_window(
+            states,
+            slot,
+            params,
+            &mut inputs,
+            end,
+            &mut effects,
+            &mut records,
+            check,
+        )
+        .err();
+    JobResult {
+        host,
+        records,
+        effects,
+        inputs: meta,
+        violation,
     }
 }
 

@@ -243,11 +243,17 @@ pub fn summarize(e: &dyn Engine, linearizable: Check) -> Summary {
 pub fn check_history(e: &dyn Engine, out_of_time: &mut dyn FnMut() -> bool) -> Check {
     let s = e.scenario();
     if !s.checks.linearizable {
-        return Check::Skipped { why: "switched off".into() };
+        return Check::Skipped {
+            why: "switched off".into(),
+        };
     }
     if e.history().events.is_empty() {
-        return Check::Skipped { why: "no client operations".into() };
+        return Check::Skipped {
+            why: "no client operations".into(),
+        };
     }
     let _ = out_of_time;
-    Check::Skipped { why: "the linearizability checker is not built into this version yet".into() }
+    Check::Skipped {
+        why: "the linearizability checker is not built into this version yet".into(),
+    }
 }

@@ -305,3 +305,57 @@ fn pause_defers_messages_to_the_paused_node() {
     assert_eq!(oks, 0);
     let _ = FaultKind::Heal;
 }
+
+/// Run like the browser's worker runtime does: each node's state lives apart (as in its
+/// own Web Worker), jobs and results cross a serialisation boundary, and the jobs of a
+/// window run in reverse order. The trace must be the same as the simulator's own loop.
+fn run_as_workers(s: &scenario::Scenario, seed: u64) -> Sim<Toy> {
+    use quorumlab_sim::host::{run_job, Job, JobResult};
+    let mut sim = Sim::<Toy>::new(s, seed).unwrap();
+    let params = sim.params().clone();
+    let mut workers: Vec<Vec<Option<Toy>>> = (0..s.n()).map(|_| vec![None]).collect();
+    loop {
+        for c in sim.take_crashed() {
+            workers[c as usize] = vec![None];
+        }
+        match sim.begin_step() {
+            Err(()) => break,
+            Ok(None) => {}
+            Ok(Some(jobs)) => {
+                let mut results = Vec::new();
+                for (i, job) in jobs.into_iter().rev() {
+                    let wire = serde_json::to_string(&job).unwrap();
+                    let job: Job<Toy> = serde_json::from_str(&wire).unwrap();
+                    let r = run_job(&mut workers[i as usize], 0, &params, job, &mut |_, _, _| {
+                        Ok(())
+                    });
+                    let wire = serde_json::to_string(&r).unwrap();
+                    let r: JobResult<Toy> = serde_json::from_str(&wire).unwrap();
+                    results.push((i, r));
+                }
+                sim.finish_window(results);
+            }
+        }
+    }
+    sim
+}
+
+#[test]
+fn worker_style_execution_gives_the_same_trace() {
+    let s = scenario(
+        r#", "faults": [{"at_ms": 300, "type": "crash", "node": 0},
+                        {"at_ms": 500, "type": "restart", "node": 0},
+                        {"at_ms": 700, "type": "partition", "groups": [[0], [1, 2]]},
+                        {"at_ms": 900, "type": "heal"},
+                        {"at_ms": 1000, "type": "pause", "node": 1, "duration_ms": 200},
+                        {"at_ms": 1100, "type": "clock", "node": 2, "skew_ms": 50, "drift_ppm": 20000}],
+            "nemesis": {"interval_ms": 100, "faults": ["crash", "partition", "loss", "duplicate", "pause", "clock"]}"#,
+    );
+    for seed in 0..5 {
+        let a = run(&s, seed);
+        let b = run_as_workers(&s, seed);
+        assert_eq!(a.trace_hash(), b.trace_hash(), "seed {seed}");
+        assert_eq!(a.events(), b.events());
+        assert_eq!(a.history, b.history);
+    }
+}
