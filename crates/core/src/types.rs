@@ -81,7 +81,10 @@ pub struct Violation {
 
 impl Violation {
     pub fn new(invariant: &str, detail: impl Into<String>) -> Self {
-        Violation { invariant: invariant.to_string(), detail: detail.into() }
+        Violation {
+            invariant: invariant.to_string(),
+            detail: detail.into(),
+        }
     }
 }
 
