@@ -12,6 +12,7 @@ pub mod history;
 pub mod host;
 pub mod metrics;
 pub mod net;
+pub mod remote;
 pub mod run;
 pub mod scenario;
 pub mod url;

@@ -359,3 +359,21 @@ fn worker_style_execution_gives_the_same_trace() {
         assert_eq!(a.history, b.history);
     }
 }
+
+/// Not a speed test (speed lives in `quorumlab bench`): prints the toy's throughput when
+/// run with `--ignored --nocapture` in release, for profiling the engine alone.
+#[test]
+#[ignore]
+fn toy_throughput() {
+    let s = scenario("");
+    let t = std::time::Instant::now();
+    let mut ev = 0;
+    for seed in 0..50 {
+        ev += run(&s, seed).events();
+    }
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "toy: {ev} events in {secs:.3} s = {:.2} M/s",
+        ev as f64 / secs / 1e6
+    );
+}

@@ -1,0 +1,139 @@
+//! Running nodes somewhere else (one Web Worker per node), with the simulator on the
+//! page's side. Both halves speak JSON strings, so that whatever carries them
+//! (`postMessage`, a test harness) needs to know nothing about protocols.
+//!
+//! - [`RemoteNode`] is what a worker holds: one node's protocol state. It runs the
+//!   [`Job`]s the simulator sends and answers with [`JobResult`]s.
+//! - [`Coordinator`] is the simulator seen from the page: it hands out the jobs of each
+//!   window and takes the results back, in any order.
+//!
+//! The simulator keeps the node's disk, timers and clock; the worker keeps only the
+//! protocol state, so a crash may terminate the worker and a restart start a new one.
+
+use crate::engine::Sim;
+use crate::host::{run_job, Job, JobResult};
+use crate::run::Engine;
+use crate::scenario::{Scenario, ScenarioError};
+use quorumlab_core::{NodeId, NodeView, Protocol};
+
+/// One node hosted away from the simulator.
+pub trait RemoteNode {
+    /// Run one job (JSON of a `Job`), answering with the JSON of a `JobResult`.
+    fn run(&mut self, job: &str) -> Result<String, String>;
+    /// The node's view, if it is up.
+    fn view(&self) -> Option<NodeView>;
+}
+
+struct Hosted<P: Protocol> {
+    state: Vec<Option<P>>,
+    params: P::Params,
+}
+
+impl<P: Protocol> RemoteNode for Hosted<P> {
+    fn run(&mut self, job: &str) -> Result<String, String> {
+        let job: Job<P> =
+            serde_json::from_str(job).map_err(|e| format!("a job that does not parse: {e}"))?;
+        let r = run_job(&mut self.state, 0, &self.params, job, &mut |_, _, _| Ok(()));
+        serde_json::to_string(&r).map_err(|e| format!("a result that does not serialise: {e}"))
+    }
+    fn view(&self) -> Option<NodeView> {
+        self.state
+            .first()
+            .and_then(|s| s.as_ref())
+            .map(|p| p.view())
+    }
+}
+
+/// Host a node of the scenario's protocol (the node's state starts empty; its first job
+/// boots it).
+pub fn remote_node(s: &Scenario) -> Result<Box<dyn RemoteNode>, ScenarioError> {
+    crate::with_protocol!(s.protocol.name.as_str(), P => {
+        let params = crate::engine::params_of::<P>(s)?;
+        Ok(Box::new(Hosted::<P> { state: vec![None], params }) as Box<dyn RemoteNode>)
+    }, Err(ScenarioError::new("protocol.name", format!("unknown protocol `{}`", s.protocol.name))))
+}
+
+/// The simulator with its nodes hosted elsewhere.
+pub trait Coordinator {
+    /// Start the next step: `Ok(None)` when it was a control event (handled at once),
+    /// `Ok(Some(jobs))` for a window (JSON of each node's job), `Err(())` at the end.
+    #[allow(clippy::result_unit_err)]
+    fn begin(&mut self) -> Result<Option<Vec<(NodeId, String)>>, ()>;
+    /// Hand back the window's results (any order).
+    fn finish(&mut self, results: Vec<(NodeId, String)>) -> Result<(), String>;
+    /// Nodes that crashed since the last call (their workers may be terminated).
+    fn take_crashed(&mut self) -> Vec<NodeId>;
+    /// The run, for everything that does not need node state (time, hash, history,
+    /// metrics). Its `views()` are empty: ask the workers.
+    fn engine(&self) -> &dyn Engine;
+    fn engine_mut(&mut self) -> &mut dyn Engine;
+}
+
+impl<P: Protocol> Coordinator for Sim<P> {
+    fn begin(&mut self) -> Result<Option<Vec<(NodeId, String)>>, ()> {
+        let jobs = self.begin_step()?;
+        Ok(jobs.map(|jobs| {
+            jobs.into_iter()
+                .map(|(i, j)| (i, serde_json::to_string(&j).unwrap_or_default()))
+                .collect()
+        }))
+    }
+    fn finish(&mut self, results: Vec<(NodeId, String)>) -> Result<(), String> {
+        let mut parsed = Vec::with_capacity(results.len());
+        for (i, r) in results {
+            let r: JobResult<P> = serde_json::from_str(&r)
+                .map_err(|e| format!("node {i} sent back a result that does not parse: {e}"))?;
+            parsed.push((i, r));
+        }
+        self.finish_window(parsed);
+        Ok(())
+    }
+    fn take_crashed(&mut self) -> Vec<NodeId> {
+        Sim::take_crashed(self)
+    }
+    fn engine(&self) -> &dyn Engine {
+        self
+    }
+    fn engine_mut(&mut self) -> &mut dyn Engine {
+        self
+    }
+}
+
+/// Build the page-side coordinator for a scenario.
+pub fn coordinator(
+    s: &Scenario,
+    seed: u64,
+    record: usize,
+) -> Result<Box<dyn Coordinator>, ScenarioError> {
+    crate::with_protocol!(s.protocol.name.as_str(), P => {
+        let sim = Sim::<P>::new(s, seed)?;
+        let sim = if record > 0 { sim.with_recorder(record) } else { sim };
+        Ok(Box::new(sim) as Box<dyn Coordinator>)
+    }, Err(ScenarioError::new("protocol.name", format!("unknown protocol `{}`", s.protocol.name))))
+}
+
+/// Run a whole scenario the way the worker runtime does, but in this thread: for tests
+/// and for comparing runtimes. Returns the trace hash.
+pub fn run_remote_here(s: &Scenario, seed: u64) -> Result<u64, String> {
+    let mut c = coordinator(s, seed, 0).map_err(|e| e.to_string())?;
+    let n = s.n();
+    let fresh = || remote_node(s).map_err(|e| e.to_string());
+    let mut nodes: Vec<Box<dyn RemoteNode>> = (0..n).map(|_| fresh()).collect::<Result<_, _>>()?;
+    loop {
+        for i in c.take_crashed() {
+            nodes[i as usize] = fresh()?;
+        }
+        match c.begin() {
+            Err(()) => break,
+            Ok(None) => {}
+            Ok(Some(jobs)) => {
+                let mut results = Vec::with_capacity(jobs.len());
+                for (i, job) in jobs.into_iter().rev() {
+                    results.push((i, nodes[i as usize].run(&job)?));
+                }
+                c.finish(results)?;
+            }
+        }
+    }
+    Ok(c.engine().trace_hash())
+}
