@@ -534,8 +534,7 @@ impl<P: Protocol> Sim<P> {
                         Ok(())
                     }
                 };
-            let mut host = std::mem::replace(&mut self.hosts[i], Host::new(i as NodeId, 0));
-            let res = host.run_window(
+            let res = self.hosts[i].run_window(
                 &mut self.states,
                 i,
                 &self.params,
@@ -545,7 +544,6 @@ impl<P: Protocol> Sim<P> {
                 &mut self.records,
                 &mut check,
             );
-            self.hosts[i] = host;
             self.batches[i] = batch;
             let records = std::mem::take(&mut self.records);
             let mut effects = std::mem::take(&mut self.effects);
