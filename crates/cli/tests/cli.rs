@@ -1,0 +1,119 @@
+//! The `quorumlab` binary as a user runs it: exit codes, determinism across processes,
+//! and explore's reproduce command.
+
+use std::process::Command;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_quorumlab"))
+}
+
+fn root() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn preset(name: &str) -> String {
+    root()
+        .join("scenarios")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn run_json(args: &[&str]) -> (i32, serde_json::Value) {
+    let out = bin().args(args).output().expect("runs");
+    let v = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    (out.status.code().unwrap_or(-1), v)
+}
+
+#[test]
+fn two_processes_give_the_same_trace_and_another_seed_does_not() {
+    let p = preset("raft-leader-crash.json");
+    let (c1, a) = run_json(&["run", &p, "--json"]);
+    let (c2, b) = run_json(&["run", &p, "--json"]);
+    let (_, c) = run_json(&["run", &p, "--json", "--seed", "99"]);
+    assert_eq!((c1, c2), (0, 0), "{a}");
+    assert_eq!(a["trace_hash"], b["trace_hash"]);
+    assert_ne!(a["trace_hash"], c["trace_hash"]);
+    assert_eq!(a["trace_hash"].as_str().map(str::len), Some(16));
+    assert_eq!(a["invariants"]["violation"], serde_json::Value::Null);
+}
+
+#[test]
+fn the_share_link_reproduces_the_run() {
+    let p = preset("raft-minority-partition.json");
+    let out = bin().args(["url", &p]).output().unwrap();
+    assert!(out.status.success());
+    let link = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    assert!(link.contains("#1."), "{link}");
+    let out = bin().args(["url", "--decode", &link]).output().unwrap();
+    assert!(out.status.success());
+    let dir = std::env::temp_dir().join(format!("quorumlab-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("decoded.json");
+    std::fs::write(&f, &out.stdout).unwrap();
+    let (_, a) = run_json(&["run", &p, "--json"]);
+    let (_, b) = run_json(&["run", f.to_str().unwrap(), "--json"]);
+    assert_eq!(a["trace_hash"], b["trace_hash"]);
+}
+
+#[test]
+fn bad_input_exits_2_with_a_message() {
+    let dir = std::env::temp_dir().join(format!("quorumlab-cli-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("bad.json");
+    std::fs::write(
+        &f,
+        r#"{"version": 1, "protocol": {"name": "raft"}, "nodes": 3, "duration_ms": 1000,
+        "faults": [{"at_ms": 5000, "type": "crash", "node": 7}]}"#,
+    )
+    .unwrap();
+    let out = bin().args(["run", f.to_str().unwrap()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("faults[0].at_ms: 5000 is after the end of the run (1000)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("faults[0].node: node 7 does not exist"),
+        "{err}"
+    );
+    for args in [
+        vec!["run"],
+        vec!["frobnicate"],
+        vec!["run", "/no/such/file.json"],
+        vec!["url", "--decode", "#1.%%%"],
+        vec!["explore", "x.json"],
+    ] {
+        let out = bin().args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(!out.stderr.is_empty(), "{args:?}");
+    }
+}
+
+#[test]
+fn explore_prints_the_command_that_reproduces_a_violation() {
+    // The lease-read preset with its slow clock produces a stale read on its own seed.
+    let p = preset("raft-lease-clock-skew.json");
+    let out = bin()
+        .args(["explore", &p, "--seeds", "20", "--threads", "2"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("quorumlab run"))
+        .expect("a reproduce line");
+    let seed: u64 = line
+        .split("--seed ")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let (code, v) = run_json(&["run", &p, "--seed", &seed.to_string(), "--json"]);
+    assert_eq!(code, 1, "the printed command reproduces the failure: {v}");
+}
