@@ -1,0 +1,59 @@
+// Launch Debian's chromium through playwright-core (never a downloaded browser).
+
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+export const CHROMIUM = process.env.QUORUMLAB_CHROMIUM || '/usr/bin/chromium';
+
+const ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
+
+/**
+ * A headless chromium with a fresh profile. Resolves to { context, close }.
+ */
+export async function launch() {
+  const userDataDir = await mkdtemp(join(tmpdir(), 'quorumlab-e2e-'));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ARGS,
+    viewport: { width: 1100, height: 700 },
+  });
+  return {
+    context,
+    close: async () => {
+      await context.close().catch(() => {});
+      await rm(userDataDir, { recursive: true, force: true }).catch(() => {});
+    },
+  };
+}
+
+/**
+ * Collect everything that should fail a test: console errors (page and workers),
+ * uncaught exceptions, crashes and failed requests.
+ */
+export function watchForErrors(page) {
+  const errors = [];
+  const onConsole = (where) => (msg) => {
+    if (msg.type() === 'error') errors.push(`${where} console error: ${msg.text()}`);
+  };
+  page.on('console', onConsole('page'));
+  page.on('pageerror', (err) => errors.push(`uncaught exception: ${err.stack || err}`));
+  page.on('crash', () => errors.push('the page crashed'));
+  page.on('requestfailed', (req) =>
+    errors.push(`request failed: ${req.url()} (${req.failure()?.errorText})`));
+  page.on('response', (res) => {
+    if (res.status() >= 400) errors.push(`HTTP ${res.status()} for ${res.url()}`);
+  });
+  page.on('worker', (worker) => worker.on('console', onConsole(`worker ${worker.url()}`)));
+  return errors;
+}

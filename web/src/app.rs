@@ -1,0 +1,159 @@
+//! The page shell: says what quorumlab is, and shows that the app and one node worker
+//! are alive. The playground UI replaces this component; `worker_pool` stays.
+
+use crate::worker_pool::{NodeWorker, WorkerEvent};
+use gloo_timers::callback::Timeout;
+use quorumlab_worker::{FromWorker, ToWorker};
+use std::cell::Cell;
+use std::rc::Rc;
+use yew::prelude::*;
+
+/// How long the worker gets to load and answer before the page says it did not.
+const WORKER_TIMEOUT_MS: u32 = 15_000;
+
+#[derive(Clone, Debug, PartialEq)]
+enum WorkerStatus {
+    Starting,
+    Ready {
+        node: u32,
+        started_ms: f64,
+    },
+    Answered {
+        node: u32,
+        seq: u32,
+        digest: u32,
+        started_ms: f64,
+        round_trip_ms: f64,
+    },
+    Failed(String),
+}
+
+impl WorkerStatus {
+    fn state(&self) -> &'static str {
+        match self {
+            WorkerStatus::Starting => "starting",
+            WorkerStatus::Ready { .. } => "ready",
+            WorkerStatus::Answered { .. } => "ok",
+            WorkerStatus::Failed(_) => "failed",
+        }
+    }
+
+    fn text(&self) -> String {
+        match self {
+            WorkerStatus::Starting => "starting node worker 0…".into(),
+            WorkerStatus::Ready { node, started_ms } => {
+                format!("node {node} ready after {started_ms:.0} ms, waiting for pong…")
+            }
+            WorkerStatus::Answered { node, seq, digest, started_ms, round_trip_ms } => format!(
+                "pong #{seq} from node {node} (digest {digest:#010x}); worker ready in {started_ms:.0} ms, round trip {round_trip_ms:.1} ms"
+            ),
+            WorkerStatus::Failed(why) => format!("node worker failed: {why}"),
+        }
+    }
+}
+
+fn now_ms() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map(|p| p.now())
+        .unwrap_or(0.0)
+}
+
+#[function_component(App)]
+pub fn app() -> Html {
+    let worker_status = use_state(|| WorkerStatus::Starting);
+
+    {
+        let set_status = worker_status.setter();
+        use_effect_with((), move |_| {
+            let spawned_at = now_ms();
+            let ping_sent_at = Rc::new(Cell::new(0.0));
+            let settled = Rc::new(Cell::new(false));
+
+            let on_event = {
+                let set_status = set_status.clone();
+                let ping_sent_at = ping_sent_at.clone();
+                let settled = settled.clone();
+                move |_node: u32, event: WorkerEvent| match event {
+                    WorkerEvent::Message(FromWorker::Ready { node, .. }) => {
+                        // The queued ping is posted right after this returns.
+                        ping_sent_at.set(now_ms());
+                        set_status.set(WorkerStatus::Ready {
+                            node,
+                            started_ms: now_ms() - spawned_at,
+                        });
+                    }
+                    WorkerEvent::Message(FromWorker::Pong { seq, node, digest }) => {
+                        let now = now_ms();
+                        settled.set(true);
+                        set_status.set(WorkerStatus::Answered {
+                            node,
+                            seq,
+                            digest,
+                            started_ms: ping_sent_at.get() - spawned_at,
+                            round_trip_ms: now - ping_sent_at.get(),
+                        });
+                    }
+                    WorkerEvent::Message(FromWorker::Error { message }) => {
+                        settled.set(true);
+                        set_status.set(WorkerStatus::Failed(message));
+                    }
+                    WorkerEvent::Failed(why) => {
+                        settled.set(true);
+                        set_status.set(WorkerStatus::Failed(why));
+                    }
+                }
+            };
+
+            let worker = match NodeWorker::spawn(0, on_event) {
+                Ok(worker) => {
+                    if let Err(e) = worker.send(ToWorker::Ping { seq: 1 }) {
+                        set_status.set(WorkerStatus::Failed(e));
+                    }
+                    Some(worker)
+                }
+                Err(e) => {
+                    set_status.set(WorkerStatus::Failed(e));
+                    None
+                }
+            };
+
+            let timeout = Timeout::new(WORKER_TIMEOUT_MS, move || {
+                if !settled.get() {
+                    set_status.set(WorkerStatus::Failed(format!(
+                        "no answer within {} s",
+                        WORKER_TIMEOUT_MS / 1000
+                    )));
+                }
+            });
+
+            move || {
+                drop(timeout);
+                drop(worker);
+            }
+        });
+    }
+
+    html! {
+        <main class="shell">
+            <header>
+                <h1>{ "quorumlab" }</h1>
+                <p class="tagline">
+                    { "A distributed-systems playground that runs in your browser: protocols such as Raft run as deterministic simulations, one Web Worker per node, so you can watch them cope with crashes, partitions and slow links." }
+                </p>
+            </header>
+            <section class="notice">
+                <p>{ "This is the page shell. It checks that the app and a node worker start and talk to each other; the playground itself is on its way." }</p>
+            </section>
+            <dl class="status">
+                <dt>{ "App" }</dt>
+                <dd data-testid="app-status" data-state="running">{ "running" }</dd>
+                <dt>{ "Node worker" }</dt>
+                <dd data-testid="worker-status" data-state={ worker_status.state() }>{ worker_status.text() }</dd>
+            </dl>
+            <footer>
+                <p>{ format!("quorumlab-web {}", env!("CARGO_PKG_VERSION")) }</p>
+            </footer>
+        </main>
+    }
+}
