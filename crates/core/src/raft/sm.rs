@@ -1,0 +1,155 @@
+//! The replicated state machine: an integer per string key, plus client sessions for
+//! exactly-once application of retried requests.
+
+use crate::{ClientId, ClientRequest, Op, Outcome};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The last request applied for one client, and what it answered.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Session {
+    pub seq: u64,
+    pub outcome: Outcome,
+}
+
+/// The key-value store and its session table. Both go into snapshots.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Kv {
+    pub kv: BTreeMap<String, i64>,
+    pub sessions: BTreeMap<ClientId, Session>,
+}
+
+/// What applying a client entry did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Applied {
+    /// Applied now; this is its outcome.
+    Fresh(Outcome),
+    /// The same `(client, seq)` was applied before: not applied again, here is the
+    /// cached outcome.
+    Duplicate(Outcome),
+    /// An older request of a client that has moved on: ignored.
+    Stale,
+}
+
+impl Kv {
+    /// Apply one client request, deterministically.
+    pub fn apply(&mut self, req: &ClientRequest) -> Applied {
+        if let Some(s) = self.sessions.get(&req.client) {
+            if req.seq == s.seq {
+                return Applied::Duplicate(s.outcome.clone());
+            }
+            if req.seq < s.seq {
+                return Applied::Stale;
+            }
+        }
+        let outcome = self.execute(&req.op);
+        self.sessions.insert(
+            req.client,
+            Session {
+                seq: req.seq,
+                outcome: outcome.clone(),
+            },
+        );
+        Applied::Fresh(outcome)
+    }
+
+    /// The outcome of `op` against the current contents (changing them for writes).
+    pub fn execute(&mut self, op: &Op) -> Outcome {
+        match op {
+            Op::Read { key } => Outcome::Ok {
+                value: self.kv.get(key).copied(),
+            },
+            Op::Write { key, value } => {
+                self.kv.insert(key.clone(), *value);
+                Outcome::Ok { value: None }
+            }
+            Op::Cas { key, expect, new } => match self.kv.get_mut(key) {
+                Some(v) if *v == *expect => {
+                    *v = *new;
+                    Outcome::Ok { value: None }
+                }
+                Some(v) => Outcome::Fail {
+                    reason: format!("cas {key}: expected {expect}, found {v}"),
+                },
+                None => Outcome::Fail {
+                    reason: format!("cas {key}: expected {expect}, but {key} was never written"),
+                },
+            },
+        }
+    }
+
+    /// The session entry of `client`, if any.
+    pub fn session(&self, client: ClientId) -> Option<&Session> {
+        self.sessions.get(&client)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(client: ClientId, seq: u64, op: Op) -> ClientRequest {
+        ClientRequest { client, seq, op }
+    }
+    fn w(key: &str, value: i64) -> Op {
+        Op::Write {
+            key: key.into(),
+            value,
+        }
+    }
+
+    #[test]
+    fn write_read_cas() {
+        let mut s = Kv::default();
+        assert_eq!(
+            s.apply(&req(1, 1, Op::Read { key: "x".into() })),
+            Applied::Fresh(Outcome::Ok { value: None })
+        );
+        assert_eq!(
+            s.apply(&req(1, 2, w("x", 4))),
+            Applied::Fresh(Outcome::Ok { value: None })
+        );
+        let cas = |e, n| Op::Cas {
+            key: "x".into(),
+            expect: e,
+            new: n,
+        };
+        assert!(matches!(
+            s.apply(&req(1, 3, cas(3, 5))),
+            Applied::Fresh(Outcome::Fail { .. })
+        ));
+        assert_eq!(s.kv["x"], 4);
+        assert_eq!(
+            s.apply(&req(1, 4, cas(4, 5))),
+            Applied::Fresh(Outcome::Ok { value: None })
+        );
+        assert_eq!(s.kv["x"], 5);
+        let missing = Op::Cas {
+            key: "y".into(),
+            expect: 0,
+            new: 1,
+        };
+        assert!(matches!(
+            s.apply(&req(1, 5, missing)),
+            Applied::Fresh(Outcome::Fail { .. })
+        ));
+        assert!(!s.kv.contains_key("y"));
+    }
+
+    #[test]
+    fn sessions_dedupe_retries_and_ignore_old_requests() {
+        let mut s = Kv::default();
+        assert!(matches!(s.apply(&req(7, 1, w("x", 1))), Applied::Fresh(_)));
+        assert!(matches!(s.apply(&req(7, 2, w("x", 2))), Applied::Fresh(_)));
+        // A retry of seq 2 after x changed through another client is not applied again.
+        assert!(matches!(s.apply(&req(8, 1, w("x", 3))), Applied::Fresh(_)));
+        assert_eq!(
+            s.apply(&req(7, 2, w("x", 2))),
+            Applied::Duplicate(Outcome::Ok { value: None })
+        );
+        assert_eq!(s.kv["x"], 3);
+        assert_eq!(s.apply(&req(7, 1, w("x", 1))), Applied::Stale);
+        assert_eq!(s.kv["x"], 3);
+        assert_eq!(s.session(7).map(|x| x.seq), Some(2));
+    }
+}

@@ -1,0 +1,138 @@
+//! What the page draws of a Raft node.
+
+use super::{fmt_members, Cmd, Entry, PrState, ReadMode, Role};
+use crate::{LogEntryView, NodeView, Op, ProgressView};
+
+/// A short description of a command: `x=4`, `cas x 4→5`, `read x`, `no-op`,
+/// `config {0,1,2}`.
+pub fn describe(cmd: &Cmd) -> String {
+    match cmd {
+        Cmd::Noop => "no-op".to_string(),
+        Cmd::Config { members } => format!("config {}", fmt_members(members)),
+        Cmd::Client(r) => match &r.op {
+            Op::Read { key } => format!("read {key}"),
+            Op::Write { key, value } => format!("{key}={value}"),
+            Op::Cas { key, expect, new } => format!("cas {key} {expect}→{new}"),
+        },
+    }
+}
+
+/// `describe` plus the term, for violation reports.
+pub fn describe_entry(e: &Entry) -> String {
+    format!("`{}` (term {})", describe(&e.cmd), e.term)
+}
+
+pub(super) fn role_name(r: &super::Raft) -> &'static str {
+    match r.role {
+        Role::Leader => "leader",
+        Role::Candidate => "candidate",
+        Role::PreCandidate => "pre-candidate",
+        Role::Follower if !r.is_member(r.id) => "learner",
+        Role::Follower => "follower",
+    }
+}
+
+pub(super) fn view(r: &super::Raft) -> NodeView {
+    let first = r.log.first_index();
+    let log = r
+        .log
+        .entries()
+        .iter()
+        .enumerate()
+        .map(|(k, e)| LogEntryView {
+            index: first + k as u64,
+            term: e.term,
+            what: describe(&e.cmd),
+        })
+        .collect();
+    let progress = r
+        .progress
+        .iter()
+        .map(|p| ProgressView {
+            node: p.node,
+            match_index: p.match_index,
+            next_index: p.next_index,
+        })
+        .collect();
+    let mut notes = Vec::new();
+    if r.role == Role::Leader {
+        let states: Vec<String> = r
+            .progress
+            .iter()
+            .map(|p| {
+                let s = match p.state {
+                    PrState::Probe => "probe".to_string(),
+                    PrState::Replicate => "replicate".to_string(),
+                    PrState::Snapshot => format!("snapshot {}", p.snapshot_index),
+                };
+                format!("{}: {s}", p.node)
+            })
+            .collect();
+        if !states.is_empty() {
+            notes.push(("replication".to_string(), states.join(", ")));
+        }
+        if !r.committed_in_term() {
+            notes.push((
+                "no-op".to_string(),
+                format!("index {} not committed yet", r.term_start),
+            ));
+        }
+        if !r.reads.is_empty() {
+            notes.push((
+                "pending reads".to_string(),
+                format!("{} waiting for heartbeat round {}", r.reads.len(), r.round),
+            ));
+        }
+        if !r.waiters.is_empty() {
+            notes.push(("pending writes".to_string(), r.waiters.len().to_string()));
+        }
+        if r.p.read_mode == ReadMode::Lease {
+            let until = r.lease_until;
+            notes.push((
+                "lease".to_string(),
+                format!(
+                    "until {}.{:03} ms (local clock)",
+                    until / 1000,
+                    until % 1000
+                ),
+            ));
+        }
+        if r.config_index() > r.commit {
+            notes.push((
+                "membership".to_string(),
+                format!("config entry {} not committed yet", r.config_index()),
+            ));
+        }
+    }
+    if let Some(t) = r
+        .leader_contact
+        .filter(|_| r.role == Role::Follower && r.leader.is_some())
+    {
+        notes.push((
+            "leader last heard".to_string(),
+            format!("{}.{:03} ms (local clock)", t / 1000, t % 1000),
+        ));
+    }
+    notes.push((
+        "clients with sessions".to_string(),
+        r.state.sessions.len().to_string(),
+    ));
+    let mut members = r.members().to_vec();
+    members.sort_unstable();
+    NodeView {
+        role: role_name(r).to_string(),
+        term: r.term,
+        voted_for: r.vote,
+        leader: r.leader,
+        log,
+        snapshot_index: r.log.snap_index(),
+        commit_index: r.commit,
+        applied_index: r.applied,
+        kv: r.state.kv.clone(),
+        progress,
+        members,
+        suspicion: Vec::new(),
+        last_change: r.last_change.clone(),
+        notes,
+    }
+}
