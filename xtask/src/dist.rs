@@ -1,0 +1,216 @@
+//! `cargo xtask dist`: the release build of the page, its file sizes and the size budget.
+
+use crate::util::{self, fmt_kb, Fail};
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The app's WASM + JS, gzipped.
+const APP_BUDGET_GZIP: u64 = 600_000;
+/// Each worker's WASM + JS, gzipped.
+const WORKER_BUDGET_GZIP: u64 = 200_000;
+
+pub fn build_and_report() -> Result<(), Fail> {
+    // Release mode picks data-cargo-profile-release="wasm-release" in web/index.html.
+    util::tool(
+        "trunk",
+        &[
+            "build",
+            "--release",
+            "--skip-version-check",
+            "--public-url",
+            "./",
+        ],
+    )
+    .run()?;
+    let html = fs::read_to_string(util::root().join("web/index.html"))
+        .map_err(|e| Fail::new(format!("cannot read web/index.html: {e}")))?;
+    report(&util::root().join("dist"), &worker_bins(&html))
+}
+
+/// The `data-bin` of every `<link data-trunk rel="rust" data-type="worker">` in the page.
+pub fn worker_bins(html: &str) -> Vec<String> {
+    html.split("<link")
+        .skip(1)
+        .filter_map(|tag| {
+            let tag = &tag[..tag.find('>').unwrap_or(tag.len())];
+            if !tag.contains("data-type=\"worker\"") {
+                return None;
+            }
+            let start = tag.find("data-bin=\"")? + "data-bin=\"".len();
+            let len = tag[start..].find('"')?;
+            Some(tag[start..start + len].to_string())
+        })
+        .collect()
+}
+
+/// Which bundle a file of dist/ belongs to: a worker's name, or `None` for the app.
+pub fn owner<'a>(file_name: &str, workers: &'a [String]) -> Option<&'a str> {
+    workers
+        .iter()
+        .find(|w| {
+            [".js", "_bg.wasm", "_loader.js"]
+                .iter()
+                .any(|suffix| file_name == format!("{w}{suffix}"))
+        })
+        .map(String::as_str)
+}
+
+struct Sized {
+    path: String,
+    raw: u64,
+    gzip: u64,
+}
+
+fn gzip_size(path: &Path) -> Result<u64, Fail> {
+    let mut child = Command::new("gzip")
+        .args(["-c", "-6"])
+        .arg(path)
+        .stdout(Stdio::piped())
+        .stdin(Stdio::null())
+        .spawn()
+        .map_err(|e| Fail::new(format!("cannot run `gzip` to measure sizes: {e}")))?;
+    let mut buf = Vec::new();
+    child
+        .stdout
+        .take()
+        .expect("piped stdout")
+        .read_to_end(&mut buf)
+        .map_err(|e| Fail::new(format!("reading gzip output: {e}")))?;
+    let status = child
+        .wait()
+        .map_err(|e| Fail::new(format!("waiting for gzip: {e}")))?;
+    if !status.success() {
+        return Err(Fail::new(format!(
+            "gzip {} failed ({status})",
+            path.display()
+        )));
+    }
+    Ok(buf.len() as u64)
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Fail> {
+    let entries =
+        fs::read_dir(dir).map_err(|e| Fail::new(format!("cannot read {}: {e}", dir.display())))?;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect(&path, out)?;
+        } else if matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("wasm" | "js")
+        ) {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn report(dist: &Path, workers: &[String]) -> Result<(), Fail> {
+    let mut files = Vec::new();
+    collect(dist, &mut files)?;
+    files.sort();
+
+    // Group: the app first, then each worker.
+    let mut groups: Vec<(String, u64, Vec<Sized>)> =
+        vec![("app".to_string(), APP_BUDGET_GZIP, Vec::new())];
+    for w in workers {
+        groups.push((format!("worker {w}"), WORKER_BUDGET_GZIP, Vec::new()));
+    }
+    for path in &files {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        let raw = fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        let gzip = gzip_size(path)?;
+        let rel = path
+            .strip_prefix(dist)
+            .unwrap_or(path)
+            .to_string_lossy()
+            .into_owned();
+        let index = match owner(name, workers) {
+            Some(w) => 1 + workers.iter().position(|x| x == w).expect("a known worker"),
+            None => 0,
+        };
+        groups[index].2.push(Sized {
+            path: rel,
+            raw,
+            gzip,
+        });
+    }
+
+    println!("\ndist/ (relative URLs; host the folder under any path):");
+    println!("  {:<48} {:>12} {:>12}", "file", "raw", "gzip");
+    let mut over = Vec::new();
+    for (name, budget, files) in &groups {
+        if files.is_empty() {
+            over.push(format!("{name}: no WASM or JS files found in dist/"));
+            continue;
+        }
+        for f in files {
+            println!(
+                "  {:<48} {:>12} {:>12}",
+                f.path,
+                fmt_kb(f.raw),
+                fmt_kb(f.gzip)
+            );
+        }
+        let raw: u64 = files.iter().map(|f| f.raw).sum();
+        let gzip: u64 = files.iter().map(|f| f.gzip).sum();
+        let verdict = if gzip <= *budget { "ok" } else { "OVER BUDGET" };
+        println!(
+            "  {:<48} {:>12} {:>12}   budget {} gzip: {verdict}",
+            format!("= {name} (WASM + JS)"),
+            fmt_kb(raw),
+            fmt_kb(gzip),
+            fmt_kb(*budget)
+        );
+        if gzip > *budget {
+            over.push(format!(
+                "{name} is {} gzipped, over its budget of {}",
+                fmt_kb(gzip),
+                fmt_kb(*budget)
+            ));
+        }
+    }
+    if over.is_empty() {
+        Ok(())
+    } else {
+        Err(Fail::new(format!("size budget: {}", over.join("; "))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workers_are_found_in_the_page() {
+        let html = r#"<link data-trunk rel="css" href="style.css" />
+            <link data-trunk rel="rust" href="Cargo.toml" data-bin="quorumlab-web" data-type="main" />
+            <link data-trunk rel="rust" href="../crates/worker/Cargo.toml" data-bin="node_worker"
+                  data-type="worker" data-loader-shim />"#;
+        assert_eq!(worker_bins(html), vec!["node_worker".to_string()]);
+    }
+
+    #[test]
+    fn the_real_page_has_a_node_worker() {
+        let html = fs::read_to_string(util::root().join("web/index.html")).unwrap();
+        assert!(worker_bins(&html).contains(&"node_worker".to_string()));
+    }
+
+    #[test]
+    fn files_are_grouped_by_bundle() {
+        let workers = vec!["node_worker".to_string()];
+        assert_eq!(owner("node_worker.js", &workers), Some("node_worker"));
+        assert_eq!(owner("node_worker_bg.wasm", &workers), Some("node_worker"));
+        assert_eq!(
+            owner("node_worker_loader.js", &workers),
+            Some("node_worker")
+        );
+        assert_eq!(owner("quorumlab-web-0123abcd_bg.wasm", &workers), None);
+        assert_eq!(owner("node_worker2.js", &workers), None);
+    }
+}
