@@ -108,6 +108,8 @@ pub struct Raft {
     term: u64,
     vote: Option<NodeId>,
     log: RaftLog,
+    /// The term last written to disk (a vote request at a new term persists it once).
+    persisted_term: u64,
     // Volatile.
     role: Role,
     leader: Option<NodeId>,
@@ -254,7 +256,8 @@ impl Raft {
 
     // ---- persistence -------------------------------------------------------------
 
-    fn persist_hard_state(&self, cx: &mut Ctx<'_, Self>) {
+    fn persist_hard_state(&mut self, cx: &mut Ctx<'_, Self>) {
+        self.persisted_term = self.term;
         let vote = if self.p.unsafe_forget_vote {
             None
         } else {
@@ -956,8 +959,10 @@ impl Raft {
         let granted = term == self.term && free && up_to_date;
         if granted {
             self.vote = Some(from);
-            self.persist_hard_state(cx);
             self.reset_election_timer(cx);
+        }
+        if granted || term > self.persisted_term {
+            self.persist_hard_state(cx);
         }
         cx.send(
             from,
@@ -993,6 +998,13 @@ impl Raft {
                 {
                     // Leader stickiness: we still hear from a leader; ignore the disrupter.
                     return;
+                }
+                RaftMsg::Vote { .. } => {
+                    // Adopt the term; the vote (granted or not) persists it with the vote.
+                    let why = format!("saw term {mt} from node {from} (vote)");
+                    self.term = mt;
+                    self.vote = None;
+                    self.become_follower(cx, mt, None, why);
                 }
                 _ => {
                     let leader = match &msg {
@@ -1193,6 +1205,7 @@ impl Protocol for Raft {
             term: 0,
             vote: None,
             log: RaftLog::default(),
+            persisted_term: 0,
             role: Role::Follower,
             leader: None,
             commit: 0,
@@ -1219,6 +1232,7 @@ impl Protocol for Raft {
         r.config_base.dedup();
         if let Some(d) = disk {
             r.term = d.term;
+            r.persisted_term = d.term;
             r.vote = d.vote;
             let s = &d.snapshot;
             if s.index > 0 {
