@@ -70,6 +70,18 @@ pub fn main(raw: &[String]) -> Result<i32, BadInput> {
 }
 
 fn print_human(s: &Summary, e: &dyn Engine, took: Duration) {
+    use std::io::Write;
+    let text = human(s, e, took);
+    // A closed pipe (`| head`) is not an error worth a panic.
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
+fn human(s: &Summary, e: &dyn Engine, took: Duration) -> String {
+    use std::fmt::Write;
+    let mut o = String::new();
+    macro_rules! println {
+        ($($t:tt)*) => {{ let _ = writeln!(o, $($t)*); }};
+    }
     let name = if s.scenario.is_empty() {
         "(unnamed)"
     } else {
@@ -117,13 +129,24 @@ fn print_human(s: &Summary, e: &dyn Engine, took: Duration) {
         pct(t.p99_ms)
     );
     println!("network    {} messages, {} dropped", t.messages, t.dropped);
+    println!("nodes at the end:");
+    for (i, (v, st)) in e.views().iter().zip(e.status()).enumerate() {
+        match v {
+            Some(v) => println!(
+                "  node {i}: {:<10} term {:<3} commit {:<5} applied {:<5} {}",
+                v.role, v.term, v.commit_index, v.applied_index, v.last_change
+            ),
+            None => println!("  node {i}: {st:?}"),
+        }
+    }
     let log = e.log();
     if !log.is_empty() {
-        println!("log (first {} of {}):", log.len().min(20), log.len());
-        for l in log.iter().take(20) {
+        println!("log (first {} of {}):", log.len().min(30), log.len());
+        for l in log.iter().take(30) {
             println!("  {:>10.3} ms  {}", l.time as f64 / 1000.0, l.what);
         }
     }
+    o
 }
 
 pub fn check_line(c: &quorumlab_sim::run::Check) -> String {

@@ -157,7 +157,13 @@ pub struct Sim<P: Protocol> {
     end: Time,
     now: Time,
     seq: u64,
-    inputs: BinaryHeap<Pending<(NodeId, Input<P>)>>,
+    /// Node inputs by time; the payloads live in `slab` (heap entries stay small).
+    inputs: BinaryHeap<Pending<u32>>,
+    slab: Vec<Option<(NodeId, Input<P>)>>,
+    free: Vec<u32>,
+    /// Nodes with work in the current window (reused).
+    work: Vec<NodeId>,
+    meta: Vec<InputMeta>,
     ctrl: BinaryHeap<Pending<Ctrl>>,
     deferred: Vec<Vec<(Time, Input<P>)>>,
     clients: Vec<Client>,
@@ -241,6 +247,10 @@ impl<P: Protocol> Sim<P> {
             now: 0,
             seq: 0,
             inputs: BinaryHeap::new(),
+            slab: Vec::new(),
+            free: Vec::new(),
+            work: Vec::new(),
+            meta: Vec::new(),
             ctrl: BinaryHeap::new(),
             deferred: (0..n).map(|_| Vec::new()).collect(),
             clients: Vec::new(),
@@ -329,10 +339,20 @@ impl<P: Protocol> Sim<P> {
 
     fn push_input(&mut self, time: Time, to: NodeId, input: Input<P>) {
         self.seq += 1;
+        let slot = match self.free.pop() {
+            Some(i) => {
+                self.slab[i as usize] = Some((to, input));
+                i
+            }
+            None => {
+                self.slab.push(Some((to, input)));
+                (self.slab.len() - 1) as u32
+            }
+        };
         self.inputs.push(Pending {
             time,
             seq: self.seq,
-            item: (to, input),
+            item: slot,
         });
     }
 
@@ -481,19 +501,21 @@ impl<P: Protocol> Sim<P> {
 
     /// Move the inputs due before `end` into per-node batches; the nodes with work in
     /// the window, in id order.
-    fn gather(&mut self, start: Time, end: Time) -> Vec<NodeId> {
+    fn gather(&mut self, start: Time, end: Time) {
         while let Some(p) = self.inputs.peek() {
             if p.time >= end {
                 break;
             }
             let Some(Pending {
-                time,
-                item: (to, input),
-                ..
+                time, item: slot, ..
             }) = self.inputs.pop()
             else {
                 break;
             };
+            let Some((to, input)) = self.slab.get_mut(slot as usize).and_then(Option::take) else {
+                continue;
+            };
+            self.free.push(slot);
             match self.status[to as usize] {
                 Status::Up => self.batches[to as usize].push((time, input)),
                 Status::Paused => self.deferred[to as usize].push((time, input)),
@@ -503,21 +525,23 @@ impl<P: Protocol> Sim<P> {
         }
         self.now = start;
         self.window_end = end;
-        (0..self.n)
-            .filter(|&i| {
-                self.status[i] == Status::Up
-                    && (!self.batches[i].is_empty()
-                        || self.hosts[i].next_timer().is_some_and(|t| t < end))
-            })
-            .map(|i| i as NodeId)
-            .collect()
+        self.work.clear();
+        for i in 0..self.n {
+            if self.status[i] == Status::Up
+                && (!self.batches[i].is_empty()
+                    || self.hosts[i].next_timer().is_some_and(|t| t < end))
+            {
+                self.work.push(i as NodeId);
+            }
+        }
     }
 
     /// Run a window here, node after node, checking invariants after every event.
     fn window(&mut self, start: Time, end: Time) {
-        let nodes = self.gather(start, end);
-        let mut meta = Vec::new();
-        for i in nodes {
+        self.gather(start, end);
+        let mut meta = std::mem::take(&mut self.meta);
+        let work = std::mem::take(&mut self.work);
+        for &i in &work {
             let i = i as usize;
             self.effects.clear();
             self.records.clear();
@@ -552,9 +576,11 @@ impl<P: Protocol> Sim<P> {
             self.records = records;
             if let Err((time, v)) = res {
                 self.found(time, v);
-                return;
+                break;
             }
         }
+        self.work = work;
+        self.meta = meta;
     }
 
     /// For running nodes elsewhere (Web Workers): start the next step. A control event
@@ -567,8 +593,8 @@ impl<P: Protocol> Sim<P> {
             Next::Done => Err(()),
             Next::Control => Ok(None),
             Next::Window(start, end) => {
-                let nodes = self.gather(start, end);
-                let jobs = nodes
+                self.gather(start, end);
+                let jobs = std::mem::take(&mut self.work)
                     .into_iter()
                     .map(|i| {
                         let inputs = std::mem::take(&mut self.batches[i as usize]);
@@ -802,7 +828,11 @@ impl<P: Protocol> Sim<P> {
         } else {
             self.scenario.nodes.initial_members()
         };
-        let d = if disk { self.disks[iu].clone() } else { None };
+        let d = if disk {
+            self.disks[iu].clone().map(Box::new)
+        } else {
+            None
+        };
         if !disk {
             self.disks[iu] = None;
         }

@@ -29,12 +29,18 @@ impl Default for Clock {
 impl Clock {
     /// Local time at true time `t`, never below zero.
     pub fn local(&self, t: Time) -> Time {
+        if self.ppm == 0 {
+            return (self.anchor_local + t.saturating_sub(self.anchor_true) as i64).max(0) as Time;
+        }
         let dt = t.saturating_sub(self.anchor_true) as i128;
         let l = self.anchor_local as i128 + dt * (1_000_000 + self.ppm as i128) / 1_000_000;
         l.max(0) as Time
     }
     /// True duration that `after` local microseconds take (at least 1).
     pub fn true_after(&self, after: Time) -> Time {
+        if self.ppm == 0 {
+            return after.max(1);
+        }
         let rate = (1_000_000 + self.ppm).max(1) as u128;
         ((after as u128 * 1_000_000).div_ceil(rate)).max(1) as Time
     }
@@ -65,7 +71,7 @@ pub enum Input<P: Protocol> {
     /// (Re)build the node from `disk` (or blank) and run `start`.
     Boot {
         members: Vec<NodeId>,
-        disk: Option<P::Disk>,
+        disk: Option<Box<P::Disk>>,
     },
     /// A membership change asked of whichever node leads.
     Admin(MembershipChange),
@@ -284,7 +290,7 @@ impl Host {
                 _ => None,
             };
             if let Some(Input::Boot { members, disk }) = &input {
-                states[slot] = Some(P::boot(self.id, members, params, disk.as_ref()));
+                states[slot] = Some(P::boot(self.id, members, params, disk.as_deref()));
             }
             let Some(node) = states[slot].as_mut() else {
                 // A crashed node hears nothing.

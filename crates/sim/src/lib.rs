@@ -30,6 +30,10 @@ pub const PROTOCOLS: &[&str] = &["raft", "heartbeat", "phi-accrual"];
 macro_rules! with_protocol {
     ($name:expr, $P:ident => $body:expr, $otherwise:expr) => {
         match $name {
+            "raft" => {
+                type $P = quorumlab_core::raft::Raft;
+                $body
+            }
             _ => $otherwise,
         }
     };

@@ -746,10 +746,10 @@ impl Scenario {
                             format!("{skew_ms} is more than an hour"),
                         ));
                     }
-                    if !(-500_000..=500_000).contains(drift_ppm) {
+                    if !(-900_000..=900_000).contains(drift_ppm) {
                         e2.push(ScenarioError::new(
                             format!("{p}.drift_ppm"),
-                            format!("{drift_ppm} must be between -500000 and 500000"),
+                            format!("{drift_ppm} must be between -900000 and 900000"),
                         ));
                     }
                 }
