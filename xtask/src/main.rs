@@ -141,6 +141,7 @@ fn test() -> Result<(), Fail> {
             name: "install tools",
             needs: &[],
             run: || {
+                tools::ensure_rust_components()?;
                 ensure_web_tools()?;
                 tools::ensure_chromium()?;
                 tools::ensure_node_modules()
@@ -187,9 +188,10 @@ fn test() -> Result<(), Fail> {
             },
         },
         Step {
+            // --no-fail-fast: report every failing test binary, not just the first.
             name: "cargo test --workspace --release",
             needs: &[],
-            run: || util::cargo(&["test", "--workspace", "--release"]).run(),
+            run: || util::cargo(&["test", "--workspace", "--release", "--no-fail-fast"]).run(),
         },
         Step {
             name: "dist (WASM build, size budget)",

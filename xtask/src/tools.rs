@@ -19,6 +19,23 @@ fn cannot_install(what: &str, fail: Fail, by_hand: &str) -> Fail {
     ))
 }
 
+/// `cargo fmt` and `cargo clippy` (absent from rustup's "minimal" profile).
+pub fn ensure_rust_components() -> Result<(), Fail> {
+    for (component, subcommand) in [("rustfmt", "fmt"), ("clippy", "clippy")] {
+        if util::cargo(&[subcommand, "--version"])
+            .stdout_if_ok()
+            .is_some()
+        {
+            continue;
+        }
+        println!("xtask: `cargo {subcommand}` is missing: installing the {component} component");
+        let add = util::tool("rustup", &["component", "add", component]);
+        add.run()
+            .map_err(|f| cannot_install(component, f, &add.display()))?;
+    }
+    Ok(())
+}
+
 pub fn ensure_wasm_target() -> Result<(), Fail> {
     let installed = util::tool("rustup", &["target", "list", "--installed"]).stdout_if_ok();
     match installed {
