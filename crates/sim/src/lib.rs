@@ -6,6 +6,7 @@
 //! time): no wall clock, no threads, no unseeded randomness. See `ARCHITECTURE.md`.
 
 pub mod detmath;
+pub mod check;
 pub mod engine;
 pub mod hash;
 pub mod history;
