@@ -5,8 +5,8 @@
 //! A run is a pure function of (scenario, seed, user actions stamped with simulated
 //! time): no wall clock, no threads, no unseeded randomness. See `ARCHITECTURE.md`.
 
-pub mod detmath;
 pub mod check;
+pub mod detmath;
 pub mod engine;
 pub mod hash;
 pub mod history;
