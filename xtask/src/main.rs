@@ -168,12 +168,14 @@ fn test() -> Result<(), Fail> {
             },
         },
         Step {
-            // The browser-only code is compiled out natively, so lint it for wasm32 too.
+            // The browser-only code is compiled out natively, so lint it for wasm32 too
+            // (--no-deps: the other crates are linted by the step before).
             name: "cargo clippy (wasm32: quorumlab-web, quorumlab-worker) -- -D warnings",
             needs: &["install tools"],
             run: || {
                 util::cargo(&[
                     "clippy",
+                    "--no-deps",
                     "--target",
                     tools::WASM_TARGET,
                     "-p",
