@@ -1,0 +1,369 @@
+//! Scenario edits from the editor panels, the canvas and the timeline. Each returns the
+//! edited scenario or a message; the caller validates and replays.
+
+use quorumlab_core::NodeId;
+use quorumlab_sim::scenario::{
+    self, FaultKind, LatencySpec, LinkSpec, NemesisSpec, NodeSpec, Nodes, Scenario, WorkloadSpec,
+    MAX_NODES,
+};
+
+/// Check an edited scenario, as one message.
+pub fn checked(s: Scenario) -> Result<Scenario, String> {
+    match s.validate() {
+        Ok(()) => Ok(s),
+        Err(errs) => Err(scenario::describe(&errs)),
+    }
+}
+
+fn node_list(s: &Scenario) -> Vec<NodeSpec> {
+    (0..s.n()).map(|k| s.nodes.spec(k)).collect()
+}
+
+/// Add a node at the end (drawn on the circle unless others have positions).
+pub fn add_node(s: &Scenario) -> Result<Scenario, String> {
+    if s.n() >= MAX_NODES {
+        return Err(format!("the playground draws at most {MAX_NODES} nodes"));
+    }
+    let mut s = s.clone();
+    s.nodes = match &s.nodes {
+        Nodes::Count(n) => Nodes::Count(n + 1),
+        Nodes::List(l) => {
+            let mut l = l.clone();
+            let all_placed = !l.is_empty() && l.iter().all(|x| x.x.is_some() && x.y.is_some());
+            l.push(if all_placed {
+                NodeSpec {
+                    x: Some(0.5),
+                    y: Some(0.5),
+                    spare: false,
+                }
+            } else {
+                NodeSpec::default()
+            });
+            Nodes::List(l)
+        }
+    };
+    checked(s)
+}
+
+/// Remove node `id`: everything that names it goes, later ids shift down by one.
+pub fn remove_node(s: &Scenario, id: NodeId) -> Result<Scenario, String> {
+    let n = s.n();
+    if id as usize >= n {
+        return Err(format!("there is no node {id}"));
+    }
+    if n <= 1 {
+        return Err("a cluster needs at least one node".into());
+    }
+    let mut s = s.clone();
+    let shift = |x: NodeId| if x > id { x - 1 } else { x };
+    let mut list = node_list(&s);
+    list.remove(id as usize);
+    s.nodes = if list.iter().all(|x| *x == NodeSpec::default()) {
+        Nodes::Count(list.len() as u32)
+    } else {
+        Nodes::List(list)
+    };
+    s.links.retain(|l| l.from != id && l.to != id);
+    for l in &mut s.links {
+        l.from = shift(l.from);
+        l.to = shift(l.to);
+    }
+    if let Some(w) = &mut s.workload {
+        w.attach.retain(|&a| a != id);
+        for a in &mut w.attach {
+            *a = shift(*a);
+        }
+    }
+    s.faults.retain_mut(|f| {
+        use FaultKind::*;
+        match &mut f.kind {
+            Crash { node }
+            | Restart { node, .. }
+            | Pause { node, .. }
+            | Clock { node, .. }
+            | AddNode { node }
+            | RemoveNode { node }
+            | Client { node, .. } => {
+                if *node == id {
+                    return false;
+                }
+                *node = shift(*node);
+                true
+            }
+            Cut { from, to } | Degrade { from, to, .. } | Restore { from, to, .. } => {
+                if *from == id || *to == id {
+                    return false;
+                }
+                *from = shift(*from);
+                *to = shift(*to);
+                true
+            }
+            Partition { groups } => {
+                for g in groups.iter_mut() {
+                    g.retain(|&x| x != id);
+                    for x in g.iter_mut() {
+                        *x = shift(*x);
+                    }
+                }
+                groups.retain(|g| !g.is_empty());
+                true
+            }
+            Heal => true,
+        }
+    });
+    checked(s)
+}
+
+/// The link override between `a` and `b` (either direction), if any.
+pub fn link_of(s: &Scenario, a: NodeId, b: NodeId) -> Option<&LinkSpec> {
+    s.links
+        .iter()
+        .find(|l| (l.from == a && l.to == b) || (l.both_ways && l.from == b && l.to == a))
+}
+
+/// Set the latency (ms; `None`: the network's) and loss of the link `a <-> b`.
+pub fn set_link(
+    s: &Scenario,
+    a: NodeId,
+    b: NodeId,
+    latency: Option<LatencySpec>,
+    loss: Option<f64>,
+) -> Result<Scenario, String> {
+    let mut s = s.clone();
+    s.links
+        .retain(|l| !((l.from == a && l.to == b) || (l.from == b && l.to == a)));
+    if latency.is_some() || loss.is_some() {
+        s.links.push(LinkSpec {
+            from: a,
+            to: b,
+            both_ways: true,
+            latency,
+            loss,
+            duplicate: None,
+            reorder: None,
+        });
+    }
+    checked(s)
+}
+
+pub fn delete_fault(s: &Scenario, i: usize) -> Result<Scenario, String> {
+    let mut s = s.clone();
+    if i >= s.faults.len() {
+        return Err(format!("there is no fault #{i}"));
+    }
+    s.faults.remove(i);
+    checked(s)
+}
+
+pub fn move_fault(s: &Scenario, i: usize, at_ms: u64) -> Result<Scenario, String> {
+    let mut s = s.clone();
+    let Some(f) = s.faults.get_mut(i) else {
+        return Err(format!("there is no fault #{i}"));
+    };
+    f.at_ms = at_ms.min(s.duration_ms);
+    checked(s)
+}
+
+pub fn set_nemesis(s: &Scenario, on: bool) -> Result<Scenario, String> {
+    let mut s = s.clone();
+    s.nemesis = if on {
+        Some(s.nemesis.clone().unwrap_or_default())
+    } else {
+        None
+    };
+    checked(s)
+}
+
+/// Set one protocol parameter (a JSON value) by name.
+pub fn set_param(s: &Scenario, name: &str, value: serde_json::Value) -> Result<Scenario, String> {
+    let mut s = s.clone();
+    let mut obj = s.protocol.params.as_object().cloned().unwrap_or_default();
+    obj.insert(name.to_string(), value);
+    s.protocol.params = serde_json::Value::Object(obj);
+    checked(s)
+}
+
+/// Parse a text field as a JSON value of the same type as `like`.
+pub fn parse_like(like: &serde_json::Value, text: &str) -> Result<serde_json::Value, String> {
+    let t = text.trim();
+    match like {
+        serde_json::Value::Bool(_) => Ok(serde_json::Value::Bool(t == "true")),
+        serde_json::Value::Number(_) => {
+            if let Ok(u) = t.parse::<u64>() {
+                Ok(u.into())
+            } else if let Ok(i) = t.parse::<i64>() {
+                Ok(i.into())
+            } else {
+                match t.parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
+                    Some(n) => Ok(serde_json::Value::Number(n)),
+                    None => Err(format!("`{t}` is not a number")),
+                }
+            }
+        }
+        _ => Ok(serde_json::Value::String(t.to_string())),
+    }
+}
+
+/// Workload fields the editor offers.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum WorkloadField {
+    Clients,
+    Rate,
+    Keys,
+    TimeoutMs,
+    Read,
+    Write,
+    Cas,
+}
+
+pub fn set_workload(s: &Scenario, field: WorkloadField, v: f64) -> Result<Scenario, String> {
+    if !v.is_finite() || v < 0.0 {
+        return Err(format!("{v} must be a number of 0 or more"));
+    }
+    let mut s = s.clone();
+    let mut w = s.workload.clone().unwrap_or(WorkloadSpec {
+        clients: 1,
+        attach: Vec::new(),
+        rate: 2.0,
+        mix: Default::default(),
+        keys: 2,
+        timeout_ms: 500,
+        retries: 3,
+        start_ms: 0,
+        stop_ms: None,
+    });
+    match field {
+        WorkloadField::Clients => w.clients = v as u32,
+        WorkloadField::Rate => w.rate = v,
+        WorkloadField::Keys => w.keys = v as u32,
+        WorkloadField::TimeoutMs => w.timeout_ms = v as u64,
+        WorkloadField::Read => w.mix.read = v,
+        WorkloadField::Write => w.mix.write = v,
+        WorkloadField::Cas => w.mix.cas = v,
+    }
+    s.workload = if w.clients == 0 { None } else { Some(w) };
+    checked(s)
+}
+
+/// The nemesis with a fault kind switched on or off.
+pub fn toggle_nemesis_kind(s: &Scenario, kind: &str) -> Result<Scenario, String> {
+    let mut s = s.clone();
+    let mut nm: NemesisSpec = s.nemesis.clone().unwrap_or_default();
+    if let Some(i) = nm.faults.iter().position(|k| k == kind) {
+        nm.faults.remove(i);
+    } else {
+        nm.faults.push(kind.to_string());
+    }
+    s.nemesis = Some(nm);
+    checked(s)
+}
+
+/// A fault in words, for the timeline and the log.
+pub fn describe_fault(k: &FaultKind) -> String {
+    use FaultKind::*;
+    match k {
+        Crash { node } => format!("crash node {node}"),
+        Restart { node, disk: true } => format!("restart node {node} from disk"),
+        Restart { node, disk: false } => format!("restart node {node} blank"),
+        Pause { node, duration_ms } => format!("pause node {node} for {duration_ms} ms"),
+        Clock {
+            node,
+            skew_ms,
+            drift_ppm,
+        } => format!("clock of node {node}: {skew_ms:+} ms, {drift_ppm:+} ppm"),
+        Partition { groups } => format!("partition {groups:?}"),
+        Cut { from, to } => format!("cut {from} → {to}"),
+        Heal => "heal the network".into(),
+        Degrade { from, to, .. } => format!("degrade link {from} – {to}"),
+        Restore { from, to, .. } => format!("restore link {from} – {to}"),
+        AddNode { node } => format!("add node {node}"),
+        RemoveNode { node } => format!("remove node {node}"),
+        Client { node, op } => format!("console {} → node {node}", describe_op(op)),
+    }
+}
+
+pub fn describe_op(op: &quorumlab_core::Op) -> String {
+    use quorumlab_core::Op::*;
+    match op {
+        Read { key } => format!("read {key}"),
+        Write { key, value } => format!("write {key}={value}"),
+        Cas { key, expect, new } => format!("cas {key} {expect}→{new}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::gallery::default_scenario;
+    use quorumlab_sim::scenario::Fault;
+
+    #[test]
+    fn add_and_remove_nodes_renumber_everything() {
+        let mut s = default_scenario();
+        s.faults = vec![
+            Fault {
+                at_ms: 10,
+                kind: FaultKind::Crash { node: 1 },
+            },
+            Fault {
+                at_ms: 20,
+                kind: FaultKind::Crash { node: 3 },
+            },
+            Fault {
+                at_ms: 30,
+                kind: FaultKind::Partition {
+                    groups: vec![vec![0, 1], vec![2, 3, 4]],
+                },
+            },
+        ];
+        let s = add_node(&s).unwrap();
+        assert_eq!(s.n(), 6);
+        let s = remove_node(&s, 1).unwrap();
+        assert_eq!(s.n(), 5);
+        assert_eq!(s.faults.len(), 2);
+        assert_eq!(s.faults[0].kind, FaultKind::Crash { node: 2 });
+        assert_eq!(
+            s.faults[1].kind,
+            FaultKind::Partition {
+                groups: vec![vec![0], vec![1, 2, 3]]
+            }
+        );
+        assert!(remove_node(&s, 77).is_err());
+    }
+
+    #[test]
+    fn links_faults_params_workload() {
+        let s = default_scenario();
+        let lat = LatencySpec {
+            base_ms: 20.0,
+            jitter_ms: 1.0,
+            distribution: Default::default(),
+        };
+        let s = set_link(&s, 0, 1, Some(lat), Some(0.1)).unwrap();
+        assert!(link_of(&s, 1, 0).is_some());
+        assert!(set_link(&s, 0, 1, None, Some(2.0)).is_err());
+        let s = set_link(&s, 1, 0, None, None).unwrap();
+        assert!(s.links.is_empty());
+        let s = set_param(&s, "pre_vote", serde_json::Value::Bool(false)).unwrap();
+        assert_eq!(s.protocol.params["pre_vote"], false);
+        assert!(set_workload(&s, WorkloadField::Rate, f64::NAN).is_err());
+        let s = set_workload(&s, WorkloadField::Rate, 7.0).unwrap();
+        assert_eq!(s.workload.as_ref().unwrap().rate, 7.0);
+        let s = set_nemesis(&s, true).unwrap();
+        assert!(s.nemesis.is_some());
+        let s = toggle_nemesis_kind(&s, "crash").unwrap();
+        assert!(!s
+            .nemesis
+            .as_ref()
+            .unwrap()
+            .faults
+            .contains(&"crash".to_string()));
+        assert!(toggle_nemesis_kind(&s, "bogus").is_err());
+        assert!(delete_fault(&s, 3).is_err());
+        assert_eq!(
+            parse_like(&serde_json::json!(1), "150").unwrap(),
+            serde_json::json!(150)
+        );
+        assert!(parse_like(&serde_json::json!(1), "abc").is_err());
+    }
+}

@@ -1,0 +1,139 @@
+//! The preset gallery: every scenario in `scenarios/`, embedded at compile time. Only
+//! list files that exist (a missing one fails the build).
+
+use quorumlab_sim::scenario::{self, Scenario};
+
+/// `(id, JSON text)` of every preset.
+pub const PRESETS: &[(&str, &str)] = &[
+    (
+        "fd-crash-detected",
+        include_str!("../../../scenarios/fd-crash-detected.json"),
+    ),
+    (
+        "fd-jitter-fixed-timeout",
+        include_str!("../../../scenarios/fd-jitter-fixed-timeout.json"),
+    ),
+    (
+        "fd-jitter-phi-accrual",
+        include_str!("../../../scenarios/fd-jitter-phi-accrual.json"),
+    ),
+    (
+        "fd-partition",
+        include_str!("../../../scenarios/fd-partition.json"),
+    ),
+    (
+        "raft-first-election",
+        include_str!("../../../scenarios/raft-first-election.json"),
+    ),
+    (
+        "raft-leader-crash",
+        include_str!("../../../scenarios/raft-leader-crash.json"),
+    ),
+    (
+        "raft-lease-clock-skew",
+        include_str!("../../../scenarios/raft-lease-clock-skew.json"),
+    ),
+    (
+        "raft-log-divergence",
+        include_str!("../../../scenarios/raft-log-divergence.json"),
+    ),
+    (
+        "raft-majority-partition",
+        include_str!("../../../scenarios/raft-majority-partition.json"),
+    ),
+    (
+        "raft-membership",
+        include_str!("../../../scenarios/raft-membership.json"),
+    ),
+    (
+        "raft-minority-partition",
+        include_str!("../../../scenarios/raft-minority-partition.json"),
+    ),
+    (
+        "raft-nemesis",
+        include_str!("../../../scenarios/raft-nemesis.json"),
+    ),
+    (
+        "raft-old-leader-rejoins",
+        include_str!("../../../scenarios/raft-old-leader-rejoins.json"),
+    ),
+    (
+        "raft-snapshot-catchup",
+        include_str!("../../../scenarios/raft-snapshot-catchup.json"),
+    ),
+];
+
+/// The scenario the page opens on: five Raft nodes with a light client workload.
+pub const DEFAULT_JSON: &str = r#"{
+  "version": 1,
+  "name": "Playground: five Raft nodes",
+  "description": "Five Raft nodes elect a leader and replicate a light stream of client writes and reads. Click a node to crash, pause or restart it; click a link to cut it.",
+  "watch": "The first election (vote requests racing out), then heartbeats from the leader and appends carrying client writes.",
+  "protocol": {"name": "raft"},
+  "nodes": 5,
+  "workload": {"clients": 2, "rate": 2, "keys": 2, "start_ms": 400},
+  "duration_ms": 30000,
+  "seed": 1
+}"#;
+
+/// A preset, parsed, or why it does not load.
+pub struct Preset {
+    pub id: &'static str,
+    pub scenario: Result<Scenario, String>,
+}
+
+pub fn presets() -> Vec<Preset> {
+    PRESETS
+        .iter()
+        .map(|(id, text)| Preset {
+            id,
+            scenario: scenario::load(text).map_err(|e| scenario::describe(&e)),
+        })
+        .collect()
+}
+
+/// The default scenario (it is tested to load).
+pub fn default_scenario() -> Scenario {
+    match scenario::load(DEFAULT_JSON) {
+        Ok(s) => s,
+        // Unreachable (tested below); fall back to the simplest valid scenario anyway.
+        Err(_) => minimal(),
+    }
+}
+
+fn minimal() -> Scenario {
+    Scenario {
+        version: scenario::VERSION,
+        name: "Five Raft nodes".into(),
+        description: String::new(),
+        watch: String::new(),
+        protocol: scenario::ProtocolSpec {
+            name: "raft".into(),
+            params: serde_json::Value::Null,
+        },
+        nodes: scenario::Nodes::Count(5),
+        network: Default::default(),
+        links: Vec::new(),
+        workload: None,
+        faults: Vec::new(),
+        nemesis: None,
+        checks: Default::default(),
+        duration_ms: 30_000,
+        seed: 1,
+        metrics_window_ms: 1000,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_and_presets_load() {
+        assert!(scenario::load(DEFAULT_JSON).is_ok());
+        assert!(minimal().validate().is_ok());
+        for p in presets() {
+            assert!(p.scenario.is_ok(), "{}: {:?}", p.id, p.scenario.err());
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! The playground UI: cluster canvas, run controls, editors, timeline, space-time
+//! diagram, console, gallery and CAP panel. Pure logic lives in plain modules with
+//! native tests; browser glue is in `browser` (wasm only).
+
+// Natively only the tests use most of this.
+#![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+
+pub mod console;
+pub mod edit;
+pub mod embed;
+pub mod gallery;
+pub mod layout;
+pub mod session;
+pub mod undo;
