@@ -90,6 +90,12 @@ pub trait Protocol: Sized + Clone + Debug + 'static {
         now: Time,
     ) -> Result<(), Violation>;
 
+    /// Whether this node currently leads (cheap: the simulator asks after every event,
+    /// so that a nemesis can aim at leaders). Leaderless protocols keep the default.
+    fn is_leader(&self) -> bool {
+        false
+    }
+
     /// Membership change requested by the user or the scenario (add or remove a node).
     /// Protocols without membership change answer with an explanation.
     fn change_membership(

@@ -1229,25 +1229,43 @@ impl<P: Protocol> Sim<P> {
             let hold = interval + r.below(2 * interval + 1);
             let n = self.n as u64;
             let pick = r.below(n) as NodeId;
+            // For the faults aimed at leaders: the lowest-numbered leader, if any.
+            let leader = self
+                .hosts
+                .iter()
+                .position(|h| h.leader)
+                .map(|i| i as NodeId);
             self.last_disturbance = self.now;
             match kind.as_str() {
-                "crash" | "restart_blank" => {
+                "crash" | "restart_blank" | "crash_leader" => {
+                    let pick = if kind == "crash_leader" {
+                        leader.unwrap_or(pick)
+                    } else {
+                        pick
+                    };
                     if self.status[pick as usize] == Status::Up {
                         self.note(format!("nemesis: node {pick} crashes"));
                         self.crash(pick);
                         self.push_ctrl(
                             self.now + hold,
-                            Ctrl::NemesisUndo(Undo::Restart(pick, kind == "crash")),
+                            Ctrl::NemesisUndo(Undo::Restart(pick, kind != "restart_blank")),
                         );
                     }
                 }
-                "partition" => {
+                "partition" | "partition_leader" => {
                     let mut order: Vec<NodeId> = (0..self.n as NodeId).collect();
                     for i in (1..order.len()).rev() {
                         let j = self.nemesis_rng.below(i as u64 + 1) as usize;
                         order.swap(i, j);
                     }
-                    let cut = 1 + self.nemesis_rng.below(n.saturating_sub(1).max(1)) as usize;
+                    let mut cut = 1 + self.nemesis_rng.below(n.saturating_sub(1).max(1)) as usize;
+                    if let (true, Some(l)) = (kind == "partition_leader", leader) {
+                        // The leader goes first, on the minority side.
+                        if let Some(p) = order.iter().position(|x| *x == l) {
+                            order.swap(0, p);
+                        }
+                        cut = cut.min((self.n - 1) / 2).max(1);
+                    }
                     let groups = vec![order[..cut].to_vec(), order[cut..].to_vec()];
                     self.note(format!("nemesis: partition {groups:?}"));
                     self.net.partition(&groups);

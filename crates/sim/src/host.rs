@@ -108,6 +108,8 @@ pub struct Host {
     pub clock: Clock,
     /// While paused, nothing runs before this true time.
     pub paused_until: Time,
+    /// Whether the node led after its last event (for a nemesis that aims at leaders).
+    pub leader: bool,
 }
 
 /// A node's events for one window: what the simulator hands to wherever the node
@@ -145,12 +147,12 @@ pub struct InputMeta {
 impl InputMeta {
     pub fn of<P: Protocol>(i: &Input<P>) -> InputMeta {
         use crate::hash::StableHasher;
-        use quorumlab_core::Message;
         match i {
-            Input::Msg { from, msg } => InputMeta {
+            // The message itself was hashed when it was sent (with its arrival time).
+            Input::Msg { from, .. } => InputMeta {
                 tag: 0,
                 from: *from,
-                kind: StableHasher::of(msg.kind()),
+                kind: 0,
                 client: 0,
                 seq: 0,
             },
@@ -188,6 +190,7 @@ impl Host {
             timers: Vec::new(),
             clock: Clock::default(),
             paused_until: 0,
+            leader: false,
         }
     }
 
@@ -224,6 +227,7 @@ impl Host {
 
     /// The node crashed: every timer is gone.
     pub fn crash(&mut self) {
+        self.leader = false;
         self.timers.clear();
         self.paused_until = 0;
     }
@@ -310,6 +314,7 @@ impl Host {
                 Some(Input::Boot { .. }) => node.start(&mut cx),
                 Some(Input::Admin(change)) => admin = Some(node.change_membership(&mut cx, change)),
             }
+            self.leader = node.is_leader();
             self.absorb_timers(time, &effects[start..]);
             records.push(Record {
                 time,

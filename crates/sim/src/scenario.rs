@@ -399,7 +399,9 @@ pub struct NemesisSpec {
     /// default: 70% of the run, leaving time to recover.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_ms: Option<u64>,
-    /// Which faults it may use: crash, restart_blank, partition, cut, loss, duplicate,
+    /// Which faults it may use: crash, crash_leader (crash whichever node leads),
+    /// restart_blank (crash, then restart with a blank disk), partition,
+    /// partition_leader (isolate the leader with a minority), cut, loss, duplicate,
     /// pause, clock.
     #[serde(default = "default_nemesis_kinds")]
     pub faults: Vec<String>,
@@ -415,8 +417,10 @@ fn default_nemesis_start() -> u64 {
 /// The nemesis fault kinds a user can choose from.
 pub const NEMESIS_KINDS: &[&str] = &[
     "crash",
+    "crash_leader",
     "restart_blank",
     "partition",
+    "partition_leader",
     "cut",
     "loss",
     "duplicate",

@@ -1333,6 +1333,10 @@ impl Protocol for Raft {
         self.maybe_commit(cx);
     }
 
+    fn is_leader(&self) -> bool {
+        self.role == Role::Leader
+    }
+
     fn view(&self) -> NodeView {
         view::view(self)
     }
