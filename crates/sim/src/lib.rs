@@ -35,6 +35,14 @@ macro_rules! with_protocol {
                 type $P = quorumlab_core::raft::Raft;
                 $body
             }
+            "heartbeat" => {
+                type $P = quorumlab_core::fd::Heartbeat;
+                $body
+            }
+            "phi-accrual" => {
+                type $P = quorumlab_core::fd::PhiAccrual;
+                $body
+            }
             _ => $otherwise,
         }
     };
