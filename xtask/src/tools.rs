@@ -234,7 +234,7 @@ fn apt_install(what: &str, packages: &[&str]) -> Result<(), Fail> {
     update
         .run()
         .map_err(|f| cannot_install(what, f, &by_hand))?;
-    let mut install_args = vec!["install", "-y", "--no-install-recommends"];
+    let mut install_args = vec!["install", "-y"];
     install_args.extend_from_slice(packages);
     apt(&install_args)
         .run()
