@@ -199,12 +199,14 @@ pub struct PhiAccrual {
 }
 
 /// The last `window` inter-arrival times of one peer, with exact integer sums (so the
-/// mean and variance do not drift with floating-point accumulation).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// mean and variance do not drift with floating-point accumulation), and the mean and
+/// standard deviation they give (recomputed on every sample).
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Window {
     samples: VecDeque<Time>,
     sum: u128,
     sum_sq: u128,
+    mean_std: Option<(f64, f64)>,
 }
 
 impl Window {
@@ -216,6 +218,10 @@ impl Window {
     }
     /// Mean and population standard deviation in microseconds (`None` if empty).
     pub fn mean_std(&self) -> Option<(f64, f64)> {
+        self.mean_std
+    }
+
+    fn compute(&self) -> Option<(f64, f64)> {
         let n = self.samples.len() as u128;
         if n == 0 {
             return None;
@@ -276,6 +282,7 @@ impl Detector for PhiAccrual {
         w.samples.push_back(gap);
         w.sum += gap as u128;
         w.sum_sq += gap as u128 * gap as u128;
+        w.mean_std = w.compute();
     }
     fn assess(&self, w: &Window, silence: Time) -> (f64, bool) {
         match w.mean_std() {
