@@ -153,7 +153,10 @@ pub fn check_line(c: &quorumlab_sim::run::Check) -> String {
     use quorumlab_sim::run::Check;
     match c {
         Check::Passed => "ok".into(),
-        Check::Failed { detail } => format!("FAILED: {detail}"),
+        Check::Failed { detail } => format!(
+            "FAILED: {}",
+            detail.trim_end().replace('\n', "\n           ")
+        ),
         Check::Skipped { why } => format!("skipped ({why})"),
         Check::Unknown { why } => format!("unknown ({why})"),
     }

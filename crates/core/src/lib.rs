@@ -37,6 +37,9 @@ pub trait Message: Clone + Debug + Hash + Serialize + DeserializeOwned + 'static
 pub trait Protocol: Sized + Clone + Debug + 'static {
     /// Stable protocol name, as it appears in scenario files.
     const NAME: &'static str;
+    /// Whether the protocol elects a leader (then a healed cluster must have one, and
+    /// every member must apply what the leader committed).
+    const HAS_LEADER: bool = false;
     /// Parameters a user can change (timeouts, switches).
     type Params: Clone + Debug + Default + Serialize + DeserializeOwned + 'static;
     /// What nodes say to each other.

@@ -1379,8 +1379,7 @@ impl<P: Protocol> Sim<P> {
             .enumerate()
             .filter_map(|(i, s)| s.as_ref().map(|p| (i, p.view())))
             .collect();
-        let leader_based = views.iter().any(|(_, v)| !v.members.is_empty());
-        if !leader_based {
+        if !P::HAS_LEADER {
             return Some(Ok(()));
         }
         let leaders: Vec<&(usize, NodeView)> =

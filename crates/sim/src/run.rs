@@ -252,8 +252,12 @@ pub fn check_history(e: &dyn Engine, out_of_time: &mut dyn FnMut() -> bool) -> C
             why: "no client operations".into(),
         };
     }
-    let _ = out_of_time;
-    Check::Skipped {
-        why: "the linearizability checker is not built into this version yet".into(),
+    match crate::check::check(e.history(), crate::check::Model::CasRegister, out_of_time) {
+        Ok(crate::check::Verdict::Linearizable) => Check::Passed,
+        Ok(crate::check::Verdict::NotLinearizable(x)) => Check::Failed { detail: x.text },
+        Ok(crate::check::Verdict::Unknown { why, .. }) => Check::Unknown { why },
+        Err(err) => Check::Failed {
+            detail: format!("the simulator recorded a malformed history ({err})"),
+        },
     }
 }

@@ -1188,6 +1188,7 @@ impl Progress {
 
 impl Protocol for Raft {
     const NAME: &'static str = "raft";
+    const HAS_LEADER: bool = true;
     type Params = RaftParams;
     type Msg = RaftMsg;
     type Disk = RaftDisk;
