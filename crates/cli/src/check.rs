@@ -1,6 +1,295 @@
-//! `quorumlab check` (being written).
+//! `quorumlab check HISTORY [--model register|cas-register|kv] [--format jsonl|jepsen-log]
+//! [--budget-ms N] [--json]`: is a client history linearizable?
+//!
+//! Exit codes: 0 linearizable, 1 not (the explanation is printed), 2 bad input (with
+//! the line number), 3 unknown (the time budget ran out before a verdict).
 
-pub fn main(_args: &[String]) -> i32 {
-    eprintln!("quorumlab check: not written yet");
+use quorumlab_sim::check::{self, gen, Format, Model, Options, Parsed, Verdict};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+const USAGE: &str = "\
+usage: quorumlab check HISTORY [--model register|cas-register|kv] [--format jsonl|jepsen-log] [--budget-ms N] [--json]
+
+HISTORY is a file, or - for standard input. The format defaults to jepsen-log for .log
+files and jsonl otherwise; the model to kv if the history appends or holds strings, else
+cas-register. --budget-ms bounds the search (default: no limit).
+exit codes: 0 linearizable; 1 not linearizable (the explanation is printed); 2 bad input
+(with its line number); 3 unknown: the time budget ran out before a verdict";
+
+struct CheckArgs {
+    path: String,
+    model: Option<Model>,
+    format: Option<Format>,
+    budget_ms: Option<u64>,
+    json: bool,
+}
+
+fn parse_args(args: &[String]) -> Result<Option<CheckArgs>, String> {
+    let mut path = None;
+    let mut model = None;
+    let mut format = None;
+    let mut budget_ms = None;
+    let mut json = false;
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i].as_str();
+        let (name, inline) = match a.split_once('=') {
+            Some((n, v)) if n.starts_with("--") => (n, Some(v.to_string())),
+            _ => (a, None),
+        };
+        let mut value = |what: &str| -> Result<String, String> {
+            if let Some(v) = inline.clone() {
+                return Ok(v);
+            }
+            i += 1;
+            args.get(i)
+                .cloned()
+                .ok_or_else(|| format!("{name} needs {what}"))
+        };
+        match name {
+            "-h" | "--help" => return Ok(None),
+            "--json" => json = true,
+            "--model" => {
+                let v = value("a model (register, cas-register or kv)")?;
+                model = Some(Model::from_name(&v).ok_or_else(|| {
+                    format!("unknown model {v:?} (expected register, cas-register or kv)")
+                })?);
+            }
+            "--format" => {
+                let v = value("a format (jsonl or jepsen-log)")?;
+                format = Some(Format::from_name(&v).ok_or_else(|| {
+                    format!("unknown format {v:?} (expected jsonl or jepsen-log)")
+                })?);
+            }
+            "--budget-ms" => {
+                let v = value("a number of milliseconds")?;
+                budget_ms = Some(v.parse::<u64>().map_err(|_| {
+                    format!("--budget-ms needs a whole number of milliseconds, not {v:?}")
+                })?);
+            }
+            _ if a.starts_with("--") => return Err(format!("unknown option {a}")),
+            _ => {
+                if path.is_some() {
+                    return Err(format!("one history at a time (extra argument {a:?})"));
+                }
+                path = Some(a.to_string());
+            }
+        }
+        i += 1;
+    }
+    let path = path.ok_or("which history? (give a file, or - for standard input)")?;
+    Ok(Some(CheckArgs {
+        path,
+        model,
+        format,
+        budget_ms,
+        json,
+    }))
+}
+
+fn read_input(path: &str) -> Result<String, String> {
+    let bytes = if path == "-" {
+        let mut b = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut b)
+            .map_err(|e| format!("reading standard input: {e}"))?;
+        b
+    } else {
+        std::fs::read(path).map_err(|e| format!("{path}: {e}"))?
+    };
+    String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "{path}: not UTF-8 text (bad byte at offset {})",
+            e.utf8_error().valid_up_to()
+        )
+    })
+}
+
+fn bad_input(json: bool, path: &str, line: Option<usize>, message: &str) -> i32 {
+    if json {
+        let v = serde_json::json!({"verdict": "bad-input", "file": path, "line": line, "message": message});
+        println!("{v}");
+    }
+    match line {
+        Some(l) => eprintln!("quorumlab check: {path}: line {l}: {message}"),
+        None => eprintln!("quorumlab check: {message}"),
+    }
     2
+}
+
+pub fn main(args: &[String]) -> i32 {
+    let a = match parse_args(args) {
+        Ok(Some(a)) => a,
+        Ok(None) => {
+            println!("{USAGE}");
+            return 0;
+        }
+        Err(e) => {
+            eprintln!("quorumlab check: {e}\n\n{USAGE}");
+            return 2;
+        }
+    };
+    let text = match read_input(&a.path) {
+        Ok(t) => t,
+        Err(e) => return bad_input(a.json, &a.path, None, &e),
+    };
+    let format = a.format.unwrap_or_else(|| Format::from_path(&a.path));
+    let t0 = Instant::now();
+    let parsed = match check::parse(&text, format) {
+        Ok(p) => p,
+        Err(e) => return bad_input(a.json, &a.path, Some(e.line), &e.message),
+    };
+    let model = a.model.unwrap_or_else(|| Model::infer(&parsed.history));
+    let deadline = a.budget_ms.map(|ms| t0 + Duration::from_millis(ms));
+    let mut out_of_time = move || deadline.is_some_and(|d| Instant::now() >= d);
+    let (verdict, stats) =
+        match check::check_parsed(&parsed, &Options::new(model), &mut out_of_time) {
+            Ok(v) => v,
+            Err(e) => return bad_input(a.json, &a.path, Some(e.line), &e.message),
+        };
+    let secs = t0.elapsed().as_secs_f64();
+    if a.json {
+        let mut v = serde_json::to_value(&verdict).unwrap_or_default();
+        if let Some(o) = v.as_object_mut() {
+            o.insert("model".into(), model.name().into());
+            o.insert(
+                "stats".into(),
+                serde_json::to_value(&stats).unwrap_or_default(),
+            );
+            o.insert("elapsed_ms".into(), (secs * 1000.0).into());
+        }
+        println!("{v}");
+        return verdict.exit_code();
+    }
+    let what = format!(
+        "{} operations on {} key{} ({} of unknown outcome), model {}, {:.3} s",
+        stats.operations,
+        stats.keys,
+        if stats.keys == 1 { "" } else { "s" },
+        stats.unknown_outcome,
+        model.name(),
+        secs
+    );
+    match &verdict {
+        Verdict::Linearizable => println!("linearizable: {what}"),
+        Verdict::NotLinearizable(ex) => {
+            print!("{}", ex.text);
+            println!("not linearizable: {what}");
+        }
+        Verdict::Unknown { why, .. } => println!(
+            "unknown: {why}; the history may or may not be linearizable (raise --budget-ms): {what}"
+        ),
+    }
+    verdict.exit_code()
+}
+
+/// The Jepsen etcd corpus of the repository.
+fn corpus_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/jepsen-etcd")
+}
+
+#[allow(dead_code)] // called by `quorumlab bench`
+/// Check the Jepsen etcd corpus and a generated 50-client kv history; one report line
+/// each (for `quorumlab bench`).
+pub fn bench() -> Vec<String> {
+    let mut lines = Vec::new();
+    let dir = corpus_dir();
+    let verdicts = std::fs::read_to_string(dir.join("verdicts.tsv")).ok();
+    match verdicts {
+        None => lines.push(format!(
+            "linearizability, jepsen etcd corpus: not found at {} (it ships with the source checkout, not the binary)",
+            dir.display()
+        )),
+        Some(tsv) => {
+            let t0 = Instant::now();
+            let (mut n, mut events, mut agree, mut published) = (0, 0, 0, 0);
+            let mut slowest = (0.0f64, String::new());
+            let mut trouble = Vec::new();
+            for row in tsv.lines().skip(1) {
+                let Some((file, expect)) = row.split_once('\t') else {
+                    continue;
+                };
+                let t = Instant::now();
+                let got = std::fs::read_to_string(dir.join(file))
+                    .map_err(|e| e.to_string())
+                    .and_then(|text| check::parse_jepsen_log(&text).map_err(|e| e.to_string()))
+                    .and_then(|p: Parsed| {
+                        events += p.history.events.len();
+                        check::check_parsed(&p, &Options::new(Model::CasRegister), &mut || false)
+                            .map_err(|e| e.to_string())
+                    });
+                let dt = t.elapsed().as_secs_f64();
+                if dt > slowest.0 {
+                    slowest = (dt, file.to_string());
+                }
+                n += 1;
+                let name = match &got {
+                    Ok((Verdict::Linearizable, _)) => "linearizable",
+                    Ok((Verdict::NotLinearizable(_), _)) => "not-linearizable",
+                    Ok((Verdict::Unknown { .. }, _)) => "unknown",
+                    Err(_) => "error",
+                };
+                if expect != "unknown" {
+                    published += 1;
+                    if name == expect {
+                        agree += 1;
+                    } else {
+                        trouble.push(format!("{file}: {name}, published {expect}"));
+                    }
+                }
+            }
+            let secs = t0.elapsed().as_secs_f64();
+            lines.push(format!(
+                "linearizability, jepsen etcd corpus: {n} histories ({events} events) in {:.1} ms incl. reading and parsing, {:.0} histories/s; slowest {} {:.2} ms; agrees with {agree}/{published} published verdicts",
+                secs * 1000.0,
+                n as f64 / secs,
+                slowest.1,
+                slowest.0 * 1000.0
+            ));
+            for t in trouble {
+                lines.push(format!("  DISAGREES: {t}"));
+            }
+        }
+    }
+    let spec = gen::GenSpec {
+        model: Model::Kv,
+        clients: 50,
+        ops: 4000,
+        keys: 8,
+        max_latency: 3000,
+        max_think: 500,
+        unknown_per_mille: 10,
+    };
+    let h = gen::linearizable_history(&spec, 1);
+    let t = Instant::now();
+    let v = check::check(&h, Model::Kv, &mut || false);
+    let dt = t.elapsed().as_secs_f64();
+    let verdict = match v {
+        Ok(Verdict::Linearizable) => "linearizable".to_string(),
+        Ok(other) => format!("UNEXPECTED {:?}", std::mem::discriminant(&other)),
+        Err(e) => format!("UNEXPECTED error {e}"),
+    };
+    lines.push(format!(
+        "linearizability, generated kv history: 50 clients, {} ops on {} keys with appends: {verdict} in {:.2} ms",
+        spec.ops,
+        spec.keys,
+        dt * 1000.0
+    ));
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn bench_runs_and_agrees() {
+        let lines = super::bench();
+        assert!(
+            lines
+                .iter()
+                .all(|l| !l.contains("DISAGREES") && !l.contains("UNEXPECTED")),
+            "{lines:#?}"
+        );
+    }
 }

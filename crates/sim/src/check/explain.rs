@@ -1,0 +1,583 @@
+//! Explaining a violation: shrink the history to a small set of operations that still
+//! cannot be ordered, then say why in words a student can follow.
+
+use super::ops::{Ended, Op, Ops};
+use super::search::{self, Budget, Found, Problem, Violation};
+use super::{Model, Options};
+use crate::history::{Func, Value};
+use serde::{Deserialize, Serialize};
+
+/// How an explained operation ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OpOutcome {
+    /// It happened (`ok`).
+    Ok,
+    /// `info` or no completion: it may have happened, any time after its invoke.
+    Unknown,
+    /// A cas that found a value other than its `old` (Jepsen logs only, on request).
+    CompareFailed,
+}
+
+/// One operation of an explanation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExplainedOp {
+    /// "A", "B", … in invoke order, as the text names them.
+    pub label: String,
+    pub process: u64,
+    pub key: Option<String>,
+    pub f: Func,
+    /// What a write/cas/append wrote, or what a read returned.
+    pub value: Value,
+    pub outcome: OpOutcome,
+    /// µs for the design's histories; the line number for Jepsen logs.
+    pub invoke_time: u64,
+    /// `None`: unknown outcome (returns at +infinity).
+    pub return_time: Option<u64>,
+    /// Line (or 1-based event number) of the invoke and completion.
+    pub invoke_line: usize,
+    pub return_line: Option<usize>,
+    /// The operation the search could not place.
+    pub stuck: bool,
+}
+
+/// Why a history is not linearizable.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Explanation {
+    pub model: Model,
+    pub key: Option<String>,
+    /// The operations that cannot be ordered, in invoke order.
+    pub ops: Vec<ExplainedOp>,
+    /// Operations of this key, and how many the longest linearizable prefix the
+    /// search found placed.
+    pub key_operations: usize,
+    pub linearized: usize,
+    /// Whether removing any one of `ops` makes the rest linearizable (the shrinking
+    /// finished within its effort).
+    pub minimal: bool,
+    /// Whether times are µs (`false`: Jepsen log line numbers).
+    pub timed: bool,
+    /// One sentence: what went wrong.
+    pub summary: String,
+    /// The whole explanation, several lines.
+    pub text: String,
+}
+
+/// Steps one shrinking sub-search may take.
+const SUB_STEPS: u64 = 200_000;
+
+/// Whether the sub-history `set` is not linearizable; the stuck operation if so.
+fn not_linearizable(
+    all: &[Op],
+    set: &[usize],
+    model: Model,
+    budget: &mut Budget,
+    effort: &mut u64,
+) -> Option<usize> {
+    if set.is_empty() || budget.poll() || *effort == 0 {
+        return None;
+    }
+    let p = Problem::new(all, set, model);
+    let mut sub = budget.sub(SUB_STEPS.min(*effort));
+    let out = search::run(&p, &mut sub, usize::MAX >> 2);
+    let (used, timed_out) = (sub.used, sub.timed_out);
+    budget.absorb(used, timed_out);
+    *effort = effort.saturating_sub(used.max(1));
+    match out.result {
+        Found::Violation(v) => Some(set[v.stuck]),
+        _ => None,
+    }
+}
+
+/// The value an operation leaves in the register, if it writes one.
+fn produces(o: &Op) -> Option<Value> {
+    match (o.f, &o.input, o.ended) {
+        (Func::Write, v, _) => Some(v.clone()),
+        (Func::Cas, Value::Pair([_, b]), Ended::Ok | Ended::Unknown) => Some(Value::Int(*b)),
+        _ => None,
+    }
+}
+
+/// The value an operation needs the register to hold.
+fn needs(o: &Op) -> Option<Value> {
+    match (o.f, &o.input, o.ended) {
+        (Func::Read, _, _) => Some(o.output.clone()),
+        (Func::Cas, Value::Pair([a, _]), Ended::Ok | Ended::Unknown) => Some(Value::Int(*a)),
+        _ => None,
+    }
+}
+
+/// Whether removing `chunk` from `set` only removes constraints (so if the rest is not
+/// linearizable, neither was `set`, and the rest is a true witness): reads and failed
+/// comparisons always; writes and cas whose value nothing left needs (not with
+/// appends, whose values compose).
+fn removable(all: &[Op], set: &[usize], chunk: &[usize], appends: bool) -> bool {
+    chunk.iter().all(|&i| {
+        let o = &all[i];
+        if o.f == Func::Read || o.ended == Ended::CompareFailed {
+            return true;
+        }
+        if appends {
+            return false;
+        }
+        let Some(v) = produces(o) else {
+            return false;
+        };
+        !set.iter()
+            .filter(|j| !chunk.contains(j))
+            .any(|&j| needs(&all[j]).as_ref() == Some(&v))
+    })
+}
+
+/// Shrink `start` (known not linearizable) by removing chunks, then single operations,
+/// that only remove constraints, while it stays not linearizable; and by treating a cas
+/// as a plain write of its new value (dropping its precondition) where that keeps it
+/// so. Returns the set, its stuck operation, and whether no single such step is left.
+/// `work` holds the operations, cas weakened in place.
+fn shrink(
+    work: &mut [Op],
+    start: Vec<usize>,
+    model: Model,
+    budget: &mut Budget,
+    effort: &mut u64,
+) -> (Vec<usize>, Option<usize>, bool) {
+    let appends = start.iter().any(|&i| work[i].f == Func::Append);
+    let mut s = start;
+    let mut last: Option<usize> = None;
+    let mut chunk = (s.len() / 2).max(1);
+    loop {
+        let mut removed = false;
+        let mut i = 0;
+        while i < s.len() {
+            if *effort == 0 || budget.exhausted() {
+                return (s, last, false);
+            }
+            let end = (i + chunk).min(s.len());
+            if !removable(work, &s, &s[i..end], appends) {
+                i = end;
+                continue;
+            }
+            let cand: Vec<usize> = s[..i].iter().chain(&s[end..]).copied().collect();
+            match not_linearizable(work, &cand, model, budget, effort) {
+                Some(stuck) => {
+                    s = cand;
+                    last = Some(stuck);
+                    removed = true;
+                }
+                None => i = end,
+            }
+        }
+        if chunk > 1 {
+            chunk = (chunk / 2).max(1);
+            continue;
+        }
+        if removed {
+            continue;
+        }
+        // Nothing more to remove: try dropping cas preconditions.
+        let mut weakened = false;
+        for k in 0..s.len() {
+            let i = s[k];
+            let (Func::Cas, Value::Pair([_, new]), Ended::Ok | Ended::Unknown) =
+                (work[i].f, work[i].input.clone(), work[i].ended)
+            else {
+                continue;
+            };
+            if *effort == 0 || budget.exhausted() {
+                return (s, last, false);
+            }
+            let saved = work[i].clone();
+            work[i].f = Func::Write;
+            work[i].input = Value::Int(new);
+            match not_linearizable(work, &s, model, budget, effort) {
+                Some(stuck) => {
+                    last = Some(stuck);
+                    weakened = true;
+                }
+                None => work[i] = saved,
+            }
+        }
+        if !weakened {
+            return (s, last, true);
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn explain(
+    all: &Ops,
+    key: Option<&str>,
+    key_ops: &[usize],
+    v: &Violation,
+    problem: &Problem,
+    opts: &Options,
+    budget: &mut Budget,
+    line_of: &dyn Fn(usize) -> usize,
+    timed: bool,
+) -> Explanation {
+    let ops = &all.ops;
+    let mut effort = opts.explain_steps;
+    // Start from the prefix the search could not get past (itself not linearizable).
+    let start: Vec<usize> = v.prefix.iter().map(|&l| problem.ops[l]).collect();
+    let mut work = ops.clone();
+    let (mut set, last, minimal) = shrink(&mut work, start, opts.model, budget, &mut effort);
+    let stuck_global = last.unwrap_or(problem.ops[v.stuck]);
+    set.sort_by_key(|&i| (ops[i].call, ops[i].call_event));
+    let labels: Vec<String> = (0..set.len()).map(label).collect();
+    let explained: Vec<ExplainedOp> = set
+        .iter()
+        .zip(&labels)
+        .map(|(&i, l)| {
+            let o = &ops[i];
+            ExplainedOp {
+                label: l.clone(),
+                process: o.process,
+                key: o.key.clone(),
+                f: o.f,
+                value: if o.f == Func::Read {
+                    o.output.clone()
+                } else {
+                    o.input.clone()
+                },
+                outcome: match o.ended {
+                    Ended::Ok => OpOutcome::Ok,
+                    Ended::Unknown => OpOutcome::Unknown,
+                    Ended::CompareFailed => OpOutcome::CompareFailed,
+                },
+                invoke_time: o.call,
+                return_time: o.ret,
+                invoke_line: line_of(o.call_event),
+                return_line: o.ret_event.map(line_of),
+                stuck: i == stuck_global,
+            }
+        })
+        .collect();
+    let w = Words {
+        timed,
+        model: opts.model,
+        key,
+    };
+    let why = w.why(ops, key_ops, &set, &labels, stuck_global);
+    let keyname = key.map(|k| format!(" on key {k:?}")).unwrap_or_default();
+    let summary = match explained.len() {
+        1 => format!("Not linearizable{keyname}: {why}"),
+        n => format!(
+            "Not linearizable{keyname}: these {n} operations cannot be put in any order that respects real time and the rules of a {}.",
+            w.object()
+        ),
+    };
+    let mut text = String::new();
+    if explained.len() == 1 {
+        text.push_str(&format!(
+            "Not linearizable{keyname}: this operation cannot be placed anywhere:\n"
+        ));
+    } else {
+        text.push_str(&summary);
+        text.push('\n');
+    }
+    for (e, &i) in explained.iter().zip(&set) {
+        text.push_str(&format!(
+            "  {} {:<10} {:<22} {:<16} {}{}\n",
+            e.label,
+            format!("process {}", e.process),
+            w.op(&ops[i]),
+            w.outcome(&ops[i]),
+            w.span(&ops[i]),
+            if e.stuck {
+                "   <- cannot be placed"
+            } else {
+                ""
+            }
+        ));
+    }
+
+    text.push_str(&format!("Why: {why}\n"));
+    text.push_str(
+        "Real time: an operation that returned before another was invoked must take effect first; \
+         an operation whose outcome is unknown may take effect any time after its invoke, or never.\n",
+    );
+    text.push_str(&format!(
+        "These operations alone cannot be ordered. The search placed {} of the {} operations{} \
+         in a valid order before it got stuck; {}.\n",
+        v.best_len,
+        key_ops.len(),
+        key.map(|k| format!(" on key {k:?}")).unwrap_or_default(),
+        if minimal {
+            "drop any read above, or any write whose value none of the others reads, \
+             and the rest can be ordered"
+        } else {
+            "shrinking to a smallest set stopped at its effort limit, so some of the \
+             operations above may not matter"
+        }
+    ));
+    Explanation {
+        model: opts.model,
+        key: key.map(str::to_string),
+        ops: explained,
+        key_operations: key_ops.len(),
+        linearized: v.best_len,
+        minimal,
+        timed,
+        summary,
+        text,
+    }
+}
+
+fn label(i: usize) -> String {
+    let mut s = String::new();
+    let mut n = i;
+    loop {
+        s.insert(0, (b'A' + (n % 26) as u8) as char);
+        if n < 26 {
+            break;
+        }
+        n = n / 26 - 1;
+    }
+    s
+}
+
+struct Words<'a> {
+    timed: bool,
+    model: Model,
+    key: Option<&'a str>,
+}
+
+fn show(v: &Value) -> String {
+    match v {
+        Value::Nil => "null".into(),
+        Value::Int(i) => i.to_string(),
+        Value::Pair([a, b]) => format!("[{a}, {b}]"),
+        Value::Str(s) => format!("{s:?}"),
+    }
+}
+
+impl Words<'_> {
+    fn object(&self) -> &'static str {
+        match self.model {
+            Model::Register => "register",
+            Model::CasRegister => "register with compare-and-set",
+            Model::Kv => "key-value map",
+        }
+    }
+
+    fn time(&self, t: u64) -> String {
+        if self.timed {
+            format!("{}.{:03} ms", t / 1000, t % 1000)
+        } else {
+            format!("line {t}")
+        }
+    }
+
+    fn span(&self, o: &Op) -> String {
+        match o.ret {
+            Some(r) if self.timed => format!("[{}, {}]", self.time(o.call), self.time(r)),
+            Some(r) => format!("[lines {}–{r}]", o.call),
+            None if self.timed => format!("[{}, never returned]", self.time(o.call)),
+            None => format!("[from line {}, never returned]", o.call),
+        }
+    }
+
+    fn op(&self, o: &Op) -> String {
+        match (o.f, &o.input) {
+            (Func::Read, _) => format!("read → {}", show(&o.output)),
+            (Func::Write, v) => format!("write {}", show(v)),
+            (Func::Cas, Value::Pair([a, b])) => format!("cas {a} → {b}"),
+            (Func::Cas, v) => format!("cas {}", show(v)),
+            (Func::Append, v) => format!("append {}", show(v)),
+        }
+    }
+
+    fn outcome(&self, o: &Op) -> &'static str {
+        match o.ended {
+            Ended::Ok => "ok",
+            Ended::Unknown => "outcome unknown",
+            Ended::CompareFailed => "failed (≠ old)",
+        }
+    }
+
+    fn keyword(&self) -> String {
+        self.key.map(|k| format!(" {k}")).unwrap_or_default()
+    }
+
+    /// "read x by process 2 (C) returned 5 in [3.600 ms, 3.900 ms]"
+    fn who(&self, o: &Op, l: &str) -> String {
+        match (o.f, &o.input) {
+            (Func::Read, _) => format!(
+                "read{} by process {} ({l}) returned {} in {}",
+                self.keyword(),
+                o.process,
+                show(&o.output),
+                self.span(o)
+            ),
+            (Func::Cas, Value::Pair([a, b])) if o.ended == Ended::Ok => format!(
+                "cas{} from {a} to {b} by process {} ({l}) succeeded in {}, so the register held {a} then",
+                self.keyword(),
+                o.process,
+                self.span(o)
+            ),
+            _ => format!(
+                "{} by process {} ({l}, {}) in {}",
+                self.op(o),
+                o.process,
+                self.outcome(o),
+                self.span(o)
+            ),
+        }
+    }
+
+    /// Why the stuck operation cannot be placed.
+    fn why(
+        &self,
+        ops: &[Op],
+        key_ops: &[usize],
+        set: &[usize],
+        labels: &[String],
+        stuck: usize,
+    ) -> String {
+        let pos = set.iter().position(|&i| i == stuck).unwrap_or(0);
+        let s = &ops[stuck];
+        let who = self.who(s, &labels[pos]);
+        let generic = format!(
+            "{who}, but every order that respects real time leaves it seeing a value the {} does not hold at that point.",
+            self.object()
+        );
+        // The value it needs the register to hold.
+        let needed = match (s.f, &s.input, s.ended) {
+            (Func::Read, _, _) => s.output.clone(),
+            (Func::Cas, Value::Pair([a, _]), Ended::Ok) => Value::Int(*a),
+            _ => return generic,
+        };
+        if key_ops.iter().any(|&i| ops[i].f == Func::Append) {
+            return generic;
+        }
+        let initial = match self.model {
+            Model::Kv => Value::Str(String::new()),
+            _ => Value::Nil,
+        };
+        let writes = |o: &Op, v: &Value| match (o.f, &o.input) {
+            (Func::Write, w) => w == v,
+            (Func::Cas, Value::Pair([_, b])) => {
+                o.ended != Ended::CompareFailed && Value::Int(*b) == *v
+            }
+            _ => false,
+        };
+        let writers_all: Vec<usize> = key_ops
+            .iter()
+            .copied()
+            .filter(|&i| i != stuck && writes(&ops[i], &needed))
+            .collect();
+        let v = show(&needed);
+        if needed != initial && writers_all.is_empty() {
+            return format!("{who}, but no operation ever wrote {v}.");
+        }
+        // Writers that could come before it: invoked before it returned.
+        let before = |w: &Op| s.ret.is_none_or(|r| w.call <= r);
+        if needed != initial && !writers_all.iter().any(|&i| before(&ops[i])) {
+            let w = &ops[writers_all[0]];
+            return format!(
+                "{who}, but no write of {v} had begun by then: the first, {} by process {}, was invoked at {}.",
+                self.op(w),
+                w.process,
+                self.time(w.call)
+            );
+        }
+        // Stale: every source of the value in the set was overwritten, before it began,
+        // by a completed write of another value.
+        let in_set = |i: usize| labels[set.iter().position(|&j| j == i).unwrap_or(0)].clone();
+        let sources: Vec<Option<usize>> = {
+            let mut v: Vec<Option<usize>> = set
+                .iter()
+                .copied()
+                .filter(|&i| i != stuck && writes(&ops[i], &needed) && before(&ops[i]))
+                .map(Some)
+                .collect();
+            if needed == initial {
+                v.insert(0, None);
+            }
+            v
+        };
+        // For each source, the overwrite that returned last before it began.
+        let mut groups: Vec<(usize, Vec<Option<usize>>)> = Vec::new();
+        for src in &sources {
+            let src_ret = match src {
+                None => Some(0),
+                Some(i) => ops[*i].ret,
+            };
+            let over = set
+                .iter()
+                .copied()
+                .filter(|&o| {
+                    let w = &ops[o];
+                    o != stuck
+                        && Some(o) != *src
+                        && w.ended == Ended::Ok
+                        && matches!(w.f, Func::Write | Func::Cas)
+                        && !writes(w, &needed)
+                        && src_ret.is_some_and(|t| src.is_none() || w.call > t)
+                        && w.ret.is_some_and(|r| r < s.call)
+                })
+                .max_by_key(|&o| ops[o].ret);
+            let Some(o) = over else {
+                return generic;
+            };
+            match groups.iter_mut().find(|g| g.0 == o) {
+                Some(g) => g.1.push(*src),
+                None => groups.push((o, vec![*src])),
+            }
+        }
+        if groups.is_empty() {
+            return generic;
+        }
+        let list = |xs: &[String]| match xs {
+            [] => String::new(),
+            [a] => a.clone(),
+            [init @ .., last] => format!("{} and {last}", init.join(", ")),
+        };
+        let began = if s.f == Func::Read {
+            "the read began"
+        } else {
+            "it began"
+        };
+        let reasons: Vec<String> = groups
+            .iter()
+            .map(|(o, srcs)| {
+                let w = &ops[*o];
+                let new = match (&w.f, &w.input) {
+                    (Func::Cas, Value::Pair([_, b])) => b.to_string(),
+                    (_, x) => show(x),
+                };
+                let names: Vec<String> = srcs
+                    .iter()
+                    .map(|x| match x {
+                        None => format!("{v} was the initial value"),
+                        Some(i) => format!(
+                            "{} wrote {v}{}",
+                            in_set(*i),
+                            ops[*i]
+                                .ret
+                                .map(|r| format!(" (returned at {})", self.time(r)))
+                                .unwrap_or_default()
+                        ),
+                    })
+                    .collect();
+                format!(
+                    "{}, but then {} by process {} ({}) changed it to {new}, returning at {}, before {began}",
+                    list(&names),
+                    self.op(w),
+                    w.process,
+                    in_set(*o),
+                    self.time(w.ret.unwrap_or(0))
+                )
+            })
+            .collect();
+        let every = if sources.len() > 1 {
+            format!("every write of {v} it could have seen was overwritten: ")
+        } else {
+            String::new()
+        };
+        format!(
+            "{who}, but {every}{}. It should have returned a newer value.",
+            reasons.join("; ")
+        )
+    }
+}

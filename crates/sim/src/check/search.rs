@@ -1,0 +1,497 @@
+//! The search: Wing & Gong with just-in-time linearization and a memo of
+//! (linearized set, state), over operations compiled to small integers.
+
+use super::ops::{Ended, Op};
+use super::Model;
+use crate::history::{Func, Value};
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A small fast hasher for integer keys (the search never hashes untrusted strings
+/// for security, only for speed).
+#[derive(Default, Clone, Copy)]
+pub(crate) struct FastHasher(u64);
+
+impl Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        mix(self.0)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(b));
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(n as u64)
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64)
+    }
+}
+
+pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
+
+#[inline]
+pub(crate) fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Operation kinds, compiled.
+const READ: u8 = 0;
+const WRITE: u8 = 1;
+const CAS: u8 = 2;
+const CAS_FAILED: u8 = 3;
+const APPEND: u8 = 4;
+
+#[derive(Clone, Copy, Debug)]
+struct Code {
+    kind: u8,
+    a: u32,
+    b: u32,
+}
+
+/// Model states are interned values; state 0 is the initial one (`null`, or `""`).
+#[derive(Default)]
+struct Interner {
+    ids: FastMap<Value, u32>,
+    /// The kv model's strings by id (for append).
+    strings: Vec<String>,
+    /// (state, appended piece) → state.
+    appended: FastMap<(u32, u32), u32>,
+}
+
+impl Interner {
+    fn new(model: Model) -> Interner {
+        let mut t = Interner::default();
+        let init = match model {
+            Model::Kv => Value::Str(String::new()),
+            _ => Value::Nil,
+        };
+        t.id(&init);
+        t
+    }
+
+    fn id(&mut self, v: &Value) -> u32 {
+        if let Some(&i) = self.ids.get(v) {
+            return i;
+        }
+        let i = self.ids.len() as u32;
+        self.ids.insert(v.clone(), i);
+        self.strings.push(match v {
+            Value::Str(s) => s.clone(),
+            _ => String::new(),
+        });
+        i
+    }
+
+    #[inline]
+    fn append(&mut self, s: u32, piece: u32) -> u32 {
+        if let Some(&r) = self.appended.get(&(s, piece)) {
+            return r;
+        }
+        let mut v = self.strings[s as usize].clone();
+        v.push_str(&self.strings[piece as usize]);
+        let r = self.id(&Value::Str(v));
+        self.appended.insert((s, piece), r);
+        r
+    }
+}
+
+/// One key's operations, compiled for the search.
+pub(crate) struct Problem {
+    /// Indices into the full operation list, in the order given.
+    pub ops: Vec<usize>,
+    call: Vec<u64>,
+    /// `None`: unknown outcome.
+    ret: Vec<Option<u64>>,
+    code: Vec<Code>,
+    interner: std::cell::RefCell<Interner>,
+}
+
+impl Problem {
+    pub(crate) fn new(all: &[Op], subset: &[usize], model: Model) -> Problem {
+        let mut t = Interner::new(model);
+        let mut code = Vec::with_capacity(subset.len());
+        for &i in subset {
+            let o = &all[i];
+            let c = match (o.f, &o.input, o.ended) {
+                (Func::Read, _, _) => Code {
+                    kind: READ,
+                    a: t.id(&o.output),
+                    b: 0,
+                },
+                (Func::Write, v, _) => Code {
+                    kind: WRITE,
+                    a: t.id(v),
+                    b: 0,
+                },
+                (Func::Cas, Value::Pair([old, new]), Ended::CompareFailed) => Code {
+                    kind: CAS_FAILED,
+                    a: t.id(&Value::Int(*old)),
+                    b: t.id(&Value::Int(*new)),
+                },
+                (Func::Cas, Value::Pair([old, new]), _) => Code {
+                    kind: CAS,
+                    a: t.id(&Value::Int(*old)),
+                    b: t.id(&Value::Int(*new)),
+                },
+                (Func::Append, v, _) => Code {
+                    kind: APPEND,
+                    a: t.id(v),
+                    b: 0,
+                },
+                // Validation rules this out; a cas without a pair constrains nothing.
+                (Func::Cas, _, _) => Code {
+                    kind: CAS_FAILED,
+                    a: u32::MAX,
+                    b: 0,
+                },
+            };
+            code.push(c);
+        }
+        Problem {
+            ops: subset.to_vec(),
+            call: subset.iter().map(|&i| all[i].call).collect(),
+            ret: subset.iter().map(|&i| all[i].ret).collect(),
+            code,
+            interner: std::cell::RefCell::new(t),
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.ops.len()
+    }
+}
+
+/// The caller's budget: a clock check polled every few thousand steps and an optional
+/// cap on steps.
+pub(crate) struct Budget<'a> {
+    out_of_time: &'a mut dyn FnMut() -> bool,
+    max_steps: u64,
+    pub used: u64,
+    pub timed_out: bool,
+}
+
+/// Steps between polls of the clock.
+const POLL: u64 = 4096;
+
+impl<'a> Budget<'a> {
+    pub(crate) fn new(out_of_time: &'a mut dyn FnMut() -> bool, max: Option<u64>) -> Self {
+        Budget {
+            out_of_time,
+            max_steps: max.unwrap_or(u64::MAX),
+            used: 0,
+            timed_out: false,
+        }
+    }
+
+    pub(crate) fn exhausted(&self) -> bool {
+        self.timed_out || self.used >= self.max_steps
+    }
+
+    /// A budget for one sub-search of at most `cap` steps; account for it with
+    /// [`Budget::absorb`].
+    pub(crate) fn sub(&mut self, cap: u64) -> Budget<'_> {
+        let left = self.max_steps.saturating_sub(self.used);
+        Budget {
+            out_of_time: &mut *self.out_of_time,
+            max_steps: cap.min(left),
+            used: 0,
+            timed_out: self.timed_out,
+        }
+    }
+
+    pub(crate) fn absorb(&mut self, used: u64, timed_out: bool) {
+        self.used += used;
+        self.timed_out |= timed_out;
+    }
+
+    /// Poll the clock now (between searches).
+    pub(crate) fn poll(&mut self) -> bool {
+        if !self.timed_out && (self.out_of_time)() {
+            self.timed_out = true;
+        }
+        self.exhausted()
+    }
+}
+
+pub(crate) struct Violation {
+    /// How many operations the longest linearizable prefix the search reached holds.
+    pub best_len: usize,
+    /// Problem-local index of the operation the search could not place there: the
+    /// unplaced completed one that returns first.
+    pub stuck: usize,
+    /// Problem-local indices of every operation invoked before the furthest return the
+    /// search backtracked at: a sub-history that is itself not linearizable.
+    pub prefix: Vec<usize>,
+}
+
+pub(crate) enum Found {
+    Linearizable,
+    Violation(Violation),
+    OutOfBudget(&'static str),
+}
+
+pub(crate) struct Outcome {
+    pub result: Found,
+    pub memo_len: usize,
+}
+
+/// The memo: an open-addressing set of (linearized set, state), the sets stored in one
+/// arena.
+struct Memo {
+    words: usize,
+    /// (hash, state, entry number + 1; 0 = empty)
+    slots: Vec<(u64, u32, u32)>,
+    arena: Vec<u64>,
+    len: usize,
+}
+
+impl Memo {
+    fn new(words: usize) -> Memo {
+        Memo {
+            words,
+            slots: vec![(0, 0, 0); 1024],
+            arena: Vec::new(),
+            len: 0,
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        self.slots.len() * 16 + self.arena.len() * 8
+    }
+
+    /// Insert; false if it was there already.
+    #[inline]
+    fn insert(&mut self, bits: &[u64], set_hash: u64, state: u32) -> bool {
+        let h = mix(set_hash ^ (state as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        if (self.len + 1) * 2 > self.slots.len() {
+            self.grow();
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = h as usize & mask;
+        loop {
+            let (sh, ss, se) = self.slots[i];
+            if se == 0 {
+                self.arena.extend_from_slice(bits);
+                self.len += 1;
+                self.slots[i] = (h, state, self.len as u32);
+                return true;
+            }
+            if sh == h && ss == state {
+                let off = (se as usize - 1) * self.words;
+                if self.arena[off..off + self.words] == *bits {
+                    return false;
+                }
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    fn grow(&mut self) {
+        let n = self.slots.len() * 2;
+        let mut slots = vec![(0u64, 0u32, 0u32); n];
+        let mask = n - 1;
+        for &s in &self.slots {
+            if s.2 != 0 {
+                let mut i = s.0 as usize & mask;
+                while slots[i].2 != 0 {
+                    i = (i + 1) & mask;
+                }
+                slots[i] = s;
+            }
+        }
+        self.slots = slots;
+    }
+}
+
+/// Search for a linearization of `p`.
+pub(crate) fn run(p: &Problem, budget: &mut Budget, max_memo_bytes: usize) -> Outcome {
+    let n = p.len();
+    if n == 0 {
+        return Outcome {
+            result: Found::Linearizable,
+            memo_len: 0,
+        };
+    }
+    // Entries: calls and returns sorted by time, calls first at equal times (an
+    // operation returning at t and one invoked at t overlap), unknown returns last.
+    let mut order: Vec<(u64, u8, u32)> = Vec::with_capacity(2 * n);
+    for i in 0..n {
+        order.push((p.call[i], 0, i as u32));
+        order.push((p.ret[i].unwrap_or(u64::MAX), 1, i as u32));
+    }
+    order.sort_unstable();
+    let head = 2 * n;
+    let mut next = vec![0u32; 2 * n + 1];
+    let mut prev = vec![0u32; 2 * n + 1];
+    // Per entry: operation index, and for calls the position of the matching return.
+    let mut op_of = vec![0u32; 2 * n];
+    let mut is_call = vec![false; 2 * n];
+    let mut ret_pos = vec![0u32; n];
+    let mut partner = vec![0u32; 2 * n];
+    for (pos, &(_, kind, op)) in order.iter().enumerate() {
+        op_of[pos] = op;
+        is_call[pos] = kind == 0;
+        if kind == 1 {
+            ret_pos[op as usize] = pos as u32;
+        }
+    }
+    for pos in 0..2 * n {
+        if is_call[pos] {
+            let r = ret_pos[op_of[pos] as usize];
+            partner[pos] = r;
+        }
+    }
+    for pos in 0..=2 * n {
+        next[pos] = if pos == 2 * n { 0 } else { (pos + 1) as u32 };
+        prev[pos] = if pos == 0 {
+            head as u32
+        } else {
+            (pos - 1) as u32
+        };
+    }
+    next[2 * n - 1] = head as u32;
+    prev[head] = (2 * n - 1) as u32;
+    // A list with one entry per position: head → 0 → 1 → … → 2n-1 → head.
+    next[head] = 0;
+
+    let zob: Vec<u64> = (0..n as u64)
+        .map(|i| mix(i.wrapping_add(0x1234_5678_9abc_def1)))
+        .collect();
+    let words = n.div_ceil(64);
+    let mut bits = vec![0u64; words];
+    let mut set_hash = 0u64;
+    let mut memo = Memo::new(words);
+    let mut remaining = p.ret.iter().filter(|r| r.is_some()).count();
+    let mut stack: Vec<(u32, u32)> = Vec::with_capacity(n);
+    let mut state = 0u32;
+    let mut best = bits.clone();
+    let mut best_len = 0usize;
+    let mut furthest = 0u32;
+    let mut interner = p.interner.borrow_mut();
+    let mut entry = next[head] as usize;
+    let mut steps = 0u64;
+    let limit = budget.max_steps.saturating_sub(budget.used);
+
+    let found = loop {
+        if remaining == 0 {
+            break Found::Linearizable;
+        }
+        steps += 1;
+        if steps % POLL == 0 {
+            if steps >= limit {
+                break Found::OutOfBudget("the step budget ran out");
+            }
+            if (budget.out_of_time)() {
+                budget.timed_out = true;
+                break Found::OutOfBudget("the time budget ran out");
+            }
+            if memo.bytes() > max_memo_bytes {
+                break Found::OutOfBudget("the memory budget ran out");
+            }
+        }
+        if entry != head && is_call[entry] {
+            let op = op_of[entry] as usize;
+            let c = p.code[op];
+            let stepped = match c.kind {
+                READ => (state == c.a).then_some(state),
+                WRITE => Some(c.a),
+                CAS => (state == c.a).then_some(c.b),
+                CAS_FAILED => (state != c.a).then_some(state),
+                _ => Some(interner.append(state, c.a)),
+            };
+            if let Some(ns) = stepped {
+                bits[op >> 6] |= 1 << (op & 63);
+                set_hash ^= zob[op];
+                if memo.insert(&bits, set_hash, ns) {
+                    stack.push((entry as u32, state));
+                    state = ns;
+                    if p.ret[op].is_some() {
+                        remaining -= 1;
+                    }
+                    // Lift the call and its return out of the list.
+                    let r = partner[entry] as usize;
+                    next[prev[entry] as usize] = next[entry];
+                    prev[next[entry] as usize] = prev[entry];
+                    next[prev[r] as usize] = next[r];
+                    prev[next[r] as usize] = prev[r];
+                    if stack.len() > best_len {
+                        best_len = stack.len();
+                        best.copy_from_slice(&bits);
+                    }
+                    entry = next[head] as usize;
+                    continue;
+                }
+                bits[op >> 6] &= !(1 << (op & 63));
+                set_hash ^= zob[op];
+            }
+            entry = next[entry] as usize;
+        } else {
+            // A return (or the end): whatever is open cannot stay unplaced; backtrack.
+            if entry != head {
+                furthest = furthest.max(entry as u32);
+            }
+            let Some((e, old)) = stack.pop() else {
+                break Found::Violation(violation(p, &order, best, best_len, furthest));
+            };
+            let e = e as usize;
+            let op = op_of[e] as usize;
+            bits[op >> 6] &= !(1 << (op & 63));
+            set_hash ^= zob[op];
+            state = old;
+            if p.ret[op].is_some() {
+                remaining += 1;
+            }
+            // Unlift: put the return back, then the call.
+            let r = partner[e] as usize;
+            next[prev[r] as usize] = r as u32;
+            prev[next[r] as usize] = r as u32;
+            next[prev[e] as usize] = e as u32;
+            prev[next[e] as usize] = e as u32;
+            entry = next[e] as usize;
+        }
+    };
+    budget.used += steps;
+    Outcome {
+        result: found,
+        memo_len: memo.len,
+    }
+}
+
+fn violation(
+    p: &Problem,
+    order: &[(u64, u8, u32)],
+    best: Vec<u64>,
+    best_len: usize,
+    furthest: u32,
+) -> Violation {
+    let placed = |i: usize| best[i >> 6] >> (i & 63) & 1 == 1;
+    // The first return (in entry order) of an operation the best prefix did not place.
+    let stuck = order
+        .iter()
+        .filter(|&&(_, k, op)| k == 1 && !placed(op as usize) && p.ret[op as usize].is_some())
+        .map(|&(_, _, op)| op as usize)
+        .next()
+        .unwrap_or(0);
+    let prefix = order[..furthest as usize]
+        .iter()
+        .filter(|&&(_, k, _)| k == 0)
+        .map(|&(_, _, op)| op as usize)
+        .chain(std::iter::once(order[furthest as usize].2 as usize))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    Violation {
+        best_len,
+        stuck,
+        prefix,
+    }
+}
