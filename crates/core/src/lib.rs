@@ -52,6 +52,12 @@ pub trait Protocol: Sized + Clone + Debug + 'static {
     /// was leader in which term). It never influences the protocol.
     type Monitor: Clone + Default + Debug + 'static;
 
+    /// Problems with parameters that their types cannot express (a minimum above its
+    /// maximum, say), as `(field, message)` pairs; empty when they make sense.
+    fn param_problems(_params: &Self::Params) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
+
     /// Apply one durable write to a disk image.
     fn apply_write(disk: &mut Self::Disk, write: Self::Write);
 

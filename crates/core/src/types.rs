@@ -19,7 +19,7 @@ pub const SEC: Time = 1_000_000;
 /// A client operation on the replicated key-value store. Values are integers so that
 /// every operation can be checked as a compare-and-set register per key.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(tag = "f", rename_all = "lowercase")]
+#[serde(tag = "f", rename_all = "lowercase", deny_unknown_fields)]
 pub enum Op {
     Read { key: String },
     Write { key: String, value: i64 },

@@ -213,7 +213,13 @@ pub fn params_of<P: Protocol>(s: &Scenario) -> Result<P::Params, ScenarioError> 
 
 /// Check that the protocol's parameters parse (used by validation).
 pub fn check_params(s: &Scenario) -> Result<(), ScenarioError> {
-    crate::with_protocol!(s.protocol.name.as_str(), P => params_of::<P>(s).map(|_| ()), Ok(()))
+    crate::with_protocol!(s.protocol.name.as_str(), P => {
+        let p = params_of::<P>(s)?;
+        match P::param_problems(&p).into_iter().next() {
+            Some((field, msg)) => Err(ScenarioError::new(format!("protocol.params.{field}"), msg)),
+            None => Ok(()),
+        }
+    }, Ok(()))
 }
 
 impl<P: Protocol> Sim<P> {

@@ -44,6 +44,9 @@ impl std::error::Error for ScenarioError {}
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
+    /// Editors' link to the JSON Schema; ignored.
+    #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
     /// Format version; this build reads version 1.
     pub version: u32,
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -703,6 +706,29 @@ impl Scenario {
                     "must be more than 0",
                 ));
             }
+            if w.start_ms > self.duration_ms {
+                e2.push(ScenarioError::new(
+                    "workload.start_ms",
+                    format!(
+                        "{} is after the end of the run ({})",
+                        w.start_ms, self.duration_ms
+                    ),
+                ));
+            }
+            if let Some(stop) = w.stop_ms {
+                if stop < w.start_ms {
+                    e2.push(ScenarioError::new(
+                        "workload.stop_ms",
+                        format!("{stop} is before workload.start_ms ({})", w.start_ms),
+                    ));
+                }
+            }
+            if w.attach.len() > w.clients as usize {
+                e2.push(ScenarioError::new(
+                    "workload.attach",
+                    format!("lists {} nodes for {} clients", w.attach.len(), w.clients),
+                ));
+            }
             if w.retries > 100 {
                 e2.push(ScenarioError::new(
                     "workload.retries",
@@ -820,7 +846,22 @@ impl Scenario {
                     ));
                 }
             }
+            if nm.start_ms > self.duration_ms {
+                e2.push(ScenarioError::new(
+                    "nemesis.start_ms",
+                    format!(
+                        "{} is after the end of the run ({})",
+                        nm.start_ms, self.duration_ms
+                    ),
+                ));
+            }
             if let Some(s) = nm.stop_ms {
+                if s > self.duration_ms {
+                    e2.push(ScenarioError::new(
+                        "nemesis.stop_ms",
+                        format!("{s} is after the end of the run ({})", self.duration_ms),
+                    ));
+                }
                 if s < nm.start_ms {
                     e2.push(ScenarioError::new(
                         "nemesis.stop_ms",

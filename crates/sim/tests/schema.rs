@@ -562,10 +562,6 @@ fn broken() -> Vec<(&'static str, Value)> {
             with(|v| v["colour"] = json!("red")),
         ),
         (
-            "$schema key (rejected by the parser)",
-            with(|v| v["$schema"] = json!("./scenario.schema.json")),
-        ),
-        (
             "unknown network field",
             with(|v| v["network"] = json!({"lossy": 0.1})),
         ),
@@ -789,12 +785,6 @@ fn odd_but_valid_scenarios_are_accepted_by_both() {
             with(|v| v["faults"] = json!([{"at_ms": 1, "type": "heal", "node": 3}])),
         ),
         (
-            "read with an extra field (ignored)",
-            with(
-                |v| v["faults"] = json!([{"at_ms": 1, "type": "client", "node": 0, "op": {"f": "read", "key": "k0", "value": 3}}]),
-            ),
-        ),
-        (
             "integer where a float is expected",
             with(|v| v["network"] = json!({"latency": {"base_ms": 5}, "loss": 0})),
         ),
@@ -1003,7 +993,16 @@ fn bounds_agree_with_validation() {
             set(&mut v, ptr, x.clone());
             let by_schema = val.errors(&v);
             let by_parser = load_verdict(&v.to_string());
-            if by_schema.is_empty() != by_parser.is_ok() {
+            // Rules across fields (a time inside the run, a minimum below its maximum,
+            // as many attachments as clients) are the parser's alone: JSON Schema
+            // cannot compare two values.
+            let cross_field = by_parser.as_ref().err().is_some_and(|e| {
+                let e = e.to_string();
+                e.contains("after the end of the run")
+                    || e.contains("is below")
+                    || e.contains(" nodes for ")
+            });
+            if by_schema.is_empty() != by_parser.is_ok() && !(by_schema.is_empty() && cross_field) {
                 disagreements.push(format!(
                     "{ptr} = {x}: schema {}, parser {}",
                     if by_schema.is_empty() {
@@ -1054,6 +1053,7 @@ fn latency() -> LatencySpec {
 /// A scenario with every optional field set, so that serialisation writes every key.
 fn full() -> Scenario {
     Scenario {
+        schema: Some("https://example.org/scenario.schema.json".into()),
         version: 1,
         name: "n".into(),
         description: "d".into(),

@@ -1189,6 +1189,38 @@ impl Progress {
 impl Protocol for Raft {
     const NAME: &'static str = "raft";
     const HAS_LEADER: bool = true;
+
+    fn param_problems(p: &RaftParams) -> Vec<(&'static str, String)> {
+        let mut v = Vec::new();
+        if p.election_timeout_min_ms == 0 {
+            v.push(("election_timeout_min_ms", "must be at least 1".to_string()));
+        }
+        if p.election_timeout_max_ms < p.election_timeout_min_ms {
+            v.push((
+                "election_timeout_max_ms",
+                format!(
+                    "{} is below election_timeout_min_ms ({})",
+                    p.election_timeout_max_ms, p.election_timeout_min_ms
+                ),
+            ));
+        }
+        if p.heartbeat_interval_ms == 0 || p.heartbeat_interval_ms >= p.election_timeout_min_ms {
+            v.push((
+                "heartbeat_interval_ms",
+                format!(
+                    "{} must be at least 1 and below election_timeout_min_ms ({}), or followers start elections against a live leader",
+                    p.heartbeat_interval_ms, p.election_timeout_min_ms
+                ),
+            ));
+        }
+        if p.max_entries_per_append == 0 {
+            v.push(("max_entries_per_append", "must be at least 1".to_string()));
+        }
+        if p.lease_ms == 0 {
+            v.push(("lease_ms", "must be at least 1".to_string()));
+        }
+        v
+    }
     type Params = RaftParams;
     type Msg = RaftMsg;
     type Disk = RaftDisk;
