@@ -43,7 +43,15 @@ mod bootstrap {
     }
 
     fn post(scope: &DedicatedWorkerGlobalScope, msg: &FromWorker) {
-        let value = serde_wasm_bindgen::to_value(msg).expect("worker messages serialise");
+        let value = match serde_wasm_bindgen::to_value(msg) {
+            Ok(v) => v,
+            Err(err) => {
+                web_sys::console::error_1(
+                    &format!("node worker: cannot encode a message: {err}").into(),
+                );
+                return;
+            }
+        };
         if let Err(err) = scope.post_message(&value) {
             web_sys::console::error_2(&"node worker: postMessage failed".into(), &err);
         }

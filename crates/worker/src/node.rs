@@ -2,16 +2,18 @@
 //! unit-tested natively. `main.rs` only moves messages between this and `postMessage`.
 
 use crate::protocol::{FromWorker, ToWorker, PROTOCOL_VERSION};
+use quorumlab_sim::remote::{remote_node, RemoteNode};
 
-/// The state of one node worker.
-#[derive(Debug)]
+/// The state of one node worker: the node's protocol state, once the page has said
+/// which scenario it belongs to.
 pub struct NodeHost {
     node: u32,
+    hosted: Option<Box<dyn RemoteNode>>,
 }
 
 impl NodeHost {
     pub fn new(node: u32) -> Self {
-        NodeHost { node }
+        NodeHost { node, hosted: None }
     }
 
     pub fn node(&self) -> u32 {
@@ -35,6 +37,46 @@ impl NodeHost {
                 node: self.node,
                 digest: digest(seq, self.node),
             }],
+            ToWorker::Init { scenario } => {
+                let parsed = quorumlab_sim::scenario::load(&scenario)
+                    .map_err(|e| quorumlab_sim::scenario::describe(&e))
+                    .and_then(|s| remote_node(&s).map_err(|e| e.to_string()));
+                match parsed {
+                    Ok(h) => {
+                        self.hosted = Some(h);
+                        vec![FromWorker::Hosting { node: self.node }]
+                    }
+                    Err(e) => vec![self.error(format!("cannot host the scenario: {e}"))],
+                }
+            }
+            ToWorker::Job { id, job } => match self.hosted.as_mut() {
+                None => vec![self.error("a job arrived before the scenario".into())],
+                Some(h) => match h.run(&job) {
+                    Ok(result) => vec![FromWorker::Done {
+                        id,
+                        node: self.node,
+                        result,
+                    }],
+                    Err(e) => vec![self.error(e)],
+                },
+            },
+            ToWorker::View => {
+                let view = self
+                    .hosted
+                    .as_ref()
+                    .and_then(|h| h.view())
+                    .and_then(|v| serde_json::to_string(&v).ok());
+                vec![FromWorker::View {
+                    node: self.node,
+                    view,
+                }]
+            }
+        }
+    }
+
+    fn error(&self, message: String) -> FromWorker {
+        FromWorker::Error {
+            message: format!("node {}: {message}", self.node),
         }
     }
 }
@@ -71,6 +113,62 @@ mod tests {
             }]
         );
         assert_ne!(digest(7, 3), digest(3, 7));
+    }
+
+    /// The worker protocol end to end, without a browser: a page-side coordinator and
+    /// one `NodeHost` per node exchanging the very messages `postMessage` carries, with a
+    /// node's host replaced by a fresh one when it crashes. Same trace as the simulator.
+    #[test]
+    fn hosts_run_jobs_like_the_simulator() {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../scenarios/raft-leader-crash.json"
+        ))
+        .unwrap();
+        let s = quorumlab_sim::scenario::load(&text).unwrap();
+        let mut c = quorumlab_sim::remote::coordinator(&s, s.seed, 0).unwrap();
+        let fresh = |i: usize| {
+            let mut h = NodeHost::new(i as u32);
+            let out = h.handle(ToWorker::Init {
+                scenario: text.clone(),
+            });
+            assert_eq!(out, vec![FromWorker::Hosting { node: i as u32 }]);
+            h
+        };
+        let mut hosts: Vec<NodeHost> = (0..s.n()).map(fresh).collect();
+        let mut id = 0;
+        loop {
+            for i in c.take_crashed() {
+                hosts[i as usize] = fresh(i as usize);
+            }
+            match c.begin() {
+                Err(()) => break,
+                Ok(None) => {}
+                Ok(Some(jobs)) => {
+                    let mut results = Vec::new();
+                    for (i, job) in jobs {
+                        id += 1;
+                        match hosts[i as usize].handle(ToWorker::Job { id, job }).pop() {
+                            Some(FromWorker::Done { result, .. }) => results.push((i, result)),
+                            other => panic!("{other:?}"),
+                        }
+                    }
+                    c.finish(results).unwrap();
+                }
+            }
+        }
+        let mut e = quorumlab_sim::build(&s, s.seed, 0).unwrap();
+        e.run_to_end();
+        assert_eq!(c.engine().trace_hash(), e.trace_hash());
+        assert!(matches!(
+            hosts[0].handle(ToWorker::View).pop(),
+            Some(FromWorker::View { view: Some(_), .. })
+        ));
+        let bad = hosts[0].handle(ToWorker::Job {
+            id: 1,
+            job: "{".into(),
+        });
+        assert!(matches!(bad.as_slice(), [FromWorker::Error { .. }]));
     }
 
     #[test]

@@ -20,7 +20,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a message changes shape, so the page can refuse a stale worker.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// A message from the page to a node worker.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,6 +28,15 @@ pub const PROTOCOL_VERSION: u32 = 1;
 pub enum ToWorker {
     /// Are you alive? Answered with [`FromWorker::Pong`] carrying the same `seq`.
     Ping { seq: u32 },
+    /// Host a node of this scenario (its JSON). The node's state starts empty: its first
+    /// job boots it (from the disk the simulator hands back, after a restart).
+    /// Answered with [`FromWorker::Hosting`].
+    Init { scenario: String },
+    /// Run one window of the node's events: the JSON of a `quorumlab_sim::host::Job`.
+    /// Answered with [`FromWorker::Done`] carrying the same `id`.
+    Job { id: u64, job: String },
+    /// Send the node's view ([`FromWorker::View`]).
+    View,
 }
 
 /// A message from a node worker to the page.
@@ -48,6 +57,12 @@ pub enum FromWorker {
         /// can tell an answer from the WASM apart from an echo.
         digest: u32,
     },
+    /// The node is hosted (answer to [`ToWorker::Init`]).
+    Hosting { node: u32 },
+    /// A job's result: the JSON of a `quorumlab_sim::host::JobResult`.
+    Done { id: u64, node: u32, result: String },
+    /// The node's `NodeView` as JSON (`None` while it is down).
+    View { node: u32, view: Option<String> },
     /// The worker could not understand or handle a message.
     Error { message: String },
 }
