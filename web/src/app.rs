@@ -1,5 +1,5 @@
-//! The page shell: says what quorumlab is, and shows that the app and one node worker
-//! are alive. The playground UI replaces this component; `worker_pool` stays.
+//! The page: the playground UI (`crate::ui`), and a status bar showing that the app and
+//! one node worker are alive.
 
 use crate::worker_pool::{NodeWorker, WorkerEvent};
 use gloo_timers::callback::Timeout;
@@ -135,25 +135,17 @@ pub fn app() -> Html {
     }
 
     html! {
-        <main class="shell">
-            <header>
-                <h1>{ "quorumlab" }</h1>
-                <p class="tagline">
-                    { "A distributed-systems playground that runs in your browser: protocols such as Raft run as deterministic simulations, one Web Worker per node, so you can watch them cope with crashes, partitions and slow links." }
-                </p>
-            </header>
-            <section class="notice">
-                <p>{ "This is the page shell. It checks that the app and a node worker start and talk to each other; the playground itself is on its way." }</p>
-            </section>
-            <dl class="status">
-                <dt>{ "App" }</dt>
-                <dd data-testid="app-status" data-state="running">{ "running" }</dd>
-                <dt>{ "Node worker" }</dt>
-                <dd data-testid="worker-status" data-state={ worker_status.state() }>{ worker_status.text() }</dd>
-            </dl>
-            <footer>
+        <>
+            <crate::ui::playground::Playground />
+            <footer class="ql-status">
+                <dl class="status">
+                    <dt>{ "App" }</dt>
+                    <dd data-testid="app-status" data-state="running">{ "running" }</dd>
+                    <dt>{ "Node worker" }</dt>
+                    <dd data-testid="worker-status" data-state={ worker_status.state() }>{ worker_status.text() }</dd>
+                </dl>
                 <p>{ format!("quorumlab-web {}", env!("CARGO_PKG_VERSION")) }</p>
             </footer>
-        </main>
+        </>
     }
 }

@@ -103,6 +103,7 @@ pub fn default_scenario() -> Scenario {
 
 fn minimal() -> Scenario {
     Scenario {
+        schema: None,
         version: scenario::VERSION,
         name: "Five Raft nodes".into(),
         description: String::new(),

@@ -5,10 +5,14 @@
 // Natively only the tests use most of this.
 #![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 
+pub mod browser;
 pub mod console;
 pub mod edit;
 pub mod embed;
 pub mod gallery;
 pub mod layout;
+pub mod playground;
 pub mod session;
 pub mod undo;
+pub mod views;
+

@@ -242,7 +242,8 @@ impl Session {
     }
 
     /// Take a user action now: it becomes part of the scenario (see the module docs).
-    /// Returns the new scenario (for the undo stack's caller) on success.
+    /// (The page goes through [`Session::with_action`] to keep the undo stack.)
+    #[cfg(test)]
     pub fn act(&mut self, kind: FaultKind) -> Result<(), String> {
         let (s, at) = self.with_action(kind)?;
         self.replace(s, at);

@@ -1,0 +1,324 @@
+//! Browser glue: animation frames, listeners, storage, clipboard, location, messages to
+//! the embedding page. Natively every function is a harmless no-op, so the component
+//! compiles (and its logic is testable) on the host.
+
+use serde_json::Value;
+
+/// Milliseconds since navigation (wall clock: for pacing and measuring only).
+pub fn now_ms() -> f64 {
+    imp::now_ms()
+}
+
+/// `localStorage` key of the autosaved scenario.
+pub const STORAGE_KEY: &str = "quorumlab.scenario";
+
+pub fn storage_get(key: &str) -> Option<String> {
+    imp::storage_get(key)
+}
+
+pub fn storage_set(key: &str, value: &str) {
+    imp::storage_set(key, value)
+}
+
+/// The page's address without its fragment.
+pub fn base_url() -> String {
+    imp::base_url()
+}
+
+/// The fragment without `#` (empty if none).
+pub fn fragment() -> String {
+    imp::fragment()
+}
+
+/// Put text on the clipboard (best effort; the page also shows it in a field).
+pub fn copy_text(text: &str) {
+    imp::copy_text(text)
+}
+
+/// Send an event to the embedding page, if any.
+pub fn post_to_parent(v: &Value) {
+    imp::post_to_parent(v)
+}
+
+/// Expose a number to scripts and tests as `window[name]`.
+pub fn set_global(name: &str, v: f64) {
+    imp::set_global(name, v)
+}
+
+/// A keyboard shortcut as the page sees it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Key {
+    pub key: String,
+    pub ctrl: bool,
+    pub shift: bool,
+}
+
+pub use imp::{Frames, Listeners, Rect};
+
+#[cfg(target_arch = "wasm32")]
+mod imp {
+    use super::Key;
+    use serde_json::Value;
+    use wasm_bindgen::closure::Closure;
+    use wasm_bindgen::{JsCast, JsValue};
+    use yew::Callback;
+
+    pub type Rect = (f64, f64, f64, f64);
+
+    pub fn now_ms() -> f64 {
+        web_sys::window()
+            .and_then(|w| w.performance())
+            .map(|p| p.now())
+            .unwrap_or(0.0)
+    }
+
+    fn storage() -> Option<web_sys::Storage> {
+        web_sys::window().and_then(|w| w.local_storage().ok().flatten())
+    }
+
+    pub fn storage_get(key: &str) -> Option<String> {
+        storage().and_then(|s| s.get_item(key).ok().flatten())
+    }
+
+    pub fn storage_set(key: &str, value: &str) {
+        if let Some(s) = storage() {
+            let _ = s.set_item(key, value);
+        }
+    }
+
+    pub fn base_url() -> String {
+        let Some(loc) = web_sys::window().map(|w| w.location()) else {
+            return String::new();
+        };
+        let href = loc.href().unwrap_or_default();
+        match href.find('#') {
+            Some(i) => href[..i].to_string(),
+            None => href,
+        }
+    }
+
+    pub fn fragment() -> String {
+        let h = web_sys::window()
+            .and_then(|w| w.location().hash().ok())
+            .unwrap_or_default();
+        h.strip_prefix('#').unwrap_or(&h).to_string()
+    }
+
+    pub fn copy_text(text: &str) {
+        if let Some(w) = web_sys::window() {
+            let p = w.navigator().clipboard().write_text(text);
+            // A refused clipboard (no permission, headless) is fine: the field shows it.
+            let noop = Closure::<dyn FnMut(JsValue)>::new(|_| {});
+            let _ = p.catch(&noop);
+            noop.forget();
+        }
+    }
+
+    fn parent() -> Option<web_sys::Window> {
+        let w = web_sys::window()?;
+        let p = w.parent().ok().flatten()?;
+        if js_sys::Object::is(&p, &w) {
+            None
+        } else {
+            Some(p)
+        }
+    }
+
+    pub fn post_to_parent(v: &Value) {
+        let Some(p) = parent() else { return };
+        let Ok(js) = js_sys::JSON::parse(&v.to_string()) else {
+            return;
+        };
+        let _ = p.post_message(&js, "*");
+    }
+
+    pub fn set_global(name: &str, v: f64) {
+        if let Some(w) = web_sys::window() {
+            let _ = js_sys::Reflect::set(&w, &JsValue::from_str(name), &JsValue::from_f64(v));
+        }
+    }
+
+    /// The bounding box of an element, in client pixels.
+    pub fn rect_of(node: &yew::NodeRef) -> Option<Rect> {
+        let el = node.cast::<web_sys::Element>()?;
+        let r = el.get_bounding_client_rect();
+        Some((r.left(), r.top(), r.width(), r.height()))
+    }
+
+    /// A requestAnimationFrame loop: `request` asks for one more frame.
+    pub struct Frames {
+        closure: Closure<dyn FnMut(f64)>,
+        pending: std::rc::Rc<std::cell::Cell<bool>>,
+    }
+
+    impl Frames {
+        pub fn new(on_frame: Callback<f64>) -> Frames {
+            let pending = std::rc::Rc::new(std::cell::Cell::new(false));
+            let p = pending.clone();
+            let closure = Closure::<dyn FnMut(f64)>::new(move |ts: f64| {
+                p.set(false);
+                on_frame.emit(ts);
+            });
+            Frames { closure, pending }
+        }
+
+        pub fn request(&self) {
+            if self.pending.get() {
+                return;
+            }
+            if let Some(w) = web_sys::window() {
+                if w.request_animation_frame(self.closure.as_ref().unchecked_ref())
+                    .is_ok()
+                {
+                    self.pending.set(true);
+                }
+            }
+        }
+    }
+
+    /// Window listeners for keys and messages, removed when dropped.
+    pub struct Listeners {
+        keys: Closure<dyn FnMut(web_sys::KeyboardEvent)>,
+        messages: Closure<dyn FnMut(web_sys::MessageEvent)>,
+    }
+
+    impl Listeners {
+        pub fn new(on_key: Callback<Key>, on_message: Callback<Result<Value, String>>) -> Self {
+            let keys = Closure::<dyn FnMut(web_sys::KeyboardEvent)>::new(
+                move |e: web_sys::KeyboardEvent| {
+                    // Typing in a field is not a shortcut.
+                    let in_field = e
+                        .target()
+                        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                        .map(|el| {
+                            let tag = el.tag_name().to_ascii_lowercase();
+                            tag == "input" || tag == "textarea" || tag == "select"
+                        })
+                        .unwrap_or(false);
+                    if in_field || e.alt_key() {
+                        return;
+                    }
+                    let key = Key {
+                        key: e.key(),
+                        ctrl: e.ctrl_key() || e.meta_key(),
+                        shift: e.shift_key(),
+                    };
+                    let handled = matches!(key.key.as_str(), " " | "n" | "ArrowRight") && !key.ctrl
+                        || (key.ctrl && key.key.eq_ignore_ascii_case("z"));
+                    if handled {
+                        e.prevent_default();
+                        on_key.emit(key);
+                    }
+                },
+            );
+            let messages = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(
+                move |e: web_sys::MessageEvent| {
+                    // Only the embedding page or this page itself may drive the playground.
+                    let Some(w) = web_sys::window() else { return };
+                    let from_ok = match e.source() {
+                        Some(src) => {
+                            let src: JsValue = src.into();
+                            js_sys::Object::is(&src, &w)
+                                || w.parent()
+                                    .ok()
+                                    .flatten()
+                                    .is_some_and(|p| js_sys::Object::is(&src, &p))
+                        }
+                        None => false,
+                    };
+                    if !from_ok {
+                        return;
+                    }
+                    let data = e.data();
+                    // Events this page posts to its parent look the same; a page that
+                    // is its own parent must not hear its own events as commands.
+                    let text = if let Some(s) = data.as_string() {
+                        s
+                    } else {
+                        match js_sys::JSON::stringify(&data) {
+                            Ok(s) => s.as_string().unwrap_or_default(),
+                            Err(_) => {
+                                on_message.emit(Err("the message is not JSON".into()));
+                                return;
+                            }
+                        }
+                    };
+                    match serde_json::from_str::<Value>(&text) {
+                        Ok(v) => on_message.emit(Ok(v)),
+                        Err(err) => on_message.emit(Err(format!("the message is not JSON: {err}"))),
+                    }
+                },
+            );
+            if let Some(w) = web_sys::window() {
+                let _ =
+                    w.add_event_listener_with_callback("keydown", keys.as_ref().unchecked_ref());
+                let _ = w
+                    .add_event_listener_with_callback("message", messages.as_ref().unchecked_ref());
+            }
+            Listeners { keys, messages }
+        }
+    }
+
+    impl Drop for Listeners {
+        fn drop(&mut self) {
+            if let Some(w) = web_sys::window() {
+                let _ = w.remove_event_listener_with_callback(
+                    "keydown",
+                    self.keys.as_ref().unchecked_ref(),
+                );
+                let _ = w.remove_event_listener_with_callback(
+                    "message",
+                    self.messages.as_ref().unchecked_ref(),
+                );
+            }
+        }
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod imp {
+    use super::Key;
+    use serde_json::Value;
+    use yew::Callback;
+
+    pub type Rect = (f64, f64, f64, f64);
+
+    pub fn now_ms() -> f64 {
+        0.0
+    }
+    pub fn storage_get(_key: &str) -> Option<String> {
+        None
+    }
+    pub fn storage_set(_key: &str, _value: &str) {}
+    pub fn base_url() -> String {
+        String::new()
+    }
+    pub fn fragment() -> String {
+        String::new()
+    }
+    pub fn copy_text(_text: &str) {}
+    pub fn post_to_parent(_v: &Value) {}
+    pub fn set_global(_name: &str, _v: f64) {}
+    pub fn rect_of(_node: &yew::NodeRef) -> Option<Rect> {
+        None
+    }
+
+    pub struct Frames;
+    impl Frames {
+        pub fn new(_on_frame: Callback<f64>) -> Frames {
+            Frames
+        }
+        pub fn request(&self) {}
+    }
+
+    pub struct Listeners;
+    impl Listeners {
+        pub fn new(_on_key: Callback<Key>, _on_message: Callback<Result<Value, String>>) -> Self {
+            Listeners
+        }
+    }
+}
+
+pub fn rect_of(node: &yew::NodeRef) -> Option<Rect> {
+    imp::rect_of(node)
+}

@@ -1,0 +1,780 @@
+//! The playground component: owns the session and everything the user is doing.
+
+use super::browser::{self, Frames, Key, Listeners};
+use super::edit;
+use super::embed::{self, Command};
+use super::gallery;
+use super::layout;
+use super::session::{ceil_ms, Session};
+use super::undo::Undo;
+use super::views;
+use quorumlab_core::{NodeId, Op, Time, MS};
+use quorumlab_sim::run::{check_history, Check};
+use quorumlab_sim::scenario::{FaultKind, Scenario};
+use quorumlab_sim::Status;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use yew::prelude::*;
+
+/// Engine events handled per animation frame at most, so a big cluster stays smooth.
+pub const FRAME_BUDGET: u64 = 4_000;
+/// Speeds offered, in simulated milliseconds per wall-clock second.
+pub const SPEEDS: &[f64] = &[
+    2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0,
+];
+pub const DEFAULT_SPEED: f64 = 50.0;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tab {
+    Node,
+    Edit,
+    Console,
+    Cap,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ConsoleOp {
+    Read,
+    Write,
+    Cas,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConsoleForm {
+    pub node: NodeId,
+    pub op: ConsoleOp,
+    pub key: String,
+    pub value: String,
+    pub expect: String,
+}
+
+/// What the second engine of the CAP panel changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Variant {
+    NoPreVote,
+    LeaseReads,
+    LogReads,
+}
+
+impl Variant {
+    pub const ALL: &'static [Variant] =
+        &[Variant::NoPreVote, Variant::LeaseReads, Variant::LogReads];
+    pub fn label(self) -> &'static str {
+        match self {
+            Variant::NoPreVote => "pre-vote and check-quorum off",
+            Variant::LeaseReads => "lease reads",
+            Variant::LogReads => "reads through the log",
+        }
+    }
+    pub fn apply(self, s: &Scenario) -> Result<Scenario, String> {
+        match self {
+            Variant::NoPreVote => edit::set_param(s, "pre_vote", Value::Bool(false))
+                .and_then(|s| edit::set_param(&s, "check_quorum", Value::Bool(false))),
+            Variant::LeaseReads => edit::set_param(s, "read_mode", Value::from("lease")),
+            Variant::LogReads => edit::set_param(s, "read_mode", Value::from("log")),
+        }
+    }
+}
+
+// Messages are moved once each; boxing the big ones would buy nothing.
+#[allow(clippy::large_enum_variant)]
+pub enum Msg {
+    Frame(f64),
+    TogglePlay,
+    Play,
+    Pause,
+    Step,
+    Speed(f64),
+    RunToEnd,
+    Reset,
+    Seek(Time),
+    Select(Option<NodeId>),
+    Act(FaultKind),
+    Edit(Result<Scenario, String>),
+    Load(Box<Scenario>),
+    Undo,
+    Redo,
+    CopyLink,
+    NodeDown(NodeId, f64, f64),
+    CanvasMove(f64, f64),
+    CanvasUp,
+    SelectLink(Option<(NodeId, NodeId)>),
+    Group(NodeId, u8),
+    ApplyPartition,
+    Tab(Tab),
+    FaultSelect(Option<usize>),
+    FaultDown(usize, f64),
+    TimelineDown(f64),
+    TimelineMove(f64),
+    TimelineUp,
+    Console(ConsoleForm),
+    ConsoleSend,
+    Key(Key),
+    Message(Result<Value, String>),
+    DismissError,
+    Compare(Option<Variant>),
+    Window(f64),
+    ShowJson(bool),
+}
+
+pub struct Drag {
+    pub node: NodeId,
+    pub start: (f64, f64),
+    pub moved: bool,
+    pub before: Scenario,
+}
+
+pub struct FaultDrag {
+    pub index: usize,
+    pub start_x: f64,
+    pub at_ms: u64,
+    pub moved: bool,
+}
+
+pub struct Playground {
+    pub session: Session,
+    pub undo: Undo<Scenario>,
+    pub playing: bool,
+    pub speed: f64,
+    last_frame: Option<f64>,
+    carry: f64,
+    pub selected: Option<NodeId>,
+    pub drag: Option<Drag>,
+    pub error: Option<String>,
+    pub notice: Option<String>,
+    pub link: Option<String>,
+    pub tab: Tab,
+    pub groups: BTreeMap<NodeId, u8>,
+    pub link_sel: Option<(NodeId, NodeId)>,
+    pub fault_sel: Option<usize>,
+    pub fault_drag: Option<FaultDrag>,
+    pub scrubbing: bool,
+    pub console: ConsoleForm,
+    pub verdict: Option<Check>,
+    pub compare: Option<(Variant, Session)>,
+    pub window_ms: f64,
+    pub show_json: bool,
+    pub canvas_ref: NodeRef,
+    pub timeline_ref: NodeRef,
+    frames: Frames,
+    _listeners: Listeners,
+    fps_count: u32,
+    fps_since: f64,
+    pub fps: f64,
+    roles: Vec<(String, u64)>,
+    violation_sent: bool,
+    trace_sent: bool,
+    first_frame_reported: bool,
+}
+
+fn role_of(status: Status, view: Option<&quorumlab_core::NodeView>) -> String {
+    match status {
+        Status::Crashed => "crashed".into(),
+        Status::Paused => "paused".into(),
+        Status::Spare => "spare".into(),
+        Status::Up => view.map(|v| v.role.clone()).unwrap_or_else(|| "up".into()),
+    }
+}
+
+/// Role and term of every node, as drawn.
+pub fn roles(session: &Session) -> Vec<(String, u64)> {
+    let Some(e) = session.engine() else {
+        return Vec::new();
+    };
+    let views = e.views();
+    e.status()
+        .iter()
+        .enumerate()
+        .map(|(i, st)| {
+            let v = views.get(i).and_then(|v| v.as_ref());
+            (role_of(*st, v), v.map(|v| v.term).unwrap_or(0))
+        })
+        .collect()
+}
+
+/// The scenario to open: from the link, else autosaved, else the default. A broken
+/// link is an error to show (and the default opens).
+fn initial() -> (Scenario, Option<String>) {
+    let frag = browser::fragment();
+    if !frag.is_empty() {
+        return match quorumlab_sim::url::decode(&frag) {
+            Ok(s) => (s, None),
+            Err(e) => (
+                gallery::default_scenario(),
+                Some(format!("This link does not hold a scenario: {e}")),
+            ),
+        };
+    }
+    if let Some(text) = browser::storage_get(browser::STORAGE_KEY) {
+        if let Ok(s) = quorumlab_sim::scenario::load(&text) {
+            return (s, None);
+        }
+    }
+    (gallery::default_scenario(), None)
+}
+
+impl Playground {
+    fn now_ms_sim(&self) -> f64 {
+        self.session.now() as f64 / MS as f64
+    }
+
+    /// Replace the scenario after an edit (remembered for undo) and replay to `at`.
+    fn apply(&mut self, s: Scenario, at: Time) {
+        if s == *self.session.scenario() {
+            return;
+        }
+        self.undo.record(self.session.scenario().clone());
+        self.set_scenario(s, at);
+    }
+
+    fn set_scenario(&mut self, s: Scenario, at: Time) {
+        self.session.replace(s, at);
+        self.after_change();
+    }
+
+    fn after_change(&mut self) {
+        self.verdict = None;
+        self.trace_sent = false;
+        self.violation_sent = false;
+        browser::storage_set(browser::STORAGE_KEY, &self.session.scenario().to_json());
+        if let Some((v, _)) = &self.compare {
+            let v = *v;
+            self.start_compare(v);
+        }
+        if let Some(e) = self.session.error() {
+            self.error = Some(format!("This scenario cannot run: {e}"));
+            self.playing = false;
+        }
+        let n = self.session.scenario().n() as NodeId;
+        if self.selected.is_some_and(|s| s >= n) {
+            self.selected = None;
+        }
+        if self.console.node >= n {
+            self.console.node = 0;
+        }
+        self.link = None;
+    }
+
+    fn start_compare(&mut self, v: Variant) {
+        match v.apply(self.session.scenario()) {
+            Ok(s) => {
+                let mut other = Session::new(s);
+                other.advance_to(self.session.now(), u64::MAX);
+                self.compare = Some((v, other));
+            }
+            Err(e) => {
+                self.notice = Some(format!("Cannot compare: {e}"));
+                self.compare = None;
+            }
+        }
+    }
+
+    fn act(&mut self, kind: FaultKind) {
+        match self.session.with_action(kind) {
+            Ok((s, at)) => self.apply(s, at),
+            Err(e) => self.notice = Some(e),
+        }
+    }
+
+    fn load(&mut self, s: Scenario) {
+        self.playing = true;
+        self.selected = None;
+        self.fault_sel = None;
+        self.groups.clear();
+        self.link_sel = None;
+        self.error = None;
+        self.undo.record(self.session.scenario().clone());
+        self.set_scenario(s, 0);
+    }
+
+    /// After time moved: end-of-run verdict and events to the embedding page.
+    fn after_time(&mut self) {
+        let Some(e) = self.session.engine() else {
+            return;
+        };
+        browser::post_to_parent(&embed::time(self.now_ms_sim()));
+        let now_roles = roles(&self.session);
+        for (i, r) in now_roles.iter().enumerate() {
+            if self.roles.get(i) != Some(r) {
+                browser::post_to_parent(&embed::role(i as NodeId, &r.0, r.1));
+            }
+        }
+        self.roles = now_roles;
+        if let Some(v) = e.violation() {
+            if !self.violation_sent {
+                self.violation_sent = true;
+                browser::post_to_parent(&embed::violation(&v.invariant, &v.detail));
+            }
+        }
+        if self.session.done() {
+            self.playing = false;
+            if self.verdict.is_none() {
+                let start = browser::now_ms();
+                let verdict = check_history(e, &mut || browser::now_ms() - start > 3000.0);
+                self.verdict = Some(verdict);
+            }
+            if !self.trace_sent {
+                self.trace_sent = true;
+                browser::post_to_parent(&embed::trace(&format!("{:016x}", e.trace_hash())));
+            }
+        }
+        if let Some((_, other)) = self.compare.as_mut() {
+            other.advance_to(self.session.now(), FRAME_BUDGET * 4);
+        }
+    }
+
+    fn share_link(&self) -> String {
+        format!(
+            "{}#{}",
+            browser::base_url(),
+            quorumlab_sim::url::encode(self.session.scenario())
+        )
+    }
+
+    fn timeline_ms(&self, client_x: f64) -> u64 {
+        let d = self.session.scenario().duration_ms as f64;
+        match browser::rect_of(&self.timeline_ref) {
+            Some((l, _, w, _)) if w > 0.0 => {
+                let x = (client_x - l) / w;
+                let x = if x.is_finite() {
+                    x.clamp(0.0, 1.0)
+                } else {
+                    0.0
+                };
+                (x * d).round() as u64
+            }
+            _ => 0,
+        }
+    }
+
+    fn handle_command(&mut self, ctx: &Context<Self>, c: Command) {
+        match c {
+            Command::Load(s) => self.load(*s),
+            Command::Play => {
+                Component::update(self, ctx, Msg::Play);
+            }
+            Command::Pause => {
+                Component::update(self, ctx, Msg::Pause);
+            }
+            Command::Step => {
+                Component::update(self, ctx, Msg::Step);
+            }
+            Command::Seek(ms) => {
+                let t = (ms * MS as f64).min(u64::MAX as f64 / 2.0) as Time;
+                Component::update(self, ctx, Msg::Seek(t));
+            }
+            Command::Crash(node) => self.act(FaultKind::Crash { node }),
+            Command::Restart(node) => self.act(FaultKind::Restart { node, disk: true }),
+            Command::Partition(groups) => self.act(FaultKind::Partition { groups }),
+            Command::Heal => self.act(FaultKind::Heal),
+        };
+    }
+}
+
+impl Component for Playground {
+    type Message = Msg;
+    type Properties = ();
+
+    fn create(ctx: &Context<Self>) -> Self {
+        let (scenario, error) = initial();
+        let session = Session::new(scenario);
+        let frames = Frames::new(ctx.link().callback(Msg::Frame));
+        let listeners = Listeners::new(
+            ctx.link().callback(Msg::Key),
+            ctx.link().callback(Msg::Message),
+        );
+        let mut p = Playground {
+            session,
+            undo: Undo::new(),
+            playing: true,
+            speed: DEFAULT_SPEED,
+            last_frame: None,
+            carry: 0.0,
+            selected: None,
+            drag: None,
+            error,
+            notice: None,
+            link: None,
+            tab: Tab::Node,
+            groups: BTreeMap::new(),
+            link_sel: None,
+            fault_sel: None,
+            fault_drag: None,
+            scrubbing: false,
+            console: ConsoleForm {
+                node: 0,
+                op: ConsoleOp::Write,
+                key: "k0".into(),
+                value: "1".into(),
+                expect: "0".into(),
+            },
+            verdict: None,
+            compare: None,
+            window_ms: 400.0,
+            show_json: false,
+            canvas_ref: NodeRef::default(),
+            timeline_ref: NodeRef::default(),
+            frames,
+            _listeners: listeners,
+            fps_count: 0,
+            fps_since: browser::now_ms(),
+            fps: 0.0,
+            roles: Vec::new(),
+            violation_sent: false,
+            trace_sent: false,
+            first_frame_reported: false,
+        };
+        if let Some(e) = p.session.error() {
+            let msg = format!("This scenario cannot run: {e}");
+            p.error = Some(match p.error.take() {
+                Some(prev) => format!("{prev}\n{msg}"),
+                None => msg,
+            });
+            p.playing = false;
+        }
+        browser::post_to_parent(&embed::ready());
+        p
+    }
+
+    fn update(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
+        match msg {
+            Msg::Frame(ts) => {
+                if !self.playing {
+                    self.last_frame = None;
+                    return false;
+                }
+                let dt = match self.last_frame {
+                    Some(prev) => (ts - prev).clamp(0.0, 100.0),
+                    None => 0.0,
+                };
+                self.last_frame = Some(ts);
+                // Simulated microseconds to run: speed (ms/s) x dt (ms) / 1000 x 1000.
+                self.carry += self.speed * dt;
+                let whole = self.carry.floor();
+                self.carry -= whole;
+                let target = self.session.now() + whole as Time;
+                if !self.session.advance_to(target, FRAME_BUDGET) {
+                    // Over budget: slow down rather than fall behind.
+                    self.carry = 0.0;
+                }
+                self.fps_count += 1;
+                let now = browser::now_ms();
+                if now - self.fps_since >= 1000.0 {
+                    self.fps = self.fps_count as f64 * 1000.0 / (now - self.fps_since);
+                    browser::set_global("__quorumlab_fps", self.fps);
+                    self.fps_count = 0;
+                    self.fps_since = now;
+                }
+                if !self.first_frame_reported && self.session.now() > 0 {
+                    self.first_frame_reported = true;
+                    browser::set_global("__quorumlab_running_ms", now);
+                }
+                self.after_time();
+            }
+            Msg::TogglePlay => {
+                return Component::update(
+                    self,
+                    ctx,
+                    if self.playing { Msg::Pause } else { Msg::Play },
+                )
+            }
+            Msg::Play => {
+                if self.session.engine().is_some() && !self.session.done() {
+                    self.playing = true;
+                    self.last_frame = None;
+                }
+            }
+            Msg::Pause => {
+                self.playing = false;
+            }
+            Msg::Step => {
+                self.playing = false;
+                self.session.step();
+                self.after_time();
+            }
+            Msg::Speed(s) => {
+                if s.is_finite() && s > 0.0 {
+                    self.speed = s;
+                }
+            }
+            Msg::RunToEnd => {
+                self.session.run_to_end();
+                self.after_time();
+            }
+            Msg::Reset => {
+                self.session.seek(0);
+                self.verdict = None;
+                self.trace_sent = false;
+                self.violation_sent = false;
+                self.playing = true;
+                self.last_frame = None;
+                self.after_time();
+            }
+            Msg::Seek(t) => {
+                self.session.seek(t);
+                if !self.session.done() {
+                    self.verdict = None;
+                    self.trace_sent = false;
+                }
+                self.after_time();
+            }
+            Msg::Select(n) => {
+                self.selected = n;
+                if n.is_some() {
+                    self.tab = Tab::Node;
+                    if let Some(n) = n {
+                        self.console.node = n;
+                    }
+                }
+            }
+            Msg::Act(kind) => self.act(kind),
+            Msg::Edit(Ok(s)) => {
+                let at = self.session.now();
+                self.apply(s, at);
+            }
+            Msg::Edit(Err(e)) => self.notice = Some(e),
+            Msg::Load(s) => self.load(*s),
+            Msg::Undo | Msg::Redo => {
+                let cur = self.session.scenario().clone();
+                let r = if matches!(msg, Msg::Undo) {
+                    self.undo.undo(cur)
+                } else {
+                    self.undo.redo(cur)
+                };
+                match r {
+                    Ok(s) => {
+                        let at = self.session.now();
+                        self.set_scenario(s, at);
+                    }
+                    Err(_) => {
+                        self.notice = Some(
+                            if matches!(msg, Msg::Undo) {
+                                "Nothing to undo"
+                            } else {
+                                "Nothing to redo"
+                            }
+                            .into(),
+                        )
+                    }
+                }
+            }
+            Msg::CopyLink => {
+                let l = self.share_link();
+                browser::copy_text(&l);
+                self.link = Some(l);
+            }
+            Msg::NodeDown(node, x, y) => {
+                self.drag = Some(Drag {
+                    node,
+                    start: (x, y),
+                    moved: false,
+                    before: self.session.scenario().clone(),
+                });
+            }
+            Msg::CanvasMove(x, y) => {
+                let Some(d) = self.drag.as_mut() else {
+                    return false;
+                };
+                if !d.moved && (x - d.start.0).hypot(y - d.start.1) < 4.0 {
+                    return false;
+                }
+                d.moved = true;
+                let node = d.node as usize;
+                let Some(rect) = browser::rect_of(&self.canvas_ref) else {
+                    return false;
+                };
+                let (ux, uy) = layout::client_to_unit(x, y, rect);
+                let mut s = self.session.scenario().clone();
+                layout::set_position(&mut s, node, ux, uy);
+                self.session.replace_cosmetic(s);
+            }
+            Msg::CanvasUp => {
+                if let Some(d) = self.drag.take() {
+                    if d.moved {
+                        self.undo.record(d.before);
+                        browser::storage_set(
+                            browser::STORAGE_KEY,
+                            &self.session.scenario().to_json(),
+                        );
+                    } else {
+                        let n = if self.selected == Some(d.node) {
+                            None
+                        } else {
+                            Some(d.node)
+                        };
+                        return Component::update(self, ctx, Msg::Select(n));
+                    }
+                }
+            }
+            Msg::SelectLink(l) => {
+                self.link_sel = l;
+                if l.is_some() {
+                    self.tab = Tab::Edit;
+                }
+            }
+            Msg::Group(n, g) => {
+                if g == 0 {
+                    self.groups.remove(&n);
+                } else {
+                    self.groups.insert(n, g);
+                }
+            }
+            Msg::ApplyPartition => {
+                let a: Vec<NodeId> = self
+                    .groups
+                    .iter()
+                    .filter(|(_, g)| **g == 1)
+                    .map(|(n, _)| *n)
+                    .collect();
+                let b: Vec<NodeId> = self
+                    .groups
+                    .iter()
+                    .filter(|(_, g)| **g == 2)
+                    .map(|(n, _)| *n)
+                    .collect();
+                if a.is_empty() && b.is_empty() {
+                    self.notice = Some("Put some nodes in group A or B first".into());
+                } else {
+                    let groups = [a, b].into_iter().filter(|g| !g.is_empty()).collect();
+                    self.act(FaultKind::Partition { groups });
+                }
+            }
+            Msg::Tab(t) => self.tab = t,
+            Msg::FaultSelect(i) => self.fault_sel = i,
+            Msg::FaultDown(i, x) => {
+                let at_ms = self
+                    .session
+                    .scenario()
+                    .faults
+                    .get(i)
+                    .map(|f| f.at_ms)
+                    .unwrap_or(0);
+                self.fault_drag = Some(FaultDrag {
+                    index: i,
+                    start_x: x,
+                    at_ms,
+                    moved: false,
+                });
+            }
+            Msg::TimelineDown(x) => {
+                self.scrubbing = true;
+                let t = self.timeline_ms(x) * MS;
+                Component::update(self, ctx, Msg::Seek(t));
+            }
+            Msg::TimelineMove(x) => {
+                if let Some(d) = self.fault_drag.as_mut() {
+                    if !d.moved && (x - d.start_x).abs() < 4.0 {
+                        return false;
+                    }
+                    d.moved = true;
+                    let ms = self.timeline_ms(x);
+                    if let Some(d) = self.fault_drag.as_mut() {
+                        d.at_ms = ms;
+                    }
+                } else if self.scrubbing {
+                    let t = self.timeline_ms(x) * MS;
+                    Component::update(self, ctx, Msg::Seek(t));
+                } else {
+                    return false;
+                }
+            }
+            Msg::TimelineUp => {
+                self.scrubbing = false;
+                if let Some(d) = self.fault_drag.take() {
+                    if d.moved {
+                        let r = edit::move_fault(self.session.scenario(), d.index, d.at_ms);
+                        return Component::update(self, ctx, Msg::Edit(r));
+                    }
+                    self.fault_sel = Some(d.index);
+                }
+            }
+            Msg::Console(f) => self.console = f,
+            Msg::ConsoleSend => {
+                let f = &self.console;
+                let key = f.key.trim().to_string();
+                let num = |t: &str, what: &str| -> Result<i64, String> {
+                    t.trim()
+                        .parse::<i64>()
+                        .map_err(|_| format!("{what} must be a whole number, not `{t}`"))
+                };
+                let op = match f.op {
+                    ConsoleOp::Read => Ok(Op::Read { key }),
+                    ConsoleOp::Write => {
+                        num(&f.value, "the value").map(|value| Op::Write { key, value })
+                    }
+                    ConsoleOp::Cas => num(&f.expect, "the expected value").and_then(|expect| {
+                        num(&f.value, "the new value").map(|new| Op::Cas { key, expect, new })
+                    }),
+                };
+                match op {
+                    Ok(op) => {
+                        let node = f.node;
+                        self.act(FaultKind::Client { node, op })
+                    }
+                    Err(e) => self.notice = Some(e),
+                }
+            }
+            Msg::Key(k) => {
+                let m = match (k.key.as_str(), k.ctrl, k.shift) {
+                    (" ", false, _) => Msg::TogglePlay,
+                    ("n" | "ArrowRight", false, _) => Msg::Step,
+                    (z, true, false) if z.eq_ignore_ascii_case("z") => Msg::Undo,
+                    (z, true, true) if z.eq_ignore_ascii_case("z") => Msg::Redo,
+                    _ => return false,
+                };
+                return Component::update(self, ctx, m);
+            }
+            Msg::Message(Ok(v)) => {
+                // Our own event kinds (from a page that forwards them back) are not commands.
+                let ty = v.get("type").and_then(Value::as_str).unwrap_or("");
+                if matches!(
+                    ty,
+                    "ready" | "time" | "role" | "violation" | "trace" | "error"
+                ) {
+                    return false;
+                }
+                match embed::parse(&v, self.session.scenario().n()) {
+                    Ok(c) => self.handle_command(ctx, c),
+                    Err(e) => {
+                        browser::post_to_parent(&embed::error(&e));
+                        self.notice = Some(format!("Ignored a message: {e}"));
+                    }
+                }
+            }
+            Msg::Message(Err(e)) => {
+                browser::post_to_parent(&embed::error(&e));
+                self.notice = Some(format!("Ignored a message: {e}"));
+            }
+            Msg::DismissError => {
+                self.error = None;
+                self.notice = None;
+            }
+            Msg::Compare(v) => match v {
+                Some(v) => self.start_compare(v),
+                None => self.compare = None,
+            },
+            Msg::Window(w) => {
+                if w.is_finite() && w > 0.0 {
+                    self.window_ms = w;
+                }
+            }
+            Msg::ShowJson(b) => self.show_json = b,
+        }
+        true
+    }
+
+    fn rendered(&mut self, _ctx: &Context<Self>, _first: bool) {
+        if self.playing {
+            self.frames.request();
+        }
+    }
+
+    fn view(&self, ctx: &Context<Self>) -> Html {
+        views::page(self, ctx)
+    }
+}
+
+/// Whole-ms time the next action would be stamped with.
+pub fn action_time(p: &Playground) -> Time {
+    ceil_ms(p.session.now())
+}

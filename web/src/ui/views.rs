@@ -1,0 +1,1029 @@
+//! What the playground draws. Plain functions of the component's state.
+
+use super::console;
+use super::edit::{self, WorkloadField};
+use super::gallery;
+use super::layout::{self, H, W};
+use super::playground::{
+    action_time, roles, ConsoleForm, ConsoleOp, Msg, Playground, Tab, Variant, SPEEDS,
+};
+use quorumlab_core::{NodeId, NodeView, Time, MS};
+use quorumlab_sim::run::Check;
+use quorumlab_sim::scenario::{FaultKind, LatencySpec, NEMESIS_KINDS};
+use quorumlab_sim::{Engine, Status};
+use serde_json::Value;
+use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
+use yew::prelude::*;
+
+type Ctx = Context<Playground>;
+
+fn input_text(e: &Event) -> String {
+    if let Some(i) = e.target_dyn_into::<HtmlInputElement>() {
+        if i.type_() == "checkbox" {
+            return i.checked().to_string();
+        }
+        return i.value();
+    }
+    if let Some(s) = e.target_dyn_into::<HtmlSelectElement>() {
+        return s.value();
+    }
+    if let Some(t) = e.target_dyn_into::<HtmlTextAreaElement>() {
+        return t.value();
+    }
+    String::new()
+}
+
+fn ms(t: Time) -> String {
+    let whole = t / MS;
+    let frac = t % MS;
+    format!("{whole}.{frac:03} ms")
+}
+
+pub fn page(p: &Playground, ctx: &Ctx) -> Html {
+    let s = p.session.scenario();
+    html! {
+        <div class="ql">
+            <header class="ql-top">
+                <div class="ql-title">
+                    <h1>{ "quorumlab" }</h1>
+                    <span class="ql-scn" title={ s.description.clone() }>{ s.name.clone() }</span>
+                </div>
+                { controls(p, ctx) }
+            </header>
+            { banners(p, ctx) }
+            <div class="ql-main">
+                <div class="ql-left">
+                    { canvas(p, ctx) }
+                    { timeline(p, ctx) }
+                    { spacetime(p, ctx) }
+                </div>
+                <aside class="ql-side">
+                    { tabs(p, ctx) }
+                    {
+                        match p.tab {
+                            Tab::Node => node_panel(p, ctx),
+                            Tab::Edit => edit_panel(p, ctx),
+                            Tab::Console => console_panel(p, ctx),
+                            Tab::Cap => cap_panel(p, ctx),
+                        }
+                    }
+                </aside>
+            </div>
+            { gallery_view(p, ctx) }
+        </div>
+    }
+}
+
+fn controls(p: &Playground, ctx: &Ctx) -> Html {
+    let link = ctx.link();
+    let (now, hash, end) = match p.session.engine() {
+        Some(e) => (e.now(), format!("{:016x}", e.trace_hash()), e.end()),
+        None => (0, String::new(), p.session.scenario().duration()),
+    };
+    let speed_change = link.callback(|e: Event| Msg::Speed(input_text(&e).parse().unwrap_or(0.0)));
+    html! {
+        <div class="ql-controls">
+            <div class="ql-buttons">
+                <button data-testid="play" class={classes!(p.playing.then_some("on"))} title="Play (space)" onclick={link.callback(|_| Msg::Play)}>{ "▶ Play" }</button>
+                <button data-testid="pause" class={classes!((!p.playing).then_some("on"))} title="Pause (space)" onclick={link.callback(|_| Msg::Pause)}>{ "❚❚ Pause" }</button>
+                <button data-testid="step" title="One engine step (n or →)" onclick={link.callback(|_| Msg::Step)}>{ "Step ›" }</button>
+                <button data-testid="run-to-end" title="Fast-forward to the end" onclick={link.callback(|_| Msg::RunToEnd)}>{ "End »" }</button>
+                <button data-testid="reset" title="Back to time 0" onclick={link.callback(|_| Msg::Reset)}>{ "Reset" }</button>
+                <label class="ql-speed">
+                    <span>{ "speed" }</span>
+                    <select data-testid="speed" onchange={speed_change} title="Simulated milliseconds per second">
+                        { for SPEEDS.iter().map(|&v| html! {
+                            <option value={v.to_string()} selected={(v - p.speed).abs() < 1e-9}>{ format!("{v} ms/s") }</option>
+                        }) }
+                    </select>
+                </label>
+            </div>
+            <div class="ql-readout">
+                <span class="ql-time">
+                    { "t = " }
+                    <span data-testid="time" data-us={now.to_string()}>{ ms(now) }</span>
+                    <span class="ql-muted">{ format!(" / {} ms", end / MS) }</span>
+                </span>
+                <span class="ql-hash" title="Trace hash: equal runs have equal hashes">
+                    { "trace " }<code data-testid="trace-hash">{ hash }</code>
+                </span>
+            </div>
+            <div class="ql-buttons">
+                <button data-testid="undo" disabled={!p.undo.can_undo()} title="Undo (Ctrl+Z)" onclick={link.callback(|_| Msg::Undo)}>{ "Undo" }</button>
+                <button data-testid="redo" disabled={!p.undo.can_redo()} title="Redo (Ctrl+Shift+Z)" onclick={link.callback(|_| Msg::Redo)}>{ "Redo" }</button>
+                <button data-testid="copy-link" title="Copy a link to this scenario" onclick={link.callback(|_| Msg::CopyLink)}>{ "Share link" }</button>
+            </div>
+        </div>
+    }
+}
+
+fn banners(p: &Playground, ctx: &Ctx) -> Html {
+    let close = ctx.link().callback(|_| Msg::DismissError);
+    html! {
+        <>
+            if let Some(e) = &p.error {
+                <div class="ql-banner ql-error" role="alert" data-testid="error-banner">
+                    <pre>{ e.clone() }</pre>
+                    <button onclick={close.clone()} aria-label="Dismiss">{ "×" }</button>
+                </div>
+            }
+            if let Some(n) = &p.notice {
+                <div class="ql-banner ql-notice" role="status" data-testid="notice">
+                    <span>{ n.clone() }</span>
+                    <button onclick={close.clone()} aria-label="Dismiss">{ "×" }</button>
+                </div>
+            }
+            if let Some(l) = &p.link {
+                <div class="ql-banner ql-link">
+                    <span>{ "Link copied (or copy it from here): " }</span>
+                    <input data-testid="share-link" readonly=true value={l.clone()} onfocus={Callback::from(|e: FocusEvent| {
+                        if let Some(i) = e.target_dyn_into::<HtmlInputElement>() { i.select(); }
+                    })}/>
+                    <button onclick={close} aria-label="Dismiss">{ "×" }</button>
+                </div>
+            }
+        </>
+    }
+}
+
+fn role_class(role: &str) -> &'static str {
+    match role {
+        "leader" => "r-leader",
+        "follower" => "r-follower",
+        "candidate" => "r-candidate",
+        "pre-candidate" => "r-precandidate",
+        "learner" => "r-learner",
+        "crashed" => "r-crashed",
+        "paused" => "r-paused",
+        "spare" => "r-spare",
+        "suspect" | "suspected" => "r-candidate",
+        _ => "r-up",
+    }
+}
+
+fn canvas(p: &Playground, ctx: &Ctx) -> Html {
+    let link = ctx.link();
+    let s = p.session.scenario();
+    let n = s.n();
+    let pos: Vec<(f64, f64)> = layout::unit_positions(s)
+        .into_iter()
+        .map(layout::to_view)
+        .collect();
+    let r = layout::node_radius(n);
+    let roles = roles(&p.session);
+    let e = p.session.engine();
+    let now = p.session.now();
+    let blocked = e.map(|e| e.blocked()).unwrap_or_default();
+    let flights = e.map(|e| e.flights_at(now)).unwrap_or_default();
+    let views = e.map(|e| e.views()).unwrap_or_default();
+    let offsets = e.map(|e| e.clock_offsets()).unwrap_or_default();
+    let labels = flights.len() <= 60;
+    // Links: every pair, drawn faintly; cut ones red.
+    let mut links = Vec::new();
+    let clickable = n <= 16;
+    for a in 0..n {
+        for b in (a + 1)..n {
+            let (Some(pa), Some(pb)) = (pos.get(a), pos.get(b)) else {
+                continue;
+            };
+            let ab = blocked.contains(&(a as NodeId, b as NodeId));
+            let ba = blocked.contains(&(b as NodeId, a as NodeId));
+            let custom = edit::link_of(s, a as NodeId, b as NodeId).is_some();
+            let sel = p.link_sel == Some((a as NodeId, b as NodeId));
+            let class = classes!(
+                "ql-link",
+                (ab || ba).then_some("cut"),
+                (ab != ba).then_some("oneway"),
+                custom.then_some("custom"),
+                sel.then_some("sel")
+            );
+            let (a32, b32) = (a as NodeId, b as NodeId);
+            links.push(html! {
+                <g class={class} data-link={format!("{a}-{b}")}>
+                    <line x1={pa.0.to_string()} y1={pa.1.to_string()} x2={pb.0.to_string()} y2={pb.1.to_string()} />
+                    if clickable {
+                        <line class="hit" x1={pa.0.to_string()} y1={pa.1.to_string()} x2={pb.0.to_string()} y2={pb.1.to_string()}
+                            onclick={link.callback(move |_| Msg::SelectLink(Some((a32, b32))))}>
+                            <title>{ format!("link {a} – {b}: click to cut or tune") }</title>
+                        </line>
+                    }
+                </g>
+            });
+        }
+    }
+    let msgs = flights.iter().filter_map(|f| {
+        let a = *pos.get(f.from as usize)?;
+        let b = *pos.get(f.to as usize)?;
+        let pr = layout::progress(f, now);
+        let lost = f.fate == "lost" || f.fate == "blocked";
+        let pr = if lost { pr * 0.5 } else { pr };
+        let (x, y) = layout::along(a, b, pr, 6.0);
+        let kind = f.kind.clone();
+        Some(html! {
+            <g class={classes!("ql-msg", lost.then_some("lost"))} data-kind={kind.clone()} transform={format!("translate({x:.1},{y:.1})")}>
+                if lost {
+                    <path d="M-6,-6L6,6M6,-6L-6,6" />
+                } else {
+                    <circle r="5" />
+                }
+                if labels {
+                    <text y="-9">{ kind }</text>
+                }
+            </g>
+        })
+    });
+    let nodes = (0..n).map(|i| {
+        let (x, y) = pos.get(i).copied().unwrap_or((0.0, 0.0));
+        let (role, term) = roles.get(i).cloned().unwrap_or_else(|| ("none".into(), 0));
+        let v = views.get(i).and_then(|v| v.as_ref());
+        let skew = offsets.get(i).copied().unwrap_or(0);
+        let sel = p.selected == Some(i as NodeId);
+        let group = p.groups.get(&(i as NodeId)).copied().unwrap_or(0);
+        let id = i as NodeId;
+        let down = link.callback(move |e: PointerEvent| {
+            e.prevent_default();
+            Msg::NodeDown(id, e.client_x() as f64, e.client_y() as f64)
+        });
+        html! {
+            <g class={classes!("ql-node", role_class(&role), sel.then_some("sel"))}
+               data-node={i.to_string()} data-role={role.clone()} data-term={term.to_string()}
+               transform={format!("translate({x:.1},{y:.1})")} onpointerdown={down}>
+                <title>{ format!("node {i}: {role}, term {term}") }</title>
+                if group > 0 {
+                    <circle class={if group == 1 { "grp a" } else { "grp b" }} r={(r + 8.0).to_string()} />
+                }
+                <circle class="body" r={r.to_string()} />
+                <text class="id" dy="0.35em">{ i.to_string() }</text>
+                <text class="role" y={(r + 15.0).to_string()}>{ role.clone() }</text>
+                if v.is_some() {
+                    <text class="term" x={(r + 4.0).to_string()} y={(-r + 4.0).to_string()}>{ format!("T{term}") }</text>
+                }
+                if skew != 0 {
+                    <text class="skew" y={(r + 29.0).to_string()}>{ format!("clock {:+} ms", skew / MS as i64) }</text>
+                }
+            </g>
+        }
+    });
+    let mv =
+        link.callback(|e: PointerEvent| Msg::CanvasMove(e.client_x() as f64, e.client_y() as f64));
+    let up = link.callback(|_: PointerEvent| Msg::CanvasUp);
+    let leave = link.callback(|_: PointerEvent| Msg::CanvasUp);
+    html! {
+        <div class="ql-canvas-wrap">
+            <svg class="ql-canvas" data-testid="canvas" ref={p.canvas_ref.clone()} viewBox={format!("0 0 {W} {H}")}
+                 preserveAspectRatio="xMidYMid meet" onpointermove={mv} onpointerup={up} onpointerleave={leave}>
+                <g class="links">{ links }</g>
+                <g class="msgs">{ for msgs }</g>
+                <g class="nodes">{ for nodes }</g>
+            </svg>
+            <div class="ql-legend">
+                <span class="k r-leader">{ "leader" }</span>
+                <span class="k r-follower">{ "follower" }</span>
+                <span class="k r-candidate">{ "candidate" }</span>
+                <span class="k r-crashed">{ "crashed" }</span>
+                <span class="k r-paused">{ "paused" }</span>
+                <span class="ql-muted">{ format!("{} messages in flight · {:.0} fps", flights.len(), p.fps) }</span>
+            </div>
+        </div>
+    }
+}
+
+fn timeline(p: &Playground, ctx: &Ctx) -> Html {
+    let link = ctx.link();
+    let s = p.session.scenario();
+    let d = s.duration_ms.max(1) as f64;
+    let now = p.session.now() as f64 / MS as f64;
+    let x = |ms: f64| (ms / d * 1000.0).clamp(0.0, 1000.0);
+    let marks = s.faults.iter().enumerate().map(|(i, f)| {
+        let at = match &p.fault_drag {
+            Some(dr) if dr.index == i && dr.moved => dr.at_ms,
+            _ => f.at_ms,
+        };
+        let sel = p.fault_sel == Some(i);
+        let down = link.callback(move |e: PointerEvent| {
+            e.stop_propagation();
+            Msg::FaultDown(i, e.client_x() as f64)
+        });
+        let kind = f.kind.name();
+        html! {
+            <g class={classes!("mark", kind, sel.then_some("sel"))} data-fault={i.to_string()}
+               transform={format!("translate({:.1},0)", x(at as f64))} onpointerdown={down}>
+                <title>{ format!("{} ms: {}", at, edit::describe_fault(&f.kind)) }</title>
+                <rect x="-4" y="6" width="8" height="28" rx="2" />
+            </g>
+        }
+    });
+    let nemesis = s.nemesis.as_ref().map(|_| {
+        let start = s.nemesis.as_ref().map(|n| n.start_ms).unwrap_or(0) as f64;
+        let stop = s.nemesis_stop_ms().unwrap_or(0) as f64;
+        html! { <rect class="nemesis" x={x(start).to_string()} y="36" width={(x(stop) - x(start)).max(0.0).to_string()} height="4" /> }
+    });
+    let cps = p.session.checkpoint_times().into_iter().map(|t| {
+        html! { <line class="cp" x1={x(t as f64 / MS as f64).to_string()} x2={x(t as f64 / MS as f64).to_string()} y1="38" y2="42" /> }
+    });
+    let down = link.callback(|e: PointerEvent| Msg::TimelineDown(e.client_x() as f64));
+    let mv = link.callback(|e: PointerEvent| Msg::TimelineMove(e.client_x() as f64));
+    let up = link.callback(|_: PointerEvent| Msg::TimelineUp);
+    let leave = link.callback(|_: PointerEvent| Msg::TimelineUp);
+    let nem_on = s.nemesis.is_some();
+    let sc = s.clone();
+    let toggle = link.callback(move |_| Msg::Edit(edit::set_nemesis(&sc, !nem_on)));
+    let sel = p
+        .fault_sel
+        .and_then(|i| s.faults.get(i).map(|f| (i, f.clone())));
+    html! {
+        <div class="ql-timeline" data-testid="timeline">
+            <div class="ql-row">
+                <strong>{ "Timeline" }</strong>
+                <label class="ql-switch">
+                    <input type="checkbox" data-testid="nemesis" checked={nem_on} onchange={toggle} />
+                    { " nemesis" }
+                </label>
+                <span class="ql-muted">{ "click or drag to scrub; drag a mark to move it; click a mark to select it" }</span>
+            </div>
+            <svg ref={p.timeline_ref.clone()} viewBox="0 0 1000 44" preserveAspectRatio="none"
+                 onpointerdown={down} onpointermove={mv} onpointerup={up} onpointerleave={leave}>
+                <rect class="track" x="0" y="18" width="1000" height="4" />
+                { for nemesis }
+                { for cps }
+                { for marks }
+                <line class="playhead" data-testid="playhead" x1={x(now).to_string()} x2={x(now).to_string()} y1="0" y2="44" />
+            </svg>
+            if let Some((i, f)) = sel {
+                <div class="ql-row ql-fault-sel">
+                    <span>{ format!("#{i} at {} ms: {}", f.at_ms, edit::describe_fault(&f.kind)) }</span>
+                    <button data-testid="delete-fault" onclick={
+                        let sc = s.clone();
+                        link.batch_callback(move |_| vec![Msg::FaultSelect(None), Msg::Edit(edit::delete_fault(&sc, i))])
+                    }>{ "Delete" }</button>
+                    <button onclick={link.callback(|_| Msg::FaultSelect(None))}>{ "Close" }</button>
+                </div>
+            }
+        </div>
+    }
+}
+
+fn spacetime(p: &Playground, ctx: &Ctx) -> Html {
+    let link = ctx.link();
+    let Some(e) = p.session.engine() else {
+        return html! {};
+    };
+    let n = p.session.scenario().n().max(1);
+    let now = e.now() as f64;
+    let w = p.window_ms * MS as f64;
+    let t0 = now - w * 0.85;
+    let t1 = now + w * 0.15;
+    let (sw, sh, left) = (1000.0, (n as f64 * 22.0 + 24.0).clamp(90.0, 520.0), 36.0);
+    let row = |i: u32| 14.0 + (i as f64 + 0.5) * (sh - 24.0) / n as f64;
+    let tx = |t: f64| left + (t - t0) / (t1 - t0) * (sw - left - 6.0);
+    let mut arrows = Vec::new();
+    for f in e.flights().iter().rev() {
+        if arrows.len() >= 500 {
+            break;
+        }
+        let (sent, arr) = (f.sent as f64, f.arrives as f64);
+        if sent > now || arr < t0 || sent > t1 {
+            continue;
+        }
+        let lost = f.fate == "lost" || f.fate == "blocked";
+        let end_t = arr.min(now);
+        let (x1, y1) = (tx(sent), row(f.from));
+        let frac = if arr > sent {
+            (end_t - sent) / (arr - sent)
+        } else {
+            1.0
+        };
+        let (x2, y2) = (tx(end_t), y1 + (row(f.to) - y1) * frac);
+        arrows.push(html! {
+            <line class={classes!("st", f.kind.clone(), lost.then_some("lost"))} x1={format!("{x1:.1}")} y1={format!("{y1:.1}")}
+                  x2={format!("{x2:.1}")} y2={format!("{y2:.1}")} marker-end={if lost || end_t < arr { "" } else { "url(#ql-arrow)" }}>
+                <title>{ format!("{} {} → {} at {} ({})", f.kind, f.from, f.to, ms(f.sent), f.fate) }</title>
+            </line>
+        });
+    }
+    let rows = (0..n as u32).map(|i| {
+        let y = row(i);
+        html! {
+            <g class="strow">
+                <text x="4" y={format!("{:.1}", y + 4.0)}>{ format!("n{i}") }</text>
+                <line x1={left.to_string()} x2={sw.to_string()} y1={format!("{y:.1}")} y2={format!("{y:.1}")} />
+            </g>
+        }
+    });
+    // Ticks every nice step.
+    let step = [1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0]
+        .into_iter()
+        .map(|x| x * MS as f64)
+        .find(|st| (t1 - t0) / st <= 8.0)
+        .unwrap_or(1e6);
+    let mut ticks = Vec::new();
+    let mut t = (t0 / step).ceil() * step;
+    while t <= t1 {
+        if t >= 0.0 {
+            let x = tx(t);
+            ticks.push(html! {
+                <g class="tick"><line x1={format!("{x:.1}")} x2={format!("{x:.1}")} y1="0" y2={sh.to_string()} />
+                <text x={format!("{:.1}", x + 2.0)} y="10">{ format!("{} ms", (t / MS as f64).round()) }</text></g>
+            });
+        }
+        t += step;
+    }
+    let win = link.callback(|e: Event| Msg::Window(input_text(&e).parse().unwrap_or(400.0)));
+    let nowx = tx(now);
+    let span = t1 - t0;
+    let scrub = {
+        let rect_w = sw - left - 6.0;
+        link.callback(move |e: WheelEvent| {
+            e.prevent_default();
+            let dt = e.delta_y() + e.delta_x();
+            let t = (now + dt / rect_w * span).max(0.0);
+            Msg::Seek(t as Time)
+        })
+    };
+    html! {
+        <div class="ql-spacetime" data-testid="spacetime">
+            <div class="ql-row">
+                <strong>{ "Space-time diagram" }</strong>
+                <label>{ "window " }
+                    <select onchange={win}>
+                        { for [50.0, 100.0, 200.0, 400.0, 1000.0, 3000.0].into_iter().map(|v| html! {
+                            <option value={v.to_string()} selected={(v - p.window_ms).abs() < 1e-9}>{ format!("{v} ms") }</option>
+                        }) }
+                    </select>
+                </label>
+                <span class="ql-muted">{ "scroll to move in time" }</span>
+            </div>
+            <svg viewBox={format!("0 0 {sw} {sh}")} preserveAspectRatio="none" style={format!("height:{}px", sh.min(300.0))} onwheel={scrub}>
+                <defs>
+                    <marker id="ql-arrow" viewBox="0 0 6 6" refX="5" refY="3" markerWidth="6" markerHeight="6" orient="auto">
+                        <path d="M0,0L6,3L0,6z" class="arrowhead" />
+                    </marker>
+                </defs>
+                { ticks }
+                { for rows }
+                { arrows }
+                <line class="playhead" x1={format!("{nowx:.1}")} x2={format!("{nowx:.1}")} y1="0" y2={sh.to_string()} />
+            </svg>
+        </div>
+    }
+}
+
+fn tabs(p: &Playground, ctx: &Ctx) -> Html {
+    let link = ctx.link();
+    let t = |tab: Tab, label: &str, id: &str| {
+        html! {
+            <button class={classes!("tab", (p.tab == tab).then_some("on"))} data-testid={format!("tab-{id}")}
+                onclick={link.callback(move |_| Msg::Tab(tab))}>{ label.to_string() }</button>
+        }
+    };
+    html! {
+        <nav class="ql-tabs">
+            { t(Tab::Node, "Node", "node") }
+            { t(Tab::Edit, "Edit", "edit") }
+            { t(Tab::Console, "Console", "console") }
+            { t(Tab::Cap, "CAP", "cap") }
+        </nav>
+    }
+}
+
+fn node_panel(p: &Playground, ctx: &Ctx) -> Html {
+    let link = ctx.link();
+    let Some(id) = p.selected else {
+        return html! {
+            <section class="ql-panel" data-testid="node-panel">
+                <p class="ql-muted">{ "Click a node to see its state and to crash, pause or restart it. Drag nodes to move them." }</p>
+                { scenario_info(p) }
+            </section>
+        };
+    };
+    let e = p.session.engine();
+    let status = e
+        .and_then(|e| e.status().get(id as usize).copied())
+        .unwrap_or(Status::Up);
+    let view: Option<NodeView> = e.and_then(|e| e.views().get(id as usize).cloned().flatten());
+    let act = |k: FaultKind| link.callback(move |_| Msg::Act(k.clone()));
+    let skew = e
+        .and_then(|e| e.clock_offsets().get(id as usize).copied())
+        .unwrap_or(0);
+    let at = action_time(p) / MS;
+    html! {
+        <section class="ql-panel" data-testid="node-panel" data-node={id.to_string()}>
+            <h2>{ format!("Node {id}") }
+                <span class={classes!("pill", role_class(&roles(&p.session).get(id as usize).map(|r| r.0.clone()).unwrap_or_default()))}>
+                    { roles(&p.session).get(id as usize).map(|r| r.0.clone()).unwrap_or_default() }
+                </span>
+            </h2>
+            <div class="ql-actions">
+                <button data-testid="crash" disabled={status == Status::Crashed || status == Status::Spare} onclick={act(FaultKind::Crash { node: id })}>{ "Crash" }</button>
+                <button data-testid="restart" disabled={status != Status::Crashed} onclick={act(FaultKind::Restart { node: id, disk: true })}>{ "Restart (disk)" }</button>
+                <button data-testid="restart-blank" disabled={status != Status::Crashed} onclick={act(FaultKind::Restart { node: id, disk: false })}>{ "Restart blank" }</button>
+                <button data-testid="pause-node" disabled={status != Status::Up} onclick={act(FaultKind::Pause { node: id, duration_ms: 1000 })}>{ "Pause 1 s" }</button>
+                <button data-testid="skew" onclick={act(FaultKind::Clock { node: id, skew_ms: 100, drift_ppm: 0 })}>{ "Clock +100 ms" }</button>
+                <button onclick={act(FaultKind::Clock { node: id, skew_ms: 0, drift_ppm: 100_000 })}>{ "Clock 10% fast" }</button>
+            </div>
+            <p class="ql-muted">{ format!("Actions are recorded in the scenario at {at} ms.") }</p>
+            {
+                match view {
+                    None => html! { <p>{ match status { Status::Crashed => "Crashed: its volatile state is gone.", Status::Spare => "A spare: not running until it is added.", _ => "No state to show." } }</p> },
+                    Some(v) => view_details(&v, skew),
+                }
+            }
+        </section>
+    }
+}
+
+fn view_details(v: &NodeView, skew: i64) -> Html {
+    let shown = 40;
+    let skip = v.log.len().saturating_sub(shown);
+    html! {
+        <div class="ql-view">
+            <dl class="ql-kv">
+                <dt>{ "term" }</dt><dd>{ v.term }</dd>
+                <dt>{ "voted for" }</dt><dd>{ v.voted_for.map(|x| x.to_string()).unwrap_or("—".into()) }</dd>
+                <dt>{ "leader" }</dt><dd>{ v.leader.map(|x| x.to_string()).unwrap_or("—".into()) }</dd>
+                <dt>{ "commit / applied" }</dt><dd>{ format!("{} / {}", v.commit_index, v.applied_index) }</dd>
+                <dt>{ "snapshot" }</dt><dd>{ v.snapshot_index }</dd>
+                <dt>{ "members" }</dt><dd>{ format!("{:?}", v.members) }</dd>
+                <dt>{ "clock" }</dt><dd>{ format!("{:+.3} ms", skew as f64 / MS as f64) }</dd>
+                <dt>{ "last change" }</dt><dd>{ if v.last_change.is_empty() { "—".to_string() } else { v.last_change.clone() } }</dd>
+                { for v.notes.iter().map(|(k, val)| html! { <><dt>{ k.clone() }</dt><dd>{ val.clone() }</dd></> }) }
+            </dl>
+            <h3>{ format!("Log ({} entries)", v.log.len()) }</h3>
+            <div class="ql-log">
+                if skip > 0 { <div class="ql-muted">{ format!("… {skip} earlier entries") }</div> }
+                { for v.log.iter().skip(skip).map(|en| html! {
+                    <div class={classes!("entry", (en.index <= v.commit_index).then_some("committed"))}>
+                        <span class="idx">{ en.index }</span>
+                        <span class="t">{ format!("T{}", en.term) }</span>
+                        <span>{ en.what.clone() }</span>
+                    </div>
+                }) }
+            </div>
+            <h3>{ "State machine" }</h3>
+            if v.kv.is_empty() { <p class="ql-muted">{ "empty" }</p> } else {
+                <dl class="ql-kv">{ for v.kv.iter().map(|(k, val)| html! { <><dt>{ k.clone() }</dt><dd>{ val }</dd></> }) }</dl>
+            }
+            if !v.progress.is_empty() {
+                <h3>{ "Followers (as the leader sees them)" }</h3>
+                <table class="ql-table"><tr><th>{ "node" }</th><th>{ "match" }</th><th>{ "next" }</th></tr>
+                    { for v.progress.iter().map(|pr| html! { <tr><td>{ pr.node }</td><td>{ pr.match_index }</td><td>{ pr.next_index }</td></tr> }) }
+                </table>
+            }
+            if !v.suspicion.is_empty() {
+                <h3>{ "Suspicion" }</h3>
+                <table class="ql-table"><tr><th>{ "node" }</th><th>{ "level" }</th><th>{ "suspected" }</th></tr>
+                    { for v.suspicion.iter().map(|s| html! { <tr class={classes!(s.suspected.then_some("bad"))}><td>{ s.node }</td><td>{ format!("{:.2}", s.level) }</td><td>{ if s.suspected { "yes" } else { "no" } }</td></tr> }) }
+                </table>
+            }
+        </div>
+    }
+}
+
+fn scenario_info(p: &Playground) -> Html {
+    let s = p.session.scenario();
+    html! {
+        <div class="ql-info">
+            <h3>{ s.name.clone() }</h3>
+            if !s.description.is_empty() { <p>{ s.description.clone() }</p> }
+            if !s.watch.is_empty() { <p><strong>{ "Watch: " }</strong>{ s.watch.clone() }</p> }
+            <p class="ql-muted">{ "Keys: space play/pause · n or → step · Ctrl+Z undo · Ctrl+Shift+Z redo" }</p>
+        </div>
+    }
+}
+
+fn default_params(name: &str) -> Value {
+    match name {
+        "raft" => {
+            serde_json::to_value(quorumlab_core::raft::RaftParams::default()).unwrap_or(Value::Null)
+        }
+        _ => Value::Null,
+    }
+}
+
+fn edit_panel(p: &Playground, ctx: &Ctx) -> Html {
+    let link = ctx.link();
+    let s = p.session.scenario().clone();
+    let n = s.n();
+    // Link editor.
+    let link_ed = p.link_sel.map(|(a, b)| {
+        let cur = edit::link_of(&s, a, b).cloned();
+        let base = cur
+            .as_ref()
+            .and_then(|l| l.latency.as_ref())
+            .map(|l| l.base_ms)
+            .unwrap_or(s.network.latency.base_ms);
+        let jitter = cur
+            .as_ref()
+            .and_then(|l| l.latency.as_ref())
+            .map(|l| l.jitter_ms)
+            .unwrap_or(s.network.latency.jitter_ms);
+        let loss = cur.as_ref().and_then(|l| l.loss).unwrap_or(s.network.loss);
+        let (s1, s2, s3) = (s.clone(), s.clone(), s.clone());
+        let cur1 = cur.clone();
+        let cur2 = cur.clone();
+        let set_base = link.callback(move |e: Event| {
+            let v: f64 = input_text(&e).parse().unwrap_or(f64::NAN);
+            let mut lat = cur1.as_ref().and_then(|l| l.latency.clone()).unwrap_or_else(|| s1.network.latency.clone());
+            lat.base_ms = v;
+            Msg::Edit(edit::set_link(&s1, a, b, Some(lat), cur1.as_ref().and_then(|l| l.loss)))
+        });
+        let set_jit = link.callback(move |e: Event| {
+            let v: f64 = input_text(&e).parse().unwrap_or(f64::NAN);
+            let mut lat: LatencySpec = cur2.as_ref().and_then(|l| l.latency.clone()).unwrap_or_else(|| s2.network.latency.clone());
+            lat.jitter_ms = v;
+            Msg::Edit(edit::set_link(&s2, a, b, Some(lat), cur2.as_ref().and_then(|l| l.loss)))
+        });
+        let cur3 = cur.clone();
+        let set_loss = link.callback(move |e: Event| {
+            let v: f64 = input_text(&e).parse().unwrap_or(f64::NAN);
+            Msg::Edit(edit::set_link(&s3, a, b, cur3.as_ref().and_then(|l| l.latency.clone()), Some(v)))
+        });
+        let s4 = s.clone();
+        html! {
+            <fieldset data-testid="link-editor">
+                <legend>{ format!("Link {a} – {b}") }</legend>
+                <div class="ql-actions">
+                    <button data-testid="cut-link" onclick={link.batch_callback(move |_| vec![Msg::Act(FaultKind::Cut { from: a, to: b }), Msg::Act(FaultKind::Cut { from: b, to: a })])}>{ "Cut both ways" }</button>
+                    <button onclick={link.callback(move |_| Msg::Act(FaultKind::Cut { from: a, to: b }))}>{ format!("Cut {a}→{b}") }</button>
+                    <button onclick={link.callback(move |_| Msg::Act(FaultKind::Cut { from: b, to: a }))}>{ format!("Cut {b}→{a}") }</button>
+                    <button data-testid="heal" onclick={link.callback(|_| Msg::Act(FaultKind::Heal))}>{ "Heal network" }</button>
+                </div>
+                <label>{ "latency base (ms) " }<input type="number" step="0.5" min="0.1" value={base.to_string()} onchange={set_base} /></label>
+                <label>{ "jitter (ms) " }<input type="number" step="0.5" min="0" value={jitter.to_string()} onchange={set_jit} /></label>
+                <label>{ "loss (0–1) " }<input type="number" step="0.05" min="0" max="1" value={loss.to_string()} onchange={set_loss} /></label>
+                if cur.is_some() {
+                    <button onclick={link.callback(move |_| Msg::Edit(edit::set_link(&s4, a, b, None, None)))}>{ "Use network defaults" }</button>
+                }
+                <button onclick={link.callback(|_| Msg::SelectLink(None))}>{ "Close" }</button>
+            </fieldset>
+        }
+    });
+    // Partition tool.
+    let part_rows = (0..n as NodeId).map(|i| {
+        let g = p.groups.get(&i).copied().unwrap_or(0);
+        let set = |v: u8| link.callback(move |_| Msg::Group(i, v));
+        html! {
+            <span class="ql-grp">
+                { format!("{i}:") }
+                <button class={classes!("a", (g == 1).then_some("on"))} onclick={set(if g == 1 { 0 } else { 1 })}>{ "A" }</button>
+                <button class={classes!("b", (g == 2).then_some("on"))} onclick={set(if g == 2 { 0 } else { 2 })}>{ "B" }</button>
+            </span>
+        }
+    });
+    // Protocol parameters: the defaults merged with the scenario's.
+    let mut params = default_params(&s.protocol.name)
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    if let Some(o) = s.protocol.params.as_object() {
+        for (k, v) in o {
+            params.insert(k.clone(), v.clone());
+        }
+    }
+    let param_rows = params.into_iter().map(|(k, v)| {
+        let sc = s.clone();
+        let name = k.clone();
+        let like = v.clone();
+        let change = link.callback(move |e: Event| {
+            let text = input_text(&e);
+            Msg::Edit(edit::parse_like(&like, &text).and_then(|val| edit::set_param(&sc, &name, val)))
+        });
+        let input = match &v {
+            Value::Bool(b) => html! { <input type="checkbox" checked={*b} onchange={change} /> },
+            Value::Number(num) => html! { <input type="number" value={num.to_string()} onchange={change} /> },
+            Value::String(st) if k == "read_mode" => html! {
+                <select onchange={change}>
+                    { for ["read_index", "lease", "log"].iter().map(|o| html! { <option value={o.to_string()} selected={st == o}>{ o.to_string() }</option> }) }
+                </select>
+            },
+            other => html! { <input type="text" value={other.as_str().map(|x| x.to_string()).unwrap_or_else(|| other.to_string())} onchange={change} /> },
+        };
+        html! { <label class={classes!("param", k.starts_with("unsafe_").then_some("unsafe"))} data-param={k.clone()}><span>{ k.clone() }</span>{ input }</label> }
+    });
+    let w = s.workload.clone();
+    let wf = |field: WorkloadField, label: &str, val: f64| {
+        let sc = s.clone();
+        let change = link.callback(move |e: Event| {
+            Msg::Edit(edit::set_workload(
+                &sc,
+                field,
+                input_text(&e).parse().unwrap_or(f64::NAN),
+            ))
+        });
+        html! { <label><span>{ label.to_string() }</span><input type="number" min="0" step="any" value={val.to_string()} onchange={change} /></label> }
+    };
+    let (sd, ss) = (s.clone(), s.clone());
+    let set_dur = link.callback(move |e: Event| {
+        let mut x = sd.clone();
+        match input_text(&e).trim().parse::<u64>() {
+            Ok(v) => {
+                x.duration_ms = v;
+                Msg::Edit(edit::checked(x))
+            }
+            Err(_) => Msg::Edit(Err("duration must be a whole number of milliseconds".into())),
+        }
+    });
+    let set_seed = link.callback(move |e: Event| {
+        let mut x = ss.clone();
+        match input_text(&e).trim().parse::<u64>() {
+            Ok(v) => {
+                x.seed = v;
+                Msg::Edit(edit::checked(x))
+            }
+            Err(_) => Msg::Edit(Err("the seed must be a whole number".into())),
+        }
+    });
+    let (sa, sr) = (s.clone(), s.clone());
+    let sel = p.selected;
+    let nem_kinds = s.nemesis.as_ref().map(|nm| {
+        NEMESIS_KINDS.iter().map(|k| {
+            let on = nm.faults.iter().any(|x| x == k);
+            let sc = s.clone();
+            let k2 = k.to_string();
+            html! { <label class="ql-check"><input type="checkbox" checked={on} onchange={link.callback(move |_| Msg::Edit(edit::toggle_nemesis_kind(&sc, &k2)))} />{ k.to_string() }</label> }
+        }).collect::<Html>()
+    });
+    let json = s.to_json_pretty();
+    html! {
+        <section class="ql-panel ql-edit" data-testid="edit-panel">
+            <fieldset>
+                <legend>{ format!("Nodes ({n})") }</legend>
+                <div class="ql-actions">
+                    <button data-testid="add-node" onclick={link.callback(move |_| Msg::Edit(edit::add_node(&sa)))}>{ "Add node" }</button>
+                    <button data-testid="remove-node" disabled={sel.is_none()} onclick={link.callback(move |_| match sel {
+                        Some(id) => Msg::Edit(edit::remove_node(&sr, id)),
+                        None => Msg::Edit(Err("select a node first".into())),
+                    })}>{ match sel { Some(i) => format!("Remove node {i}"), None => "Remove (select a node)".into() } }</button>
+                </div>
+                <p class="ql-muted">{ "Adding or removing nodes edits the scenario and replays it." }</p>
+            </fieldset>
+            { for link_ed }
+            if p.link_sel.is_none() { <p class="ql-muted">{ "Click a link on the canvas to cut it or change its latency and loss." }</p> }
+            <fieldset data-testid="partition-tool">
+                <legend>{ "Partition" }</legend>
+                <div class="ql-grps">{ for part_rows }</div>
+                <div class="ql-actions">
+                    <button data-testid="apply-partition" onclick={link.callback(|_| Msg::ApplyPartition)}>{ "Partition A | B now" }</button>
+                    <button onclick={link.callback(|_| Msg::Act(FaultKind::Heal))}>{ "Heal now" }</button>
+                </div>
+            </fieldset>
+            <fieldset data-testid="params">
+                <legend>{ format!("Protocol: {}", s.protocol.name) }</legend>
+                <div class="ql-params">{ for param_rows }</div>
+            </fieldset>
+            <fieldset>
+                <legend>{ "Workload" }</legend>
+                <div class="ql-params">
+                    { wf(WorkloadField::Clients, "clients", w.as_ref().map(|w| w.clients as f64).unwrap_or(0.0)) }
+                    { wf(WorkloadField::Rate, "ops/s per client", w.as_ref().map(|w| w.rate).unwrap_or(2.0)) }
+                    { wf(WorkloadField::Keys, "keys", w.as_ref().map(|w| w.keys as f64).unwrap_or(2.0)) }
+                    { wf(WorkloadField::TimeoutMs, "timeout (ms)", w.as_ref().map(|w| w.timeout_ms as f64).unwrap_or(500.0)) }
+                    { wf(WorkloadField::Read, "mix: read", w.as_ref().map(|w| w.mix.read).unwrap_or(0.5)) }
+                    { wf(WorkloadField::Write, "mix: write", w.as_ref().map(|w| w.mix.write).unwrap_or(0.4)) }
+                    { wf(WorkloadField::Cas, "mix: cas", w.as_ref().map(|w| w.mix.cas).unwrap_or(0.1)) }
+                </div>
+            </fieldset>
+            <fieldset>
+                <legend>{ "Run" }</legend>
+                <div class="ql-params">
+                    <label><span>{ "duration (ms)" }</span><input data-testid="duration" type="number" min="1" value={s.duration_ms.to_string()} onchange={set_dur} /></label>
+                    <label><span>{ "seed" }</span><input data-testid="seed" type="number" min="0" value={s.seed.to_string()} onchange={set_seed} /></label>
+                </div>
+                if let Some(k) = nem_kinds { <div class="ql-nem"><span>{ "nemesis faults: " }</span>{ k }</div> }
+            </fieldset>
+            <fieldset>
+                <legend>{ "Scenario JSON" }</legend>
+                <label class="ql-check"><input type="checkbox" checked={p.show_json} onchange={link.callback(|e: Event| Msg::ShowJson(input_text(&e) == "true"))} />{ " show and edit" }</label>
+                if p.show_json {
+                    <textarea data-testid="scenario-json" rows="14" value={json} onchange={link.callback(|e: Event| {
+                        let text = input_text(&e);
+                        Msg::Edit(quorumlab_sim::scenario::load(&text).map_err(|errs| quorumlab_sim::scenario::describe(&errs)))
+                    })} />
+                }
+            </fieldset>
+        </section>
+    }
+}
+
+fn console_panel(p: &Playground, ctx: &Ctx) -> Html {
+    let link = ctx.link();
+    let n = p.session.scenario().n();
+    let f = p.console.clone();
+    let upd = |g: fn(&mut ConsoleForm, String)| {
+        let f = f.clone();
+        link.callback(move |e: Event| {
+            let mut f = f.clone();
+            g(&mut f, input_text(&e));
+            Msg::Console(f)
+        })
+    };
+    let rows = p.session.engine().map(console::rows).unwrap_or_default();
+    let hist = p
+        .session
+        .engine()
+        .map(|e| {
+            let ev = &e.history().events;
+            let skip = ev.len().saturating_sub(30);
+            ev.iter()
+                .skip(skip)
+                .map(|h| serde_json::to_string(h).unwrap_or_default())
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    let total = p
+        .session
+        .engine()
+        .map(|e| e.history().events.len())
+        .unwrap_or(0);
+    html! {
+        <section class="ql-panel" data-testid="console">
+            <h2>{ "Client console" }</h2>
+            <div class="ql-form">
+                <label>{ "node " }
+                    <select data-testid="console-node" onchange={upd(|f, v| f.node = v.parse().unwrap_or(0))}>
+                        { for (0..n).map(|i| html! { <option value={i.to_string()} selected={f.node as usize == i}>{ i }</option> }) }
+                    </select>
+                </label>
+                <label>{ "op " }
+                    <select data-testid="console-op" onchange={upd(|f, v| f.op = match v.as_str() { "read" => ConsoleOp::Read, "cas" => ConsoleOp::Cas, _ => ConsoleOp::Write })}>
+                        <option value="read" selected={f.op == ConsoleOp::Read}>{ "read" }</option>
+                        <option value="write" selected={f.op == ConsoleOp::Write}>{ "write" }</option>
+                        <option value="cas" selected={f.op == ConsoleOp::Cas}>{ "cas" }</option>
+                    </select>
+                </label>
+                <label>{ "key " }<input data-testid="console-key" value={f.key.clone()} onchange={upd(|f, v| f.key = v)} size="5" /></label>
+                if f.op == ConsoleOp::Cas {
+                    <label>{ "expect " }<input data-testid="console-expect" value={f.expect.clone()} onchange={upd(|f, v| f.expect = v)} size="4" /></label>
+                }
+                if f.op != ConsoleOp::Read {
+                    <label>{ "value " }<input data-testid="console-value" value={f.value.clone()} onchange={upd(|f, v| f.value = v)} size="4" /></label>
+                }
+                <button data-testid="console-send" onclick={link.callback(|_| Msg::ConsoleSend)}>{ "Send" }</button>
+            </div>
+            <table class="ql-table" data-testid="console-ops">
+                <tr><th>{ "at" }</th><th>{ "node" }</th><th>{ "op" }</th><th>{ "fate" }</th></tr>
+                { for rows.iter().map(|r| html! {
+                    <tr class={classes!("fate", r.state.replace(' ', "-"))} data-state={r.state}>
+                        <td>{ format!("{} ms", r.at_ms) }</td><td>{ r.node }</td><td>{ r.op.clone() }</td>
+                        <td>{ r.state }{ if r.detail.is_empty() { String::new() } else { format!(": {}", r.detail) } }</td>
+                    </tr>
+                }) }
+            </table>
+            { verdict_view(p) }
+            <h3>{ format!("History ({total} events; last 30)") }</h3>
+            <pre class="ql-history" data-testid="history">{ hist.join("\n") }</pre>
+        </section>
+    }
+}
+
+fn verdict_view(p: &Playground) -> Html {
+    let inv = p.session.engine().and_then(|e| e.violation().cloned());
+    html! {
+        <div class="ql-verdict" data-testid="verdict">
+            if let Some(v) = inv {
+                <p class="bad">{ format!("Invariant violated at {}: {} — {}", ms(v.time), v.invariant, v.detail) }</p>
+            }
+            {
+                match &p.verdict {
+                    None => html! { <p class="ql-muted">{ "Linearizability is checked when the run ends." }</p> },
+                    Some(Check::Passed) => html! { <p class="good" data-verdict="passed">{ "Linearizable ✓" }</p> },
+                    Some(Check::Failed { detail }) => html! { <div class="bad" data-verdict="failed"><p>{ "Not linearizable ✗" }</p><pre>{ detail.clone() }</pre></div> },
+                    Some(Check::Skipped { why }) => html! { <p class="ql-muted" data-verdict="skipped">{ format!("Linearizability not checked: {why}") }</p> },
+                    Some(Check::Unknown { why }) => html! { <p class="ql-muted" data-verdict="unknown">{ format!("Linearizability unknown: {why}") }</p> },
+                }
+            }
+        </div>
+    }
+}
+
+fn cap_numbers(e: &dyn Engine) -> Html {
+    let t = e.total();
+    let windows = e.metrics();
+    let nw = windows.len().max(1) as f64;
+    let pts: Vec<String> = windows
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            format!(
+                "{:.1},{:.1}",
+                (i as f64 + 0.5) / nw * 300.0,
+                58.0 - w.availability * 54.0
+            )
+        })
+        .collect();
+    let maxp = windows
+        .iter()
+        .filter_map(|w| w.p99_ms)
+        .fold(1.0f64, f64::max);
+    let lat: Vec<String> = windows
+        .iter()
+        .enumerate()
+        .filter_map(|(i, w)| {
+            w.p99_ms.map(|p| {
+                format!(
+                    "{:.1},{:.1}",
+                    (i as f64 + 0.5) / nw * 300.0,
+                    58.0 - p / maxp * 54.0
+                )
+            })
+        })
+        .collect();
+    let opt = |v: Option<f64>| v.map(|x| format!("{x:.1} ms")).unwrap_or("—".into());
+    html! {
+        <div class="ql-cap-col">
+            <dl class="ql-kv">
+                <dt>{ "availability" }</dt><dd data-testid="availability">{ format!("{:.1}%", t.availability * 100.0) }</dd>
+                <dt>{ "latency p50" }</dt><dd data-testid="p50">{ opt(t.p50_ms) }</dd>
+                <dt>{ "latency p99" }</dt><dd data-testid="p99">{ opt(t.p99_ms) }</dd>
+                <dt>{ "ops ok / fail / unknown" }</dt><dd>{ format!("{} / {} / {}", t.ok, t.fail, t.info) }</dd>
+                <dt>{ "messages (dropped)" }</dt><dd>{ format!("{} ({})", t.messages, t.dropped) }</dd>
+                <dt>{ "invariants" }</dt><dd data-testid="anomalies">{
+                    match e.violation() { Some(v) => format!("violated: {}", v.invariant), None => "held so far".into() }
+                }</dd>
+            </dl>
+            <svg class="ql-spark" viewBox="0 0 300 60" preserveAspectRatio="none">
+                <polyline class="avail" points={pts.join(" ")} />
+                <polyline class="lat" points={lat.join(" ")} />
+            </svg>
+            <p class="ql-muted">{ "per window: availability (solid), p99 latency (dashed)" }</p>
+        </div>
+    }
+}
+
+fn cap_panel(p: &Playground, ctx: &Ctx) -> Html {
+    let link = ctx.link();
+    let Some(e) = p.session.engine() else {
+        return html! { <section class="ql-panel"><p>{ "No run." }</p></section> };
+    };
+    let cmp = link.callback(|ev: Event| {
+        let v = input_text(&ev);
+        Msg::Compare(Variant::ALL.iter().copied().find(|x| format!("{x:?}") == v))
+    });
+    let cur = p
+        .compare
+        .as_ref()
+        .map(|(v, _)| format!("{v:?}"))
+        .unwrap_or_default();
+    html! {
+        <section class="ql-panel" data-testid="cap-panel">
+            <h2>{ "CAP: availability, latency, anomalies" }</h2>
+            <div class="ql-cap">
+                <div>
+                    <h3>{ "This run" }</h3>
+                    { cap_numbers(e) }
+                </div>
+                if let Some((v, other)) = &p.compare {
+                    <div data-testid="compare">
+                        <h3>{ format!("With {}", v.label()) }</h3>
+                        {
+                            match other.engine() {
+                                Some(o) => cap_numbers(o),
+                                None => html! { <p class="bad">{ other.error().unwrap_or("cannot run").to_string() }</p> },
+                            }
+                        }
+                    </div>
+                }
+            </div>
+            if p.session.scenario().protocol.name == "raft" {
+                <label>{ "Compare side by side with " }
+                    <select data-testid="compare-select" onchange={cmp}>
+                        <option value="" selected={cur.is_empty()}>{ "(nothing)" }</option>
+                        { for Variant::ALL.iter().map(|v| html! { <option value={format!("{v:?}")} selected={cur == format!("{v:?}")}>{ v.label() }</option> }) }
+                    </select>
+                </label>
+            }
+            { verdict_view(p) }
+        </section>
+    }
+}
+
+fn gallery_view(_p: &Playground, ctx: &Ctx) -> Html {
+    let link = ctx.link();
+    let presets = gallery::presets();
+    html! {
+        <section class="ql-gallery" data-testid="gallery">
+            <h2>{ "Gallery" }</h2>
+            <div class="ql-cards">
+                { for presets.into_iter().map(|pr| match pr.scenario {
+                    Ok(s) => {
+                        let name = s.name.clone();
+                        let desc = s.description.clone();
+                        let watch = s.watch.clone();
+                        let proto = s.protocol.name.clone();
+                        let b = Box::new(s);
+                        html! {
+                            <article class="ql-card" data-preset={pr.id}>
+                                <h3>{ name }</h3>
+                                <p class="ql-muted">{ proto }</p>
+                                <p>{ desc }</p>
+                                if !watch.is_empty() { <p><strong>{ "Watch: " }</strong>{ watch }</p> }
+                                <button onclick={link.callback(move |_| Msg::Load(b.clone()))}>{ "Open" }</button>
+                            </article>
+                        }
+                    }
+                    Err(e) => html! { <article class="ql-card bad"><h3>{ pr.id }</h3><p>{ e }</p></article> },
+                }) }
+            </div>
+        </section>
+    }
+}
