@@ -15,4 +15,3 @@ pub mod playground;
 pub mod session;
 pub mod undo;
 pub mod views;
-

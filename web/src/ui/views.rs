@@ -2,7 +2,6 @@
 
 use super::console;
 use super::edit::{self, WorkloadField};
-use super::gallery;
 use super::layout::{self, H, W};
 use super::playground::{
     action_time, roles, ConsoleForm, ConsoleOp, Msg, Playground, Tab, Variant, SPEEDS,
@@ -506,12 +505,14 @@ fn node_panel(p: &Playground, ctx: &Ctx) -> Html {
         .and_then(|e| e.clock_offsets().get(id as usize).copied())
         .unwrap_or(0);
     let at = action_time(p) / MS;
+    let role = roles(&p.session)
+        .get(id as usize)
+        .map(|r| r.0.clone())
+        .unwrap_or_default();
     html! {
         <section class="ql-panel" data-testid="node-panel" data-node={id.to_string()}>
             <h2>{ format!("Node {id}") }
-                <span class={classes!("pill", role_class(&roles(&p.session).get(id as usize).map(|r| r.0.clone()).unwrap_or_default()))}>
-                    { roles(&p.session).get(id as usize).map(|r| r.0.clone()).unwrap_or_default() }
-                </span>
+                <span class={classes!("pill", role_class(&role))}>{ role.clone() }</span>
             </h2>
             <div class="ql-actions">
                 <button data-testid="crash" disabled={status == Status::Crashed || status == Status::Spare} onclick={act(FaultKind::Crash { node: id })}>{ "Crash" }</button>
@@ -997,20 +998,20 @@ fn cap_panel(p: &Playground, ctx: &Ctx) -> Html {
     }
 }
 
-fn gallery_view(_p: &Playground, ctx: &Ctx) -> Html {
+fn gallery_view(p: &Playground, ctx: &Ctx) -> Html {
     let link = ctx.link();
-    let presets = gallery::presets();
+    let presets = &p.presets;
     html! {
         <section class="ql-gallery" data-testid="gallery">
             <h2>{ "Gallery" }</h2>
             <div class="ql-cards">
-                { for presets.into_iter().map(|pr| match pr.scenario {
+                { for presets.iter().map(|pr| match &pr.scenario {
                     Ok(s) => {
                         let name = s.name.clone();
                         let desc = s.description.clone();
                         let watch = s.watch.clone();
                         let proto = s.protocol.name.clone();
-                        let b = Box::new(s);
+                        let b = Box::new(s.clone());
                         html! {
                             <article class="ql-card" data-preset={pr.id}>
                                 <h3>{ name }</h3>
@@ -1021,7 +1022,7 @@ fn gallery_view(_p: &Playground, ctx: &Ctx) -> Html {
                             </article>
                         }
                     }
-                    Err(e) => html! { <article class="ql-card bad"><h3>{ pr.id }</h3><p>{ e }</p></article> },
+                    Err(e) => html! { <article class="ql-card bad"><h3>{ pr.id }</h3><p>{ e.clone() }</p></article> },
                 }) }
             </div>
         </section>
