@@ -168,7 +168,7 @@ pub struct Playground {
     first_frame_reported: bool,
 }
 
-fn role_of(status: Status, view: Option<&quorumlab_core::NodeView>) -> String {
+pub fn role_of(status: Status, view: Option<&quorumlab_core::NodeView>) -> String {
     match status {
         Status::Crashed => "crashed".into(),
         Status::Paused => "paused".into(),

@@ -4,7 +4,7 @@ use super::console;
 use super::edit::{self, WorkloadField};
 use super::layout::{self, H, W};
 use super::playground::{
-    action_time, roles, ConsoleForm, ConsoleOp, Msg, Playground, Tab, Variant, SPEEDS,
+    action_time, role_of, roles, ConsoleForm, ConsoleOp, Msg, Playground, Tab, Variant, SPEEDS,
 };
 use quorumlab_core::{NodeId, NodeView, Time, MS};
 use quorumlab_sim::run::Check;
@@ -169,17 +169,25 @@ fn canvas(p: &Playground, ctx: &Ctx) -> Html {
         .map(layout::to_view)
         .collect();
     let r = layout::node_radius(n);
-    let roles = roles(&p.session);
     let e = p.session.engine();
     let now = p.session.now();
     let blocked = e.map(|e| e.blocked()).unwrap_or_default();
     let flights = e.map(|e| e.flights_at(now)).unwrap_or_default();
     let views = e.map(|e| e.views()).unwrap_or_default();
+    let status = e.map(|e| e.status()).unwrap_or_default();
+    let roles: Vec<(String, u64)> = status
+        .iter()
+        .enumerate()
+        .map(|(i, st)| {
+            let v = views.get(i).and_then(|v| v.as_ref());
+            (role_of(*st, v), v.map(|v| v.term).unwrap_or(0))
+        })
+        .collect();
     let offsets = e.map(|e| e.clock_offsets()).unwrap_or_default();
     let labels = flights.len() <= 60;
     // Links: every pair, drawn faintly; cut ones red.
     let mut links = Vec::new();
-    let clickable = n <= 16;
+    let clickable = n <= 12;
     for a in 0..n {
         for b in (a + 1)..n {
             let (Some(pa), Some(pb)) = (pos.get(a), pos.get(b)) else {
@@ -189,6 +197,10 @@ fn canvas(p: &Playground, ctx: &Ctx) -> Html {
             let ba = blocked.contains(&(b as NodeId, a as NodeId));
             let custom = edit::link_of(s, a as NodeId, b as NodeId).is_some();
             let sel = p.link_sel == Some((a as NodeId, b as NodeId));
+            // A big cluster's full mesh is noise (and slow): draw only links that differ.
+            if !(clickable || ab || ba || custom || sel) {
+                continue;
+            }
             let class = classes!(
                 "ql-link",
                 (ab || ba).then_some("cut"),
@@ -377,7 +389,7 @@ fn spacetime(p: &Playground, ctx: &Ctx) -> Html {
     let tx = |t: f64| left + (t - t0) / (t1 - t0) * (sw - left - 6.0);
     let mut arrows = Vec::new();
     for f in e.flights().iter().rev() {
-        if arrows.len() >= 500 {
+        if arrows.len() >= 300 {
             break;
         }
         let (sent, arr) = (f.sent as f64, f.arrives as f64);
@@ -396,7 +408,9 @@ fn spacetime(p: &Playground, ctx: &Ctx) -> Html {
         arrows.push(html! {
             <line class={classes!("st", f.kind.clone(), lost.then_some("lost"))} x1={format!("{x1:.1}")} y1={format!("{y1:.1}")}
                   x2={format!("{x2:.1}")} y2={format!("{y2:.1}")} marker-end={if lost || end_t < arr { "" } else { "url(#ql-arrow)" }}>
-                <title>{ format!("{} {} → {} at {} ({})", f.kind, f.from, f.to, ms(f.sent), f.fate) }</title>
+                if n <= 8 {
+                    <title>{ format!("{} {} → {} at {} ({})", f.kind, f.from, f.to, ms(f.sent), f.fate) }</title>
+                }
             </line>
         });
     }
