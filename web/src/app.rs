@@ -102,6 +102,8 @@ pub fn app() -> Html {
                         settled.set(true);
                         set_status.set(WorkerStatus::Failed(why));
                     }
+                    // The coordinator's messages; this probe sends none of their requests.
+                    WorkerEvent::Message(_) => {}
                 }
             };
 

@@ -8,6 +8,8 @@ mod app;
 #[cfg(target_arch = "wasm32")]
 mod panic_hook;
 #[cfg(target_arch = "wasm32")]
+pub mod runtime;
+#[cfg(target_arch = "wasm32")]
 pub mod worker_pool;
 // The playground UI (its pure logic is tested natively).
 mod ui;
@@ -20,6 +22,7 @@ fn main() {
 #[cfg(target_arch = "wasm32")]
 fn start() {
     panic_hook::install();
+    runtime::install_js_api();
     let document = web_sys::window()
         .and_then(|w| w.document())
         .expect("a browser document");

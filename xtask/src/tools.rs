@@ -146,7 +146,7 @@ pub fn ensure_wasm_bindgen() -> Result<(), Fail> {
         None => println!("xtask: wasm-bindgen {wanted} (from Cargo.lock) is missing: installing it (a few minutes)"),
     }
     let version = format!("={wanted}");
-    let install = util::cargo(&[
+    let locked = util::cargo(&[
         "install",
         "wasm-bindgen-cli",
         "--version",
@@ -154,9 +154,29 @@ pub fn ensure_wasm_bindgen() -> Result<(), Fail> {
         "--locked",
         "--force",
     ]);
-    install.run().map_err(|f| {
-        cannot_install(&format!("wasm-bindgen-cli {wanted}"), f, &install.display())
-    })?;
+    if let Err(first) = locked.run() {
+        // wasm-bindgen-cli's own lock file can name a dependency version that a registry
+        // mirror lacks (seen: webpki-roots 1.0.11); the CLI is pinned exactly either way,
+        // so retry resolving its dependencies afresh.
+        println!(
+            "xtask: `{}` failed ({first}); retrying without --locked",
+            locked.display()
+        );
+        let unlocked = util::cargo(&[
+            "install",
+            "wasm-bindgen-cli",
+            "--version",
+            &version,
+            "--force",
+        ]);
+        unlocked.run().map_err(|f| {
+            cannot_install(
+                &format!("wasm-bindgen-cli {wanted}"),
+                f,
+                &unlocked.display(),
+            )
+        })?;
+    }
     match installed_version("wasm-bindgen") {
         Some(v) if v == wanted => Ok(()),
         other => Err(Fail::new(format!(

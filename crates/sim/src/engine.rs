@@ -14,7 +14,7 @@
 
 use crate::hash::StableHasher;
 use crate::history::{EventType, History};
-use crate::host::{Cause, Host, Input, InputMeta, Job, JobResult, Record};
+use crate::host::{Cause, Host, Input, InputMeta, Job, JobResult, Jobs, Record};
 use crate::metrics::Metrics;
 use crate::net::{Fate, Network};
 use crate::scenario::{FaultKind, Scenario, ScenarioError};
@@ -594,7 +594,7 @@ impl<P: Protocol> Sim<P> {
     /// work, to be run anywhere and handed back, in any order, to [`Sim::finish_window`].
     /// `Err(())` when the run is over.
     #[allow(clippy::result_unit_err)]
-    pub fn begin_step(&mut self) -> Result<Option<Vec<(NodeId, Job<P>)>>, ()> {
+    pub fn begin_step(&mut self) -> Result<Option<Jobs<P>>, ()> {
         match self.next_step() {
             Next::Done => Err(()),
             Next::Control => Ok(None),
@@ -1376,7 +1376,7 @@ impl<P: Protocol> Sim<P> {
         {
             return None;
         }
-        if self.status.iter().any(|s| *s == Status::Paused) {
+        if self.status.contains(&Status::Paused) {
             return None;
         }
         let views: Vec<(usize, NodeView)> = self

@@ -31,17 +31,13 @@ pub enum Func {
 /// and the key-value model).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(untagged)]
+#[derive(Default)]
 pub enum Value {
+    #[default]
     Nil,
     Int(i64),
     Pair([i64; 2]),
     Str(String),
-}
-
-impl Default for Value {
-    fn default() -> Self {
-        Value::Nil
-    }
 }
 
 /// One line of a history.

@@ -9,21 +9,11 @@ use quorumlab_core::{
 use serde::{Deserialize, Serialize};
 
 /// A node's clock: local time runs at `1 + ppm / 1e6` times true time from an anchor.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Clock {
     pub anchor_true: Time,
     pub anchor_local: i64,
     pub ppm: i64,
-}
-
-impl Default for Clock {
-    fn default() -> Self {
-        Clock {
-            anchor_true: 0,
-            anchor_local: 0,
-            ppm: 0,
-        }
-    }
 }
 
 impl Clock {
@@ -111,6 +101,13 @@ pub struct Host {
     /// Whether the node led after its last event (for a nemesis that aims at leaders).
     pub leader: bool,
 }
+
+/// The invariant check run after each event of a job: the cluster's states, the node
+/// that just stepped and the time.
+pub type CheckFn<'a, P> = dyn FnMut(&[Option<P>], NodeId, Time) -> Result<(), Violation> + 'a;
+
+/// One job per node with work in a window.
+pub type Jobs<P> = Vec<(NodeId, Job<P>)>;
 
 /// A node's events for one window: what the simulator hands to wherever the node
 /// runs (its own loop, or a Web Worker), together with the node's host.
@@ -266,7 +263,7 @@ impl Host {
         end: Time,
         effects: &mut Vec<Effect<P>>,
         records: &mut Vec<Record>,
-        check: &mut dyn FnMut(&[Option<P>], NodeId, Time) -> Result<(), Violation>,
+        check: &mut CheckFn<'_, P>,
     ) -> Result<(), (Time, Violation)> {
         let mut next_input = 0usize;
         loop {
@@ -336,7 +333,7 @@ pub fn run_job<P: Protocol>(
     slot: usize,
     params: &P::Params,
     job: Job<P>,
-    check: &mut dyn FnMut(&[Option<P>], NodeId, Time) -> Result<(), Violation>,
+    check: &mut CheckFn<'_, P>,
 ) -> JobResult<P> {
     let Job {
         mut host,

@@ -47,10 +47,22 @@ impl<P: Protocol> RemoteNode for Hosted<P> {
 /// Host a node of the scenario's protocol (the node's state starts empty; its first job
 /// boots it).
 pub fn remote_node(s: &Scenario) -> Result<Box<dyn RemoteNode>, ScenarioError> {
-    crate::with_protocol!(s.protocol.name.as_str(), P => {
-        let params = crate::engine::params_of::<P>(s)?;
+    remote_node_for(&s.protocol.name, &s.protocol.params.to_string())
+}
+
+/// Host a node of protocol `name` with its parameters as JSON: all a worker needs to
+/// know of the scenario (so it carries no scenario parser).
+pub fn remote_node_for(name: &str, params: &str) -> Result<Box<dyn RemoteNode>, ScenarioError> {
+    let params = if params.trim().is_empty() || params.trim() == "null" {
+        "{}"
+    } else {
+        params
+    };
+    crate::with_protocol!(name, P => {
+        let params: <P as Protocol>::Params = serde_json::from_str(params)
+            .map_err(|e| ScenarioError::new("protocol.params", e.to_string()))?;
         Ok(Box::new(Hosted::<P> { state: vec![None], params }) as Box<dyn RemoteNode>)
-    }, Err(ScenarioError::new("protocol.name", format!("unknown protocol `{}`", s.protocol.name))))
+    }, Err(ScenarioError::new("protocol.name", format!("unknown protocol `{name}`"))))
 }
 
 /// The simulator with its nodes hosted elsewhere.

@@ -638,7 +638,7 @@ impl Scenario {
         prob("network.duplicate".into(), self.network.duplicate, &mut e2);
         prob("network.reorder".into(), self.network.reorder, &mut e2);
         let cl = self.network.client_latency_ms;
-        if !(cl >= 0.1 && cl <= 60_000.0) {
+        if !(0.1..=60_000.0).contains(&cl) {
             e2.push(ScenarioError::new(
                 "network.client_latency_ms",
                 format!("{cl} must be between 0.1 and 60000"),

@@ -139,7 +139,7 @@ impl Protocol for Toy {
         _: Time,
     ) -> Result<(), Violation> {
         m.checks += 1;
-        if nodes.iter().flatten().any(|n| n.kv.get("poison").is_some()) {
+        if nodes.iter().flatten().any(|n| n.kv.contains_key("poison")) {
             return Err(Violation::new(
                 "toy-never-fails",
                 "someone wrote the poison key",

@@ -2,7 +2,7 @@
 //! unit-tested natively. `main.rs` only moves messages between this and `postMessage`.
 
 use crate::protocol::{FromWorker, ToWorker, PROTOCOL_VERSION};
-use quorumlab_sim::remote::{remote_node, RemoteNode};
+use quorumlab_sim::remote::{remote_node_for, RemoteNode};
 
 /// The state of one node worker: the node's protocol state, once the page has said
 /// which scenario it belongs to.
@@ -37,18 +37,13 @@ impl NodeHost {
                 node: self.node,
                 digest: digest(seq, self.node),
             }],
-            ToWorker::Init { scenario } => {
-                let parsed = quorumlab_sim::scenario::load(&scenario)
-                    .map_err(|e| quorumlab_sim::scenario::describe(&e))
-                    .and_then(|s| remote_node(&s).map_err(|e| e.to_string()));
-                match parsed {
-                    Ok(h) => {
-                        self.hosted = Some(h);
-                        vec![FromWorker::Hosting { node: self.node }]
-                    }
-                    Err(e) => vec![self.error(format!("cannot host the scenario: {e}"))],
+            ToWorker::Init { protocol, params } => match remote_node_for(&protocol, &params) {
+                Ok(h) => {
+                    self.hosted = Some(h);
+                    vec![FromWorker::Hosting { node: self.node }]
                 }
-            }
+                Err(e) => vec![self.error(format!("cannot host the scenario: {e}"))],
+            },
             ToWorker::Job { id, job } => match self.hosted.as_mut() {
                 None => vec![self.error("a job arrived before the scenario".into())],
                 Some(h) => match h.run(&job) {
@@ -130,7 +125,8 @@ mod tests {
         let fresh = |i: usize| {
             let mut h = NodeHost::new(i as u32);
             let out = h.handle(ToWorker::Init {
-                scenario: text.clone(),
+                protocol: s.protocol.name.clone(),
+                params: s.protocol.params.to_string(),
             });
             assert_eq!(out, vec![FromWorker::Hosting { node: i as u32 }]);
             h

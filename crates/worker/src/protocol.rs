@@ -28,10 +28,10 @@ pub const PROTOCOL_VERSION: u32 = 2;
 pub enum ToWorker {
     /// Are you alive? Answered with [`FromWorker::Pong`] carrying the same `seq`.
     Ping { seq: u32 },
-    /// Host a node of this scenario (its JSON). The node's state starts empty: its first
-    /// job boots it (from the disk the simulator hands back, after a restart).
-    /// Answered with [`FromWorker::Hosting`].
-    Init { scenario: String },
+    /// Host a node of this protocol, with the scenario's protocol parameters (JSON). The
+    /// node's state starts empty: its first job boots it (from the disk the simulator
+    /// hands back, after a restart). Answered with [`FromWorker::Hosting`].
+    Init { protocol: String, params: String },
     /// Run one window of the node's events: the JSON of a `quorumlab_sim::host::Job`.
     /// Answered with [`FromWorker::Done`] carrying the same `id`.
     Job { id: u64, job: String },

@@ -64,7 +64,7 @@ pub struct Explanation {
 }
 
 /// Steps one shrinking sub-search may take.
-const SUB_STEPS: u64 = 200_000;
+const SUB_STEPS: u64 = 20_000;
 
 /// Whether the sub-history `set` is not linearizable; the stuck operation if so.
 fn not_linearizable(
@@ -118,7 +118,17 @@ fn removable(all: &[Op], set: &[usize], chunk: &[usize], appends: bool) -> bool 
             return true;
         }
         if appends {
-            return false;
+            // An append (or write) whose string no read left contains: any read after
+            // it, before the next write, would contain it, so there are none.
+            let piece = match (o.f, &o.input) {
+                (Func::Append | Func::Write, Value::Str(p)) if !p.is_empty() => p,
+                _ => return false,
+            };
+            return !set.iter().filter(|j| !chunk.contains(j)).any(|&j| {
+                let r = &all[j];
+                r.f == Func::Read
+                    && matches!(&r.output, Value::Str(s) if s.contains(piece.as_str()))
+            });
         }
         let Some(v) = produces(o) else {
             return false;
@@ -126,6 +136,29 @@ fn removable(all: &[Op], set: &[usize], chunk: &[usize], appends: bool) -> bool 
         !set.iter()
             .filter(|j| !chunk.contains(j))
             .any(|&j| needs(&all[j]).as_ref() == Some(&v))
+    })
+}
+
+/// Whether every operation of `set` but the read `r` is removable in the sense of
+/// [`removable`], leaving `r` alone: nothing in `set` writes what `r` read (or, with
+/// appends, any part of it).
+fn unexplained_alone(all: &[Op], set: &[usize], r: usize, appends: bool) -> bool {
+    let read = &all[r].output;
+    set.iter().filter(|&&j| j != r).all(|&j| {
+        let o = &all[j];
+        if o.f == Func::Read || o.ended == Ended::CompareFailed {
+            return true;
+        }
+        if appends {
+            return match (o.f, &o.input, read) {
+                (Func::Append | Func::Write, Value::Str(p), Value::Str(got)) if !p.is_empty() => {
+                    !got.contains(p.as_str())
+                }
+                (Func::Append | Func::Write, Value::Str(_), _) => true,
+                _ => false,
+            };
+        }
+        produces(o).as_ref() != Some(read)
     })
 }
 
@@ -142,6 +175,16 @@ fn shrink(
     effort: &mut u64,
 ) -> (Vec<usize>, Option<usize>, bool) {
     let appends = start.iter().any(|&i| work[i].f == Func::Append);
+    // The commonest anomaly first: a read that nothing in the history could explain
+    // (its value never written) is a witness on its own.
+    for &r in &start {
+        if work[r].f != Func::Read || !unexplained_alone(work, &start, r, appends) {
+            continue;
+        }
+        if let Some(stuck) = not_linearizable(work, &[r], model, budget, effort) {
+            return (vec![r], Some(stuck), true);
+        }
+    }
     let mut s = start;
     let mut last: Option<usize> = None;
     let mut chunk = (s.len() / 2).max(1);
@@ -448,6 +491,38 @@ impl Words<'_> {
             _ => return generic,
         };
         if key_ops.iter().any(|&i| ops[i].f == Func::Append) {
+            // Could any write followed by appends spell what it read?
+            let Value::Str(target) = &needed else {
+                return generic;
+            };
+            let t = target.as_bytes();
+            let mut reach = vec![false; t.len() + 1];
+            reach[0] = true;
+            for &i in key_ops {
+                if let (Func::Write, Value::Str(w)) = (ops[i].f, &ops[i].input) {
+                    if t.starts_with(w.as_bytes()) {
+                        reach[w.len()] = true;
+                    }
+                }
+            }
+            for at in 0..t.len() {
+                if !reach[at] {
+                    continue;
+                }
+                for &i in key_ops {
+                    if let (Func::Append, Value::Str(p)) = (ops[i].f, &ops[i].input) {
+                        if !p.is_empty() && t[at..].starts_with(p.as_bytes()) {
+                            reach[at + p.len()] = true;
+                        }
+                    }
+                }
+            }
+            if !reach[t.len()] {
+                return format!(
+                    "{who}, but no operation ever wrote {}: no write followed by appends on this key could spell it.",
+                    show(&needed)
+                );
+            }
             return generic;
         }
         let initial = match self.model {

@@ -58,8 +58,7 @@ pub fn linearizable_history(spec: &GenSpec, seed: u64) -> History {
     let clients = spec.clients.max(1);
     let mut clock = vec![0u64; clients as usize];
     let mut plan: Vec<Planned> = Vec::with_capacity(spec.ops);
-    let mut next_value = 1i64;
-    for _ in 0..spec.ops {
+    for next_value in (1i64..).take(spec.ops) {
         let c = rng.below(clients) as usize;
         let call = clock[c] + 1 + rng.below(spec.max_think.max(1));
         let ret = call + 1 + rng.below(spec.max_latency.max(1));
@@ -69,8 +68,8 @@ pub fn linearizable_history(spec: &GenSpec, seed: u64) -> History {
         let (f, input) = match spec.model {
             Model::Kv => match roll {
                 0..=39 => (Func::Read, Value::Nil),
-                40..=59 => (Func::Write, Value::Str(format!("w{next_value}"))),
-                _ => (Func::Append, Value::Str(format!("{next_value},"))),
+                40..=59 => (Func::Write, Value::Str(format!("(w{next_value})"))),
+                _ => (Func::Append, Value::Str(format!("[{next_value}]"))),
             },
             Model::Register => match roll {
                 0..=49 => (Func::Read, Value::Nil),
@@ -83,7 +82,6 @@ pub fn linearizable_history(spec: &GenSpec, seed: u64) -> History {
                 _ => (Func::Cas, Value::Pair([0, next_value])),
             },
         };
-        next_value += 1;
         let unknown = f != Func::Read && rng.below(1000) < spec.unknown_per_mille as u64;
         plan.push(Planned {
             process: c as u64,

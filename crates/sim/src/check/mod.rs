@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 pub use explain::{ExplainedOp, Explanation, OpOutcome};
-pub use parse::{parse, parse_jepsen_log, parse_jsonl, ParseError, Parsed};
+pub use parse::{parse, parse_jepsen_log, parse_jsonl, ParseError, Parsed, JEPSEN_FAILED_CAS};
 
 /// The object the history's operations act on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -139,7 +139,7 @@ impl Options {
             failed_cas: FailedCas::DidNotHappen,
             max_steps: None,
             max_memo_bytes: 1 << 30,
-            explain_steps: 4_000_000,
+            explain_steps: 1_000_000,
         }
     }
 }
@@ -263,7 +263,8 @@ pub fn check_with(
     let mut budget = search::Budget::new(out_of_time, opts.max_steps);
     let mut unknown: Option<Verdict> = None;
     for (key, idx) in &all.keys {
-        let problem = search::Problem::new(&all.ops, idx, opts.model);
+        let useful = ops::drop_unobserved(&all.ops, idx);
+        let problem = search::Problem::new(&all.ops, &useful, opts.model);
         let out = search::run(&problem, &mut budget, opts.max_memo_bytes);
         stats.max_memo = stats.max_memo.max(out.memo_len);
         match out.result {

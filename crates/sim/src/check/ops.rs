@@ -265,3 +265,65 @@ pub(crate) fn pair(
         keys: by_key.into_iter().collect(),
     })
 }
+
+/// Of `idx`, the operations worth searching: an operation of unknown outcome whose
+/// effect nobody observes (a write or cas of a value no read returns and no cas
+/// expects, an append of a piece no read contains) need never take effect, because
+/// taking effect could only make later reads fail. Not with failed comparisons, which
+/// a value nobody reads can satisfy.
+pub(crate) fn drop_unobserved(all: &[Op], idx: &[usize]) -> Vec<usize> {
+    if idx.iter().any(|&i| all[i].ended == Ended::CompareFailed)
+        || !idx.iter().any(|&i| all[i].ended == Ended::Unknown)
+    {
+        return idx.to_vec();
+    }
+    let mut observed: std::collections::HashSet<&Value> = std::collections::HashSet::new();
+    let mut read_strings: Vec<&str> = Vec::new();
+    for &i in idx {
+        let o = &all[i];
+        if let (Func::Read, _) = (o.f, &o.input) {
+            observed.insert(&o.output);
+            if let Value::Str(s) = &o.output {
+                read_strings.push(s);
+            }
+        }
+    }
+    let mut olds: Vec<i64> = idx
+        .iter()
+        .filter_map(|&i| match (all[i].f, &all[i].input) {
+            (Func::Cas, Value::Pair([a, _])) => Some(*a),
+            _ => None,
+        })
+        .collect();
+    olds.sort_unstable();
+    olds.dedup();
+    let appends = idx.iter().any(|&i| all[i].f == Func::Append);
+    let seen = |v: &Value| {
+        observed.contains(v)
+            || matches!(v, Value::Int(n) if olds.binary_search(n).is_ok())
+            || match v {
+                // With appends, a written string may be the start of what a read saw.
+                Value::Str(w) if appends => {
+                    w.is_empty() || read_strings.iter().any(|s| s.contains(w.as_str()))
+                }
+                _ => false,
+            }
+    };
+    idx.iter()
+        .copied()
+        .filter(|&i| {
+            let o = &all[i];
+            if o.ended != Ended::Unknown {
+                return true;
+            }
+            match (o.f, &o.input) {
+                (Func::Write, v) => seen(v),
+                (Func::Cas, Value::Pair([_, b])) => seen(&Value::Int(*b)),
+                (Func::Append, Value::Str(p)) => {
+                    p.is_empty() || read_strings.iter().any(|s| s.contains(p.as_str()))
+                }
+                _ => true,
+            }
+        })
+        .collect()
+}

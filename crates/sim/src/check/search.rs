@@ -386,7 +386,7 @@ pub(crate) fn run(p: &Problem, budget: &mut Budget, max_memo_bytes: usize) -> Ou
             break Found::Linearizable;
         }
         steps += 1;
-        if steps % POLL == 0 {
+        if steps.is_multiple_of(POLL) {
             if steps >= limit {
                 break Found::OutOfBudget("the step budget ran out");
             }
@@ -481,10 +481,24 @@ fn violation(
         .map(|&(_, _, op)| op as usize)
         .next()
         .unwrap_or(0);
-    let prefix = order[..furthest as usize]
+    // Every path of the search died at or before the return at `furthest`, so any
+    // sub-history with all operations that returned by then, and any of those invoked
+    // before it, is not linearizable either. Keep the ones that may explain something:
+    // not the reads and cas that returned later (their sources may be cut off).
+    let returned_by: std::collections::BTreeSet<usize> = order[..=furthest as usize]
+        .iter()
+        .filter(|&&(_, k, _)| k == 1)
+        .map(|&(_, _, op)| op as usize)
+        .collect();
+    let prefix = order[..=furthest as usize]
         .iter()
         .filter(|&&(_, k, _)| k == 0)
         .map(|&(_, _, op)| op as usize)
+        .filter(|&op| {
+            returned_by.contains(&op)
+                || p.ret[op].is_none()
+                || !matches!(p.code[op].kind, READ | CAS | CAS_FAILED)
+        })
         .chain(std::iter::once(order[furthest as usize].2 as usize))
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()

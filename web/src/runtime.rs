@@ -1,0 +1,395 @@
+//! The worker runtime: every node in its own Web Worker, the simulator on the page.
+//!
+//! The page keeps a `quorumlab_sim::remote::Coordinator` (the simulator without node
+//! state). For each window it sends every node with work its job, waits for all the
+//! results, and hands them back; the simulator applies them in node order, so the run
+//! is the same, event for event, as on one thread. Crashing a node terminates its
+//! worker; the node's next job (its restart, carrying the disk) starts a new one.
+//!
+//! Everything is driven by worker messages: no thread blocks, and the page stays
+//! responsive while a run goes on.
+
+use crate::worker_pool::{NodeWorker, WorkerEvent};
+use quorumlab_core::{NodeId, NodeView, Time};
+use quorumlab_sim::remote::{coordinator, Coordinator};
+use quorumlab_sim::Scenario;
+use quorumlab_worker::{FromWorker, ToWorker};
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
+
+/// Where a worker run stands.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Progress {
+    pub now: Time,
+    pub end: Time,
+    pub events: u64,
+    pub trace_hash: String,
+    pub done: bool,
+    /// Workers started so far (a crash and restart starts another).
+    pub workers_started: u32,
+    pub error: Option<String>,
+    /// Views of the nodes, refreshed when asked with [`WorkerRun::refresh_views`].
+    pub views: Vec<Option<NodeView>>,
+}
+
+struct Inner {
+    protocol: String,
+    params: String,
+    coord: Box<dyn Coordinator>,
+    workers: Vec<Option<NodeWorker>>,
+    /// Results of the window in flight, and how many are awaited.
+    pending: usize,
+    results: Vec<(NodeId, String)>,
+    window_id: u64,
+    target: Time,
+    progress: Progress,
+    views_pending: usize,
+    on_progress: Rc<dyn Fn(&Progress)>,
+    me: Weak<RefCell<Inner>>,
+}
+
+/// A run of a scenario with one Web Worker per node.
+#[derive(Clone)]
+pub struct WorkerRun {
+    inner: Rc<RefCell<Inner>>,
+}
+
+impl WorkerRun {
+    /// Prepare a run; `on_progress` is called whenever it advances, ends or fails.
+    pub fn new(
+        scenario: &Scenario,
+        on_progress: impl Fn(&Progress) + 'static,
+    ) -> Result<WorkerRun, String> {
+        let coord = coordinator(scenario, scenario.seed, 0).map_err(|e| e.to_string())?;
+        let n = scenario.n();
+        let end = coord.engine().end();
+        let inner = Rc::new_cyclic(|me| {
+            RefCell::new(Inner {
+                protocol: scenario.protocol.name.clone(),
+                params: scenario.protocol.params.to_string(),
+                coord,
+                workers: (0..n).map(|_| None).collect(),
+                pending: 0,
+                results: Vec::new(),
+                window_id: 0,
+                target: 0,
+                progress: Progress {
+                    now: 0,
+                    end,
+                    events: 0,
+                    trace_hash: String::new(),
+                    done: false,
+                    workers_started: 0,
+                    error: None,
+                    views: vec![None; n],
+                },
+                views_pending: 0,
+                on_progress: Rc::new(on_progress),
+                me: me.clone(),
+            })
+        });
+        Ok(WorkerRun { inner })
+    }
+
+    /// Advance to simulated time `t` (or the end).
+    pub fn run_until(&self, t: Time) {
+        {
+            let mut st = self.inner.borrow_mut();
+            st.target = st.target.max(t);
+            if st.pending > 0 {
+                return; // the window in flight continues the run when it completes
+            }
+        }
+        drive(&self.inner);
+    }
+
+    /// Run to the end of the scenario.
+    pub fn run_to_end(&self) {
+        self.run_until(Time::MAX);
+    }
+
+    /// Ask every live worker for its node's view; `on_progress` fires when they answer.
+    pub fn refresh_views(&self) {
+        let mut st = self.inner.borrow_mut();
+        let mut asked = 0;
+        for w in st.workers.iter().flatten() {
+            if w.send(ToWorker::View).is_ok() {
+                asked += 1;
+            }
+        }
+        st.views_pending = asked;
+    }
+
+    pub fn progress(&self) -> Progress {
+        self.inner.borrow().progress.clone()
+    }
+}
+
+fn notify(inner: &Rc<RefCell<Inner>>) {
+    let (cb, p) = {
+        let st = inner.borrow();
+        (st.on_progress.clone(), st.progress.clone())
+    };
+    cb(&p);
+}
+
+fn fail(inner: &Rc<RefCell<Inner>>, message: String) {
+    {
+        let mut st = inner.borrow_mut();
+        if st.progress.error.is_some() {
+            return;
+        }
+        st.progress.error = Some(message);
+        st.pending = 0;
+        st.workers.iter_mut().for_each(|w| *w = None);
+    }
+    notify(inner);
+}
+
+/// Step the coordinator until it needs the workers (a window) or reaches the target.
+fn drive(inner: &Rc<RefCell<Inner>>) {
+    loop {
+        let mut st = inner.borrow_mut();
+        if st.progress.error.is_some() || st.progress.done || st.pending > 0 {
+            return;
+        }
+        for i in st.coord.take_crashed() {
+            // A crash is a real crash: the node's thread goes away.
+            if let Some(w) = st.workers.get_mut(i as usize) {
+                *w = None;
+            }
+        }
+        let now = st.coord.engine().now();
+        if now >= st.target {
+            drop(st);
+            update(inner);
+            notify(inner);
+            return;
+        }
+        match st.coord.begin() {
+            Err(()) => {
+                st.progress.done = true;
+                drop(st);
+                update(inner);
+                notify(inner);
+                return;
+            }
+            Ok(None) => continue,
+            Ok(Some(jobs)) => {
+                st.window_id += 1;
+                st.pending = jobs.len();
+                st.results.clear();
+                let id = st.window_id;
+                for (node, job) in jobs {
+                    if let Err(e) = ensure_worker(&mut st, node) {
+                        drop(st);
+                        fail(inner, e);
+                        return;
+                    }
+                    let sent = match st.workers.get(node as usize).and_then(|w| w.as_ref()) {
+                        Some(w) => w.send(ToWorker::Job { id, job }),
+                        None => Err(format!("node {node} has no worker")),
+                    };
+                    if let Err(e) = sent {
+                        drop(st);
+                        fail(inner, format!("node {node}: {e}"));
+                        return;
+                    }
+                }
+                return;
+            }
+        }
+    }
+}
+
+fn update(inner: &Rc<RefCell<Inner>>) {
+    let mut st = inner.borrow_mut();
+    let e = st.coord.engine();
+    let (now, events, hash) = (e.now(), e.events(), format!("{:016x}", e.trace_hash()));
+    st.progress.now = now;
+    st.progress.events = events;
+    st.progress.trace_hash = hash;
+}
+
+fn ensure_worker(st: &mut Inner, node: NodeId) -> Result<(), String> {
+    let slot = st
+        .workers
+        .get_mut(node as usize)
+        .ok_or_else(|| format!("no node {node}"))?;
+    if slot.is_some() {
+        return Ok(());
+    }
+    let me = st.me.clone();
+    let w = NodeWorker::spawn(node, move |node, ev| {
+        if let Some(inner) = me.upgrade() {
+            on_worker_event(&inner, node, ev);
+        }
+    })?;
+    w.send(ToWorker::Init {
+        protocol: st.protocol.clone(),
+        params: st.params.clone(),
+    })?;
+    *slot = Some(w);
+    st.progress.workers_started += 1;
+    Ok(())
+}
+
+fn on_worker_event(inner: &Rc<RefCell<Inner>>, node: u32, ev: WorkerEvent) {
+    match ev {
+        WorkerEvent::Failed(e) => fail(inner, format!("the worker of node {node} failed: {e}")),
+        WorkerEvent::Message(FromWorker::Error { message }) => fail(inner, message),
+        WorkerEvent::Message(FromWorker::Done { id, node, result }) => {
+            let complete = {
+                let mut st = inner.borrow_mut();
+                if id != st.window_id || st.pending == 0 {
+                    return; // a stale answer from before an error
+                }
+                st.results.push((node, result));
+                st.results.len() == st.pending
+            };
+            if complete {
+                let res = {
+                    let mut st = inner.borrow_mut();
+                    let results = std::mem::take(&mut st.results);
+                    st.pending = 0;
+                    st.coord.finish(results)
+                };
+                match res {
+                    Ok(()) => drive(inner),
+                    Err(e) => fail(inner, e),
+                }
+            }
+        }
+        WorkerEvent::Message(FromWorker::View { node, view }) => {
+            let all = {
+                let mut st = inner.borrow_mut();
+                let v = view.and_then(|v| serde_json::from_str::<NodeView>(&v).ok());
+                if let Some(slot) = st.progress.views.get_mut(node as usize) {
+                    *slot = v;
+                }
+                st.views_pending = st.views_pending.saturating_sub(1);
+                st.views_pending == 0
+            };
+            if all {
+                notify(inner);
+            }
+        }
+        WorkerEvent::Message(_) => {}
+    }
+}
+
+/// What a whole run reports to JavaScript (tests, benchmarks, embedders).
+fn outcome(p: &Progress, ms: f64, runtime: &str) -> js_sys::Object {
+    let o = js_sys::Object::new();
+    let set = |k: &str, v: wasm_bindgen::JsValue| {
+        let _ = js_sys::Reflect::set(&o, &k.into(), &v);
+    };
+    set("runtime", runtime.into());
+    set("trace_hash", p.trace_hash.as_str().into());
+    set("events", (p.events as f64).into());
+    set("simulated_ms", ((p.now.min(p.end)) as f64 / 1000.0).into());
+    set("wall_ms", ms.into());
+    set(
+        "events_per_second",
+        if ms > 0.0 {
+            (p.events as f64 / ms * 1000.0).into()
+        } else {
+            0.0.into()
+        },
+    );
+    set("workers_started", p.workers_started.into());
+    o
+}
+
+fn now_ms() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map(|p| p.now())
+        .unwrap_or(0.0)
+}
+
+fn parse(json: &str) -> Result<Scenario, String> {
+    quorumlab_sim::scenario::load(json).map_err(|e| quorumlab_sim::scenario::describe(&e))
+}
+
+/// Install `window.quorumlab.runWorkers(json)` and `window.quorumlab.runInline(json)`:
+/// each runs a scenario to its end and resolves to `{trace_hash, events, wall_ms,
+/// events_per_second, ...}` (or rejects with a message). The browser tests compare the
+/// hashes with the native CLI's, and measure throughput with them.
+pub fn install_js_api() {
+    use wasm_bindgen::prelude::*;
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let api = js_sys::Object::new();
+    let workers = Closure::<dyn Fn(String) -> js_sys::Promise>::new(|json: String| {
+        js_sys::Promise::new(&mut |resolve, reject| {
+            let s = match parse(&json) {
+                Ok(s) => s,
+                Err(e) => {
+                    let _ = reject.call1(&JsValue::NULL, &e.into());
+                    return;
+                }
+            };
+            let start = now_ms();
+            let settled = Rc::new(RefCell::new(false));
+            let reject2 = reject.clone();
+            let run = WorkerRun::new(&s, move |p: &Progress| {
+                if *settled.borrow() {
+                    return;
+                }
+                if let Some(e) = &p.error {
+                    *settled.borrow_mut() = true;
+                    let _ = reject2.call1(&JsValue::NULL, &e.as_str().into());
+                } else if p.done {
+                    *settled.borrow_mut() = true;
+                    let _ = resolve.call1(&JsValue::NULL, &outcome(p, now_ms() - start, "workers"));
+                }
+            });
+            match run {
+                Ok(r) => {
+                    r.run_to_end();
+                    // Keep the run alive until it settles: the workers' callbacks hold
+                    // only weak references.
+                    KEEP.with(|k| k.borrow_mut().push(r));
+                }
+                Err(e) => {
+                    let _ = reject.call1(&JsValue::NULL, &e.into());
+                }
+            }
+        })
+    });
+    let inline = Closure::<dyn Fn(String) -> js_sys::Promise>::new(|json: String| {
+        js_sys::Promise::new(&mut |resolve, reject| match parse(&json)
+            .and_then(|s| quorumlab_sim::build(&s, s.seed, 0).map_err(|e| e.to_string()))
+        {
+            Err(e) => {
+                let _ = reject.call1(&JsValue::NULL, &e.into());
+            }
+            Ok(mut e) => {
+                let start = now_ms();
+                e.run_to_end();
+                let p = Progress {
+                    now: e.now(),
+                    end: e.end(),
+                    events: e.events(),
+                    trace_hash: format!("{:016x}", e.trace_hash()),
+                    done: true,
+                    workers_started: 0,
+                    error: None,
+                    views: Vec::new(),
+                };
+                let _ = resolve.call1(&JsValue::NULL, &outcome(&p, now_ms() - start, "inline"));
+            }
+        })
+    });
+    let _ = js_sys::Reflect::set(&api, &"runWorkers".into(), workers.as_ref());
+    let _ = js_sys::Reflect::set(&api, &"runInline".into(), inline.as_ref());
+    workers.forget();
+    inline.forget();
+    let _ = js_sys::Reflect::set(&window, &"quorumlab".into(), &api);
+}
+
+thread_local! {
+    static KEEP: RefCell<Vec<WorkerRun>> = const { RefCell::new(Vec::new()) };
+}
