@@ -16,7 +16,7 @@ fn seeds() -> u64 {
     std::env::var("QUORUMLAB_SEEDS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(150)
+        .unwrap_or(1000)
 }
 
 #[test]

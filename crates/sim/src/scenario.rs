@@ -892,10 +892,22 @@ impl Scenario {
     }
 
     /// When the nemesis stops, if there is one.
+    /// 70% of the run, or earlier so that the convergence check applies: the end minus
+    /// `checks.converge_after_ms`, when the run is at least twice that long.
+    fn default_nemesis_stop_ms(&self) -> u64 {
+        let seventy = self.duration_ms * 7 / 10;
+        let quiet = self.checks.converge_after_ms;
+        if quiet > 0 && self.duration_ms >= 2 * quiet {
+            seventy.min(self.duration_ms - quiet)
+        } else {
+            seventy
+        }
+    }
+
     pub fn nemesis_stop_ms(&self) -> Option<u64> {
         self.nemesis
             .as_ref()
-            .map(|nm| nm.stop_ms.unwrap_or(self.duration_ms * 7 / 10))
+            .map(|nm| nm.stop_ms.unwrap_or_else(|| self.default_nemesis_stop_ms()))
     }
 }
 
