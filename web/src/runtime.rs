@@ -17,6 +17,9 @@ use quorumlab_worker::{FromWorker, ToWorker};
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
+/// How long a new worker gets to load and say it is ready.
+const WORKER_START_TIMEOUT_MS: u32 = 20_000;
+
 /// Where a worker run stands.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Progress {
@@ -27,6 +30,8 @@ pub struct Progress {
     pub done: bool,
     /// Workers started so far (a crash and restart starts another).
     pub workers_started: u32,
+    /// Workers running now.
+    pub live: u32,
     pub error: Option<String>,
     /// Views of the nodes, refreshed when asked with [`WorkerRun::refresh_views`].
     pub views: Vec<Option<NodeView>>,
@@ -37,6 +42,9 @@ struct Inner {
     params: String,
     coord: Box<dyn Coordinator>,
     workers: Vec<Option<NodeWorker>>,
+    /// Which spawn each worker is (for the start-up watchdog).
+    serials: Vec<u64>,
+    next_serial: u64,
     /// Results of the window in flight, and how many are awaited.
     pending: usize,
     results: Vec<(NodeId, String)>,
@@ -69,6 +77,8 @@ impl WorkerRun {
                 params: scenario.protocol.params.to_string(),
                 coord,
                 workers: (0..n).map(|_| None).collect(),
+                serials: vec![0; n],
+                next_serial: 1,
                 pending: 0,
                 results: Vec::new(),
                 window_id: 0,
@@ -80,6 +90,7 @@ impl WorkerRun {
                     trace_hash: String::new(),
                     done: false,
                     workers_started: 0,
+                    live: 0,
                     error: None,
                     views: vec![None; n],
                 },
@@ -101,6 +112,60 @@ impl WorkerRun {
             }
         }
         drive(&self.inner);
+    }
+
+    /// Start over from time 0 with `scenario` (an edit, or going back in time). The
+    /// running workers stay: each is told to host a fresh node, so nothing is reloaded.
+    pub fn restart(&self, scenario: &Scenario) -> Result<(), String> {
+        let coord = coordinator(scenario, scenario.seed, 0).map_err(|e| e.to_string())?;
+        let n = scenario.n();
+        {
+            let mut st = self.inner.borrow_mut();
+            st.coord = coord;
+            st.protocol = scenario.protocol.name.clone();
+            st.params = scenario.protocol.params.to_string();
+            st.workers.resize_with(n, || None);
+            st.serials.resize(n, 0);
+            let init = ToWorker::Init {
+                protocol: st.protocol.clone(),
+                params: st.params.clone(),
+            };
+            let mut failed = None;
+            for (i, w) in st.workers.iter().enumerate() {
+                if let Some(w) = w {
+                    if let Err(e) = w.send(init.clone()) {
+                        failed = Some(format!("node {i}: {e}"));
+                    }
+                }
+            }
+            // Answers still on their way belong to the old run: a new window id
+            // makes them stale.
+            st.window_id += 1;
+            st.pending = 0;
+            st.results.clear();
+            st.views_pending = 0;
+            st.target = 0;
+            let end = st.coord.engine().end();
+            let started = st.progress.workers_started;
+            st.progress = Progress {
+                now: 0,
+                end,
+                events: 0,
+                trace_hash: String::new(),
+                done: false,
+                workers_started: started,
+                live: 0,
+                error: None,
+                views: vec![None; n],
+            };
+            if let Some(e) = failed {
+                drop(st);
+                fail(&self.inner, e);
+                return Ok(());
+            }
+        }
+        update(&self.inner);
+        Ok(())
     }
 
     /// Run to the end of the scenario.
@@ -175,6 +240,14 @@ fn drive(inner: &Rc<RefCell<Inner>>) {
                 return;
             }
             Ok(None) => continue,
+            Ok(Some(jobs)) if jobs.is_empty() => {
+                // A window whose events all fell on crashed nodes: nothing to compute.
+                if let Err(e) = st.coord.finish(Vec::new()) {
+                    drop(st);
+                    fail(inner, e);
+                    return;
+                }
+            }
             Ok(Some(jobs)) => {
                 st.window_id += 1;
                 st.pending = jobs.len();
@@ -209,6 +282,7 @@ fn update(inner: &Rc<RefCell<Inner>>) {
     st.progress.now = now;
     st.progress.events = events;
     st.progress.trace_hash = hash;
+    st.progress.live = st.workers.iter().flatten().count() as u32;
 }
 
 fn ensure_worker(st: &mut Inner, node: NodeId) -> Result<(), String> {
@@ -230,14 +304,45 @@ fn ensure_worker(st: &mut Inner, node: NodeId) -> Result<(), String> {
         params: st.params.clone(),
     })?;
     *slot = Some(w);
+    let serial = st.next_serial;
+    st.next_serial += 1;
+    st.serials[node as usize] = serial;
     st.progress.workers_started += 1;
+    // A worker whose script or WebAssembly fails to load may never say so (a failed
+    // promise inside a worker is not an error event): give it a deadline.
+    let me = st.me.clone();
+    gloo_timers::callback::Timeout::new(WORKER_START_TIMEOUT_MS, move || {
+        let Some(inner) = me.upgrade() else { return };
+        let late = {
+            let st = inner.borrow();
+            st.serials.get(node as usize) == Some(&serial)
+                && st
+                    .workers
+                    .get(node as usize)
+                    .and_then(|w| w.as_ref())
+                    .is_some_and(|w| !w.is_ready())
+        };
+        if late {
+            fail(
+                &inner,
+                format!(
+                    "the worker of node {node} did not start within {} s (could it load node_worker_loader.js and its WebAssembly?)",
+                    WORKER_START_TIMEOUT_MS / 1000
+                ),
+            );
+        }
+    })
+    .forget();
     Ok(())
 }
 
 fn on_worker_event(inner: &Rc<RefCell<Inner>>, node: u32, ev: WorkerEvent) {
     match ev {
         WorkerEvent::Failed(e) => fail(inner, format!("the worker of node {node} failed: {e}")),
-        WorkerEvent::Message(FromWorker::Error { message }) => fail(inner, message),
+        WorkerEvent::Message(FromWorker::Error { message }) => fail(
+            inner,
+            format!("the worker of node {node} reported: {message}"),
+        ),
         WorkerEvent::Message(FromWorker::Done { id, node, result }) => {
             let complete = {
                 let mut st = inner.borrow_mut();
@@ -376,6 +481,7 @@ pub fn install_js_api() {
                     trace_hash: format!("{:016x}", e.trace_hash()),
                     done: true,
                     workers_started: 0,
+                    live: 0,
                     error: None,
                     views: Vec::new(),
                 };

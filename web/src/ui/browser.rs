@@ -30,6 +30,11 @@ pub fn fragment() -> String {
     imp::fragment()
 }
 
+/// The query string without `?` (empty if none).
+pub fn query() -> String {
+    imp::query()
+}
+
 /// Put text on the clipboard (best effort; the page also shows it in a field).
 pub fn copy_text(text: &str) {
     imp::copy_text(text)
@@ -95,6 +100,13 @@ mod imp {
             Some(i) => href[..i].to_string(),
             None => href,
         }
+    }
+
+    pub fn query() -> String {
+        let q = web_sys::window()
+            .and_then(|w| w.location().search().ok())
+            .unwrap_or_default();
+        q.strip_prefix('?').unwrap_or(&q).to_string()
     }
 
     pub fn fragment() -> String {
@@ -294,6 +306,9 @@ mod imp {
         String::new()
     }
     pub fn fragment() -> String {
+        String::new()
+    }
+    pub fn query() -> String {
         String::new()
     }
     pub fn copy_text(_text: &str) {}

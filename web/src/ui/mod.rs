@@ -15,3 +15,4 @@ pub mod playground;
 pub mod session;
 pub mod undo;
 pub mod views;
+pub mod workers;

@@ -8,6 +8,7 @@ use super::layout;
 use super::session::{ceil_ms, Session};
 use super::undo::Undo;
 use super::views;
+use super::workers::{runtime_from_query, Mirror, Runtime, WorkerStatus};
 use quorumlab_core::{NodeId, Op, Time, MS};
 use quorumlab_sim::run::{check_history, Check};
 use quorumlab_sim::scenario::{FaultKind, Scenario};
@@ -115,6 +116,8 @@ pub enum Msg {
     Compare(Option<Variant>),
     Window(f64),
     ShowJson(bool),
+    /// The Web Worker run moved on, ended or failed.
+    Workers(WorkerStatus),
 }
 
 pub struct Drag {
@@ -166,6 +169,13 @@ pub struct Playground {
     violation_sent: bool,
     trace_sent: bool,
     first_frame_reported: bool,
+    /// Where the nodes run (`?runtime=`).
+    pub runtime: Runtime,
+    /// The run in Web Workers (runtime `workers`).
+    mirror: Option<Mirror>,
+    /// Where the workers' run stands.
+    pub worker_status: Option<WorkerStatus>,
+    worker_trace_sent: bool,
 }
 
 pub fn role_of(status: Status, view: Option<&quorumlab_core::NodeView>) -> String {
@@ -214,7 +224,97 @@ fn initial() -> (Scenario, Option<String>) {
     (gallery::default_scenario(), None)
 }
 
+/// A scenario without the node positions on the canvas, which do not change the run.
+fn without_layout(s: &Scenario) -> Value {
+    fn strip(v: &mut Value) {
+        match v {
+            Value::Object(m) => {
+                m.remove("x");
+                m.remove("y");
+                m.values_mut().for_each(strip);
+            }
+            Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    let mut v = serde_json::to_value(s).unwrap_or(Value::Null);
+    if let Some(nodes) = v.get_mut("nodes") {
+        strip(nodes);
+    }
+    v
+}
+
 impl Playground {
+    /// The workers cannot go on: say so, and keep running on the page's thread.
+    fn worker_failed(&mut self, why: &str) {
+        let msg = format!(
+            "The Web Worker runtime stopped: {why}. The run goes on on the page's own thread."
+        );
+        self.error = Some(match self.error.take() {
+            Some(prev) if prev != msg => format!("{prev}\n{msg}"),
+            _ => msg,
+        });
+        self.runtime = Runtime::Inline;
+        self.mirror = None;
+    }
+
+    fn on_workers(&mut self, st: WorkerStatus) {
+        if self.runtime != Runtime::Workers {
+            return;
+        }
+        if let Some(e) = &st.error {
+            let e = e.clone();
+            self.worker_status = Some(st);
+            self.worker_failed(&e);
+            return;
+        }
+        // The page's replica and the workers run the same scenario: where they stand at
+        // the same time, their traces must be equal.
+        if let Some(e) = self.session.engine() {
+            let mine = format!("{:016x}", e.trace_hash());
+            if e.now() == st.now && !st.trace_hash.is_empty() && mine != st.trace_hash {
+                self.error = Some(format!(
+                    "Determinism broken: at {} ms the workers' trace hash is {} but the page's own run has {}. Please report this scenario (Share link).",
+                    st.now as f64 / MS as f64,
+                    st.trace_hash,
+                    mine
+                ));
+            }
+        }
+        if st.done && !self.worker_trace_sent {
+            self.worker_trace_sent = true;
+            browser::post_to_parent(&embed::trace(&st.trace_hash));
+        }
+        self.worker_status = Some(st);
+    }
+
+    /// Keep the workers' run on the same scenario as the page, up to the playhead.
+    fn sync_workers(&mut self) {
+        if self.runtime != Runtime::Workers || self.scrubbing {
+            return;
+        }
+        let Some(m) = self.mirror.as_mut() else {
+            return;
+        };
+        let now = self.session.now();
+        let changed = now < m.target()
+            || (m.scenario() != self.session.scenario()
+                && without_layout(m.scenario()) != without_layout(self.session.scenario()));
+        if changed {
+            if let Err(e) = m.restart(self.session.scenario()) {
+                self.worker_failed(&e);
+                return;
+            }
+            self.worker_status = None;
+            self.worker_trace_sent = false;
+        }
+        if self.session.engine().is_some() {
+            if let Some(m) = self.mirror.as_mut() {
+                m.run_until(now);
+            }
+        }
+    }
+
     fn now_ms_sim(&self) -> f64 {
         self.session.now() as f64 / MS as f64
     }
@@ -314,7 +414,7 @@ impl Playground {
                 let verdict = check_history(e, &mut || browser::now_ms() - start > 3000.0);
                 self.verdict = Some(verdict);
             }
-            if !self.trace_sent {
+            if !self.trace_sent && self.runtime == Runtime::Inline {
                 self.trace_sent = true;
                 browser::post_to_parent(&embed::trace(&format!("{:016x}", e.trace_hash())));
             }
@@ -425,7 +525,21 @@ impl Component for Playground {
             violation_sent: false,
             trace_sent: false,
             first_frame_reported: false,
+            runtime: Runtime::Workers,
+            mirror: None,
+            worker_status: None,
+            worker_trace_sent: false,
         };
+        match runtime_from_query(&browser::query()) {
+            Ok(r) => p.runtime = r,
+            Err(e) => p.error = Some(e),
+        }
+        if p.runtime == Runtime::Workers {
+            match Mirror::start(p.session.scenario(), ctx.link().callback(Msg::Workers)) {
+                Ok(m) => p.mirror = Some(m),
+                Err(e) => p.worker_failed(&e),
+            }
+        }
         if let Some(e) = p.session.error() {
             let msg = format!("This scenario cannot run: {e}");
             p.error = Some(match p.error.take() {
@@ -761,7 +875,9 @@ impl Component for Playground {
                 }
             }
             Msg::ShowJson(b) => self.show_json = b,
+            Msg::Workers(st) => self.on_workers(st),
         }
+        self.sync_workers();
         true
     }
 

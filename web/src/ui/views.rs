@@ -73,6 +73,56 @@ pub fn page(p: &Playground, ctx: &Ctx) -> Html {
     }
 }
 
+/// The trace hash of the run in the runtime in use, and where the nodes run. In the
+/// workers runtime the hash is the workers' run (it catches up with the playhead).
+fn runtime_readout(p: &Playground, now: Time, inline_hash: String, end: Time) -> Html {
+    use super::workers::Runtime;
+    match (p.runtime, p.worker_status.as_ref()) {
+        (Runtime::Inline, _) => html! {
+            <>
+                <span class="ql-hash" title="Trace hash: equal runs have equal hashes">
+                    { "trace " }
+                    <code data-testid="trace-hash" data-runtime="inline" data-us={now.to_string()}
+                          data-done={(now >= end).to_string()}>{ inline_hash }</code>
+                </span>
+                <span class="ql-runtime ql-muted" data-testid="runtime" data-runtime="inline"
+                      title="Every node runs on the page's own thread (?runtime=inline)">{ "on this thread" }</span>
+            </>
+        },
+        (Runtime::Workers, st) => {
+            let (hash, at, done, live, started) = match st {
+                Some(st) => (
+                    if st.trace_hash.is_empty() {
+                        "…".to_string()
+                    } else {
+                        st.trace_hash.clone()
+                    },
+                    st.now,
+                    st.done,
+                    st.live,
+                    st.workers_started,
+                ),
+                None => ("…".to_string(), 0, false, 0, 0),
+            };
+            let behind = at < now;
+            html! {
+                <>
+                    <span class="ql-hash" title="Trace hash of the run in the Web Workers: equal runs have equal hashes">
+                        { "trace " }
+                        <code data-testid="trace-hash" data-runtime="workers" data-us={at.to_string()}
+                              data-done={done.to_string()}>{ hash }</code>
+                    </span>
+                    <span class="ql-runtime ql-muted" data-testid="runtime" data-runtime="workers"
+                          data-live={live.to_string()} data-started={started.to_string()}
+                          title="Every node runs in its own Web Worker (?runtime=inline runs them on the page's thread)">
+                        { format!("{live} workers{}", if behind { format!(" · at {}", ms(at)) } else { String::new() }) }
+                    </span>
+                </>
+            }
+        }
+    }
+}
+
 fn controls(p: &Playground, ctx: &Ctx) -> Html {
     let link = ctx.link();
     let (now, hash, end) = match p.session.engine() {
@@ -103,9 +153,7 @@ fn controls(p: &Playground, ctx: &Ctx) -> Html {
                     <span data-testid="time" data-us={now.to_string()}>{ ms(now) }</span>
                     <span class="ql-muted">{ format!(" / {} ms", end / MS) }</span>
                 </span>
-                <span class="ql-hash" title="Trace hash: equal runs have equal hashes">
-                    { "trace " }<code data-testid="trace-hash">{ hash }</code>
-                </span>
+                { runtime_readout(p, now, hash, end) }
             </div>
             <div class="ql-buttons">
                 <button data-testid="undo" disabled={!p.undo.can_undo()} title="Undo (Ctrl+Z)" onclick={link.callback(|_| Msg::Undo)}>{ "Undo" }</button>

@@ -16,7 +16,33 @@ pub struct Session {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Kv {
     pub kv: BTreeMap<String, i64>,
+    /// As a list of pairs in JSON: a map with integer keys would not read back from
+    /// inside an internally tagged enum (a snapshot in a message), whose keys serde
+    /// buffers as strings.
+    #[serde(with = "pairs")]
     pub sessions: BTreeMap<ClientId, Session>,
+}
+
+/// A map as a sequence of `(key, value)` pairs.
+mod pairs {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::collections::BTreeMap;
+
+    pub fn serialize<K: Serialize, V: Serialize, S: Serializer>(
+        map: &BTreeMap<K, V>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_seq(map.iter())
+    }
+
+    pub fn deserialize<'de, K, V, D>(d: D) -> Result<BTreeMap<K, V>, D::Error>
+    where
+        K: Deserialize<'de> + Ord,
+        V: Deserialize<'de>,
+        D: Deserializer<'de>,
+    {
+        Ok(Vec::<(K, V)>::deserialize(d)?.into_iter().collect())
+    }
 }
 
 /// What applying a client entry did.

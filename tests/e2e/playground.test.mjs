@@ -1,0 +1,419 @@
+// The playground page in a real browser: a leader is elected, a crashed leader is
+// replaced, a partition stops commits on the minority side, a share link replays to the
+// same trace hash, a broken link falls back to the default scenario with a banner, and
+// (measured, not asserted) frame rate and load time.
+//
+// Every test runs in its own fresh browser profile (the page autosaves the scenario to
+// localStorage, and a page without a link opens the autosaved one), fails on console
+// errors, uncaught exceptions, failed requests or the panic banner, and saves a
+// screenshot to screenshots/<name>.png. Waits are bounded; nothing asserts on wall-clock
+// speed.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { serveDir } from './static-server.mjs';
+import { launch, watchForErrors } from './browser.mjs';
+import {
+  commitIndex,
+  encodeScenario,
+  measureFps,
+  pause,
+  play,
+  roles,
+  selectNode,
+  setSpeed,
+  simTimeUs,
+  traceHash,
+  waitForFinalHash,
+  waitForLeader,
+  waitForSimTime,
+} from './page-helpers.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const DIST = resolve(process.env.QUORUMLAB_DIST || join(here, '..', '..', 'dist'));
+const SCREENSHOTS = join(here, 'screenshots');
+/** Wall-clock bound for any single wait. */
+const TIMEOUT = 30_000;
+const MS = 1000; // simulated microseconds per millisecond
+
+/** The scenario the page opens on (web/src/ui/gallery.rs, DEFAULT_JSON). */
+const DEFAULT_SCENARIO = {
+  version: 1,
+  name: 'Playground: five Raft nodes',
+  description:
+    'Five Raft nodes elect a leader and replicate a light stream of client writes and reads. Click a node to crash, pause or restart it; click a link to cut it.',
+  watch:
+    'The first election (vote requests racing out), then heartbeats from the leader and appends carrying client writes.',
+  protocol: { name: 'raft' },
+  nodes: 5,
+  workload: { clients: 2, rate: 2, keys: 2, start_ms: 400 },
+  duration_ms: 30000,
+  seed: 1,
+};
+const DEFAULT_NAME = DEFAULT_SCENARIO.name;
+
+let server;
+
+before(async () => {
+  await stat(join(DIST, 'index.html')).catch(() => {
+    throw new Error(`${DIST}/index.html is missing: build it first with \`cargo xtask dist\``);
+  });
+  await mkdir(SCREENSHOTS, { recursive: true });
+  server = await serveDir(DIST);
+});
+
+after(async () => {
+  await server?.close();
+});
+
+/**
+ * Run `body(open)` with a fresh browser. `open(fragment)` opens the page (with `#fragment`
+ * if given), waits for the cluster to be drawn and returns { page, errors }. Afterwards
+ * every opened page must have logged no errors and shown no panic.
+ */
+async function withBrowser(body, { clipboard = false } = {}) {
+  const browser = await launch();
+  const opened = [];
+  if (clipboard) {
+    await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], {
+      origin: new URL(server.url).origin,
+    });
+  }
+  const open = async (fragment = '', { initScript } = {}) => {
+    const page = await browser.context.newPage();
+    const errors = watchForErrors(page);
+    opened.push({ page, errors });
+    if (initScript) await page.addInitScript(initScript);
+    await page.goto(fragment ? `${server.url}#${fragment}` : server.url, { waitUntil: 'load' });
+    await page.locator('svg[data-testid="canvas"] g[data-node]').first().waitFor({ timeout: TIMEOUT });
+    return { page, errors };
+  };
+  try {
+    await body(open);
+    for (const { page, errors } of opened) {
+      if (!page.isClosed()) {
+        assert.equal(await page.getByTestId('panic').count(), 0, 'no panic banner');
+      }
+      assert.deepEqual(errors, [], 'no console errors, uncaught exceptions or failed requests');
+    }
+  } catch (err) {
+    const seen = opened.flatMap((o) => o.errors);
+    if (seen.length) err.message += `\nerrors seen in the page: ${JSON.stringify(seen, null, 2)}`;
+    throw err;
+  } finally {
+    await browser.close();
+  }
+}
+
+const shot = (page, name) => page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
+
+/** Wait for the end of the default-length run and its final trace hash. */
+async function waitForEnd(page, opts = {}) {
+  try {
+    return await waitForFinalHash(page, DEFAULT_SCENARIO.duration_ms * MS, { timeout: TIMEOUT, ...opts });
+  } catch (err) {
+    const want = opts.not ? `a hash other than ${opts.not}` : opts.equals ? `hash ${opts.equals}` : 'a final hash';
+    err.message = `waiting for the end of the run with ${want}: at t=${await simTimeUs(page)} us ` +
+      `the page shows trace hash ${JSON.stringify(await traceHash(page))}\n${err.message}`;
+    throw err;
+  }
+}
+
+test('the default scenario elects a leader', { timeout: 60_000 }, async () => {
+  await withBrowser(async (open) => {
+    const { page } = await open();
+    assert.equal((await page.locator('.ql-scn').textContent()).trim(), DEFAULT_NAME);
+    assert.equal((await roles(page)).length, 5, 'five nodes drawn');
+    // It plays by itself, at the default speed.
+    await page.locator('[data-testid="play"].on').waitFor({ timeout: TIMEOUT });
+    assert.equal(await page.getByTestId('speed').inputValue(), '50');
+
+    const leader = await waitForLeader(page, { timeout: TIMEOUT });
+    const at = await simTimeUs(page);
+    assert.ok(at > 0 && at <= 2_000 * MS, `leader elected within 2 s simulated (at ${at} us)`);
+
+    // And it stays the only leader (no faults in this scenario).
+    await waitForSimTime(page, at + 300 * MS, { timeout: TIMEOUT });
+    const later = await roles(page);
+    assert.equal(later[leader], 'leader', `node ${leader} is still the leader 300 ms later: ${later}`);
+    assert.equal(later.filter((r) => r === 'leader').length, 1, `one leader: ${later}`);
+    const term = Number(
+      await page.locator(`svg[data-testid="canvas"] g[data-node="${leader}"]`).getAttribute('data-term'),
+    );
+    assert.ok(term >= 1, `the leader has a term (${term})`);
+    await shot(page, 'elects-leader');
+  });
+});
+
+test('crashing the leader leads to a new leader', { timeout: 60_000 }, async () => {
+  await withBrowser(async (open) => {
+    const { page } = await open();
+    await setSpeed(page, 200);
+    const old = await waitForLeader(page, { timeout: TIMEOUT });
+    const oldTerm = Number(
+      await page.locator(`svg[data-testid="canvas"] g[data-node="${old}"]`).getAttribute('data-term'),
+    );
+
+    // Click the leader on the canvas; its panel has the Crash button.
+    const panel = await selectNode(page, old);
+    await panel.getByTestId('crash').click();
+    await page
+      .locator(`svg[data-testid="canvas"] g[data-node="${old}"][data-role="crashed"]`)
+      .waitFor({ timeout: TIMEOUT });
+    assert.ok(await panel.getByTestId('crash').isDisabled(), 'a crashed node cannot crash again');
+    assert.ok(await panel.getByTestId('restart').isEnabled(), 'a crashed node can restart');
+    assert.match(await panel.textContent(), /Crashed/);
+    // The crash is now part of the scenario: a mark on the timeline, and undoable.
+    assert.equal(await page.locator('[data-testid="timeline"] [data-fault].crash').count(), 1);
+    assert.ok(await page.getByTestId('undo').isEnabled(), 'the crash can be undone');
+
+    // Still playing: the others elect a new leader in a higher term.
+    await page.locator('[data-testid="play"].on').waitFor({ timeout: TIMEOUT });
+    const next = await waitForLeader(page, { exclude: old, timeout: TIMEOUT });
+    assert.notEqual(next, old);
+    const r = await roles(page);
+    assert.equal(r[old], 'crashed', `the old leader is still shown crashed: ${r}`);
+    const newTerm = Number(
+      await page.locator(`svg[data-testid="canvas"] g[data-node="${next}"]`).getAttribute('data-term'),
+    );
+    assert.ok(newTerm > oldTerm, `new leader's term ${newTerm} > old term ${oldTerm}`);
+    await shot(page, 'leader-crash');
+  });
+});
+
+test('a partition stops commits on the minority side', { timeout: 90_000 }, async () => {
+  await withBrowser(async (open) => {
+    const { page } = await open();
+    await setSpeed(page, 1000);
+    const leader = await waitForLeader(page, { timeout: TIMEOUT });
+    // Let some client writes commit first.
+    await waitForSimTime(page, 1_500 * MS, { timeout: TIMEOUT });
+    await pause(page);
+
+    const all = [0, 1, 2, 3, 4];
+    const minority = [leader, (leader + 1) % 5];
+    const majority = all.filter((i) => !minority.includes(i));
+
+    // The partition tool in the Edit tab: minority in group A, majority in group B.
+    await page.getByTestId('tab-edit').click();
+    const tool = page.getByTestId('partition-tool');
+    const groupButton = (node, g) => tool.locator('.ql-grp').nth(node).locator(`button.${g}`);
+    for (const i of minority) await groupButton(i, 'a').click();
+    for (const i of majority) await groupButton(i, 'b').click();
+    for (const i of minority) await tool.locator('.ql-grp').nth(i).locator('button.a.on').waitFor();
+    for (const i of majority) await tool.locator('.ql-grp').nth(i).locator('button.b.on').waitFor();
+    await page.getByTestId('apply-partition').click();
+
+    // Cut links are drawn: every pair across the partition, and no other.
+    await page.locator('[data-testid="timeline"] [data-fault].partition').waitFor({ timeout: TIMEOUT });
+    const cut = await page.$$eval('svg[data-testid="canvas"] g.ql-link.cut', (gs) =>
+      gs.map((g) => g.dataset.link).sort());
+    const across = [];
+    for (const a of minority) for (const b of majority) across.push(`${Math.min(a, b)}-${Math.max(a, b)}`);
+    assert.deepEqual(cut, across.sort(), 'the links across the partition are cut');
+
+    const t0 = await simTimeUs(page);
+    const at = {};
+    for (const i of all) at[i] = await commitIndex(page, i);
+    const minorityAt = Math.max(...minority.map((i) => at[i]));
+    const majorityAt = Math.max(...majority.map((i) => at[i]));
+    assert.ok(minorityAt >= 1, `something was committed before the partition: ${JSON.stringify(at)}`);
+
+    // Three simulated seconds later.
+    await play(page);
+    await waitForSimTime(page, t0 + 3_000 * MS, { timeout: TIMEOUT });
+    await pause(page);
+    const later = {};
+    for (const i of all) later[i] = await commitIndex(page, i);
+    const detail = `commit indexes at the partition (t=${t0} us): ${JSON.stringify(at)}, ` +
+      `at t=${await simTimeUs(page)} us: ${JSON.stringify(later)}; minority ${minority}`;
+
+    for (const i of minority) {
+      assert.ok(later[i] <= minorityAt, `minority node ${i} committed nothing new: ${detail}`);
+    }
+    const majorityLater = Math.max(...majority.map((i) => later[i]));
+    assert.ok(majorityLater > majorityAt, `the majority kept committing: ${detail}`);
+    const quorum = majority.filter((i) => later[i] > Math.max(minorityAt, majorityAt));
+    assert.ok(quorum.length >= 2, `a quorum of the majority side is ahead: ${detail}`);
+
+    const r = await roles(page);
+    assert.ok(majority.some((i) => r[i] === 'leader'), `the majority side has a leader: ${r}`);
+    assert.ok(minority.every((i) => r[i] !== 'leader'), `the old leader stepped down: ${r}`);
+
+    await selectNode(page, leader);
+    await shot(page, 'partition-minority');
+  });
+});
+
+test('a share link replays to the same trace hash', { timeout: 90_000 }, async () => {
+  await withBrowser(
+    async (open) => {
+      const { page } = await open();
+      await setSpeed(page, 500);
+      const leader = await waitForLeader(page, { timeout: TIMEOUT });
+
+      // An edit: crash the leader now.
+      const panel = await selectNode(page, leader);
+      await panel.getByTestId('crash').click();
+      await page
+        .locator(`svg[data-testid="canvas"] g[data-node="${leader}"][data-role="crashed"]`)
+        .waitFor({ timeout: TIMEOUT });
+
+      await page.getByTestId('copy-link').click();
+      const field = page.getByTestId('share-link');
+      await field.waitFor({ timeout: TIMEOUT });
+      const link = await field.inputValue();
+      assert.ok(link.startsWith(`${server.url}#1.`), `a share link: ${link}`);
+      assert.match(link.slice(link.indexOf('#') + 1), /^1\.[A-Za-z0-9_-]+$/);
+      assert.equal(await page.evaluate(() => navigator.clipboard.readText()), link, 'on the clipboard');
+
+      await page.getByTestId('run-to-end').click();
+      const edited = await waitForEnd(page);
+      await shot(page, 'share-link-original');
+
+      // Undo the crash (it replays to the end): a different run; redo: the same again.
+      await page.getByTestId('undo').click();
+      const unedited = await waitForEnd(page, { not: edited });
+      assert.notEqual(unedited, edited, 'the crash changes the run');
+      await page.getByTestId('redo').click();
+      await waitForEnd(page, { equals: edited });
+
+      // The link in a new page: the same scenario, the same run.
+      const { page: copy } = await open(link.slice(link.indexOf('#') + 1));
+      assert.equal(await copy.getByTestId('error-banner').count(), 0, 'the link loads');
+      assert.equal((await copy.locator('.ql-scn').textContent()).trim(), DEFAULT_NAME);
+      assert.equal(await copy.locator('[data-testid="timeline"] [data-fault].crash').count(), 1);
+      await copy.getByTestId('run-to-end').click();
+      const replayed = await waitForEnd(copy);
+      assert.equal(replayed, edited, 'the shared link replays to the same trace hash');
+      assert.equal((await roles(copy))[leader], 'crashed');
+      await shot(copy, 'share-link-opened');
+
+      // Another seed (Edit tab), another run; back to seed 1, the same run again.
+      const setSeed = async (v) => {
+        await copy.getByTestId('tab-edit').click();
+        const seed = copy.getByTestId('seed');
+        await seed.fill(String(v));
+        await seed.press('Enter');
+        await copy.waitForFunction((want) => document.querySelector('[data-testid="seed"]')?.value === want, String(v));
+        await copy.getByTestId('run-to-end').click();
+      };
+      await setSeed(2);
+      const seed2 = await waitForEnd(copy, { not: edited });
+      assert.notEqual(seed2, edited, 'seed 2 gives another trace hash');
+      await setSeed(1);
+      await waitForEnd(copy, { equals: edited });
+    },
+    { clipboard: true },
+  );
+});
+
+test('a broken link shows the error banner and opens the default scenario', { timeout: 90_000 }, async () => {
+  // A valid link to another scenario, then cut short.
+  const other = encodeScenario({ ...DEFAULT_SCENARIO, name: 'Another scenario', nodes: 3, seed: 9 });
+  const cases = [
+    { name: 'garbage', fragment: '1.!!this*is~not(base64)!!', why: /is not base64url/ },
+    { name: 'not-deflate', fragment: '1.QUJDREVGR0hJSktMTU5PUA', why: /does not decompress/ },
+    { name: 'truncated', fragment: other.slice(0, Math.floor(other.length / 2)), why: /does not decompress/ },
+  ];
+  await withBrowser(async (open) => {
+    for (const c of cases) {
+      const { page } = await open(c.fragment);
+      const banner = page.getByTestId('error-banner');
+      await banner.waitFor({ state: 'visible', timeout: TIMEOUT });
+      const text = (await banner.locator('pre').textContent()).trim();
+      assert.match(text, /^This link does not hold a scenario: the link is damaged/, `${c.name}: ${text}`);
+      assert.match(text, c.why, `${c.name}: ${text}`);
+      assert.equal(await banner.getAttribute('role'), 'alert');
+
+      // The default scenario runs anyway.
+      assert.equal((await page.locator('.ql-scn').textContent()).trim(), DEFAULT_NAME, c.name);
+      assert.equal((await roles(page)).length, 5, `${c.name}: five nodes`);
+      await setSpeed(page, 500);
+      await waitForLeader(page, { timeout: TIMEOUT });
+      assert.ok(await banner.isVisible(), `${c.name}: the banner stays until dismissed`);
+      await shot(page, `broken-link-${c.name}`);
+
+      await banner.getByRole('button', { name: 'Dismiss' }).click();
+      await banner.waitFor({ state: 'detached', timeout: TIMEOUT });
+      await page.close();
+    }
+
+    // Control: the same link, whole, opens its scenario without a banner.
+    const { page } = await open(other);
+    assert.equal((await page.locator('.ql-scn').textContent()).trim(), 'Another scenario');
+    assert.equal((await roles(page)).length, 3);
+    assert.equal(await page.getByTestId('error-banner').count(), 0);
+  });
+});
+
+test('measurements: frame rate and load time', { timeout: 90_000 }, async () => {
+  // Record, inside the page, when simulated time first moves and when a leader first
+  // shows (performance.now(), i.e. milliseconds since navigation start).
+  const probe = () => {
+    const look = () => {
+      const t = Number(document.querySelector('[data-testid="time"]')?.dataset.us);
+      if (window.__e2e_running_ms === undefined && t > 0) window.__e2e_running_ms = performance.now();
+      if (window.__e2e_leader_ms === undefined && document.querySelector('g[data-node][data-role="leader"]')) {
+        window.__e2e_leader_ms = performance.now();
+        window.__e2e_leader_sim_us = t;
+      }
+      if (window.__e2e_leader_ms === undefined) requestAnimationFrame(look);
+    };
+    requestAnimationFrame(look);
+  };
+
+  await withBrowser(async (open) => {
+    const { page } = await open('', { initScript: probe });
+    await waitForLeader(page, { timeout: TIMEOUT });
+    await page.waitForFunction(() => window.__e2e_leader_ms !== undefined, null, { timeout: TIMEOUT });
+    const load = await page.evaluate(() => {
+      const nav = performance.getEntriesByType('navigation')[0];
+      return {
+        dcl: nav?.domContentLoadedEventEnd,
+        load: nav?.loadEventEnd,
+        running: window.__e2e_running_ms,
+        appRunning: window.__quorumlab_running_ms,
+        leader: window.__e2e_leader_ms,
+        leaderSim: window.__e2e_leader_sim_us,
+      };
+    });
+    assert.ok(load.running > 0 && load.leader >= load.running, JSON.stringify(load));
+    const fps5 = await measureFps(page, 3000);
+    const appFps5 = await page.evaluate(() => window.__quorumlab_fps);
+    // Also at a fast speed, where the engine's work per frame shows (60 is the cap).
+    await setSpeed(page, 1000);
+    const fast5 = await measureFps(page, 3000);
+    await shot(page, 'measure-5-nodes');
+    await page.close();
+
+    const big = encodeScenario({
+      ...DEFAULT_SCENARIO,
+      name: 'Twenty-five Raft nodes',
+      description: 'The default scenario with 25 nodes (made by the browser tests to measure the frame rate).',
+      nodes: 25,
+    });
+    const { page: page25 } = await open(big);
+    assert.equal((await roles(page25)).length, 25, 'twenty-five nodes drawn');
+    assert.equal(await page25.getByTestId('speed').inputValue(), '50', 'normal speed');
+    await waitForLeader(page25, { timeout: TIMEOUT });
+    const fps25 = await measureFps(page25, 3000);
+    const appFps25 = await page25.evaluate(() => window.__quorumlab_fps);
+    await shot(page25, 'measure-25-nodes');
+    await setSpeed(page25, 1000);
+    const fast25 = await measureFps(page25, 3000);
+
+    assert.ok([fps5, fps25, fast5, fast25].every((m) => m.fps > 0), 'frames counted');
+    const f = (x) => (typeof x === 'number' ? x.toFixed(1) : String(x));
+    console.log(
+      `MEASURE fps5=${f(fps5.fps)} fps25=${f(fps25.fps)} app_fps5=${f(appFps5)} app_fps25=${f(appFps25)} (rAF frames over ${f(fps5.ms)} / ${f(fps25.ms)} ms at 50 ms/s)`,
+    );
+    console.log(`MEASURE fps5_fast=${f(fast5.fps)} fps25_fast=${f(fast25.fps)} (at 1000 ms/s)`);
+    console.log(
+      `MEASURE load_ms=${f(load.running)} app_running_ms=${f(load.appRunning)} first_leader_ms=${f(load.leader)} first_leader_sim_ms=${f(load.leaderSim / MS)} dom_content_loaded_ms=${f(load.dcl)} load_event_ms=${f(load.load)} (since navigation start)`,
+    );
+  });
+});

@@ -1,0 +1,208 @@
+// The browser runtime is the same run as the native CLI: for Raft presets with faults,
+// the trace hash in worker mode (one Web Worker per node) and in single-thread mode
+// equals `quorumlab run --json`'s. Also: a worker that fails is reported on the page,
+// naming the node, and the page keeps running; and throughput is measured (printed as
+// MEASURE lines, never asserted).
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { serveDir } from './static-server.mjs';
+import { launch, watchForErrors } from './browser.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(here, '..', '..');
+const DIST = resolve(process.env.QUORUMLAB_DIST || join(ROOT, 'dist'));
+const SCREENSHOTS = join(here, 'screenshots');
+
+// Raft presets with a fault schedule (crash, partition, heal, membership) or a nemesis.
+const PRESETS = [
+  'raft-leader-crash.json',
+  'raft-minority-partition.json',
+  'raft-old-leader-rejoins.json',
+  'raft-snapshot-catchup.json',
+  'raft-membership.json',
+  'raft-nemesis.json',
+];
+
+let server;
+let browser;
+
+/** Run the native CLI (built in release by the test step before) on a scenario text. */
+function cli(args, input) {
+  const r = spawnSync('cargo', ['run', '-q', '--release', '-p', 'quorumlab-cli', '--', ...args], {
+    cwd: ROOT,
+    input,
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
+  if (r.error) throw r.error;
+  return r;
+}
+
+function nativeRun(scenarioText) {
+  const r = cli(['run', '-', '--json'], scenarioText);
+  assert.ok(r.status === 0 || r.status === 1, `quorumlab run failed (${r.status}): ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+async function apiPage() {
+  const page = await browser.context.newPage();
+  const errors = watchForErrors(page);
+  await page.goto(`${server.url}?runtime=inline`, { waitUntil: 'load' });
+  await page.waitForFunction(() => window.quorumlab && window.quorumlab.runWorkers, null, {
+    timeout: 30_000,
+  });
+  return { page, errors };
+}
+
+before(async () => {
+  await stat(join(DIST, 'index.html')).catch(() => {
+    throw new Error(`${DIST}/index.html is missing: build it first with \`cargo xtask dist\``);
+  });
+  server = await serveDir(DIST);
+  browser = await launch();
+  await mkdir(SCREENSHOTS, { recursive: true });
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+test('workers and single-thread runs equal the native CLI, preset by preset', { timeout: 240_000 }, async () => {
+  const { page, errors } = await apiPage();
+  for (const name of PRESETS) {
+    const text = await readFile(join(ROOT, 'scenarios', name), 'utf8');
+    const native = nativeRun(text);
+    console.log(`# ${name}: native ${native.trace_hash}, ${native.events} events`);
+    const workers = await page.evaluate((j) => window.quorumlab.runWorkers(j), text);
+    const inline = await page.evaluate((j) => window.quorumlab.runInline(j), text);
+    assert.match(native.trace_hash, /^[0-9a-f]{16}$/);
+    assert.equal(workers.trace_hash, native.trace_hash, `${name}: workers vs native`);
+    assert.equal(inline.trace_hash, native.trace_hash, `${name}: single thread vs native`);
+    assert.equal(workers.events, native.events, `${name}: event count`);
+    assert.ok(workers.workers_started >= 5, `${name}: ${workers.workers_started} workers started`);
+    // Another seed is another run (the hash is not a constant).
+    if (name === 'raft-leader-crash.json') {
+      const other = JSON.parse(text);
+      other.seed = 2;
+      const w2 = await page.evaluate((j) => window.quorumlab.runWorkers(j), JSON.stringify(other));
+      assert.notEqual(w2.trace_hash, native.trace_hash, 'seed 2 differs from seed 1');
+      assert.equal(w2.trace_hash, nativeRun(JSON.stringify(other)).trace_hash);
+    }
+  }
+  // A crash is a real crash: the crashed node's worker is terminated and a new one
+  // starts when the node restarts.
+  const crash = await readFile(join(ROOT, 'scenarios', 'raft-leader-crash.json'), 'utf8');
+  const w = await page.evaluate((j) => window.quorumlab.runWorkers(j), crash);
+  assert.equal(w.workers_started, 6, 'five workers, and one more after the restart');
+  await page.close();
+  assert.deepEqual(errors, []);
+});
+
+test('the page run-to-end control gives the CLI hash, with workers and inline', { timeout: 120_000 }, async () => {
+  for (const runtime of ['workers', 'inline']) {
+    const name = 'raft-minority-partition.json';
+    const text = await readFile(join(ROOT, 'scenarios', name), 'utf8');
+    const native = nativeRun(text);
+    const fragment = cli(['url', join('scenarios', name)]).stdout.trim().split('#')[1];
+    assert.ok(fragment, 'quorumlab url prints a link with a fragment');
+    const page = await browser.context.newPage();
+    const errors = watchForErrors(page);
+    await page.goto(`${server.url}?runtime=${runtime}#${fragment}`, { waitUntil: 'load' });
+    await page.getByTestId('run-to-end').click();
+    const hash = page.locator(`[data-testid="trace-hash"][data-runtime="${runtime}"][data-done="true"]`);
+    await hash.waitFor({ timeout: 60_000 });
+    assert.equal((await hash.textContent()).trim(), native.trace_hash, `${runtime} page vs native`);
+    const rt = page.getByTestId('runtime');
+    assert.equal(await rt.getAttribute('data-runtime'), runtime);
+    if (runtime === 'workers') {
+      assert.ok(Number(await rt.getAttribute('data-started')) >= 5);
+    }
+    assert.equal(await page.getByTestId('error-banner').count(), 0, 'no error banner');
+    await page.screenshot({ path: join(SCREENSHOTS, `runtime-${runtime}.png`) });
+    await page.close();
+    assert.deepEqual(errors, []);
+  }
+});
+
+test('an unknown runtime in the link is reported and workers are used', { timeout: 60_000 }, async () => {
+  const page = await browser.context.newPage();
+  const errors = watchForErrors(page);
+  await page.goto(`${server.url}?runtime=gpu`, { waitUntil: 'load' });
+  const banner = page.getByTestId('error-banner');
+  await banner.waitFor({ timeout: 30_000 });
+  assert.match(await banner.textContent(), /runtime=gpu/);
+  assert.equal(await page.getByTestId('runtime').getAttribute('data-runtime'), 'workers');
+  await page.close();
+  assert.deepEqual(errors, []);
+});
+
+test('a worker that fails is named on the page, and the page keeps running', { timeout: 90_000 }, async () => {
+  const page = await browser.context.newPage();
+  const errors = watchForErrors(page);
+  // Every node worker's script throws as it loads.
+  await page.route('**/node_worker_loader.js', (route) =>
+    route.fulfill({
+      status: 200,
+      contentType: 'text/javascript',
+      body: 'throw new Error("injected failure while loading");',
+    }));
+  await page.goto(`${server.url}?runtime=workers`, { waitUntil: 'load' });
+  const banner = page.getByTestId('error-banner');
+  await banner.waitFor({ timeout: 60_000 });
+  const text = await banner.textContent();
+  assert.match(text, /worker of node \d+/, text);
+  assert.match(text, /injected failure while loading/, text);
+  // The run goes on, on the page's thread.
+  assert.equal(await page.getByTestId('runtime').getAttribute('data-runtime'), 'inline');
+  const t0 = Number(await page.getByTestId('time').getAttribute('data-us'));
+  await page.waitForFunction(
+    (t) => Number(document.querySelector('[data-testid="time"]').dataset.us) > t,
+    t0,
+    { timeout: 30_000 },
+  );
+  await page.screenshot({ path: join(SCREENSHOTS, 'runtime-worker-failure.png') });
+  await page.close();
+  // The injected exception is the only thing logged: it comes from the worker.
+  const unexpected = errors.filter((e) => !/injected failure while loading/.test(e));
+  assert.deepEqual(unexpected, []);
+});
+
+test('throughput: events per second in workers and on one thread, 5 and 25 nodes', { timeout: 300_000 }, async () => {
+  const { page, errors } = await apiPage();
+  const lines = [];
+  for (const nodes of [5, 25]) {
+    const s = {
+      version: 1,
+      name: `bench: ${nodes}-node Raft under client load`,
+      protocol: { name: 'raft' },
+      nodes,
+      workload: { clients: 10, rate: 20, keys: 8, start_ms: 300 },
+      duration_ms: nodes === 5 ? 60_000 : 20_000,
+      seed: 7,
+    };
+    const text = JSON.stringify(s);
+    const t0 = process.hrtime.bigint();
+    const native = nativeRun(text);
+    const nativeMs = Number(process.hrtime.bigint() - t0) / 1e6;
+    const inline = await page.evaluate((j) => window.quorumlab.runInline(j), text);
+    const workers = await page.evaluate((j) => window.quorumlab.runWorkers(j), text);
+    assert.equal(inline.trace_hash, native.trace_hash);
+    assert.equal(workers.trace_hash, native.trace_hash);
+    assert.ok(inline.events_per_second > 0 && workers.events_per_second > 0);
+    const line =
+      `MEASURE runtime nodes=${nodes} events=${native.events}` +
+      ` native_cli_process=${Math.round(native.events / (nativeMs / 1000))}/s` +
+      ` inline=${Math.round(inline.events_per_second)}/s` +
+      ` workers=${Math.round(workers.events_per_second)}/s`;
+    lines.push(line);
+    console.log(line);
+  }
+  await page.close();
+  assert.deepEqual(errors, []);
+});
