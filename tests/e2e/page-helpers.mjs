@@ -98,14 +98,10 @@ export async function nodeDetails(page, id) {
   });
 }
 
-/** Node `id`'s commit index as its panel shows it (null when it shows no state). */
+/** Node `id`'s commit index, from the canvas (`data-commit`; null when it has no state). */
 export async function commitIndex(page, id) {
-  const d = await nodeDetails(page, id);
-  const v = d['commit / applied'];
-  if (v === undefined) return null;
-  const m = /^(\d+)\s*\/\s*(\d+)$/.exec(v);
-  if (!m) throw new Error(`node ${id}: unexpected "commit / applied" text: ${JSON.stringify(v)}`);
-  return Number(m[1]);
+  const v = await page.locator(`svg[data-testid="canvas"] g[data-node="${id}"]`).getAttribute('data-commit');
+  return v === null ? null : Number(v);
 }
 
 /**

@@ -200,7 +200,7 @@ test('a partition stops commits on the minority side', { timeout: 90_000 }, asyn
     // The partition tool in the Edit tab: minority in group A, majority in group B.
     await page.getByTestId('tab-edit').click();
     const tool = page.getByTestId('partition-tool');
-    const groupButton = (node, g) => tool.locator('.ql-grp').nth(node).locator(`button.${g}`);
+    const groupButton = (node, g) => page.getByTestId(`group-${g}-${node}`);
     for (const i of minority) await groupButton(i, 'a').click();
     for (const i of majority) await groupButton(i, 'b').click();
     for (const i of minority) await tool.locator('.ql-grp').nth(i).locator('button.a.on').waitFor();
@@ -347,6 +347,22 @@ test('a broken link shows the error banner and opens the default scenario', { ti
     assert.equal((await page.locator('.ql-scn').textContent()).trim(), 'Another scenario');
     assert.equal((await roles(page)).length, 3);
     assert.equal(await page.getByTestId('error-banner').count(), 0);
+  });
+});
+
+test('a share link opened in a tab already showing the page loads it', { timeout: 60_000 }, async () => {
+  await withBrowser(async (open) => {
+    const { page } = await open();
+    const three = { ...DEFAULT_SCENARIO, name: 'three nodes by link', nodes: 3 };
+    // Only the fragment changes: the browser does not reload the page.
+    await page.evaluate((f) => { window.location.hash = f; }, encodeScenario(three));
+    await page.waitForFunction(
+      () => document.querySelectorAll('svg[data-testid="canvas"] g[data-node]').length === 3,
+      null,
+      { timeout: TIMEOUT },
+    );
+    await waitForLeader(page);
+    await shot(page, 'hashchange');
   });
 });
 

@@ -192,10 +192,20 @@ mod imp {
     pub struct Listeners {
         keys: Closure<dyn FnMut(web_sys::KeyboardEvent)>,
         messages: Closure<dyn FnMut(web_sys::MessageEvent)>,
+        hash: Closure<dyn FnMut(web_sys::Event)>,
     }
 
     impl Listeners {
-        pub fn new(on_key: Callback<Key>, on_message: Callback<Result<Value, String>>) -> Self {
+        pub fn new(
+            on_key: Callback<Key>,
+            on_message: Callback<Result<Value, String>>,
+            on_hash: Callback<String>,
+        ) -> Self {
+            // A share link opened in a tab already showing the page changes only the
+            // fragment: no reload, so listen for it.
+            let hash = Closure::<dyn FnMut(web_sys::Event)>::new(move |_e: web_sys::Event| {
+                on_hash.emit(fragment());
+            });
             let keys = Closure::<dyn FnMut(web_sys::KeyboardEvent)>::new(
                 move |e: web_sys::KeyboardEvent| {
                     // Typing in a field is not a shortcut.
@@ -266,8 +276,14 @@ mod imp {
                     w.add_event_listener_with_callback("keydown", keys.as_ref().unchecked_ref());
                 let _ = w
                     .add_event_listener_with_callback("message", messages.as_ref().unchecked_ref());
+                let _ =
+                    w.add_event_listener_with_callback("hashchange", hash.as_ref().unchecked_ref());
             }
-            Listeners { keys, messages }
+            Listeners {
+                keys,
+                messages,
+                hash,
+            }
         }
     }
 
@@ -281,6 +297,10 @@ mod imp {
                 let _ = w.remove_event_listener_with_callback(
                     "message",
                     self.messages.as_ref().unchecked_ref(),
+                );
+                let _ = w.remove_event_listener_with_callback(
+                    "hashchange",
+                    self.hash.as_ref().unchecked_ref(),
                 );
             }
         }
@@ -328,7 +348,11 @@ mod imp {
 
     pub struct Listeners;
     impl Listeners {
-        pub fn new(_on_key: Callback<Key>, _on_message: Callback<Result<Value, String>>) -> Self {
+        pub fn new(
+            _on_key: Callback<Key>,
+            _on_message: Callback<Result<Value, String>>,
+            _on_hash: Callback<String>,
+        ) -> Self {
             Listeners
         }
     }

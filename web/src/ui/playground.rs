@@ -116,6 +116,8 @@ pub enum Msg {
     Compare(Option<Variant>),
     Window(f64),
     ShowJson(bool),
+    /// The address's fragment changed (a share link opened in this tab).
+    Hash(String),
     /// The Web Worker run moved on, ended or failed.
     Workers(WorkerStatus),
 }
@@ -483,6 +485,7 @@ impl Component for Playground {
         let listeners = Listeners::new(
             ctx.link().callback(Msg::Key),
             ctx.link().callback(Msg::Message),
+            ctx.link().callback(Msg::Hash),
         );
         let mut p = Playground {
             session,
@@ -876,6 +879,20 @@ impl Component for Playground {
             }
             Msg::ShowJson(b) => self.show_json = b,
             Msg::Workers(st) => self.on_workers(st),
+            Msg::Hash(frag) => {
+                if frag.is_empty() {
+                    return false;
+                }
+                match quorumlab_sim::url::decode(&frag) {
+                    Ok(s) if s == *self.session.scenario() => return false,
+                    Ok(s) => self.load(s),
+                    Err(e) => {
+                        self.error = Some(format!(
+                            "This link does not hold a scenario: {e}. The current scenario stays."
+                        ))
+                    }
+                }
+            }
         }
         self.sync_workers();
         true

@@ -306,6 +306,8 @@ fn canvas(p: &Playground, ctx: &Ctx) -> Html {
         html! {
             <g class={classes!("ql-node", role_class(&role), sel.then_some("sel"))}
                data-node={i.to_string()} data-role={role.clone()} data-term={term.to_string()}
+               data-commit={v.map(|v| v.commit_index.to_string())}
+               data-applied={v.map(|v| v.applied_index.to_string())}
                transform={format!("translate({x:.1},{y:.1})")} onpointerdown={down}>
                 <title>{ format!("node {i}: {role}, term {term}") }</title>
                 if group > 0 {
@@ -484,7 +486,7 @@ fn spacetime(p: &Playground, ctx: &Ctx) -> Html {
             let x = tx(t);
             ticks.push(html! {
                 <g class="tick"><line x1={format!("{x:.1}")} x2={format!("{x:.1}")} y1="0" y2={sh.to_string()} />
-                <text x={format!("{:.1}", x + 2.0)} y="10">{ format!("{} ms", (t / MS as f64).round()) }</text></g>
+                <text x={format!("{:.1}", x + 2.0)} y="10">{ format!("{} ms", (t / MS as f64).round().abs()) }</text></g>
             });
         }
         t += step;
@@ -728,8 +730,8 @@ fn edit_panel(p: &Playground, ctx: &Ctx) -> Html {
         html! {
             <span class="ql-grp">
                 { format!("{i}:") }
-                <button class={classes!("a", (g == 1).then_some("on"))} onclick={set(if g == 1 { 0 } else { 1 })}>{ "A" }</button>
-                <button class={classes!("b", (g == 2).then_some("on"))} onclick={set(if g == 2 { 0 } else { 2 })}>{ "B" }</button>
+                <button data-testid={format!("group-a-{i}")} class={classes!("a", (g == 1).then_some("on"))} onclick={set(if g == 1 { 0 } else { 1 })}>{ "A" }</button>
+                <button data-testid={format!("group-b-{i}")} class={classes!("b", (g == 2).then_some("on"))} onclick={set(if g == 2 { 0 } else { 2 })}>{ "B" }</button>
             </span>
         }
     });
