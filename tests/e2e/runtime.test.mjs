@@ -56,6 +56,8 @@ async function apiPage() {
   await page.waitForFunction(() => window.quorumlab && window.quorumlab.runWorkers, null, {
     timeout: 30_000,
   });
+  // The playground's own animation would compete for the page's thread.
+  await page.getByTestId('pause').click();
   return { page, errors };
 }
 
