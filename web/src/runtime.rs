@@ -9,6 +9,7 @@
 //! Everything is driven by worker messages: no thread blocks, and the page stays
 //! responsive while a run goes on.
 
+use crate::ui::workers::WorkerStatus;
 use crate::worker_pool::{NodeWorker, WorkerEvent};
 use quorumlab_core::{NodeId, NodeView, Time};
 use quorumlab_sim::remote::{coordinator, Coordinator};
@@ -23,16 +24,9 @@ const WORKER_START_TIMEOUT_MS: u32 = 20_000;
 /// Where a worker run stands.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Progress {
-    pub now: Time,
+    /// Where the run stands (time, events, hash, workers, error).
+    pub run: WorkerStatus,
     pub end: Time,
-    pub events: u64,
-    pub trace_hash: String,
-    pub done: bool,
-    /// Workers started so far (a crash and restart starts another).
-    pub workers_started: u32,
-    /// Workers running now.
-    pub live: u32,
-    pub error: Option<String>,
     /// Views of the nodes, refreshed when asked with [`WorkerRun::refresh_views`].
     pub views: Vec<Option<NodeView>>,
 }
@@ -84,14 +78,8 @@ impl WorkerRun {
                 window_id: 0,
                 target: 0,
                 progress: Progress {
-                    now: 0,
+                    run: WorkerStatus::default(),
                     end,
-                    events: 0,
-                    trace_hash: String::new(),
-                    done: false,
-                    workers_started: 0,
-                    live: 0,
-                    error: None,
                     views: vec![None; n],
                 },
                 views_pending: 0,
@@ -146,16 +134,13 @@ impl WorkerRun {
             st.views_pending = 0;
             st.target = 0;
             let end = st.coord.engine().end();
-            let started = st.progress.workers_started;
+            let started = st.progress.run.workers_started;
             st.progress = Progress {
-                now: 0,
+                run: WorkerStatus {
+                    workers_started: started,
+                    ..WorkerStatus::default()
+                },
                 end,
-                events: 0,
-                trace_hash: String::new(),
-                done: false,
-                workers_started: started,
-                live: 0,
-                error: None,
                 views: vec![None; n],
             };
             if let Some(e) = failed {
@@ -201,10 +186,10 @@ fn notify(inner: &Rc<RefCell<Inner>>) {
 fn fail(inner: &Rc<RefCell<Inner>>, message: String) {
     {
         let mut st = inner.borrow_mut();
-        if st.progress.error.is_some() {
+        if st.progress.run.error.is_some() {
             return;
         }
-        st.progress.error = Some(message);
+        st.progress.run.error = Some(message);
         st.pending = 0;
         st.workers.iter_mut().for_each(|w| *w = None);
     }
@@ -215,7 +200,7 @@ fn fail(inner: &Rc<RefCell<Inner>>, message: String) {
 fn drive(inner: &Rc<RefCell<Inner>>) {
     loop {
         let mut st = inner.borrow_mut();
-        if st.progress.error.is_some() || st.progress.done || st.pending > 0 {
+        if st.progress.run.error.is_some() || st.progress.run.done || st.pending > 0 {
             return;
         }
         for i in st.coord.take_crashed() {
@@ -233,7 +218,7 @@ fn drive(inner: &Rc<RefCell<Inner>>) {
         }
         match st.coord.begin() {
             Err(()) => {
-                st.progress.done = true;
+                st.progress.run.done = true;
                 drop(st);
                 update(inner);
                 notify(inner);
@@ -279,10 +264,10 @@ fn update(inner: &Rc<RefCell<Inner>>) {
     let mut st = inner.borrow_mut();
     let e = st.coord.engine();
     let (now, events, hash) = (e.now(), e.events(), format!("{:016x}", e.trace_hash()));
-    st.progress.now = now;
-    st.progress.events = events;
-    st.progress.trace_hash = hash;
-    st.progress.live = st.workers.iter().flatten().count() as u32;
+    st.progress.run.now = now;
+    st.progress.run.events = events;
+    st.progress.run.trace_hash = hash;
+    st.progress.run.live = st.workers.iter().flatten().count() as u32;
 }
 
 fn ensure_worker(st: &mut Inner, node: NodeId) -> Result<(), String> {
@@ -307,7 +292,7 @@ fn ensure_worker(st: &mut Inner, node: NodeId) -> Result<(), String> {
     let serial = st.next_serial;
     st.next_serial += 1;
     st.serials[node as usize] = serial;
-    st.progress.workers_started += 1;
+    st.progress.run.workers_started += 1;
     // A worker whose script or WebAssembly fails to load may never say so (a failed
     // promise inside a worker is not an error event): give it a deadline.
     let me = st.me.clone();
@@ -390,19 +375,22 @@ fn outcome(p: &Progress, ms: f64, runtime: &str) -> js_sys::Object {
         let _ = js_sys::Reflect::set(&o, &k.into(), &v);
     };
     set("runtime", runtime.into());
-    set("trace_hash", p.trace_hash.as_str().into());
-    set("events", (p.events as f64).into());
-    set("simulated_ms", ((p.now.min(p.end)) as f64 / 1000.0).into());
+    set("trace_hash", p.run.trace_hash.as_str().into());
+    set("events", (p.run.events as f64).into());
+    set(
+        "simulated_ms",
+        ((p.run.now.min(p.end)) as f64 / 1000.0).into(),
+    );
     set("wall_ms", ms.into());
     set(
         "events_per_second",
         if ms > 0.0 {
-            (p.events as f64 / ms * 1000.0).into()
+            (p.run.events as f64 / ms * 1000.0).into()
         } else {
             0.0.into()
         },
     );
-    set("workers_started", p.workers_started.into());
+    set("workers_started", p.run.workers_started.into());
     o
 }
 
@@ -443,10 +431,10 @@ pub fn install_js_api() {
                 if *settled.borrow() {
                     return;
                 }
-                if let Some(e) = &p.error {
+                if let Some(e) = &p.run.error {
                     *settled.borrow_mut() = true;
                     let _ = reject2.call1(&JsValue::NULL, &e.as_str().into());
-                } else if p.done {
+                } else if p.run.done {
                     *settled.borrow_mut() = true;
                     let _ = resolve.call1(&JsValue::NULL, &outcome(p, now_ms() - start, "workers"));
                 }
@@ -475,14 +463,14 @@ pub fn install_js_api() {
                 let start = now_ms();
                 e.run_to_end();
                 let p = Progress {
-                    now: e.now(),
+                    run: WorkerStatus {
+                        now: e.now(),
+                        events: e.events(),
+                        trace_hash: format!("{:016x}", e.trace_hash()),
+                        done: true,
+                        ..WorkerStatus::default()
+                    },
                     end: e.end(),
-                    events: e.events(),
-                    trace_hash: format!("{:016x}", e.trace_hash()),
-                    done: true,
-                    workers_started: 0,
-                    live: 0,
-                    error: None,
                     views: Vec::new(),
                 };
                 let _ = resolve.call1(&JsValue::NULL, &outcome(&p, now_ms() - start, "inline"));

@@ -73,13 +73,8 @@ mod wasm {
 
     fn status(p: &Progress) -> WorkerStatus {
         WorkerStatus {
-            now: p.now.min(p.end),
-            events: p.events,
-            trace_hash: p.trace_hash.clone(),
-            done: p.done,
-            workers_started: p.workers_started,
-            live: p.live,
-            error: p.error.clone(),
+            now: p.run.now.min(p.end),
+            ..p.run.clone()
         }
     }
 
