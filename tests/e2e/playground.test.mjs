@@ -335,6 +335,7 @@ test('a broken link shows the error banner and opens the default scenario', { ti
       await setSpeed(page, 500);
       await waitForLeader(page, { timeout: TIMEOUT });
       assert.ok(await banner.isVisible(), `${c.name}: the banner stays until dismissed`);
+      assert.equal(await page.evaluate(() => window.location.hash), '', `${c.name}: the broken fragment is dropped`);
       await shot(page, `broken-link-${c.name}`);
 
       await banner.getByRole('button', { name: 'Dismiss' }).click();

@@ -30,6 +30,12 @@ pub fn fragment() -> String {
     imp::fragment()
 }
 
+/// Drop the fragment from the address bar without reloading (after a broken link, so a
+/// reload opens the page as it now is).
+pub fn clear_fragment() {
+    imp::clear_fragment()
+}
+
 /// The query string without `?` (empty if none).
 pub fn query() -> String {
     imp::query()
@@ -99,6 +105,13 @@ mod imp {
         match href.find('#') {
             Some(i) => href[..i].to_string(),
             None => href,
+        }
+    }
+
+    pub fn clear_fragment() {
+        let Some(w) = web_sys::window() else { return };
+        if let Ok(h) = w.history() {
+            let _ = h.replace_state_with_url(&JsValue::NULL, "", Some(&base_url()));
         }
     }
 
@@ -331,6 +344,7 @@ mod imp {
     pub fn query() -> String {
         String::new()
     }
+    pub fn clear_fragment() {}
     pub fn copy_text(_text: &str) {}
     pub fn post_to_parent(_v: &Value) {}
     pub fn set_global(_name: &str, _v: f64) {}

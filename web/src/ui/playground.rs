@@ -480,6 +480,9 @@ impl Component for Playground {
 
     fn create(ctx: &Context<Self>) -> Self {
         let (scenario, error) = initial();
+        if error.is_some() {
+            browser::clear_fragment();
+        }
         let session = Session::new(scenario);
         let frames = Frames::new(ctx.link().callback(Msg::Frame));
         let listeners = Listeners::new(

@@ -232,7 +232,8 @@ fn canvas(p: &Playground, ctx: &Ctx) -> Html {
         })
         .collect();
     let offsets = e.map(|e| e.clock_offsets()).unwrap_or_default();
-    let labels = flights.len() <= 60;
+    // Message kinds are legible only on a small, quiet cluster.
+    let labels = flights.len() <= 60 && n <= 9;
     // Links: every pair, drawn faintly; cut ones red.
     let mut links = Vec::new();
     let clickable = n <= 12;
@@ -315,7 +316,9 @@ fn canvas(p: &Playground, ctx: &Ctx) -> Html {
                 }
                 <circle class="body" r={r.to_string()} />
                 <text class="id" dy="0.35em">{ i.to_string() }</text>
-                <text class="role" y={(r + 15.0).to_string()}>{ role.clone() }</text>
+                if n <= 12 || sel || role == "leader" {
+                    <text class="role" y={(r + if group > 0 { 22.0 } else { 15.0 }).to_string()}>{ role.clone() }</text>
+                }
                 if v.is_some() {
                     <text class="term" x={(r + 4.0).to_string()} y={(-r + 4.0).to_string()}>{ format!("T{term}") }</text>
                 }
@@ -343,7 +346,7 @@ fn canvas(p: &Playground, ctx: &Ctx) -> Html {
                 <span class="k r-candidate">{ "candidate" }</span>
                 <span class="k r-crashed">{ "crashed" }</span>
                 <span class="k r-paused">{ "paused" }</span>
-                <span class="ql-muted">{ format!("{} messages in flight · {:.0} fps", flights.len(), p.fps) }</span>
+                <span class="ql-muted">{ if p.playing { format!("{} messages in flight · {:.0} fps", flights.len(), p.fps) } else { format!("{} messages in flight · paused", flights.len()) } }</span>
             </div>
         </div>
     }
