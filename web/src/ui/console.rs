@@ -102,9 +102,11 @@ fn refine(e: &dyn Engine, op: &quorumlab_core::Op, t: Time, row: &mut Row) {
         return;
     };
     let what = line.what[prefix.len()..].to_string();
-    if what.starts_with("redirected") {
+    if let Some(rest) = what.strip_prefix("redirected") {
+        // "redirected to node 3" / "redirected: no leader known": the state says the
+        // first word already.
         row.state = "redirected";
-        row.detail = what;
+        row.detail = rest.trim_start_matches(':').trim().to_string();
     } else if what == "timed out" {
         row.state = "timed out";
     } else if what == "outcome unknown" {

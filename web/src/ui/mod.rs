@@ -9,6 +9,7 @@ pub mod browser;
 pub mod console;
 pub mod edit;
 pub mod embed;
+pub mod field;
 pub mod gallery;
 pub mod layout;
 pub mod playground;

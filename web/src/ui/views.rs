@@ -2,6 +2,7 @@
 
 use super::console;
 use super::edit::{self, WorkloadField};
+use super::field::Field;
 use super::layout::{self, H, W};
 use super::playground::{
     action_time, role_of, roles, ConsoleForm, ConsoleOp, Msg, Playground, Tab, Variant, SPEEDS,
@@ -716,9 +717,9 @@ fn edit_panel(p: &Playground, ctx: &Ctx) -> Html {
                     <button onclick={link.callback(move |_| Msg::Act(FaultKind::Cut { from: b, to: a }))}>{ format!("Cut {b}→{a}") }</button>
                     <button data-testid="heal" onclick={link.callback(|_| Msg::Act(FaultKind::Heal))}>{ "Heal network" }</button>
                 </div>
-                <label>{ "latency base (ms) " }<input type="number" step="0.5" min="0.1" value={base.to_string()} onchange={set_base} /></label>
-                <label>{ "jitter (ms) " }<input type="number" step="0.5" min="0" value={jitter.to_string()} onchange={set_jit} /></label>
-                <label>{ "loss (0–1) " }<input type="number" step="0.05" min="0" max="1" value={loss.to_string()} onchange={set_loss} /></label>
+                <label>{ "latency base (ms) " }<Field kind="number" step="0.5" min="0.1" value={base.to_string()} onchange={set_base} /></label>
+                <label>{ "jitter (ms) " }<Field kind="number" step="0.5" min="0" value={jitter.to_string()} onchange={set_jit} /></label>
+                <label>{ "loss (0–1) " }<Field kind="number" step="0.05" min="0" max="1" value={loss.to_string()} onchange={set_loss} /></label>
                 if cur.is_some() {
                     <button onclick={link.callback(move |_| Msg::Edit(edit::set_link(&s4, a, b, None, None)))}>{ "Use network defaults" }</button>
                 }
@@ -758,13 +759,13 @@ fn edit_panel(p: &Playground, ctx: &Ctx) -> Html {
         });
         let input = match &v {
             Value::Bool(b) => html! { <input type="checkbox" checked={*b} onchange={change} /> },
-            Value::Number(num) => html! { <input type="number" value={num.to_string()} onchange={change} /> },
+            Value::Number(num) => html! { <Field kind="number" value={num.to_string()} onchange={change} /> },
             Value::String(st) if k == "read_mode" => html! {
                 <select onchange={change}>
                     { for ["read_index", "lease", "log"].iter().map(|o| html! { <option value={o.to_string()} selected={st == o}>{ o.to_string() }</option> }) }
                 </select>
             },
-            other => html! { <input type="text" value={other.as_str().map(|x| x.to_string()).unwrap_or_else(|| other.to_string())} onchange={change} /> },
+            other => html! { <Field value={other.as_str().map(|x| x.to_string()).unwrap_or_else(|| other.to_string())} onchange={change} /> },
         };
         html! { <label class={classes!("param", k.starts_with("unsafe_").then_some("unsafe"))} data-param={k.clone()}><span>{ k.clone() }</span>{ input }</label> }
     });
@@ -778,7 +779,7 @@ fn edit_panel(p: &Playground, ctx: &Ctx) -> Html {
                 input_text(&e).parse().unwrap_or(f64::NAN),
             ))
         });
-        html! { <label><span>{ label.to_string() }</span><input type="number" min="0" step="any" value={val.to_string()} onchange={change} /></label> }
+        html! { <label><span>{ label.to_string() }</span><Field kind="number" min="0" step="any" value={val.to_string()} onchange={change} /></label> }
     };
     let (sd, ss) = (s.clone(), s.clone());
     let set_dur = link.callback(move |e: Event| {
@@ -854,8 +855,8 @@ fn edit_panel(p: &Playground, ctx: &Ctx) -> Html {
             <fieldset>
                 <legend>{ "Run" }</legend>
                 <div class="ql-params">
-                    <label><span>{ "duration (ms)" }</span><input data-testid="duration" type="number" min="1" value={s.duration_ms.to_string()} onchange={set_dur} /></label>
-                    <label><span>{ "seed" }</span><input data-testid="seed" type="number" min="0" value={s.seed.to_string()} onchange={set_seed} /></label>
+                    <label><span>{ "duration (ms)" }</span><Field testid="duration" kind="number" min="1" value={s.duration_ms.to_string()} onchange={set_dur} /></label>
+                    <label><span>{ "seed" }</span><Field testid="seed" kind="number" min="0" value={s.seed.to_string()} onchange={set_seed} /></label>
                 </div>
                 if let Some(k) = nem_kinds { <div class="ql-nem"><span>{ "nemesis faults: " }</span>{ k }</div> }
             </fieldset>
@@ -863,7 +864,7 @@ fn edit_panel(p: &Playground, ctx: &Ctx) -> Html {
                 <legend>{ "Scenario JSON" }</legend>
                 <label class="ql-check"><input type="checkbox" checked={p.show_json} onchange={link.callback(|e: Event| Msg::ShowJson(input_text(&e) == "true"))} />{ " show and edit" }</label>
                 if p.show_json {
-                    <textarea data-testid="scenario-json" rows="14" value={json} onchange={link.callback(|e: Event| {
+                    <Field testid="scenario-json" rows={14} value={json} onchange={link.callback(|e: Event| {
                         let text = input_text(&e);
                         Msg::Edit(quorumlab_sim::scenario::load(&text).map_err(|errs| quorumlab_sim::scenario::describe(&errs)))
                     })} />
@@ -919,12 +920,12 @@ fn console_panel(p: &Playground, ctx: &Ctx) -> Html {
                         <option value="cas" selected={f.op == ConsoleOp::Cas}>{ "cas" }</option>
                     </select>
                 </label>
-                <label>{ "key " }<input data-testid="console-key" value={f.key.clone()} onchange={upd(|f, v| f.key = v)} size="5" /></label>
+                <label>{ "key " }<Field testid="console-key" value={f.key.clone()} onchange={upd(|f, v| f.key = v)} size="5" /></label>
                 if f.op == ConsoleOp::Cas {
-                    <label>{ "expect " }<input data-testid="console-expect" value={f.expect.clone()} onchange={upd(|f, v| f.expect = v)} size="4" /></label>
+                    <label>{ "expect " }<Field testid="console-expect" value={f.expect.clone()} onchange={upd(|f, v| f.expect = v)} size="4" /></label>
                 }
                 if f.op != ConsoleOp::Read {
-                    <label>{ "value " }<input data-testid="console-value" value={f.value.clone()} onchange={upd(|f, v| f.value = v)} size="4" /></label>
+                    <label>{ "value " }<Field testid="console-value" value={f.value.clone()} onchange={upd(|f, v| f.value = v)} size="4" /></label>
                 }
                 <button data-testid="console-send" onclick={link.callback(|_| Msg::ConsoleSend)}>{ "Send" }</button>
             </div>
