@@ -264,7 +264,12 @@ fn update(inner: &Rc<RefCell<Inner>>) {
     let mut st = inner.borrow_mut();
     let e = st.coord.engine();
     let (now, events, hash) = (e.now(), e.events(), format!("{:016x}", e.trace_hash()));
-    st.progress.run.now = now;
+    // A finished run stands at the scenario's end, like the simulator's own loop.
+    st.progress.run.now = if st.progress.run.done {
+        st.progress.end
+    } else {
+        now
+    };
     st.progress.run.events = events;
     st.progress.run.trace_hash = hash;
     st.progress.run.live = st.workers.iter().flatten().count() as u32;
