@@ -46,11 +46,11 @@ fn measure(label: &str, json: &str, min_secs: f64) -> Result<String, BadInput> {
 pub fn main(raw: &[String]) -> Result<i32, BadInput> {
     let a = Args::parse(raw, &[], &["quick"])?;
     let secs = if a.flag("quick") { 0.3 } else { 2.0 };
-    println!("quorumlab bench (release build recommended: cargo run --release -p quorumlab-cli -- bench)");
+    say!("quorumlab bench (release build recommended: cargo run --release -p quorumlab-cli -- bench)");
     if let Some(path) = a.positional.first() {
         // One scenario of the user's (seeds 0, 1, 2, ... until the time is up).
         let json = crate::args::read_input(path)?;
-        println!("{}", measure(path, &json, secs)?);
+        say!("{}", measure(path, &json, secs)?);
         return Ok(0);
     }
     let mut lines = Vec::new();
@@ -61,11 +61,11 @@ pub fn main(raw: &[String]) -> Result<i32, BadInput> {
         ("raft, 25 nodes, 5 clients at 200 op/s", "raft", 25),
     ] {
         let line = measure(label, &scenario_json(proto, nodes, 5, 10), secs)?;
-        println!("{line}");
+        say!("{line}");
         lines.push(line);
     }
     for line in crate::check::bench() {
-        println!("{line}");
+        say!("{line}");
     }
     Ok(0)
 }

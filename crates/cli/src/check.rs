@@ -110,7 +110,7 @@ fn read_input(path: &str) -> Result<String, String> {
 fn bad_input(json: bool, path: &str, line: Option<usize>, message: &str) -> i32 {
     if json {
         let v = serde_json::json!({"verdict": "bad-input", "file": path, "line": line, "message": message});
-        println!("{v}");
+        say!("{v}");
     }
     match line {
         Some(l) => eprintln!("quorumlab check: {path}: line {l}: {message}"),
@@ -123,7 +123,7 @@ pub fn main(args: &[String]) -> i32 {
     let a = match parse_args(args) {
         Ok(Some(a)) => a,
         Ok(None) => {
-            println!("{USAGE}");
+            say!("{USAGE}");
             return 0;
         }
         Err(e) => {
@@ -160,7 +160,7 @@ pub fn main(args: &[String]) -> i32 {
             );
             o.insert("elapsed_ms".into(), (secs * 1000.0).into());
         }
-        println!("{v}");
+        say!("{v}");
         return verdict.exit_code();
     }
     let what = format!(
@@ -173,12 +173,12 @@ pub fn main(args: &[String]) -> i32 {
         secs
     );
     match &verdict {
-        Verdict::Linearizable => println!("linearizable: {what}"),
+        Verdict::Linearizable => say!("linearizable: {what}"),
         Verdict::NotLinearizable(ex) => {
             print!("{}", ex.text);
-            println!("not linearizable: {what}");
+            say!("not linearizable: {what}");
         }
-        Verdict::Unknown { why, .. } => println!(
+        Verdict::Unknown { why, .. } => say!(
             "unknown: {why}; the history may or may not be linearizable (raise --budget-ms): {what}"
         ),
     }

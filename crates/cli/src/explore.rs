@@ -93,17 +93,17 @@ pub fn main(raw: &[String]) -> Result<i32, BadInput> {
                 "reproduce": repro(&path, *seed, nemesis),
             })),
         });
-        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        say!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
     } else {
-        println!(
+        say!(
             "explored {ran} seeds of {path} in {took:.2} s on {threads} threads ({ev} events, {:.2} M events/s)",
             rate / 1e6
         );
         match &failure {
-            None => println!("no violation found"),
+            None => say!("no violation found"),
             Some((seed, why)) => {
-                println!("VIOLATION with seed {seed}: {why}");
-                println!("reproduce with:\n  {}", repro(&path, *seed, nemesis));
+                say!("VIOLATION with seed {seed}: {why}");
+                say!("reproduce with:\n  {}", repro(&path, *seed, nemesis));
             }
         }
     }

@@ -1,5 +1,16 @@
 //! `quorumlab`: run, explore, check, bench and share scenarios from the command line.
 
+/// `println!` for output that may go into a pipe: a closed pipe (`| head`) ends the
+/// program quietly instead of panicking.
+macro_rules! say {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        if writeln!(std::io::stdout().lock(), $($t)*).is_err() {
+            std::process::exit(0);
+        }
+    }};
+}
+
 mod args;
 mod bench;
 mod check;
