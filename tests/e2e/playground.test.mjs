@@ -351,6 +351,41 @@ test('a broken link shows the error banner and opens the default scenario', { ti
   });
 });
 
+test('a partition drawn by dragging nodes across the line', { timeout: 60_000 }, async () => {
+  await withBrowser(async (open) => {
+    const { page } = await open();
+    await pause(page);
+    await page.getByTestId('tab-edit').click();
+    await page.getByTestId('draw-partition').check();
+    const inGroup = async (node, g) =>
+      (await page.getByTestId(`group-${g}-${node}`).getAttribute('class')).split(/\s+/).includes('on');
+    // On the default circle, nodes 3 and 4 stand left of the middle line.
+    assert.ok(await inGroup(3, 'a') && await inGroup(4, 'a'), 'left side is A');
+    assert.ok(await inGroup(1, 'b') && await inGroup(2, 'b'), 'right side is B');
+    // Drag node 1 to the far left: it joins A.
+    const canvas = await page.getByTestId('canvas').boundingBox();
+    const box = await page.locator('svg[data-testid="canvas"] g[data-node="1"]').boundingBox();
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.down();
+    for (let k = 1; k <= 10; k++) {
+      const x = box.x + box.width / 2 + ((canvas.x + canvas.width * 0.2) - (box.x + box.width / 2)) * (k / 10);
+      await page.mouse.move(x, box.y + box.height / 2);
+    }
+    await page.mouse.up();
+    await page.waitForFunction(() =>
+      document.querySelector('[data-testid="group-a-1"]').classList.contains('on'));
+    const a = [];
+    const b = [];
+    for (let i = 0; i < 5; i++) (await inGroup(i, 'a') ? a : b).push(i);
+    assert.ok(a.includes(1) && a.includes(3) && a.includes(4), `A = ${a}`);
+    await page.getByTestId('apply-partition').click();
+    await page.locator('[data-testid="timeline"] [data-fault].partition').waitFor({ timeout: TIMEOUT });
+    const cut = await page.$$eval('svg[data-testid="canvas"] g.ql-link.cut', (gs) => gs.length);
+    assert.equal(cut, a.length * b.length, `every link across ${a} | ${b} is cut`);
+    await shot(page, 'partition-drawn');
+  });
+});
+
 test('a share link opened in a tab already showing the page loads it', { timeout: 60_000 }, async () => {
   await withBrowser(async (open) => {
     const { page } = await open();

@@ -116,6 +116,8 @@ pub enum Msg {
     Compare(Option<Variant>),
     Window(f64),
     ShowJson(bool),
+    /// Partition drawing on the canvas on or off.
+    DrawPartition(bool),
     /// The address's fragment changed (a share link opened in this tab).
     Hash(String),
     /// The Web Worker run moved on, ended or failed.
@@ -150,6 +152,8 @@ pub struct Playground {
     pub link: Option<String>,
     pub tab: Tab,
     pub groups: BTreeMap<NodeId, u8>,
+    /// Dragging a node across the canvas's middle line puts it in group A or B.
+    pub draw_partition: bool,
     pub link_sel: Option<(NodeId, NodeId)>,
     pub fault_sel: Option<usize>,
     pub fault_drag: Option<FaultDrag>,
@@ -288,6 +292,18 @@ impl Playground {
             browser::post_to_parent(&embed::trace(&st.trace_hash));
         }
         self.worker_status = Some(st);
+    }
+
+    /// Put `node` (or every node) in group A or B by the side of the canvas's middle
+    /// line it stands on.
+    fn group_by_side(&mut self, node: Option<NodeId>) {
+        let pos = layout::unit_positions(self.session.scenario());
+        for (i, &(x, _)) in pos.iter().enumerate() {
+            let id = i as NodeId;
+            if node.is_none_or(|n| n == id) {
+                self.groups.insert(id, if x < 0.5 { 1 } else { 2 });
+            }
+        }
     }
 
     /// Keep the workers' run on the same scenario as the page, up to the playhead.
@@ -504,6 +520,7 @@ impl Component for Playground {
             link: None,
             tab: Tab::Node,
             groups: BTreeMap::new(),
+            draw_partition: false,
             link_sel: None,
             fault_sel: None,
             fault_drag: None,
@@ -712,6 +729,9 @@ impl Component for Playground {
             }
             Msg::CanvasUp => {
                 if let Some(d) = self.drag.take() {
+                    if d.moved && self.draw_partition {
+                        self.group_by_side(Some(d.node));
+                    }
                     if d.moved {
                         self.undo.record(d.before);
                         browser::storage_set(
@@ -882,6 +902,12 @@ impl Component for Playground {
             }
             Msg::ShowJson(b) => self.show_json = b,
             Msg::Workers(st) => self.on_workers(st),
+            Msg::DrawPartition(on) => {
+                self.draw_partition = on;
+                if on {
+                    self.group_by_side(None);
+                }
+            }
             Msg::Hash(frag) => {
                 if frag.is_empty() {
                     return false;

@@ -337,6 +337,13 @@ fn canvas(p: &Playground, ctx: &Ctx) -> Html {
         <div class="ql-canvas-wrap">
             <svg class="ql-canvas" data-testid="canvas" ref={p.canvas_ref.clone()} viewBox={format!("0 0 {W} {H}")}
                  preserveAspectRatio="xMidYMid meet" onpointermove={mv} onpointerup={up} onpointerleave={leave}>
+                if p.draw_partition {
+                    <g class="ql-divider">
+                        <line x1={(W / 2.0).to_string()} y1="0" x2={(W / 2.0).to_string()} y2={H.to_string()} />
+                        <text x={(W / 2.0 - 24.0).to_string()} y="28" text-anchor="end">{ "A" }</text>
+                        <text x={(W / 2.0 + 24.0).to_string()} y="28">{ "B" }</text>
+                    </g>
+                }
                 <g class="links">{ links }</g>
                 <g class="msgs">{ for msgs }</g>
                 <g class="nodes">{ for nodes }</g>
@@ -830,6 +837,11 @@ fn edit_panel(p: &Playground, ctx: &Ctx) -> Html {
             if p.link_sel.is_none() { <p class="ql-muted">{ "Click a link on the canvas to cut it or change its latency and loss." }</p> }
             <fieldset data-testid="partition-tool">
                 <legend>{ "Partition" }</legend>
+                <label class="ql-check">
+                    <input type="checkbox" data-testid="draw-partition" checked={p.draw_partition}
+                           onchange={link.callback(|e: Event| Msg::DrawPartition(input_text(&e) == "true"))} />
+                    { " draw it: drag nodes left (A) or right (B) of the line on the canvas" }
+                </label>
                 <div class="ql-grps">{ for part_rows }</div>
                 <div class="ql-actions">
                     <button data-testid="apply-partition" onclick={link.callback(|_| Msg::ApplyPartition)}>{ "Partition A | B now" }</button>
