@@ -11,7 +11,7 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serveDir } from './static-server.mjs';
@@ -383,6 +383,37 @@ test('a partition drawn by dragging nodes across the line', { timeout: 60_000 },
     const cut = await page.$$eval('svg[data-testid="canvas"] g.ql-link.cut', (gs) => gs.length);
     assert.equal(cut, a.length * b.length, `every link across ${a} | ${b} is cut`);
     await shot(page, 'partition-drawn');
+  });
+});
+
+test('a stale read is caught by the checker and its explanation drawn', { timeout: 60_000 }, async () => {
+  await withBrowser(async (open) => {
+    // Mid-run, on the default scenario: the history so far checks out.
+    {
+      const { page } = await open();
+      await setSpeed(page, 1000);
+      await waitForSimTime(page, 3_000 * MS, { timeout: TIMEOUT });
+      await page.getByTestId('tab-console').click();
+      await page.getByTestId('check-now').click();
+      const v = page.locator('[data-testid="verdict"] [data-verdict]');
+      await v.waitFor({ timeout: TIMEOUT });
+      assert.equal(await v.getAttribute('data-verdict'), 'passed');
+      const at = Number(await page.getByTestId('verdict').getAttribute('data-at'));
+      assert.ok(at > 0 && at < DEFAULT_SCENARIO.duration_ms * MS, `checked mid-run at ${at} us`);
+    }
+    // The lease preset: reads served from a leader whose clock runs slow are stale.
+    const lease = await readFile(join(here, '..', '..', 'scenarios', 'raft-lease-clock-skew.json'), 'utf8');
+    const { page } = await open(encodeScenario(lease));
+    await page.getByTestId('run-to-end').click();
+    await page.getByTestId('tab-console').click();
+    const v = page.locator('[data-testid="verdict"] [data-verdict="failed"]');
+    await v.waitFor({ timeout: TIMEOUT });
+    const ops = page.locator('svg[data-testid="explanation"] g[data-op]');
+    assert.ok(await ops.count() >= 2, 'at least two operations explain the anomaly');
+    assert.equal(await page.locator('svg[data-testid="explanation"] g.stuck').count(), 1, 'one operation cannot be placed');
+    assert.match(await page.locator('svg[data-testid="explanation"] g.stuck').textContent(), /read/);
+    await page.getByTestId('verdict').scrollIntoViewIfNeeded();
+    await shot(page, 'explanation');
   });
 });
 

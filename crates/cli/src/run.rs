@@ -153,7 +153,7 @@ pub fn check_line(c: &quorumlab_sim::run::Check) -> String {
     use quorumlab_sim::run::Check;
     match c {
         Check::Passed => "ok".into(),
-        Check::Failed { detail } => format!(
+        Check::Failed { detail, .. } => format!(
             "FAILED: {}",
             detail.trim_end().replace('\n', "\n           ")
         ),

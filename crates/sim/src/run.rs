@@ -176,6 +176,10 @@ pub enum Check {
     Passed,
     Failed {
         detail: String,
+        /// For a history that is not linearizable: the operations that cannot be
+        /// ordered, as data (the page draws them).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        explanation: Option<Box<crate::check::Explanation>>,
     },
     /// The check did not run, and why.
     Skipped {
@@ -216,7 +220,10 @@ pub fn summarize(e: &dyn Engine, linearizable: Check) -> Summary {
             ),
         },
         Some(Ok(())) => Check::Passed,
-        Some(Err(d)) => Check::Failed { detail: d },
+        Some(Err(d)) => Check::Failed {
+            detail: d,
+            explanation: None,
+        },
     };
     let ok = invariants.violation.is_none() && !convergence.failed() && !linearizable.failed();
     Summary {
@@ -254,9 +261,13 @@ pub fn check_history(e: &dyn Engine, out_of_time: &mut dyn FnMut() -> bool) -> C
     }
     match crate::check::check(e.history(), crate::check::Model::CasRegister, out_of_time) {
         Ok(crate::check::Verdict::Linearizable) => Check::Passed,
-        Ok(crate::check::Verdict::NotLinearizable(x)) => Check::Failed { detail: x.text },
+        Ok(crate::check::Verdict::NotLinearizable(x)) => Check::Failed {
+            detail: x.text.clone(),
+            explanation: Some(Box::new(x)),
+        },
         Ok(crate::check::Verdict::Unknown { why, .. }) => Check::Unknown { why },
         Err(err) => Check::Failed {
+            explanation: None,
             detail: format!("the simulator recorded a malformed history ({err})"),
         },
     }

@@ -116,6 +116,8 @@ pub enum Msg {
     Compare(Option<Variant>),
     Window(f64),
     ShowJson(bool),
+    /// Check the history so far (operations still pending may have taken effect).
+    CheckNow,
     /// Partition drawing on the canvas on or off.
     DrawPartition(bool),
     /// The address's fragment changed (a share link opened in this tab).
@@ -160,6 +162,8 @@ pub struct Playground {
     pub scrubbing: bool,
     pub console: ConsoleForm,
     pub verdict: Option<Check>,
+    /// Simulated time of the history the verdict is about.
+    pub verdict_at: Time,
     pub compare: Option<(Variant, Session)>,
     pub window_ms: f64,
     pub presets: Vec<gallery::Preset>,
@@ -427,10 +431,11 @@ impl Playground {
         }
         if self.session.done() {
             self.playing = false;
-            if self.verdict.is_none() {
+            if self.verdict.is_none() || self.verdict_at < e.now() {
                 let start = browser::now_ms();
                 let verdict = check_history(e, &mut || browser::now_ms() - start > 3000.0);
                 self.verdict = Some(verdict);
+                self.verdict_at = e.now();
             }
             if !self.trace_sent && self.runtime == Runtime::Inline {
                 self.trace_sent = true;
@@ -533,6 +538,7 @@ impl Component for Playground {
                 expect: "0".into(),
             },
             verdict: None,
+            verdict_at: 0,
             compare: None,
             window_ms: 400.0,
             presets: gallery::presets(),
@@ -902,6 +908,14 @@ impl Component for Playground {
             }
             Msg::ShowJson(b) => self.show_json = b,
             Msg::Workers(st) => self.on_workers(st),
+            Msg::CheckNow => {
+                if let Some(e) = self.session.engine() {
+                    let start = browser::now_ms();
+                    self.verdict =
+                        Some(check_history(e, &mut || browser::now_ms() - start > 1000.0));
+                    self.verdict_at = e.now();
+                }
+            }
             Msg::DrawPartition(on) => {
                 self.draw_partition = on;
                 if on {

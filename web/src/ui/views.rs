@@ -950,30 +950,104 @@ fn console_panel(p: &Playground, ctx: &Ctx) -> Html {
                     </tr>
                 }) }
             </table>
-            { verdict_view(p) }
+            { verdict_view(p, ctx) }
             <h3>{ format!("History ({total} events; last 30)") }</h3>
             <pre class="ql-history" data-testid="history">{ hist.join("\n") }</pre>
         </section>
     }
 }
 
-fn verdict_view(p: &Playground) -> Html {
+fn verdict_view(p: &Playground, ctx: &Ctx) -> Html {
     let inv = p.session.engine().and_then(|e| e.violation().cloned());
+    let partial = p.verdict.is_some() && p.verdict_at < p.session.end();
     html! {
-        <div class="ql-verdict" data-testid="verdict">
+        <div class="ql-verdict" data-testid="verdict" data-at={p.verdict_at.to_string()}>
+            <button data-testid="check-now" onclick={ctx.link().callback(|_| Msg::CheckNow)}
+                    title="Check the history so far; operations still pending may have taken effect">{ "Check history now" }</button>
+            if partial {
+                <p class="ql-muted">{ format!("History up to {}:", ms(p.verdict_at)) }</p>
+            }
             if let Some(v) = inv {
                 <p class="bad">{ format!("Invariant violated at {}: {} — {}", ms(v.time), v.invariant, v.detail) }</p>
             }
             {
                 match &p.verdict {
-                    None => html! { <p class="ql-muted">{ "Linearizability is checked when the run ends." }</p> },
+                    None => html! { <p class="ql-muted">{ "Linearizability is checked when the run ends, or now with the button." }</p> },
                     Some(Check::Passed) => html! { <p class="good" data-verdict="passed">{ "Linearizable ✓" }</p> },
-                    Some(Check::Failed { detail }) => html! { <div class="bad" data-verdict="failed"><p>{ "Not linearizable ✗" }</p><pre>{ detail.clone() }</pre></div> },
+                    Some(Check::Failed { detail, explanation }) => html! {
+                        <div class="bad" data-verdict="failed">
+                            <p>{ "Not linearizable ✗" }</p>
+                            if let Some(ex) = explanation { { explanation_view(ex) } }
+                            <pre>{ detail.clone() }</pre>
+                        </div>
+                    },
                     Some(Check::Skipped { why }) => html! { <p class="ql-muted" data-verdict="skipped">{ format!("Linearizability not checked: {why}") }</p> },
                     Some(Check::Unknown { why }) => html! { <p class="ql-muted" data-verdict="unknown">{ format!("Linearizability unknown: {why}") }</p> },
                 }
             }
         </div>
+    }
+}
+
+/// The operations that cannot be ordered, drawn on a time axis: one bar per operation
+/// from its invoke to its return (to the edge, dashed, when its outcome is unknown); the
+/// one the checker could not place is marked.
+fn explanation_view(ex: &quorumlab_sim::check::Explanation) -> Html {
+    use quorumlab_sim::history::{Func, Value};
+    if ex.ops.is_empty() {
+        return html! {};
+    }
+    let t0 = ex.ops.iter().map(|o| o.invoke_time).min().unwrap_or(0) as f64;
+    let t1 = ex
+        .ops
+        .iter()
+        .map(|o| o.return_time.unwrap_or(o.invoke_time))
+        .max()
+        .unwrap_or(0) as f64;
+    let span = (t1 - t0).max(1.0);
+    let (w, left, right, row) = (360.0, 130.0, 12.0, 20.0);
+    let h = ex.ops.len() as f64 * row + 24.0;
+    let x = |t: f64| left + (t - t0) / span * (w - left - right);
+    let show = |v: &Value| match v {
+        Value::Nil => "nil".to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::Str(s) => format!("{s:?}"),
+        Value::Pair([a, b]) => format!("{a}→{b}"),
+    };
+    let unit = if ex.timed { "ms" } else { "line" };
+    let at = |t: f64| {
+        if ex.timed {
+            format!("{:.1}", t / MS as f64)
+        } else {
+            format!("{t:.0}")
+        }
+    };
+    let bars = ex.ops.iter().enumerate().map(|(i, o)| {
+        let y = 10.0 + i as f64 * row;
+        let what = match o.f {
+            Func::Read => format!("{} p{} read → {}", o.label, o.process, show(&o.value)),
+            Func::Write => format!("{} p{} write {}", o.label, o.process, show(&o.value)),
+            Func::Cas => format!("{} p{} cas {}", o.label, o.process, show(&o.value)),
+            Func::Append => format!("{} p{} append {}", o.label, o.process, show(&o.value)),
+        };
+        let (a, b) = (x(o.invoke_time as f64), x(o.return_time.map(|t| t as f64).unwrap_or(t1)));
+        html! {
+            <g class={classes!("op", o.stuck.then_some("stuck"), o.return_time.is_none().then_some("open"))}
+               data-op={o.label.clone()}>
+                <title>{ format!("{what}: invoked at {} {unit}, {}", at(o.invoke_time as f64),
+                    o.return_time.map(|t| format!("returned at {} {unit}", at(t as f64))).unwrap_or_else(|| "outcome unknown".into())) }</title>
+                <text x="4" y={(y + 13.0).to_string()}>{ what }</text>
+                <line x1={format!("{a:.1}")} x2={format!("{:.1}", b.max(a + 2.0))} y1={(y + 9.0).to_string()} y2={(y + 9.0).to_string()} />
+                <circle cx={format!("{a:.1}")} cy={(y + 9.0).to_string()} r="3" />
+            </g>
+        }
+    });
+    html! {
+        <svg class="ql-explain" data-testid="explanation" viewBox={format!("0 0 {w} {h}")}>
+            { for bars }
+            <text class="axis" x={left.to_string()} y={(h - 4.0).to_string()}>{ format!("{} {unit}", at(t0)) }</text>
+            <text class="axis" x={(w - right).to_string()} y={(h - 4.0).to_string()} text-anchor="end">{ format!("{} {unit}", at(t1)) }</text>
+        </svg>
     }
 }
 
@@ -1073,7 +1147,7 @@ fn cap_panel(p: &Playground, ctx: &Ctx) -> Html {
                     </select>
                 </label>
             }
-            { verdict_view(p) }
+            { verdict_view(p, ctx) }
         </section>
     }
 }
