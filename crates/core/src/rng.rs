@@ -54,7 +54,7 @@ impl Rng {
         }
         // Lemire's multiply-shift; the tiny bias is irrelevant for a simulator and
         // keeps the draw count fixed (one draw per call), which keeps traces stable.
-        ((self.next_u64() as u128 * n as u128) >> 64) as u64
+        mul_hi(self.next_u64(), n)
     }
 
     /// Uniform in `[lo, hi]` (inclusive); `hi < lo` gives `lo`.
@@ -118,5 +118,51 @@ mod tests {
         assert_eq!(r.range(5, 5), 5);
         let u = r.unit();
         assert!((0.0..1.0).contains(&u));
+    }
+}
+
+/// The high 64 bits of the 128-bit product `a * b`, from 32-bit halves: the same bits
+/// as `((a as u128 * b as u128) >> 64) as u64`, without the 128-bit library call that
+/// WebAssembly would make for it.
+#[inline]
+pub fn mul_hi(a: u64, b: u64) -> u64 {
+    let (a0, a1) = (a & 0xFFFF_FFFF, a >> 32);
+    let (b0, b1) = (b & 0xFFFF_FFFF, b >> 32);
+    let p00 = a0 * b0;
+    let p01 = a0 * b1;
+    let p10 = a1 * b0;
+    let p11 = a1 * b1;
+    let mid = (p00 >> 32) + (p01 & 0xFFFF_FFFF) + (p10 & 0xFFFF_FFFF);
+    p11 + (p01 >> 32) + (p10 >> 32) + (mid >> 32)
+}
+
+#[cfg(test)]
+mod mul_hi_tests {
+    use super::*;
+
+    #[test]
+    fn mul_hi_is_the_high_half_of_the_128_bit_product() {
+        let mut r = Rng::new(99);
+        let edge = [
+            0,
+            1,
+            2,
+            u32::MAX as u64,
+            u32::MAX as u64 + 1,
+            u64::MAX - 1,
+            u64::MAX,
+        ];
+        let mut cases: Vec<(u64, u64)> = edge
+            .iter()
+            .flat_map(|&a| edge.iter().map(move |&b| (a, b)))
+            .collect();
+        cases.extend((0..10_000).map(|_| (r.next_u64(), r.next_u64())));
+        for (a, b) in cases {
+            assert_eq!(
+                mul_hi(a, b),
+                ((a as u128 * b as u128) >> 64) as u64,
+                "{a} * {b}"
+            );
+        }
     }
 }

@@ -19,12 +19,15 @@ impl Default for StableHasher {
     }
 }
 
+/// One step: fold the two halves of the 128-bit product `(h ^ x) * (K | 1)`, computed
+/// with 64-bit operations (WebAssembly has no 128-bit multiply; the bits are the same).
 #[inline]
 fn mix(h: u64, x: u64) -> u64 {
-    let m = ((h ^ x) as u128).wrapping_mul(K as u128 | 1);
-    ((m >> 64) as u64 ^ m as u64)
-        .rotate_left(23)
-        .wrapping_add(K)
+    let a = h ^ x;
+    let b = K | 1;
+    let lo = a.wrapping_mul(b);
+    let hi = quorumlab_core::rng::mul_hi(a, b);
+    (hi ^ lo).rotate_left(23).wrapping_add(K)
 }
 
 impl StableHasher {

@@ -22,8 +22,16 @@ impl Clock {
         if self.ppm == 0 {
             return (self.anchor_local + t.saturating_sub(self.anchor_true) as i64).max(0) as Time;
         }
-        let dt = t.saturating_sub(self.anchor_true) as i128;
-        let l = self.anchor_local as i128 + dt * (1_000_000 + self.ppm as i128) / 1_000_000;
+        let dt = t.saturating_sub(self.anchor_true);
+        // In 64 bits while the product fits (any run shorter than about a day); the
+        // same result as the 128-bit formula, which WebAssembly computes slowly.
+        if let (Ok(dt64), Ok(rate)) = (i64::try_from(dt), i64::try_from(1_000_000 + self.ppm)) {
+            if let Some(p) = dt64.checked_mul(rate) {
+                let l = self.anchor_local as i128 + (p / 1_000_000) as i128;
+                return l.max(0) as Time;
+            }
+        }
+        let l = self.anchor_local as i128 + dt as i128 * (1_000_000 + self.ppm as i128) / 1_000_000;
         l.max(0) as Time
     }
     /// True duration that `after` local microseconds take (at least 1).
@@ -31,8 +39,11 @@ impl Clock {
         if self.ppm == 0 {
             return after.max(1);
         }
-        let rate = (1_000_000 + self.ppm).max(1) as u128;
-        ((after as u128 * 1_000_000).div_ceil(rate)).max(1) as Time
+        let rate = (1_000_000 + self.ppm).max(1) as u64;
+        if let Some(p) = after.checked_mul(1_000_000) {
+            return p.div_ceil(rate).max(1);
+        }
+        ((after as u128 * 1_000_000).div_ceil(rate as u128)).max(1) as Time
     }
     /// Jump by `skew` microseconds and run at `ppm` from true time `t` on.
     pub fn adjust(&mut self, t: Time, skew: i64, ppm: i64) {
@@ -384,5 +395,33 @@ mod tests {
         assert_eq!(c.offset(2000), 600);
         c.adjust(2000, -5000, 0);
         assert_eq!(c.local(2000), 0);
+    }
+}
+
+#[cfg(test)]
+mod clock_tests {
+    use super::Clock;
+    use quorumlab_core::Rng;
+
+    /// The 64-bit fast paths give the 128-bit formulas' results.
+    #[test]
+    fn clock_arithmetic_matches_the_wide_formulas() {
+        let mut r = Rng::new(5);
+        for _ in 0..20_000 {
+            let c = Clock {
+                anchor_true: r.below(1 << 40),
+                anchor_local: r.below(1 << 40) as i64 - (1 << 39),
+                ppm: r.below(1_800_001) as i64 - 900_000,
+            };
+            let t = c.anchor_true + r.below(1 << 42);
+            let dt = (t - c.anchor_true) as i128;
+            let wide =
+                (c.anchor_local as i128 + dt * (1_000_000 + c.ppm as i128) / 1_000_000).max(0);
+            assert_eq!(c.local(t) as i128, wide, "{c:?} at {t}");
+            let after = r.below(1 << 44);
+            let rate = (1_000_000 + c.ppm).max(1) as u128;
+            let wide = ((after as u128 * 1_000_000).div_ceil(rate)).max(1);
+            assert_eq!(c.true_after(after) as u128, wide, "{c:?} after {after}");
+        }
     }
 }
