@@ -25,8 +25,8 @@ impl Clock {
         let dt = t.saturating_sub(self.anchor_true);
         // In 64 bits while the product fits (any run shorter than about a day); the
         // same result as the 128-bit formula, which WebAssembly computes slowly.
-        if let (Ok(dt64), Ok(rate)) = (i64::try_from(dt), i64::try_from(1_000_000 + self.ppm)) {
-            if let Some(p) = dt64.checked_mul(rate) {
+        if let Ok(dt64) = i64::try_from(dt) {
+            if let Some(p) = dt64.checked_mul(1_000_000 + self.ppm) {
                 let l = self.anchor_local as i128 + (p / 1_000_000) as i128;
                 return l.max(0) as Time;
             }
