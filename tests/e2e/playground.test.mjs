@@ -11,10 +11,9 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readFile, stat } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { serveDir } from './static-server.mjs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ROOT, SCREENSHOTS, serveDist } from './static-server.mjs';
 import { launch, watchForErrors } from './browser.mjs';
 import {
   commitIndex,
@@ -32,9 +31,6 @@ import {
   waitForSimTime,
 } from './page-helpers.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const DIST = resolve(process.env.QUORUMLAB_DIST || join(here, '..', '..', 'dist'));
-const SCREENSHOTS = join(here, 'screenshots');
 /** Wall-clock bound for any single wait. */
 const TIMEOUT = 30_000;
 const MS = 1000; // simulated microseconds per millisecond
@@ -58,11 +54,7 @@ const DEFAULT_NAME = DEFAULT_SCENARIO.name;
 let server;
 
 before(async () => {
-  await stat(join(DIST, 'index.html')).catch(() => {
-    throw new Error(`${DIST}/index.html is missing: build it first with \`cargo xtask dist\``);
-  });
-  await mkdir(SCREENSHOTS, { recursive: true });
-  server = await serveDir(DIST);
+  server = await serveDist();
 });
 
 after(async () => {
@@ -402,7 +394,7 @@ test('a stale read is caught by the checker and its explanation drawn', { timeou
       assert.ok(at > 0 && at < DEFAULT_SCENARIO.duration_ms * MS, `checked mid-run at ${at} us`);
     }
     // The lease preset: reads served from a leader whose clock runs slow are stale.
-    const lease = await readFile(join(here, '..', '..', 'scenarios', 'raft-lease-clock-skew.json'), 'utf8');
+    const lease = await readFile(join(ROOT, 'scenarios', 'raft-lease-clock-skew.json'), 'utf8');
     const { page } = await open(encodeScenario(lease));
     await page.getByTestId('run-to-end').click();
     await page.getByTestId('tab-console').click();

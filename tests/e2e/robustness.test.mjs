@@ -4,26 +4,17 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, stat } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { serveDir } from './static-server.mjs';
+import { join } from 'node:path';
+import { SCREENSHOTS, serveDist } from './static-server.mjs';
 import { launch, watchForErrors } from './browser.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const DIST = resolve(process.env.QUORUMLAB_DIST || join(here, '..', '..', 'dist'));
-const SCREENSHOTS = join(here, 'screenshots');
 const TIMEOUT = 30_000;
 
 let server;
 let browser;
 
 before(async () => {
-  await stat(join(DIST, 'index.html')).catch(() => {
-    throw new Error(`${DIST}/index.html is missing: build it first with \`cargo xtask dist\``);
-  });
-  await mkdir(SCREENSHOTS, { recursive: true });
-  server = await serveDir(DIST);
+  server = await serveDist();
   browser = await launch();
 });
 

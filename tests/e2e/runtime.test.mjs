@@ -7,16 +7,11 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdir, readFile, stat } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { serveDir } from './static-server.mjs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ROOT, SCREENSHOTS, serveDist } from './static-server.mjs';
 import { launch, watchForErrors } from './browser.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const ROOT = resolve(here, '..', '..');
-const DIST = resolve(process.env.QUORUMLAB_DIST || join(ROOT, 'dist'));
-const SCREENSHOTS = join(here, 'screenshots');
 
 // Raft presets with a fault schedule (crash, partition, heal, membership) or a nemesis.
 const PRESETS = [
@@ -62,12 +57,8 @@ async function apiPage() {
 }
 
 before(async () => {
-  await stat(join(DIST, 'index.html')).catch(() => {
-    throw new Error(`${DIST}/index.html is missing: build it first with \`cargo xtask dist\``);
-  });
-  server = await serveDir(DIST);
+  server = await serveDist();
   browser = await launch();
-  await mkdir(SCREENSHOTS, { recursive: true });
 });
 
 after(async () => {

@@ -2,8 +2,26 @@
 // a sub-path (default /quorumlab/) to prove the build only uses relative URLs.
 
 import { createServer } from 'node:http';
-import { readFile, stat } from 'node:fs/promises';
-import { extname, join, normalize, resolve, sep } from 'node:path';
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** The repository's root. */
+export const ROOT = resolve(here, '..', '..');
+/** The built page (QUORUMLAB_DIST overrides `dist/`). */
+export const DIST = resolve(process.env.QUORUMLAB_DIST || join(ROOT, 'dist'));
+/** Where tests save their screenshots (not committed). */
+export const SCREENSHOTS = join(here, 'screenshots');
+
+/** Serve DIST (which must have been built) and make sure SCREENSHOTS exists. */
+export async function serveDist() {
+  await stat(join(DIST, 'index.html')).catch(() => {
+    throw new Error(`${DIST}/index.html is missing: build it first with \`cargo xtask dist\``);
+  });
+  await mkdir(SCREENSHOTS, { recursive: true });
+  return serveDir(DIST);
+}
 
 const MIME = {
   '.html': 'text/html; charset=utf-8',
