@@ -123,6 +123,31 @@ test('the page run-to-end control gives the CLI hash, with workers and inline', 
   }
 });
 
+test('paused, the node panel shows the state its worker reports, equal to the replica', { timeout: 60_000 }, async () => {
+  const page = await browser.context.newPage();
+  const errors = watchForErrors(page);
+  await page.goto(`${server.url}?runtime=workers`, { waitUntil: 'load' });
+  await page.locator('svg[data-testid="canvas"] g[data-role="leader"]').waitFor({ timeout: 30_000 });
+  await page.getByTestId('pause').click();
+  const leader = await page.locator('svg[data-testid="canvas"] g[data-role="leader"]').getAttribute('data-node');
+  await page.locator(`svg[data-testid="canvas"] g[data-node="${leader}"] circle.body`).click();
+  // The workers catch up with the paused playhead and report their nodes' views.
+  const source = page.locator('[data-testid="view-source"][data-source="worker"]');
+  await source.waitFor({ timeout: 30_000 });
+  const hash = page.locator('[data-testid="trace-hash"][data-runtime="workers"]');
+  const time = await page.getByTestId('time').getAttribute('data-us');
+  assert.equal(await hash.getAttribute('data-us'), time, 'the workers stand at the playhead');
+  assert.match(await page.getByTestId('node-panel').textContent(), /leader/);
+  // Stepping moves the playhead; the panel falls back to the replica until the
+  // workers report again, then shows the worker's state once more.
+  await page.getByTestId('step').click();
+  await source.waitFor({ timeout: 30_000 });
+  await page.screenshot({ path: join(SCREENSHOTS, 'runtime-worker-view.png') });
+  assert.equal(await page.getByTestId('error-banner').count(), 0, 'no determinism alarm');
+  await page.close();
+  assert.deepEqual(errors, []);
+});
+
 test('an unknown runtime in the link is reported and workers are used', { timeout: 60_000 }, async () => {
   const page = await browser.context.newPage();
   const errors = watchForErrors(page);

@@ -27,8 +27,6 @@ pub struct Progress {
     /// Where the run stands (time, events, hash, workers, error).
     pub run: WorkerStatus,
     pub end: Time,
-    /// Views of the nodes, refreshed when asked with [`WorkerRun::refresh_views`].
-    pub views: Vec<Option<NodeView>>,
 }
 
 struct Inner {
@@ -78,9 +76,11 @@ impl WorkerRun {
                 window_id: 0,
                 target: 0,
                 progress: Progress {
-                    run: WorkerStatus::default(),
+                    run: WorkerStatus {
+                        views: vec![None; n],
+                        ..WorkerStatus::default()
+                    },
                     end,
-                    views: vec![None; n],
                 },
                 views_pending: 0,
                 on_progress: Rc::new(on_progress),
@@ -138,10 +138,10 @@ impl WorkerRun {
             st.progress = Progress {
                 run: WorkerStatus {
                     workers_started: started,
+                    views: vec![None; n],
                     ..WorkerStatus::default()
                 },
                 end,
-                views: vec![None; n],
             };
             if let Some(e) = failed {
                 drop(st);
@@ -158,16 +158,31 @@ impl WorkerRun {
         self.run_until(Time::MAX);
     }
 
-    /// Ask every live worker for its node's view; `on_progress` fires when they answer.
-    pub fn refresh_views(&self) {
-        let mut st = self.inner.borrow_mut();
-        let mut asked = 0;
-        for w in st.workers.iter().flatten() {
-            if w.send(ToWorker::View).is_ok() {
-                asked += 1;
+    /// Ask every live worker for its node's view, while no window is in flight (so the
+    /// views are of the run's current time); `on_progress` fires when all have answered.
+    /// Returns whether it asked.
+    pub fn refresh_views(&self) -> bool {
+        {
+            let mut st = self.inner.borrow_mut();
+            if st.pending > 0 || st.progress.run.error.is_some() {
+                return false;
+            }
+            st.progress.run.views.iter_mut().for_each(|v| *v = None);
+            st.progress.run.views_at = Some(st.progress.run.now);
+            let mut asked = 0;
+            for w in st.workers.iter().flatten() {
+                if w.send(ToWorker::View).is_ok() {
+                    asked += 1;
+                }
+            }
+            st.views_pending = asked;
+            if asked > 0 {
+                return true;
             }
         }
-        st.views_pending = asked;
+        // Every node is down: nothing to wait for.
+        notify(&self.inner);
+        true
     }
 
     pub fn progress(&self) -> Progress {
@@ -209,8 +224,16 @@ fn drive(inner: &Rc<RefCell<Inner>>) {
                 *w = None;
             }
         }
-        let now = st.coord.engine().now();
-        if now >= st.target {
+        // Like the simulator's own `run_until`: every step due by the target, then stand
+        // at the target (so the page's replica and the workers meet at equal times).
+        let target = st.target;
+        let next = st.coord.engine().next_time();
+        if target != Time::MAX && next.is_none_or(|x| x > target) {
+            st.coord.engine_mut().run_until(target);
+            let end = st.progress.end;
+            if target >= end && next.is_none_or(|x| x > end) {
+                st.progress.run.done = true;
+            }
             drop(st);
             update(inner);
             notify(inner);
@@ -359,7 +382,7 @@ fn on_worker_event(inner: &Rc<RefCell<Inner>>, node: u32, ev: WorkerEvent) {
             let all = {
                 let mut st = inner.borrow_mut();
                 let v = view.and_then(|v| serde_json::from_str::<NodeView>(&v).ok());
-                if let Some(slot) = st.progress.views.get_mut(node as usize) {
+                if let Some(slot) = st.progress.run.views.get_mut(node as usize) {
                     *slot = v;
                 }
                 st.views_pending = st.views_pending.saturating_sub(1);
@@ -476,7 +499,6 @@ pub fn install_js_api() {
                         ..WorkerStatus::default()
                     },
                     end: e.end(),
-                    views: Vec::new(),
                 };
                 let _ = resolve.call1(&JsValue::NULL, &outcome(&p, now_ms() - start, "inline"));
             }

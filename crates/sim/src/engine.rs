@@ -421,7 +421,8 @@ impl<P: Protocol> Sim<P> {
         }
     }
 
-    fn next_time(&self) -> Option<Time> {
+    /// Time of the next control event or node input, if any.
+    pub fn next_time(&self) -> Option<Time> {
         let tc = self.ctrl.peek().map(|p| p.time);
         match (tc, self.next_node_time()) {
             (Some(a), Some(b)) => Some(a.min(b)),

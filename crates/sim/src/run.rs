@@ -14,6 +14,8 @@ pub trait Engine {
     fn step(&mut self) -> bool;
     /// Run until simulated time `t` (inclusive) or the end.
     fn run_until(&mut self, t: Time);
+    /// Time of the next event (control or node input), if any.
+    fn next_time(&self) -> Option<Time>;
     /// Run to the end of the scenario or the first violation.
     fn run_to_end(&mut self);
     fn done(&self) -> bool;
@@ -54,6 +56,9 @@ impl<P: Protocol> Engine for Sim<P> {
     }
     fn run_until(&mut self, t: Time) {
         Sim::run_until(self, t)
+    }
+    fn next_time(&self) -> Option<Time> {
+        Sim::next_time(self)
     }
     fn run_to_end(&mut self) {
         Sim::run(self)

@@ -186,6 +186,8 @@ pub struct Playground {
     /// Where the workers' run stands.
     pub worker_status: Option<WorkerStatus>,
     worker_trace_sent: bool,
+    /// The time the workers were last asked for their nodes' views.
+    views_asked_at: Option<Time>,
 }
 
 pub fn role_of(status: Status, view: Option<&quorumlab_core::NodeView>) -> String {
@@ -329,10 +331,21 @@ impl Playground {
             }
             self.worker_status = None;
             self.worker_trace_sent = false;
+            self.views_asked_at = None;
         }
         if self.session.engine().is_some() {
             if let Some(m) = self.mirror.as_mut() {
                 m.run_until(now);
+            }
+        }
+        // Paused with the workers caught up: show the nodes' state as their workers
+        // report it.
+        let caught_up = self.worker_status.as_ref().is_some_and(|st| st.now == now);
+        if !self.playing && caught_up && self.views_asked_at != Some(now) {
+            if let Some(m) = self.mirror.as_ref() {
+                if m.refresh_views() {
+                    self.views_asked_at = Some(now);
+                }
             }
         }
     }
@@ -558,6 +571,7 @@ impl Component for Playground {
             mirror: None,
             worker_status: None,
             worker_trace_sent: false,
+            views_asked_at: None,
         };
         match runtime_from_query(&browser::query()) {
             Ok(r) => p.runtime = r,
@@ -950,6 +964,21 @@ impl Component for Playground {
     fn view(&self, ctx: &Context<Self>) -> Html {
         views::page(self, ctx)
     }
+}
+
+/// Node `id`'s view as its Web Worker reported it, when the workers' run stands where the
+/// page's does, with the same trace (so it is the very state the page would show).
+pub fn worker_view(p: &Playground, id: NodeId) -> Option<quorumlab_core::NodeView> {
+    let e = p.session.engine()?;
+    let st = p.worker_status.as_ref()?;
+    if p.runtime != Runtime::Workers
+        || st.views_at != Some(e.now())
+        || st.now != e.now()
+        || st.trace_hash != format!("{:016x}", e.trace_hash())
+    {
+        return None;
+    }
+    st.views.get(id as usize).cloned().flatten()
 }
 
 /// Whole-ms time the next action would be stamped with.

@@ -574,7 +574,14 @@ fn node_panel(p: &Playground, ctx: &Ctx) -> Html {
     let status = e
         .and_then(|e| e.status().get(id as usize).copied())
         .unwrap_or(Status::Up);
-    let view: Option<NodeView> = e.and_then(|e| e.views().get(id as usize).cloned().flatten());
+    let from_worker = super::playground::worker_view(p, id);
+    let source = if from_worker.is_some() {
+        "worker"
+    } else {
+        "page"
+    };
+    let view: Option<NodeView> =
+        from_worker.or_else(|| e.and_then(|e| e.views().get(id as usize).cloned().flatten()));
     let act = |k: FaultKind| link.callback(move |_| Msg::Act(k.clone()));
     let skew = e
         .and_then(|e| e.clock_offsets().get(id as usize).copied())
@@ -598,6 +605,10 @@ fn node_panel(p: &Playground, ctx: &Ctx) -> Html {
                 <button onclick={act(FaultKind::Clock { node: id, skew_ms: 0, drift_ppm: 100_000 })}>{ "Clock 10% fast" }</button>
             </div>
             <p class="ql-muted">{ format!("Actions are recorded in the scenario at {at} ms.") }</p>
+            <p class="ql-muted" data-testid="view-source" data-source={source}>{
+                if source == "worker" { format!("State as node {id}'s Web Worker reports it.") }
+                else { "State from the page's replica of the run.".to_string() }
+            }</p>
             {
                 match view {
                     None => html! { <p>{ match status { Status::Crashed => "Crashed: its volatile state is gone.", Status::Spare => "A spare: not running until it is added.", _ => "No state to show." } }</p> },

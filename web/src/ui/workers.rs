@@ -51,6 +51,9 @@ pub struct WorkerStatus {
     /// Workers running now.
     pub live: u32,
     pub error: Option<String>,
+    /// The nodes' views as their workers reported them, and the run's time then.
+    pub views: Vec<Option<quorumlab_core::NodeView>>,
+    pub views_at: Option<Time>,
 }
 
 #[cfg(target_arch = "wasm32")]
@@ -109,6 +112,11 @@ mod wasm {
             Ok(())
         }
 
+        /// Ask the workers for their nodes' views (reported through the status callback).
+        pub fn refresh_views(&self) -> bool {
+            self.run.refresh_views()
+        }
+
         /// Run the workers up to `t` (asynchronously; the status callback reports).
         pub fn run_until(&mut self, t: Time) {
             if t > self.target {
@@ -147,6 +155,9 @@ impl Mirror {
     }
     pub fn run_until(&mut self, t: Time) {
         self.target = self.target.max(t);
+    }
+    pub fn refresh_views(&self) -> bool {
+        false
     }
 }
 
