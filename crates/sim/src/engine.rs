@@ -1289,12 +1289,17 @@ impl<P: Protocol> Sim<P> {
                 "loss" => {
                     let p = 0.1 + 0.4 * self.nemesis_rng.unit();
                     self.note(format!("nemesis: {:.0}% of messages lost", p * 100.0));
-                    self.net.set_all(Some(p), None);
+                    self.net.set_all(Some(p), None, None);
                     self.push_ctrl(self.now + hold, Ctrl::NemesisUndo(Undo::Network));
                 }
                 "duplicate" => {
                     self.note("nemesis: messages duplicated".into());
-                    self.net.set_all(None, Some(0.3));
+                    self.net.set_all(None, Some(0.3), None);
+                    self.push_ctrl(self.now + hold, Ctrl::NemesisUndo(Undo::Network));
+                }
+                "reorder" => {
+                    self.note("nemesis: messages delayed out of order".into());
+                    self.net.set_all(None, None, Some(0.4));
                     self.push_ctrl(self.now + hold, Ctrl::NemesisUndo(Undo::Network));
                 }
                 "pause" => {
@@ -1335,7 +1340,7 @@ impl<P: Protocol> Sim<P> {
                 }
             }
             Undo::Heal => self.net.heal(),
-            Undo::Network => self.net.set_all(None, None),
+            Undo::Network => self.net.set_all(None, None, None),
         }
     }
 
@@ -1349,7 +1354,7 @@ impl<P: Protocol> Sim<P> {
             "nemesis stops: network healed, crashed nodes restart, clocks stop drifting".into(),
         );
         self.net.heal();
-        self.net.set_all(None, None);
+        self.net.set_all(None, None, None);
         for i in 0..self.n {
             match self.status[i] {
                 Status::Crashed => self.boot(i as NodeId, true),

@@ -247,10 +247,12 @@ impl Network {
 
     /// Set loss and duplication on every link (the nemesis' "bad network" spell);
     /// `None` puts back the scenario's values.
-    pub fn set_all(&mut self, loss: Option<f64>, duplicate: Option<f64>) {
+    /// Override loss, duplication and reordering on every link (`None`: as configured).
+    pub fn set_all(&mut self, loss: Option<f64>, duplicate: Option<f64>, reorder: Option<f64>) {
         for (l, c) in self.links.iter_mut().zip(&self.configured) {
             l.loss = loss.unwrap_or(c.loss);
             l.duplicate = duplicate.unwrap_or(c.duplicate);
+            l.reorder = reorder.unwrap_or(c.reorder);
         }
     }
 

@@ -404,7 +404,7 @@ pub struct NemesisSpec {
     pub stop_ms: Option<u64>,
     /// Which faults it may use: crash, crash_leader (crash whichever node leads),
     /// restart_blank (crash, then restart with a blank disk), partition,
-    /// partition_leader (isolate the leader with a minority), cut, loss, duplicate,
+    /// partition_leader (isolate the leader with a minority), cut, loss, duplicate, reorder,
     /// pause, clock.
     #[serde(default = "default_nemesis_kinds")]
     pub faults: Vec<String>,
@@ -427,12 +427,13 @@ pub const NEMESIS_KINDS: &[&str] = &[
     "cut",
     "loss",
     "duplicate",
+    "reorder",
     "pause",
     "clock",
 ];
 
 fn default_nemesis_kinds() -> Vec<String> {
-    ["crash", "partition", "loss", "duplicate", "pause"]
+    ["crash", "partition", "loss", "duplicate", "reorder", "pause"]
         .iter()
         .map(|s| s.to_string())
         .collect()
