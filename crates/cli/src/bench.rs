@@ -38,8 +38,13 @@ fn measure(label: &str, json: &str, min_secs: f64) -> Result<String, BadInput> {
     }
     let secs = t0.elapsed().as_secs_f64();
     Ok(format!(
-        "{label:<44} {:>7.2} M events/s  ({events} events, {runs} runs, {secs:.2} s, one core, invariants checked)",
-        events as f64 / secs / 1e6
+        "{label:<44} {:>7.2} M events/s  ({events} events, {runs} runs, {secs:.2} s, one core, {})",
+        events as f64 / secs / 1e6,
+        if s.checks.invariants {
+            "invariants checked"
+        } else {
+            "invariants off"
+        }
     ))
 }
 

@@ -433,10 +433,17 @@ pub const NEMESIS_KINDS: &[&str] = &[
 ];
 
 fn default_nemesis_kinds() -> Vec<String> {
-    ["crash", "partition", "loss", "duplicate", "reorder", "pause"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
+    [
+        "crash",
+        "partition",
+        "loss",
+        "duplicate",
+        "reorder",
+        "pause",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
 }
 
 impl Default for NemesisSpec {
