@@ -49,8 +49,13 @@ export function watchForErrors(page) {
   page.on('console', onConsole('page'));
   page.on('pageerror', (err) => errors.push(`uncaught exception: ${err.stack || err}`));
   page.on('crash', () => errors.push('the page crashed'));
-  page.on('requestfailed', (req) =>
-    errors.push(`request failed: ${req.url()} (${req.failure()?.errorText})`));
+  page.on('requestfailed', (req) => {
+    const why = req.failure()?.errorText;
+    // A node worker terminated while it was still loading (a crash, or fewer nodes after
+    // an edit) cancels its own script and WebAssembly requests: not a failure.
+    if (why === 'net::ERR_ABORTED' && /\/node_worker[^/]*$/.test(new URL(req.url()).pathname)) return;
+    errors.push(`request failed: ${req.url()} (${why})`);
+  });
   page.on('response', (res) => {
     if (res.status() >= 400) errors.push(`HTTP ${res.status()} for ${res.url()}`);
   });
