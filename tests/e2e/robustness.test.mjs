@@ -2,26 +2,16 @@
 // parameters, garbage console input and malformed postMessage commands each end in a
 // message, and the cluster keeps running.
 
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { SCREENSHOTS, serveDist } from './static-server.mjs';
-import { launch, watchForErrors } from './browser.mjs';
+import { SCREENSHOTS } from './static-server.mjs';
+import { watchForErrors } from './browser.mjs';
+import { sharedBrowser } from './harness.mjs';
 
 const TIMEOUT = 30_000;
 
-let server;
-let browser;
-
-before(async () => {
-  server = await serveDist();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = sharedBrowser();
 
 /** The page is alive: no panic banner, nodes drawn, and simulated time still moves. */
 async function assertAlive(page, what) {
@@ -52,9 +42,9 @@ async function dismissAll(page) {
 }
 
 test('bad scenario JSON and impossible parameters end in messages', { timeout: 120_000 }, async () => {
-  const page = await browser.context.newPage();
+  const page = await env.browser.context.newPage();
   const errors = watchForErrors(page);
-  await page.goto(`${server.url}?runtime=workers`, { waitUntil: 'load' });
+  await page.goto(`${env.server.url}?runtime=workers`, { waitUntil: 'load' });
   await page.locator('svg[data-testid="canvas"] g[data-node]').first().waitFor({ timeout: TIMEOUT });
   await page.getByTestId('tab-edit').click();
   await page.getByText('show and edit').click();
@@ -92,9 +82,9 @@ test('bad scenario JSON and impossible parameters end in messages', { timeout: 1
 });
 
 test('garbage in the console and in postMessage commands ends in messages', { timeout: 90_000 }, async () => {
-  const page = await browser.context.newPage();
+  const page = await env.browser.context.newPage();
   const errors = watchForErrors(page);
-  await page.goto(server.url, { waitUntil: 'load' });
+  await page.goto(env.server.url, { waitUntil: 'load' });
   await page.locator('svg[data-testid="canvas"] g[data-node]').first().waitFor({ timeout: TIMEOUT });
 
   await page.getByTestId('tab-console').click();

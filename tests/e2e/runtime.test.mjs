@@ -4,13 +4,14 @@
 // naming the node, and the page keeps running; and throughput is measured (printed as
 // MEASURE lines, never asserted).
 
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ROOT, SCREENSHOTS, serveDist } from './static-server.mjs';
-import { launch, watchForErrors } from './browser.mjs';
+import { ROOT, SCREENSHOTS } from './static-server.mjs';
+import { watchForErrors } from './browser.mjs';
+import { sharedBrowser } from './harness.mjs';
 
 
 // Raft presets with a fault schedule (crash, partition, heal, membership) or a nemesis.
@@ -23,8 +24,7 @@ const PRESETS = [
   'raft-nemesis.json',
 ];
 
-let server;
-let browser;
+const env = sharedBrowser();
 
 /** Run the native CLI (built in release by the test step before) on a scenario text. */
 function cli(args, input) {
@@ -45,9 +45,9 @@ function nativeRun(scenarioText) {
 }
 
 async function apiPage() {
-  const page = await browser.context.newPage();
+  const page = await env.browser.context.newPage();
   const errors = watchForErrors(page);
-  await page.goto(`${server.url}?runtime=inline`, { waitUntil: 'load' });
+  await page.goto(`${env.server.url}?runtime=inline`, { waitUntil: 'load' });
   await page.waitForFunction(() => window.quorumlab && window.quorumlab.runWorkers, null, {
     timeout: 30_000,
   });
@@ -55,16 +55,6 @@ async function apiPage() {
   await page.getByTestId('pause').click();
   return { page, errors };
 }
-
-before(async () => {
-  server = await serveDist();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
 
 test('workers and single-thread runs equal the native CLI, preset by preset', { timeout: 240_000 }, async () => {
   const { page, errors } = await apiPage();
@@ -104,9 +94,9 @@ test('the page run-to-end control gives the CLI hash, with workers and inline', 
     const native = nativeRun(text);
     const fragment = cli(['url', join('scenarios', name)]).stdout.trim().split('#')[1];
     assert.ok(fragment, 'quorumlab url prints a link with a fragment');
-    const page = await browser.context.newPage();
+    const page = await env.browser.context.newPage();
     const errors = watchForErrors(page);
-    await page.goto(`${server.url}?runtime=${runtime}#${fragment}`, { waitUntil: 'load' });
+    await page.goto(`${env.server.url}?runtime=${runtime}#${fragment}`, { waitUntil: 'load' });
     await page.getByTestId('run-to-end').click();
     const hash = page.locator(`[data-testid="trace-hash"][data-runtime="${runtime}"][data-done="true"]`);
     await hash.waitFor({ timeout: 60_000 });
@@ -124,9 +114,9 @@ test('the page run-to-end control gives the CLI hash, with workers and inline', 
 });
 
 test('paused, the node panel shows the state its worker reports, equal to the replica', { timeout: 60_000 }, async () => {
-  const page = await browser.context.newPage();
+  const page = await env.browser.context.newPage();
   const errors = watchForErrors(page);
-  await page.goto(`${server.url}?runtime=workers`, { waitUntil: 'load' });
+  await page.goto(`${env.server.url}?runtime=workers`, { waitUntil: 'load' });
   await page.locator('svg[data-testid="canvas"] g[data-role="leader"]').waitFor({ timeout: 30_000 });
   await page.getByTestId('pause').click();
   const leader = await page.locator('svg[data-testid="canvas"] g[data-role="leader"]').getAttribute('data-node');
@@ -149,9 +139,9 @@ test('paused, the node panel shows the state its worker reports, equal to the re
 });
 
 test('an unknown runtime in the link is reported and workers are used', { timeout: 60_000 }, async () => {
-  const page = await browser.context.newPage();
+  const page = await env.browser.context.newPage();
   const errors = watchForErrors(page);
-  await page.goto(`${server.url}?runtime=gpu`, { waitUntil: 'load' });
+  await page.goto(`${env.server.url}?runtime=gpu`, { waitUntil: 'load' });
   const banner = page.getByTestId('error-banner');
   await banner.waitFor({ timeout: 30_000 });
   assert.match(await banner.textContent(), /runtime=gpu/);
@@ -161,7 +151,7 @@ test('an unknown runtime in the link is reported and workers are used', { timeou
 });
 
 test('a worker that fails is named on the page, and the page keeps running', { timeout: 90_000 }, async () => {
-  const page = await browser.context.newPage();
+  const page = await env.browser.context.newPage();
   const errors = watchForErrors(page);
   // Every node worker's script throws as it loads.
   await page.route('**/node_worker_loader.js', (route) =>
@@ -170,7 +160,7 @@ test('a worker that fails is named on the page, and the page keeps running', { t
       contentType: 'text/javascript',
       body: 'throw new Error("injected failure while loading");',
     }));
-  await page.goto(`${server.url}?runtime=workers`, { waitUntil: 'load' });
+  await page.goto(`${env.server.url}?runtime=workers`, { waitUntil: 'load' });
   const banner = page.getByTestId('error-banner');
   await banner.waitFor({ timeout: 60_000 });
   const text = await banner.textContent();

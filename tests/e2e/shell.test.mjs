@@ -1,33 +1,22 @@
 // The page shell: the app starts, one node worker does the ready handshake and answers a
 // ping computed in Rust, and nothing is logged as an error.
 
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SCREENSHOTS, serveDist } from './static-server.mjs';
-import { launch, watchForErrors } from './browser.mjs';
+import { SCREENSHOTS } from './static-server.mjs';
+import { watchForErrors } from './browser.mjs';
+import { sharedBrowser } from './harness.mjs';
 
 const TIMEOUT = 30_000;
 
-let server;
-let browser;
-
-before(async () => {
-  server = await serveDist();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = sharedBrowser();
 
 test('the app starts and a node worker answers a ping', { timeout: 60_000 }, async () => {
-  const page = await browser.context.newPage();
+  const page = await env.browser.context.newPage();
   const errors = watchForErrors(page);
 
-  await page.goto(server.url, { waitUntil: 'load' });
+  await page.goto(env.server.url, { waitUntil: 'load' });
 
   const app = page.getByTestId('app-status');
   await app.and(page.locator('[data-state="running"]')).waitFor({ timeout: TIMEOUT });
@@ -51,10 +40,9 @@ test('the app starts and a node worker answers a ping', { timeout: 60_000 }, asy
   assert.equal(await page.getByTestId('panic').count(), 0, 'no panic banner');
 
   // The bundle was fetched from under the sub-path, with the right MIME type for WASM.
-  const wasm = server.requests.filter((r) => r.path.endsWith('.wasm'));
-  assert.ok(wasm.length >= 2, `app and worker WASM fetched: ${JSON.stringify(server.requests)}`);
+  const wasm = env.server.requests.filter((r) => r.path.endsWith('.wasm'));
+  assert.ok(wasm.length >= 2, `app and worker WASM fetched: ${JSON.stringify(env.server.requests)}`);
 
-  await mkdir(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: join(SCREENSHOTS, 'shell.png'), fullPage: true });
 
   await page.close();

@@ -48,6 +48,16 @@ struct Inner {
     me: Weak<RefCell<Inner>>,
 }
 
+impl Inner {
+    /// What makes a worker host a fresh node of this run's protocol.
+    fn init(&self) -> ToWorker {
+        ToWorker::Init {
+            protocol: self.protocol.clone(),
+            params: self.params.clone(),
+        }
+    }
+}
+
 /// A run of a scenario with one Web Worker per node.
 #[derive(Clone)]
 pub struct WorkerRun {
@@ -114,10 +124,7 @@ impl WorkerRun {
             st.params = scenario.protocol.params.to_string();
             st.workers.resize_with(n, || None);
             st.serials.resize(n, 0);
-            let init = ToWorker::Init {
-                protocol: st.protocol.clone(),
-                params: st.params.clone(),
-            };
+            let init = st.init();
             let mut failed = None;
             for (i, w) in st.workers.iter().enumerate() {
                 if let Some(w) = w {
@@ -299,12 +306,10 @@ fn update(inner: &Rc<RefCell<Inner>>) {
 }
 
 fn ensure_worker(st: &mut Inner, node: NodeId) -> Result<(), String> {
-    let slot = st
-        .workers
-        .get_mut(node as usize)
-        .ok_or_else(|| format!("no node {node}"))?;
-    if slot.is_some() {
-        return Ok(());
+    match st.workers.get(node as usize) {
+        None => return Err(format!("no node {node}")),
+        Some(Some(_)) => return Ok(()),
+        Some(None) => {}
     }
     let me = st.me.clone();
     let w = NodeWorker::spawn(node, move |node, ev| {
@@ -312,11 +317,8 @@ fn ensure_worker(st: &mut Inner, node: NodeId) -> Result<(), String> {
             on_worker_event(&inner, node, ev);
         }
     })?;
-    w.send(ToWorker::Init {
-        protocol: st.protocol.clone(),
-        params: st.params.clone(),
-    })?;
-    *slot = Some(w);
+    w.send(st.init())?;
+    st.workers[node as usize] = Some(w);
     let serial = st.next_serial;
     st.next_serial += 1;
     st.serials[node as usize] = serial;

@@ -236,26 +236,6 @@ fn initial() -> (Scenario, Option<String>) {
     (gallery::default_scenario(), None)
 }
 
-/// A scenario without the node positions on the canvas, which do not change the run.
-fn without_layout(s: &Scenario) -> Value {
-    fn strip(v: &mut Value) {
-        match v {
-            Value::Object(m) => {
-                m.remove("x");
-                m.remove("y");
-                m.values_mut().for_each(strip);
-            }
-            Value::Array(a) => a.iter_mut().for_each(strip),
-            _ => {}
-        }
-    }
-    let mut v = serde_json::to_value(s).unwrap_or(Value::Null);
-    if let Some(nodes) = v.get_mut("nodes") {
-        strip(nodes);
-    }
-    v
-}
-
 impl Playground {
     /// The workers cannot go on: say so, and keep running on the page's thread.
     fn worker_failed(&mut self, why: &str) {
@@ -321,11 +301,8 @@ impl Playground {
             return;
         };
         let now = self.session.now();
-        let changed = now < m.target()
-            || (m.scenario() != self.session.scenario()
-                && without_layout(m.scenario()) != without_layout(self.session.scenario()));
-        if changed {
-            if let Err(e) = m.restart(self.session.scenario()) {
+        if now < m.target() || m.revision() != self.session.revision() {
+            if let Err(e) = m.restart(self.session.scenario(), self.session.revision()) {
                 self.worker_failed(&e);
                 return;
             }
@@ -578,7 +555,11 @@ impl Component for Playground {
             Err(e) => p.error = Some(e),
         }
         if p.runtime == Runtime::Workers {
-            match Mirror::start(p.session.scenario(), ctx.link().callback(Msg::Workers)) {
+            match Mirror::start(
+                p.session.scenario(),
+                p.session.revision(),
+                ctx.link().callback(Msg::Workers),
+            ) {
                 Ok(m) => p.mirror = Some(m),
                 Err(e) => p.worker_failed(&e),
             }

@@ -52,6 +52,8 @@ pub struct Session {
     every: Time,
     next_checkpoint: Time,
     record: usize,
+    /// Counts rebuilds: equal revisions are the same run (cosmetic edits keep it).
+    revision: u64,
 }
 
 impl Session {
@@ -68,12 +70,14 @@ impl Session {
             every: MS,
             next_checkpoint: 0,
             record,
+            revision: 0,
         };
         s.rebuild();
         s
     }
 
     fn rebuild(&mut self) {
+        self.revision += 1;
         self.checkpoints.clear();
         self.every = (self.scenario.duration() / 64).max(50 * MS);
         self.next_checkpoint = self.every;
@@ -92,6 +96,12 @@ impl Session {
 
     pub fn scenario(&self) -> &Scenario {
         &self.scenario
+    }
+
+    /// Which run this is: it changes whenever the scenario is replaced by one that runs
+    /// differently, not when only node positions move.
+    pub fn revision(&self) -> u64 {
+        self.revision
     }
 
     pub fn engine(&self) -> Option<&dyn Engine> {
@@ -261,6 +271,20 @@ mod tests {
         let mut s = gallery::default_scenario();
         s.duration_ms = 2_000;
         s
+    }
+
+    #[test]
+    fn moving_a_node_keeps_the_run_and_an_edit_makes_a_new_one() {
+        let mut s = Session::new(small());
+        let first = s.revision();
+        let mut moved = s.scenario().clone();
+        crate::ui::layout::set_position(&mut moved, 1, 0.2, 0.3);
+        s.replace_cosmetic(moved);
+        assert_eq!(s.revision(), first, "a cosmetic edit is the same run");
+        let mut edited = s.scenario().clone();
+        edited.seed += 1;
+        s.replace(edited, 0);
+        assert_ne!(s.revision(), first, "another seed is another run");
     }
 
     fn straight(s: &Scenario) -> (u64, u64) {

@@ -70,7 +70,7 @@ mod wasm {
     /// A run of the page's scenario in Web Workers.
     pub struct Mirror {
         run: WorkerRun,
-        scenario: Scenario,
+        revision: u64,
         target: Time,
     }
 
@@ -82,21 +82,23 @@ mod wasm {
     }
 
     impl Mirror {
+        /// Start on `scenario`, the page's run number `revision`.
         pub fn start(
             scenario: &Scenario,
+            revision: u64,
             on_status: Callback<WorkerStatus>,
         ) -> Result<Mirror, String> {
             let run = WorkerRun::new(scenario, move |p: &Progress| on_status.emit(status(p)))?;
             Ok(Mirror {
                 run,
-                scenario: scenario.clone(),
+                revision,
                 target: 0,
             })
         }
 
-        /// The scenario this run is of.
-        pub fn scenario(&self) -> &Scenario {
-            &self.scenario
+        /// The page's run this one follows.
+        pub fn revision(&self) -> u64 {
+            self.revision
         }
 
         /// The furthest time asked for.
@@ -104,10 +106,10 @@ mod wasm {
             self.target
         }
 
-        /// Start over with `scenario` from time 0, keeping the running workers.
-        pub fn restart(&mut self, scenario: &Scenario) -> Result<(), String> {
+        /// Start over with `scenario` (run `revision`) from time 0, keeping the workers.
+        pub fn restart(&mut self, scenario: &Scenario, revision: u64) -> Result<(), String> {
             self.run.restart(scenario)?;
-            self.scenario = scenario.clone();
+            self.revision = revision;
             self.target = 0;
             Ok(())
         }
@@ -130,7 +132,7 @@ mod wasm {
 /// Natively there are no workers: the page logic is tested with the inline runtime.
 #[cfg(not(target_arch = "wasm32"))]
 pub struct Mirror {
-    scenario: quorumlab_sim::Scenario,
+    revision: u64,
     target: Time,
 }
 
@@ -138,18 +140,23 @@ pub struct Mirror {
 impl Mirror {
     pub fn start(
         _scenario: &quorumlab_sim::Scenario,
+        _revision: u64,
         _on_status: yew::Callback<WorkerStatus>,
     ) -> Result<Mirror, String> {
         Err("Web Workers exist only in the browser".into())
     }
-    pub fn scenario(&self) -> &quorumlab_sim::Scenario {
-        &self.scenario
+    pub fn revision(&self) -> u64 {
+        self.revision
     }
     pub fn target(&self) -> Time {
         self.target
     }
-    pub fn restart(&mut self, scenario: &quorumlab_sim::Scenario) -> Result<(), String> {
-        self.scenario = scenario.clone();
+    pub fn restart(
+        &mut self,
+        _scenario: &quorumlab_sim::Scenario,
+        revision: u64,
+    ) -> Result<(), String> {
+        self.revision = revision;
         self.target = 0;
         Ok(())
     }
