@@ -1,5 +1,6 @@
 //! Installing what a fresh machine lacks: the wasm32 target, wasm-bindgen (exactly the
-//! version in Cargo.lock), Trunk 0.21, Chromium and the browser tests' node modules.
+//! version in Cargo.lock), Trunk 0.21, wasm-opt (Binaryen, from npm), Chromium and the
+//! browser tests' node modules.
 
 use crate::util::{self, Fail};
 use std::fs;
@@ -12,6 +13,8 @@ const TRUNK_SERIES: &str = "0.21";
 const DEFAULT_CHROMIUM: &str = "/usr/bin/chromium";
 /// playwright-core needs this Node.js major version or newer.
 const NODE_MAJOR: u32 = 20;
+/// The Binaryen release pinned in xtask/node-tools/package.json.
+const BINARYEN_VERSION: &str = "132";
 
 fn cannot_install(what: &str, fail: Fail, by_hand: &str) -> Fail {
     Fail::new(format!(
@@ -298,47 +301,82 @@ fn node_major() -> Option<u32> {
         .ok()
 }
 
-pub fn ensure_node_modules() -> Result<(), Fail> {
+/// Node.js (and npm), from Debian when missing.
+fn ensure_node() -> Result<(), Fail> {
     if node_major().is_none() {
         println!("xtask: node is missing: installing Debian's nodejs and npm");
         apt_install("Node.js", &["nodejs", "npm"])?;
     }
     match node_major() {
-        Some(major) if major >= NODE_MAJOR => println!("xtask: node: v{major}"),
-        Some(major) => {
-            return Err(Fail::new(format!(
-                "the browser tests need Node.js {NODE_MAJOR} or newer (playwright-core), this machine has {major}.\nInstall a newer Node.js (https://nodejs.org/en/download) and run again"
-            )))
+        Some(major) if major >= NODE_MAJOR => {
+            println!("xtask: node: v{major}");
+            Ok(())
         }
-        None => return Err(Fail::new("node is still not on PATH after installing nodejs")),
+        Some(major) => Err(Fail::new(format!(
+            "the build and browser tests need Node.js {NODE_MAJOR} or newer (wasm-opt, playwright-core), this machine has {major}.\nInstall a newer Node.js (https://nodejs.org/en/download) and run again"
+        ))),
+        None => Err(Fail::new("node is still not on PATH after installing nodejs")),
     }
-
-    let e2e = util::root().join("tests/e2e");
-    if node_modules_fresh(&e2e) {
-        println!("xtask: tests/e2e/node_modules: up to date");
-        return Ok(());
-    }
-    let ci = util::tool("npm", &["ci", "--no-audit", "--no-fund"]).dir(e2e);
-    ci.run().map_err(|f| {
-        cannot_install(
-            "the browser tests' node modules",
-            f,
-            "cd tests/e2e && npm ci",
-        )
-    })
 }
 
-/// node_modules was installed from the current package-lock.json.
-fn node_modules_fresh(e2e: &Path) -> bool {
+/// `npm ci` in `dir` unless its node_modules already holds `package` from the current lock.
+fn npm_ci(dir: &Path, package: &str, what: &str) -> Result<(), Fail> {
+    let rel = dir
+        .strip_prefix(util::root())
+        .unwrap_or(dir)
+        .display()
+        .to_string();
+    if node_modules_fresh(dir, package) {
+        println!("xtask: {rel}/node_modules: up to date");
+        return Ok(());
+    }
+    let ci = util::tool("npm", &["ci", "--no-audit", "--no-fund"]).dir(dir.to_path_buf());
+    ci.run()
+        .map_err(|f| cannot_install(what, f, &format!("cd {rel} && npm ci")))
+}
+
+/// wasm-opt, which Trunk runs on release builds: Binaryen from npm (Debian's is too old to
+/// read what rustc emits), into xtask/node-tools, whose bin dir is first on the PATH that
+/// xtask gives Trunk.
+pub fn ensure_wasm_opt() -> Result<(), Fail> {
+    ensure_node()?;
+    npm_ci(
+        &util::root().join("xtask/node-tools"),
+        "binaryen",
+        "wasm-opt (Binaryen)",
+    )?;
+    let out = util::tool("wasm-opt", &["--version"]).stdout_if_ok();
+    match out {
+        Some(v) if v.contains(&format!("version {BINARYEN_VERSION}")) => {
+            println!("xtask: {}", v.trim());
+            Ok(())
+        }
+        other => Err(Fail::new(format!(
+            "installed Binaryen {BINARYEN_VERSION} into xtask/node-tools, but `wasm-opt --version` says {other:?}"
+        ))),
+    }
+}
+
+pub fn ensure_node_modules() -> Result<(), Fail> {
+    ensure_node()?;
+    npm_ci(
+        &util::root().join("tests/e2e"),
+        "playwright-core",
+        "the browser tests' node modules",
+    )
+}
+
+/// node_modules was installed from the current package-lock.json and holds `package`.
+fn node_modules_fresh(dir: &Path, package: &str) -> bool {
     let modified = |p: PathBuf| fs::metadata(p).and_then(|m| m.modified()).ok();
     let (Some(installed), Some(lock), Some(manifest)) = (
-        modified(e2e.join("node_modules/.package-lock.json")),
-        modified(e2e.join("package-lock.json")),
-        modified(e2e.join("package.json")),
+        modified(dir.join("node_modules/.package-lock.json")),
+        modified(dir.join("package-lock.json")),
+        modified(dir.join("package.json")),
     ) else {
         return false;
     };
-    installed >= lock && installed >= manifest && e2e.join("node_modules/playwright-core").is_dir()
+    installed >= lock && installed >= manifest && dir.join("node_modules").join(package).is_dir()
 }
 
 #[cfg(test)]

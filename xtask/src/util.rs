@@ -40,15 +40,23 @@ pub fn cargo_bin_dir() -> Option<PathBuf> {
     std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo").join("bin"))
 }
 
-/// PATH for child processes: the cargo bin dir first, so freshly installed tools (and
-/// not older copies elsewhere) are found, by us and by Trunk.
+/// Where `npm ci` in `xtask/node-tools` puts the build tools' commands (wasm-opt).
+pub fn node_tools_bin() -> PathBuf {
+    root().join("xtask/node-tools/node_modules/.bin")
+}
+
+/// PATH for child processes: the project's node build tools, then the cargo bin dir,
+/// first, so freshly installed tools (and not older copies elsewhere) are found, by us and
+/// by Trunk.
 pub fn child_path() -> OsString {
     let current = std::env::var_os("PATH").unwrap_or_default();
     let mut dirs: Vec<PathBuf> = std::env::split_paths(&current).collect();
-    if let Some(bin) = cargo_bin_dir() {
-        dirs.retain(|d| d != &bin);
-        dirs.insert(0, bin);
-    }
+    let first: Vec<PathBuf> = [Some(node_tools_bin()), cargo_bin_dir()]
+        .into_iter()
+        .flatten()
+        .collect();
+    dirs.retain(|d| !first.contains(d));
+    dirs.splice(0..0, first);
     std::env::join_paths(dirs).unwrap_or(current)
 }
 
