@@ -4,8 +4,14 @@
 //! - a **control event** (a fault, a client's timer or the arrival of a reply at a
 //!   client, the nemesis) is handled by the simulator itself;
 //! - a **window** `[t, t + lookahead)` runs every node's events in it. The lookahead is
-//!   the least latency any message can have, so nothing a node sends inside a window can
-//!   arrive inside it: nodes are independent within a window. Each node runs its own
+//!   the least time in which anything a node does can reach another node: the least
+//!   message latency, or a round trip through a client (a reply reaches the client after
+//!   the client latency, and the client's next request takes as long again). So nothing
+//!   a node sends inside a window can arrive inside it: nodes are independent within a
+//!   window. A window ends before the next fault (or other control event of the
+//!   simulator's own), but a pending client event only shortens it to that event's time
+//!   plus the client latency, when its request could first reach a node; the client
+//!   events inside the window are handled after it, in time order. Each node runs its own
 //!   events in time order ([`Host::run_window`]); then the simulator applies their
 //!   effects in node order. A Web Worker can therefore run a node's window in parallel
 //!   with the others and the outcome is the same, event for event.
@@ -72,6 +78,20 @@ enum Ctrl {
     NemesisUndo(Undo),
     NemesisStop,
     Member(MembershipChange, u32),
+}
+
+impl Ctrl {
+    /// A client's own event: it reaches nodes only through `client_send` (so never
+    /// sooner than the client latency) and reads no node state.
+    fn is_client(&self) -> bool {
+        matches!(
+            self,
+            Ctrl::ClientWake(_)
+                | Ctrl::ClientSend(..)
+                | Ctrl::ClientTimeout(..)
+                | Ctrl::ClientReply(_)
+        )
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -164,7 +184,10 @@ pub struct Sim<P: Protocol> {
     /// Nodes with work in the current window (reused).
     work: Vec<NodeId>,
     meta: Vec<InputMeta>,
+    /// Control events that can change nodes at once (faults, boots, the nemesis...).
     ctrl: BinaryHeap<Pending<Ctrl>>,
+    /// Clients' control events: they reach nodes only through the client latency.
+    client_ctrl: BinaryHeap<Pending<Ctrl>>,
     deferred: Vec<Vec<(Time, Input<P>)>>,
     clients: Vec<Client>,
     opgen: Option<OpGen>,
@@ -177,6 +200,8 @@ pub struct Sim<P: Protocol> {
     events: u64,
     check_invariants: bool,
     violation: Option<Found>,
+    /// A client's control event is being handled (see `push_input`).
+    in_client_event: bool,
     /// When the last fault or nemesis action happened (for the convergence check).
     last_disturbance: Time,
     pub log: Vec<LogLine>,
@@ -258,6 +283,7 @@ impl<P: Protocol> Sim<P> {
             work: Vec::new(),
             meta: Vec::new(),
             ctrl: BinaryHeap::new(),
+            client_ctrl: BinaryHeap::new(),
             deferred: (0..n).map(|_| Vec::new()).collect(),
             clients: Vec::new(),
             opgen: None,
@@ -276,6 +302,7 @@ impl<P: Protocol> Sim<P> {
             admin: Vec::new(),
             crashed: Vec::new(),
             window_end: 0,
+            in_client_event: false,
             batches: (0..n).map(|_| Vec::new()).collect(),
             effects: Vec::new(),
             records: Vec::new(),
@@ -324,6 +351,18 @@ impl<P: Protocol> Sim<P> {
         Ok(sim)
     }
 
+    /// The lookahead: how long a window may be (see the module doc).
+    pub fn lookahead(&self) -> Time {
+        self.lookahead
+    }
+
+    /// Replace the lookahead. Only for testing the simulator's own causality guard: a
+    /// longer one than the scenario allows makes runs fail with "simulator causality".
+    pub fn with_lookahead(mut self, lookahead: Time) -> Self {
+        self.lookahead = lookahead.max(1);
+        self
+    }
+
     /// Record every message for the picture (bounded to `limit` entries).
     pub fn with_recorder(mut self, limit: usize) -> Self {
         self.recorder = Some(Recorder {
@@ -336,14 +375,52 @@ impl<P: Protocol> Sim<P> {
 
     fn push_ctrl(&mut self, time: Time, item: Ctrl) {
         self.seq += 1;
-        self.ctrl.push(Pending {
+        let p = Pending {
             time,
             seq: self.seq,
             item,
-        });
+        };
+        if p.item.is_client() {
+            self.client_ctrl.push(p);
+        } else {
+            self.ctrl.push(p);
+        }
+    }
+
+    /// The earliest control event of either queue (by time, then as queued): its time,
+    /// and whether it is a client's.
+    fn peek_ctrl(&self) -> Option<(Time, bool)> {
+        match (self.ctrl.peek(), self.client_ctrl.peek()) {
+            (Some(a), Some(b)) if (b.time, b.seq) < (a.time, a.seq) => Some((b.time, true)),
+            (Some(a), _) => Some((a.time, false)),
+            (None, Some(b)) => Some((b.time, true)),
+            (None, None) => None,
+        }
+    }
+
+    fn pop_ctrl(&mut self) -> Option<Pending<Ctrl>> {
+        match self.peek_ctrl()? {
+            (_, true) => self.client_ctrl.pop(),
+            (_, false) => self.ctrl.pop(),
+        }
     }
 
     fn push_input(&mut self, time: Time, to: NodeId, input: Input<P>) {
+        // Client events may be handled after a window that spans them (see the module
+        // doc); what they send must not land inside that window.
+        if self.in_client_event && time < self.window_end && self.violation.is_none() {
+            self.found(
+                time,
+                Violation::new(
+                    "simulator causality",
+                    format!(
+                        "a client's request reaches node {to} at {time} us, inside a window \
+                         (ending at {} us) that has already run: the simulator's lookahead is wrong",
+                        self.window_end
+                    ),
+                ),
+            );
+        }
         self.seq += 1;
         let slot = match self.free.pop() {
             Some(i) => {
@@ -423,7 +500,7 @@ impl<P: Protocol> Sim<P> {
 
     /// Time of the next control event or node input, if any.
     pub fn next_time(&self) -> Option<Time> {
-        let tc = self.ctrl.peek().map(|p| p.time);
+        let tc = self.peek_ctrl().map(|p| p.0);
         match (tc, self.next_node_time()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -435,7 +512,7 @@ impl<P: Protocol> Sim<P> {
         if self.violation.is_some() {
             return Next::Done;
         }
-        let tc = self.ctrl.peek().map(|p| p.time);
+        let tc = self.peek_ctrl().map(|p| p.0);
         let tn = self.next_node_time();
         let t = match (tc, tn) {
             (Some(a), Some(b)) => a.min(b),
@@ -447,7 +524,7 @@ impl<P: Protocol> Sim<P> {
             return Next::Done;
         }
         if tc.is_some_and(|c| tn.is_none_or(|n| c <= n)) {
-            let Some(p) = self.ctrl.pop() else {
+            let Some(p) = self.pop_ctrl() else {
                 return Next::Done;
             };
             self.now = p.time;
@@ -455,8 +532,11 @@ impl<P: Protocol> Sim<P> {
             Next::Control
         } else {
             let mut wend = t + self.lookahead;
-            if let Some(c) = tc {
-                wend = wend.min(c);
+            if let Some(c) = self.ctrl.peek() {
+                wend = wend.min(c.time);
+            }
+            if let Some(c) = self.client_ctrl.peek() {
+                wend = wend.min(c.time + self.net.client_latency);
             }
             Next::Window(t, wend.min(self.end + 1))
         }
@@ -801,6 +881,12 @@ impl<P: Protocol> Sim<P> {
 
     fn control(&mut self, c: Ctrl) {
         self.hash.add(0xC0);
+        self.in_client_event = c.is_client();
+        self.control_inner(c);
+        self.in_client_event = false;
+    }
+
+    fn control_inner(&mut self, c: Ctrl) {
         match c {
             Ctrl::Boot(i) => self.boot(i, true),
             Ctrl::Fault(kind) => self.fault(kind),

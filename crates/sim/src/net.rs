@@ -108,10 +108,12 @@ impl Network {
         }
     }
 
-    /// The least time any message can take in this scenario, over every link and every
-    /// link a fault may set: the simulator's lookahead.
+    /// The simulator's lookahead: the least time in which a node can affect another,
+    /// over every link and every link a fault may set. That is the least message latency,
+    /// or a round trip through a client (reply, then the client's next request), if
+    /// shorter.
     pub fn min_latency(s: &Scenario) -> Time {
-        let mut m = us(s.network.latency.base_ms).min(us(s.network.client_latency_ms));
+        let mut m = us(s.network.latency.base_ms).min(2 * us(s.network.client_latency_ms));
         for l in &s.links {
             if let Some(x) = &l.latency {
                 m = m.min(us(x.base_ms));

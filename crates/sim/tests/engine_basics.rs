@@ -377,3 +377,30 @@ fn toy_throughput() {
         ev as f64 / secs / 1e6
     );
 }
+
+#[test]
+fn the_lookahead_is_a_message_latency_or_a_client_round_trip() {
+    // Messages take at least 2 ms; a client's reply and next request take 1 ms each.
+    let s = scenario("");
+    assert_eq!(Sim::<Toy>::new(&s, 1).unwrap().lookahead(), 2 * MS);
+    // Slower clients: the messages bound it.
+    let s = scenario(r#", "network": {"client_latency_ms": 5}"#);
+    assert_eq!(Sim::<Toy>::new(&s, 1).unwrap().lookahead(), 2 * MS);
+    // Faster clients: the round trip through a client bounds it.
+    let s = scenario(r#", "network": {"client_latency_ms": 0.25}"#);
+    assert_eq!(Sim::<Toy>::new(&s, 1).unwrap().lookahead(), MS / 2);
+}
+
+#[test]
+fn a_lookahead_longer_than_the_scenario_allows_is_caught() {
+    // Windows of 50 ms span clients' replies and their next requests: a request would
+    // land inside a window that has already run. The simulator must notice, not quietly
+    // deliver it late.
+    let s = scenario("");
+    let mut sim = Sim::<Toy>::new(&s, 3).unwrap().with_lookahead(50 * MS);
+    sim.run();
+    let v = sim.violation().expect("the guard fires");
+    assert_eq!(v.invariant, "simulator causality", "{v:?}");
+    // The same scenario with its own lookahead runs clean.
+    assert!(run(&s, 3).violation().is_none());
+}
