@@ -1,6 +1,7 @@
 // The browser runtime is the same run as the native CLI: for Raft presets with faults,
-// the trace hash in worker mode (one Web Worker per node) and in single-thread mode
-// equals `quorumlab run --json`'s. Also: a worker that fails is reported on the page,
+// the trace hash in worker mode (one Web Worker per node, over shared memory when the page
+// is cross-origin isolated, over postMessage when not) and in single-thread mode equals
+// `quorumlab run --json`'s. Also: a worker that fails is reported on the page,
 // naming the node, and the page keeps running; and throughput is measured (printed as
 // MEASURE lines, never asserted).
 
@@ -9,7 +10,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ROOT, SCREENSHOTS } from './static-server.mjs';
+import { ISOLATION_HEADERS, ROOT, SCREENSHOTS, serveDist } from './static-server.mjs';
 import { watchForErrors } from './browser.mjs';
 import { sharedBrowser } from './harness.mjs';
 
@@ -44,10 +45,10 @@ function nativeRun(scenarioText) {
   return JSON.parse(r.stdout);
 }
 
-async function apiPage() {
+async function apiPage(url = env.server.url) {
   const page = await env.browser.context.newPage();
   const errors = watchForErrors(page);
-  await page.goto(`${env.server.url}?runtime=inline`, { waitUntil: 'load' });
+  await page.goto(`${url}?runtime=inline`, { waitUntil: 'load' });
   await page.waitForFunction(() => window.quorumlab && window.quorumlab.runWorkers, null, {
     timeout: 30_000,
   });
@@ -69,6 +70,9 @@ test('workers and single-thread runs equal the native CLI, preset by preset', { 
     assert.equal(inline.trace_hash, native.trace_hash, `${name}: single thread vs native`);
     assert.equal(workers.events, native.events, `${name}: event count`);
     assert.ok(workers.workers_started >= 5, `${name}: ${workers.workers_started} workers started`);
+    // The test server isolates the page, so the workers' shared buffers carry the jobs.
+    assert.equal(workers.transport, 'shared-memory', name);
+    assert.ok(workers.shared_windows > 0, `${name}: ${workers.shared_windows} windows over shared memory`);
     // Another seed is another run (the hash is not a constant).
     if (name === 'raft-leader-crash.json') {
       const other = JSON.parse(text);
@@ -85,6 +89,26 @@ test('workers and single-thread runs equal the native CLI, preset by preset', { 
   assert.equal(w.workers_started, 6, 'five workers, and one more after the restart');
   await page.close();
   assert.deepEqual(errors, []);
+});
+
+test('without cross-origin isolation the workers talk over postMessage: same runs', { timeout: 240_000 }, async () => {
+  const plain = await serveDist({ isolated: false });
+  try {
+    const { page, errors } = await apiPage(plain.url);
+    assert.equal(await page.evaluate(() => crossOriginIsolated), false);
+    for (const name of ['raft-leader-crash.json', 'raft-snapshot-catchup.json', 'raft-nemesis.json']) {
+      const text = await readFile(join(ROOT, 'scenarios', name), 'utf8');
+      const native = nativeRun(text);
+      const workers = await page.evaluate((j) => window.quorumlab.runWorkers(j), text);
+      assert.equal(workers.transport, 'postMessage', name);
+      assert.equal(workers.shared_windows, 0, name);
+      assert.equal(workers.trace_hash, native.trace_hash, `${name}: workers over postMessage vs native`);
+    }
+    await page.close();
+    assert.deepEqual(errors, []);
+  } finally {
+    await plain.close();
+  }
 });
 
 test('the page run-to-end control gives the CLI hash, with workers and inline', { timeout: 120_000 }, async () => {
@@ -158,6 +182,8 @@ test('a worker that fails is named on the page, and the page keeps running', { t
     route.fulfill({
       status: 200,
       contentType: 'text/javascript',
+      // Served like the real script: an isolated page only starts workers that are too.
+      headers: ISOLATION_HEADERS,
       body: 'throw new Error("injected failure while loading");',
     }));
   await page.goto(`${env.server.url}?runtime=workers`, { waitUntil: 'load' });
@@ -181,8 +207,11 @@ test('a worker that fails is named on the page, and the page keeps running', { t
   assert.deepEqual(unexpected, []);
 });
 
-test('throughput: events per second in workers and on one thread, 5 and 25 nodes', { timeout: 300_000 }, async () => {
+test('throughput: events per second in workers and on one thread, 5 and 25 nodes', { timeout: 400_000 }, async () => {
   const { page, errors } = await apiPage();
+  // The same page served without cross-origin isolation: workers over postMessage.
+  const plain = await serveDist({ isolated: false });
+  const { page: plainPage, errors: plainErrors } = await apiPage(plain.url);
   const lines = [];
   for (const nodes of [5, 25]) {
     const s = {
@@ -203,28 +232,37 @@ test('throughput: events per second in workers and on one thread, 5 and 25 nodes
     const nativeRate = Number(m[1]) * 1e6;
     // Like the native bench, measure warmed-up code: the first run of a fresh page
     // also pays for V8 compiling the WebAssembly to optimised code in the background.
-    const best = async (fn) => {
+    const best = async (fn, on = page) => {
       let top = null;
       for (let i = 0; i < 3; i++) {
-        const r = await page.evaluate(([f, j]) => window.quorumlab[f](j), [fn, text]);
+        const r = await on.evaluate(([f, j]) => window.quorumlab[f](j), [fn, text]);
         if (!top || r.events_per_second > top.events_per_second) top = r;
       }
       return top;
     };
     const inline = await best('runInline');
     const workers = await best('runWorkers');
+    const posted = await best('runWorkers', plainPage);
     assert.equal(inline.trace_hash, native.trace_hash);
     assert.equal(workers.trace_hash, native.trace_hash);
+    assert.equal(posted.trace_hash, native.trace_hash);
+    assert.equal(workers.transport, 'shared-memory');
+    assert.equal(posted.transport, 'postMessage');
     assert.ok(inline.events_per_second > 0 && workers.events_per_second > 0);
     const line =
       `MEASURE runtime nodes=${nodes} events=${native.events}` +
       ` native=${Math.round(nativeRate)}/s` +
       ` inline=${Math.round(inline.events_per_second)}/s` +
-      ` workers=${Math.round(workers.events_per_second)}/s` +
+      ` workers=${Math.round(workers.events_per_second)}/s (shared memory,` +
+      ` ${workers.shared_windows} of the windows)` +
+      ` workers-postMessage=${Math.round(posted.events_per_second)}/s` +
       ` inline/native=${(inline.events_per_second / nativeRate).toFixed(2)}`;
     lines.push(line);
     console.log(line);
   }
   await page.close();
+  await plainPage.close();
+  await plain.close();
   assert.deepEqual(errors, []);
+  assert.deepEqual(plainErrors, []);
 });

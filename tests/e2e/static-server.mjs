@@ -14,14 +14,24 @@ export const DIST = resolve(process.env.QUORUMLAB_DIST || join(ROOT, 'dist'));
 /** Where tests save their screenshots (not committed). */
 export const SCREENSHOTS = join(here, 'screenshots');
 
-/** Serve DIST (which must have been built) and make sure SCREENSHOTS exists. */
-export async function serveDist() {
+/**
+ * Serve DIST (which must have been built) and make sure SCREENSHOTS exists. Like
+ * `cargo xtask serve`, the page is cross-origin isolated (so workers share memory with it)
+ * unless `isolated` is false, which is how most static hosts serve it.
+ */
+export async function serveDist({ isolated = true } = {}) {
   await stat(join(DIST, 'index.html')).catch(() => {
     throw new Error(`${DIST}/index.html is missing: build it first with \`cargo xtask dist\``);
   });
   await mkdir(SCREENSHOTS, { recursive: true });
-  return serveDir(DIST);
+  return serveDir(DIST, { isolated });
 }
+
+/** The headers that make a page cross-origin isolated (SharedArrayBuffer allowed). */
+export const ISOLATION_HEADERS = {
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-embedder-policy': 'require-corp',
+};
 
 const MIME = {
   '.html': 'text/html; charset=utf-8',
@@ -41,7 +51,7 @@ const MIME = {
  * Resolves to { url, requests, close } where `url` is the page URL and `requests` lists
  * every request as { path, status }.
  */
-export async function serveDir(root, { prefix = '/quorumlab/' } = {}) {
+export async function serveDir(root, { prefix = '/quorumlab/', isolated = false } = {}) {
   const base = resolve(root);
   const requests = [];
   const server = createServer(async (req, res) => {
@@ -74,6 +84,7 @@ export async function serveDir(root, { prefix = '/quorumlab/' } = {}) {
         'content-type': MIME[extname(file)] ?? 'application/octet-stream',
         'content-length': body.length,
         'cache-control': 'no-store',
+        ...(isolated ? ISOLATION_HEADERS : {}),
       });
       res.end(req.method === 'HEAD' ? undefined : body);
     } catch (err) {

@@ -6,11 +6,15 @@
 //! is the same, event for event, as on one thread. Crashing a node terminates its
 //! worker; the node's next job (its restart, carrying the disk) starts a new one.
 //!
-//! Everything is driven by worker messages: no thread blocks, and the page stays
+//! Two ways to reach the workers. With shared memory (the page is cross-origin isolated),
+//! a window's jobs go over each worker's lane and the page spins until the results are
+//! there, running windows back to back for a slice of at most [`SLICE_MS`] before it
+//! yields to the event loop. Without it, or for a job too big for the lane, jobs are
+//! posted and the run continues when the last answer arrives. Either way the page stays
 //! responsive while a run goes on.
 
 use crate::ui::workers::WorkerStatus;
-use crate::worker_pool::{NodeWorker, WorkerEvent};
+use crate::worker_pool::{LaneResult, NodeWorker, WorkerEvent};
 use quorumlab_core::{NodeId, NodeView, Time};
 use quorumlab_sim::remote::{coordinator, Coordinator};
 use quorumlab_sim::Scenario;
@@ -20,6 +24,10 @@ use std::rc::{Rc, Weak};
 
 /// How long a new worker gets to load and say it is ready.
 const WORKER_START_TIMEOUT_MS: u32 = 20_000;
+/// How long the page runs windows over the lanes before it lets the event loop in.
+const SLICE_MS: f64 = 8.0;
+/// How long the page spins for one window's results on the lanes before it gives up.
+const LANE_TIMEOUT_MS: f64 = 5_000.0;
 
 /// Where a worker run stands.
 #[derive(Clone, Debug, PartialEq)]
@@ -46,6 +54,12 @@ struct Inner {
     views_pending: usize,
     on_progress: Rc<dyn Fn(&Progress)>,
     me: Weak<RefCell<Inner>>,
+    /// Continues a run after a slice (a message to oneself: no timer clamping).
+    resume: Option<(
+        web_sys::MessageChannel,
+        wasm_bindgen::closure::Closure<dyn FnMut()>,
+    )>,
+    resume_pending: bool,
 }
 
 impl Inner {
@@ -95,6 +109,8 @@ impl WorkerRun {
                 views_pending: 0,
                 on_progress: Rc::new(on_progress),
                 me: me.clone(),
+                resume: None,
+                resume_pending: false,
             })
         });
         Ok(WorkerRun { inner })
@@ -218,8 +234,39 @@ fn fail(inner: &Rc<RefCell<Inner>>, message: String) {
     notify(inner);
 }
 
+/// Continue `drive` after the event loop has had its turn.
+fn resume_later(st: &mut Inner) {
+    use wasm_bindgen::JsCast;
+    if st.resume_pending {
+        return;
+    }
+    if st.resume.is_none() {
+        let Ok(channel) = web_sys::MessageChannel::new() else {
+            return;
+        };
+        let me = st.me.clone();
+        let cb = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(move || {
+            if let Some(inner) = me.upgrade() {
+                inner.borrow_mut().resume_pending = false;
+                drive(&inner);
+            }
+        });
+        channel
+            .port1()
+            .set_onmessage(Some(cb.as_ref().unchecked_ref()));
+        st.resume = Some((channel, cb));
+    }
+    if let Some((channel, _)) = &st.resume {
+        st.resume_pending = channel
+            .port2()
+            .post_message(&wasm_bindgen::JsValue::NULL)
+            .is_ok();
+    }
+}
+
 /// Step the coordinator until it needs the workers (a window) or reaches the target.
 fn drive(inner: &Rc<RefCell<Inner>>) {
+    let slice_start = now_ms();
     loop {
         let mut st = inner.borrow_mut();
         if st.progress.run.error.is_some() || st.progress.run.done || st.pending > 0 {
@@ -265,15 +312,44 @@ fn drive(inner: &Rc<RefCell<Inner>>) {
             }
             Ok(Some(jobs)) => {
                 st.window_id += 1;
-                st.pending = jobs.len();
                 st.results.clear();
                 let id = st.window_id;
-                for (node, job) in jobs {
-                    if let Err(e) = ensure_worker(&mut st, node) {
+                for (node, _) in &jobs {
+                    if let Err(e) = ensure_worker(&mut st, *node) {
                         drop(st);
                         fail(inner, e);
                         return;
                     }
+                }
+                let on_lanes = jobs.iter().all(|(node, job)| {
+                    st.workers
+                        .get(*node as usize)
+                        .and_then(|w| w.as_ref())
+                        .is_some_and(|w| w.lane_ready(job.len()))
+                });
+                if on_lanes {
+                    match run_on_lanes(&mut st, id, jobs) {
+                        Err(e) => {
+                            drop(st);
+                            fail(inner, e);
+                            return;
+                        }
+                        // Some answers were posted: the run continues when they arrive.
+                        Ok(false) => return,
+                        Ok(true) => {}
+                    }
+                    st.progress.run.shared_windows += 1;
+                    if now_ms() - slice_start > SLICE_MS {
+                        resume_later(&mut st);
+                        drop(st);
+                        update(inner);
+                        notify(inner);
+                        return;
+                    }
+                    continue;
+                }
+                st.pending = jobs.len();
+                for (node, job) in jobs {
                     let sent = match st.workers.get(node as usize).and_then(|w| w.as_ref()) {
                         Some(w) => w.send(ToWorker::Job { id, job }),
                         None => Err(format!("node {node} has no worker")),
@@ -288,6 +364,37 @@ fn drive(inner: &Rc<RefCell<Inner>>) {
             }
         }
     }
+}
+
+/// Run a window's jobs over the workers' lanes: all written first (so the workers run in
+/// parallel), then waited for in node order. `Ok(true)` when the window is finished;
+/// `Ok(false)` when some worker posted its answer instead (then the window is pending).
+fn run_on_lanes(st: &mut Inner, id: u64, jobs: Vec<(NodeId, String)>) -> Result<bool, String> {
+    for (node, job) in &jobs {
+        if let Some(w) = st.workers.get(*node as usize).and_then(|w| w.as_ref()) {
+            w.lane_post(id, job);
+        }
+    }
+    let deadline = now_ms() + LANE_TIMEOUT_MS;
+    let mut results = Vec::with_capacity(jobs.len());
+    for (node, _) in &jobs {
+        let w = st
+            .workers
+            .get(*node as usize)
+            .and_then(|w| w.as_ref())
+            .ok_or_else(|| format!("node {node} has no worker"))?;
+        match w.lane_wait(deadline, now_ms)? {
+            LaneResult::Done(r) => results.push((*node, r)),
+            LaneResult::Posted => {}
+        }
+    }
+    if results.len() < jobs.len() {
+        st.pending = jobs.len();
+        st.results = results;
+        return Ok(false);
+    }
+    st.coord.finish(results)?;
+    Ok(true)
 }
 
 fn update(inner: &Rc<RefCell<Inner>>) {
@@ -421,6 +528,16 @@ fn outcome(p: &Progress, ms: f64, runtime: &str) -> js_sys::Object {
         },
     );
     set("workers_started", p.run.workers_started.into());
+    set("shared_windows", (p.run.shared_windows as f64).into());
+    set(
+        "transport",
+        if crate::worker_pool::can_share_memory() {
+            "shared-memory"
+        } else {
+            "postMessage"
+        }
+        .into(),
+    );
     o
 }
 

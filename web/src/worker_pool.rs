@@ -5,7 +5,12 @@
 //! before the worker has said `ready` would be lost, so they are queued and flushed when
 //! the handshake arrives. Every message from the worker (including `ready`) is handed to
 //! the callback given at spawn time as a [`WorkerEvent`].
+//!
+//! When the page is cross-origin isolated, each worker also gets a shared buffer (the
+//! lane, `quorumlab_worker::protocol::shared`): jobs go in and results come out without
+//! the event loop, which is what makes the worker runtime fast.
 
+use quorumlab_worker::protocol::shared;
 use quorumlab_worker::{FromWorker, ToWorker, PROTOCOL_VERSION};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -28,6 +33,46 @@ pub enum WorkerEvent {
 struct Inner {
     ready: bool,
     queue: Vec<ToWorker>,
+    /// Posted messages not answered yet: the lane waits while any are.
+    unanswered: u32,
+    lane: Option<Lane>,
+}
+
+/// The page's end of the shared buffer.
+struct Lane {
+    slots: js_sys::Int32Array,
+    bytes: js_sys::Uint8Array,
+    /// The last command written.
+    seq: i32,
+    /// The worker has said it listens.
+    live: bool,
+}
+
+impl Lane {
+    fn command(&mut self, cmd: i32) {
+        self.seq = self.seq.wrapping_add(1);
+        let _ = js_sys::Atomics::store(&self.slots, shared::CMD, cmd);
+        let _ = js_sys::Atomics::store(&self.slots, shared::SEQ, self.seq);
+        let _ = js_sys::Atomics::notify(&self.slots, shared::SEQ);
+    }
+}
+
+/// Whether this page may share memory with its workers (it is cross-origin isolated:
+/// served with COOP `same-origin` and COEP `require-corp`).
+pub fn can_share_memory() -> bool {
+    js_sys::Reflect::get(&js_sys::global(), &"crossOriginIsolated".into())
+        .ok()
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false)
+        && js_sys::Reflect::has(&js_sys::global(), &"SharedArrayBuffer".into()).unwrap_or(false)
+}
+
+/// What waiting on the lane gave.
+pub enum LaneResult {
+    /// The job's result.
+    Done(String),
+    /// The worker posted its answer instead (too big for the buffer, or an error).
+    Posted,
 }
 
 /// One running node worker. Dropping it terminates the worker.
@@ -50,6 +95,8 @@ impl NodeWorker {
         let inner = Rc::new(RefCell::new(Inner {
             ready: false,
             queue: Vec::new(),
+            unanswered: 0,
+            lane: None,
         }));
         let on_event = Rc::new(on_event);
 
@@ -90,7 +137,25 @@ impl NodeWorker {
                             on_event(node, WorkerEvent::Failed(e));
                         }
                     }
+                    if can_share_memory() {
+                        if let Err(e) = offer_lane(&target, &inner) {
+                            web_sys::console::warn_1(
+                                &format!("node {node}: no shared buffer ({e}); using postMessage")
+                                    .into(),
+                            );
+                        }
+                    }
                     return;
+                }
+                if let FromWorker::Sharing { .. } = &msg {
+                    if let Some(lane) = inner.borrow_mut().lane.as_mut() {
+                        lane.live = true;
+                    }
+                    return;
+                }
+                {
+                    let mut inner = inner.borrow_mut();
+                    inner.unanswered = inner.unanswered.saturating_sub(1);
                 }
                 on_event(node, WorkerEvent::Message(msg));
             })
@@ -134,7 +199,12 @@ impl NodeWorker {
     /// Send a message, or queue it until the worker is ready.
     pub fn send(&self, msg: ToWorker) -> Result<(), String> {
         let mut inner = self.inner.borrow_mut();
+        inner.unanswered += 1;
         if inner.ready {
+            if let Some(lane) = inner.lane.as_mut().filter(|l| l.live) {
+                // The worker may be waiting on the lane: send it back to its event loop.
+                lane.command(shared::CMD_YIELD);
+            }
             drop(inner);
             post(&self.worker, &msg)
         } else {
@@ -142,6 +212,80 @@ impl NodeWorker {
             Ok(())
         }
     }
+
+    /// Whether a job of `len` bytes can go over the lane now.
+    pub fn lane_ready(&self, len: usize) -> bool {
+        let inner = self.inner.borrow();
+        inner.ready
+            && inner.unanswered == 0
+            && len <= shared::CAPACITY as usize
+            && inner.lane.as_ref().is_some_and(|l| l.live)
+    }
+
+    /// Write a job into the lane and wake the worker (check [`NodeWorker::lane_ready`]
+    /// first).
+    pub fn lane_post(&self, id: u64, job: &str) {
+        let mut inner = self.inner.borrow_mut();
+        let Some(lane) = inner.lane.as_mut() else {
+            return;
+        };
+        let len = job.len().min(shared::CAPACITY as usize) as u32;
+        lane.bytes
+            .subarray(shared::JOB_AT, shared::JOB_AT + len)
+            .copy_from(&job.as_bytes()[..len as usize]);
+        let _ = js_sys::Atomics::store(&lane.slots, shared::JOB_LEN, len as i32);
+        let _ = js_sys::Atomics::store(&lane.slots, shared::JOB_ID, id as i32);
+        lane.command(shared::CMD_JOB);
+    }
+
+    /// Spin until the worker has finished the last job posted on the lane; give up at
+    /// `deadline` (`performance.now()` milliseconds).
+    pub fn lane_wait(&self, deadline: f64, now: impl Fn() -> f64) -> Result<LaneResult, String> {
+        let inner = self.inner.borrow();
+        let Some(lane) = inner.lane.as_ref() else {
+            return Err("no shared buffer".into());
+        };
+        let mut spins: u32 = 0;
+        while js_sys::Atomics::load(&lane.slots, shared::DONE).unwrap_or(0) != lane.seq {
+            spins = spins.wrapping_add(1);
+            if spins.is_multiple_of(1024) && now() > deadline {
+                return Err(format!(
+                    "the worker of node {} stopped answering on its shared buffer",
+                    self.node
+                ));
+            }
+            std::hint::spin_loop();
+        }
+        let len = js_sys::Atomics::load(&lane.slots, shared::RESULT_LEN).unwrap_or(-1);
+        if len < 0 {
+            return Ok(LaneResult::Posted);
+        }
+        let mut buf = vec![0u8; (len as u32).min(shared::CAPACITY) as usize];
+        lane.bytes
+            .subarray(shared::RESULT_AT, shared::RESULT_AT + buf.len() as u32)
+            .copy_to(&mut buf);
+        String::from_utf8(buf)
+            .map(LaneResult::Done)
+            .map_err(|_| format!("node {}: a result that is not UTF-8", self.node))
+    }
+}
+
+/// Give the worker a shared buffer: `{ type: "share", buffer }`.
+fn offer_lane(target: &Worker, inner: &Rc<RefCell<Inner>>) -> Result<(), String> {
+    let buffer = js_sys::SharedArrayBuffer::new(shared::BYTES);
+    let msg = js_sys::Object::new();
+    js_sys::Reflect::set(&msg, &"type".into(), &"share".into()).map_err(|e| js_error_text(&e))?;
+    js_sys::Reflect::set(&msg, &"buffer".into(), &buffer).map_err(|e| js_error_text(&e))?;
+    target
+        .post_message(&msg)
+        .map_err(|e| format!("postMessage failed: {}", js_error_text(&e)))?;
+    inner.borrow_mut().lane = Some(Lane {
+        slots: js_sys::Int32Array::new(&buffer),
+        bytes: js_sys::Uint8Array::new(&buffer),
+        seq: 0,
+        live: false,
+    });
+    Ok(())
 }
 
 impl Drop for NodeWorker {

@@ -13,33 +13,167 @@ fn main() {
 #[cfg(target_arch = "wasm32")]
 mod bootstrap {
     use quorumlab_worker::node::node_from_worker_name;
+    use quorumlab_worker::protocol::shared;
     use quorumlab_worker::{FromWorker, NodeHost, ToWorker};
-    use std::cell::RefCell;
+    use std::cell::{Cell, RefCell};
+    use std::rc::Rc;
     use wasm_bindgen::prelude::*;
     use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
+
+    /// The shared buffer's views (see `quorumlab_worker::protocol::shared`).
+    struct Lane {
+        slots: js_sys::Int32Array,
+        bytes: js_sys::Uint8Array,
+    }
+
+    struct Worker {
+        node: u32,
+        scope: DedicatedWorkerGlobalScope,
+        host: RefCell<NodeHost>,
+        lane: RefCell<Option<Lane>>,
+        /// The last command seen on the lane.
+        seen: Cell<i32>,
+        /// Waiting on the lane resumes from here after the event loop had its turn.
+        resume: RefCell<Option<Closure<dyn FnMut()>>>,
+        /// A resume is scheduled (at most one at a time).
+        resuming: Cell<bool>,
+    }
 
     pub fn start() {
         let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
         let node = node_from_worker_name(&scope.name()).unwrap_or(0);
-        let host = RefCell::new(NodeHost::new(node));
-
-        let reply_scope = scope.clone();
-        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-            let replies = match serde_wasm_bindgen::from_value::<ToWorker>(event.data()) {
-                Ok(msg) => host.borrow_mut().handle(msg),
-                Err(err) => vec![FromWorker::Error {
-                    message: format!("node {node}: cannot read message: {err}"),
-                }],
-            };
-            for reply in &replies {
-                post(&reply_scope, reply);
-            }
+        let w = Rc::new(Worker {
+            node,
+            scope: scope.clone(),
+            host: RefCell::new(NodeHost::new(node)),
+            lane: RefCell::new(None),
+            seen: Cell::new(0),
+            resume: RefCell::new(None),
+            resuming: Cell::new(false),
         });
+        let again = Rc::downgrade(&w);
+        *w.resume.borrow_mut() = Some(Closure::<dyn FnMut()>::new(move || {
+            if let Some(w) = again.upgrade() {
+                w.resuming.set(false);
+                serve_lane(&w);
+            }
+        }));
+
+        let on_message = {
+            let w = w.clone();
+            Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+                on_message(&w, event.data());
+                serve_lane(&w);
+            })
+        };
         scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         // The handler lives as long as the worker.
         on_message.forget();
 
         post(&scope, &NodeHost::new(node).ready());
+    }
+
+    fn on_message(w: &Worker, data: JsValue) {
+        // The shared buffer comes as `{ type: "share", buffer }`: not a serde message.
+        let kind = js_sys::Reflect::get(&data, &"type".into()).ok();
+        if kind.and_then(|k| k.as_string()).as_deref() == Some("share") {
+            let buffer = js_sys::Reflect::get(&data, &"buffer".into()).unwrap_or_default();
+            if buffer.is_instance_of::<js_sys::SharedArrayBuffer>() {
+                *w.lane.borrow_mut() = Some(Lane {
+                    slots: js_sys::Int32Array::new(&buffer),
+                    bytes: js_sys::Uint8Array::new(&buffer),
+                });
+                w.seen.set(0);
+                post(&w.scope, &FromWorker::Sharing { node: w.node });
+            } else {
+                post(
+                    &w.scope,
+                    &FromWorker::Error {
+                        message: format!("node {}: `share` without a SharedArrayBuffer", w.node),
+                    },
+                );
+            }
+            return;
+        }
+        let replies = match serde_wasm_bindgen::from_value::<ToWorker>(data) {
+            Ok(msg) => w.host.borrow_mut().handle(msg),
+            Err(err) => vec![FromWorker::Error {
+                message: format!("node {}: cannot read message: {err}", w.node),
+            }],
+        };
+        for reply in &replies {
+            post(&w.scope, reply);
+        }
+    }
+
+    /// Run the jobs the page writes into the shared buffer until it says to yield, or
+    /// nothing came for a while (then look at the event loop and come back).
+    fn serve_lane(w: &Worker) {
+        let lane = w.lane.borrow();
+        let Some(lane) = lane.as_ref() else { return };
+        loop {
+            let seen = w.seen.get();
+            match js_sys::Atomics::wait_with_timeout(
+                &lane.slots,
+                shared::SEQ,
+                seen,
+                shared::IDLE_MS,
+            ) {
+                Ok(r) if r == "timed-out" => {
+                    if !w.resuming.get() {
+                        if let Some(cb) = w.resume.borrow().as_ref() {
+                            let ok = w
+                                .scope
+                                .set_timeout_with_callback(cb.as_ref().unchecked_ref())
+                                .is_ok();
+                            w.resuming.set(ok);
+                        }
+                    }
+                    return;
+                }
+                Ok(_) => {}
+                Err(_) => return,
+            }
+            let seq = js_sys::Atomics::load(&lane.slots, shared::SEQ).unwrap_or(seen);
+            if seq == seen {
+                continue;
+            }
+            w.seen.set(seq);
+            let cmd = js_sys::Atomics::load(&lane.slots, shared::CMD).unwrap_or(0);
+            if cmd != shared::CMD_JOB {
+                // CMD_YIELD: a posted message is on its way.
+                let _ = js_sys::Atomics::store(&lane.slots, shared::DONE, seq);
+                return;
+            }
+            let len = js_sys::Atomics::load(&lane.slots, shared::JOB_LEN).unwrap_or(0) as u32;
+            let id = js_sys::Atomics::load(&lane.slots, shared::JOB_ID).unwrap_or(0) as u64;
+            let mut buf = vec![0u8; len.min(shared::CAPACITY) as usize];
+            lane.bytes
+                .subarray(shared::JOB_AT, shared::JOB_AT + buf.len() as u32)
+                .copy_to(&mut buf);
+            let replies = match String::from_utf8(buf) {
+                Ok(job) => w.host.borrow_mut().handle(ToWorker::Job { id, job }),
+                Err(_) => vec![FromWorker::Error {
+                    message: format!("node {}: a shared job that is not UTF-8", w.node),
+                }],
+            };
+            let mut written = shared::RESULT_POSTED;
+            for reply in replies {
+                match reply {
+                    FromWorker::Done { result, .. }
+                        if result.len() <= shared::CAPACITY as usize =>
+                    {
+                        lane.bytes
+                            .subarray(shared::RESULT_AT, shared::RESULT_AT + result.len() as u32)
+                            .copy_from(result.as_bytes());
+                        written = result.len() as i32;
+                    }
+                    other => post(&w.scope, &other),
+                }
+            }
+            let _ = js_sys::Atomics::store(&lane.slots, shared::RESULT_LEN, written);
+            let _ = js_sys::Atomics::store(&lane.slots, shared::DONE, seq);
+        }
     }
 
     fn post(scope: &DedicatedWorkerGlobalScope, msg: &FromWorker) {

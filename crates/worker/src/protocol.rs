@@ -20,7 +20,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a message changes shape, so the page can refuse a stale worker.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// A message from the page to a node worker.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,6 +63,54 @@ pub enum FromWorker {
     Done { id: u64, node: u32, result: String },
     /// The node's `NodeView` as JSON (`None` while it is down).
     View { node: u32, view: Option<String> },
+    /// The worker has the shared buffer the page offered ([`shared`]) and listens on it.
+    Sharing { node: u32 },
     /// The worker could not understand or handle a message.
     Error { message: String },
+}
+
+/// The fast lane between page and worker when the page is cross-origin isolated: one
+/// `SharedArrayBuffer` per worker, jobs and results written into it, the worker blocked in
+/// `Atomics.wait` until the page bumps [`shared::SEQ`], the page spinning on
+/// [`shared::DONE`]. No event loop, no structured clone: a round trip costs a thread wake.
+///
+/// The page offers the buffer with a plain message `{ type: "share", buffer }` (outside the
+/// serde enums, which cannot carry one); the worker answers [`FromWorker::Sharing`]. From
+/// then on, after every message it handles, the worker waits on the buffer (returning to
+/// its event loop every [`shared::IDLE_MS`], or at once on [`shared::CMD_YIELD`], which the
+/// page writes before it posts anything). The page uses the buffer only while no posted
+/// message is unanswered, so a job never overtakes an `init`.
+pub mod shared {
+    /// Int32 slots at the start of the buffer.
+    /// Bumped by the page for each command.
+    pub const SEQ: u32 = 0;
+    /// The last `SEQ` the worker has finished.
+    pub const DONE: u32 = 1;
+    /// What `SEQ` asks: [`CMD_JOB`] or [`CMD_YIELD`].
+    pub const CMD: u32 = 2;
+    /// Bytes of the job (UTF-8 JSON of a `Job`) at [`JOB_AT`].
+    pub const JOB_LEN: u32 = 3;
+    /// Bytes of the result at [`RESULT_AT`]; [`RESULT_POSTED`] if the worker posted it
+    /// instead (too big, or an error).
+    pub const RESULT_LEN: u32 = 4;
+    /// The window id, for a result that has to be posted.
+    pub const JOB_ID: u32 = 5;
+
+    /// Run the job in the buffer.
+    pub const CMD_JOB: i32 = 1;
+    /// Go back to the event loop: a posted message is coming.
+    pub const CMD_YIELD: i32 = 2;
+    /// `RESULT_LEN` when the answer went by `postMessage`.
+    pub const RESULT_POSTED: i32 = -1;
+
+    /// Bytes before the job area.
+    pub const HEADER: u32 = 64;
+    /// Room for a job, and again for a result. Bigger ones (a snapshot) go by `postMessage`.
+    pub const CAPACITY: u32 = 256 * 1024;
+    pub const JOB_AT: u32 = HEADER;
+    pub const RESULT_AT: u32 = HEADER + CAPACITY;
+    /// The whole buffer.
+    pub const BYTES: u32 = HEADER + 2 * CAPACITY;
+    /// How long an idle worker waits on the buffer before it looks at its event loop.
+    pub const IDLE_MS: f64 = 50.0;
 }

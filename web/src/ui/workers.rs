@@ -54,6 +54,8 @@ pub struct WorkerStatus {
     /// The nodes' views as their workers reported them, and the run's time then.
     pub views: Vec<Option<quorumlab_core::NodeView>>,
     pub views_at: Option<Time>,
+    /// Windows whose jobs went over the workers' shared buffers (not `postMessage`).
+    pub shared_windows: u64,
 }
 
 #[cfg(target_arch = "wasm32")]
