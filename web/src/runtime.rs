@@ -39,7 +39,7 @@ pub struct Progress {
 
 struct Inner {
     protocol: String,
-    params: String,
+    params: Vec<u8>,
     coord: Box<dyn Coordinator>,
     workers: Vec<Option<NodeWorker>>,
     /// Which spawn each worker is (for the start-up watchdog).
@@ -47,7 +47,7 @@ struct Inner {
     next_serial: u64,
     /// Results of the window in flight, and how many are awaited.
     pending: usize,
-    results: Vec<(NodeId, String)>,
+    results: Vec<(NodeId, Vec<u8>)>,
     window_id: u64,
     target: Time,
     progress: Progress,
@@ -85,12 +85,13 @@ impl WorkerRun {
         on_progress: impl Fn(&Progress) + 'static,
     ) -> Result<WorkerRun, String> {
         let coord = coordinator(scenario, scenario.seed, 0).map_err(|e| e.to_string())?;
+        let params = quorumlab_sim::remote::encode_params(scenario).map_err(|e| e.to_string())?;
         let n = scenario.n();
         let end = coord.engine().end();
         let inner = Rc::new_cyclic(|me| {
             RefCell::new(Inner {
                 protocol: scenario.protocol.name.clone(),
-                params: scenario.protocol.params.to_string(),
+                params,
                 coord,
                 workers: (0..n).map(|_| None).collect(),
                 serials: vec![0; n],
@@ -132,12 +133,13 @@ impl WorkerRun {
     /// running workers stay: each is told to host a fresh node, so nothing is reloaded.
     pub fn restart(&self, scenario: &Scenario) -> Result<(), String> {
         let coord = coordinator(scenario, scenario.seed, 0).map_err(|e| e.to_string())?;
+        let params = quorumlab_sim::remote::encode_params(scenario).map_err(|e| e.to_string())?;
         let n = scenario.n();
         {
             let mut st = self.inner.borrow_mut();
             st.coord = coord;
             st.protocol = scenario.protocol.name.clone();
-            st.params = scenario.protocol.params.to_string();
+            st.params = params;
             st.workers.resize_with(n, || None);
             st.serials.resize(n, 0);
             let init = st.init();
@@ -369,7 +371,7 @@ fn drive(inner: &Rc<RefCell<Inner>>) {
 /// Run a window's jobs over the workers' lanes: all written first (so the workers run in
 /// parallel), then waited for in node order. `Ok(true)` when the window is finished;
 /// `Ok(false)` when some worker posted its answer instead (then the window is pending).
-fn run_on_lanes(st: &mut Inner, id: u64, jobs: Vec<(NodeId, String)>) -> Result<bool, String> {
+fn run_on_lanes(st: &mut Inner, id: u64, jobs: Vec<(NodeId, Vec<u8>)>) -> Result<bool, String> {
     for (node, job) in &jobs {
         if let Some(w) = st.workers.get(*node as usize).and_then(|w| w.as_ref()) {
             w.lane_post(id, job);
@@ -490,7 +492,7 @@ fn on_worker_event(inner: &Rc<RefCell<Inner>>, node: u32, ev: WorkerEvent) {
         WorkerEvent::Message(FromWorker::View { node, view }) => {
             let all = {
                 let mut st = inner.borrow_mut();
-                let v = view.and_then(|v| serde_json::from_str::<NodeView>(&v).ok());
+                let v = view.and_then(|v| quorumlab_sim::remote::decode::<NodeView>(&v).ok());
                 if let Some(slot) = st.progress.run.views.get_mut(node as usize) {
                     *slot = v;
                 }

@@ -70,7 +70,7 @@ pub fn can_share_memory() -> bool {
 /// What waiting on the lane gave.
 pub enum LaneResult {
     /// The job's result.
-    Done(String),
+    Done(Vec<u8>),
     /// The worker posted its answer instead (too big for the buffer, or an error).
     Posted,
 }
@@ -224,7 +224,7 @@ impl NodeWorker {
 
     /// Write a job into the lane and wake the worker (check [`NodeWorker::lane_ready`]
     /// first).
-    pub fn lane_post(&self, id: u64, job: &str) {
+    pub fn lane_post(&self, id: u64, job: &[u8]) {
         let mut inner = self.inner.borrow_mut();
         let Some(lane) = inner.lane.as_mut() else {
             return;
@@ -232,7 +232,7 @@ impl NodeWorker {
         let len = job.len().min(shared::CAPACITY as usize) as u32;
         lane.bytes
             .subarray(shared::JOB_AT, shared::JOB_AT + len)
-            .copy_from(&job.as_bytes()[..len as usize]);
+            .copy_from(&job[..len as usize]);
         let _ = js_sys::Atomics::store(&lane.slots, shared::JOB_LEN, len as i32);
         let _ = js_sys::Atomics::store(&lane.slots, shared::JOB_ID, id as i32);
         lane.command(shared::CMD_JOB);
@@ -264,9 +264,7 @@ impl NodeWorker {
         lane.bytes
             .subarray(shared::RESULT_AT, shared::RESULT_AT + buf.len() as u32)
             .copy_to(&mut buf);
-        String::from_utf8(buf)
-            .map(LaneResult::Done)
-            .map_err(|_| format!("node {}: a result that is not UTF-8", self.node))
+        Ok(LaneResult::Done(buf))
     }
 }
 

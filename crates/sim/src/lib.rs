@@ -17,6 +17,7 @@ pub mod remote;
 pub mod run;
 pub mod scenario;
 pub mod url;
+pub mod wire;
 pub mod workload;
 
 pub use engine::{Flight, Found, LogLine, Sim, Status};

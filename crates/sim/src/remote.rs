@@ -1,6 +1,7 @@
 //! Running nodes somewhere else (one Web Worker per node), with the simulator on the
-//! page's side. Both halves speak JSON strings, so that whatever carries them
-//! (`postMessage`, a test harness) needs to know nothing about protocols.
+//! page's side. Both halves speak bytes ([`crate::wire`]), so that whatever carries them
+//! (`postMessage`, a shared buffer, a test harness) needs to know nothing about
+//! protocols.
 //!
 //! - [`RemoteNode`] is what a worker holds: one node's protocol state. It runs the
 //!   [`Job`]s the simulator sends and answers with [`JobResult`]s.
@@ -18,10 +19,15 @@ use quorumlab_core::{NodeId, NodeView, Protocol};
 
 /// One node hosted away from the simulator.
 pub trait RemoteNode {
-    /// Run one job (JSON of a `Job`), answering with the JSON of a `JobResult`.
-    fn run(&mut self, job: &str) -> Result<String, String>;
+    /// Run one job (an encoded `Job`, see [`encode`]), answering with an encoded
+    /// `JobResult`.
+    fn run(&mut self, job: &[u8]) -> Result<Vec<u8>, String>;
     /// The node's view, if it is up.
     fn view(&self) -> Option<NodeView>;
+    /// The node's view, encoded (see [`encode`]), if it is up.
+    fn view_bytes(&self) -> Option<Vec<u8>> {
+        self.view().and_then(|v| encode(&v).ok())
+    }
 }
 
 struct Hosted<P: Protocol> {
@@ -30,11 +36,10 @@ struct Hosted<P: Protocol> {
 }
 
 impl<P: Protocol> RemoteNode for Hosted<P> {
-    fn run(&mut self, job: &str) -> Result<String, String> {
-        let job: Job<P> =
-            serde_json::from_str(job).map_err(|e| format!("a job that does not parse: {e}"))?;
+    fn run(&mut self, job: &[u8]) -> Result<Vec<u8>, String> {
+        let job: Job<P> = decode(job).map_err(|e| format!("a job that does not decode: {e}"))?;
         let r = run_job(&mut self.state, 0, &self.params, job, &mut |_, _, _| Ok(()));
-        serde_json::to_string(&r).map_err(|e| format!("a result that does not serialise: {e}"))
+        encode(&r).map_err(|e| format!("a result that does not encode: {e}"))
     }
     fn view(&self) -> Option<NodeView> {
         self.state
@@ -44,23 +49,38 @@ impl<P: Protocol> RemoteNode for Hosted<P> {
     }
 }
 
+/// How jobs and results cross to a worker ([`crate::wire`]).
+pub fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, String> {
+    crate::wire::to_vec(value).map_err(|e| e.to_string())
+}
+
+/// The other way of [`encode`].
+pub fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    crate::wire::from_slice(bytes).map_err(|e| e.to_string())
+}
+
 /// Host a node of the scenario's protocol (the node's state starts empty; its first job
 /// boots it).
 pub fn remote_node(s: &Scenario) -> Result<Box<dyn RemoteNode>, ScenarioError> {
-    remote_node_for(&s.protocol.name, &s.protocol.params.to_string())
+    remote_node_for(&s.protocol.name, &encode_params(s)?)
 }
 
-/// Host a node of protocol `name` with its parameters as JSON: all a worker needs to
-/// know of the scenario (so it carries no scenario parser).
-pub fn remote_node_for(name: &str, params: &str) -> Result<Box<dyn RemoteNode>, ScenarioError> {
-    let params = if params.trim().is_empty() || params.trim() == "null" {
-        "{}"
-    } else {
-        params
-    };
+/// A scenario's protocol parameters the way a worker takes them: read (and checked) here,
+/// then encoded (see [`encode`]), so the worker needs no JSON at all, which keeps its
+/// bundle small.
+pub fn encode_params(s: &Scenario) -> Result<Vec<u8>, ScenarioError> {
+    crate::with_protocol!(s.protocol.name.as_str(), P => {
+        let params = crate::engine::params_of::<P>(s)?;
+        encode(&params).map_err(|e| ScenarioError::new("protocol.params", e))
+    }, Err(ScenarioError::new("protocol.name", format!("unknown protocol `{}`", s.protocol.name))))
+}
+
+/// Host a node of protocol `name` with its parameters from [`encode_params`]: all a
+/// worker needs to know of the scenario (so it carries no scenario parser).
+pub fn remote_node_for(name: &str, params: &[u8]) -> Result<Box<dyn RemoteNode>, ScenarioError> {
     crate::with_protocol!(name, P => {
-        let params: <P as Protocol>::Params = serde_json::from_str(params)
-            .map_err(|e| ScenarioError::new("protocol.params", e.to_string()))?;
+        let params: <P as Protocol>::Params = decode(params)
+            .map_err(|e| ScenarioError::new("protocol.params", e))?;
         Ok(Box::new(Hosted::<P> { state: vec![None], params }) as Box<dyn RemoteNode>)
     }, Err(ScenarioError::new("protocol.name", format!("unknown protocol `{name}`"))))
 }
@@ -68,11 +88,11 @@ pub fn remote_node_for(name: &str, params: &str) -> Result<Box<dyn RemoteNode>, 
 /// The simulator with its nodes hosted elsewhere.
 pub trait Coordinator {
     /// Start the next step: `Ok(None)` when it was a control event (handled at once),
-    /// `Ok(Some(jobs))` for a window (JSON of each node's job), `Err(())` at the end.
+    /// `Ok(Some(jobs))` for a window (each node's job, encoded), `Err(())` at the end.
     #[allow(clippy::result_unit_err)]
-    fn begin(&mut self) -> Result<Option<Vec<(NodeId, String)>>, ()>;
+    fn begin(&mut self) -> Result<Option<Vec<(NodeId, Vec<u8>)>>, ()>;
     /// Hand back the window's results (any order).
-    fn finish(&mut self, results: Vec<(NodeId, String)>) -> Result<(), String>;
+    fn finish(&mut self, results: Vec<(NodeId, Vec<u8>)>) -> Result<(), String>;
     /// Nodes that crashed since the last call (their workers may be terminated).
     fn take_crashed(&mut self) -> Vec<NodeId>;
     /// The run, for everything that does not need node state (time, hash, history,
@@ -82,19 +102,19 @@ pub trait Coordinator {
 }
 
 impl<P: Protocol> Coordinator for Sim<P> {
-    fn begin(&mut self) -> Result<Option<Vec<(NodeId, String)>>, ()> {
+    fn begin(&mut self) -> Result<Option<Vec<(NodeId, Vec<u8>)>>, ()> {
         let jobs = self.begin_step()?;
         Ok(jobs.map(|jobs| {
             jobs.into_iter()
-                .map(|(i, j)| (i, serde_json::to_string(&j).unwrap_or_default()))
+                .map(|(i, j)| (i, encode(&j).unwrap_or_default()))
                 .collect()
         }))
     }
-    fn finish(&mut self, results: Vec<(NodeId, String)>) -> Result<(), String> {
+    fn finish(&mut self, results: Vec<(NodeId, Vec<u8>)>) -> Result<(), String> {
         let mut parsed = Vec::with_capacity(results.len());
         for (i, r) in results {
-            let r: JobResult<P> = serde_json::from_str(&r)
-                .map_err(|e| format!("node {i} sent back a result that does not parse: {e}"))?;
+            let r: JobResult<P> = decode(&r)
+                .map_err(|e| format!("node {i} sent back a result that does not decode: {e}"))?;
             parsed.push((i, r));
         }
         self.finish_window(parsed);

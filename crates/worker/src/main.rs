@@ -147,16 +147,11 @@ mod bootstrap {
             }
             let len = js_sys::Atomics::load(&lane.slots, shared::JOB_LEN).unwrap_or(0) as u32;
             let id = js_sys::Atomics::load(&lane.slots, shared::JOB_ID).unwrap_or(0) as u64;
-            let mut buf = vec![0u8; len.min(shared::CAPACITY) as usize];
+            let mut job = vec![0u8; len.min(shared::CAPACITY) as usize];
             lane.bytes
-                .subarray(shared::JOB_AT, shared::JOB_AT + buf.len() as u32)
-                .copy_to(&mut buf);
-            let replies = match String::from_utf8(buf) {
-                Ok(job) => w.host.borrow_mut().handle(ToWorker::Job { id, job }),
-                Err(_) => vec![FromWorker::Error {
-                    message: format!("node {}: a shared job that is not UTF-8", w.node),
-                }],
-            };
+                .subarray(shared::JOB_AT, shared::JOB_AT + job.len() as u32)
+                .copy_to(&mut job);
+            let replies = w.host.borrow_mut().handle(ToWorker::Job { id, job });
             let mut written = shared::RESULT_POSTED;
             for reply in replies {
                 match reply {
@@ -165,7 +160,7 @@ mod bootstrap {
                     {
                         lane.bytes
                             .subarray(shared::RESULT_AT, shared::RESULT_AT + result.len() as u32)
-                            .copy_from(result.as_bytes());
+                            .copy_from(&result);
                         written = result.len() as i32;
                     }
                     other => post(&w.scope, &other),

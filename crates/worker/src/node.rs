@@ -56,11 +56,7 @@ impl NodeHost {
                 },
             },
             ToWorker::View => {
-                let view = self
-                    .hosted
-                    .as_ref()
-                    .and_then(|h| h.view())
-                    .and_then(|v| serde_json::to_string(&v).ok());
+                let view = self.hosted.as_ref().and_then(|h| h.view_bytes());
                 vec![FromWorker::View {
                     node: self.node,
                     view,
@@ -126,7 +122,7 @@ mod tests {
             let mut h = NodeHost::new(i as u32);
             let out = h.handle(ToWorker::Init {
                 protocol: s.protocol.name.clone(),
-                params: s.protocol.params.to_string(),
+                params: quorumlab_sim::remote::encode_params(&s).unwrap(),
             });
             assert_eq!(out, vec![FromWorker::Hosting { node: i as u32 }]);
             h
@@ -162,7 +158,7 @@ mod tests {
         ));
         let bad = hosts[0].handle(ToWorker::Job {
             id: 1,
-            job: "{".into(),
+            job: b"{".to_vec(),
         });
         assert!(matches!(bad.as_slice(), [FromWorker::Error { .. }]));
     }

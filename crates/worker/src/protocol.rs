@@ -14,13 +14,14 @@
 //! For now the only request is a [`ToWorker::Ping`]. The coordinator protocol adds its
 //! variants here without changing the handshake: an `init` carrying the scenario (the
 //! worker builds its node with `quorumlab_sim::remote::remote_node`), then `job`s in
-//! (a window's batch of events, `quorumlab_sim::host::Job` as JSON) and `job_result`s
-//! out (the batch of effects), handled in `node.rs`.
+//! (a window's batch of events, a `quorumlab_sim::host::Job` encoded by
+//! `quorumlab_sim::remote::encode`, carried as a `Uint8Array`) and `done`s out (the batch
+//! of effects), handled in `node.rs`.
 
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a message changes shape, so the page can refuse a stale worker.
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// A message from the page to a node worker.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,13 +29,22 @@ pub const PROTOCOL_VERSION: u32 = 3;
 pub enum ToWorker {
     /// Are you alive? Answered with [`FromWorker::Pong`] carrying the same `seq`.
     Ping { seq: u32 },
-    /// Host a node of this protocol, with the scenario's protocol parameters (JSON). The
-    /// node's state starts empty: its first job boots it (from the disk the simulator
-    /// hands back, after a restart). Answered with [`FromWorker::Hosting`].
-    Init { protocol: String, params: String },
-    /// Run one window of the node's events: the JSON of a `quorumlab_sim::host::Job`.
+    /// Host a node of this protocol, with the scenario's protocol parameters (encoded by
+    /// `quorumlab_sim::remote::encode_params`). The node's state starts empty: its first
+    /// job boots it (from the disk the simulator hands back, after a restart). Answered
+    /// with [`FromWorker::Hosting`].
+    Init {
+        protocol: String,
+        #[serde(with = "serde_bytes")]
+        params: Vec<u8>,
+    },
+    /// Run one window of the node's events: an encoded `quorumlab_sim::host::Job`.
     /// Answered with [`FromWorker::Done`] carrying the same `id`.
-    Job { id: u64, job: String },
+    Job {
+        id: u64,
+        #[serde(with = "serde_bytes")]
+        job: Vec<u8>,
+    },
     /// Send the node's view ([`FromWorker::View`]).
     View,
 }
@@ -59,10 +69,19 @@ pub enum FromWorker {
     },
     /// The node is hosted (answer to [`ToWorker::Init`]).
     Hosting { node: u32 },
-    /// A job's result: the JSON of a `quorumlab_sim::host::JobResult`.
-    Done { id: u64, node: u32, result: String },
-    /// The node's `NodeView` as JSON (`None` while it is down).
-    View { node: u32, view: Option<String> },
+    /// A job's result: an encoded `quorumlab_sim::host::JobResult`.
+    Done {
+        id: u64,
+        node: u32,
+        #[serde(with = "serde_bytes")]
+        result: Vec<u8>,
+    },
+    /// The node's `NodeView`, encoded (`None` while it is down).
+    View {
+        node: u32,
+        #[serde(with = "serde_bytes")]
+        view: Option<Vec<u8>>,
+    },
     /// The worker has the shared buffer the page offered ([`shared`]) and listens on it.
     Sharing { node: u32 },
     /// The worker could not understand or handle a message.
@@ -88,7 +107,7 @@ pub mod shared {
     pub const DONE: u32 = 1;
     /// What `SEQ` asks: [`CMD_JOB`] or [`CMD_YIELD`].
     pub const CMD: u32 = 2;
-    /// Bytes of the job (UTF-8 JSON of a `Job`) at [`JOB_AT`].
+    /// Bytes of the job (an encoded `Job`) at [`JOB_AT`].
     pub const JOB_LEN: u32 = 3;
     /// Bytes of the result at [`RESULT_AT`]; [`RESULT_POSTED`] if the worker posted it
     /// instead (too big, or an error).
