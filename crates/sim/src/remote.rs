@@ -85,14 +85,17 @@ pub fn remote_node_for(name: &str, params: &[u8]) -> Result<Box<dyn RemoteNode>,
     }, Err(ScenarioError::new("protocol.name", format!("unknown protocol `{name}`"))))
 }
 
+/// Encoded jobs or results, one per node with work in a window.
+pub type Encoded = Vec<(NodeId, Vec<u8>)>;
+
 /// The simulator with its nodes hosted elsewhere.
 pub trait Coordinator {
     /// Start the next step: `Ok(None)` when it was a control event (handled at once),
     /// `Ok(Some(jobs))` for a window (each node's job, encoded), `Err(())` at the end.
     #[allow(clippy::result_unit_err)]
-    fn begin(&mut self) -> Result<Option<Vec<(NodeId, Vec<u8>)>>, ()>;
+    fn begin(&mut self) -> Result<Option<Encoded>, ()>;
     /// Hand back the window's results (any order).
-    fn finish(&mut self, results: Vec<(NodeId, Vec<u8>)>) -> Result<(), String>;
+    fn finish(&mut self, results: Encoded) -> Result<(), String>;
     /// Nodes that crashed since the last call (their workers may be terminated).
     fn take_crashed(&mut self) -> Vec<NodeId>;
     /// The run, for everything that does not need node state (time, hash, history,
@@ -102,7 +105,7 @@ pub trait Coordinator {
 }
 
 impl<P: Protocol> Coordinator for Sim<P> {
-    fn begin(&mut self) -> Result<Option<Vec<(NodeId, Vec<u8>)>>, ()> {
+    fn begin(&mut self) -> Result<Option<Encoded>, ()> {
         let jobs = self.begin_step()?;
         Ok(jobs.map(|jobs| {
             jobs.into_iter()
@@ -110,7 +113,7 @@ impl<P: Protocol> Coordinator for Sim<P> {
                 .collect()
         }))
     }
-    fn finish(&mut self, results: Vec<(NodeId, Vec<u8>)>) -> Result<(), String> {
+    fn finish(&mut self, results: Encoded) -> Result<(), String> {
         let mut parsed = Vec::with_capacity(results.len());
         for (i, r) in results {
             let r: JobResult<P> = decode(&r)
