@@ -129,6 +129,8 @@ test('the page run-to-end control gives the CLI hash, with workers and inline', 
     assert.equal(await rt.getAttribute('data-runtime'), runtime);
     if (runtime === 'workers') {
       assert.ok(Number(await rt.getAttribute('data-started')) >= 5);
+      assert.equal(await rt.getAttribute('data-transport'), 'shared-memory');
+      assert.match(await rt.textContent(), /shared memory/);
     }
     assert.equal(await page.getByTestId('error-banner').count(), 0, 'no error banner');
     await page.screenshot({ path: join(SCREENSHOTS, `runtime-${runtime}.png`) });

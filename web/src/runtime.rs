@@ -412,6 +412,7 @@ fn update(inner: &Rc<RefCell<Inner>>) {
     st.progress.run.events = events;
     st.progress.run.trace_hash = hash;
     st.progress.run.live = st.workers.iter().flatten().count() as u32;
+    st.progress.run.shared_memory = crate::worker_pool::can_share_memory();
 }
 
 fn ensure_worker(st: &mut Inner, node: NodeId) -> Result<(), String> {

@@ -91,7 +91,7 @@ fn runtime_readout(p: &Playground, now: Time, inline_hash: String, end: Time) ->
             </>
         },
         (Runtime::Workers, st) => {
-            let (hash, at, done, live, started) = match st {
+            let (hash, at, done, live, started, shared) = match st {
                 Some(st) => (
                     if st.trace_hash.is_empty() {
                         "…".to_string()
@@ -102,8 +102,14 @@ fn runtime_readout(p: &Playground, now: Time, inline_hash: String, end: Time) ->
                     st.done,
                     st.live,
                     st.workers_started,
+                    st.shared_memory,
                 ),
-                None => ("…".to_string(), 0, false, 0, 0),
+                None => ("…".to_string(), 0, false, 0, 0, false),
+            };
+            let (transport, transport_title) = if shared {
+                ("shared memory", "Jobs and results cross to the workers through shared buffers")
+            } else {
+                ("postMessage", "Jobs cross to the workers by postMessage, several times slower: serve the page cross-origin isolated (COOP same-origin, COEP require-corp) to let it share memory, as `cargo xtask serve` does")
             };
             let behind = at < now;
             html! {
@@ -115,8 +121,9 @@ fn runtime_readout(p: &Playground, now: Time, inline_hash: String, end: Time) ->
                     </span>
                     <span class="ql-runtime ql-muted" data-testid="runtime" data-runtime="workers"
                           data-live={live.to_string()} data-started={started.to_string()}
-                          title="Every node runs in its own Web Worker (?runtime=inline runs them on the page's thread)">
-                        { format!("{live} workers{}", if behind { format!(" · at {}", ms(at)) } else { String::new() }) }
+                          data-transport={if shared { "shared-memory" } else { "postMessage" }}
+                          title={format!("Every node runs in its own Web Worker (?runtime=inline runs them on the page's thread). {transport_title}.")}>
+                        { format!("{live} workers · {transport}{}", if behind { format!(" · at {}", ms(at)) } else { String::new() }) }
                     </span>
                 </>
             }

@@ -56,6 +56,8 @@ pub struct WorkerStatus {
     pub views_at: Option<Time>,
     /// Windows whose jobs went over the workers' shared buffers (not `postMessage`).
     pub shared_windows: u64,
+    /// The page may share memory with its workers (it is cross-origin isolated).
+    pub shared_memory: bool,
 }
 
 #[cfg(target_arch = "wasm32")]
