@@ -111,6 +111,33 @@ test('without cross-origin isolation the workers talk over postMessage: same run
   }
 });
 
+test('jobs and results too big for a shared buffer go by postMessage: same runs', { timeout: 240_000 }, async () => {
+  // 1 KiB lanes: most jobs fit, snapshots and busy windows do not.
+  const page = await env.browser.context.newPage();
+  const errors = watchForErrors(page);
+  await page.goto(`${env.server.url}?runtime=inline&lane_kib=1`, { waitUntil: 'load' });
+  await page.waitForFunction(() => window.quorumlab && window.quorumlab.runWorkers, null, { timeout: 30_000 });
+  await page.getByTestId('pause').click();
+  const other = await apiPage();
+  for (const name of ['raft-snapshot-catchup.json', 'raft-nemesis.json']) {
+    const text = await readFile(join(ROOT, 'scenarios', name), 'utf8');
+    const native = nativeRun(text);
+    const w = await page.evaluate((j) => window.quorumlab.runWorkers(j), text);
+    assert.equal(w.trace_hash, native.trace_hash, `${name}: workers with 1 KiB lanes vs native`);
+    assert.ok(w.shared_windows > 0, `${name}: ${w.shared_windows} windows over shared memory`);
+    // More windows went by postMessage than with the default lanes (where only a new
+    // worker's first windows do, before it listens on its buffer).
+    const d = await other.page.evaluate((j) => window.quorumlab.runWorkers(j), text);
+    assert.equal(d.trace_hash, native.trace_hash);
+    console.log(`${name}: posted windows ${w.posted_windows} with 1 KiB lanes, ${d.posted_windows} with the default`);
+    assert.ok(w.posted_windows > d.posted_windows, `${name}: ${w.posted_windows} vs ${d.posted_windows}`);
+  }
+  await page.close();
+  await other.page.close();
+  assert.deepEqual(errors, []);
+  assert.deepEqual(other.errors, []);
+});
+
 test('the page run-to-end control gives the CLI hash, with workers and inline', { timeout: 120_000 }, async () => {
   for (const runtime of ['workers', 'inline']) {
     const name = 'raft-minority-partition.json';

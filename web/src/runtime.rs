@@ -337,7 +337,10 @@ fn drive(inner: &Rc<RefCell<Inner>>) {
                             return;
                         }
                         // Some answers were posted: the run continues when they arrive.
-                        Ok(false) => return,
+                        Ok(false) => {
+                            st.progress.run.posted_windows += 1;
+                            return;
+                        }
                         Ok(true) => {}
                     }
                     st.progress.run.shared_windows += 1;
@@ -351,6 +354,7 @@ fn drive(inner: &Rc<RefCell<Inner>>) {
                     continue;
                 }
                 st.pending = jobs.len();
+                st.progress.run.posted_windows += 1;
                 for (node, job) in jobs {
                     let sent = match st.workers.get(node as usize).and_then(|w| w.as_ref()) {
                         Some(w) => w.send(ToWorker::Job { id, job }),
@@ -532,6 +536,7 @@ fn outcome(p: &Progress, ms: f64, runtime: &str) -> js_sys::Object {
     );
     set("workers_started", p.run.workers_started.into());
     set("shared_windows", (p.run.shared_windows as f64).into());
+    set("posted_windows", (p.run.posted_windows as f64).into());
     set(
         "transport",
         if crate::worker_pool::can_share_memory() {

@@ -42,6 +42,7 @@ struct Inner {
 struct Lane {
     slots: js_sys::Int32Array,
     bytes: js_sys::Uint8Array,
+    capacity: u32,
     /// The last command written.
     seq: i32,
     /// The worker has said it listens.
@@ -55,6 +56,17 @@ impl Lane {
         let _ = js_sys::Atomics::store(&self.slots, shared::SEQ, self.seq);
         let _ = js_sys::Atomics::notify(&self.slots, shared::SEQ);
     }
+}
+
+/// Room for a job on each lane: `?lane_kib=` (for testing the fall-back to postMessage
+/// with small buffers), or the default.
+fn lane_capacity() -> u32 {
+    let query = web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .unwrap_or_default();
+    crate::ui::workers::lane_kib_from_query(query.trim_start_matches('?'))
+        .map(|kib| kib * 1024)
+        .unwrap_or(shared::DEFAULT_CAPACITY)
 }
 
 /// Whether this page may share memory with its workers (it is cross-origin isolated:
@@ -218,8 +230,10 @@ impl NodeWorker {
         let inner = self.inner.borrow();
         inner.ready
             && inner.unanswered == 0
-            && len <= shared::CAPACITY as usize
-            && inner.lane.as_ref().is_some_and(|l| l.live)
+            && inner
+                .lane
+                .as_ref()
+                .is_some_and(|l| l.live && len <= l.capacity as usize)
     }
 
     /// Write a job into the lane and wake the worker (check [`NodeWorker::lane_ready`]
@@ -229,7 +243,7 @@ impl NodeWorker {
         let Some(lane) = inner.lane.as_mut() else {
             return;
         };
-        let len = job.len().min(shared::CAPACITY as usize) as u32;
+        let len = job.len().min(lane.capacity as usize) as u32;
         lane.bytes
             .subarray(shared::JOB_AT, shared::JOB_AT + len)
             .copy_from(&job[..len as usize]);
@@ -260,9 +274,10 @@ impl NodeWorker {
         if len < 0 {
             return Ok(LaneResult::Posted);
         }
-        let mut buf = vec![0u8; (len as u32).min(shared::CAPACITY) as usize];
+        let mut buf = vec![0u8; (len as u32).min(lane.capacity) as usize];
+        let at = shared::result_at(lane.capacity);
         lane.bytes
-            .subarray(shared::RESULT_AT, shared::RESULT_AT + buf.len() as u32)
+            .subarray(at, at + buf.len() as u32)
             .copy_to(&mut buf);
         Ok(LaneResult::Done(buf))
     }
@@ -270,7 +285,8 @@ impl NodeWorker {
 
 /// Give the worker a shared buffer: `{ type: "share", buffer }`.
 fn offer_lane(target: &Worker, inner: &Rc<RefCell<Inner>>) -> Result<(), String> {
-    let buffer = js_sys::SharedArrayBuffer::new(shared::BYTES);
+    let capacity = lane_capacity();
+    let buffer = js_sys::SharedArrayBuffer::new(shared::bytes_for(capacity));
     let msg = js_sys::Object::new();
     js_sys::Reflect::set(&msg, &"type".into(), &"share".into()).map_err(|e| js_error_text(&e))?;
     js_sys::Reflect::set(&msg, &"buffer".into(), &buffer).map_err(|e| js_error_text(&e))?;
@@ -280,6 +296,7 @@ fn offer_lane(target: &Worker, inner: &Rc<RefCell<Inner>>) -> Result<(), String>
     inner.borrow_mut().lane = Some(Lane {
         slots: js_sys::Int32Array::new(&buffer),
         bytes: js_sys::Uint8Array::new(&buffer),
+        capacity,
         seq: 0,
         live: false,
     });

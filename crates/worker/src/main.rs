@@ -24,6 +24,7 @@ mod bootstrap {
     struct Lane {
         slots: js_sys::Int32Array,
         bytes: js_sys::Uint8Array,
+        capacity: u32,
     }
 
     struct Worker {
@@ -79,9 +80,11 @@ mod bootstrap {
         if kind.and_then(|k| k.as_string()).as_deref() == Some("share") {
             let buffer = js_sys::Reflect::get(&data, &"buffer".into()).unwrap_or_default();
             if buffer.is_instance_of::<js_sys::SharedArrayBuffer>() {
+                let bytes = js_sys::Uint8Array::new(&buffer);
                 *w.lane.borrow_mut() = Some(Lane {
                     slots: js_sys::Int32Array::new(&buffer),
-                    bytes: js_sys::Uint8Array::new(&buffer),
+                    capacity: shared::capacity_of(bytes.length()),
+                    bytes,
                 });
                 w.seen.set(0);
                 post(&w.scope, &FromWorker::Sharing { node: w.node });
@@ -147,7 +150,7 @@ mod bootstrap {
             }
             let len = js_sys::Atomics::load(&lane.slots, shared::JOB_LEN).unwrap_or(0) as u32;
             let id = js_sys::Atomics::load(&lane.slots, shared::JOB_ID).unwrap_or(0) as u64;
-            let mut job = vec![0u8; len.min(shared::CAPACITY) as usize];
+            let mut job = vec![0u8; len.min(lane.capacity) as usize];
             lane.bytes
                 .subarray(shared::JOB_AT, shared::JOB_AT + job.len() as u32)
                 .copy_to(&mut job);
@@ -155,11 +158,12 @@ mod bootstrap {
             let mut written = shared::RESULT_POSTED;
             for reply in replies {
                 match reply {
-                    FromWorker::Done { result, .. }
-                        if result.len() <= shared::CAPACITY as usize =>
-                    {
+                    FromWorker::Done { result, .. } if result.len() <= lane.capacity as usize => {
                         lane.bytes
-                            .subarray(shared::RESULT_AT, shared::RESULT_AT + result.len() as u32)
+                            .subarray(
+                                shared::result_at(lane.capacity),
+                                shared::result_at(lane.capacity) + result.len() as u32,
+                            )
                             .copy_from(&result);
                         written = result.len() as i32;
                     }

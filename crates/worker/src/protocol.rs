@@ -124,12 +124,24 @@ pub mod shared {
 
     /// Bytes before the job area.
     pub const HEADER: u32 = 64;
-    /// Room for a job, and again for a result. Bigger ones (a snapshot) go by `postMessage`.
-    pub const CAPACITY: u32 = 256 * 1024;
+    /// Room for a job, and again for a result, unless the page says otherwise
+    /// (`?lane_kib=`). Bigger ones (a snapshot) go by `postMessage`.
+    pub const DEFAULT_CAPACITY: u32 = 256 * 1024;
+    /// The most the page may ask for.
+    pub const MAX_CAPACITY: u32 = 16 * 1024 * 1024;
     pub const JOB_AT: u32 = HEADER;
-    pub const RESULT_AT: u32 = HEADER + CAPACITY;
-    /// The whole buffer.
-    pub const BYTES: u32 = HEADER + 2 * CAPACITY;
+    /// Where results go in a buffer with room `capacity` for each.
+    pub fn result_at(capacity: u32) -> u32 {
+        HEADER + capacity
+    }
+    /// The size of a buffer with room `capacity` for a job and for a result.
+    pub fn bytes_for(capacity: u32) -> u32 {
+        HEADER + 2 * capacity
+    }
+    /// The room for a job (and for a result) in a buffer of `bytes`.
+    pub fn capacity_of(bytes: u32) -> u32 {
+        bytes.saturating_sub(HEADER) / 2
+    }
     /// How long an idle worker waits on the buffer before it looks at its event loop.
     pub const IDLE_MS: f64 = 50.0;
 }

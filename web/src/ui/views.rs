@@ -107,7 +107,10 @@ fn runtime_readout(p: &Playground, now: Time, inline_hash: String, end: Time) ->
                 None => ("…".to_string(), 0, false, 0, 0, false),
             };
             let (transport, transport_title) = if shared {
-                ("shared memory", "Jobs and results cross to the workers through shared buffers")
+                (
+                    "shared memory",
+                    "Jobs and results cross to the workers through shared buffers",
+                )
             } else {
                 ("postMessage", "Jobs cross to the workers by postMessage, several times slower: serve the page cross-origin isolated (COOP same-origin, COEP require-corp) to let it share memory, as `cargo xtask serve` does")
             };

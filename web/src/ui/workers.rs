@@ -37,6 +37,17 @@ pub fn runtime_from_query(query: &str) -> Result<Runtime, String> {
     Ok(Runtime::Workers)
 }
 
+/// `lane_kib=N` in the query: the room (KiB) for a job on each worker's shared buffer;
+/// bigger jobs and results go by postMessage. For testing that fall-back; `None` when
+/// absent or not a number from 1 to 16384.
+pub fn lane_kib_from_query(query: &str) -> Option<u32> {
+    query
+        .split('&')
+        .filter_map(|pair| pair.strip_prefix("lane_kib="))
+        .find_map(|v| v.parse::<u32>().ok())
+        .filter(|k| (1..=16 * 1024).contains(k))
+}
+
 /// Where the workers' run stands, as the page shows it.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkerStatus {
@@ -56,6 +67,9 @@ pub struct WorkerStatus {
     pub views_at: Option<Time>,
     /// Windows whose jobs went over the workers' shared buffers (not `postMessage`).
     pub shared_windows: u64,
+    /// Windows that needed `postMessage` (no shared memory, a worker not listening on its
+    /// buffer yet, or a job or result too big for it).
+    pub posted_windows: u64,
     /// The page may share memory with its workers (it is cross-origin isolated).
     pub shared_memory: bool,
 }
@@ -185,6 +199,11 @@ mod tests {
             Ok(Runtime::Workers)
         );
         assert_eq!(runtime_from_query("x=runtime"), Ok(Runtime::Workers));
+        assert_eq!(lane_kib_from_query("runtime=workers&lane_kib=1"), Some(1));
+        assert_eq!(lane_kib_from_query("lane_kib=0"), None);
+        assert_eq!(lane_kib_from_query("lane_kib=99999"), None);
+        assert_eq!(lane_kib_from_query("lane_kib=x"), None);
+        assert_eq!(lane_kib_from_query(""), None);
         let e = runtime_from_query("runtime=gpu").unwrap_err();
         assert!(
             e.contains("?runtime=gpu") && e.contains("?runtime=inline"),
