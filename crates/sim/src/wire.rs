@@ -112,6 +112,11 @@ impl Serializer {
         self.out.extend_from_slice(&n.to_le_bytes());
         Ok(())
     }
+    /// The head of an enum variant: its index (its value follows).
+    fn variant(&mut self, index: u32) {
+        self.out.push(VARIANT);
+        self.uint(index.into());
+    }
     /// Start a sequence or map; with an unknown count, patched by [`Compound::end`].
     fn compound(&mut self, tag: u8, n: Option<usize>) -> Result<Compound<'_>, Error> {
         self.out.push(tag);
@@ -146,6 +151,15 @@ impl Compound<'_> {
     }
 }
 
+/// Narrow numbers are written as the wide ones.
+macro_rules! widen {
+    ($($method:ident($t:ty) => $wide:ident),* $(,)?) => {$(
+        fn $method(self, v: $t) -> Result<(), Error> {
+            self.$wide(v.into())
+        }
+    )*};
+}
+
 impl<'a> ser::Serializer for &'a mut Serializer {
     type Ok = ();
     type Error = Error;
@@ -160,18 +174,18 @@ impl<'a> ser::Serializer for &'a mut Serializer {
     fn is_human_readable(&self) -> bool {
         false
     }
+    widen! {
+        serialize_i8(i8) => serialize_i64,
+        serialize_i16(i16) => serialize_i64,
+        serialize_i32(i32) => serialize_i64,
+        serialize_u8(u8) => serialize_u64,
+        serialize_u16(u16) => serialize_u64,
+        serialize_u32(u32) => serialize_u64,
+        serialize_f32(f32) => serialize_f64,
+    }
     fn serialize_bool(self, v: bool) -> Result<(), Error> {
         self.out.push(if v { TRUE } else { FALSE });
         Ok(())
-    }
-    fn serialize_i8(self, v: i8) -> Result<(), Error> {
-        self.serialize_i64(v.into())
-    }
-    fn serialize_i16(self, v: i16) -> Result<(), Error> {
-        self.serialize_i64(v.into())
-    }
-    fn serialize_i32(self, v: i32) -> Result<(), Error> {
-        self.serialize_i64(v.into())
     }
     fn serialize_i64(self, v: i64) -> Result<(), Error> {
         if v >= 0 {
@@ -183,22 +197,10 @@ impl<'a> ser::Serializer for &'a mut Serializer {
         }
         Ok(())
     }
-    fn serialize_u8(self, v: u8) -> Result<(), Error> {
-        self.serialize_u64(v.into())
-    }
-    fn serialize_u16(self, v: u16) -> Result<(), Error> {
-        self.serialize_u64(v.into())
-    }
-    fn serialize_u32(self, v: u32) -> Result<(), Error> {
-        self.serialize_u64(v.into())
-    }
     fn serialize_u64(self, v: u64) -> Result<(), Error> {
         self.out.push(UINT);
         self.uint(v);
         Ok(())
-    }
-    fn serialize_f32(self, v: f32) -> Result<(), Error> {
-        self.serialize_f64(v.into())
     }
     fn serialize_f64(self, v: f64) -> Result<(), Error> {
         self.out.push(FLOAT);
@@ -236,8 +238,7 @@ impl<'a> ser::Serializer for &'a mut Serializer {
         self.serialize_unit()
     }
     fn serialize_unit_variant(self, _: &'static str, i: u32, _: &'static str) -> Result<(), Error> {
-        self.out.push(VARIANT);
-        self.uint(i.into());
+        self.variant(i);
         self.serialize_unit()
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
@@ -254,8 +255,7 @@ impl<'a> ser::Serializer for &'a mut Serializer {
         _: &'static str,
         v: &T,
     ) -> Result<(), Error> {
-        self.out.push(VARIANT);
-        self.uint(i.into());
+        self.variant(i);
         v.serialize(self)
     }
     fn serialize_seq(self, n: Option<usize>) -> Result<Compound<'a>, Error> {
@@ -274,69 +274,57 @@ impl<'a> ser::Serializer for &'a mut Serializer {
         _: &'static str,
         n: usize,
     ) -> Result<Compound<'a>, Error> {
-        self.out.push(VARIANT);
-        self.uint(i.into());
+        self.variant(i);
         self.compound(SEQ, Some(n))
     }
     fn serialize_map(self, n: Option<usize>) -> Result<Compound<'a>, Error> {
         self.compound(MAP, n)
     }
-    fn serialize_struct(self, _: &'static str, n: usize) -> Result<Compound<'a>, Error> {
-        self.compound(SEQ, Some(n))
+    // Structs are tuples of their field values.
+    fn serialize_struct(self, name: &'static str, n: usize) -> Result<Compound<'a>, Error> {
+        self.serialize_tuple_struct(name, n)
     }
     fn serialize_struct_variant(
         self,
-        _: &'static str,
+        name: &'static str,
         i: u32,
-        _: &'static str,
+        variant: &'static str,
         n: usize,
     ) -> Result<Compound<'a>, Error> {
-        self.out.push(VARIANT);
-        self.uint(i.into());
-        self.compound(SEQ, Some(n))
+        self.serialize_tuple_variant(name, i, variant, n)
     }
 }
 
-impl ser::SerializeSeq for Compound<'_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), Error> {
-        self.item(v)
-    }
-    fn end(self) -> Result<(), Error> {
-        Compound::end(self)
-    }
+/// serde's compound traits differ only in names here: each item is one value.
+macro_rules! compound {
+    ($($trait:ident :: $method:ident ($($key:ident)?)),* $(,)?) => {$(
+        impl ser::$trait for Compound<'_> {
+            type Ok = ();
+            type Error = Error;
+            fn $method<T: Serialize + ?Sized>(
+                &mut self,
+                $($key: &'static str,)?
+                v: &T,
+            ) -> Result<(), Error> {
+                $(let _ = $key;)?
+                self.item(v)
+            }
+            fn end(self) -> Result<(), Error> {
+                Compound::end(self)
+            }
+        }
+    )*};
 }
-impl ser::SerializeTuple for Compound<'_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), Error> {
-        self.item(v)
-    }
-    fn end(self) -> Result<(), Error> {
-        Compound::end(self)
-    }
+
+compound! {
+    SerializeSeq::serialize_element(),
+    SerializeTuple::serialize_element(),
+    SerializeTupleStruct::serialize_field(),
+    SerializeTupleVariant::serialize_field(),
+    SerializeStruct::serialize_field(key),
+    SerializeStructVariant::serialize_field(key),
 }
-impl ser::SerializeTupleStruct for Compound<'_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), Error> {
-        self.item(v)
-    }
-    fn end(self) -> Result<(), Error> {
-        Compound::end(self)
-    }
-}
-impl ser::SerializeTupleVariant for Compound<'_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), Error> {
-        self.item(v)
-    }
-    fn end(self) -> Result<(), Error> {
-        Compound::end(self)
-    }
-}
+
 impl ser::SerializeMap for Compound<'_> {
     type Ok = ();
     type Error = Error;
@@ -351,35 +339,6 @@ impl ser::SerializeMap for Compound<'_> {
         Compound::end(self)
     }
 }
-impl ser::SerializeStruct for Compound<'_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        _: &'static str,
-        v: &T,
-    ) -> Result<(), Error> {
-        self.item(v)
-    }
-    fn end(self) -> Result<(), Error> {
-        Compound::end(self)
-    }
-}
-impl ser::SerializeStructVariant for Compound<'_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        _: &'static str,
-        v: &T,
-    ) -> Result<(), Error> {
-        self.item(v)
-    }
-    fn end(self) -> Result<(), Error> {
-        Compound::end(self)
-    }
-}
-
 // ---- decoding ------------------------------------------------------------------------
 
 struct Deserializer<'de> {
