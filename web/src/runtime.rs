@@ -62,6 +62,15 @@ struct Inner {
     resume_pending: bool,
 }
 
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // A continuation may still be on its way: it must not reach a dropped closure.
+        if let Some((channel, _)) = &self.resume {
+            channel.port1().set_onmessage(None);
+        }
+    }
+}
+
 impl Inner {
     /// What makes a worker host a fresh node of this run's protocol.
     fn init(&self) -> ToWorker {
@@ -582,6 +591,11 @@ pub fn install_js_api() {
             let start = now_ms();
             let settled = Rc::new(RefCell::new(false));
             let reject2 = reject.clone();
+            let id = NEXT_KEPT.with(|n| {
+                let id = n.get();
+                n.set(id + 1);
+                id
+            });
             let run = WorkerRun::new(&s, move |p: &Progress| {
                 if *settled.borrow() {
                     return;
@@ -592,14 +606,21 @@ pub fn install_js_api() {
                 } else if p.run.done {
                     *settled.borrow_mut() = true;
                     let _ = resolve.call1(&JsValue::NULL, &outcome(p, now_ms() - start, "workers"));
+                } else {
+                    return;
                 }
+                // Settled: let the run (and its workers) go, once this call is over.
+                gloo_timers::callback::Timeout::new(0, move || {
+                    KEEP.with(|k| k.borrow_mut().retain(|(i, _)| *i != id));
+                })
+                .forget();
             });
             match run {
                 Ok(r) => {
-                    r.run_to_end();
                     // Keep the run alive until it settles: the workers' callbacks hold
                     // only weak references.
-                    KEEP.with(|k| k.borrow_mut().push(r));
+                    KEEP.with(|k| k.borrow_mut().push((id, r.clone())));
+                    r.run_to_end();
                 }
                 Err(e) => {
                     let _ = reject.call1(&JsValue::NULL, &e.into());
@@ -639,5 +660,7 @@ pub fn install_js_api() {
 }
 
 thread_local! {
-    static KEEP: RefCell<Vec<WorkerRun>> = const { RefCell::new(Vec::new()) };
+    /// Runs started from JavaScript, until they settle.
+    static KEEP: RefCell<Vec<(u64, WorkerRun)>> = const { RefCell::new(Vec::new()) };
+    static NEXT_KEPT: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }

@@ -43,7 +43,8 @@ struct Lane {
     slots: js_sys::Int32Array,
     bytes: js_sys::Uint8Array,
     capacity: u32,
-    /// The last command written.
+    /// Commands written so far, and the last command word.
+    counter: u32,
     seq: i32,
     /// The worker has said it listens.
     live: bool,
@@ -51,8 +52,8 @@ struct Lane {
 
 impl Lane {
     fn command(&mut self, cmd: i32) {
-        self.seq = self.seq.wrapping_add(1);
-        let _ = js_sys::Atomics::store(&self.slots, shared::CMD, cmd);
+        self.counter = self.counter.wrapping_add(1);
+        self.seq = shared::command_word(self.counter, cmd);
         let _ = js_sys::Atomics::store(&self.slots, shared::SEQ, self.seq);
         let _ = js_sys::Atomics::notify(&self.slots, shared::SEQ);
     }
@@ -297,6 +298,7 @@ fn offer_lane(target: &Worker, inner: &Rc<RefCell<Inner>>) -> Result<(), String>
         slots: js_sys::Int32Array::new(&buffer),
         bytes: js_sys::Uint8Array::new(&buffer),
         capacity,
+        counter: 0,
         seq: 0,
         live: false,
     });

@@ -142,8 +142,7 @@ mod bootstrap {
                 continue;
             }
             w.seen.set(seq);
-            let cmd = js_sys::Atomics::load(&lane.slots, shared::CMD).unwrap_or(0);
-            if cmd != shared::CMD_JOB {
+            if shared::command_of(seq) != shared::CMD_JOB {
                 // CMD_YIELD: a posted message is on its way.
                 let _ = js_sys::Atomics::store(&lane.slots, shared::DONE, seq);
                 return;

@@ -101,12 +101,10 @@ pub enum FromWorker {
 /// message is unanswered, so a job never overtakes an `init`.
 pub mod shared {
     /// Int32 slots at the start of the buffer.
-    /// Bumped by the page for each command.
+    /// The command word ([`command_word`]): a new one for each command.
     pub const SEQ: u32 = 0;
-    /// The last `SEQ` the worker has finished.
+    /// The last command word the worker has finished.
     pub const DONE: u32 = 1;
-    /// What `SEQ` asks: [`CMD_JOB`] or [`CMD_YIELD`].
-    pub const CMD: u32 = 2;
     /// Bytes of the job (an encoded `Job`) at [`JOB_AT`].
     pub const JOB_LEN: u32 = 3;
     /// Bytes of the result at [`RESULT_AT`]; [`RESULT_POSTED`] if the worker posted it
@@ -114,6 +112,18 @@ pub mod shared {
     pub const RESULT_LEN: u32 = 4;
     /// The window id, for a result that has to be posted.
     pub const JOB_ID: u32 = 5;
+
+    /// The word the page stores in [`SEQ`] for its `counter`-th command `cmd`. Counter and
+    /// command share one word, so the worker can never pair one command's number with the
+    /// next command's kind (the page may write a job right after a yield).
+    pub fn command_word(counter: u32, cmd: i32) -> i32 {
+        ((counter << 2) as i32) | (cmd & 3)
+    }
+
+    /// The command in a word from [`command_word`].
+    pub fn command_of(word: i32) -> i32 {
+        word & 3
+    }
 
     /// Run the job in the buffer.
     pub const CMD_JOB: i32 = 1;
@@ -142,6 +152,28 @@ pub mod shared {
     pub fn capacity_of(bytes: u32) -> u32 {
         bytes.saturating_sub(HEADER) / 2
     }
-    /// How long an idle worker waits on the buffer before it looks at its event loop.
-    pub const IDLE_MS: f64 = 50.0;
+    /// How long an idle worker waits on the buffer before it looks at its event loop
+    /// (the page yields the worker before posting, so this is only a safety net).
+    pub const IDLE_MS: f64 = 200.0;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shared::*;
+
+    #[test]
+    fn command_words_carry_their_command_and_always_change() {
+        let mut last = 0;
+        for counter in (0..10).chain(u32::MAX - 10..=u32::MAX).chain(0..3) {
+            for cmd in [CMD_JOB, CMD_YIELD] {
+                let w = command_word(counter, cmd);
+                assert_eq!(command_of(w), cmd);
+                assert_ne!(w, last, "counter {counter}");
+                last = w;
+            }
+        }
+        // The buffer starts zeroed: no command word is 0.
+        assert_ne!(command_word(0, CMD_JOB), 0);
+        assert_ne!(command_word(1 << 30, CMD_YIELD), 0);
+    }
 }
