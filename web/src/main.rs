@@ -9,6 +9,8 @@ mod app;
 mod panic_hook;
 #[cfg(target_arch = "wasm32")]
 pub mod runtime;
+// What the runtime reports (compiled natively for the UI's tests).
+pub mod run_status;
 #[cfg(target_arch = "wasm32")]
 pub mod worker_pool;
 // The playground UI (its pure logic is tested natively).

@@ -13,7 +13,7 @@
 //! posted and the run continues when the last answer arrives. Either way the page stays
 //! responsive while a run goes on.
 
-use crate::ui::workers::WorkerStatus;
+use crate::run_status::WorkerStatus;
 use crate::worker_pool::{LaneResult, NodeWorker, WorkerEvent};
 use quorumlab_core::{NodeId, NodeView, Time};
 use quorumlab_sim::remote::{coordinator, Coordinator};
@@ -275,110 +275,120 @@ fn resume_later(st: &mut Inner) {
     }
 }
 
+/// What one step of [`drive`] left to do.
+enum Step {
+    /// Take another step.
+    Again,
+    /// Wait: for the workers' answers, for a continuation, or for a new target.
+    Wait,
+    /// The run stands at its target, or ends, or a slice is over: tell the page.
+    Report,
+    Fail(String),
+}
+
 /// Step the coordinator until it needs the workers (a window) or reaches the target.
 fn drive(inner: &Rc<RefCell<Inner>>) {
     let slice_start = now_ms();
     loop {
-        let mut st = inner.borrow_mut();
-        if st.progress.run.error.is_some() || st.progress.run.done || st.pending > 0 {
-            return;
-        }
-        for i in st.coord.take_crashed() {
-            // A crash is a real crash: the node's thread goes away.
-            if let Some(w) = st.workers.get_mut(i as usize) {
-                *w = None;
-            }
-        }
-        // Like the simulator's own `run_until`: every step due by the target, then stand
-        // at the target (so the page's replica and the workers meet at equal times).
-        let target = st.target;
-        let next = st.coord.engine().next_time();
-        if target != Time::MAX && next.is_none_or(|x| x > target) {
-            st.coord.engine_mut().run_until(target);
-            let end = st.progress.end;
-            if target >= end && next.is_none_or(|x| x > end) {
-                st.progress.run.done = true;
-            }
-            drop(st);
-            update(inner);
-            notify(inner);
-            return;
-        }
-        match st.coord.begin() {
-            Err(()) => {
-                st.progress.run.done = true;
-                drop(st);
+        let step = step(&mut inner.borrow_mut(), slice_start);
+        match step {
+            Step::Again => {}
+            Step::Wait => return,
+            Step::Report => {
                 update(inner);
                 notify(inner);
                 return;
             }
-            Ok(None) => continue,
-            Ok(Some(jobs)) if jobs.is_empty() => {
-                // A window whose events all fell on crashed nodes: nothing to compute.
-                if let Err(e) = st.coord.finish(Vec::new()) {
-                    drop(st);
-                    fail(inner, e);
-                    return;
-                }
-            }
-            Ok(Some(jobs)) => {
-                st.window_id += 1;
-                st.results.clear();
-                let id = st.window_id;
-                for (node, _) in &jobs {
-                    if let Err(e) = ensure_worker(&mut st, *node) {
-                        drop(st);
-                        fail(inner, e);
-                        return;
-                    }
-                }
-                let on_lanes = jobs.iter().all(|(node, job)| {
-                    st.workers
-                        .get(*node as usize)
-                        .and_then(|w| w.as_ref())
-                        .is_some_and(|w| w.lane_ready(job.len()))
-                });
-                if on_lanes {
-                    match run_on_lanes(&mut st, id, jobs) {
-                        Err(e) => {
-                            drop(st);
-                            fail(inner, e);
-                            return;
-                        }
-                        // Some answers were posted: the run continues when they arrive.
-                        Ok(false) => {
-                            st.progress.run.posted_windows += 1;
-                            return;
-                        }
-                        Ok(true) => {}
-                    }
-                    st.progress.run.shared_windows += 1;
-                    if now_ms() - slice_start > SLICE_MS {
-                        resume_later(&mut st);
-                        drop(st);
-                        update(inner);
-                        notify(inner);
-                        return;
-                    }
-                    continue;
-                }
-                st.pending = jobs.len();
-                st.progress.run.posted_windows += 1;
-                for (node, job) in jobs {
-                    let sent = match st.workers.get(node as usize).and_then(|w| w.as_ref()) {
-                        Some(w) => w.send(ToWorker::Job { id, job }),
-                        None => Err(format!("node {node} has no worker")),
-                    };
-                    if let Err(e) = sent {
-                        drop(st);
-                        fail(inner, format!("node {node}: {e}"));
-                        return;
-                    }
-                }
+            Step::Fail(e) => {
+                fail(inner, e);
                 return;
             }
         }
     }
+}
+
+fn step(st: &mut Inner, slice_start: f64) -> Step {
+    if st.progress.run.error.is_some() || st.progress.run.done || st.pending > 0 {
+        return Step::Wait;
+    }
+    for i in st.coord.take_crashed() {
+        // A crash is a real crash: the node's thread goes away.
+        if let Some(w) = st.workers.get_mut(i as usize) {
+            *w = None;
+        }
+    }
+    // Like the simulator's own `run_until`: every step due by the target, then stand
+    // at the target (so the page's replica and the workers meet at equal times).
+    let target = st.target;
+    let next = st.coord.engine().next_time();
+    if target != Time::MAX && next.is_none_or(|x| x > target) {
+        st.coord.engine_mut().run_until(target);
+        let end = st.progress.end;
+        if target >= end && next.is_none_or(|x| x > end) {
+            st.progress.run.done = true;
+        }
+        return Step::Report;
+    }
+    let jobs = match st.coord.begin() {
+        Err(()) => {
+            st.progress.run.done = true;
+            return Step::Report;
+        }
+        Ok(None) => return Step::Again,
+        Ok(Some(jobs)) => jobs,
+    };
+    if jobs.is_empty() {
+        // A window whose events all fell on crashed nodes: nothing to compute.
+        return match st.coord.finish(Vec::new()) {
+            Ok(()) => Step::Again,
+            Err(e) => Step::Fail(e),
+        };
+    }
+    st.window_id += 1;
+    st.results.clear();
+    let id = st.window_id;
+    for (node, _) in &jobs {
+        if let Err(e) = ensure_worker(st, *node) {
+            return Step::Fail(e);
+        }
+    }
+    let on_lanes = jobs.iter().all(|(node, job)| {
+        st.workers
+            .get(*node as usize)
+            .and_then(|w| w.as_ref())
+            .is_some_and(|w| w.lane_ready(job.len()))
+    });
+    if on_lanes {
+        return match run_on_lanes(st, id, jobs) {
+            Err(e) => Step::Fail(e),
+            // Some answers were posted: the run continues when they arrive.
+            Ok(false) => {
+                st.progress.run.posted_windows += 1;
+                Step::Wait
+            }
+            Ok(true) => {
+                st.progress.run.shared_windows += 1;
+                if now_ms() - slice_start > SLICE_MS {
+                    resume_later(st);
+                    Step::Report
+                } else {
+                    Step::Again
+                }
+            }
+        };
+    }
+    st.pending = jobs.len();
+    st.progress.run.posted_windows += 1;
+    for (node, job) in jobs {
+        let sent = match st.workers.get(node as usize).and_then(|w| w.as_ref()) {
+            Some(w) => w.send(ToWorker::Job { id, job }),
+            None => Err(format!("node {node} has no worker")),
+        };
+        if let Err(e) = sent {
+            return Step::Fail(format!("node {node}: {e}"));
+        }
+    }
+    Step::Wait
 }
 
 /// Run a window's jobs over the workers' lanes: all written first (so the workers run in

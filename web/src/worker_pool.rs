@@ -65,7 +65,7 @@ fn lane_capacity() -> u32 {
     let query = web_sys::window()
         .and_then(|w| w.location().search().ok())
         .unwrap_or_default();
-    crate::ui::workers::lane_kib_from_query(query.trim_start_matches('?'))
+    crate::run_status::lane_kib_from_query(query.trim_start_matches('?'))
         .map(|kib| kib * 1024)
         .unwrap_or(shared::DEFAULT_CAPACITY)
 }

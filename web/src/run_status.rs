@@ -1,0 +1,56 @@
+//! What the worker runtime (`crate::runtime`, browser-only) reports, and the query
+//! settings it reads: compiled natively too, so the UI that shows them is tested without a
+//! browser, and the runtime does not depend on the UI.
+
+use quorumlab_core::Time;
+
+/// `lane_kib=N` in the query: the room (KiB) for a job on each worker's shared buffer;
+/// bigger jobs and results go by postMessage. For testing that fall-back; `None` when
+/// absent or not a number from 1 to 16384.
+pub fn lane_kib_from_query(query: &str) -> Option<u32> {
+    query
+        .split('&')
+        .filter_map(|pair| pair.strip_prefix("lane_kib="))
+        .find_map(|v| v.parse::<u32>().ok())
+        .filter(|k| (1..=16 * 1024).contains(k))
+}
+
+/// Where the workers' run stands, as the page shows it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct WorkerStatus {
+    /// Simulated time the workers' run has reached.
+    pub now: Time,
+    pub events: u64,
+    pub trace_hash: String,
+    /// The run has reached the scenario's end.
+    pub done: bool,
+    /// Workers started so far (a crash and restart starts another).
+    pub workers_started: u32,
+    /// Workers running now.
+    pub live: u32,
+    pub error: Option<String>,
+    /// The nodes' views as their workers reported them, and the run's time then.
+    pub views: Vec<Option<quorumlab_core::NodeView>>,
+    pub views_at: Option<Time>,
+    /// Windows whose jobs went over the workers' shared buffers (not `postMessage`).
+    pub shared_windows: u64,
+    /// Windows that needed `postMessage` (no shared memory, a worker not listening on its
+    /// buffer yet, or a job or result too big for it).
+    pub posted_windows: u64,
+    /// The page may share memory with its workers (it is cross-origin isolated).
+    pub shared_memory: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_query_sizes_the_lanes() {
+        assert_eq!(lane_kib_from_query("runtime=workers&lane_kib=1"), Some(1));
+        assert_eq!(lane_kib_from_query("lane_kib=0"), None);
+        assert_eq!(lane_kib_from_query("lane_kib=99999"), None);
+        assert_eq!(lane_kib_from_query("lane_kib=x"), None);
+        assert_eq!(lane_kib_from_query(""), None);
+    }
+}
