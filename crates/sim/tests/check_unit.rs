@@ -47,9 +47,18 @@ fn verdict(lines: &str, model: Model) -> Verdict {
     check::check(&h(lines), model, &mut || false).expect("valid history")
 }
 
+/// Whether the history is linearizable (the checker must decide).
+fn linearizable(lines: &str, model: Model) -> bool {
+    match verdict(lines, model) {
+        Verdict::Linearizable => true,
+        Verdict::NotLinearizable(_) => false,
+        other => panic!("the checker did not decide: {other:?}"),
+    }
+}
+
 #[test]
 fn sequential_register() {
-    let v = verdict(
+    assert!(linearizable(
         "0 invoke read _ 0
          0 ok read _ 1
          0 invoke write 1 2
@@ -57,31 +66,28 @@ fn sequential_register() {
          0 invoke read _ 4
          0 ok read 1 5",
         Model::Register,
-    );
-    assert_eq!(v, Verdict::Linearizable);
+    ));
 }
 
 #[test]
 fn info_write_that_must_have_happened() {
     // The write's outcome is unknown, but a later read saw its value: it happened.
-    let v = verdict(
+    assert!(linearizable(
         "0 invoke write 1 0
          0 info write 1 10
          1 invoke read _ 20
          1 ok read 1 30",
         Model::Register,
-    );
-    assert_eq!(v, Verdict::Linearizable);
+    ));
     // Same, but the invoke never completed.
-    let v = verdict(
+    assert!(linearizable(
         "0 invoke write 1 0
          1 invoke read _ 20
          1 ok read 1 30",
         Model::Register,
-    );
-    assert_eq!(v, Verdict::Linearizable);
+    ));
     // It may even take effect long after its info, between two reads.
-    let v = verdict(
+    assert!(linearizable(
         "0 invoke write 1 0
          0 info write 1 10
          1 invoke read _ 20
@@ -89,44 +95,40 @@ fn info_write_that_must_have_happened() {
          1 invoke read _ 40
          1 ok read 1 50",
         Model::Register,
-    );
-    assert_eq!(v, Verdict::Linearizable);
+    ));
 }
 
 #[test]
 fn info_write_that_must_not_have_happened() {
     // Reads before and after see null: the write of unknown outcome never happened.
-    let v = verdict(
+    assert!(linearizable(
         "0 invoke write 1 0
          0 info write 1 10
          1 invoke read _ 20
          1 ok read _ 30",
         Model::Register,
-    );
-    assert_eq!(v, Verdict::Linearizable);
+    ));
     // A failed write did not happen, so reading its value is a violation.
-    let v = verdict(
+    assert!(!linearizable(
         "0 invoke write 1 0
          0 fail write 1 10
          1 invoke read _ 20
          1 ok read 1 30",
         Model::Register,
-    );
-    assert!(matches!(v, Verdict::NotLinearizable(_)), "{v:?}");
+    ));
     // An info write cannot take effect before its invoke.
-    let v = verdict(
+    assert!(!linearizable(
         "1 invoke read _ 0
          1 ok read 1 5
          0 invoke write 1 10
          0 info write 1 20",
         Model::Register,
-    );
-    assert!(matches!(v, Verdict::NotLinearizable(_)), "{v:?}");
+    ));
 }
 
 #[test]
 fn unknown_reads_are_dropped_and_failed_cas_did_not_happen() {
-    let v = verdict(
+    assert!(linearizable(
         "0 invoke read _ 0
          0 info read _ 10
          1 invoke cas 5,6 20
@@ -134,13 +136,12 @@ fn unknown_reads_are_dropped_and_failed_cas_did_not_happen() {
          2 invoke read _ 40
          2 ok read _ 50",
         Model::CasRegister,
-    );
-    assert_eq!(v, Verdict::Linearizable);
+    ));
 }
 
 #[test]
 fn cas_register() {
-    let v = verdict(
+    assert!(linearizable(
         "0 invoke write 1 0
          0 ok write 1 10
          1 invoke cas 1,2 20
@@ -148,8 +149,7 @@ fn cas_register() {
          2 invoke read _ 40
          2 ok read 2 50",
         Model::CasRegister,
-    );
-    assert_eq!(v, Verdict::Linearizable);
+    ));
     let v = verdict(
         "0 invoke write 1 0
          0 ok write 1 10
@@ -162,7 +162,7 @@ fn cas_register() {
 
 #[test]
 fn kv_with_appends_per_key() {
-    let v = verdict(
+    assert!(linearizable(
         "0 invoke append a 0 x
          1 invoke append b 1 x
          0 ok append a 10 x
@@ -172,8 +172,7 @@ fn kv_with_appends_per_key() {
          3 invoke write q 20 y
          3 ok write q 30 y",
         Model::Kv,
-    );
-    assert_eq!(v, Verdict::Linearizable);
+    ));
     // "ab" is also possible (the appends overlap), "aab" is not.
     let v = verdict(
         "0 invoke append a 0 x
