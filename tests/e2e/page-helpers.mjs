@@ -98,10 +98,20 @@ export async function nodeDetails(page, id) {
   });
 }
 
-/** Node `id`'s commit index, from the canvas (`data-commit`; null when it has no state). */
-export async function commitIndex(page, id) {
-  const v = await page.locator(`svg[data-testid="canvas"] g[data-node="${id}"]`).getAttribute('data-commit');
+/** A number the canvas shows on node `id` (`data-<name>`; null when it has no state). */
+async function nodeNumber(page, id, name) {
+  const v = await page.locator(`svg[data-testid="canvas"] g[data-node="${id}"]`).getAttribute(`data-${name}`);
   return v === null ? null : Number(v);
+}
+
+/** Node `id`'s commit index, from the canvas (`data-commit`; null when it has no state). */
+export function commitIndex(page, id) {
+  return nodeNumber(page, id, 'commit');
+}
+
+/** Node `id`'s term, from the canvas (`data-term`; null when it has no state). */
+export function nodeTerm(page, id) {
+  return nodeNumber(page, id, 'term');
 }
 
 /**

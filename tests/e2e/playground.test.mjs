@@ -19,6 +19,7 @@ import {
   commitIndex,
   encodeScenario,
   measureFps,
+  nodeTerm,
   pause,
   play,
   roles,
@@ -132,9 +133,7 @@ test('the default scenario elects a leader', { timeout: 60_000 }, async () => {
     const later = await roles(page);
     assert.equal(later[leader], 'leader', `node ${leader} is still the leader 300 ms later: ${later}`);
     assert.equal(later.filter((r) => r === 'leader').length, 1, `one leader: ${later}`);
-    const term = Number(
-      await page.locator(`svg[data-testid="canvas"] g[data-node="${leader}"]`).getAttribute('data-term'),
-    );
+    const term = await nodeTerm(page, leader);
     assert.ok(term >= 1, `the leader has a term (${term})`);
     await shot(page, 'elects-leader');
   });
@@ -145,9 +144,7 @@ test('crashing the leader leads to a new leader', { timeout: 60_000 }, async () 
     const { page } = await open();
     await setSpeed(page, 200);
     const old = await waitForLeader(page, { timeout: TIMEOUT });
-    const oldTerm = Number(
-      await page.locator(`svg[data-testid="canvas"] g[data-node="${old}"]`).getAttribute('data-term'),
-    );
+    const oldTerm = await nodeTerm(page, old);
 
     // Click the leader on the canvas; its panel has the Crash button.
     const panel = await selectNode(page, old);
@@ -168,9 +165,7 @@ test('crashing the leader leads to a new leader', { timeout: 60_000 }, async () 
     assert.notEqual(next, old);
     const r = await roles(page);
     assert.equal(r[old], 'crashed', `the old leader is still shown crashed: ${r}`);
-    const newTerm = Number(
-      await page.locator(`svg[data-testid="canvas"] g[data-node="${next}"]`).getAttribute('data-term'),
-    );
+    const newTerm = await nodeTerm(page, next);
     assert.ok(newTerm > oldTerm, `new leader's term ${newTerm} > old term ${oldTerm}`);
     await shot(page, 'leader-crash');
   });

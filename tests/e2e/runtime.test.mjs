@@ -45,10 +45,10 @@ function nativeRun(scenarioText) {
   return JSON.parse(r.stdout);
 }
 
-async function apiPage(url = env.server.url) {
+async function apiPage(url = env.server.url, query = '') {
   const page = await env.browser.context.newPage();
   const errors = watchForErrors(page);
-  await page.goto(`${url}?runtime=inline`, { waitUntil: 'load' });
+  await page.goto(`${url}?runtime=inline${query}`, { waitUntil: 'load' });
   await page.waitForFunction(() => window.quorumlab && window.quorumlab.runWorkers, null, {
     timeout: 30_000,
   });
@@ -113,11 +113,7 @@ test('without cross-origin isolation the workers talk over postMessage: same run
 
 test('jobs and results too big for a shared buffer go by postMessage: same runs', { timeout: 240_000 }, async () => {
   // 1 KiB lanes: most jobs fit, snapshots and busy windows do not.
-  const page = await env.browser.context.newPage();
-  const errors = watchForErrors(page);
-  await page.goto(`${env.server.url}?runtime=inline&lane_kib=1`, { waitUntil: 'load' });
-  await page.waitForFunction(() => window.quorumlab && window.quorumlab.runWorkers, null, { timeout: 30_000 });
-  await page.getByTestId('pause').click();
+  const { page, errors } = await apiPage(env.server.url, '&lane_kib=1');
   const other = await apiPage();
   for (const name of ['raft-snapshot-catchup.json', 'raft-nemesis.json']) {
     const text = await readFile(join(ROOT, 'scenarios', name), 'utf8');

@@ -158,11 +158,9 @@ mod bootstrap {
             for reply in replies {
                 match reply {
                     FromWorker::Done { result, .. } if result.len() <= lane.capacity as usize => {
+                        let at = shared::result_at(lane.capacity);
                         lane.bytes
-                            .subarray(
-                                shared::result_at(lane.capacity),
-                                shared::result_at(lane.capacity) + result.len() as u32,
-                            )
+                            .subarray(at, at + result.len() as u32)
                             .copy_from(&result);
                         written = result.len() as i32;
                     }
