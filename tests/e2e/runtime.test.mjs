@@ -232,6 +232,52 @@ test('a worker that fails is named on the page, and the page keeps running', { t
   assert.deepEqual(unexpected, []);
 });
 
+test('a worker that panics in the middle of a shared-memory run is named at once', { timeout: 90_000 }, async () => {
+  const page = await env.browser.context.newPage();
+  const errors = watchForErrors(page);
+  // Inside node 1's worker, the 20th job read out of its shared buffer gets a view one
+  // byte too long: Rust's copy out of it asserts the lengths match, so the worker panics
+  // in the middle of a job the page is spinning for.
+  const sabotage = `
+    if (self.name === 'node-1') {
+      const subarray = Uint8Array.prototype.subarray;
+      let jobs = 0;
+      Uint8Array.prototype.subarray = function (begin, end) {
+        if (this.buffer instanceof SharedArrayBuffer && begin === 64 && ++jobs === 20) {
+          return subarray.call(this, begin, end + 1);
+        }
+        return subarray.call(this, begin, end);
+      };
+    }
+  `;
+  await page.route('**/node_worker_loader.js', async (route) => {
+    const real = await route.fetch();
+    await route.fulfill({ response: real, body: sabotage + (await real.text()) });
+  });
+  await page.goto(`${env.server.url}?runtime=workers`, { waitUntil: 'load' });
+  const banner = page.getByTestId('error-banner');
+  await banner.waitFor({ timeout: 60_000 });
+  const text = await banner.textContent();
+  // The worker's own panic message, read from the shared buffer: not the deadline's
+  // "stopped answering", nor the bare trap ("unreachable") that follows a panic.
+  assert.match(text, /the worker of node 1 failed: panicked at/, text);
+  assert.match(text, /assertion `left == right` failed/, text);
+  assert.doesNotMatch(text, /stopped answering/, text);
+  // The run goes on, on the page's thread.
+  assert.equal(await page.getByTestId('runtime').getAttribute('data-runtime'), 'inline');
+  const t0 = Number(await page.getByTestId('time').getAttribute('data-us'));
+  await page.waitForFunction(
+    (t) => Number(document.querySelector('[data-testid="time"]').dataset.us) > t,
+    t0,
+    { timeout: 30_000 },
+  );
+  await page.screenshot({ path: join(SCREENSHOTS, 'runtime-worker-panic.png') });
+  await page.close();
+  // What the dying worker may log: its panic and the trap that ends it.
+  const unexpected = errors.filter((e) => !/panicked at|unreachable/.test(e));
+  assert.deepEqual(unexpected, []);
+});
+
 test('throughput: events per second in workers and on one thread, 5 and 25 nodes', { timeout: 400_000 }, async () => {
   const { page, errors } = await apiPage();
   // The same page served without cross-origin isolation: workers over postMessage.

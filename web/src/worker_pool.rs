@@ -51,6 +51,17 @@ struct Lane {
 }
 
 impl Lane {
+    /// What a failed worker left in the result area.
+    fn failure_text(&self) -> String {
+        let len = js_sys::Atomics::load(&self.slots, shared::RESULT_LEN).unwrap_or(0);
+        let mut buf = vec![0u8; (len.max(0) as u32).min(self.capacity) as usize];
+        let at = shared::result_at(self.capacity);
+        self.bytes
+            .subarray(at, at + buf.len() as u32)
+            .copy_to(&mut buf);
+        String::from_utf8_lossy(&buf).into_owned()
+    }
+
     fn command(&mut self, cmd: i32) {
         self.counter = self.counter.wrapping_add(1);
         self.seq = shared::command_word(self.counter, cmd);
@@ -261,7 +272,18 @@ impl NodeWorker {
             return Err("no shared buffer".into());
         };
         let mut spins: u32 = 0;
-        while js_sys::Atomics::load(&lane.slots, shared::DONE).unwrap_or(0) != lane.seq {
+        loop {
+            let done = js_sys::Atomics::load(&lane.slots, shared::DONE).unwrap_or(0);
+            if done == lane.seq {
+                break;
+            }
+            if shared::command_of(done) == shared::CMD_FAILED {
+                return Err(format!(
+                    "the worker of node {} failed: {}",
+                    self.node,
+                    lane.failure_text()
+                ));
+            }
             spins = spins.wrapping_add(1);
             if spins.is_multiple_of(1024) && now() > deadline {
                 return Err(format!(

@@ -21,6 +21,7 @@ mod bootstrap {
     use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
     /// The shared buffer's views (see `quorumlab_worker::protocol::shared`).
+    #[derive(Clone)]
     struct Lane {
         slots: js_sys::Int32Array,
         bytes: js_sys::Uint8Array,
@@ -40,8 +41,59 @@ mod bootstrap {
         resuming: Cell<bool>,
     }
 
+    thread_local! {
+        /// The lane, for reporting a failure from a panic hook or an error handler,
+        /// which cannot reach the worker's own state.
+        static FAILURE_LANE: RefCell<Option<Lane>> = const { RefCell::new(None) };
+        /// A failure has been reported (the first one is the cause; what follows it, such
+        /// as the trap that ends a panic, is not).
+        static FAILED: Cell<bool> = const { Cell::new(false) };
+    }
+
+    /// Tell a page that may be spinning on the lane that this worker is gone, and why.
+    fn report_failure(text: &str) {
+        if FAILED.with(|f| f.replace(true)) {
+            return;
+        }
+        FAILURE_LANE.with(|lane| {
+            let lane = lane.borrow();
+            let Some(lane) = lane.as_ref() else { return };
+            let bytes = text.as_bytes();
+            let len = bytes.len().min(lane.capacity as usize);
+            let at = shared::result_at(lane.capacity);
+            lane.bytes
+                .subarray(at, at + len as u32)
+                .copy_from(&bytes[..len]);
+            let _ = js_sys::Atomics::store(&lane.slots, shared::RESULT_LEN, len as i32);
+            let _ = js_sys::Atomics::store(&lane.slots, shared::DONE, shared::FAILED_WORD);
+            let _ = js_sys::Atomics::notify(&lane.slots, shared::DONE);
+        });
+    }
+
+    /// A panic anywhere in the worker: on the lane at once, and posted with its text
+    /// (otherwise the page would only see the trap that follows, "unreachable").
+    fn install_failure_reports(scope: &DedicatedWorkerGlobalScope) {
+        std::panic::set_hook(Box::new(|info| {
+            let text = info.to_string();
+            report_failure(&text);
+            let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+            post(&scope, &FromWorker::Error { message: text });
+        }));
+        // Any other uncaught exception (it also reaches the page as an error event).
+        let on_error = Closure::<dyn FnMut(JsValue)>::new(|event: JsValue| {
+            let text = js_sys::Reflect::get(&event, &"message".into())
+                .ok()
+                .and_then(|m| m.as_string())
+                .unwrap_or_else(|| "an uncaught exception".into());
+            report_failure(&text);
+        });
+        let _ = scope.add_event_listener_with_callback("error", on_error.as_ref().unchecked_ref());
+        on_error.forget();
+    }
+
     pub fn start() {
         let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+        install_failure_reports(&scope);
         let node = node_from_worker_name(&scope.name()).unwrap_or(0);
         let w = Rc::new(Worker {
             node,
@@ -81,11 +133,13 @@ mod bootstrap {
             let buffer = js_sys::Reflect::get(&data, &"buffer".into()).unwrap_or_default();
             if buffer.is_instance_of::<js_sys::SharedArrayBuffer>() {
                 let bytes = js_sys::Uint8Array::new(&buffer);
-                *w.lane.borrow_mut() = Some(Lane {
+                let lane = Lane {
                     slots: js_sys::Int32Array::new(&buffer),
                     capacity: shared::capacity_of(bytes.length()),
                     bytes,
-                });
+                };
+                FAILURE_LANE.with(|l| *l.borrow_mut() = Some(lane.clone()));
+                *w.lane.borrow_mut() = Some(lane);
                 w.seen.set(0);
                 post(&w.scope, &FromWorker::Sharing { node: w.node });
             } else {

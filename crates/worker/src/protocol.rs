@@ -129,6 +129,13 @@ pub mod shared {
     pub const CMD_JOB: i32 = 1;
     /// Go back to the event loop: a posted message is coming.
     pub const CMD_YIELD: i32 = 2;
+    /// Not a command: the worker writes a word with this command into [`DONE`] when it
+    /// fails (a panic, an uncaught exception), with the failure's text at the result
+    /// area and its length in [`RESULT_LEN`], so a page spinning for a result learns it
+    /// at once instead of at a deadline.
+    pub const CMD_FAILED: i32 = 3;
+    /// The word a failed worker leaves in [`DONE`].
+    pub const FAILED_WORD: i32 = CMD_FAILED;
     /// `RESULT_LEN` when the answer went by `postMessage`.
     pub const RESULT_POSTED: i32 = -1;
 
@@ -172,6 +179,13 @@ mod tests {
                 last = w;
             }
         }
+        // A failure is never taken for a finished command.
+        for counter in (0..10).chain(u32::MAX - 10..=u32::MAX) {
+            for cmd in [CMD_JOB, CMD_YIELD] {
+                assert_ne!(command_word(counter, cmd), FAILED_WORD);
+            }
+        }
+        assert_eq!(command_of(FAILED_WORD), CMD_FAILED);
         // The buffer starts zeroed: no command word is 0.
         assert_ne!(command_word(0, CMD_JOB), 0);
         assert_ne!(command_word(1 << 30, CMD_YIELD), 0);

@@ -240,7 +240,7 @@ impl Playground {
     /// The workers cannot go on: say so, and keep running on the page's thread.
     fn worker_failed(&mut self, why: &str) {
         let msg = format!(
-            "The Web Worker runtime stopped: {why}. The run goes on on the page's own thread."
+            "The Web Worker runtime stopped: {why}. The run continues on the page's own thread."
         );
         self.error = Some(match self.error.take() {
             Some(prev) if prev != msg => format!("{prev}\n{msg}"),
