@@ -19,14 +19,17 @@ const ARGS = [
 
 /**
  * A headless chromium with a fresh profile. Resolves to { context, close }.
+ * `serviceWorkers: 'block'` makes a browser in which the page cannot register its
+ * isolation service worker (as in some private modes).
  */
-export async function launch() {
+export async function launch({ serviceWorkers = 'allow' } = {}) {
   const userDataDir = await mkdtemp(join(tmpdir(), 'quorumlab-e2e-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM,
     headless: true,
     args: ARGS,
     viewport: { width: 1100, height: 700 },
+    serviceWorkers,
   });
   return {
     context,

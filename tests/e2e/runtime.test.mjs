@@ -5,14 +5,16 @@
 // naming the node, and the page keeps running; and throughput is measured (printed as
 // MEASURE lines, never asserted).
 
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ISOLATION_HEADERS, ROOT, SCREENSHOTS, serveDist } from './static-server.mjs';
-import { watchForErrors } from './browser.mjs';
+import { ISOLATION_HEADERS, ROOT, SCREENSHOTS, serveDir, serveDist } from './static-server.mjs';
+import { launch, watchForErrors } from './browser.mjs';
 import { sharedBrowser } from './harness.mjs';
+import { encodeScenario } from './page-helpers.mjs';
 
 
 // Raft presets with a fault schedule (crash, partition, heal, membership) or a nemesis.
@@ -26,6 +28,17 @@ const PRESETS = [
 ];
 
 const env = sharedBrowser();
+
+// A browser that refuses service workers: served without the isolation headers, the
+// page cannot isolate itself there and its workers talk over postMessage.
+let noServiceWorkers = null;
+async function browserWithoutServiceWorkers() {
+  noServiceWorkers ??= await launch({ serviceWorkers: 'block' });
+  return noServiceWorkers;
+}
+after(async () => {
+  await noServiceWorkers?.close();
+});
 
 /** Run the native CLI (built in release by the test step before) on a scenario text. */
 function cli(args, input) {
@@ -45,8 +58,8 @@ function nativeRun(scenarioText) {
   return JSON.parse(r.stdout);
 }
 
-async function apiPage(url = env.server.url, query = '') {
-  const page = await env.browser.context.newPage();
+async function apiPage(url = env.server.url, query = '', browser = env.browser) {
+  const page = await browser.context.newPage();
   const errors = watchForErrors(page);
   await page.goto(`${url}?runtime=inline${query}`, { waitUntil: 'load' });
   await page.waitForFunction(() => window.quorumlab && window.quorumlab.runWorkers, null, {
@@ -94,7 +107,7 @@ test('workers and single-thread runs equal the native CLI, preset by preset', { 
 test('without cross-origin isolation the workers talk over postMessage: same runs', { timeout: 240_000 }, async () => {
   const plain = await serveDist({ isolated: false });
   try {
-    const { page, errors } = await apiPage(plain.url);
+    const { page, errors } = await apiPage(plain.url, '', await browserWithoutServiceWorkers());
     assert.equal(await page.evaluate(() => crossOriginIsolated), false);
     for (const name of ['raft-leader-crash.json', 'raft-snapshot-catchup.json', 'raft-nemesis.json']) {
       const text = await readFile(join(ROOT, 'scenarios', name), 'utf8');
@@ -108,6 +121,84 @@ test('without cross-origin isolation the workers talk over postMessage: same run
     assert.deepEqual(errors, []);
   } finally {
     await plain.close();
+  }
+});
+
+test('served without the isolation headers, the page isolates itself once with a service worker', { timeout: 240_000 }, async () => {
+  // As GitHub Pages serves it: no COOP/COEP headers.
+  const plain = await serveDist({ isolated: false });
+  try {
+    const page = await env.browser.context.newPage();
+    const errors = watchForErrors(page);
+    let loads = 0;
+    page.on('load', () => (loads += 1));
+    const scenario = { version: 1, name: 'Isolated by a service worker', protocol: { name: 'raft' }, nodes: 3, seed: 4, duration_ms: 2000 };
+    const url = `${plain.url}?runtime=workers#${encodeScenario(scenario)}`;
+    await page.goto(url, { waitUntil: 'load' });
+    await page.locator('[data-testid="runtime"][data-transport="shared-memory"]').waitFor({ timeout: 60_000 });
+    assert.equal(await page.evaluate(() => crossOriginIsolated), true);
+    assert.equal(await page.evaluate(() => navigator.serviceWorker.controller !== null), true);
+    assert.equal(loads, 2, 'the first visit reloads once');
+    // The link (runtime and scenario) survives the reload.
+    assert.equal(page.url(), url);
+    assert.equal((await page.locator('.ql-scn').textContent()).trim(), scenario.name);
+    await page.screenshot({ path: join(SCREENSHOTS, 'runtime-self-isolated.png') });
+
+    // Runs over the shared memory this gives are the CLI's runs.
+    await page.waitForFunction(() => window.quorumlab && window.quorumlab.runWorkers, null, { timeout: 30_000 });
+    await page.getByTestId('pause').click();
+    const text = await readFile(join(ROOT, 'scenarios', 'raft-leader-crash.json'), 'utf8');
+    const native = nativeRun(text);
+    const w = await page.evaluate((j) => window.quorumlab.runWorkers(j), text);
+    assert.equal(w.transport, 'shared-memory');
+    assert.ok(w.shared_windows > 0, `${w.shared_windows} windows over shared memory`);
+    assert.equal(w.trace_hash, native.trace_hash, 'workers over self-made isolation vs native');
+    await page.close();
+
+    // The next visit is isolated from its first load: no reload.
+    const next = await env.browser.context.newPage();
+    const nextErrors = watchForErrors(next);
+    let nextLoads = 0;
+    next.on('load', () => (nextLoads += 1));
+    await next.goto(`${plain.url}?runtime=workers`, { waitUntil: 'load' });
+    await next.locator('[data-testid="runtime"][data-transport="shared-memory"]').waitFor({ timeout: 60_000 });
+    assert.equal(nextLoads, 1);
+    await next.close();
+    assert.deepEqual([...errors, ...nextErrors], []);
+  } finally {
+    await plain.close();
+  }
+});
+
+test('embedded in a page of another site, the playground does not reload itself and runs over postMessage', { timeout: 120_000 }, async () => {
+  const plain = await serveDist({ isolated: false });
+  // The course notes: another origin (another port), an iframe with the playground.
+  const notes = await mkdtemp(join(tmpdir(), 'quorumlab-notes-'));
+  await writeFile(
+    join(notes, 'index.html'),
+    `<!doctype html><title>Course notes</title><link rel="icon" href="data:,"><h1>Raft</h1>
+     <iframe src="${plain.url}?runtime=workers" width="1000" height="600"></iframe>`,
+  );
+  const host = await serveDir(notes);
+  try {
+    const page = await env.browser.context.newPage();
+    const errors = watchForErrors(page);
+    let frameLoads = 0;
+    page.on('framenavigated', (f) => {
+      if (f !== page.mainFrame()) frameLoads += 1;
+    });
+    await page.goto(host.url, { waitUntil: 'load' });
+    const frame = page.frameLocator('iframe');
+    await frame.locator('[data-testid="runtime"][data-transport="postMessage"]').waitFor({ timeout: 60_000 });
+    const t0 = Number(await frame.getByTestId('time').getAttribute('data-us'));
+    await frame.locator(`[data-testid="time"]`).and(frame.locator(':not([data-us="${t0}"])')).waitFor({ timeout: 30_000 });
+    assert.equal(frameLoads, 1, 'the embedded page loads once');
+    await page.close();
+    assert.deepEqual(errors, []);
+  } finally {
+    await host.close();
+    await plain.close();
+    await rm(notes, { recursive: true, force: true });
   }
 });
 
@@ -282,7 +373,11 @@ test('throughput: events per second in workers and on one thread, 5 and 25 nodes
   const { page, errors } = await apiPage();
   // The same page served without cross-origin isolation: workers over postMessage.
   const plain = await serveDist({ isolated: false });
-  const { page: plainPage, errors: plainErrors } = await apiPage(plain.url);
+  const { page: plainPage, errors: plainErrors } = await apiPage(
+    plain.url,
+    '',
+    await browserWithoutServiceWorkers(),
+  );
   const lines = [];
   for (const nodes of [5, 25]) {
     const s = {

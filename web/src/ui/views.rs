@@ -112,7 +112,7 @@ fn runtime_readout(p: &Playground, now: Time, inline_hash: String, end: Time) ->
                     "Jobs and results cross to the workers through shared buffers",
                 )
             } else {
-                ("postMessage", "Jobs cross to the workers by postMessage, several times slower: serve the page cross-origin isolated (COOP same-origin, COEP require-corp) to let it share memory, as `cargo xtask serve` does")
+                ("postMessage", "Jobs cross to the workers by postMessage, several times slower: the page is not cross-origin isolated (it is embedded in another site's page, or the browser refused its isolation service worker). Open it on its own, or serve it with COOP same-origin and COEP require-corp, as `cargo xtask serve` does")
             };
             let behind = at < now;
             html! {
