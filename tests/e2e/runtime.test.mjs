@@ -278,14 +278,18 @@ test('paused, the node panel shows the state its worker reports, equal to the re
   assert.deepEqual(errors, []);
 });
 
-test('an unknown runtime in the link is reported and workers are used', { timeout: 60_000 }, async () => {
+test('an unknown runtime or lane size in the link is reported and the defaults are used', { timeout: 60_000 }, async () => {
   const page = await env.browser.context.newPage();
   const errors = watchForErrors(page);
-  await page.goto(`${env.server.url}?runtime=gpu`, { waitUntil: 'load' });
+  await page.goto(`${env.server.url}?runtime=gpu&lane_kib=lots`, { waitUntil: 'load' });
   const banner = page.getByTestId('error-banner');
   await banner.waitFor({ timeout: 30_000 });
-  assert.match(await banner.textContent(), /runtime=gpu/);
+  const text = await banner.textContent();
+  assert.match(text, /runtime=gpu/);
+  assert.match(text, /\?lane_kib=lots is not a size/);
   assert.equal(await page.getByTestId('runtime').getAttribute('data-runtime'), 'workers');
+  // The workers run, over shared buffers of the default size.
+  await page.locator('[data-testid="runtime"][data-transport="shared-memory"]').waitFor({ timeout: 30_000 });
   await page.close();
   assert.deepEqual(errors, []);
 });

@@ -4,15 +4,27 @@
 
 use quorumlab_core::Time;
 
+/// The most `lane_kib` may ask for (16 MiB).
+pub const MAX_LANE_KIB: u32 = 16 * 1024;
+
 /// `lane_kib=N` in the query: the room (KiB) for a job on each worker's shared buffer;
-/// bigger jobs and results go by postMessage. For testing that fall-back; `None` when
-/// absent or not a number from 1 to 16384.
-pub fn lane_kib_from_query(query: &str) -> Option<u32> {
-    query
+/// bigger jobs and results go by postMessage. For testing that fall-back. `Ok(None)` when
+/// absent; an error to show (the default is used) when not a number from 1 to 16384.
+pub fn lane_kib_from_query(query: &str) -> Result<Option<u32>, String> {
+    let Some(v) = query
         .split('&')
         .filter_map(|pair| pair.strip_prefix("lane_kib="))
-        .find_map(|v| v.parse::<u32>().ok())
-        .filter(|k| (1..=16 * 1024).contains(k))
+        .next_back()
+    else {
+        return Ok(None);
+    };
+    match v.parse::<u32>() {
+        Ok(k) if (1..=MAX_LANE_KIB).contains(&k) => Ok(Some(k)),
+        _ => Err(format!(
+            "?lane_kib={v} is not a size for the workers' shared buffers: give 1 to \
+             {MAX_LANE_KIB} (KiB); using the default"
+        )),
+    }
 }
 
 /// Where the workers' run stands, as the page shows it.
@@ -47,10 +59,17 @@ mod tests {
 
     #[test]
     fn the_query_sizes_the_lanes() {
-        assert_eq!(lane_kib_from_query("runtime=workers&lane_kib=1"), Some(1));
-        assert_eq!(lane_kib_from_query("lane_kib=0"), None);
-        assert_eq!(lane_kib_from_query("lane_kib=99999"), None);
-        assert_eq!(lane_kib_from_query("lane_kib=x"), None);
-        assert_eq!(lane_kib_from_query(""), None);
+        assert_eq!(
+            lane_kib_from_query("runtime=workers&lane_kib=1"),
+            Ok(Some(1))
+        );
+        assert_eq!(lane_kib_from_query("lane_kib=16384"), Ok(Some(16384)));
+        assert_eq!(lane_kib_from_query(""), Ok(None));
+        assert_eq!(lane_kib_from_query("runtime=inline"), Ok(None));
+        for bad in ["0", "16385", "99999", "x", "", "-1"] {
+            let e = lane_kib_from_query(&format!("lane_kib={bad}")).unwrap_err();
+            assert!(e.contains(&format!("?lane_kib={bad} ")), "{e}");
+            assert!(e.contains("1 to 16384"), "{e}");
+        }
     }
 }

@@ -76,7 +76,10 @@ fn lane_capacity() -> u32 {
     let query = web_sys::window()
         .and_then(|w| w.location().search().ok())
         .unwrap_or_default();
+    // A bad value is reported by the playground when it starts; here it means the default.
     crate::run_status::lane_kib_from_query(query.trim_start_matches('?'))
+        .ok()
+        .flatten()
         .map(|kib| kib * 1024)
         .unwrap_or(shared::DEFAULT_CAPACITY)
 }

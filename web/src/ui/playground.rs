@@ -550,9 +550,17 @@ impl Component for Playground {
             worker_trace_sent: false,
             views_asked_at: None,
         };
-        match runtime_from_query(&browser::query()) {
+        let query = browser::query();
+        let mut settings = Vec::new();
+        match runtime_from_query(&query) {
             Ok(r) => p.runtime = r,
-            Err(e) => p.error = Some(e),
+            Err(e) => settings.push(e),
+        }
+        if let Err(e) = crate::run_status::lane_kib_from_query(&query) {
+            settings.push(e);
+        }
+        if !settings.is_empty() {
+            p.error = Some(settings.join("\n"));
         }
         if p.runtime == Runtime::Workers {
             match Mirror::start(
