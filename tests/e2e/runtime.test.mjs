@@ -396,9 +396,12 @@ test('throughput: events per second in workers and on one thread, 5 and 25 nodes
     const text = JSON.stringify(s);
     const native = nativeRun(text);
     // Native events per second, one core, same scenario (seeds 0, 1, ...).
-    const bench = cli(['bench', '--quick', '-'], text);
+    // And the worker runtime's design natively, a thread per node: what thread wake-ups
+    // on this machine allow, before any browser cost.
+    const bench = cli(['bench', '--quick', '--threads', '-'], text);
     const m = / ([0-9.]+) M events\/s/.exec(bench.stdout);
-    assert.ok(m, `quorumlab bench output: ${bench.stdout}${bench.stderr}`);
+    const threads = / ([0-9.]+) k events\/s/.exec(bench.stdout);
+    assert.ok(m && threads, `quorumlab bench output: ${bench.stdout}${bench.stderr}`);
     const nativeRate = Number(m[1]) * 1e6;
     // Like the native bench, measure warmed-up code: the first run of a fresh page
     // also pays for V8 compiling the WebAssembly to optimised code in the background.
@@ -426,6 +429,7 @@ test('throughput: events per second in workers and on one thread, 5 and 25 nodes
       ` workers=${Math.round(workers.events_per_second)}/s (shared memory,` +
       ` ${workers.shared_windows} of the windows)` +
       ` workers-postMessage=${Math.round(posted.events_per_second)}/s` +
+      ` native-thread-per-node=${Math.round(Number(threads[1]) * 1000)}/s` +
       ` inline/native=${(inline.events_per_second / nativeRate).toFixed(2)}`;
     lines.push(line);
     console.log(line);

@@ -48,14 +48,51 @@ fn measure(label: &str, json: &str, min_secs: f64) -> Result<String, BadInput> {
     ))
 }
 
+/// Run one scenario repeatedly the way the browser's worker runtime does, with a thread
+/// per node ([`crate::threads`]); report events per second and the cost of a window.
+fn measure_threads(label: &str, json: &str, min_secs: f64) -> Result<String, BadInput> {
+    let s = scenario::load(json).map_err(|e| BadInput(scenario::describe(&e)))?;
+    let (mut events, mut windows, mut runs, mut secs, mut threads) = (0u64, 0u64, 0u64, 0.0, 0);
+    while secs < min_secs || runs == 0 {
+        let t = crate::threads::run(&s, runs).map_err(|e| BadInput(format!("{label}: {e}")))?;
+        if runs == 0 {
+            // The threads must not change the run: the same trace as on one thread.
+            let mut alone = quorumlab_sim::build(&s, 0, 0).map_err(|e| BadInput(e.to_string()))?;
+            alone.run_to_end();
+            if alone.trace_hash() != t.trace_hash {
+                return Err(BadInput(format!(
+                    "{label}: a thread per node gave trace {:016x}, one thread {:016x}",
+                    t.trace_hash,
+                    alone.trace_hash()
+                )));
+            }
+        }
+        threads += t.threads;
+        events += t.events;
+        windows += t.windows;
+        secs += t.secs;
+        runs += 1;
+    }
+    Ok(format!(
+        "{label:<44} {:>7.1} k events/s  ({:.1} us per window of {:.1} events; a thread per node: {threads} threads in {runs} runs)",
+        events as f64 / secs / 1e3,
+        secs * 1e6 / windows.max(1) as f64,
+        events as f64 / windows.max(1) as f64,
+    ))
+}
+
 pub fn main(raw: &[String]) -> Result<i32, BadInput> {
-    let a = Args::parse(raw, &[], &["quick"])?;
+    let a = Args::parse(raw, &[], &["quick", "threads"])?;
     let secs = if a.flag("quick") { 0.3 } else { 2.0 };
+    let threads = a.flag("threads");
     say!("quorumlab bench (release build recommended: cargo run --release -p quorumlab-cli -- bench)");
     if let Some(path) = a.positional.first() {
         // One scenario of the user's (seeds 0, 1, 2, ... until the time is up).
         let json = crate::args::read_input(path)?;
         say!("{}", measure(path, &json, secs)?);
+        if threads {
+            say!("{}", measure_threads(path, &json, secs)?);
+        }
         return Ok(0);
     }
     let mut lines = Vec::new();
@@ -65,9 +102,13 @@ pub fn main(raw: &[String]) -> Result<i32, BadInput> {
         ("raft, 5 nodes, 5 clients at 200 op/s", "raft", 5),
         ("raft, 25 nodes, 5 clients at 200 op/s", "raft", 25),
     ] {
-        let line = measure(label, &scenario_json(proto, nodes, 5, 10), secs)?;
+        let json = scenario_json(proto, nodes, 5, 10);
+        let line = measure(label, &json, secs)?;
         say!("{line}");
         lines.push(line);
+        if threads && proto == "raft" {
+            say!("{}", measure_threads(label, &json, secs)?);
+        }
     }
     for line in crate::check::bench() {
         say!("{line}");

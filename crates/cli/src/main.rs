@@ -16,6 +16,7 @@ mod bench;
 mod check;
 mod explore;
 mod run;
+mod threads;
 
 use std::process::ExitCode;
 
@@ -27,7 +28,7 @@ usage:
   quorumlab explore SCENARIO --seeds N [--nemesis] [--start N] [--threads N] [--json]
   quorumlab check HISTORY [--model register|cas-register|kv] [--format jsonl|jepsen-log] [--budget-ms N] [--json]
   quorumlab url SCENARIO [--base URL] | quorumlab url --decode URL
-  quorumlab bench [--quick] [SCENARIO]
+  quorumlab bench [--quick] [--threads] [SCENARIO]
 
 SCENARIO is a scenario file (see docs/scenario-format.md), or - for standard input.
 exit codes: 0 fine; 1 a violation (an invariant, convergence, or a history that is not
