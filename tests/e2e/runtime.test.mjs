@@ -294,6 +294,18 @@ test('an unknown runtime or lane size in the link is reported and the defaults a
   assert.deepEqual(errors, []);
 });
 
+/** After a worker failure: the run goes on, on the page's own thread. */
+async function continuesInline(page, screenshot) {
+  assert.equal(await page.getByTestId('runtime').getAttribute('data-runtime'), 'inline');
+  const t0 = Number(await page.getByTestId('time').getAttribute('data-us'));
+  await page.waitForFunction(
+    (t) => Number(document.querySelector('[data-testid="time"]').dataset.us) > t,
+    t0,
+    { timeout: 30_000 },
+  );
+  await page.screenshot({ path: join(SCREENSHOTS, `${screenshot}.png`) });
+}
+
 test('a worker that fails is named on the page, and the page keeps running', { timeout: 90_000 }, async () => {
   const page = await env.browser.context.newPage();
   const errors = watchForErrors(page);
@@ -312,15 +324,7 @@ test('a worker that fails is named on the page, and the page keeps running', { t
   const text = await banner.textContent();
   assert.match(text, /worker of node \d+/, text);
   assert.match(text, /injected failure while loading/, text);
-  // The run goes on, on the page's thread.
-  assert.equal(await page.getByTestId('runtime').getAttribute('data-runtime'), 'inline');
-  const t0 = Number(await page.getByTestId('time').getAttribute('data-us'));
-  await page.waitForFunction(
-    (t) => Number(document.querySelector('[data-testid="time"]').dataset.us) > t,
-    t0,
-    { timeout: 30_000 },
-  );
-  await page.screenshot({ path: join(SCREENSHOTS, 'runtime-worker-failure.png') });
+  await continuesInline(page, 'runtime-worker-failure');
   await page.close();
   // The injected exception is the only thing logged: it comes from the worker.
   const unexpected = errors.filter((e) => !/injected failure while loading/.test(e));
@@ -358,15 +362,7 @@ test('a worker that panics in the middle of a shared-memory run is named at once
   assert.match(text, /the worker of node 1 failed: panicked at/, text);
   assert.match(text, /assertion `left == right` failed/, text);
   assert.doesNotMatch(text, /stopped answering/, text);
-  // The run goes on, on the page's thread.
-  assert.equal(await page.getByTestId('runtime').getAttribute('data-runtime'), 'inline');
-  const t0 = Number(await page.getByTestId('time').getAttribute('data-us'));
-  await page.waitForFunction(
-    (t) => Number(document.querySelector('[data-testid="time"]').dataset.us) > t,
-    t0,
-    { timeout: 30_000 },
-  );
-  await page.screenshot({ path: join(SCREENSHOTS, 'runtime-worker-panic.png') });
+  await continuesInline(page, 'runtime-worker-panic');
   await page.close();
   // What the dying worker may log: its panic and the trap that ends it.
   const unexpected = errors.filter((e) => !/panicked at|unreachable/.test(e));
