@@ -51,6 +51,11 @@ pub struct WorkerStatus {
     pub posted_windows: u64,
     /// The page may share memory with its workers (it is cross-origin isolated).
     pub shared_memory: bool,
+    /// Wall-clock milliseconds from the run's start until its first window was finished
+    /// (its workers started, loaded their WebAssembly and booted their nodes), and the
+    /// events by then: what a run pays once, before it runs at speed.
+    pub startup_ms: Option<f64>,
+    pub startup_events: u64,
 }
 
 #[cfg(test)]

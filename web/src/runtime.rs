@@ -60,6 +60,8 @@ struct Inner {
         wasm_bindgen::closure::Closure<dyn FnMut()>,
     )>,
     resume_pending: bool,
+    /// When the run (or its restart) began, `performance.now()` milliseconds.
+    started_at: f64,
 }
 
 impl Drop for Inner {
@@ -121,6 +123,7 @@ impl WorkerRun {
                 me: me.clone(),
                 resume: None,
                 resume_pending: false,
+                started_at: now_ms(),
             })
         });
         Ok(WorkerRun { inner })
@@ -167,6 +170,7 @@ impl WorkerRun {
             st.results.clear();
             st.views_pending = 0;
             st.target = 0;
+            st.started_at = now_ms();
             let end = st.coord.engine().end();
             let started = st.progress.run.workers_started;
             st.progress = Progress {
@@ -419,7 +423,16 @@ fn run_on_lanes(st: &mut Inner, id: u64, jobs: Vec<(NodeId, Vec<u8>)>) -> Result
         return Ok(false);
     }
     st.coord.finish(results)?;
+    window_finished(st);
     Ok(true)
+}
+
+/// Note when the run's first window is finished: its start-up is over.
+fn window_finished(st: &mut Inner) {
+    if st.progress.run.startup_ms.is_none() {
+        st.progress.run.startup_ms = Some(now_ms() - st.started_at);
+        st.progress.run.startup_events = st.coord.engine().events();
+    }
 }
 
 fn update(inner: &Rc<RefCell<Inner>>) {
@@ -505,7 +518,9 @@ fn on_worker_event(inner: &Rc<RefCell<Inner>>, node: u32, ev: WorkerEvent) {
                     let mut st = inner.borrow_mut();
                     let results = std::mem::take(&mut st.results);
                     st.pending = 0;
-                    st.coord.finish(results)
+                    let res = st.coord.finish(results);
+                    window_finished(&mut st);
+                    res
                 };
                 match res {
                     Ok(()) => drive(inner),
@@ -545,13 +560,26 @@ fn outcome(p: &Progress, ms: f64, runtime: &str) -> js_sys::Object {
         ((p.run.now.min(p.end)) as f64 / 1000.0).into(),
     );
     set("wall_ms", ms.into());
+    let rate = |events: u64, ms: f64| {
+        if ms > 0.0 {
+            events as f64 / ms * 1000.0
+        } else {
+            0.0
+        }
+    };
+    // At speed: after the start-up (starting the workers), which a run pays once.
+    let (startup_ms, startup_events) = match p.run.startup_ms {
+        Some(s) if s < ms => (s, p.run.startup_events),
+        _ => (0.0, 0),
+    };
+    set("startup_ms", startup_ms.into());
     set(
         "events_per_second",
-        if ms > 0.0 {
-            (p.run.events as f64 / ms * 1000.0).into()
-        } else {
-            0.0.into()
-        },
+        rate(p.run.events.saturating_sub(startup_events), ms - startup_ms).into(),
+    );
+    set(
+        "events_per_second_with_startup",
+        rate(p.run.events, ms).into(),
     );
     set("workers_started", p.run.workers_started.into());
     set("shared_windows", (p.run.shared_windows as f64).into());
