@@ -267,8 +267,9 @@ impl NodeWorker {
         lane.command(shared::CMD_JOB);
     }
 
-    /// Spin until the worker has finished the last job posted on the lane; give up at
-    /// `deadline` (`performance.now()` milliseconds).
+    /// Spin until the worker has finished the last job posted on the lane. An error, with
+    /// the worker's own words, as soon as it says it failed; give up at `deadline`
+    /// (`performance.now()` milliseconds) if it says nothing.
     pub fn lane_wait(&self, deadline: f64, now: impl Fn() -> f64) -> Result<LaneResult, String> {
         let inner = self.inner.borrow();
         let Some(lane) = inner.lane.as_ref() else {
