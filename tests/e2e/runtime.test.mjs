@@ -225,6 +225,27 @@ test('jobs and results too big for a shared buffer go by postMessage: same runs'
   assert.deepEqual(other.errors, []);
 });
 
+test('the workers share one compilation of their WebAssembly: it is fetched once, not once per worker', { timeout: 120_000 }, async () => {
+  const page = await env.browser.context.newPage();
+  const errors = watchForErrors(page);
+  const fetched = [];
+  page.on('request', (req) => {
+    if (new URL(req.url()).pathname.endsWith('/node_worker_bg.wasm')) fetched.push(req.url());
+  });
+  await page.goto(`${env.server.url}?runtime=inline`, { waitUntil: 'load' });
+  await page.waitForFunction(() => window.quorumlab && window.quorumlab.runWorkers, null, { timeout: 30_000 });
+  await page.getByTestId('pause').click();
+  const text = await readFile(join(ROOT, 'scenarios', 'raft-leader-crash.json'), 'utf8');
+  const native = nativeRun(text);
+  // Five workers, and one more for the restart after the crash.
+  const w = await page.evaluate((j) => window.quorumlab.runWorkers(j), text);
+  assert.equal(w.workers_started, 6);
+  assert.equal(w.trace_hash, native.trace_hash);
+  assert.equal(fetched.length, 1, `node_worker_bg.wasm fetched ${fetched.length} times`);
+  await page.close();
+  assert.deepEqual(errors, []);
+});
+
 test('the page run-to-end control gives the CLI hash, with workers and inline', { timeout: 120_000 }, async () => {
   for (const runtime of ['workers', 'inline']) {
     const name = 'raft-minority-partition.json';

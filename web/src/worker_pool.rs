@@ -17,9 +17,68 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use web_sys::{ErrorEvent, MessageEvent, Worker, WorkerOptions};
 
-/// The loader Trunk generates for the worker binary (`data-loader-shim`). Relative, so the
-/// page works from any sub-path.
+/// The worker's loader (`web/node_worker_loader.js`, copied by Trunk beside the worker
+/// binary's `node_worker.js`). Relative, so the page works from any sub-path.
 pub const NODE_WORKER_URL: &str = "./node_worker_loader.js";
+
+/// The worker's WebAssembly, which the page compiles once for all its workers.
+pub const NODE_WORKER_WASM_URL: &str = "./node_worker_bg.wasm";
+
+thread_local! {
+    /// The compilation of [`NODE_WORKER_WASM_URL`]: a promise of the module, or of null
+    /// if it could not be compiled here (each worker then loads it itself).
+    static COMPILED: RefCell<Option<js_sys::Promise>> = const { RefCell::new(None) };
+}
+
+/// The node worker's compiled WebAssembly (started on the first call).
+fn compiled_worker_module() -> Option<js_sys::Promise> {
+    COMPILED.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.is_none() {
+            let fetched = web_sys::window()?.fetch_with_str(NODE_WORKER_WASM_URL);
+            let compiled: js_sys::Promise =
+                js_sys::WebAssembly::compile_streaming(&fetched).unchecked_into();
+            let null = Closure::once_into_js(|_: JsValue| JsValue::NULL);
+            *c = Some(call_promise_method(&compiled, "catch", &null)?);
+        }
+        c.clone()
+    })
+}
+
+/// `promise.then(f)` or `promise.catch(f)` with a one-shot closure
+/// (`Closure::once_into_js`, which frees itself when called).
+fn call_promise_method(
+    promise: &js_sys::Promise,
+    method: &str,
+    f: &JsValue,
+) -> Option<js_sys::Promise> {
+    let m: js_sys::Function = js_sys::Reflect::get(promise, &method.into())
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    m.call1(promise, f).ok()?.dyn_into().ok()
+}
+
+/// Send a new worker its WebAssembly, `{ type: "module", module }`, as its loader
+/// (`web/node_worker_loader.js`) waits for; `module: null` makes it load its own.
+fn send_module(worker: &Worker) {
+    let send = {
+        let worker = worker.clone();
+        move |module: JsValue| {
+            let msg = js_sys::Object::new();
+            let _ = js_sys::Reflect::set(&msg, &"type".into(), &"module".into());
+            let _ = js_sys::Reflect::set(&msg, &"module".into(), &module);
+            // A worker terminated meanwhile ignores it.
+            let _ = worker.post_message(&msg);
+        }
+    };
+    match compiled_worker_module() {
+        Some(p) => {
+            let _ = call_promise_method(&p, "then", &Closure::once_into_js(send));
+        }
+        None => send(JsValue::NULL),
+    }
+}
 
 /// What a worker reports to its owner.
 #[derive(Debug, Clone)]
@@ -118,6 +177,7 @@ impl NodeWorker {
         options.set_name(&format!("node-{node}"));
         let worker = Worker::new_with_options(NODE_WORKER_URL, &options)
             .map_err(|e| format!("cannot start the node worker: {}", js_error_text(&e)))?;
+        send_module(&worker);
 
         let inner = Rc::new(RefCell::new(Inner {
             ready: false,

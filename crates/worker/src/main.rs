@@ -1,6 +1,7 @@
-//! `node_worker`: the Web Worker entry point. Trunk builds it with
-//! `data-type="worker" data-loader-shim`, which yields `node_worker_loader.js`; the page
-//! starts it with `new Worker("./node_worker_loader.js", { name: "node-<id>" })`.
+//! `node_worker`: the Web Worker entry point. Trunk builds it with `data-type="worker"`
+//! into `node_worker.js` and `node_worker_bg.wasm`; the page starts
+//! `new Worker("./node_worker_loader.js", { name: "node-<id>" })`, our loader
+//! (`web/node_worker_loader.js`), which instantiates the module the page compiled once.
 //!
 //! wasm-bindgen calls `main` once the module is instantiated. Natively, `main` does nothing
 //! (the crate is still built by `cargo clippy/test --workspace`).
@@ -128,8 +129,14 @@ mod bootstrap {
 
     fn on_message(w: &Worker, data: JsValue) {
         // The shared buffer comes as `{ type: "share", buffer }`: not a serde message.
-        let kind = js_sys::Reflect::get(&data, &"type".into()).ok();
-        if kind.and_then(|k| k.as_string()).as_deref() == Some("share") {
+        let kind = js_sys::Reflect::get(&data, &"type".into())
+            .ok()
+            .and_then(|k| k.as_string());
+        if kind.as_deref() == Some("module") {
+            // For the loader (web/node_worker_loader.js), which has already started us.
+            return;
+        }
+        if kind.as_deref() == Some("share") {
             let buffer = js_sys::Reflect::get(&data, &"buffer".into()).unwrap_or_default();
             if buffer.is_instance_of::<js_sys::SharedArrayBuffer>() {
                 let bytes = js_sys::Uint8Array::new(&buffer);
