@@ -74,6 +74,11 @@ impl Drop for Inner {
 }
 
 impl Inner {
+    /// The running worker of `node`, if any.
+    fn worker(&self, node: NodeId) -> Option<&NodeWorker> {
+        self.workers.get(node as usize).and_then(|w| w.as_ref())
+    }
+
     /// What makes a worker host a fresh node of this run's protocol.
     fn init(&self) -> ToWorker {
         ToWorker::Init {
@@ -356,12 +361,9 @@ fn step(st: &mut Inner, slice_start: f64) -> Step {
             return Step::Fail(e);
         }
     }
-    let on_lanes = jobs.iter().all(|(node, job)| {
-        st.workers
-            .get(*node as usize)
-            .and_then(|w| w.as_ref())
-            .is_some_and(|w| w.lane_ready(job.len()))
-    });
+    let on_lanes = jobs
+        .iter()
+        .all(|(node, job)| st.worker(*node).is_some_and(|w| w.lane_ready(job.len())));
     if on_lanes {
         return match run_on_lanes(st, id, jobs) {
             Err(e) => Step::Fail(e),
@@ -384,7 +386,7 @@ fn step(st: &mut Inner, slice_start: f64) -> Step {
     st.pending = jobs.len();
     st.progress.run.posted_windows += 1;
     for (node, job) in jobs {
-        let sent = match st.workers.get(node as usize).and_then(|w| w.as_ref()) {
+        let sent = match st.worker(node) {
             Some(w) => w.send(ToWorker::Job { id, job }),
             None => Err(format!("node {node} has no worker")),
         };
@@ -400,7 +402,7 @@ fn step(st: &mut Inner, slice_start: f64) -> Step {
 /// `Ok(false)` when some worker posted its answer instead (then the window is pending).
 fn run_on_lanes(st: &mut Inner, id: u64, jobs: Vec<(NodeId, Vec<u8>)>) -> Result<bool, String> {
     for (node, job) in &jobs {
-        if let Some(w) = st.workers.get(*node as usize).and_then(|w| w.as_ref()) {
+        if let Some(w) = st.worker(*node) {
             w.lane_post(id, job);
         }
     }
@@ -408,9 +410,7 @@ fn run_on_lanes(st: &mut Inner, id: u64, jobs: Vec<(NodeId, Vec<u8>)>) -> Result
     let mut results = Vec::with_capacity(jobs.len());
     for (node, _) in &jobs {
         let w = st
-            .workers
-            .get(*node as usize)
-            .and_then(|w| w.as_ref())
+            .worker(*node)
             .ok_or_else(|| format!("node {node} has no worker"))?;
         match w.lane_wait(deadline, now_ms)? {
             LaneResult::Done(r) => results.push((*node, r)),
@@ -477,11 +477,7 @@ fn ensure_worker(st: &mut Inner, node: NodeId) -> Result<(), String> {
         let late = {
             let st = inner.borrow();
             st.serials.get(node as usize) == Some(&serial)
-                && st
-                    .workers
-                    .get(node as usize)
-                    .and_then(|w| w.as_ref())
-                    .is_some_and(|w| !w.is_ready())
+                && st.worker(node).is_some_and(|w| !w.is_ready())
         };
         if late {
             fail(

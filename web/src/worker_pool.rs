@@ -110,15 +110,15 @@ struct Lane {
 }
 
 impl Lane {
-    /// What a failed worker left in the result area.
-    fn failure_text(&self) -> String {
+    /// The bytes in the result area: [`shared::RESULT_LEN`] of them (none if negative).
+    fn result(&self) -> Vec<u8> {
         let len = js_sys::Atomics::load(&self.slots, shared::RESULT_LEN).unwrap_or(0);
         let mut buf = vec![0u8; (len.max(0) as u32).min(self.capacity) as usize];
         let at = shared::result_at(self.capacity);
         self.bytes
             .subarray(at, at + buf.len() as u32)
             .copy_to(&mut buf);
-        String::from_utf8_lossy(&buf).into_owned()
+        buf
     }
 
     fn command(&mut self, cmd: i32) {
@@ -345,7 +345,7 @@ impl NodeWorker {
                 return Err(format!(
                     "the worker of node {} failed: {}",
                     self.node,
-                    lane.failure_text()
+                    String::from_utf8_lossy(&lane.result())
                 ));
             }
             spins = spins.wrapping_add(1);
@@ -361,12 +361,7 @@ impl NodeWorker {
         if len < 0 {
             return Ok(LaneResult::Posted);
         }
-        let mut buf = vec![0u8; (len as u32).min(lane.capacity) as usize];
-        let at = shared::result_at(lane.capacity);
-        lane.bytes
-            .subarray(at, at + buf.len() as u32)
-            .copy_to(&mut buf);
-        Ok(LaneResult::Done(buf))
+        Ok(LaneResult::Done(lane.result()))
     }
 }
 

@@ -7,6 +7,7 @@
 //! --threads`): the browser adds its own costs, but cannot beat thread wake-ups. And a
 //! crashed node's thread really ends; its restart runs on a new one.
 
+use quorumlab_core::NodeId;
 use quorumlab_sim::remote::{coordinator, encode_params, remote_node_for};
 use quorumlab_sim::Scenario;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -134,10 +135,11 @@ pub fn run(s: &Scenario, seed: u64) -> Result<Threaded, String> {
         windows += 1;
         number += 1;
         let mut failed = None;
-        for (i, job) in &jobs {
-            let slot = &mut nodes[*i as usize];
+        let ids: Vec<NodeId> = jobs.iter().map(|(i, _)| *i).collect();
+        for (i, job) in jobs {
+            let slot = &mut nodes[i as usize];
             if slot.is_none() {
-                match fresh(*i as usize) {
+                match fresh(i as usize) {
                     Ok(t) => *slot = Some(t),
                     Err(e) => {
                         failed = Some(e);
@@ -147,16 +149,16 @@ pub fn run(s: &Scenario, seed: u64) -> Result<Threaded, String> {
                 threads += 1;
             }
             if let Some(t) = slot {
-                t.post(number, job.clone());
+                t.post(number, job);
             }
         }
         if let Some(e) = failed {
             break Err(e);
         }
-        let mut results = Vec::with_capacity(jobs.len());
-        for (i, _) in &jobs {
-            match nodes[*i as usize].as_ref().map(|t| t.wait(number)) {
-                Some(Ok(r)) => results.push((*i, r)),
+        let mut results = Vec::with_capacity(ids.len());
+        for i in ids {
+            match nodes[i as usize].as_ref().map(|t| t.wait(number)) {
+                Some(Ok(r)) => results.push((i, r)),
                 Some(Err(e)) => failed = Some(format!("node {i}: {e}")),
                 None => failed = Some(format!("node {i} has no thread")),
             }

@@ -42,6 +42,25 @@ mod bootstrap {
         resuming: Cell<bool>,
     }
 
+    impl Lane {
+        /// Put `bytes` (at most the capacity) in the result area; how many went in.
+        fn put_result(&self, bytes: &[u8]) -> i32 {
+            let len = bytes.len().min(self.capacity as usize);
+            let at = shared::result_at(self.capacity);
+            self.bytes
+                .subarray(at, at + len as u32)
+                .copy_from(&bytes[..len]);
+            len as i32
+        }
+
+        /// Answer the page: the result's length (or [`shared::RESULT_POSTED`]), then the
+        /// word it spins for.
+        fn answer(&self, result_len: i32, done: i32) {
+            let _ = js_sys::Atomics::store(&self.slots, shared::RESULT_LEN, result_len);
+            let _ = js_sys::Atomics::store(&self.slots, shared::DONE, done);
+        }
+    }
+
     thread_local! {
         /// The lane, for reporting a failure from a panic hook or an error handler,
         /// which cannot reach the worker's own state.
@@ -59,15 +78,7 @@ mod bootstrap {
         FAILURE_LANE.with(|lane| {
             let lane = lane.borrow();
             let Some(lane) = lane.as_ref() else { return };
-            let bytes = text.as_bytes();
-            let len = bytes.len().min(lane.capacity as usize);
-            let at = shared::result_at(lane.capacity);
-            lane.bytes
-                .subarray(at, at + len as u32)
-                .copy_from(&bytes[..len]);
-            let _ = js_sys::Atomics::store(&lane.slots, shared::RESULT_LEN, len as i32);
-            let _ = js_sys::Atomics::store(&lane.slots, shared::DONE, shared::FAILED_WORD);
-            let _ = js_sys::Atomics::notify(&lane.slots, shared::DONE);
+            lane.answer(lane.put_result(text.as_bytes()), shared::FAILED_WORD);
         });
     }
 
@@ -219,17 +230,12 @@ mod bootstrap {
             for reply in replies {
                 match reply {
                     FromWorker::Done { result, .. } if result.len() <= lane.capacity as usize => {
-                        let at = shared::result_at(lane.capacity);
-                        lane.bytes
-                            .subarray(at, at + result.len() as u32)
-                            .copy_from(&result);
-                        written = result.len() as i32;
+                        written = lane.put_result(&result);
                     }
                     other => post(&w.scope, &other),
                 }
             }
-            let _ = js_sys::Atomics::store(&lane.slots, shared::RESULT_LEN, written);
-            let _ = js_sys::Atomics::store(&lane.slots, shared::DONE, seq);
+            lane.answer(written, seq);
         }
     }
 

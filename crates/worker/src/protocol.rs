@@ -6,17 +6,18 @@
 //!
 //! The conversation is:
 //!
-//! 1. the worker starts, loads its WASM and posts [`FromWorker::Ready`] (anything the page
-//!    posts before that would be lost, so the page queues until it sees `ready`);
+//! 0. the page posts the worker's compiled WebAssembly, `{ type: "module", module }`, which
+//!    its loader (`web/node_worker_loader.js`) instantiates;
+//! 1. the worker posts [`FromWorker::Ready`] (anything the page posts before that would be
+//!    lost, so the page queues until it sees `ready`);
 //! 2. the page posts [`ToWorker`] messages; the worker answers each with one or more
-//!    [`FromWorker`] messages.
-//!
-//! For now the only request is a [`ToWorker::Ping`]. The coordinator protocol adds its
-//! variants here without changing the handshake: an `init` carrying the scenario (the
-//! worker builds its node with `quorumlab_sim::remote::remote_node`), then `job`s in
-//! (a window's batch of events, a `quorumlab_sim::host::Job` encoded by
-//! `quorumlab_sim::remote::encode`, carried as a `Uint8Array`) and `done`s out (the batch
-//! of effects), handled in `node.rs`.
+//!    [`FromWorker`] messages: an `init` with the protocol and its parameters (the worker
+//!    builds its node with `quorumlab_sim::remote::remote_node_for`), then `job`s in (a
+//!    window's batch of events, a `quorumlab_sim::host::Job` encoded by
+//!    `quorumlab_sim::remote::encode`, carried as a `Uint8Array`) and `done`s out (the
+//!    batch of effects), handled in `node.rs`; `ping` and `view` at any time;
+//! 3. when the page is cross-origin isolated, jobs and results also go through a shared
+//!    buffer ([`shared`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -107,7 +108,7 @@ pub mod shared {
     pub const DONE: u32 = 1;
     /// Bytes of the job (an encoded `Job`) at [`JOB_AT`].
     pub const JOB_LEN: u32 = 3;
-    /// Bytes of the result at [`RESULT_AT`]; [`RESULT_POSTED`] if the worker posted it
+    /// Bytes of the result at [`result_at`]; [`RESULT_POSTED`] if the worker posted it
     /// instead (too big, or an error).
     pub const RESULT_LEN: u32 = 4;
     /// The window id, for a result that has to be posted.
