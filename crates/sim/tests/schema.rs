@@ -1272,6 +1272,7 @@ fn protocol_params_match_the_parser() {
     let val = Validator::new(&schema);
     for (name, def) in [
         ("raft", "raft_params"),
+        ("multi-paxos", "multi_paxos_params"),
         ("heartbeat", "heartbeat_params"),
         ("phi-accrual", "phi_accrual_params"),
     ] {
