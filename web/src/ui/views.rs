@@ -693,6 +693,10 @@ fn default_params(name: &str) -> Value {
         "raft" => {
             serde_json::to_value(quorumlab_core::raft::RaftParams::default()).unwrap_or(Value::Null)
         }
+        "multi-paxos" => serde_json::to_value(
+            quorumlab_core::paxos::multi::MultiPaxosParams::default(),
+        )
+        .unwrap_or(Value::Null),
         _ => Value::Null,
     }
 }
