@@ -52,8 +52,16 @@ fn value_at(v: &NodeView, slot: u64) -> Option<String> {
 
 fn passed(name: &str, s: &Scenario) {
     let sum = run(s, s.seed);
-    assert!(sum.ok, "{name}: {:?} {:?} {:?}", sum.invariants.violation, sum.convergence, sum.linearizable);
-    assert_eq!(sum.linearizable, Check::Passed, "{name}: the history was checked");
+    assert!(
+        sum.ok,
+        "{name}: {:?} {:?} {:?}",
+        sum.invariants.violation, sum.convergence, sum.linearizable
+    );
+    assert_eq!(
+        sum.linearizable,
+        Check::Passed,
+        "{name}: the history was checked"
+    );
     assert_eq!(sum.convergence, Check::Passed, "{name}: converged");
 }
 
@@ -83,7 +91,10 @@ fn leader_crash_between_accept_and_commit() {
             }
         }
     };
-    assert!(nv.term > ov.term, "node {new} took over with a higher ballot");
+    assert!(
+        nv.term > ov.term,
+        "node {new} took over with a higher ballot"
+    );
     for (slot, v) in open.iter().zip(&values) {
         assert_eq!(
             value_at(&nv, *slot).as_ref(),
@@ -103,7 +114,10 @@ fn minority_leader_chooses_nothing_and_the_majority_carries_on() {
     assert_eq!(old, 2, "the preset isolates the leader");
     let end = views_at(&mut e, 4500);
     let minority = end[2].as_ref().expect("up");
-    assert_ne!(minority.role, "leader", "the old leader stepped down (check-quorum)");
+    assert_ne!(
+        minority.role, "leader",
+        "the old leader stepped down (check-quorum)"
+    );
     for i in [1usize, 2] {
         let v = end[i].as_ref().expect("up");
         assert!(
@@ -116,7 +130,10 @@ fn minority_leader_chooses_nothing_and_the_majority_carries_on() {
     let (l, lv) = leader(&end).expect("the majority has a leader");
     assert!([0, 3, 4].contains(&l), "the leader is on the majority side");
     assert!(lv.term > ov.term);
-    assert!(lv.commit_index > ov.commit_index + 5, "the majority kept choosing");
+    assert!(
+        lv.commit_index > ov.commit_index + 5,
+        "the majority kept choosing"
+    );
 }
 
 #[test]
@@ -130,14 +147,24 @@ fn majority_keeps_choosing_and_higher_ballots_take_over_after_the_heal() {
     let healed = views_at(&mut e, 4500);
     let still = healed[l].as_ref().expect("up");
     assert_eq!(still.role, "leader", "the leader kept leading");
-    assert!(still.commit_index > lv.commit_index + 5, "the majority kept choosing");
+    assert!(
+        still.commit_index > lv.commit_index + 5,
+        "the majority kept choosing"
+    );
     for i in [0usize, 1] {
         let v = healed[i].as_ref().expect("up");
-        assert!(v.term > lv.term + 3, "node {i}: its ballots climbed ({})", v.term);
+        assert!(
+            v.term > lv.term + 3,
+            "node {i}: its ballots climbed ({})",
+            v.term
+        );
     }
     e.run_to_end();
     let (_, end) = leader(&e.views()).expect("a leader at the end");
-    assert!(end.term > lv.term, "a higher ballot took over after the heal");
+    assert!(
+        end.term > lv.term,
+        "a higher ballot took over after the heal"
+    );
 }
 
 #[test]
@@ -156,7 +183,11 @@ fn restarted_acceptors_keep_their_promises_and_catch_up() {
         after = e.views();
     }
     let a0 = after[0].as_ref().expect("up");
-    assert_eq!(note(a0, "promised"), Some(promised.as_str()), "the promise survived the crash");
+    assert_eq!(
+        note(a0, "promised"),
+        Some(promised.as_str()),
+        "the promise survived the crash"
+    );
     assert!(a0.log.iter().any(|x| x.what.contains("(accepted in")) || a0.snapshot_index > 0);
     e.run_to_end();
     let views = e.views();
@@ -212,7 +243,11 @@ fn the_bug_hunt_setting_is_safe_for_correct_multi_paxos() {
     let s = bug_hunt();
     for seed in 0..seeds() * 2 {
         let sum = run(&s, seed);
-        assert!(sum.ok, "seed {seed}: {:?} {:?}", sum.invariants.violation, sum.convergence);
+        assert!(
+            sum.ok,
+            "seed {seed}: {:?} {:?}",
+            sum.invariants.violation, sum.convergence
+        );
     }
 }
 
@@ -248,8 +283,110 @@ fn multi_paxos_seeded_bugs_are_found() {
     ] {
         for (setting, s) in [("bug hunt", &hunt), ("nemesis preset", &nemesis)] {
             let found = find_bug(bug, s, 1000);
-            let (seed, why) = found.unwrap_or_else(|| panic!("{bug}: no violation in the {setting}"));
+            let (seed, why) =
+                found.unwrap_or_else(|| panic!("{bug}: no violation in the {setting}"));
             eprintln!("{bug} ({setting}): seed {seed}: {why}");
+        }
+    }
+}
+
+// ---- Basic Paxos -------------------------------------------------------------------
+
+fn with_param(s: &Scenario, param: &str, value: serde_json::Value) -> Scenario {
+    let mut s = s.clone();
+    let mut params = s.protocol.params.as_object().cloned().unwrap_or_default();
+    params.insert(param.into(), value);
+    s.protocol.params = serde_json::Value::Object(params);
+    s
+}
+
+#[test]
+fn dueling_proposers_livelock_without_backoff_and_decide_with_it() {
+    let s = preset("paxos-dueling-proposers.json");
+    let sum = run(&s, s.seed);
+    assert!(
+        sum.ok,
+        "{:?} {:?}",
+        sum.invariants.violation, sum.linearizable
+    );
+    assert_eq!(sum.linearizable, Check::Passed);
+    // As shipped (no back-off): x is never decided, and the ballots climbed far.
+    let mut e = engine(&s);
+    e.run_to_end();
+    for (i, v) in e.views().iter().enumerate() {
+        let v = v.as_ref().expect("up");
+        assert!(!v.kv.contains_key("x"), "node {i} learned x: {:?}", v.kv);
+        assert!(v.term > 100, "node {i}: only {} rounds", v.term);
+        assert!(
+            v.kv.contains_key("k0") || v.kv.contains_key("k1") || v.kv.contains_key("k2"),
+            "node {i}: uncontended keys are decided"
+        );
+    }
+    // With the random back-off: decided within 200 ms of the duel's start, the same
+    // value everywhere, in a few rounds.
+    let fixed = with_param(&s, "backoff", serde_json::json!(true));
+    assert!(run(&fixed, fixed.seed).ok);
+    let mut e = engine(&fixed);
+    let views = views_at(&mut e, 500);
+    let x: Vec<i64> = views
+        .iter()
+        .filter_map(|v| v.as_ref()?.kv.get("x").copied())
+        .collect();
+    assert_eq!(x.len(), 5, "every node learned x by 0.5 s: {x:?}");
+    assert!(x.iter().all(|v| *v == x[0]) && [1001, 1002, 1003].contains(&x[0]));
+    assert!(views.iter().flatten().all(|v| v.term < 10));
+    let h = e.history();
+    let writes_ok = h
+        .events
+        .iter()
+        .filter(|ev| {
+            ev.kind == quorumlab_sim::history::EventType::Ok
+                && ev.key.as_deref() == Some("x")
+                && ev.f == quorumlab_sim::history::Func::Write
+        })
+        .count();
+    assert_eq!(writes_ok, 1, "exactly one of the three writes succeeded");
+}
+
+fn basic_bug_hunt() -> Scenario {
+    let path = root().join("tests/data/paxos-bug-hunt.json");
+    let text = std::fs::read_to_string(path).expect("readable");
+    quorumlab_sim::scenario::load(&text).expect("valid")
+}
+
+#[test]
+fn basic_paxos_survives_the_nemesis_and_the_bug_hunt() {
+    let duel = preset("paxos-dueling-proposers.json");
+    let mut duel = with_param(&duel, "backoff", serde_json::json!(true));
+    duel.nemesis = Some(NemesisSpec::default());
+    let hunt = basic_bug_hunt();
+    for (name, s) in [("dueling proposers", &duel), ("bug hunt", &hunt)] {
+        for seed in 0..seeds() {
+            let sum = run(s, seed);
+            assert!(
+                sum.ok,
+                "{name} seed {seed}: {:?} {:?}",
+                sum.invariants.violation, sum.linearizable
+            );
+        }
+    }
+}
+
+#[test]
+fn basic_paxos_seeded_bugs_are_found() {
+    let hunt = basic_bug_hunt();
+    let mut duel = preset("paxos-dueling-proposers.json");
+    duel.nemesis = Some(NemesisSpec::default());
+    for bug in [
+        "unsafe_ignore_promised_values",
+        "unsafe_skip_promise_check",
+        "unsafe_forget_promise",
+    ] {
+        for (setting, s) in [("bug hunt", &hunt), ("dueling preset, nemesis", &duel)] {
+            let found = find_bug(bug, s, 1000);
+            let (seed, why) =
+                found.unwrap_or_else(|| panic!("{bug}: no violation in the {setting}"));
+            eprintln!("paxos {bug} ({setting}): seed {seed}: {why}");
         }
     }
 }

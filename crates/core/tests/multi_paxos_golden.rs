@@ -69,7 +69,10 @@ fn msg(m: &MultiPaxosMsg) -> String {
             slot,
             cmd: c,
             commit,
-        } => format!("accept ballot={ballot} slot={slot} {} commit={commit}", cmd(c)),
+        } => format!(
+            "accept ballot={ballot} slot={slot} {} commit={commit}",
+            cmd(c)
+        ),
         MultiPaxosMsg::Accepted {
             ballot,
             slot,

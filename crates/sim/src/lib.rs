@@ -25,7 +25,7 @@ pub use run::{build, Engine, Summary};
 pub use scenario::{Scenario, ScenarioError};
 
 /// Protocol names a scenario may use.
-pub const PROTOCOLS: &[&str] = &["raft", "multi-paxos", "heartbeat", "phi-accrual"];
+pub const PROTOCOLS: &[&str] = &["raft", "multi-paxos", "paxos", "heartbeat", "phi-accrual"];
 
 /// Run `$body` with `$P` bound to the protocol type named `$name`, or `$otherwise`.
 #[macro_export]
@@ -38,6 +38,10 @@ macro_rules! with_protocol {
             }
             "multi-paxos" => {
                 type $P = quorumlab_core::paxos::multi::MultiPaxos;
+                $body
+            }
+            "paxos" => {
+                type $P = quorumlab_core::paxos::basic::Paxos;
                 $body
             }
             "heartbeat" => {

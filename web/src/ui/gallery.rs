@@ -42,6 +42,10 @@ pub const PRESETS: &[(&str, &str)] = &[
         include_str!("../../../scenarios/multi-paxos-nemesis.json"),
     ),
     (
+        "paxos-dueling-proposers",
+        include_str!("../../../scenarios/paxos-dueling-proposers.json"),
+    ),
+    (
         "raft-first-election",
         include_str!("../../../scenarios/raft-first-election.json"),
     ),

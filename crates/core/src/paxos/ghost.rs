@@ -28,12 +28,23 @@ pub const CHOSEN_STABLE: &str = "Chosen Value Never Changes";
 pub const KEEPS_PROMISE: &str = "Acceptor Keeps Its Promise";
 pub const LEARNS_CHOSEN: &str = "Learner Learns Only Chosen Values";
 
-pub const INVARIANTS: &[&str] = &[ONE_VALUE_CHOSEN, CHOSEN_STABLE, KEEPS_PROMISE, LEARNS_CHOSEN];
+pub const INVARIANTS: &[&str] = &[
+    ONE_VALUE_CHOSEN,
+    CHOSEN_STABLE,
+    KEEPS_PROMISE,
+    LEARNS_CHOSEN,
+];
+
+/// The scope of a promise that covers every slot (Multi-Paxos's phase 1 runs once for
+/// all of them). Basic Paxos promises per instance: its scope is the slot.
+pub const ALL_SLOTS: u64 = u64::MAX;
 
 /// One acceptance, as the acceptor reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct GhostAccept {
     pub slot: u64,
+    /// The promise it is checked against: [`ALL_SLOTS`] or the slot itself.
+    pub scope: u64,
     pub ballot: Ballot,
     /// [`super::Cmd::digest`] of the value.
     pub value: u64,
@@ -59,9 +70,17 @@ impl Ghost {
         self.learns.clear();
         self.blank = false;
     }
-    pub fn accept(&mut self, slot: u64, ballot: Ballot, value: u64, promised_before: Ballot) {
+    pub fn accept(
+        &mut self,
+        slot: u64,
+        scope: u64,
+        ballot: Ballot,
+        value: u64,
+        promised_before: Ballot,
+    ) {
         self.accepts.push(GhostAccept {
             slot,
+            scope,
             ballot,
             value,
             promised_before,
@@ -96,14 +115,23 @@ struct SlotMon {
 pub trait Describe {
     /// A description of the value with `digest` at `slot`, if this node knows it.
     fn describe(&self, slot: u64, digest: u64) -> Option<String>;
+    /// What to call instance `slot` in a report, if not "slot N".
+    fn instance(&self, _slot: u64) -> Option<String> {
+        None
+    }
 }
 
 /// Ghost state of the Paxos invariant checker.
 #[derive(Clone, Debug, Default)]
 pub struct PaxosMonitor {
+    /// Slots below [`DENSE`], by number.
     slots: Vec<SlotMon>,
-    /// Highest promise each acceptor held, across restarts from its disk.
+    /// Other slots (Basic Paxos names its instances by a digest of the key).
+    sparse: std::collections::BTreeMap<u64, SlotMon>,
+    /// Highest promise each acceptor held for all slots, across restarts from its disk.
     promised: Vec<Ballot>,
+    /// The same for promises of one slot: `(node, slot)`.
+    promised_slot: std::collections::BTreeMap<(NodeId, u64), Ballot>,
     /// A description of each chosen value, for reports.
     chosen_text: Vec<(u64, String)>,
 }
@@ -112,8 +140,14 @@ fn count(v: &Votes) -> usize {
     v.who.count_ones() as usize + v.more.len()
 }
 
+/// Slots below this are kept in a vector; others in a map.
+const DENSE: u64 = 1 << 24;
+
 impl PaxosMonitor {
     fn slot(&mut self, slot: u64) -> &mut SlotMon {
+        if slot >= DENSE {
+            return self.sparse.entry(slot).or_default();
+        }
         let i = slot as usize;
         if self.slots.len() <= i {
             self.slots.resize(i + 1, SlotMon::default());
@@ -123,7 +157,18 @@ impl PaxosMonitor {
 
     /// What was chosen at `slot`, if anything: `(ballot, value digest)`.
     pub fn chosen(&self, slot: u64) -> Option<(Ballot, u64)> {
+        if slot >= DENSE {
+            return self.sparse.get(&slot).and_then(|s| s.chosen);
+        }
         self.slots.get(slot as usize).and_then(|s| s.chosen)
+    }
+
+    fn name<N: Describe>(&self, nodes: &[Option<N>], slot: u64) -> String {
+        nodes
+            .iter()
+            .flatten()
+            .find_map(|n| n.instance(slot))
+            .unwrap_or_else(|| format!("slot {slot}"))
     }
 
     fn text<N: Describe>(&self, nodes: &[Option<N>], slot: u64, value: u64) -> String {
@@ -140,33 +185,59 @@ impl PaxosMonitor {
             .unwrap_or_else(|| format!("a value (digest {value:016x})"))
     }
 
-    /// Check what node `id` did in its last event (`ghost`). `promised_now` is its
-    /// promise after the event; `quorum` the size of a majority of acceptors.
+    fn held(&self, id: NodeId, scope: u64) -> Ballot {
+        if scope == ALL_SLOTS {
+            self.promised.get(id as usize).copied().unwrap_or_default()
+        } else {
+            self.promised_slot
+                .get(&(id, scope))
+                .copied()
+                .unwrap_or_default()
+        }
+    }
+
+    fn raise(&mut self, id: NodeId, scope: u64, b: Ballot) {
+        if scope == ALL_SLOTS {
+            let i = id as usize;
+            if self.promised.len() <= i {
+                self.promised.resize(i + 1, Ballot::default());
+            }
+            self.promised[i] = self.promised[i].max(b);
+        } else if !b.is_none() {
+            let e = self.promised_slot.entry((id, scope)).or_default();
+            *e = (*e).max(b);
+        }
+    }
+
+    /// Check what node `id` did in its last event (`ghost`). `promised_now` lists its
+    /// promises after the event, by scope (at least those the event touched); `quorum`
+    /// is the size of a majority of acceptors.
     pub fn observe<N: Describe>(
         &mut self,
         id: NodeId,
         ghost: &Ghost,
-        promised_now: Ballot,
+        promised_now: impl IntoIterator<Item = (u64, Ballot)>,
         quorum: usize,
         nodes: &[Option<N>],
     ) -> Result<(), Violation> {
         let i = id as usize;
-        if self.promised.len() <= i {
-            self.promised.resize(i + 1, Ballot::default());
-        }
         if ghost.blank {
-            self.promised[i] = Ballot::default();
+            if let Some(p) = self.promised.get_mut(i) {
+                *p = Ballot::default();
+            }
+            self.promised_slot.retain(|k, _| k.0 != id);
         }
         for a in &ghost.accepts {
-            let held = a.promised_before.max(self.promised[i]);
+            let before = self.held(id, a.scope);
+            let held = a.promised_before.max(before);
             if a.ballot < held {
-                let forgot = a.promised_before < self.promised[i];
+                let forgot = a.promised_before < before;
                 return Err(Violation::new(
                     KEEPS_PROMISE,
                     format!(
-                        "acceptor {id} accepted {} in slot {} in ballot {}, below its promise to ballot {held}{}",
+                        "acceptor {id} accepted {} in {} in ballot {}, below its promise to ballot {held}{}",
                         self.text(nodes, a.slot, a.value),
-                        a.slot,
+                        self.name(nodes, a.slot),
                         a.ballot,
                         if forgot { " (which it forgot when it restarted)" } else { "" }
                     ),
@@ -175,12 +246,15 @@ impl PaxosMonitor {
             let s = self.slot(a.slot);
             if let Some((cb, cv)) = s.chosen {
                 if a.ballot >= cb && a.value != cv {
-                    let (was, now) = (self.text(nodes, a.slot, cv), self.text(nodes, a.slot, a.value));
+                    let (was, now) = (
+                        self.text(nodes, a.slot, cv),
+                        self.text(nodes, a.slot, a.value),
+                    );
                     return Err(Violation::new(
                         CHOSEN_STABLE,
                         format!(
-                            "slot {} chose {was} in ballot {cb}, but acceptor {id} then accepted {now} in ballot {}",
-                            a.slot, a.ballot
+                            "{} chose {was} in ballot {cb}, but acceptor {id} then accepted {now} in ballot {}",
+                            self.name(nodes, a.slot), a.ballot
                         ),
                     ));
                 }
@@ -223,13 +297,15 @@ impl PaxosMonitor {
                         }
                     }
                     Some((cb, cv)) if cv != a.value => {
-                        let (was, now) =
-                            (self.text(nodes, a.slot, cv), self.text(nodes, a.slot, a.value));
+                        let (was, now) = (
+                            self.text(nodes, a.slot, cv),
+                            self.text(nodes, a.slot, a.value),
+                        );
                         return Err(Violation::new(
                             ONE_VALUE_CHOSEN,
                             format!(
-                                "slot {} chose {was} in ballot {cb}, and now also {now}: a majority accepted it in ballot {} (the last was acceptor {id})",
-                                a.slot, a.ballot
+                                "{} chose {was} in ballot {cb}, and now also {now}: a majority accepted it in ballot {} (the last was acceptor {id})",
+                                self.name(nodes, a.slot), a.ballot
                             ),
                         ));
                     }
@@ -237,7 +313,9 @@ impl PaxosMonitor {
                 }
             }
         }
-        self.promised[i] = self.promised[i].max(promised_now);
+        for (scope, b) in promised_now {
+            self.raise(id, scope, b);
+        }
         for &(slot, value) in &ghost.learns {
             match self.chosen(slot) {
                 Some((_, v)) if v == value => {}
@@ -245,21 +323,21 @@ impl PaxosMonitor {
                     return Err(Violation::new(
                         LEARNS_CHOSEN,
                         format!(
-                            "node {id} learned {} in slot {slot}, but {} was chosen there (ballot {b})",
+                            "node {id} learned {} in {}, but {} was chosen there (ballot {b})",
                             self.text(nodes, slot, value),
+                            self.name(nodes, slot),
                             self.text(nodes, slot, v)
                         ),
                     ))
                 }
-                None => {
-                    return Err(Violation::new(
-                        LEARNS_CHOSEN,
-                        format!(
-                            "node {id} learned {} in slot {slot}, but no majority has accepted any value there",
-                            self.text(nodes, slot, value)
-                        ),
-                    ))
-                }
+                None => return Err(Violation::new(
+                    LEARNS_CHOSEN,
+                    format!(
+                        "node {id} learned {} in {}, but no majority has accepted any value there",
+                        self.text(nodes, slot, value),
+                        self.name(nodes, slot)
+                    ),
+                )),
             }
         }
         Ok(())

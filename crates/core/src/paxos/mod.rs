@@ -1,4 +1,4 @@
-//! Paxos: single-decree Basic Paxos ([`basic`]) and Multi-Paxos, a replicated key-value
+//! Paxos: single-decree Basic Paxos ([`basic`], one instance per key) and Multi-Paxos, a replicated key-value
 //! store on a log of Paxos instances ([`multi`]).
 //!
 //! What both share lives here: ballots ([`Ballot`]), the commands a slot decides
@@ -7,6 +7,7 @@
 //! (accepted by a majority of acceptors in one ballot) and checks the four safety
 //! properties of Paxos.
 
+pub mod basic;
 pub mod ghost;
 pub mod multi;
 
@@ -108,6 +109,12 @@ fn mix_str(mut h: u64, s: &str) -> u64 {
         h = mix(h, u64::from_le_bytes(b));
     }
     h
+}
+
+/// The checker's name for the single-decree instance of `key` (Basic Paxos runs one per
+/// key): a digest far above any Multi-Paxos slot number.
+pub fn key_slot(key: &str) -> u64 {
+    (mix_str(7, key) | (1 << 63)).min(u64::MAX - 1)
 }
 
 /// `{0,1,2}`.

@@ -3,6 +3,7 @@
 
 use super::msg::{AcceptedSlot, MultiPaxosDisk, MultiPaxosWrite};
 use super::{MultiPaxos, MultiPaxosParams};
+use crate::paxos::ghost::ALL_SLOTS;
 use crate::paxos::{Ballot, Cmd, Ghost};
 use crate::Ctx;
 use std::collections::VecDeque;
@@ -133,7 +134,7 @@ impl Acceptor {
         if ballot < self.promised && !p.unsafe_skip_promise_check {
             return false;
         }
-        ghost.accept(slot, ballot, cmd.digest(), self.promised);
+        ghost.accept(slot, ALL_SLOTS, ballot, cmd.digest(), self.promised);
         self.promised = self.promised.max(ballot);
         if slot > self.base {
             self.store(slot, ballot, cmd.clone());

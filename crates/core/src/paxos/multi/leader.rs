@@ -120,7 +120,12 @@ impl MultiPaxos {
     /// Stop campaigning or leading; every pending client gets an answer. The election
     /// timer is re-armed with a fresh random wait: the back-off that lets one of two
     /// dueling proposers finish before the other tries again.
-    pub(super) fn step_down(&mut self, cx: &mut Ctx<'_, Self>, leader: Option<NodeId>, why: String) {
+    pub(super) fn step_down(
+        &mut self,
+        cx: &mut Ctx<'_, Self>,
+        leader: Option<NodeId>,
+        why: String,
+    ) {
         let pr = &mut self.proposer;
         if pr.role == Role::Leader {
             cx.cancel_timer(TIMER_HEARTBEAT);
@@ -169,11 +174,7 @@ impl MultiPaxos {
     // ---- phase 1 -------------------------------------------------------------------
 
     pub(super) fn campaign(&mut self, cx: &mut Ctx<'_, Self>, why: String) {
-        let round = self
-            .proposer
-            .max_round
-            .max(self.acceptor.promised().round)
-            + 1;
+        let round = self.proposer.max_round.max(self.acceptor.promised().round) + 1;
         let ballot = Ballot::new(round, self.id);
         self.proposer.max_round = round;
         let from_slot = self.log.commit() + 1;
@@ -219,8 +220,7 @@ impl MultiPaxos {
     }
 
     fn check_promises(&mut self, cx: &mut Ctx<'_, Self>) {
-        if self.proposer.role == Role::Candidate && self.proposer.promises.len() >= self.quorum()
-        {
+        if self.proposer.role == Role::Candidate && self.proposer.promises.len() >= self.quorum() {
             let mut who = self.proposer.promises.clone();
             who.sort_unstable();
             let why = format!(
@@ -272,7 +272,10 @@ impl MultiPaxos {
         self.proposer.next_slot = end + 1;
         cx.set_timer(TIMER_HEARTBEAT, self.p.heartbeat_interval_ms.max(1) * MS);
         if self.p.check_quorum {
-            cx.set_timer(TIMER_CHECK_QUORUM, self.p.election_timeout_min_ms.max(1) * MS);
+            cx.set_timer(
+                TIMER_CHECK_QUORUM,
+                self.p.election_timeout_min_ms.max(1) * MS,
+            );
         }
         self.heartbeat(cx);
         for slot in start..=end {
@@ -411,10 +414,7 @@ impl MultiPaxos {
             cx.send(from, MultiPaxosMsg::Snapshot { ballot, snapshot });
             return;
         }
-        let to = self
-            .log
-            .commit()
-            .min(commit + self.p.catch_up_batch.max(1));
+        let to = self.log.commit().min(commit + self.p.catch_up_batch.max(1));
         let slots: Vec<ChosenSlot> = (commit + 1..=to)
             .filter_map(|slot| {
                 self.log.get(slot).map(|cmd| ChosenSlot {
@@ -443,6 +443,9 @@ impl MultiPaxos {
         for p in &mut self.proposer.peers {
             p.active = false;
         }
-        cx.set_timer(TIMER_CHECK_QUORUM, self.p.election_timeout_min_ms.max(1) * MS);
+        cx.set_timer(
+            TIMER_CHECK_QUORUM,
+            self.p.election_timeout_min_ms.max(1) * MS,
+        );
     }
 }

@@ -71,11 +71,7 @@ impl SlotLog {
     }
 
     /// Apply the chosen prefix; answer the clients a leader is holding (`waiters`).
-    pub fn advance(
-        &mut self,
-        cx: &mut Ctx<'_, MultiPaxos>,
-        waiters: &mut BTreeMap<ClientId, u64>,
-    ) {
+    pub fn advance(&mut self, cx: &mut Ctx<'_, MultiPaxos>, waiters: &mut BTreeMap<ClientId, u64>) {
         while self.commit >= self.base {
             let k = (self.commit - self.base) as usize;
             let Some(Some(cmd)) = self.chosen.get(k) else {

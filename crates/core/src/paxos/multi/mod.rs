@@ -45,8 +45,7 @@ pub use params::MultiPaxosParams;
 use crate::paxos::ghost::{self, Describe};
 use crate::paxos::{Ballot, Cmd, Ghost, PaxosMonitor};
 use crate::{
-    ClientReply, ClientRequest, Ctx, NodeId, NodeView, Outcome, Protocol, Time, TimerId,
-    Violation,
+    ClientReply, ClientRequest, Ctx, NodeId, NodeView, Outcome, Protocol, Time, TimerId, Violation,
 };
 
 /// Followers and candidates: no leader heard from (or phase 1 took too long).
@@ -160,8 +159,8 @@ impl MultiPaxos {
                     self.reset_election_timer(cx);
                 }
                 let accepted = self.acceptor.accepted_from(from_slot);
-                let snapshot = (self.acceptor.base() >= from_slot)
-                    .then(|| Box::new(self.log.snapshot()));
+                let snapshot =
+                    (self.acceptor.base() >= from_slot).then(|| Box::new(self.log.snapshot()));
                 cx.send(
                     from,
                     MultiPaxosMsg::Promise {
@@ -421,7 +420,13 @@ impl Protocol for MultiPaxos {
         let Some(Some(n)) = nodes.get(changed as usize) else {
             return Ok(());
         };
-        monitor.observe(changed, &n.ghost, n.acceptor.promised(), n.quorum(), nodes)
+        monitor.observe(
+            changed,
+            &n.ghost,
+            [(ghost::ALL_SLOTS, n.acceptor.promised())],
+            n.quorum(),
+            nodes,
+        )
     }
 }
 

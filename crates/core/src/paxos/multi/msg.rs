@@ -177,7 +177,11 @@ mod tests {
         d.apply(acc(1, 2));
         d.apply(acc(2, 3));
         assert_eq!(d.promised, Ballot::new(3, 0));
-        let slots: Vec<(u64, u64)> = d.accepted.iter().map(|a| (a.slot, a.ballot.round)).collect();
+        let slots: Vec<(u64, u64)> = d
+            .accepted
+            .iter()
+            .map(|a| (a.slot, a.ballot.round))
+            .collect();
         assert_eq!(slots, vec![(1, 2), (2, 3)]);
         d.apply(MultiPaxosWrite::Snapshot(Box::new(Snapshot {
             base: 1,
@@ -185,7 +189,11 @@ mod tests {
         })));
         assert_eq!(d.accepted.len(), 1);
         d.apply(acc(1, 4));
-        assert_eq!(d.accepted.len(), 1, "a slot in the snapshot is not stored again");
+        assert_eq!(
+            d.accepted.len(),
+            1,
+            "a slot in the snapshot is not stored again"
+        );
         // A promise never goes back.
         d.apply(MultiPaxosWrite::Promise {
             ballot: Ballot::new(1, 0),

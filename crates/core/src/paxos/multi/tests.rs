@@ -60,7 +60,9 @@ impl Cluster {
     }
 
     fn client(&mut self, i: NodeId, seq: u64, op: Op) {
-        self.run(i, |p, cx| p.on_client(cx, ClientRequest { client: 1, seq, op }));
+        self.run(i, |p, cx| {
+            p.on_client(cx, ClientRequest { client: 1, seq, op })
+        });
     }
 
     fn node(&self, i: usize) -> &MultiPaxos {
@@ -84,7 +86,10 @@ fn elect_replicate_read_and_catch_up() {
     assert_eq!(c.node(1).leader(), Some(0));
     c.client(0, 1, w("x", 4));
     c.deliver_all();
-    assert_eq!(c.replies.last().unwrap().outcome, Outcome::Ok { value: None });
+    assert_eq!(
+        c.replies.last().unwrap().outcome,
+        Outcome::Ok { value: None }
+    );
     c.client(0, 2, Op::Read { key: "x".into() });
     c.deliver_all();
     assert_eq!(
@@ -108,7 +113,12 @@ fn elect_replicate_read_and_catch_up() {
         c.client(0, 3 + k, w("x", 10 + k as i64));
         c.deliver_all();
     }
-    c.nodes[2] = Some(MultiPaxos::boot(2, &[0, 1, 2], &c.params, Some(&c.disks[2])));
+    c.nodes[2] = Some(MultiPaxos::boot(
+        2,
+        &[0, 1, 2],
+        &c.params,
+        Some(&c.disks[2]),
+    ));
     c.run(0, |p, cx| p.on_timer(cx, TIMER_HEARTBEAT));
     c.deliver_all();
     assert_eq!(c.node(2).log().commit(), c.node(0).log().commit());
@@ -136,11 +146,14 @@ fn takeover_keeps_accepted_values_and_fills_holes() {
     c.deliver_all();
     assert_eq!(c.node(1).role(), Role::Leader);
     // Slot 1 was chosen (nodes 0 and 1 accepted x=1): node 1 re-proposes it.
-    assert_eq!(c.node(1).log().get(1), Some(&Cmd::Client(ClientRequest {
-        client: 1,
-        seq: 1,
-        op: w("x", 1)
-    })));
+    assert_eq!(
+        c.node(1).log().get(1),
+        Some(&Cmd::Client(ClientRequest {
+            client: 1,
+            seq: 1,
+            op: w("x", 1)
+        }))
+    );
     assert_eq!(c.node(1).log().state().kv.get("x"), Some(&1));
 }
 
