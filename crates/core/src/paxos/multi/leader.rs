@@ -58,6 +58,12 @@ pub struct Proposer {
     pub peers: Vec<Peer>,
 }
 
+impl Default for Proposer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Proposer {
     pub fn new() -> Self {
         Proposer {
