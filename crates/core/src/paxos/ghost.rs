@@ -59,6 +59,9 @@ pub struct Ghost {
     pub accepts: Vec<GhostAccept>,
     /// `(slot, value digest)` learned as chosen.
     pub learns: Vec<(u64, u64)>,
+    /// `(scope, ballot)`: promises made in this event (by protocols whose promises are
+    /// per slot; see [`PaxosMonitor::observe`]).
+    pub promises: Vec<(u64, Ballot)>,
     /// The node was just booted with a blank disk (first boot, or the disk was lost):
     /// it made no promises yet.
     pub blank: bool,
@@ -68,6 +71,7 @@ impl Ghost {
     pub fn clear(&mut self) {
         self.accepts.clear();
         self.learns.clear();
+        self.promises.clear();
         self.blank = false;
     }
     pub fn accept(
@@ -85,6 +89,9 @@ impl Ghost {
             value,
             promised_before,
         });
+    }
+    pub fn promise(&mut self, scope: u64, ballot: Ballot) {
+        self.promises.push((scope, ballot));
     }
     pub fn learn(&mut self, slot: u64, value: u64) {
         self.learns.push((slot, value));
@@ -330,14 +337,16 @@ impl PaxosMonitor {
                         ),
                     ))
                 }
-                None => return Err(Violation::new(
-                    LEARNS_CHOSEN,
-                    format!(
+                None => {
+                    return Err(Violation::new(
+                        LEARNS_CHOSEN,
+                        format!(
                         "node {id} learned {} in {}, but no majority has accepted any value there",
                         self.text(nodes, slot, value),
                         self.name(nodes, slot)
                     ),
-                )),
+                    ))
+                }
             }
         }
         Ok(())

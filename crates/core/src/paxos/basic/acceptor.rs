@@ -63,6 +63,7 @@ impl Acceptor {
         &mut self,
         cx: &mut Ctx<'_, Paxos>,
         p: &PaxosParams,
+        ghost: &mut Ghost,
         key: &str,
         ballot: Ballot,
     ) -> Result<Option<Accepted>, Ballot> {
@@ -72,6 +73,7 @@ impl Acceptor {
         }
         if ballot > s.promised {
             s.promised = ballot;
+            ghost.promise(key_slot(key), ballot);
             if !p.unsafe_forget_promise {
                 cx.persist(PaxosWrite::Promise {
                     key: key.to_string(),
@@ -99,6 +101,7 @@ impl Acceptor {
         let slot = key_slot(key);
         ghost.accept(slot, slot, ballot, value_digest(value), s.promised);
         s.promised = s.promised.max(ballot);
+        ghost.promise(slot, s.promised);
         let accepted = Accepted { ballot, value };
         s.accepted = Some(accepted);
         cx.persist(PaxosWrite::Accept {

@@ -122,7 +122,10 @@ impl Paxos {
         match msg {
             PaxosMsg::Prepare { key, ballot } => {
                 self.proposer.note(&key, ballot);
-                let reply = match self.acceptor.prepare(cx, &self.p, &key, ballot) {
+                let reply = match self
+                    .acceptor
+                    .prepare(cx, &self.p, &mut self.ghost, &key, ballot)
+                {
                     Ok(accepted) => PaxosMsg::Promise {
                         key,
                         ballot,
@@ -296,11 +299,8 @@ impl Protocol for Paxos {
         let Some(Some(n)) = nodes.get(changed as usize) else {
             return Ok(());
         };
-        let promises: Vec<(u64, crate::paxos::Ballot)> = n
-            .acceptor
-            .iter()
-            .map(|(k, s)| (key_slot(k), s.promised))
-            .collect();
+        // Promises are per key: the ghost lists those this event made.
+        let promises = n.ghost.promises.iter().copied();
         monitor.observe(changed, &n.ghost, promises, n.quorum(), nodes)
     }
 }

@@ -115,7 +115,10 @@ impl Paxos {
         r.rounds += 1;
         self.last_change = format!("phase 1 for {key} with ballot {ballot}");
         // Our own acceptor first.
-        if let Ok(acc) = self.acceptor.prepare(cx, &self.p, key, ballot) {
+        if let Ok(acc) = self
+            .acceptor
+            .prepare(cx, &self.p, &mut self.ghost, key, ballot)
+        {
             self.add_promise(key, self.id, acc);
         }
         for m in self.members.clone() {
