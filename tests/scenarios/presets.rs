@@ -36,7 +36,9 @@ fn every_preset_runs_and_passes_its_checks() {
             _ => {
                 assert!(!sum.linearizable.failed(), "{name}: {:?}", sum.linearizable);
                 assert!(!sum.convergence.failed(), "{name}: {:?}", sum.convergence);
-                if s.workload.is_some() && s.protocol.name == "raft" {
+                if s.workload.is_some()
+                    && matches!(s.protocol.name.as_str(), "raft" | "multi-paxos" | "paxos")
+                {
                     assert_eq!(
                         sum.linearizable,
                         Check::Passed,

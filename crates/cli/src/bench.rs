@@ -101,6 +101,11 @@ pub fn main(raw: &[String]) -> Result<i32, BadInput> {
         ("failure detector (phi-accrual), 5 nodes", "phi-accrual", 5),
         ("raft, 5 nodes, 5 clients at 200 op/s", "raft", 5),
         ("raft, 25 nodes, 5 clients at 200 op/s", "raft", 25),
+        (
+            "multi-paxos, 5 nodes, 5 clients at 200 op/s",
+            "multi-paxos",
+            5,
+        ),
     ] {
         let json = scenario_json(proto, nodes, 5, 10);
         let line = measure(label, &json, secs)?;

@@ -16,6 +16,7 @@ pub mod types;
 pub mod view;
 
 pub mod fd;
+pub mod paxos;
 pub mod raft;
 
 pub use rng::Rng;

@@ -25,7 +25,7 @@ pub use run::{build, Engine, Summary};
 pub use scenario::{Scenario, ScenarioError};
 
 /// Protocol names a scenario may use.
-pub const PROTOCOLS: &[&str] = &["raft", "heartbeat", "phi-accrual"];
+pub const PROTOCOLS: &[&str] = &["raft", "multi-paxos", "paxos", "heartbeat", "phi-accrual"];
 
 /// Run `$body` with `$P` bound to the protocol type named `$name`, or `$otherwise`.
 #[macro_export]
@@ -34,6 +34,14 @@ macro_rules! with_protocol {
         match $name {
             "raft" => {
                 type $P = quorumlab_core::raft::Raft;
+                $body
+            }
+            "multi-paxos" => {
+                type $P = quorumlab_core::paxos::multi::MultiPaxos;
+                $body
+            }
+            "paxos" => {
+                type $P = quorumlab_core::paxos::basic::Paxos;
                 $body
             }
             "heartbeat" => {

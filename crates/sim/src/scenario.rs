@@ -89,7 +89,7 @@ fn default_metrics_window() -> u64 {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProtocolSpec {
-    /// `raft`, `heartbeat` or `phi-accrual`.
+    /// `raft`, `multi-paxos`, `paxos`, `heartbeat` or `phi-accrual`.
     pub name: String,
     /// The protocol's own parameters; omitted ones take their defaults.
     #[serde(default, skip_serializing_if = "is_empty_object")]

@@ -692,7 +692,7 @@ fn broken() -> Vec<(&'static str, Value)> {
         ),
         (
             "unknown protocol",
-            with(|v| v["protocol"]["name"] = json!("paxos")),
+            with(|v| v["protocol"]["name"] = json!("zab")),
         ),
         (
             "missing nodes",
@@ -1272,6 +1272,8 @@ fn protocol_params_match_the_parser() {
     let val = Validator::new(&schema);
     for (name, def) in [
         ("raft", "raft_params"),
+        ("multi-paxos", "multi_paxos_params"),
+        ("paxos", "paxos_params"),
         ("heartbeat", "heartbeat_params"),
         ("phi-accrual", "phi_accrual_params"),
     ] {

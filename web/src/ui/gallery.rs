@@ -22,6 +22,30 @@ pub const PRESETS: &[(&str, &str)] = &[
         include_str!("../../../scenarios/fd-partition.json"),
     ),
     (
+        "multi-paxos-acceptor-restart",
+        include_str!("../../../scenarios/multi-paxos-acceptor-restart.json"),
+    ),
+    (
+        "multi-paxos-leader-crash",
+        include_str!("../../../scenarios/multi-paxos-leader-crash.json"),
+    ),
+    (
+        "multi-paxos-majority-partition",
+        include_str!("../../../scenarios/multi-paxos-majority-partition.json"),
+    ),
+    (
+        "multi-paxos-minority-partition",
+        include_str!("../../../scenarios/multi-paxos-minority-partition.json"),
+    ),
+    (
+        "multi-paxos-nemesis",
+        include_str!("../../../scenarios/multi-paxos-nemesis.json"),
+    ),
+    (
+        "paxos-dueling-proposers",
+        include_str!("../../../scenarios/paxos-dueling-proposers.json"),
+    ),
+    (
         "raft-first-election",
         include_str!("../../../scenarios/raft-first-election.json"),
     ),

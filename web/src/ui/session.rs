@@ -374,9 +374,9 @@ mod tests {
     #[test]
     fn unknown_protocol_is_an_error() {
         let mut s = small();
-        s.protocol.name = "paxos".into();
+        s.protocol.name = "zab".into();
         let mut sess = Session::new(s);
-        assert!(sess.error().unwrap().contains("paxos"));
+        assert!(sess.error().unwrap().contains("zab"));
         assert!(sess.engine().is_none());
         sess.advance_to(1000, 10);
         sess.step();

@@ -207,8 +207,8 @@ fn banners(p: &Playground, ctx: &Ctx) -> Html {
 fn role_class(role: &str) -> &'static str {
     match role {
         "leader" => "r-leader",
-        "follower" => "r-follower",
-        "candidate" => "r-candidate",
+        "follower" | "acceptor" => "r-follower",
+        "candidate" | "proposer" => "r-candidate",
         "pre-candidate" => "r-precandidate",
         "learner" => "r-learner",
         "crashed" => "r-crashed",
@@ -693,6 +693,12 @@ fn default_params(name: &str) -> Value {
         "raft" => {
             serde_json::to_value(quorumlab_core::raft::RaftParams::default()).unwrap_or(Value::Null)
         }
+        "multi-paxos" => {
+            serde_json::to_value(quorumlab_core::paxos::multi::MultiPaxosParams::default())
+                .unwrap_or(Value::Null)
+        }
+        "paxos" => serde_json::to_value(quorumlab_core::paxos::basic::PaxosParams::default())
+            .unwrap_or(Value::Null),
         _ => Value::Null,
     }
 }
