@@ -120,8 +120,19 @@ pub struct Flight {
     pub kind: String,
     pub sent: Time,
     pub arrives: Time,
-    /// `delivered`, `lost`, `blocked`, `duplicate`.
+    /// `delivered`, `lost`, `blocked`, `duplicate` (a second copy, delivered), or
+    /// `crashed`: it arrived at a node that was down (crashed, or a spare not started),
+    /// which heard nothing. Decided at arrival: a message on its way says `delivered`
+    /// (or `duplicate`) until then.
     pub fate: String,
+}
+
+impl Flight {
+    /// The message never reached a running node: lost, blocked by a partition or a cut,
+    /// or arrived at a crashed node. These are the dropped messages of the metrics.
+    pub fn dropped(&self) -> bool {
+        matches!(self.fate.as_str(), "lost" | "blocked" | "crashed")
+    }
 }
 
 /// A line of the run's log of notable things (faults, client fates, violations).
@@ -149,6 +160,19 @@ pub struct Recorder {
 }
 
 impl Recorder {
+    /// The message from `from` to `to` arriving at `arrives` reached a node that was
+    /// down: mark the latest matching flight so.
+    fn arrived_at_crashed(&mut self, from: NodeId, to: NodeId, arrives: Time) {
+        if let Some(f) = self.flights.iter_mut().rev().find(|f| {
+            f.from == from
+                && f.to == to
+                && f.arrives == arrives
+                && (f.fate == "delivered" || f.fate == "duplicate")
+        }) {
+            f.fate = "crashed".into();
+        }
+    }
+
     fn push(&mut self, f: Flight) {
         if self.flights.len() >= self.limit {
             // Keep the most recent half: the page shows recent traffic.
@@ -606,8 +630,16 @@ impl<P: Protocol> Sim<P> {
             match self.status[to as usize] {
                 Status::Up => self.batches[to as usize].push((time, input)),
                 Status::Paused => self.deferred[to as usize].push((time, input)),
-                // A crashed node hears nothing.
-                Status::Crashed | Status::Spare => {}
+                // A crashed node hears nothing: a message to it is dropped, counted and
+                // traced as such.
+                Status::Crashed | Status::Spare => {
+                    if let Input::Msg { from, .. } = input {
+                        self.metrics.dropped(time);
+                        if let Some(r) = &mut self.recorder {
+                            r.arrived_at_crashed(from, to, time);
+                        }
+                    }
+                }
             }
         }
         self.now = start;

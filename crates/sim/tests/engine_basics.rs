@@ -404,3 +404,43 @@ fn a_lookahead_longer_than_the_scenario_allows_is_caught() {
     // The same scenario with its own lookahead runs clean.
     assert!(run(&s, 3).violation().is_none());
 }
+
+#[test]
+fn messages_to_a_crashed_node_are_dropped_and_counted() {
+    let s = scenario(
+        r#", "faults": [{"at_ms": 500, "type": "crash", "node": 1},
+                        {"at_ms": 1000, "type": "restart", "node": 1}]"#,
+    );
+    let mut sim = Sim::<Toy>::new(&s, 5).unwrap().with_recorder(1_000_000);
+    sim.run();
+    let r = sim.recorder.as_ref().unwrap();
+    let to_dead = |f: &&quorumlab_sim::engine::Flight| {
+        f.to == 1 && f.arrives > 500_000 && f.arrives < 1_000_000
+    };
+    let n = r.flights.iter().filter(to_dead).count();
+    assert!(n > 30, "pings to the crashed node: {n}");
+    assert!(
+        r.flights
+            .iter()
+            .filter(to_dead)
+            .all(|f| f.fate == "crashed" && f.dropped()),
+        "every message reaching node 1 while it is down is dropped: {:?}",
+        r.flights
+            .iter()
+            .filter(to_dead)
+            .find(|f| f.fate != "crashed")
+    );
+    // Before the crash and after the restart they are delivered.
+    assert!(r
+        .flights
+        .iter()
+        .any(|f| f.to == 1 && f.arrives > 1_100_000 && f.fate == "delivered"));
+    assert!(r
+        .flights
+        .iter()
+        .any(|f| f.to == 1 && f.arrives < 400_000 && f.fate == "delivered"));
+    // The metrics count exactly the dropped messages (no loss, no partition here).
+    let dropped = r.flights.iter().filter(|f| f.dropped()).count() as u64;
+    assert_eq!(sim.metrics.total().dropped, dropped);
+    assert!(dropped >= n as u64);
+}
