@@ -891,7 +891,7 @@ impl<P: Protocol> Sim<P> {
                 let Some(c) = self.clients.get(r.client as usize) else {
                     return;
                 };
-                if let Some(t) = self.net.route_client(c.home, node, now) {
+                if let Some(t) = self.net.route_to_client(node, c.home, now) {
                     self.push_ctrl(t, Ctrl::ClientReply(r));
                 }
             }

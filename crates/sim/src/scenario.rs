@@ -196,7 +196,10 @@ pub struct NetworkSpec {
     /// messages overtake it.
     #[serde(default)]
     pub reorder: f64,
-    /// Latency between a client and the node it is attached to, in milliseconds.
+    /// Latency between a client and the node it is attached to (its home), in
+    /// milliseconds; that hop is never lost. A client's messages to and from any other
+    /// node also cross the node network between its home and that node (latency, loss,
+    /// partitions and cuts): see [`crate::net::Network::route_client`].
     #[serde(default = "default_client_latency")]
     pub client_latency_ms: f64,
 }

@@ -444,3 +444,52 @@ fn messages_to_a_crashed_node_are_dropped_and_counted() {
     assert_eq!(sim.metrics.total().dropped, dropped);
     assert!(dropped >= n as u64);
 }
+
+/// Operations of the given processes that complete ok between `from` and `to` (µs).
+fn oks_between(sim: &Sim<Toy>, procs: &[u64], from: Time, to: Time) -> usize {
+    sim.history
+        .events
+        .iter()
+        .filter(|e| {
+            procs.contains(&e.process) && e.kind == EventType::Ok && e.time > from && e.time < to
+        })
+        .count()
+}
+
+#[test]
+fn a_client_reaches_other_nodes_over_its_home_nodes_network_both_ways() {
+    // Clients 0 and 1 live beside node 1 and are redirected to the leader, node 0;
+    // client 2 lives beside node 0. A one-way cut between 0 and 1 stops client 0 and 1's
+    // operations whichever way it goes: one way the requests, the other the replies.
+    for (from, to) in [(1, 0), (0, 1)] {
+        let s = scenario::parse(&format!(
+            r#"{{"version": 1, "protocol": {{"name": "raft"}}, "nodes": 3, "duration_ms": 2000,
+                "workload": {{"clients": 3, "rate": 50, "keys": 2, "timeout_ms": 100,
+                              "attach": [1, 1, 0]}},
+                "checks": {{"converge_after_ms": 0}},
+                "faults": [{{"at_ms": 500, "type": "cut", "from": {from}, "to": {to}}},
+                           {{"at_ms": 1500, "type": "heal"}}]}}"#
+        ))
+        .expect("parses");
+        s.validate().expect("valid");
+        let sim = run(&s, 4);
+        let name = format!("cut {from} -> {to}");
+        assert!(
+            oks_between(&sim, &[0, 1], 0, 450_000) > 20,
+            "{name}: fine before"
+        );
+        assert_eq!(
+            oks_between(&sim, &[0, 1], 600_000, 1_500_000),
+            0,
+            "{name}: node 1's clients cannot reach the leader"
+        );
+        assert!(
+            oks_between(&sim, &[2], 600_000, 1_500_000) > 20,
+            "{name}: node 0's client is not affected"
+        );
+        assert!(
+            oks_between(&sim, &[0, 1], 1_600_000, 2_000_000) > 10,
+            "{name}: fine after the heal"
+        );
+    }
+}
