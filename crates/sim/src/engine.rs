@@ -228,6 +228,12 @@ pub struct Sim<P: Protocol> {
     in_client_event: bool,
     /// When the last fault or nemesis action happened (for the convergence check).
     last_disturbance: Time,
+    /// The convergence check's settle point (0: no check), the views there (taken
+    /// before the first step at or after it), and whether a node led after a window
+    /// since: see [`crate::converge`].
+    settle_at: Time,
+    settled: Option<Vec<Option<NodeView>>>,
+    leader_seen: bool,
     pub log: Vec<LogLine>,
     pub recorder: Option<Recorder>,
     /// Membership changes asked for, and whether a leader took each.
@@ -321,6 +327,9 @@ impl<P: Protocol> Sim<P> {
             check_invariants: scenario.checks.invariants,
             violation: None,
             last_disturbance: 0,
+            settle_at: 0,
+            settled: None,
+            leader_seen: false,
             log: Vec::new(),
             recorder: None,
             admin: Vec::new(),
@@ -332,6 +341,10 @@ impl<P: Protocol> Sim<P> {
             records: Vec::new(),
         };
         sim.hash.add(seed);
+        let quiet = scenario.checks.converge_after_ms * MS;
+        if quiet > 0 {
+            sim.settle_at = sim.end.saturating_sub(quiet / 2).max(1);
+        }
         for i in 0..n {
             if sim.status[i] != Status::Spare {
                 sim.push_ctrl(0, Ctrl::Boot(i as NodeId));
@@ -544,6 +557,7 @@ impl<P: Protocol> Sim<P> {
             (None, Some(b)) => b,
             (None, None) => return Next::Done,
         };
+        self.settle(t.min(self.end));
         if t > self.end {
             return Next::Done;
         }
@@ -599,6 +613,29 @@ impl<P: Protocol> Sim<P> {
         while self.step() {}
         if self.violation.is_none() {
             self.now = self.end;
+            self.settle(self.end);
+        }
+    }
+
+    /// Take the convergence check's settle-point views once the next step is at `t`
+    /// (everything before `t` has happened). Reads node state only: the trace does not
+    /// change.
+    fn settle(&mut self, t: Time) {
+        if self.settled.is_none() && self.settle_at > 0 && t >= self.settle_at {
+            let views = self.views();
+            self.leader_seen |= views.iter().flatten().any(|v| v.role == "leader");
+            self.settled = Some(views);
+        }
+    }
+
+    /// After a window: note whether a node leads (for the convergence check).
+    fn note_leader(&mut self) {
+        if self.settled.is_some() && !self.leader_seen {
+            self.leader_seen = self
+                .hosts
+                .iter()
+                .zip(&self.status)
+                .any(|(h, s)| *s == Status::Up && h.leader);
         }
     }
 
@@ -700,6 +737,7 @@ impl<P: Protocol> Sim<P> {
         }
         self.work = work;
         self.meta = meta;
+        self.note_leader();
     }
 
     /// For running nodes elsewhere (Web Workers): start the next step. A control event
@@ -750,6 +788,7 @@ impl<P: Protocol> Sim<P> {
                 return;
             }
         }
+        self.note_leader();
     }
 
     fn account_all(
@@ -1490,7 +1529,9 @@ impl<P: Protocol> Sim<P> {
     }
 
     /// The convergence check at the end of a run: `None` when it does not apply (the
-    /// last disturbance is too recent, or the network is still broken).
+    /// last disturbance is too recent, or the network is still broken). The rule is the
+    /// protocol's ([`crate::converge::rule_for`]): it compares the views at the settle
+    /// point with those at the end, not one instant.
     pub fn convergence(&self) -> Option<Result<(), String>> {
         let after = self.scenario.checks.converge_after_ms * MS;
         if after == 0
@@ -1503,37 +1544,18 @@ impl<P: Protocol> Sim<P> {
         if self.status.contains(&Status::Paused) {
             return None;
         }
-        let views: Vec<(usize, NodeView)> = self
-            .states
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| s.as_ref().map(|p| (i, p.view())))
-            .collect();
-        if !P::HAS_LEADER {
+        let Some(rule) = crate::converge::rule_for::<P>() else {
             return Some(Ok(()));
-        }
-        let leaders: Vec<&(usize, NodeView)> =
-            views.iter().filter(|(_, v)| v.role == "leader").collect();
-        let Some((l, lv)) = leaders.iter().max_by_key(|(_, v)| v.term).copied() else {
-            return Some(Err(format!(
-                "no leader {} ms after the last fault",
-                (self.end - self.last_disturbance) / MS
-            )));
         };
-        for (i, v) in &views {
-            if !lv.members.contains(&(*i as NodeId)) {
-                continue;
-            }
-            if v.applied_index != lv.commit_index || v.kv != lv.kv {
-                return Some(Err(format!(
-                    "node {i} has applied {} entries and leader {l} has committed {}: {} ms after the last fault the replicas still differ",
-                    v.applied_index,
-                    lv.commit_index,
-                    (self.end - self.last_disturbance) / MS
-                )));
-            }
-        }
-        Some(Ok(()))
+        let end = self.views();
+        let settle = self.settled.as_ref().unwrap_or(&end);
+        Some(rule(&crate::converge::Observed {
+            settle,
+            end: &end,
+            leader_seen: self.leader_seen,
+            settle_time: self.settle_at,
+            end_time: self.end,
+        }))
     }
 
     /// Messages in flight at time `t` (needs the recorder).

@@ -470,8 +470,10 @@ pub struct ChecksSpec {
     #[serde(default = "yes")]
     pub linearizable: bool,
     /// At the end, if the last faults are at least this long ago and everything is
-    /// healed: a leader exists and every live member has applied the same state.
-    /// 0 switches the check off.
+    /// healed: the cluster recovered. For a leader-based protocol, some node led in the
+    /// last half of this time, and everything committed at the settle point (half of
+    /// this before the end) has been applied by every running member by the end (see
+    /// [`crate::converge`]). 0 switches the check off.
     #[serde(default = "default_converge")]
     pub converge_after_ms: u64,
 }
