@@ -89,7 +89,10 @@ impl Protocol for Toy {
             cx.reply(ClientReply {
                 client: req.client,
                 seq: req.seq,
-                outcome: Outcome::Redirect { leader: Some(0) },
+                outcome: Outcome::Redirect {
+                    leader: Some(0),
+                    term: 1,
+                },
             });
             return;
         }
@@ -220,10 +223,20 @@ fn crashing_the_leader_makes_operations_time_out_until_it_restarts() {
         during.iter().all(|e| e.kind != EventType::Ok),
         "no op succeeds while the leader is down"
     );
-    assert!(
-        during.iter().any(|e| e.kind == EventType::Info),
-        "writes in flight become unknown"
-    );
+    // Clients keep trying (avoiding node 0 for a while after it timed out, then back to
+    // it, the only leader there is): each is served again soon after the restart.
+    for p in 0..3 {
+        let first = sim
+            .history
+            .events
+            .iter()
+            .find(|e| e.process == p && e.time > 1_000_000 && e.kind == EventType::Ok)
+            .map(|e| e.time);
+        assert!(
+            first.is_some_and(|t| t < 1_300_000),
+            "client {p} served again at {first:?}"
+        );
+    }
     let after = sim
         .history
         .events
@@ -487,9 +500,12 @@ fn a_client_reaches_other_nodes_over_its_home_nodes_network_both_ways() {
             oks_between(&sim, &[2], 600_000, 1_500_000) > 20,
             "{name}: node 0's client is not affected"
         );
-        assert!(
-            oks_between(&sim, &[0, 1], 1_600_000, 2_000_000) > 10,
-            "{name}: fine after the heal"
-        );
+        // After the heal (a client avoids a node that timed out on it for a while).
+        for p in [0, 1] {
+            assert!(
+                oks_between(&sim, &[p], 1_500_000, 2_000_000) > 2,
+                "{name}: client {p} is served again after the heal"
+            );
+        }
     }
 }
