@@ -1,9 +1,12 @@
 //! `quorumlab explore`: run many seeds on every core; at the first failure, print the
-//! command that reproduces it.
+//! command that reproduces it. Seeds whose verdict is unknown (the linearizability
+//! check ran out of its budget) are not passes: they are listed on their own with their
+//! commands, and make the exit code 3 unless `--allow-unknown`.
 
 use crate::args::{force_nemesis, load_scenario, Args};
-use crate::run::{check_line, run_once};
+use crate::run::{budget, check_line, run_with_budget};
 use crate::BadInput;
+use quorumlab_sim::run::Outcome;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
@@ -11,9 +14,16 @@ use std::time::Instant;
 pub fn main(raw: &[String]) -> Result<i32, BadInput> {
     let a = Args::parse(
         raw,
-        &["seeds", "start", "threads"],
-        &["nemesis", "json", "quiet"],
+        &["seeds", "start", "threads", "budget-ms"],
+        &["nemesis", "json", "quiet", "allow-unknown"],
     )?;
+    let budget = budget(&a)?;
+    let allow_unknown = a.flag("allow-unknown");
+    // The budget goes into the reproduce commands, so that they check the same way.
+    let budget_arg = a
+        .value("budget-ms")
+        .map(|b| format!(" --budget-ms {b}"))
+        .unwrap_or_default();
     let path = a.one_positional("SCENARIO file")?.to_string();
     let mut s = load_scenario(&path)?;
     let nemesis = a.flag("nemesis");
@@ -39,6 +49,7 @@ pub fn main(raw: &[String]) -> Result<i32, BadInput> {
     let events = AtomicU64::new(0);
     let done = AtomicU64::new(0);
     let failure: Mutex<Option<(u64, String)>> = Mutex::new(None);
+    let unknown: Mutex<Vec<(u64, String)>> = Mutex::new(Vec::new());
     let t0 = Instant::now();
     std::thread::scope(|scope| {
         for _ in 0..threads {
@@ -50,12 +61,24 @@ pub fn main(raw: &[String]) -> Result<i32, BadInput> {
                 if seed >= start + seeds {
                     break;
                 }
-                let Ok((_, sum)) = run_once(&s, seed, 0) else {
+                let Ok((_, sum)) = run_with_budget(&s, seed, 0, budget) else {
                     break;
                 };
                 events.fetch_add(sum.events, Ordering::Relaxed);
                 done.fetch_add(1, Ordering::Relaxed);
-                if !sum.ok {
+                let outcome = sum.outcome();
+                if outcome == Outcome::Unknown {
+                    let why = if sum.linearizable.is_unknown() {
+                        format!("linearizability: {}", check_line(&sum.linearizable))
+                    } else {
+                        format!("convergence: {}", check_line(&sum.convergence))
+                    };
+                    unknown
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push((seed, why));
+                }
+                if outcome == Outcome::Failed {
                     let why = match &sum.invariants.violation {
                         Some(v) => format!(
                             "{} at {:.3} ms: {}",
@@ -83,14 +106,21 @@ pub fn main(raw: &[String]) -> Result<i32, BadInput> {
     let ran = done.load(Ordering::Relaxed);
     let ev = events.load(Ordering::Relaxed);
     let failure = failure.into_inner().unwrap_or_else(|p| p.into_inner());
+    let mut unknown = unknown.into_inner().unwrap_or_else(|p| p.into_inner());
+    unknown.sort();
     let rate = ev as f64 / took.max(1e-9);
     if a.flag("json") {
         let v = serde_json::json!({
             "scenario": path, "seeds_run": ran, "start": start, "threads": threads,
             "seconds": took, "events": ev, "events_per_second": rate,
+            "seeds_checked": ran - unknown.len() as u64,
+            "unknown": unknown.iter().map(|(seed, why)| serde_json::json!({
+                "seed": seed, "why": why,
+                "reproduce": repro(&path, *seed, nemesis, &budget_arg),
+            })).collect::<Vec<_>>(),
             "failure": failure.as_ref().map(|(seed, why)| serde_json::json!({
                 "seed": seed, "why": why,
-                "reproduce": repro(&path, *seed, nemesis),
+                "reproduce": repro(&path, *seed, nemesis, &budget_arg),
             })),
         });
         say!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
@@ -99,20 +129,49 @@ pub fn main(raw: &[String]) -> Result<i32, BadInput> {
             "explored {ran} seeds of {path} in {took:.2} s on {threads} threads ({ev} events, {:.2} M events/s)",
             rate / 1e6
         );
+        if !unknown.is_empty() {
+            say!(
+                "UNKNOWN: {} of {ran} seeds were not checked to the end (the verdict is unknown, not a pass):",
+                unknown.len()
+            );
+            for (seed, why) in &unknown {
+                say!("  seed {seed}: {why}");
+                say!("    {}", repro(&path, *seed, nemesis, &budget_arg));
+            }
+        }
         match &failure {
-            None => say!("no violation found"),
+            None if unknown.is_empty() => say!("no violation found"),
+            None => say!(
+                "no violation found in the {} seeds checked; {} unknown{}",
+                ran - unknown.len() as u64,
+                unknown.len(),
+                if allow_unknown {
+                    " (allowed by --allow-unknown)"
+                } else {
+                    " (--allow-unknown to accept them, --budget-ms to give the check longer)"
+                }
+            ),
             Some((seed, why)) => {
                 say!("VIOLATION with seed {seed}: {why}");
-                say!("reproduce with:\n  {}", repro(&path, *seed, nemesis));
+                say!(
+                    "reproduce with:\n  {}",
+                    repro(&path, *seed, nemesis, &budget_arg)
+                );
             }
         }
     }
-    Ok(if failure.is_some() { 1 } else { 0 })
+    Ok(if failure.is_some() {
+        1
+    } else if !unknown.is_empty() && !allow_unknown {
+        3
+    } else {
+        0
+    })
 }
 
-fn repro(path: &str, seed: u64, nemesis: bool) -> String {
+fn repro(path: &str, seed: u64, nemesis: bool, budget: &str) -> String {
     format!(
-        "quorumlab run {path} --seed {seed}{}",
+        "quorumlab run {path} --seed {seed}{}{budget}",
         if nemesis { " --nemesis" } else { "" }
     )
 }

@@ -117,3 +117,83 @@ fn explore_prints_the_command_that_reproduces_a_violation() {
     let (code, v) = run_json(&["run", &p, "--seed", &seed.to_string(), "--json"]);
     assert_eq!(code, 1, "the printed command reproduces the failure: {v}");
 }
+
+/// Many clients writing one key while the nemesis cuts the leader off: histories whose
+/// check needs more than a few thousand search steps, so `--budget-ms 0` leaves the
+/// verdict unknown.
+fn heavy_history_scenario() -> String {
+    let dir = std::env::temp_dir().join(format!("quorumlab-cli-unknown-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("minority-writes.json");
+    std::fs::write(
+        &f,
+        r#"{"version": 1, "name": "writes to a minority leader", "protocol": {"name": "raft"},
+        "nodes": 5,
+        "workload": {"clients": 10, "rate": 50, "keys": 1, "timeout_ms": 200,
+                     "mix": {"read": 0.2, "write": 0.8, "cas": 0}},
+        "nemesis": {"interval_ms": 300, "faults": ["partition_leader", "loss"]},
+        "checks": {"converge_after_ms": 0},
+        "duration_ms": 6000, "seed": 1}"#,
+    )
+    .unwrap();
+    f.to_string_lossy().into_owned()
+}
+
+#[test]
+fn an_unknown_verdict_is_never_a_pass() {
+    let p = heavy_history_scenario();
+    // `run`: exit 3, and the summary does not say ok.
+    let (code, v) = run_json(&["run", &p, "--seed", "3", "--budget-ms", "0", "--json"]);
+    assert_eq!(v["linearizable"]["result"], "unknown", "{v}");
+    assert_eq!(code, 3, "{v}");
+    assert_eq!(v["ok"], false);
+
+    // `explore`: the unknown seeds are their own category, with their commands; exit 3.
+    let out = bin()
+        .args([
+            "explore",
+            &p,
+            "--seeds",
+            "4",
+            "--threads",
+            "2",
+            "--budget-ms",
+            "0",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(!text.contains("no violation found\n"), "{text}");
+    assert!(text.contains("UNKNOWN: 4 of 4 seeds"), "{text}");
+    for seed in 0..4 {
+        let cmd = format!("quorumlab run {p} --seed {seed} --budget-ms 0");
+        assert!(text.contains(&cmd), "{cmd} in {text}");
+    }
+    let out = bin()
+        .args(["explore", &p, "--seeds", "4", "--budget-ms", "0", "--json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(v["seeds_checked"], 0);
+    assert_eq!(v["unknown"].as_array().map(Vec::len), Some(4), "{v}");
+    assert_eq!(v["failure"], serde_json::Value::Null);
+
+    // --allow-unknown accepts them, and still lists them.
+    let out = bin()
+        .args([
+            "explore",
+            &p,
+            "--seeds",
+            "4",
+            "--budget-ms",
+            "0",
+            "--allow-unknown",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("UNKNOWN: 4 of 4 seeds"), "{text}");
+}

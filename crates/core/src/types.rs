@@ -55,8 +55,14 @@ pub enum Outcome {
     Ok { value: Option<i64> },
     /// It certainly did not happen (a cas whose expected value did not match).
     Fail { reason: String },
-    /// This node cannot serve it; try `leader` if known. It did not happen here.
-    Redirect { leader: Option<NodeId> },
+    /// This node cannot serve it; try `leader` if known. It did not happen here. `term`
+    /// is the replying node's term (for Raft: the term in which `leader` leads), so
+    /// that a client can tell a newer hint from a stale one.
+    Redirect {
+        leader: Option<NodeId>,
+        #[serde(default)]
+        term: u64,
+    },
     /// The node gave up on it, and it may or may not happen (leadership lost after the
     /// entry was appended, say).
     Unknown { reason: String },

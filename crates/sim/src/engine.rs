@@ -24,7 +24,7 @@ use crate::host::{Cause, Host, Input, InputMeta, Job, JobResult, Jobs, Record};
 use crate::metrics::Metrics;
 use crate::net::{Fate, Network};
 use crate::scenario::{FaultKind, Scenario, ScenarioError};
-use crate::workload::{self, Client, InFlight, OpGen, MAX_REDIRECTS, REDIRECT_BACKOFF};
+use crate::workload::{self, Client, InFlight, OpGen, MAX_REDIRECTS};
 use quorumlab_core::{
     ClientReply, ClientRequest, Effect, MembershipChange, Message, NodeId, NodeView, Op, Outcome,
     Protocol, Rng, Time, Violation, MS,
@@ -72,7 +72,8 @@ enum Ctrl {
     ClientWake(u32),
     ClientSend(u32, u64),
     ClientTimeout(u32, u64, u32),
-    ClientReply(ClientReply),
+    /// A node's reply reaches its client.
+    ClientReply(NodeId, ClientReply),
     Resume(NodeId),
     Nemesis,
     NemesisUndo(Undo),
@@ -89,7 +90,7 @@ impl Ctrl {
             Ctrl::ClientWake(_)
                 | Ctrl::ClientSend(..)
                 | Ctrl::ClientTimeout(..)
-                | Ctrl::ClientReply(_)
+                | Ctrl::ClientReply(..)
         )
     }
 }
@@ -120,8 +121,19 @@ pub struct Flight {
     pub kind: String,
     pub sent: Time,
     pub arrives: Time,
-    /// `delivered`, `lost`, `blocked`, `duplicate`.
+    /// `delivered`, `lost`, `blocked`, `duplicate` (a second copy, delivered), or
+    /// `crashed`: it arrived at a node that was down (crashed, or a spare not started),
+    /// which heard nothing. Decided at arrival: a message on its way says `delivered`
+    /// (or `duplicate`) until then.
     pub fate: String,
+}
+
+impl Flight {
+    /// The message never reached a running node: lost, blocked by a partition or a cut,
+    /// or arrived at a crashed node. These are the dropped messages of the metrics.
+    pub fn dropped(&self) -> bool {
+        matches!(self.fate.as_str(), "lost" | "blocked" | "crashed")
+    }
 }
 
 /// A line of the run's log of notable things (faults, client fates, violations).
@@ -149,6 +161,19 @@ pub struct Recorder {
 }
 
 impl Recorder {
+    /// The message from `from` to `to` arriving at `arrives` reached a node that was
+    /// down: mark the latest matching flight so.
+    fn arrived_at_crashed(&mut self, from: NodeId, to: NodeId, arrives: Time) {
+        if let Some(f) = self.flights.iter_mut().rev().find(|f| {
+            f.from == from
+                && f.to == to
+                && f.arrives == arrives
+                && (f.fate == "delivered" || f.fate == "duplicate")
+        }) {
+            f.fate = "crashed".into();
+        }
+    }
+
     fn push(&mut self, f: Flight) {
         if self.flights.len() >= self.limit {
             // Keep the most recent half: the page shows recent traffic.
@@ -192,6 +217,8 @@ pub struct Sim<P: Protocol> {
     clients: Vec<Client>,
     opgen: Option<OpGen>,
     nemesis_rng: Rng,
+    /// Clients' choices of node and backoff jitter.
+    client_rng: Rng,
     nemesis_active: bool,
     client_stop: Time,
     pub history: History,
@@ -204,6 +231,12 @@ pub struct Sim<P: Protocol> {
     in_client_event: bool,
     /// When the last fault or nemesis action happened (for the convergence check).
     last_disturbance: Time,
+    /// The convergence check's settle point (0: no check), the views there (taken
+    /// before the first step at or after it), and whether a node led after a window
+    /// since: see [`crate::converge`].
+    settle_at: Time,
+    settled: Option<Vec<Option<NodeView>>>,
+    leader_seen: bool,
     pub log: Vec<LogLine>,
     pub recorder: Option<Recorder>,
     /// Membership changes asked for, and whether a leader took each.
@@ -288,6 +321,7 @@ impl<P: Protocol> Sim<P> {
             clients: Vec::new(),
             opgen: None,
             nemesis_rng: Rng::derive(seed, 3),
+            client_rng: Rng::derive(seed, 4),
             nemesis_active: false,
             client_stop: 0,
             history: History::default(),
@@ -297,6 +331,9 @@ impl<P: Protocol> Sim<P> {
             check_invariants: scenario.checks.invariants,
             violation: None,
             last_disturbance: 0,
+            settle_at: 0,
+            settled: None,
+            leader_seen: false,
             log: Vec::new(),
             recorder: None,
             admin: Vec::new(),
@@ -308,6 +345,10 @@ impl<P: Protocol> Sim<P> {
             records: Vec::new(),
         };
         sim.hash.add(seed);
+        let quiet = scenario.checks.converge_after_ms * MS;
+        if quiet > 0 {
+            sim.settle_at = sim.end.saturating_sub(quiet / 2).max(1);
+        }
         for i in 0..n {
             if sim.status[i] != Status::Spare {
                 sim.push_ctrl(0, Ctrl::Boot(i as NodeId));
@@ -334,7 +375,7 @@ impl<P: Protocol> Sim<P> {
                     .copied()
                     .unwrap_or_else(|| members[c as usize % members.len()]);
                 sim.clients
-                    .push(Client::new(c, home, w.keys as usize, false));
+                    .push(Client::new(c, home, w.keys as usize, false, n));
                 let first = w.start_ms * MS + gen.think_time(w.rate);
                 sim.push_ctrl(first, Ctrl::ClientWake(c));
             }
@@ -520,6 +561,7 @@ impl<P: Protocol> Sim<P> {
             (None, Some(b)) => b,
             (None, None) => return Next::Done,
         };
+        self.settle(t.min(self.end));
         if t > self.end {
             return Next::Done;
         }
@@ -575,6 +617,29 @@ impl<P: Protocol> Sim<P> {
         while self.step() {}
         if self.violation.is_none() {
             self.now = self.end;
+            self.settle(self.end);
+        }
+    }
+
+    /// Take the convergence check's settle-point views once the next step is at `t`
+    /// (everything before `t` has happened). Reads node state only: the trace does not
+    /// change.
+    fn settle(&mut self, t: Time) {
+        if self.settled.is_none() && self.settle_at > 0 && t >= self.settle_at {
+            let views = self.views();
+            self.leader_seen |= views.iter().flatten().any(|v| v.role == "leader");
+            self.settled = Some(views);
+        }
+    }
+
+    /// After a window: note whether a node leads (for the convergence check).
+    fn note_leader(&mut self) {
+        if self.settled.is_some() && !self.leader_seen {
+            self.leader_seen = self
+                .hosts
+                .iter()
+                .zip(&self.status)
+                .any(|(h, s)| *s == Status::Up && h.leader);
         }
     }
 
@@ -606,8 +671,16 @@ impl<P: Protocol> Sim<P> {
             match self.status[to as usize] {
                 Status::Up => self.batches[to as usize].push((time, input)),
                 Status::Paused => self.deferred[to as usize].push((time, input)),
-                // A crashed node hears nothing.
-                Status::Crashed | Status::Spare => {}
+                // A crashed node hears nothing: a message to it is dropped, counted and
+                // traced as such.
+                Status::Crashed | Status::Spare => {
+                    if let Input::Msg { from, .. } = input {
+                        self.metrics.dropped(time);
+                        if let Some(r) = &mut self.recorder {
+                            r.arrived_at_crashed(from, to, time);
+                        }
+                    }
+                }
             }
         }
         self.now = start;
@@ -668,6 +741,7 @@ impl<P: Protocol> Sim<P> {
         }
         self.work = work;
         self.meta = meta;
+        self.note_leader();
     }
 
     /// For running nodes elsewhere (Web Workers): start the next step. A control event
@@ -718,6 +792,7 @@ impl<P: Protocol> Sim<P> {
                 return;
             }
         }
+        self.note_leader();
     }
 
     fn account_all(
@@ -859,8 +934,8 @@ impl<P: Protocol> Sim<P> {
                 let Some(c) = self.clients.get(r.client as usize) else {
                     return;
                 };
-                if let Some(t) = self.net.route_client(c.home, node, now) {
-                    self.push_ctrl(t, Ctrl::ClientReply(r));
+                if let Some(t) = self.net.route_to_client(node, c.home, now) {
+                    self.push_ctrl(t, Ctrl::ClientReply(node, r));
                 }
             }
         }
@@ -893,7 +968,7 @@ impl<P: Protocol> Sim<P> {
             Ctrl::ClientWake(c) => self.client_wake(c),
             Ctrl::ClientSend(c, seq) => self.client_send(c, seq),
             Ctrl::ClientTimeout(c, seq, attempt) => self.client_timeout(c, seq, attempt),
-            Ctrl::ClientReply(r) => self.client_reply(r),
+            Ctrl::ClientReply(node, r) => self.client_reply(node, r),
             Ctrl::Resume(i) => {
                 if self.status[i as usize] == Status::Paused
                     && self.hosts[i as usize].paused_until <= self.now
@@ -1095,17 +1170,9 @@ impl<P: Protocol> Sim<P> {
             .as_ref()
             .map(|w| w.keys as usize)
             .unwrap_or(0);
-        let mut c = Client::new(id, node, keys, true);
+        let mut c = Client::new(id, node, keys, true, self.n);
         c.next_seq = 2;
-        c.current = Some(InFlight {
-            seq: 1,
-            op: op.clone(),
-            invoked: self.now,
-            attempt: 0,
-            failures: 0,
-            redirects: 0,
-            maybe_applied: false,
-        });
+        c.current = Some(InFlight::new(1, op.clone(), self.now));
         self.clients.push(c);
         self.history.push(workload::history_event(
             id,
@@ -1130,15 +1197,20 @@ impl<P: Protocol> Sim<P> {
         let op = gen.next_op(cl);
         let seq = cl.next_seq;
         cl.next_seq += 1;
-        cl.current = Some(InFlight {
-            seq,
-            op: op.clone(),
-            invoked: self.now,
-            attempt: 0,
-            failures: 0,
-            redirects: 0,
-            maybe_applied: false,
-        });
+        cl.current = Some(InFlight::new(seq, op.clone(), self.now));
+        // A new operation goes to the leader it knows of, else where the last one went,
+        // unless that node timed out on it recently.
+        let members = self.scenario.nodes.initial_members();
+        let now = self.now;
+        if cl.leader.is_some()
+            || cl
+                .avoid_until
+                .get(cl.target as usize)
+                .is_some_and(|t| *t > now)
+        {
+            let last = cl.target;
+            cl.target = cl.choose(&members, last, now, &mut self.client_rng);
+        }
         self.history.push(workload::history_event(
             c,
             EventType::Invoke,
@@ -1164,6 +1236,7 @@ impl<P: Protocol> Sim<P> {
             return;
         };
         cur.attempt += 1;
+        cur.sent_to = cl.target;
         let attempt = cur.attempt;
         let req = ClientRequest {
             client: c,
@@ -1178,16 +1251,6 @@ impl<P: Protocol> Sim<P> {
         self.push_ctrl(now + timeout, Ctrl::ClientTimeout(c, seq, attempt));
     }
 
-    fn next_target(&self, from: NodeId) -> NodeId {
-        let members = self.scenario.nodes.initial_members();
-        let pos = members
-            .iter()
-            .position(|m| *m == from)
-            .map(|p| p + 1)
-            .unwrap_or(0);
-        members[pos % members.len()]
-    }
-
     fn client_timeout(&mut self, c: u32, seq: u64, attempt: u32) {
         let retries = self
             .scenario
@@ -1195,44 +1258,83 @@ impl<P: Protocol> Sim<P> {
             .as_ref()
             .map(|w| w.retries)
             .unwrap_or(0);
+        let now = self.now;
         let cl = &mut self.clients[c as usize];
+        // Only the latest attempt's timeout counts, and only while it is unanswered.
         let Some(cur) = cl
             .current
             .as_mut()
-            .filter(|x| x.seq == seq && x.attempt == attempt)
+            .filter(|x| x.seq == seq && x.attempt == attempt && x.answered < attempt)
         else {
             return;
         };
         cur.maybe_applied |= !cur.op.is_read();
         cur.failures += 1;
-        if cl.console || cur.failures > retries {
+        let give_up = cl.console || cur.failures > retries;
+        let last = cur.sent_to;
+        cl.timed_out(last, now);
+        if give_up {
             self.finish(c, None, "timed out");
         } else {
-            let t = self.next_target(self.clients[c as usize].target);
-            self.clients[c as usize].target = t;
+            // The wait was long enough: try another node at once.
+            let members = self.scenario.nodes.initial_members();
+            let cl = &mut self.clients[c as usize];
+            cl.target = cl.choose(&members, last, now, &mut self.client_rng);
             self.client_send(c, seq);
         }
     }
 
-    fn client_reply(&mut self, r: ClientReply) {
+    fn client_reply(&mut self, node: NodeId, r: ClientReply) {
         let retries = self
             .scenario
             .workload
             .as_ref()
             .map(|w| w.retries)
             .unwrap_or(0);
-        let Some(prev_target) = self.clients.get(r.client as usize).map(|c| c.target) else {
+        let now = self.now;
+        let members = self.scenario.nodes.initial_members();
+        let Some(cl) = self.clients.get_mut(r.client as usize) else {
             return;
         };
-        let next = self.next_target(prev_target);
-        let cl = &mut self.clients[r.client as usize];
         let Some(cur) = cl.current.as_mut().filter(|x| x.seq == r.seq) else {
+            // An answer to an attempt of an operation already finished: still news of
+            // the node.
+            cl.heard_from(node);
             return;
         };
+        let seq = cur.seq;
+        // A redirect or an unknown outcome answers the latest attempt only if it comes
+        // from where that went, once; an earlier attempt's is news of the nodes, no more
+        // (acting on it would start a second chain of attempts).
+        let current = node == cur.sent_to && cur.answered < cur.attempt;
+        if matches!(
+            r.outcome,
+            Outcome::Redirect { .. } | Outcome::Unknown { .. }
+        ) {
+            if !current {
+                match r.outcome {
+                    Outcome::Redirect { leader, term } => {
+                        cl.redirected(node, leader.filter(|l| (*l as usize) < self.n), term, now);
+                    }
+                    _ => {
+                        cur.maybe_applied |= !cur.op.is_read();
+                        cl.gave_up(node);
+                    }
+                }
+                return;
+            }
+            cur.answered = cur.attempt;
+        }
         match r.outcome {
-            Outcome::Ok { value } => self.finish(r.client, Some(Ok(value)), "ok"),
-            Outcome::Fail { reason } => self.finish(r.client, Some(Err(reason)), "failed"),
-            Outcome::Redirect { leader } => {
+            Outcome::Ok { value } => {
+                cl.served_by(node);
+                self.finish(r.client, Some(Ok(value)), "ok")
+            }
+            Outcome::Fail { reason } => {
+                cl.served_by(node);
+                self.finish(r.client, Some(Err(reason)), "failed")
+            }
+            Outcome::Redirect { leader, term } => {
                 cur.redirects += 1;
                 if cl.console || cur.redirects > MAX_REDIRECTS {
                     let what = match leader {
@@ -1242,23 +1344,31 @@ impl<P: Protocol> Sim<P> {
                     self.finish(r.client, None, &what);
                     return;
                 }
-                let seq = cur.seq;
-                let (t, delay) = match leader {
-                    Some(l) if (l as usize) < self.n => (l, 0),
-                    _ => (next, REDIRECT_BACKOFF),
+                let leader = leader.filter(|l| (*l as usize) < self.n);
+                let news = cl.redirected(node, leader, term, now);
+                let cur = cl.current.as_mut().expect("checked above");
+                let delay = if news {
+                    cur.fruitless = 0;
+                    0
+                } else {
+                    cur.fruitless += 1;
+                    workload::backoff(cur.fruitless, &mut self.client_rng)
                 };
-                self.clients[r.client as usize].target = t;
-                self.push_ctrl(self.now + delay, Ctrl::ClientSend(r.client, seq));
+                cl.target = cl.choose(&members, node, now, &mut self.client_rng);
+                self.push_ctrl(now + delay, Ctrl::ClientSend(r.client, seq));
             }
             Outcome::Unknown { .. } => {
                 cur.maybe_applied |= !cur.op.is_read();
                 cur.failures += 1;
-                let seq = cur.seq;
-                if cl.console || cur.failures > retries {
+                cur.fruitless += 1;
+                let (give_up, fruitless) = (cl.console || cur.failures > retries, cur.fruitless);
+                cl.gave_up(node);
+                if give_up {
                     self.finish(r.client, None, "outcome unknown");
                 } else {
-                    self.clients[r.client as usize].target = next;
-                    self.push_ctrl(self.now + REDIRECT_BACKOFF, Ctrl::ClientSend(r.client, seq));
+                    let delay = workload::backoff(fruitless, &mut self.client_rng);
+                    cl.target = cl.choose(&members, node, now, &mut self.client_rng);
+                    self.push_ctrl(now + delay, Ctrl::ClientSend(r.client, seq));
                 }
             }
         }
@@ -1458,7 +1568,9 @@ impl<P: Protocol> Sim<P> {
     }
 
     /// The convergence check at the end of a run: `None` when it does not apply (the
-    /// last disturbance is too recent, or the network is still broken).
+    /// last disturbance is too recent, or the network is still broken). The rule is the
+    /// protocol's ([`crate::converge::rule_for`]): it compares the views at the settle
+    /// point with those at the end, not one instant.
     pub fn convergence(&self) -> Option<Result<(), String>> {
         let after = self.scenario.checks.converge_after_ms * MS;
         if after == 0
@@ -1471,37 +1583,18 @@ impl<P: Protocol> Sim<P> {
         if self.status.contains(&Status::Paused) {
             return None;
         }
-        let views: Vec<(usize, NodeView)> = self
-            .states
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| s.as_ref().map(|p| (i, p.view())))
-            .collect();
-        if !P::HAS_LEADER {
+        let Some(rule) = crate::converge::rule_for::<P>() else {
             return Some(Ok(()));
-        }
-        let leaders: Vec<&(usize, NodeView)> =
-            views.iter().filter(|(_, v)| v.role == "leader").collect();
-        let Some((l, lv)) = leaders.iter().max_by_key(|(_, v)| v.term).copied() else {
-            return Some(Err(format!(
-                "no leader {} ms after the last fault",
-                (self.end - self.last_disturbance) / MS
-            )));
         };
-        for (i, v) in &views {
-            if !lv.members.contains(&(*i as NodeId)) {
-                continue;
-            }
-            if v.applied_index != lv.commit_index || v.kv != lv.kv {
-                return Some(Err(format!(
-                    "node {i} has applied {} entries and leader {l} has committed {}: {} ms after the last fault the replicas still differ",
-                    v.applied_index,
-                    lv.commit_index,
-                    (self.end - self.last_disturbance) / MS
-                )));
-            }
-        }
-        Some(Ok(()))
+        let end = self.views();
+        let settle = self.settled.as_ref().unwrap_or(&end);
+        Some(rule(&crate::converge::Observed {
+            settle,
+            end: &end,
+            leader_seen: self.leader_seen,
+            settle_time: self.settle_at,
+            end_time: self.end,
+        }))
     }
 
     /// Messages in flight at time `t` (needs the recorder).

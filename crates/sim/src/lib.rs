@@ -6,6 +6,7 @@
 //! time): no wall clock, no threads, no unseeded randomness. See `ARCHITECTURE.md`.
 
 pub mod check;
+pub mod converge;
 pub mod detmath;
 pub mod engine;
 pub mod hash;

@@ -184,13 +184,31 @@ impl Network {
         Fate::Arrives(now + lat, dup)
     }
 
-    /// A client's message between its home node and `node`: over the network unless
-    /// they are the same node.
+    /// A client's request to `node`. A client runs beside its home node: the hop
+    /// between them takes the client latency and is never lost; to any other node the
+    /// request then crosses the node network from `home` to `node` (its latency, loss,
+    /// partitions and cuts). `None`: lost or blocked. Duplicates are not made.
     pub fn route_client(&mut self, home: NodeId, node: NodeId, now: Time) -> Option<Time> {
+        self.client_hop(node, home, now, true)
+    }
+
+    /// A node's reply to a client: the way back of [`Network::route_client`], over the
+    /// network from `node` to `home` (so a one-way cut `node -> home` stops replies, not
+    /// requests), then the client latency.
+    pub fn route_to_client(&mut self, node: NodeId, home: NodeId, now: Time) -> Option<Time> {
+        self.client_hop(node, home, now, false)
+    }
+
+    fn client_hop(&mut self, node: NodeId, home: NodeId, now: Time, request: bool) -> Option<Time> {
         if home == node {
             return Some(now + self.client_latency);
         }
-        match self.route(home, node, now) {
+        let fate = if request {
+            self.route(home, node, now)
+        } else {
+            self.route(node, home, now)
+        };
+        match fate {
             Fate::Arrives(t, _) => Some(t + self.client_latency),
             _ => None,
         }

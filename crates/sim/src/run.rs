@@ -163,8 +163,45 @@ pub struct Summary {
     pub linearizable: Check,
     pub totals: WindowReport,
     pub windows: Vec<WindowReport>,
-    /// True when every check that ran passed.
+    /// True when every check that ran passed. A check whose verdict is unknown did not
+    /// pass: `ok` is false, and [`Summary::exit_code`] says 3 rather than 1.
     pub ok: bool,
+}
+
+/// What a finished run amounts to, worst first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// An invariant, convergence or linearizability failed.
+    Failed,
+    /// Nothing failed, but a check could not decide (it ran out of its budget): not a
+    /// pass.
+    Unknown,
+    /// Every check that ran passed.
+    Passed,
+}
+
+impl Summary {
+    pub fn outcome(&self) -> Outcome {
+        if self.invariants.violation.is_some()
+            || self.convergence.failed()
+            || self.linearizable.failed()
+        {
+            Outcome::Failed
+        } else if self.convergence.is_unknown() || self.linearizable.is_unknown() {
+            Outcome::Unknown
+        } else {
+            Outcome::Passed
+        }
+    }
+
+    /// The command line's exit code: 0 passed, 1 a violation, 3 a check left unknown.
+    pub fn exit_code(&self) -> i32 {
+        match self.outcome() {
+            Outcome::Passed => 0,
+            Outcome::Failed => 1,
+            Outcome::Unknown => 3,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -200,6 +237,9 @@ impl Check {
     pub fn failed(&self) -> bool {
         matches!(self, Check::Failed { .. })
     }
+    pub fn is_unknown(&self) -> bool {
+        matches!(self, Check::Unknown { .. })
+    }
 }
 
 /// Summarise a finished run. `linearizable` is the history check's verdict, made by the
@@ -230,7 +270,11 @@ pub fn summarize(e: &dyn Engine, linearizable: Check) -> Summary {
             explanation: None,
         },
     };
-    let ok = invariants.violation.is_none() && !convergence.failed() && !linearizable.failed();
+    let ok = invariants.violation.is_none()
+        && !convergence.failed()
+        && !linearizable.failed()
+        && !convergence.is_unknown()
+        && !linearizable.is_unknown();
     Summary {
         scenario: s.name.clone(),
         protocol: s.protocol.name.clone(),

@@ -196,7 +196,10 @@ pub struct NetworkSpec {
     /// messages overtake it.
     #[serde(default)]
     pub reorder: f64,
-    /// Latency between a client and the node it is attached to, in milliseconds.
+    /// Latency between a client and the node it is attached to (its home), in
+    /// milliseconds; that hop is never lost. A client's messages to and from any other
+    /// node also cross the node network between its home and that node (latency, loss,
+    /// partitions and cuts): see [`crate::net::Network::route_client`].
     #[serde(default = "default_client_latency")]
     pub client_latency_ms: f64,
 }
@@ -467,8 +470,10 @@ pub struct ChecksSpec {
     #[serde(default = "yes")]
     pub linearizable: bool,
     /// At the end, if the last faults are at least this long ago and everything is
-    /// healed: a leader exists and every live member has applied the same state.
-    /// 0 switches the check off.
+    /// healed: the cluster recovered. For a leader-based protocol, some node led in the
+    /// last half of this time, and everything committed at the settle point (half of
+    /// this before the end) has been applied by every running member by the end (see
+    /// [`crate::converge`]). 0 switches the check off.
     #[serde(default = "default_converge")]
     pub converge_after_ms: u64,
 }

@@ -1,6 +1,16 @@
 //! Clients: each runs one operation at a time against the cluster, retries with the
 //! same sequence number (so a protocol with sessions applies it once), follows
 //! redirects, and records every operation in the history.
+//!
+//! Where a client sends ([`Client::choose`]): to the newest leader it has heard of
+//! (hints are ordered by the replying node's term, so a stale hint from a node that has
+//! not heard of the election yet does not replace a newer one), unless that node timed
+//! out on it recently: a node that timed out is avoided for [`AVOID_FOR`] (or until it
+//! answers something). Otherwise to its home node, or to a node it does not avoid,
+//! drawn at random. When an
+//! answer brings nothing new (no leader known, a stale hint, an unknown outcome) it
+//! waits before the next attempt: [`REDIRECT_BACKOFF`], doubling up to 8 times that, with
+//! jitter. Every random choice comes from the run's client stream of the seeded RNG.
 
 use crate::history::{EventType, Func, HistoryEvent, Value};
 use crate::scenario::WorkloadSpec;
@@ -8,8 +18,13 @@ use quorumlab_core::{ClientId, NodeId, Op, Rng, Time};
 
 /// Redirects a client follows for one operation before it gives up.
 pub const MAX_REDIRECTS: u32 = 8;
-/// Wait before retrying when a node knows no leader.
+/// The first wait before retrying when an answer brought nothing new (no leader
+/// known, say); it doubles with each such answer in a row, up to 8 times this.
 pub const REDIRECT_BACKOFF: Time = 20_000;
+/// How long a client avoids a node after an attempt to it timed out: long enough not
+/// to follow stale redirects back to a dead leader while the others elect a new one,
+/// short enough to find a node that restarted (or a fixed leader) again.
+pub const AVOID_FOR: Time = 500_000;
 
 /// One operation in flight.
 #[derive(Clone, Debug)]
@@ -19,11 +34,34 @@ pub struct InFlight {
     pub invoked: Time,
     /// Attempts sent so far (each has its own timeout).
     pub attempt: u32,
+    /// The latest attempt that got an answer (its timeout then no longer counts).
+    pub answered: u32,
+    /// Where the latest attempt went.
+    pub sent_to: NodeId,
     /// Timeouts and unknown answers so far.
     pub failures: u32,
     pub redirects: u32,
+    /// Answers in a row that brought nothing new (for the backoff).
+    pub fruitless: u32,
     /// Some attempt may have reached a node that applies it.
     pub maybe_applied: bool,
+}
+
+impl InFlight {
+    pub fn new(seq: u64, op: Op, invoked: Time) -> InFlight {
+        InFlight {
+            seq,
+            op,
+            invoked,
+            attempt: 0,
+            answered: 0,
+            sent_to: 0,
+            failures: 0,
+            redirects: 0,
+            fruitless: 0,
+            maybe_applied: false,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -39,10 +77,16 @@ pub struct Client {
     pub seen: Vec<Option<i64>>,
     /// A console client (the user's own requests): one attempt, no retries.
     pub console: bool,
+    /// The newest leader hint and the term it came with (`None` with a term: in that
+    /// term no leader was known).
+    pub leader: Option<NodeId>,
+    pub leader_term: u64,
+    /// Per node: until when the client avoids it (an attempt to it timed out).
+    pub avoid_until: Vec<Time>,
 }
 
 impl Client {
-    pub fn new(id: ClientId, home: NodeId, keys: usize, console: bool) -> Client {
+    pub fn new(id: ClientId, home: NodeId, keys: usize, console: bool, nodes: usize) -> Client {
         Client {
             id,
             home,
@@ -51,8 +95,97 @@ impl Client {
             next_seq: 1,
             seen: vec![None; keys],
             console,
+            leader: None,
+            leader_term: 0,
+            avoid_until: vec![0; nodes],
         }
     }
+
+    fn avoided(&self, node: NodeId, now: Time) -> bool {
+        self.avoid_until
+            .get(node as usize)
+            .is_some_and(|t| *t > now)
+    }
+
+    /// `node` answered: it is up.
+    pub fn heard_from(&mut self, node: NodeId) {
+        if let Some(t) = self.avoid_until.get_mut(node as usize) {
+            *t = 0;
+        }
+    }
+
+    /// An attempt to `node` timed out at `now`.
+    pub fn timed_out(&mut self, node: NodeId, now: Time) {
+        if let Some(t) = self.avoid_until.get_mut(node as usize) {
+            *t = now + AVOID_FOR;
+        }
+    }
+
+    /// `node` served an operation: it leads (as far as this client can tell).
+    pub fn served_by(&mut self, node: NodeId) {
+        self.heard_from(node);
+        self.leader = Some(node);
+    }
+
+    /// `node` gave up on an operation (it may have lost its leadership).
+    pub fn gave_up(&mut self, node: NodeId) {
+        self.heard_from(node);
+        if self.leader == Some(node) {
+            self.leader = None;
+        }
+    }
+
+    /// `from` redirected with `hint` in `term`, at `now`. A hint in a term older than
+    /// the client's newest is stale and ignored; one in a newer term replaces it (even
+    /// "no leader known"). True when the client now knows a leader worth trying at once
+    /// (not `from`, not avoided).
+    pub fn redirected(&mut self, from: NodeId, hint: Option<NodeId>, term: u64, now: Time) -> bool {
+        self.heard_from(from);
+        if term > self.leader_term || (term == self.leader_term && hint.is_some()) {
+            self.leader = hint;
+            self.leader_term = term;
+        }
+        self.leader
+            .is_some_and(|l| l != from && !self.avoided(l, now))
+    }
+
+    /// Where to send next at `now`: the leader hint unless avoided; else the home node
+    /// (beside the client, so it answers fastest) unless avoided or just tried; else a
+    /// node not avoided (at random, not `last`, when there is a choice); else the node
+    /// whose avoidance ends first.
+    pub fn choose(&self, members: &[NodeId], last: NodeId, now: Time, rng: &mut Rng) -> NodeId {
+        if let Some(l) = self.leader.filter(|l| !self.avoided(*l, now)) {
+            if (l as usize) < self.avoid_until.len() {
+                return l;
+            }
+        }
+        if self.home != last && !self.avoided(self.home, now) {
+            return self.home;
+        }
+        let fresh: Vec<NodeId> = members
+            .iter()
+            .copied()
+            .filter(|m| !self.avoided(*m, now))
+            .collect();
+        let others: Vec<NodeId> = fresh.iter().copied().filter(|m| *m != last).collect();
+        let pool = if others.is_empty() { fresh } else { others };
+        if pool.is_empty() {
+            return members
+                .iter()
+                .copied()
+                .min_by_key(|m| (self.avoid_until.get(*m as usize).copied().unwrap_or(0), *m))
+                .unwrap_or(last);
+        }
+        pool[rng.below(pool.len() as u64) as usize]
+    }
+}
+
+/// The wait before the next attempt after `fruitless` answers in a row that brought
+/// nothing new: [`REDIRECT_BACKOFF`] doubled per answer up to 8 times it, with jitter
+/// (a uniform draw in its upper half), so that clients do not retry in lockstep.
+pub fn backoff(fruitless: u32, rng: &mut Rng) -> Time {
+    let d = REDIRECT_BACKOFF << fruitless.saturating_sub(1).min(3);
+    d / 2 + rng.below(d / 2 + 1)
 }
 
 /// Draws operations for the workload.
@@ -138,5 +271,59 @@ pub fn history_event(
         key: Some(key.clone()),
         value,
         time,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quorumlab_core::MS;
+
+    #[test]
+    fn a_stale_hint_does_not_replace_a_newer_one() {
+        let mut c = Client::new(0, 0, 1, false, 5);
+        assert!(c.redirected(1, Some(3), 2, 0));
+        // Node 4 has not heard of the election of term 2 yet.
+        assert!(c.redirected(4, Some(2), 1, 0));
+        assert_eq!((c.leader, c.leader_term), (Some(3), 2));
+        // "No leader known" in a newer term does clear it.
+        assert!(!c.redirected(4, None, 3, 0));
+        assert_eq!((c.leader, c.leader_term), (None, 3));
+    }
+
+    #[test]
+    fn a_node_that_timed_out_is_avoided_until_it_answers_or_time_passes() {
+        let members = [0, 1, 2, 3, 4];
+        let mut rng = Rng::derive(1, 4);
+        let mut c = Client::new(0, 0, 1, false, 5);
+        c.served_by(2);
+        c.timed_out(2, 100 * MS);
+        // A redirect to the dead leader is no reason to go there at once.
+        assert!(!c.redirected(1, Some(2), 0, 110 * MS));
+        for _ in 0..50 {
+            assert_ne!(c.choose(&members, 1, 110 * MS, &mut rng), 2);
+        }
+        // The home node first, when it is not the one just tried.
+        assert_eq!(c.choose(&members, 1, 110 * MS, &mut rng), 0);
+        assert_eq!(c.choose(&members, 2, 100 * MS + AVOID_FOR, &mut rng), 2);
+        c.heard_from(2);
+        assert_eq!(c.choose(&members, 1, 120 * MS, &mut rng), 2);
+        // Everyone avoided: the one that has been avoided longest.
+        for m in members {
+            c.timed_out(m, 200 * MS + m as Time);
+        }
+        assert_eq!(c.choose(&members, 1, 201 * MS, &mut rng), 0);
+    }
+
+    #[test]
+    fn backoff_doubles_with_jitter_from_the_seeded_stream() {
+        let mut a = Rng::derive(9, 4);
+        let mut b = Rng::derive(9, 4);
+        for k in 1..8u32 {
+            let d = REDIRECT_BACKOFF << (k - 1).min(3);
+            let x = backoff(k, &mut a);
+            assert!(x >= d / 2 && x <= d, "{k}: {x}");
+            assert_eq!(x, backoff(k, &mut b));
+        }
     }
 }

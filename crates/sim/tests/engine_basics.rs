@@ -89,7 +89,10 @@ impl Protocol for Toy {
             cx.reply(ClientReply {
                 client: req.client,
                 seq: req.seq,
-                outcome: Outcome::Redirect { leader: Some(0) },
+                outcome: Outcome::Redirect {
+                    leader: Some(0),
+                    term: 1,
+                },
             });
             return;
         }
@@ -220,10 +223,20 @@ fn crashing_the_leader_makes_operations_time_out_until_it_restarts() {
         during.iter().all(|e| e.kind != EventType::Ok),
         "no op succeeds while the leader is down"
     );
-    assert!(
-        during.iter().any(|e| e.kind == EventType::Info),
-        "writes in flight become unknown"
-    );
+    // Clients keep trying (avoiding node 0 for a while after it timed out, then back to
+    // it, the only leader there is): each is served again soon after the restart.
+    for p in 0..3 {
+        let first = sim
+            .history
+            .events
+            .iter()
+            .find(|e| e.process == p && e.time > 1_000_000 && e.kind == EventType::Ok)
+            .map(|e| e.time);
+        assert!(
+            first.is_some_and(|t| t < 1_300_000),
+            "client {p} served again at {first:?}"
+        );
+    }
     let after = sim
         .history
         .events
@@ -403,4 +416,96 @@ fn a_lookahead_longer_than_the_scenario_allows_is_caught() {
     assert_eq!(v.invariant, "simulator causality", "{v:?}");
     // The same scenario with its own lookahead runs clean.
     assert!(run(&s, 3).violation().is_none());
+}
+
+#[test]
+fn messages_to_a_crashed_node_are_dropped_and_counted() {
+    let s = scenario(
+        r#", "faults": [{"at_ms": 500, "type": "crash", "node": 1},
+                        {"at_ms": 1000, "type": "restart", "node": 1}]"#,
+    );
+    let mut sim = Sim::<Toy>::new(&s, 5).unwrap().with_recorder(1_000_000);
+    sim.run();
+    let r = sim.recorder.as_ref().unwrap();
+    let to_dead = |f: &&quorumlab_sim::engine::Flight| {
+        f.to == 1 && f.arrives > 500_000 && f.arrives < 1_000_000
+    };
+    let n = r.flights.iter().filter(to_dead).count();
+    assert!(n > 30, "pings to the crashed node: {n}");
+    assert!(
+        r.flights
+            .iter()
+            .filter(to_dead)
+            .all(|f| f.fate == "crashed" && f.dropped()),
+        "every message reaching node 1 while it is down is dropped: {:?}",
+        r.flights
+            .iter()
+            .filter(to_dead)
+            .find(|f| f.fate != "crashed")
+    );
+    // Before the crash and after the restart they are delivered.
+    assert!(r
+        .flights
+        .iter()
+        .any(|f| f.to == 1 && f.arrives > 1_100_000 && f.fate == "delivered"));
+    assert!(r
+        .flights
+        .iter()
+        .any(|f| f.to == 1 && f.arrives < 400_000 && f.fate == "delivered"));
+    // The metrics count exactly the dropped messages (no loss, no partition here).
+    let dropped = r.flights.iter().filter(|f| f.dropped()).count() as u64;
+    assert_eq!(sim.metrics.total().dropped, dropped);
+    assert!(dropped >= n as u64);
+}
+
+/// Operations of the given processes that complete ok between `from` and `to` (µs).
+fn oks_between(sim: &Sim<Toy>, procs: &[u64], from: Time, to: Time) -> usize {
+    sim.history
+        .events
+        .iter()
+        .filter(|e| {
+            procs.contains(&e.process) && e.kind == EventType::Ok && e.time > from && e.time < to
+        })
+        .count()
+}
+
+#[test]
+fn a_client_reaches_other_nodes_over_its_home_nodes_network_both_ways() {
+    // Clients 0 and 1 live beside node 1 and are redirected to the leader, node 0;
+    // client 2 lives beside node 0. A one-way cut between 0 and 1 stops client 0 and 1's
+    // operations whichever way it goes: one way the requests, the other the replies.
+    for (from, to) in [(1, 0), (0, 1)] {
+        let s = scenario::parse(&format!(
+            r#"{{"version": 1, "protocol": {{"name": "raft"}}, "nodes": 3, "duration_ms": 2000,
+                "workload": {{"clients": 3, "rate": 50, "keys": 2, "timeout_ms": 100,
+                              "attach": [1, 1, 0]}},
+                "checks": {{"converge_after_ms": 0}},
+                "faults": [{{"at_ms": 500, "type": "cut", "from": {from}, "to": {to}}},
+                           {{"at_ms": 1500, "type": "heal"}}]}}"#
+        ))
+        .expect("parses");
+        s.validate().expect("valid");
+        let sim = run(&s, 4);
+        let name = format!("cut {from} -> {to}");
+        assert!(
+            oks_between(&sim, &[0, 1], 0, 450_000) > 20,
+            "{name}: fine before"
+        );
+        assert_eq!(
+            oks_between(&sim, &[0, 1], 600_000, 1_500_000),
+            0,
+            "{name}: node 1's clients cannot reach the leader"
+        );
+        assert!(
+            oks_between(&sim, &[2], 600_000, 1_500_000) > 20,
+            "{name}: node 0's client is not affected"
+        );
+        // After the heal (a client avoids a node that timed out on it for a while).
+        for p in [0, 1] {
+            assert!(
+                oks_between(&sim, &[p], 1_500_000, 2_000_000) > 2,
+                "{name}: client {p} is served again after the heal"
+            );
+        }
+    }
 }

@@ -286,8 +286,13 @@ fn canvas(p: &Playground, ctx: &Ctx) -> Html {
         let a = *pos.get(f.from as usize)?;
         let b = *pos.get(f.to as usize)?;
         let pr = layout::progress(f, now);
-        let lost = f.fate == "lost" || f.fate == "blocked";
-        let pr = if lost { pr * 0.5 } else { pr };
+        // Lost or blocked: it stops half way; to a crashed node: it gets there and stops.
+        let lost = f.dropped();
+        let pr = if lost && f.fate != "crashed" {
+            pr * 0.5
+        } else {
+            pr
+        };
         let (x, y) = layout::along(a, b, pr, 6.0);
         let kind = f.kind.clone();
         Some(html! {
@@ -467,7 +472,7 @@ fn spacetime(p: &Playground, ctx: &Ctx) -> Html {
         if sent > now || arr < t0 || sent > t1 {
             continue;
         }
-        let lost = f.fate == "lost" || f.fate == "blocked";
+        let lost = f.dropped();
         let end_t = arr.min(now);
         let (x1, y1) = (tx(sent), row(f.from));
         let frac = if arr > sent {
@@ -1118,7 +1123,7 @@ fn cap_numbers(e: &dyn Engine) -> Html {
                 <dt>{ "latency p50" }</dt><dd data-testid="p50">{ opt(t.p50_ms) }</dd>
                 <dt>{ "latency p99" }</dt><dd data-testid="p99">{ opt(t.p99_ms) }</dd>
                 <dt>{ "ops ok / fail / unknown" }</dt><dd>{ format!("{} / {} / {}", t.ok, t.fail, t.info) }</dd>
-                <dt>{ "messages (dropped)" }</dt><dd>{ format!("{} ({})", t.messages, t.dropped) }</dd>
+                <dt title="dropped: lost, blocked by a partition or a cut, or sent to a crashed node">{ "messages (dropped)" }</dt><dd>{ format!("{} ({})", t.messages, t.dropped) }</dd>
                 <dt>{ "invariants" }</dt><dd data-testid="anomalies">{
                     match e.violation() { Some(v) => format!("violated: {}", v.invariant), None => "held so far".into() }
                 }</dd>

@@ -1323,6 +1323,7 @@ impl Protocol for Raft {
                 seq: req.seq,
                 outcome: Outcome::Redirect {
                     leader: self.leader,
+                    term: self.term,
                 },
             });
             return;

@@ -1,0 +1,180 @@
+//! What "the cluster converged" means at the end of a run, as a function over the
+//! nodes' views.
+//!
+//! A snapshot of one instant is not a fair test: with a lossy network an election can
+//! start a few milliseconds before the end (lost heartbeats), and the new leader's
+//! first commit has not reached the followers yet. So the simulator looks twice: at a
+//! *settle point* (half of `checks.converge_after_ms` before the end, so at least that
+//! long after the last disturbance) and at the end. A correct protocol always meets the
+//! rule below; one whose followers stop applying, or whose replicas diverge, does not.
+//!
+//! A protocol catalogue may bring its own [`Rule`]; [`rule_for`] picks the default.
+
+use quorumlab_core::{NodeId, NodeView, Protocol, Time, MS};
+
+/// What the convergence rule sees.
+#[derive(Clone, Copy, Debug)]
+pub struct Observed<'a> {
+    /// Every node's view at the settle point (`None`: not running then).
+    pub settle: &'a [Option<NodeView>],
+    /// Every node's view at the end (`None`: not running).
+    pub end: &'a [Option<NodeView>],
+    /// Whether some running node was leader after some window between the settle point
+    /// and the end.
+    pub leader_seen: bool,
+    /// The settle point and the end, in µs.
+    pub settle_time: Time,
+    pub end_time: Time,
+}
+
+/// A convergence rule: `Err` says in words what did not converge.
+pub type Rule = fn(&Observed<'_>) -> Result<(), String>;
+
+/// The rule for protocol `P`: [`replicated_log`] when it elects a leader, none
+/// otherwise (the check then passes trivially).
+pub fn rule_for<P: Protocol>() -> Option<Rule> {
+    if P::HAS_LEADER {
+        Some(replicated_log)
+    } else {
+        None
+    }
+}
+
+/// For leader-based replicated logs (Raft): between the settle point and the end some
+/// node led; everything committed by the settle point (the highest commit index any
+/// running node knew) has been applied by the end by every running member (the members
+/// as the most advanced node at the settle point saw them); and members that have
+/// applied as many entries hold equal state machines.
+pub fn replicated_log(o: &Observed<'_>) -> Result<(), String> {
+    let quiet = (o.end_time - o.settle_time) / MS;
+    if !o.leader_seen {
+        return Err(format!(
+            "no node led in the last {quiet} ms of the run, after the faults were over"
+        ));
+    }
+    let settled: Vec<(usize, &NodeView)> = o
+        .settle
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| v.as_ref().map(|v| (i, v)))
+        .collect();
+    let committed = settled
+        .iter()
+        .map(|(_, v)| v.commit_index)
+        .max()
+        .unwrap_or(0);
+    let members: Vec<NodeId> = settled
+        .iter()
+        .max_by_key(|(i, v)| (v.term, v.commit_index, std::cmp::Reverse(*i)))
+        .map(|(_, v)| v.members.clone())
+        .filter(|m| !m.is_empty())
+        .unwrap_or_else(|| settled.iter().map(|(i, _)| *i as NodeId).collect());
+    let live: Vec<(NodeId, &NodeView)> = members
+        .iter()
+        .filter_map(|&m| {
+            o.end
+                .get(m as usize)
+                .and_then(Option::as_ref)
+                .map(|v| (m, v))
+        })
+        .collect();
+    for (m, v) in &live {
+        if v.applied_index < committed {
+            return Err(format!(
+                "node {m} has applied {} entries by the end, but {committed} were committed {quiet} ms before it",
+                v.applied_index
+            ));
+        }
+    }
+    for (k, (a, va)) in live.iter().enumerate() {
+        for (b, vb) in &live[k + 1..] {
+            if va.applied_index == vb.applied_index && va.kv != vb.kv {
+                return Err(format!(
+                    "nodes {a} and {b} have both applied {} entries but hold different data",
+                    va.applied_index
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(role: &str, term: u64, commit: u64, applied: u64, kv: &[(&str, i64)]) -> NodeView {
+        NodeView {
+            role: role.into(),
+            term,
+            commit_index: commit,
+            applied_index: applied,
+            members: vec![0, 1, 2],
+            kv: kv.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            ..Default::default()
+        }
+    }
+
+    fn check(
+        settle: &[Option<NodeView>],
+        end: &[Option<NodeView>],
+        leader: bool,
+    ) -> Result<(), String> {
+        replicated_log(&Observed {
+            settle,
+            end,
+            leader_seen: leader,
+            settle_time: 5_000 * MS,
+            end_time: 6_500 * MS,
+        })
+    }
+
+    #[test]
+    fn a_follower_one_commit_behind_at_the_end_is_fine_if_it_applied_what_was_settled() {
+        let settle = vec![
+            Some(node("leader", 2, 10, 10, &[("k0", 1)])),
+            Some(node("follower", 2, 10, 10, &[("k0", 1)])),
+            Some(node("follower", 2, 9, 9, &[])),
+        ];
+        // A late election: the new leader committed its no-op, the others do not know.
+        let end = vec![
+            Some(node("follower", 3, 10, 10, &[("k0", 1)])),
+            Some(node("leader", 3, 11, 11, &[("k0", 1)])),
+            Some(node("follower", 3, 10, 10, &[("k0", 1)])),
+        ];
+        assert_eq!(check(&settle, &end, true), Ok(()));
+    }
+
+    #[test]
+    fn a_follower_that_does_not_apply_what_was_committed_fails() {
+        let settle = vec![
+            Some(node("leader", 2, 10, 10, &[("k0", 1)])),
+            Some(node("follower", 2, 10, 10, &[("k0", 1)])),
+            Some(node("follower", 2, 7, 7, &[])),
+        ];
+        let end = vec![
+            Some(node("leader", 2, 10, 10, &[("k0", 1)])),
+            Some(node("follower", 2, 10, 10, &[("k0", 1)])),
+            Some(node("follower", 2, 10, 9, &[])),
+        ];
+        let e = check(&settle, &end, true).unwrap_err();
+        assert!(e.contains("node 2 has applied 9 entries"), "{e}");
+    }
+
+    #[test]
+    fn divergent_replicas_and_no_leader_fail() {
+        let settle = vec![Some(node("leader", 2, 10, 10, &[])), None, None];
+        let end = vec![
+            Some(node("leader", 2, 10, 10, &[("k0", 1)])),
+            Some(node("follower", 2, 10, 10, &[("k0", 2)])),
+            None,
+        ];
+        let e = check(&settle, &end, true).unwrap_err();
+        assert!(e.contains("different data"), "{e}");
+        let same = vec![end[0].clone(), end[0].clone(), None];
+        assert!(check(&settle, &same, false)
+            .unwrap_err()
+            .contains("no node led"));
+        assert_eq!(check(&settle, &same, true), Ok(()));
+    }
+}
