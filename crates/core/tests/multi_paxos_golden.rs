@@ -112,8 +112,10 @@ fn outcome(o: &Outcome) -> String {
         Outcome::Ok { value: None } => "ok".into(),
         Outcome::Ok { value: Some(v) } => format!("ok value={v}"),
         Outcome::Fail { reason } => format!("fail: {reason}"),
-        Outcome::Redirect { leader: Some(l) } => format!("redirect to {l}"),
-        Outcome::Redirect { leader: None } => "redirect (no leader known)".into(),
+        Outcome::Redirect {
+            leader: Some(l), ..
+        } => format!("redirect to {l}"),
+        Outcome::Redirect { leader: None, .. } => "redirect (no leader known)".into(),
         Outcome::Unknown { reason } => format!("unknown: {reason}"),
     }
 }

@@ -362,6 +362,9 @@ impl Protocol for MultiPaxos {
                 seq: req.seq,
                 outcome: Outcome::Redirect {
                     leader: self.proposer.leader.filter(|l| *l != self.id),
+                    // The ballot round this node has promised: a hint from a node
+                    // that promised a higher ballot is the newer one.
+                    term: self.acceptor.promised().round,
                 },
             });
             return;
