@@ -1,28 +1,44 @@
 //! `quorumlab check HISTORY [--model register|cas-register|kv] [--format jsonl|jepsen-log]
-//! [--budget-ms N] [--json]`: is a client history linearizable?
+//! [--budget-ms N] [--memory-mib N] [--threads N] [--json]`: is a client history
+//! linearizable?
 //!
-//! Exit codes: 0 linearizable, 1 not (the explanation is printed), 2 bad input (with
-//! the line number), 3 unknown (the time budget ran out before a verdict).
+//! Keys are checked concurrently, on every core: the first key found not linearizable
+//! decides, and the verdict is printed at once; its explanation follows within the same
+//! budget. Exit codes: 0 linearizable, 1 not (the explanation is printed), 2 bad input
+//! (with the line number), 3 unknown (a limit ran out before a verdict; the message
+//! names it and the option that raises it).
 
-use quorumlab_sim::check::{self, gen, Format, Model, Options, Parsed, Verdict};
+use quorumlab_sim::check::{
+    self, gen, Checker, Decision, Format, KeyTask, Model, Options, Parsed, Verdict,
+};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 const USAGE: &str = "\
-usage: quorumlab check HISTORY [--model register|cas-register|kv] [--format jsonl|jepsen-log] [--budget-ms N] [--json]
+usage: quorumlab check HISTORY [--model register|cas-register|kv] [--format jsonl|jepsen-log]
+                       [--budget-ms N] [--memory-mib N] [--threads N] [--json]
 
 HISTORY is a file, or - for standard input. The format defaults to jepsen-log for .log
-files and jsonl otherwise; the model to kv if the history appends or holds strings, else
-cas-register. --budget-ms bounds the search (default: no limit).
+files and jsonl otherwise. The model is detected from the history (kv if it appends or
+holds strings, else cas-register) and printed; --model forces one.
+--budget-ms bounds the whole command, explanation included (default: no limit);
+--memory-mib caps what the search holds (default 1024); --threads: keys are checked on
+this many threads (default: every core).
 exit codes: 0 linearizable; 1 not linearizable (the explanation is printed); 2 bad input
-(with its line number); 3 unknown: the time budget ran out before a verdict";
+(with its line number); 3 unknown: a limit ran out before a verdict (the message says
+which, and the option that raises it)";
+
+/// The default of `--memory-mib`.
+const MEMORY_MIB: u64 = 1024;
 
 struct CheckArgs {
     path: String,
     model: Option<Model>,
     format: Option<Format>,
     budget_ms: Option<u64>,
+    memory_mib: u64,
+    threads: Option<usize>,
     json: bool,
 }
 
@@ -31,6 +47,8 @@ fn parse_args(args: &[String]) -> Result<Option<CheckArgs>, String> {
     let mut model = None;
     let mut format = None;
     let mut budget_ms = None;
+    let mut memory_mib = MEMORY_MIB;
+    let mut threads = None;
     let mut json = false;
     let mut i = 0;
     while i < args.len() {
@@ -69,6 +87,22 @@ fn parse_args(args: &[String]) -> Result<Option<CheckArgs>, String> {
                     format!("--budget-ms needs a whole number of milliseconds, not {v:?}")
                 })?);
             }
+            "--memory-mib" => {
+                let v = value("a number of MiB")?;
+                memory_mib = v
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|&m| m > 0 && m < 1 << 40)
+                    .ok_or_else(|| {
+                        format!("--memory-mib needs a whole number of MiB (1 or more), not {v:?}")
+                    })?;
+            }
+            "--threads" => {
+                let v = value("a number of threads")?;
+                threads = Some(v.parse::<usize>().ok().filter(|&n| n > 0).ok_or_else(|| {
+                    format!("--threads needs a whole number (1 or more), not {v:?}")
+                })?);
+            }
             _ if a.starts_with("--") => return Err(format!("unknown option {a}")),
             _ => {
                 if path.is_some() {
@@ -85,6 +119,8 @@ fn parse_args(args: &[String]) -> Result<Option<CheckArgs>, String> {
         model,
         format,
         budget_ms,
+        memory_mib,
+        threads,
         json,
     }))
 }
@@ -119,7 +155,41 @@ fn bad_input(json: bool, path: &str, line: Option<usize>, message: &str) -> i32 
     2
 }
 
+/// Decide every key of `c`, on `threads` threads (each with its share of the keys,
+/// round robin within the share), polling `deadline`.
+pub fn decide(c: &mut Checker, threads: usize, deadline: Option<Instant>) {
+    let clock = move || deadline.is_some_and(|d| Instant::now() >= d);
+    if threads <= 1 {
+        c.decide(&mut { clock });
+        return;
+    }
+    let parts = c.take_tasks(threads);
+    let ctl = c.control();
+    let done: Vec<Vec<KeyTask>> = std::thread::scope(|s| {
+        let handles: Vec<_> = parts
+            .into_iter()
+            .map(|mut part| {
+                s.spawn(move || {
+                    check::run_keys(&mut part, ctl, &mut { clock });
+                    part
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    c.put_tasks(done);
+}
+
+/// Threads to check with by default: every core.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 pub fn main(args: &[String]) -> i32 {
+    let t0 = Instant::now();
     let a = match parse_args(args) {
         Ok(Some(a)) => a,
         Ok(None) => {
@@ -136,51 +206,103 @@ pub fn main(args: &[String]) -> i32 {
         Err(e) => return bad_input(a.json, &a.path, None, &e),
     };
     let format = a.format.unwrap_or_else(|| Format::from_path(&a.path));
-    let t0 = Instant::now();
     let parsed = match check::parse(&text, format) {
         Ok(p) => p,
         Err(e) => return bad_input(a.json, &a.path, Some(e.line), &e.message),
     };
-    let model = a.model.unwrap_or_else(|| Model::infer(&parsed.history));
+    let detected = Model::infer(&parsed.history);
+    let model = a.model.unwrap_or(detected);
+    let how = if a.model.is_some() {
+        "given with --model"
+    } else {
+        "detected from the history; --model forces another"
+    };
+    let mut opts = Options::new(model);
+    opts.max_bytes = (a.memory_mib << 20) as usize;
     let deadline = a.budget_ms.map(|ms| t0 + Duration::from_millis(ms));
-    let mut out_of_time = move || deadline.is_some_and(|d| Instant::now() >= d);
-    let (verdict, stats) =
-        match check::check_parsed(&parsed, &Options::new(model), &mut out_of_time) {
-            Ok(v) => v,
-            Err(e) => return bad_input(a.json, &a.path, Some(e.line), &e.message),
-        };
-    let secs = t0.elapsed().as_secs_f64();
-    if a.json {
-        let mut v = serde_json::to_value(&verdict).unwrap_or_default();
-        if let Some(o) = v.as_object_mut() {
-            o.insert("model".into(), model.name().into());
-            o.insert(
-                "stats".into(),
-                serde_json::to_value(&stats).unwrap_or_default(),
-            );
-            o.insert("elapsed_ms".into(), (secs * 1000.0).into());
+    let mut c = match Checker::new(&parsed.history, Some(&parsed), &opts) {
+        Ok(c) => c,
+        Err(e) => {
+            let hint = if model != detected {
+                format!(
+                    " (this history looks like the {} model: leave out --model to use it)",
+                    detected.name()
+                )
+            } else {
+                String::new()
+            };
+            let msg = format!("{}{hint}", e.message);
+            return bad_input(a.json, &a.path, Some(e.line), &msg);
         }
-        say!("{v}");
-        return verdict.exit_code();
-    }
+    };
+    let stats = c.stats();
+    let threads = a.threads.unwrap_or_else(cores).min(stats.keys).max(1);
+    decide(&mut c, threads, deadline);
+    let decided = t0.elapsed().as_secs_f64();
     let what = format!(
-        "{} operations on {} key{} ({} of unknown outcome), model {}, {:.3} s",
+        "{} operations on {} key{} ({} of unknown outcome), model {} ({how})",
         stats.operations,
         stats.keys,
         if stats.keys == 1 { "" } else { "s" },
         stats.unknown_outcome,
         model.name(),
-        secs
     );
-    match &verdict {
-        Verdict::Linearizable => say!("linearizable: {what}"),
-        Verdict::NotLinearizable(ex) => {
-            print!("{}", ex.text);
-            say!("not linearizable: {what}");
+    // The verdict as soon as it is known; the explanation after.
+    if !a.json {
+        match c.decision() {
+            Decision::Linearizable => say!("linearizable: {what}; {decided:.3} s"),
+            Decision::NotLinearizable { key } => say!(
+                "not linearizable{}: {what}; verdict in {decided:.3} s",
+                key.map(|k| format!(" on key {k:?}")).unwrap_or_default()
+            ),
+            Decision::Unknown { .. } => {}
         }
-        Verdict::Unknown { why, .. } => say!(
-            "unknown: {why}; the history may or may not be linearizable (raise --budget-ms): {what}"
-        ),
+    }
+    let mut clock = move || deadline.is_some_and(|d| Instant::now() >= d);
+    let (verdict, stats) = c.finish(&mut clock);
+    let secs = t0.elapsed().as_secs_f64();
+    if a.json {
+        let mut v = serde_json::to_value(&verdict).unwrap_or_default();
+        if let Some(o) = v.as_object_mut() {
+            o.insert("model".into(), model.name().into());
+            o.insert("model_detected".into(), a.model.is_none().into());
+            o.insert(
+                "stats".into(),
+                serde_json::to_value(&stats).unwrap_or_default(),
+            );
+            o.insert("decided_ms".into(), (decided * 1000.0).into());
+            o.insert("elapsed_ms".into(), (secs * 1000.0).into());
+        }
+        say!("{v}");
+        return verdict.exit_code();
+    }
+    match &verdict {
+        Verdict::Linearizable => {}
+        Verdict::NotLinearizable(ex) => {
+            for line in ex.text.lines() {
+                say!("{line}");
+            }
+            say!(
+                "explained in {:.3} s ({secs:.3} s in all)",
+                secs - decided
+            );
+        }
+        Verdict::Unknown { why, limit, .. } => {
+            let raise = match limit {
+                Some(check::Limit::Time) => format!(
+                    "raise --budget-ms (now {})",
+                    a.budget_ms.unwrap_or_default()
+                ),
+                Some(check::Limit::Memory) => {
+                    format!("raise --memory-mib (now {})", a.memory_mib)
+                }
+                Some(l) => format!("raise {}", l.option()),
+                None => "raise the limits".into(),
+            };
+            say!(
+                "unknown: {why}; the history may or may not be linearizable ({raise}): {what}; {secs:.3} s"
+            )
+        }
     }
     verdict.exit_code()
 }

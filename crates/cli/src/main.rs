@@ -26,7 +26,7 @@ quorumlab: a deterministic distributed-systems playground, headless
 usage:
   quorumlab run SCENARIO [--seed N] [--nemesis] [--trace FILE] [--history FILE] [--json]
   quorumlab explore SCENARIO --seeds N [--nemesis] [--start N] [--threads N] [--json]
-  quorumlab check HISTORY [--model register|cas-register|kv] [--format jsonl|jepsen-log] [--budget-ms N] [--json]
+  quorumlab check HISTORY [--model register|cas-register|kv] [--format jsonl|jepsen-log] [--budget-ms N] [--memory-mib N] [--threads N] [--json]
   quorumlab url SCENARIO [--base URL] | quorumlab url --decode URL
   quorumlab bench [--quick] [--threads] [SCENARIO]
 

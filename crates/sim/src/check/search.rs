@@ -65,6 +65,8 @@ struct Interner {
     strings: Vec<String>,
     /// (state, appended piece) → state.
     appended: FastMap<(u32, u32), u32>,
+    /// Bytes of the strings held (each twice: in `ids` and in `strings`).
+    string_bytes: usize,
 }
 
 impl Interner {
@@ -84,11 +86,22 @@ impl Interner {
         }
         let i = self.ids.len() as u32;
         self.ids.insert(v.clone(), i);
-        self.strings.push(match v {
+        let s = match v {
             Value::Str(s) => s.clone(),
             _ => String::new(),
-        });
+        };
+        self.string_bytes += 2 * s.capacity();
+        self.strings.push(s);
         i
+    }
+
+    /// What the tables and strings hold, in bytes.
+    fn bytes(&self) -> usize {
+        // A hash table entry, its control byte, and the key's and value's sizes.
+        self.ids.capacity() * (std::mem::size_of::<(Value, u32)>() + 1)
+            + self.appended.capacity() * (12 + 1)
+            + self.strings.capacity() * std::mem::size_of::<String>()
+            + self.string_bytes
     }
 
     #[inline]
@@ -112,7 +125,7 @@ pub(crate) struct Problem {
     /// `None`: unknown outcome.
     ret: Vec<Option<u64>>,
     code: Vec<Code>,
-    interner: std::cell::RefCell<Interner>,
+    interner: Interner,
 }
 
 impl Problem {
@@ -161,12 +174,21 @@ impl Problem {
             call: subset.iter().map(|&i| all[i].call).collect(),
             ret: subset.iter().map(|&i| all[i].ret).collect(),
             code,
-            interner: std::cell::RefCell::new(t),
+            interner: t,
         }
     }
 
     pub(crate) fn len(&self) -> usize {
         self.ops.len()
+    }
+
+    /// What the compiled operations hold, in bytes (the interner is counted by the
+    /// search that owns it).
+    fn bytes(&self) -> usize {
+        self.ops.capacity() * 8
+            + self.call.capacity() * 8
+            + self.ret.capacity() * 16
+            + self.code.capacity() * std::mem::size_of::<Code>()
     }
 }
 
@@ -236,12 +258,7 @@ pub(crate) struct Violation {
 pub(crate) enum Found {
     Linearizable,
     Violation(Violation),
-    OutOfBudget(&'static str),
-}
-
-pub(crate) struct Outcome {
-    pub result: Found,
-    pub memo_len: usize,
+    OutOfBudget,
 }
 
 /// The memo: an open-addressing set of (linearized set, state), the sets stored in one
@@ -265,7 +282,7 @@ impl Memo {
     }
 
     fn bytes(&self) -> usize {
-        self.slots.len() * 16 + self.arena.len() * 8
+        self.slots.capacity() * 16 + self.arena.capacity() * 8
     }
 
     /// Insert; false if it was there already.
@@ -312,157 +329,268 @@ impl Memo {
     }
 }
 
-/// Search for a linearization of `p`.
-pub(crate) fn run(p: &Problem, budget: &mut Budget, max_memo_bytes: usize) -> Outcome {
-    let n = p.len();
-    if n == 0 {
-        return Outcome {
-            result: Found::Linearizable,
-            memo_len: 0,
-        };
-    }
-    // Entries: calls and returns sorted by time, calls first at equal times (an
-    // operation returning at t and one invoked at t overlap), unknown returns last.
-    let mut order: Vec<(u64, u8, u32)> = Vec::with_capacity(2 * n);
-    for i in 0..n {
-        order.push((p.call[i], 0, i as u32));
-        order.push((p.ret[i].unwrap_or(u64::MAX), 1, i as u32));
-    }
-    order.sort_unstable();
-    let head = 2 * n;
-    let mut next = vec![0u32; 2 * n + 1];
-    let mut prev = vec![0u32; 2 * n + 1];
-    // Per entry: operation index, and for calls the position of the matching return.
-    let mut op_of = vec![0u32; 2 * n];
-    let mut is_call = vec![false; 2 * n];
-    let mut ret_pos = vec![0u32; n];
-    let mut partner = vec![0u32; 2 * n];
-    for (pos, &(_, kind, op)) in order.iter().enumerate() {
-        op_of[pos] = op;
-        is_call[pos] = kind == 0;
-        if kind == 1 {
-            ret_pos[op as usize] = pos as u32;
-        }
-    }
-    for pos in 0..2 * n {
-        if is_call[pos] {
-            let r = ret_pos[op_of[pos] as usize];
-            partner[pos] = r;
-        }
-    }
-    for pos in 0..=2 * n {
-        next[pos] = if pos == 2 * n { 0 } else { (pos + 1) as u32 };
-        prev[pos] = if pos == 0 {
-            head as u32
-        } else {
-            (pos - 1) as u32
-        };
-    }
-    next[2 * n - 1] = head as u32;
-    prev[head] = (2 * n - 1) as u32;
-    // A list with one entry per position: head → 0 → 1 → … → 2n-1 → head.
-    next[head] = 0;
+/// One key's search, resumable: [`Search::step`] runs it for a number of steps, so a
+/// caller can interleave keys (round robin, or one thread each) and stop whenever it
+/// likes. Owns everything it holds, and [`Search::bytes`] counts all of it.
+pub(crate) struct Search {
+    p: Problem,
+    interner: Interner,
+    order: Vec<(u64, u8, u32)>,
+    next: Vec<u32>,
+    prev: Vec<u32>,
+    op_of: Vec<u32>,
+    is_call: Vec<bool>,
+    partner: Vec<u32>,
+    zob: Vec<u64>,
+    bits: Vec<u64>,
+    set_hash: u64,
+    memo: Memo,
+    remaining: usize,
+    stack: Vec<(u32, u32)>,
+    state: u32,
+    best: Vec<u64>,
+    best_len: usize,
+    furthest: u32,
+    entry: usize,
+    head: usize,
+    /// Backtrack next (a read was just undone, or could not be placed: see `step`).
+    back: bool,
+    /// Steps taken so far.
+    pub steps: u64,
+    fixed_bytes: usize,
+}
 
-    let zob: Vec<u64> = (0..n as u64)
-        .map(|i| mix(i.wrapping_add(0x1234_5678_9abc_def1)))
-        .collect();
-    let words = n.div_ceil(64);
-    let mut bits = vec![0u64; words];
-    let mut set_hash = 0u64;
-    let mut memo = Memo::new(words);
-    let mut remaining = p.ret.iter().filter(|r| r.is_some()).count();
-    let mut stack: Vec<(u32, u32)> = Vec::with_capacity(n);
-    let mut state = 0u32;
-    let mut best = bits.clone();
-    let mut best_len = 0usize;
-    let mut furthest = 0u32;
-    let mut interner = p.interner.borrow_mut();
-    let mut entry = next[head] as usize;
-    let mut steps = 0u64;
-    let limit = budget.max_steps.saturating_sub(budget.used);
+pub(crate) enum Decided {
+    Linearizable,
+    Violation(Violation),
+}
 
-    let found = loop {
-        if remaining == 0 {
-            break Found::Linearizable;
+impl Search {
+    pub(crate) fn new(mut p: Problem) -> Search {
+        let n = p.len();
+        let interner = std::mem::take(&mut p.interner);
+        // Entries: calls and returns sorted by time, calls first at equal times (an
+        // operation returning at t and one invoked at t overlap), unknown returns last.
+        let mut order: Vec<(u64, u8, u32)> = Vec::with_capacity(2 * n);
+        for i in 0..n {
+            order.push((p.call[i], 0, i as u32));
+            order.push((p.ret[i].unwrap_or(u64::MAX), 1, i as u32));
         }
-        steps += 1;
-        if steps.is_multiple_of(POLL) {
-            if steps >= limit {
-                break Found::OutOfBudget("the step budget ran out");
-            }
-            if (budget.out_of_time)() {
-                budget.timed_out = true;
-                break Found::OutOfBudget("the time budget ran out");
-            }
-            if memo.bytes() > max_memo_bytes {
-                break Found::OutOfBudget("the memory budget ran out");
+        order.sort_unstable();
+        let head = 2 * n;
+        let mut next = vec![0u32; 2 * n + 1];
+        let mut prev = vec![0u32; 2 * n + 1];
+        // Per entry: operation index, and for calls the position of the matching return.
+        let mut op_of = vec![0u32; 2 * n];
+        let mut is_call = vec![false; 2 * n];
+        let mut ret_pos = vec![0u32; n];
+        let mut partner = vec![0u32; 2 * n];
+        for (pos, &(_, kind, op)) in order.iter().enumerate() {
+            op_of[pos] = op;
+            is_call[pos] = kind == 0;
+            if kind == 1 {
+                ret_pos[op as usize] = pos as u32;
             }
         }
-        if entry != head && is_call[entry] {
-            let op = op_of[entry] as usize;
-            let c = p.code[op];
-            let stepped = match c.kind {
-                READ => (state == c.a).then_some(state),
-                WRITE => Some(c.a),
-                CAS => (state == c.a).then_some(c.b),
-                CAS_FAILED => (state != c.a).then_some(state),
-                _ => Some(interner.append(state, c.a)),
-            };
-            if let Some(ns) = stepped {
-                bits[op >> 6] |= 1 << (op & 63);
-                set_hash ^= zob[op];
-                if memo.insert(&bits, set_hash, ns) {
-                    stack.push((entry as u32, state));
-                    state = ns;
-                    if p.ret[op].is_some() {
-                        remaining -= 1;
+        for pos in 0..2 * n {
+            if is_call[pos] {
+                partner[pos] = ret_pos[op_of[pos] as usize];
+            }
+        }
+        // A list with one entry per position: head → 0 → 1 → … → 2n-1 → head.
+        for pos in 0..2 * n {
+            next[pos] = (pos + 1) as u32;
+            prev[pos] = if pos == 0 { head as u32 } else { (pos - 1) as u32 };
+        }
+        if n > 0 {
+            next[2 * n - 1] = head as u32;
+            prev[head] = (2 * n - 1) as u32;
+        }
+        next[head] = if n > 0 { 0 } else { head as u32 };
+        let zob: Vec<u64> = (0..n as u64)
+            .map(|i| mix(i.wrapping_add(0x1234_5678_9abc_def1)))
+            .collect();
+        let words = n.div_ceil(64);
+        let remaining = p.ret.iter().filter(|r| r.is_some()).count();
+        let fixed_bytes = p.bytes()
+            + order.capacity() * 16
+            + (next.capacity() + prev.capacity() + op_of.capacity() + partner.capacity()) * 4
+            + is_call.capacity()
+            + zob.capacity() * 8
+            + 2 * words * 8;
+        let entry = next[head] as usize;
+        Search {
+            p,
+            interner,
+            order,
+            next,
+            prev,
+            op_of,
+            is_call,
+            partner,
+            zob,
+            bits: vec![0u64; words],
+            set_hash: 0,
+            memo: Memo::new(words),
+            remaining,
+            stack: Vec::new(),
+            state: 0,
+            best: vec![0u64; words],
+            best_len: 0,
+            furthest: 0,
+            entry,
+            head,
+            back: false,
+            steps: 0,
+            fixed_bytes,
+        }
+    }
+
+    pub(crate) fn problem(&self) -> &Problem {
+        &self.p
+    }
+
+    /// Everything this search holds, in bytes (an estimate of the allocations: tables
+    /// by capacity, strings by length).
+    pub(crate) fn bytes(&self) -> usize {
+        self.fixed_bytes + self.memo.bytes() + self.interner.bytes() + self.stack.capacity() * 8
+    }
+
+    /// Pairs of (linearized set, state) memoised.
+    pub(crate) fn memo_len(&self) -> usize {
+        self.memo.len
+    }
+
+    /// Run at most `n` steps; `Some` once decided (do not call again after that).
+    pub(crate) fn step(&mut self, n: u64) -> Option<Decided> {
+        let head = self.head;
+        let p = &self.p;
+        let (next, prev) = (&mut self.next, &mut self.prev);
+        let (op_of, is_call, partner) = (&self.op_of, &self.is_call, &self.partner);
+        let interner = &mut self.interner;
+        let mut entry = self.entry;
+        let mut state = self.state;
+        let mut back = self.back;
+        let mut taken = 0u64;
+        let found = loop {
+            if self.remaining == 0 {
+                break Some(Decided::Linearizable);
+            }
+            if taken >= n {
+                break None;
+            }
+            taken += 1;
+            if !back && entry != head && is_call[entry] {
+                let op = op_of[entry] as usize;
+                let c = p.code[op];
+                let stepped = match c.kind {
+                    READ => (state == c.a).then_some(state),
+                    WRITE => Some(c.a),
+                    CAS => (state == c.a).then_some(c.b),
+                    CAS_FAILED => (state != c.a).then_some(state),
+                    _ => Some(interner.append(state, c.a)),
+                };
+                if let Some(ns) = stepped {
+                    self.bits[op >> 6] |= 1 << (op & 63);
+                    self.set_hash ^= self.zob[op];
+                    if self.memo.insert(&self.bits, self.set_hash, ns) {
+                        self.stack.push((entry as u32, state));
+                        state = ns;
+                        if p.ret[op].is_some() {
+                            self.remaining -= 1;
+                        }
+                        // Lift the call and its return out of the list.
+                        let r = partner[entry] as usize;
+                        next[prev[entry] as usize] = next[entry];
+                        prev[next[entry] as usize] = prev[entry];
+                        next[prev[r] as usize] = next[r];
+                        prev[next[r] as usize] = prev[r];
+                        if self.stack.len() > self.best_len {
+                            self.best_len = self.stack.len();
+                            self.best.copy_from_slice(&self.bits);
+                        }
+                        entry = next[head] as usize;
+                        continue;
                     }
-                    // Lift the call and its return out of the list.
-                    let r = partner[entry] as usize;
-                    next[prev[entry] as usize] = next[entry];
-                    prev[next[entry] as usize] = prev[entry];
-                    next[prev[r] as usize] = next[r];
-                    prev[next[r] as usize] = prev[r];
-                    if stack.len() > best_len {
-                        best_len = stack.len();
-                        best.copy_from_slice(&bits);
+                    self.bits[op >> 6] &= !(1 << (op & 63));
+                    self.set_hash ^= self.zob[op];
+                    // A read that fits the state can always be placed now rather than
+                    // later (it changes nothing, and placing it early only frees the
+                    // others): every way on from here without it is no better than
+                    // the one with it, which the memo says is a dead end.
+                    if c.kind == READ {
+                        back = true;
+                        continue;
                     }
-                    entry = next[head] as usize;
-                    continue;
                 }
-                bits[op >> 6] &= !(1 << (op & 63));
-                set_hash ^= zob[op];
+                entry = next[entry] as usize;
+            } else {
+                // A return (or the end): whatever is open cannot stay unplaced; backtrack.
+                if !back && entry != head {
+                    self.furthest = self.furthest.max(entry as u32);
+                }
+                back = false;
+                let Some((e, old)) = self.stack.pop() else {
+                    let best = std::mem::take(&mut self.best);
+                    break Some(Decided::Violation(violation(
+                        p,
+                        &self.order,
+                        best,
+                        self.best_len,
+                        self.furthest,
+                    )));
+                };
+                let e = e as usize;
+                let op = op_of[e] as usize;
+                self.bits[op >> 6] &= !(1 << (op & 63));
+                self.set_hash ^= self.zob[op];
+                state = old;
+                if p.ret[op].is_some() {
+                    self.remaining += 1;
+                }
+                // Unlift: put the return back, then the call.
+                let r = partner[e] as usize;
+                next[prev[r] as usize] = r as u32;
+                prev[next[r] as usize] = r as u32;
+                next[prev[e] as usize] = e as u32;
+                prev[next[e] as usize] = e as u32;
+                // Placing a read as soon as it fits dominates every other choice here
+                // (see above), so when it led nowhere, neither does anything else.
+                if p.code[op].kind == READ {
+                    back = true;
+                }
+                entry = next[e] as usize;
             }
-            entry = next[entry] as usize;
-        } else {
-            // A return (or the end): whatever is open cannot stay unplaced; backtrack.
-            if entry != head {
-                furthest = furthest.max(entry as u32);
-            }
-            let Some((e, old)) = stack.pop() else {
-                break Found::Violation(violation(p, &order, best, best_len, furthest));
-            };
-            let e = e as usize;
-            let op = op_of[e] as usize;
-            bits[op >> 6] &= !(1 << (op & 63));
-            set_hash ^= zob[op];
-            state = old;
-            if p.ret[op].is_some() {
-                remaining += 1;
-            }
-            // Unlift: put the return back, then the call.
-            let r = partner[e] as usize;
-            next[prev[r] as usize] = r as u32;
-            prev[next[r] as usize] = r as u32;
-            next[prev[e] as usize] = e as u32;
-            prev[next[e] as usize] = e as u32;
-            entry = next[e] as usize;
+        };
+        self.entry = entry;
+        self.state = state;
+        self.back = back;
+        self.steps += taken;
+        found
+    }
+}
+
+/// Search for a linearization of `p` within `budget`, giving up when it holds more than
+/// `max_bytes`.
+pub(crate) fn run(p: Problem, budget: &mut Budget, max_bytes: usize) -> Found {
+    let mut s = Search::new(p);
+    let limit = budget.max_steps.saturating_sub(budget.used);
+    loop {
+        let before = s.steps;
+        let decided = s.step(POLL.min(limit.saturating_sub(s.steps)).max(1));
+        budget.used += s.steps - before;
+        match decided {
+            Some(Decided::Linearizable) => return Found::Linearizable,
+            Some(Decided::Violation(v)) => return Found::Violation(v),
+            None => {}
         }
-    };
-    budget.used += steps;
-    Outcome {
-        result: found,
-        memo_len: memo.len,
+        if s.steps >= limit || s.bytes() > max_bytes {
+            return Found::OutOfBudget;
+        }
+        if (budget.out_of_time)() {
+            budget.timed_out = true;
+            return Found::OutOfBudget;
+        }
     }
 }
 
