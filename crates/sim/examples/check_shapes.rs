@@ -10,14 +10,37 @@ fn main() {
     let out = [
         ("many-keys-one-bad", shapes::many_keys_one_bad(1)),
         ("many-clients-few-keys", shapes::many_clients_few_keys(3000, 1)),
+        ("many-clients-few-keys-squashed", shapes::many_clients_few_keys_squashed(3000, 1)),
         ("large-20000", shapes::large(20_000, false, 1)),
         ("large-20000-bad", shapes::large(20_000, true, 1)),
         ("large-50000", shapes::large(50_000, false, 1)),
         ("large-50000-bad", shapes::large(50_000, true, 1)),
     ];
+    if let Ok(spec) = std::env::var("SHAPE") {
+        use quorumlab_sim::check::{gen, Model};
+        let n: Vec<u64> = spec.split(',').map(|x| x.parse().expect("a number")).collect();
+        let g = gen::GenSpec {
+            model: Model::Register,
+            clients: n[0],
+            ops: n[1] as usize,
+            keys: n[2] as u32,
+            max_latency: 3000,
+            max_think: 100,
+            unknown_per_mille: n[4] as u32,
+        };
+        let mut h = gen::linearizable_history(&g, 1);
+        if n[3] > 0 {
+            h = gen::squash_values(h, n[3] as i64);
+        }
+        let path = format!("{dir}/custom.jsonl");
+        std::fs::write(&path, h.to_jsonl()).expect("write");
+        println!("{path}: {} events", h.events.len());
+        return;
+    }
     for (name, h) in out {
         let path = format!("{dir}/{name}.jsonl");
         std::fs::write(&path, h.to_jsonl()).expect("write");
         println!("{path}: {} events", h.events.len());
     }
 }
+

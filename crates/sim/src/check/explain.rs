@@ -69,6 +69,11 @@ pub(crate) struct Found {
     best_len: usize,
     /// The operation the search could not place.
     stuck: usize,
+    /// The operation whose return the search could not get past.
+    blocked: usize,
+    /// The operations searched (all of the key's but those never observed): not
+    /// linearizable.
+    whole: Vec<usize>,
     /// A sub-history that is itself not linearizable (see [`Violation::prefix`]).
     prefix: Vec<usize>,
 }
@@ -78,6 +83,8 @@ impl Found {
         Found {
             best_len: v.best_len,
             stuck: p.ops[v.stuck],
+            blocked: p.ops[v.blocked],
+            whole: p.ops.clone(),
             prefix: v.prefix.iter().map(|&l| p.ops[l]).collect(),
         }
     }
@@ -139,7 +146,7 @@ impl Shrink<'_, '_> {
         self.budget.absorb(used, timed_out);
         self.effort = self.effort.saturating_sub(used.max(1));
         match out {
-            search::Found::Violation(v) => Some(set[v.stuck]),
+            search::Found::Violation(v) => Some(set[v.blocked]),
             _ => None,
         }
     }
@@ -272,17 +279,25 @@ impl Shrink<'_, '_> {
     /// stays not linearizable; and by treating a cas as a plain write of its new value
     /// (dropping its precondition) where that keeps it so. Returns the set, its stuck
     /// operation, and whether no single such step is left.
-    fn shrink(&mut self, start: Vec<usize>, stuck: usize) -> (Vec<usize>, Option<usize>, bool) {
+    fn shrink(
+        &mut self,
+        start: Vec<usize>,
+        whole: &[usize],
+        suspects: &[usize],
+    ) -> (Vec<usize>, Option<usize>, bool) {
         let mut s = start;
         let mut last: Option<usize> = None;
+        let stuck = suspects[0];
         // The commonest anomaly first: a read that nothing could explain (its value
         // never written) is a witness on its own.
-        if self.work[stuck].f == Func::Read && self.unexplained_alone(&s, stuck) {
-            if let Some(st) = self.not_linearizable(&[stuck]) {
-                return (vec![stuck], Some(st), true);
+        for &r in suspects {
+            if self.work[r].f == Func::Read && self.unexplained_alone(whole, r) {
+                if let Some(st) = self.not_linearizable(&[r]) {
+                    return (vec![r], Some(st), true);
+                }
             }
         }
-        if let Some((set, st)) = self.around(&s, stuck) {
+        if let Some((set, st)) = suspects.iter().find_map(|&o| self.around(whole, o)) {
             s = set;
             last = Some(st);
         } else {
@@ -415,8 +430,8 @@ pub(crate) fn explain(
         max_bytes: opts.max_bytes,
         need_count: Default::default(),
     };
-    let (mut set, last, minimal) = sh.shrink(start, v.stuck);
-    let stuck_global = last.unwrap_or(v.stuck);
+    let (mut set, last, minimal) = sh.shrink(start, &v.whole, &[v.blocked, v.stuck]);
+    let stuck_global = last.unwrap_or(v.blocked);
     set.sort_by_key(|&i| (ops[i].call, ops[i].call_event));
     let labels: Vec<String> = (0..set.len()).map(label).collect();
     let explained: Vec<ExplainedOp> = set

@@ -126,6 +126,12 @@ pub(crate) struct Problem {
     ret: Vec<Option<u64>>,
     code: Vec<Code>,
     interner: Interner,
+    /// Per value: written at most once (see `new`).
+    once: Vec<bool>,
+    /// Per value: completed operations that need the state to hold it.
+    needers: Vec<u32>,
+    needer_start: Vec<u32>,
+    needer_list: Vec<u32>,
 }
 
 impl Problem {
@@ -169,12 +175,53 @@ impl Problem {
             };
             code.push(c);
         }
+        let ret: Vec<Option<u64>> = subset.iter().map(|&i| all[i].ret).collect();
+        // Values written once (or, the initial one, never): once the state leaves such a
+        // value it never comes back, so it may leave only after every completed
+        // operation that needs it is placed. Not with appends (states compose).
+        let values = t.strings.len();
+        let mut producers = vec![0u32; values];
+        let mut needers = vec![0u32; values];
+        let appends = code.iter().any(|c| c.kind == APPEND);
+        for (c, r) in code.iter().zip(&ret) {
+            match c.kind {
+                WRITE => producers[c.a as usize] += 1,
+                CAS => {
+                    producers[c.b as usize] += 1;
+                    if r.is_some() {
+                        needers[c.a as usize] += 1;
+                    }
+                }
+                READ if r.is_some() => needers[c.a as usize] += 1,
+                _ => {}
+            }
+        }
+        // Who needs each value (CSR: `needer_list[needer_start[v]..needer_start[v + 1]]`).
+        let mut needer_start = vec![0u32; values + 1];
+        for v in 0..values {
+            needer_start[v + 1] = needer_start[v] + needers[v];
+        }
+        let mut fill = needer_start.clone();
+        let mut needer_list = vec![0u32; needer_start[values] as usize];
+        for (i, (c, r)) in code.iter().zip(&ret).enumerate() {
+            if r.is_some() && matches!(c.kind, READ | CAS) {
+                needer_list[fill[c.a as usize] as usize] = i as u32;
+                fill[c.a as usize] += 1;
+            }
+        }
+        let once: Vec<bool> = (0..values)
+            .map(|v| !appends && producers[v] == u32::from(v != 0))
+            .collect();
         Problem {
             ops: subset.to_vec(),
             call: subset.iter().map(|&i| all[i].call).collect(),
-            ret: subset.iter().map(|&i| all[i].ret).collect(),
+            ret,
             code,
             interner: t,
+            once,
+            needers,
+            needer_start,
+            needer_list,
         }
     }
 
@@ -189,6 +236,9 @@ impl Problem {
             + self.call.capacity() * 8
             + self.ret.capacity() * 16
             + self.code.capacity() * std::mem::size_of::<Code>()
+            + self.once.capacity()
+            + (self.needers.capacity() + self.needer_start.capacity() + self.needer_list.capacity())
+                * 4
     }
 }
 
@@ -250,6 +300,9 @@ pub(crate) struct Violation {
     /// Problem-local index of the operation the search could not place there: the
     /// unplaced completed one that returns first.
     pub stuck: usize,
+    /// Problem-local index of the operation whose return the search got furthest to
+    /// and could not get past.
+    pub blocked: usize,
     /// Problem-local indices of every operation invoked before the furthest return the
     /// search backtracked at: a sub-history that is itself not linearizable.
     pub prefix: Vec<usize>,
@@ -355,6 +408,10 @@ pub(crate) struct Search {
     head: usize,
     /// Backtrack next (a read was just undone, or could not be placed: see `step`).
     back: bool,
+    /// Per value: completed operations that need it and are not placed yet.
+    need_left: Vec<u32>,
+    /// Per operation: the position of its return entry.
+    ret_pos: Vec<u32>,
     /// Steps taken so far.
     pub steps: u64,
     fixed_bytes: usize,
@@ -419,6 +476,8 @@ impl Search {
             + zob.capacity() * 8
             + 2 * words * 8;
         let entry = next[head] as usize;
+        let need_left = p.needers.clone();
+        let fixed_bytes = fixed_bytes + need_left.capacity() * 4 + ret_pos.capacity() * 4;
         Search {
             p,
             interner,
@@ -441,6 +500,8 @@ impl Search {
             entry,
             head,
             back: false,
+            need_left,
+            ret_pos,
             steps: 0,
             fixed_bytes,
         }
@@ -490,6 +551,35 @@ impl Search {
                     CAS_FAILED => (state != c.a).then_some(state),
                     _ => Some(interner.append(state, c.a)),
                 };
+                // Leaving a value written once while a completed operation still needs
+                // it is a dead end: it will never hold that value again.
+                let stepped = match stepped {
+                    Some(ns)
+                        if ns != state
+                            && p.once.get(state as usize).copied().unwrap_or(false)
+                            && self.need_left[state as usize]
+                                > u32::from(
+                                    p.ret[op].is_some() && c.kind == CAS && c.a == state,
+                                ) =>
+                    {
+                        // Every way on from here dies by the return of the first such
+                        // operation (for the explanation's prefix, see `violation`).
+                        let v = state as usize;
+                        let first = p.needer_list
+                            [p.needer_start[v] as usize..p.needer_start[v + 1] as usize]
+                            .iter()
+                            .filter(|&&o| {
+                                o as usize != op && self.bits[o as usize >> 6] >> (o & 63) & 1 == 0
+                            })
+                            .map(|&o| self.ret_pos[o as usize])
+                            .min();
+                        if let Some(r) = first {
+                            self.furthest = self.furthest.max(r);
+                        }
+                        None
+                    }
+                    other => other,
+                };
                 if let Some(ns) = stepped {
                     self.bits[op >> 6] |= 1 << (op & 63);
                     self.set_hash ^= self.zob[op];
@@ -498,6 +588,9 @@ impl Search {
                         state = ns;
                         if p.ret[op].is_some() {
                             self.remaining -= 1;
+                            if matches!(c.kind, READ | CAS) {
+                                self.need_left[c.a as usize] -= 1;
+                            }
                         }
                         // Lift the call and its return out of the list.
                         let r = partner[entry] as usize;
@@ -547,6 +640,9 @@ impl Search {
                 state = old;
                 if p.ret[op].is_some() {
                     self.remaining += 1;
+                    if matches!(p.code[op].kind, READ | CAS) {
+                        self.need_left[p.code[op].a as usize] += 1;
+                    }
                 }
                 // Unlift: put the return back, then the call.
                 let r = partner[e] as usize;
@@ -634,6 +730,7 @@ fn violation(
     Violation {
         best_len,
         stuck,
+        blocked: order[furthest as usize].2 as usize,
         prefix,
     }
 }
