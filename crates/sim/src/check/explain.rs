@@ -93,6 +93,11 @@ impl Found {
 /// Steps one shrinking sub-search may take at least (more for larger candidates).
 const SUB_STEPS: u64 = 20_000;
 
+/// Searches of at most `GRACE_OPS` operations (and [`SUB_STEPS`] steps) the explanation
+/// may still run, `GRACE` of them, once its budget is spent.
+const GRACE: u32 = 8;
+const GRACE_OPS: usize = 16;
+
 /// The value an operation leaves in the register, if it writes one.
 fn produces(o: &Op) -> Option<Value> {
     match (o.f, &o.input, o.ended) {
@@ -125,6 +130,8 @@ struct Shrink<'b, 'a> {
     max_bytes: usize,
     /// How many operations of the current set need each value.
     need_count: std::collections::HashMap<Value, usize>,
+    /// Tiny searches left past the budget.
+    grace: u32,
 }
 
 impl Shrink<'_, '_> {
@@ -135,8 +142,23 @@ impl Shrink<'_, '_> {
     /// Whether the sub-history `set` is not linearizable; the stuck operation if so.
     /// `None` also when the budget ran out first.
     fn not_linearizable(&mut self, set: &[usize]) -> Option<usize> {
-        if set.is_empty() || self.out() {
+        if set.is_empty() {
             return None;
+        }
+        if self.out() {
+            // A few tiny searches past the limit (microseconds each) keep the
+            // explanation small when the verdict took the whole budget.
+            if set.len() > GRACE_OPS || self.grace == 0 {
+                return None;
+            }
+            self.grace -= 1;
+            let p = Problem::new(&self.work, set, self.model);
+            let mut never = || false;
+            let mut b = Budget::new(&mut never, Some(SUB_STEPS));
+            return match search::run(p, &mut b, self.max_bytes) {
+                search::Found::Violation(v) => Some(set[v.blocked]),
+                _ => None,
+            };
         }
         let p = Problem::new(&self.work, set, self.model);
         let cap = SUB_STEPS.max(8 * set.len() as u64).min(self.effort);
@@ -324,7 +346,7 @@ impl Shrink<'_, '_> {
             let mut removed = false;
             let mut i = 0;
             while i < s.len() {
-                if self.out() {
+                if self.out() && (s.len() > GRACE_OPS || self.grace == 0) {
                     return (s, last, false);
                 }
                 let end = (i + chunk).min(s.len());
@@ -359,7 +381,7 @@ impl Shrink<'_, '_> {
                 else {
                     continue;
                 };
-                if self.out() {
+                if self.out() && (s.len() > GRACE_OPS || self.grace == 0) {
                     return (s, last, false);
                 }
                 let saved = self.work[i].clone();
@@ -429,8 +451,10 @@ pub(crate) fn explain(
         effort: opts.explain_steps,
         max_bytes: opts.max_bytes,
         need_count: Default::default(),
+        grace: GRACE,
     };
     let (mut set, last, minimal) = sh.shrink(start, &v.whole, &[v.blocked, v.stuck]);
+    let sh_timed_out = sh.budget.timed_out;
     let stuck_global = last.unwrap_or(v.blocked);
     set.sort_by_key(|&i| (ops[i].call, ops[i].call_event));
     let labels: Vec<String> = (0..set.len()).map(label).collect();
@@ -516,8 +540,13 @@ pub(crate) fn explain(
             "drop any read above, or any write whose value none of the others reads, \
              and the rest can be ordered"
         } else {
-            "shrinking to a smallest set stopped at its effort limit, so some of the \
-             operations above may not matter"
+            if sh_timed_out {
+                "shrinking to a smallest set stopped when the time budget ran out, so some \
+                 of the operations above may not matter"
+            } else {
+                "shrinking to a smallest set stopped at its effort limit, so some of the \
+                 operations above may not matter"
+            }
         }
     ));
     Explanation {

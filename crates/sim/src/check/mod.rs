@@ -403,7 +403,9 @@ pub fn run_keys(tasks: &mut [KeyTask], ctl: &Control, out_of_time: &mut dyn FnMu
                 continue;
             }
             let before = s.steps;
-            let r = s.step(SLICE.min(left));
+            // The room this key has: the cap less what the others hold.
+            let others = ctl.bytes.load(Ordering::Relaxed).saturating_sub(t.held);
+            let r = s.step(SLICE.min(left), ctl.max_bytes.saturating_sub(others));
             ctl.steps.fetch_add(s.steps - before, Ordering::Relaxed);
             let now = s.bytes();
             t.memo_len = s.memo_len();

@@ -522,8 +522,9 @@ impl Search {
         self.memo.len
     }
 
-    /// Run at most `n` steps; `Some` once decided (do not call again after that).
-    pub(crate) fn step(&mut self, n: u64) -> Option<Decided> {
+    /// Run at most `n` steps, stopping early (undecided) when it holds more than
+    /// `max_bytes`; `Some` once decided (do not call again after that).
+    pub(crate) fn step(&mut self, n: u64, max_bytes: usize) -> Option<Decided> {
         let head = self.head;
         let p = &self.p;
         let (next, prev) = (&mut self.next, &mut self.prev);
@@ -537,7 +538,14 @@ impl Search {
             if self.remaining == 0 {
                 break Some(Decided::Linearizable);
             }
-            if taken >= n {
+            if taken >= n
+                || (taken % 64 == 63
+                    && self.fixed_bytes
+                        + self.memo.bytes()
+                        + interner.bytes()
+                        + self.stack.capacity() * 8
+                        > max_bytes)
+            {
                 break None;
             }
             taken += 1;
@@ -673,7 +681,7 @@ pub(crate) fn run(p: Problem, budget: &mut Budget, max_bytes: usize) -> Found {
     let limit = budget.max_steps.saturating_sub(budget.used);
     loop {
         let before = s.steps;
-        let decided = s.step(POLL.min(limit.saturating_sub(s.steps)).max(1));
+        let decided = s.step(POLL.min(limit.saturating_sub(s.steps)).max(1), max_bytes);
         budget.used += s.steps - before;
         match decided {
             Some(Decided::Linearizable) => return Found::Linearizable,
