@@ -312,10 +312,83 @@ fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/jepsen-etcd")
 }
 
-#[allow(dead_code)] // called by `quorumlab bench`
-/// Check the Jepsen etcd corpus and a generated 50-client kv history; one report line
-/// each (for `quorumlab bench`).
-pub fn bench() -> Vec<String> {
+/// Check one generated history as `quorumlab check` does (keys on every core), `runs`
+/// times: the verdict, the time to it and to the end (explanation included), min–max.
+fn bench_one(
+    label: &str,
+    h: &quorumlab_sim::history::History,
+    model: Model,
+    expect: &str,
+    runs: usize,
+    budget: Option<Duration>,
+) -> String {
+    let (mut decided, mut total, mut peak) = (Vec::new(), Vec::new(), 0usize);
+    let mut got = String::new();
+    let threads = cores();
+    for _ in 0..runs.max(1) {
+        let t0 = Instant::now();
+        let deadline = budget.map(|b| t0 + b);
+        let opts = Options::new(model);
+        let mut c = match Checker::new(h, None, &opts) {
+            Ok(c) => c,
+            Err(e) => return format!("linearizability, {label}: UNEXPECTED error {e}"),
+        };
+        let keys = c.stats().keys;
+        decide(&mut c, threads.min(keys).max(1), deadline);
+        decided.push(t0.elapsed().as_secs_f64());
+        let (v, stats) = c.finish(&mut move || deadline.is_some_and(|d| Instant::now() >= d));
+        total.push(t0.elapsed().as_secs_f64());
+        peak = peak.max(stats.peak_bytes);
+        got = match &v {
+            Verdict::Linearizable => "linearizable".into(),
+            Verdict::NotLinearizable(ex) => format!(
+                "not-linearizable (key {}, {} op{} explained)",
+                ex.key.as_deref().unwrap_or("-"),
+                ex.ops.len(),
+                if ex.ops.len() == 1 { "" } else { "s" }
+            ),
+            Verdict::Unknown {
+                limit,
+                undecided: u,
+                ..
+            } => {
+                let undecided = u.len();
+                format!(
+                    "unknown ({} ran out, {undecided} key{} undecided)",
+                    limit.map_or("a limit", |l| l.describe()),
+                    if undecided == 1 { "" } else { "s" }
+                )
+            }
+        };
+    }
+    let span = |v: &[f64]| {
+        let lo = v.iter().copied().fold(f64::INFINITY, f64::min) * 1000.0;
+        let hi = v.iter().copied().fold(0.0, f64::max) * 1000.0;
+        if v.len() == 1 {
+            format!("{lo:.1} ms")
+        } else {
+            format!("{lo:.1}–{hi:.1} ms")
+        }
+    };
+    let flag = if got.starts_with(expect) {
+        ""
+    } else {
+        "UNEXPECTED "
+    };
+    format!(
+        "linearizability, {label}: {flag}{got}; verdict {}, total {} ({} run{}, {threads} threads, peak {:.1} MB held)",
+        span(&decided),
+        span(&total),
+        runs.max(1),
+        if runs > 1 { "s" } else { "" },
+        peak as f64 / 1e6
+    )
+}
+
+/// Check the Jepsen etcd corpus and the checker's shapes (generated histories); one
+/// report line each (for `quorumlab bench`). `quick`: one run each.
+pub fn bench(quick: bool) -> Vec<String> {
+    let runs = if quick { 1 } else { 5 };
     let mut lines = Vec::new();
     let dir = corpus_dir();
     let verdicts = std::fs::read_to_string(dir.join("verdicts.tsv")).ok();
@@ -325,48 +398,61 @@ pub fn bench() -> Vec<String> {
             dir.display()
         )),
         Some(tsv) => {
-            let t0 = Instant::now();
+            let mut all_secs = Vec::new();
             let (mut n, mut events, mut agree, mut published) = (0, 0, 0, 0);
             let mut slowest = (0.0f64, String::new());
             let mut trouble = Vec::new();
-            for row in tsv.lines().skip(1) {
-                let Some((file, expect)) = row.split_once('\t') else {
-                    continue;
-                };
-                let t = Instant::now();
-                let got = std::fs::read_to_string(dir.join(file))
-                    .map_err(|e| e.to_string())
-                    .and_then(|text| check::parse_jepsen_log(&text).map_err(|e| e.to_string()))
-                    .and_then(|p: Parsed| {
-                        events += p.history.events.len();
-                        check::check_parsed(&p, &Options::new(Model::CasRegister), &mut || false)
+            for run in 0..runs {
+                let t0 = Instant::now();
+                (n, events, agree, published) = (0, 0, 0, 0);
+                for row in tsv.lines().skip(1) {
+                    let Some((file, expect)) = row.split_once('\t') else {
+                        continue;
+                    };
+                    let t = Instant::now();
+                    let got = std::fs::read_to_string(dir.join(file))
+                        .map_err(|e| e.to_string())
+                        .and_then(|text| {
+                            check::parse_jepsen_log(&text).map_err(|e| e.to_string())
+                        })
+                        .and_then(|p: Parsed| {
+                            events += p.history.events.len();
+                            check::check_parsed(
+                                &p,
+                                &Options::new(Model::CasRegister),
+                                &mut || false,
+                            )
                             .map_err(|e| e.to_string())
-                    });
-                let dt = t.elapsed().as_secs_f64();
-                if dt > slowest.0 {
-                    slowest = (dt, file.to_string());
-                }
-                n += 1;
-                let name = match &got {
-                    Ok((Verdict::Linearizable, _)) => "linearizable",
-                    Ok((Verdict::NotLinearizable(_), _)) => "not-linearizable",
-                    Ok((Verdict::Unknown { .. }, _)) => "unknown",
-                    Err(_) => "error",
-                };
-                if expect != "unknown" {
-                    published += 1;
-                    if name == expect {
-                        agree += 1;
-                    } else {
-                        trouble.push(format!("{file}: {name}, published {expect}"));
+                        });
+                    let dt = t.elapsed().as_secs_f64();
+                    if dt > slowest.0 {
+                        slowest = (dt, file.to_string());
+                    }
+                    n += 1;
+                    let name = match &got {
+                        Ok((Verdict::Linearizable, _)) => "linearizable",
+                        Ok((Verdict::NotLinearizable(_), _)) => "not-linearizable",
+                        Ok((Verdict::Unknown { .. }, _)) => "unknown",
+                        Err(_) => "error",
+                    };
+                    if expect != "unknown" {
+                        published += 1;
+                        if name == expect {
+                            agree += 1;
+                        } else if run == 0 {
+                            trouble.push(format!("{file}: {name}, published {expect}"));
+                        }
                     }
                 }
+                all_secs.push(t0.elapsed().as_secs_f64());
             }
-            let secs = t0.elapsed().as_secs_f64();
+            let lo = all_secs.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = all_secs.iter().copied().fold(0.0, f64::max);
             lines.push(format!(
-                "linearizability, jepsen etcd corpus: {n} histories ({events} events) in {:.1} ms incl. reading and parsing, {:.0} histories/s; slowest {} {:.2} ms; agrees with {agree}/{published} published verdicts",
-                secs * 1000.0,
-                n as f64 / secs,
+                "linearizability, jepsen etcd corpus: {n} histories ({events} events) in {:.1}–{:.1} ms over {runs} run{} incl. reading and parsing, one thread; slowest {} {:.2} ms; agrees with {agree}/{published} published verdicts",
+                lo * 1000.0,
+                hi * 1000.0,
+                if runs == 1 { "" } else { "s" },
                 slowest.1,
                 slowest.0 * 1000.0
             ));
@@ -384,20 +470,52 @@ pub fn bench() -> Vec<String> {
         max_think: 500,
         unknown_per_mille: 10,
     };
-    let h = gen::linearizable_history(&spec, 1);
-    let t = Instant::now();
-    let v = check::check(&h, Model::Kv, &mut || false);
-    let dt = t.elapsed().as_secs_f64();
-    let verdict = match v {
-        Ok(Verdict::Linearizable) => "linearizable".to_string(),
-        Ok(other) => format!("UNEXPECTED {:?}", std::mem::discriminant(&other)),
-        Err(e) => format!("UNEXPECTED error {e}"),
-    };
-    lines.push(format!(
-        "linearizability, generated kv history: 50 clients, {} ops on {} keys with appends: {verdict} in {:.2} ms",
-        spec.ops,
-        spec.keys,
-        dt * 1000.0
+    let kv = gen::linearizable_history(&spec, 1);
+    let shapes = gen::shapes::many_keys_one_bad(1);
+    lines.push(bench_one(
+        "kv, 50 clients, 4,000 ops on 8 keys with appends",
+        &kv,
+        Model::Kv,
+        "linearizable",
+        runs,
+        None,
+    ));
+    lines.push(bench_one(
+        "50 clients on 10 keys, one hard key, one bad key",
+        &shapes,
+        Model::CasRegister,
+        "not-linearizable (key k9",
+        runs,
+        None,
+    ));
+    lines.push(bench_one(
+        "100 clients on 3 keys, 3,000 ops, values of their own",
+        &gen::shapes::many_clients_few_keys(3000, 1),
+        Model::CasRegister,
+        "linearizable",
+        runs,
+        None,
+    ));
+    for (ops, bad) in [(20_000, false), (20_000, true), (50_000, false), (50_000, true)] {
+        lines.push(bench_one(
+            &format!(
+                "50 clients, {ops} ops on 10 keys{}",
+                if bad { ", one stale read" } else { "" }
+            ),
+            &gen::shapes::large(ops, bad, 1),
+            Model::CasRegister,
+            if bad { "not-linearizable" } else { "linearizable" },
+            runs,
+            None,
+        ));
+    }
+    lines.push(bench_one(
+        "100 clients on 3 keys, 3,000 ops, values squashed to 0..4 (hard), --budget-ms 5000",
+        &gen::shapes::many_clients_few_keys_squashed(3000, 1),
+        Model::Register,
+        "",
+        1,
+        Some(Duration::from_secs(5)),
     ));
     lines
 }
@@ -406,7 +524,7 @@ pub fn bench() -> Vec<String> {
 mod tests {
     #[test]
     fn bench_runs_and_agrees() {
-        let lines = super::bench();
+        let lines = super::bench(true);
         assert!(
             lines
                 .iter()

@@ -28,7 +28,7 @@ usage:
   quorumlab explore SCENARIO --seeds N [--nemesis] [--start N] [--threads N] [--json]
   quorumlab check HISTORY [--model register|cas-register|kv] [--format jsonl|jepsen-log] [--budget-ms N] [--memory-mib N] [--threads N] [--json]
   quorumlab url SCENARIO [--base URL] | quorumlab url --decode URL
-  quorumlab bench [--quick] [--threads] [SCENARIO]
+  quorumlab bench [--quick] [--threads] [--checker] [SCENARIO]
 
 SCENARIO is a scenario file (see docs/scenario-format.md), or - for standard input.
 exit codes: 0 fine; 1 a violation (an invariant, convergence, or a history that is not

@@ -7,7 +7,17 @@ use quorumlab_sim::check::gen::shapes;
 fn main() {
     let dir = std::env::args().nth(1).unwrap_or_else(|| "target/shapes".into());
     std::fs::create_dir_all(&dir).expect("create the directory");
+    let kv = quorumlab_sim::check::gen::GenSpec {
+        model: quorumlab_sim::check::Model::Kv,
+        clients: 50,
+        ops: 4000,
+        keys: 8,
+        max_latency: 3000,
+        max_think: 500,
+        unknown_per_mille: 10,
+    };
     let out = [
+        ("kv-4000", quorumlab_sim::check::gen::linearizable_history(&kv, 1)),
         ("many-keys-one-bad", shapes::many_keys_one_bad(1)),
         ("many-clients-few-keys", shapes::many_clients_few_keys(3000, 1)),
         ("many-clients-few-keys-squashed", shapes::many_clients_few_keys_squashed(3000, 1)),

@@ -126,7 +126,7 @@ fn running_out_of_memory_gives_up_on_the_biggest_key_and_goes_on() {
 }
 
 /// One client appending 1 KiB pieces to one key and reading it back each time: the
-/// states are strings of 1, 2, … 300 KiB, 45 MB in all.
+/// states are strings of 1, 2, … 300 KiB, 44 MiB in all.
 fn long_strings() -> History {
     let mut h = History::default();
     let mut t = 0;
@@ -173,7 +173,7 @@ fn the_memory_cap_counts_the_model_strings() {
     opts.max_bytes = 1 << 30;
     let (v, stats) = check::check_with(&h, None, &opts, &mut || false).unwrap();
     assert_eq!(v, Verdict::Linearizable);
-    assert!(stats.peak_bytes > 45 << 20, "{}", stats.peak_bytes);
+    assert!(stats.peak_bytes > 40 << 20, "{}", stats.peak_bytes);
 }
 
 #[test]

@@ -360,12 +360,12 @@ pub mod shapes {
         linearizable_history(&spec(Model::CasRegister, 100, ops, 3, 3000, 100), seed)
     }
 
-    /// The same with the values squashed to 0..3 (as Jepsen's register tests write):
+    /// The same with the values squashed to 0..5 (as Jepsen's register tests write):
     /// values repeat, and the search has little to go on.
     pub fn many_clients_few_keys_squashed(ops: usize, seed: u64) -> History {
         squash_values(
             linearizable_history(&spec(Model::Register, 100, ops, 3, 3000, 100), seed),
-            3,
+            5,
         )
     }
 

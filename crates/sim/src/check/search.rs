@@ -58,15 +58,30 @@ struct Code {
 }
 
 /// Model states are interned values; state 0 is the initial one (`null`, or `""`).
+/// Strings (the kv model's states, which appends make long) are held once, in
+/// `strings`, and found by their hash.
 #[derive(Default)]
 struct Interner {
+    /// Values other than strings.
     ids: FastMap<Value, u32>,
-    /// The kv model's strings by id (for append).
+    /// Hash of a string → the first id with that hash; `same` chains the others.
+    by_hash: FastMap<u64, u32>,
+    same: Vec<u32>,
+    /// Every value's string by id (empty for values other than strings).
     strings: Vec<String>,
     /// (state, appended piece) → state.
     appended: FastMap<(u32, u32), u32>,
-    /// Bytes of the strings held (each twice: in `ids` and in `strings`).
+    /// Bytes of the strings held.
     string_bytes: usize,
+}
+
+const NONE: u32 = u32::MAX;
+
+fn hash_str(s: &str) -> u64 {
+    let mut h = FastHasher::default();
+    h.write(s.as_bytes());
+    h.write_u64(s.len() as u64);
+    h.finish()
 }
 
 impl Interner {
@@ -80,27 +95,60 @@ impl Interner {
         t
     }
 
-    fn id(&mut self, v: &Value) -> u32 {
-        if let Some(&i) = self.ids.get(v) {
-            return i;
-        }
-        let i = self.ids.len() as u32;
-        self.ids.insert(v.clone(), i);
-        let s = match v {
-            Value::Str(s) => s.clone(),
-            _ => String::new(),
-        };
-        self.string_bytes += 2 * s.capacity();
+    fn push(&mut self, s: String) -> u32 {
+        let i = self.strings.len() as u32;
+        self.string_bytes += s.capacity();
         self.strings.push(s);
+        self.same.push(NONE);
         i
+    }
+
+    fn id(&mut self, v: &Value) -> u32 {
+        match v {
+            Value::Str(s) => match self.find(s) {
+                Ok(i) => i,
+                Err((h, first)) => self.add(s.clone(), h, first),
+            },
+            v => {
+                if let Some(&i) = self.ids.get(v) {
+                    return i;
+                }
+                let i = self.push(String::new());
+                self.ids.insert(v.clone(), i);
+                i
+            }
+        }
+    }
+
+    /// The id of the string `s`, or its hash and the first id with that hash.
+    fn find(&self, s: &str) -> Result<u32, (u64, u32)> {
+        let h = hash_str(s);
+        let first = self.by_hash.get(&h).copied().unwrap_or(NONE);
+        let mut i = first;
+        while i != NONE {
+            if self.strings[i as usize] == s {
+                return Ok(i);
+            }
+            i = self.same[i as usize];
+        }
+        Err((h, first))
+    }
+
+    fn add(&mut self, s: String, h: u64, first: u32) -> u32 {
+        let id = self.push(s);
+        self.same[id as usize] = first;
+        self.by_hash.insert(h, id);
+        id
     }
 
     /// What the tables and strings hold, in bytes.
     fn bytes(&self) -> usize {
         // A hash table entry, its control byte, and the key's and value's sizes.
         self.ids.capacity() * (std::mem::size_of::<(Value, u32)>() + 1)
+            + self.by_hash.capacity() * (12 + 1)
             + self.appended.capacity() * (12 + 1)
             + self.strings.capacity() * std::mem::size_of::<String>()
+            + self.same.capacity() * 4
             + self.string_bytes
     }
 
@@ -109,9 +157,14 @@ impl Interner {
         if let Some(&r) = self.appended.get(&(s, piece)) {
             return r;
         }
-        let mut v = self.strings[s as usize].clone();
-        v.push_str(&self.strings[piece as usize]);
-        let r = self.id(&Value::Str(v));
+        let (a, b) = (&self.strings[s as usize], &self.strings[piece as usize]);
+        let mut v = String::with_capacity(a.len() + b.len());
+        v.push_str(a);
+        v.push_str(b);
+        let r = match self.find(&v) {
+            Ok(i) => i,
+            Err((h, first)) => self.add(v, h, first),
+        };
         self.appended.insert((s, piece), r);
         r
     }
