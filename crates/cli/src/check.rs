@@ -282,10 +282,7 @@ pub fn main(args: &[String]) -> i32 {
             for line in ex.text.lines() {
                 say!("{line}");
             }
-            say!(
-                "explained in {:.3} s ({secs:.3} s in all)",
-                secs - decided
-            );
+            say!("explained in {:.3} s ({secs:.3} s in all)", secs - decided);
         }
         Verdict::Unknown { why, limit, .. } => {
             let raise = match limit {
@@ -496,7 +493,12 @@ pub fn bench(quick: bool) -> Vec<String> {
         runs,
         None,
     ));
-    for (ops, bad) in [(20_000, false), (20_000, true), (50_000, false), (50_000, true)] {
+    for (ops, bad) in [
+        (20_000, false),
+        (20_000, true),
+        (50_000, false),
+        (50_000, true),
+    ] {
         lines.push(bench_one(
             &format!(
                 "50 clients, {ops} ops on 10 keys{}",
@@ -504,7 +506,11 @@ pub fn bench(quick: bool) -> Vec<String> {
             ),
             &gen::shapes::large(ops, bad, 1),
             Model::CasRegister,
-            if bad { "not-linearizable" } else { "linearizable" },
+            if bad {
+                "not-linearizable"
+            } else {
+                "linearizable"
+            },
             runs,
             None,
         ));

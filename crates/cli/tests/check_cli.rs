@@ -132,8 +132,18 @@ fn the_verdict_is_printed_before_the_explanation() {
         let (code, out, _) = run(&dir, &args(&["check", &f, "--threads", threads]));
         assert_eq!(code, 1, "{out}");
         let first = out.lines().next().unwrap_or_default();
-        assert!(first.starts_with("not linearizable on key \"k9\": "), "{out}");
+        assert!(
+            first.starts_with("not linearizable on key \"k9\": "),
+            "{out}"
+        );
         assert!(out.contains("no operation ever wrote"), "{out}");
-        assert!(out.trim_end().lines().last().unwrap().starts_with("explained in"), "{out}");
+        assert!(
+            out.trim_end()
+                .lines()
+                .last()
+                .unwrap()
+                .starts_with("explained in"),
+            "{out}"
+        );
     }
 }

@@ -5,7 +5,9 @@
 use quorumlab_sim::check::gen::shapes;
 
 fn main() {
-    let dir = std::env::args().nth(1).unwrap_or_else(|| "target/shapes".into());
+    let dir = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "target/shapes".into());
     std::fs::create_dir_all(&dir).expect("create the directory");
     let kv = quorumlab_sim::check::gen::GenSpec {
         model: quorumlab_sim::check::Model::Kv,
@@ -17,10 +19,19 @@ fn main() {
         unknown_per_mille: 10,
     };
     let out = [
-        ("kv-4000", quorumlab_sim::check::gen::linearizable_history(&kv, 1)),
+        (
+            "kv-4000",
+            quorumlab_sim::check::gen::linearizable_history(&kv, 1),
+        ),
         ("many-keys-one-bad", shapes::many_keys_one_bad(1)),
-        ("many-clients-few-keys", shapes::many_clients_few_keys(3000, 1)),
-        ("many-clients-few-keys-squashed", shapes::many_clients_few_keys_squashed(3000, 1)),
+        (
+            "many-clients-few-keys",
+            shapes::many_clients_few_keys(3000, 1),
+        ),
+        (
+            "many-clients-few-keys-squashed",
+            shapes::many_clients_few_keys_squashed(3000, 1),
+        ),
         ("large-20000", shapes::large(20_000, false, 1)),
         ("large-20000-bad", shapes::large(20_000, true, 1)),
         ("large-50000", shapes::large(50_000, false, 1)),
@@ -28,7 +39,10 @@ fn main() {
     ];
     if let Ok(spec) = std::env::var("SHAPE") {
         use quorumlab_sim::check::{gen, Model};
-        let n: Vec<u64> = spec.split(',').map(|x| x.parse().expect("a number")).collect();
+        let n: Vec<u64> = spec
+            .split(',')
+            .map(|x| x.parse().expect("a number"))
+            .collect();
         let g = gen::GenSpec {
             model: Model::Register,
             clients: n[0],
@@ -53,4 +67,3 @@ fn main() {
         println!("{path}: {} events", h.events.len());
     }
 }
-

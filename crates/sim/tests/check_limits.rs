@@ -89,7 +89,10 @@ fn keys_left_undecided_are_listed_with_the_limit() {
         panic!("expected unknown, got {v:?}")
     };
     assert_eq!(limit, Some(Limit::Steps));
-    assert_eq!(undecided, vec![Some("a".to_string()), Some("c".to_string())]);
+    assert_eq!(
+        undecided,
+        vec![Some("a".to_string()), Some("c".to_string())]
+    );
     assert_eq!(key.as_deref(), Some("a"));
     assert!(why.contains("the step budget ran out"), "{why}");
     assert!(why.contains("2 of 4 keys undecided: \"a\", \"c\""), "{why}");
@@ -120,7 +123,10 @@ fn running_out_of_memory_gives_up_on_the_biggest_key_and_goes_on() {
         panic!("expected unknown, got {v:?}")
     };
     assert_eq!(limit, Some(Limit::Memory));
-    assert_eq!(undecided, vec![Some("a".to_string()), Some("b".to_string())]);
+    assert_eq!(
+        undecided,
+        vec![Some("a".to_string()), Some("b".to_string())]
+    );
     // The cap holds (give or take one slice of the search).
     assert!(stats.peak_bytes < 6 << 20, "{}", stats.peak_bytes);
 }
@@ -131,7 +137,7 @@ fn long_strings() -> History {
     let mut h = History::default();
     let mut t = 0;
     let mut cur = String::new();
-    let mut ev = |h: &mut History, kind, f, value: Value, t: u64| {
+    let ev = |h: &mut History, kind, f, value: Value, t: u64| {
         h.push(HistoryEvent {
             process: 0,
             kind,
@@ -144,10 +150,28 @@ fn long_strings() -> History {
     for i in 0..300 {
         let piece = format!("{i:04}").repeat(256);
         cur.push_str(&piece);
-        ev(&mut h, EventType::Invoke, Func::Append, Value::Str(piece.clone()), t);
-        ev(&mut h, EventType::Ok, Func::Append, Value::Str(piece), t + 1);
+        ev(
+            &mut h,
+            EventType::Invoke,
+            Func::Append,
+            Value::Str(piece.clone()),
+            t,
+        );
+        ev(
+            &mut h,
+            EventType::Ok,
+            Func::Append,
+            Value::Str(piece),
+            t + 1,
+        );
         ev(&mut h, EventType::Invoke, Func::Read, Value::Nil, t + 2);
-        ev(&mut h, EventType::Ok, Func::Read, Value::Str(cur.clone()), t + 3);
+        ev(
+            &mut h,
+            EventType::Ok,
+            Func::Read,
+            Value::Str(cur.clone()),
+            t + 3,
+        );
         t += 4;
     }
     h
@@ -189,7 +213,11 @@ fn the_explanation_is_small() {
         let stuck: Vec<_> = ex.ops.iter().filter(|o| o.stuck).collect();
         assert_eq!(stuck.len(), 1, "{}", ex.text);
         assert_eq!(stuck[0].f, Func::Read, "{}", ex.text);
-        assert!(ex.text.contains("It should have returned a newer value"), "{}", ex.text);
+        assert!(
+            ex.text.contains("It should have returned a newer value"),
+            "{}",
+            ex.text
+        );
     }
 }
 

@@ -277,11 +277,7 @@ impl Shrink<'_, '_> {
         set.sort_by_key(|&i| (all[i].call, all[i].call_event));
         self.count_needs(&set);
         let honest = {
-            let removed: Vec<usize> = start
-                .iter()
-                .copied()
-                .filter(|i| !set.contains(i))
-                .collect();
+            let removed: Vec<usize> = start.iter().copied().filter(|i| !set.contains(i)).collect();
             let mut whole = set.clone();
             whole.extend(&removed);
             self.count_needs(&whole);
@@ -376,9 +372,11 @@ impl Shrink<'_, '_> {
             let mut weakened = false;
             for k in 0..s.len() {
                 let i = s[k];
-                let (Func::Cas, Value::Pair([_, new]), Ended::Ok | Ended::Unknown) =
-                    (self.work[i].f, self.work[i].input.clone(), self.work[i].ended)
-                else {
+                let (Func::Cas, Value::Pair([_, new]), Ended::Ok | Ended::Unknown) = (
+                    self.work[i].f,
+                    self.work[i].input.clone(),
+                    self.work[i].ended,
+                ) else {
                     continue;
                 };
                 if self.out() && (s.len() > GRACE_OPS || self.grace == 0) {

@@ -288,8 +288,7 @@ pub fn stale_read(h: &mut History, pick: usize) -> Option<usize> {
             (Func::Read, Value::Int(_)) => {
                 let ws = writes.get(&e.key).map(Vec::as_slice).unwrap_or(&[]);
                 // Writes that returned before this read was invoked, by return time.
-                let before: Vec<&(u64, u64, i64)> =
-                    ws.iter().filter(|w| w.1 < called[i]).collect();
+                let before: Vec<&(u64, u64, i64)> = ws.iter().filter(|w| w.1 < called[i]).collect();
                 if before.len() >= 3 {
                     let old = before[before.len() - 3];
                     // Two later writes, each invoked after `old` returned.

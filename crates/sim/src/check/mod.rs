@@ -465,7 +465,9 @@ pub struct Checker<'h> {
 pub enum Decision {
     Linearizable,
     /// This key is not linearizable ([`Checker::finish`] explains why).
-    NotLinearizable { key: Option<String> },
+    NotLinearizable {
+        key: Option<String>,
+    },
     /// See [`Verdict::Unknown`].
     Unknown {
         limit: Limit,

@@ -510,7 +510,11 @@ impl Search {
         // A list with one entry per position: head → 0 → 1 → … → 2n-1 → head.
         for pos in 0..2 * n {
             next[pos] = (pos + 1) as u32;
-            prev[pos] = if pos == 0 { head as u32 } else { (pos - 1) as u32 };
+            prev[pos] = if pos == 0 {
+                head as u32
+            } else {
+                (pos - 1) as u32
+            };
         }
         if n > 0 {
             next[2 * n - 1] = head as u32;
