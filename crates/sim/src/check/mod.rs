@@ -405,7 +405,11 @@ pub fn run_keys(tasks: &mut [KeyTask], ctl: &Control, out_of_time: &mut dyn FnMu
             let before = s.steps;
             // The room this key has: the cap less what the others hold.
             let others = ctl.bytes.load(Ordering::Relaxed).saturating_sub(t.held);
-            let r = s.step(SLICE.min(left), ctl.max_bytes.saturating_sub(others));
+            let r = s.step(
+                SLICE.min(left),
+                ctl.max_bytes.saturating_sub(others),
+                out_of_time,
+            );
             ctl.steps.fetch_add(s.steps - before, Ordering::Relaxed);
             let now = s.bytes();
             t.memo_len = s.memo_len();
@@ -421,7 +425,19 @@ pub fn run_keys(tasks: &mut [KeyTask], ctl: &Control, out_of_time: &mut dyn FnMu
                     ctl.halt(STOP_VIOLATION);
                     continue;
                 }
-                None => {}
+                None => match s.halted() {
+                    Some(search::Halt::Memory) => {
+                        t.state = KeyState::Undecided(Limit::Memory);
+                        t.release(ctl);
+                    }
+                    Some(search::Halt::Time) => {
+                        t.state = KeyState::Undecided(Limit::Time);
+                        t.release(ctl);
+                        ctl.halt(STOP_TIME);
+                        continue;
+                    }
+                    None => {}
+                },
             }
             if out_of_time() {
                 ctl.halt(STOP_TIME);

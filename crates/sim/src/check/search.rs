@@ -395,9 +395,7 @@ impl Memo {
     #[inline]
     fn insert(&mut self, bits: &[u64], set_hash: u64, state: u32) -> bool {
         let h = mix(set_hash ^ (state as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
-        if (self.len + 1) * 2 > self.slots.len() {
-            self.grow();
-        }
+        debug_assert!(!self.full());
         let mask = self.slots.len() - 1;
         let mut i = h as usize & mask;
         loop {
@@ -418,11 +416,28 @@ impl Memo {
         }
     }
 
-    fn grow(&mut self) {
+    /// Whether the next insertion needs a bigger table ([`Memo::grow`] first).
+    #[inline]
+    fn full(&self) -> bool {
+        (self.len + 1) * 2 > self.slots.len()
+    }
+
+    /// Bytes the table grows by.
+    fn growth(&self) -> usize {
+        self.slots.len() * 16
+    }
+
+    /// Double the table; false (and the table unusable) if `stop` said so on the way
+    /// (polled every million entries: a large table takes a while to move).
+    fn grow(&mut self, stop: &mut dyn FnMut() -> bool) -> bool {
         let n = self.slots.len() * 2;
         let mut slots = vec![(0u64, 0u32, 0u32); n];
         let mask = n - 1;
-        for &s in &self.slots {
+        for (k, &s) in self.slots.iter().enumerate() {
+            if k % (1 << 20) == (1 << 20) - 1 && stop() {
+                self.slots = Vec::new();
+                return false;
+            }
             if s.2 != 0 {
                 let mut i = s.0 as usize & mask;
                 while slots[i].2 != 0 {
@@ -432,6 +447,7 @@ impl Memo {
             }
         }
         self.slots = slots;
+        true
     }
 }
 
@@ -461,6 +477,8 @@ pub(crate) struct Search {
     head: usize,
     /// Backtrack next (a read was just undone, or could not be placed: see `step`).
     back: bool,
+    /// Why the search cannot go on, if it cannot.
+    halted: Option<Halt>,
     /// Per value: completed operations that need it and are not placed yet.
     need_left: Vec<u32>,
     /// Per operation: the position of its return entry.
@@ -468,6 +486,15 @@ pub(crate) struct Search {
     /// Steps taken so far.
     pub steps: u64,
     fixed_bytes: usize,
+}
+
+/// Why a search stopped for good without deciding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Halt {
+    /// Its memo table would grow past the room it has.
+    Memory,
+    /// The time ran out while its memo table grew.
+    Time,
 }
 
 pub(crate) enum Decided {
@@ -557,6 +584,7 @@ impl Search {
             entry,
             head,
             back: false,
+            halted: None,
             need_left,
             ret_pos,
             steps: 0,
@@ -574,14 +602,29 @@ impl Search {
         self.fixed_bytes + self.memo.bytes() + self.interner.bytes() + self.stack.capacity() * 8
     }
 
+    /// Why it cannot go on, if it cannot.
+    pub(crate) fn halted(&self) -> Option<Halt> {
+        self.halted
+    }
+
     /// Pairs of (linearized set, state) memoised.
     pub(crate) fn memo_len(&self) -> usize {
         self.memo.len
     }
 
     /// Run at most `n` steps, stopping early (undecided) when it holds more than
-    /// `max_bytes`; `Some` once decided (do not call again after that).
-    pub(crate) fn step(&mut self, n: u64, max_bytes: usize) -> Option<Decided> {
+    /// `max_bytes`; `Some` once decided (do not call again after that, nor once
+    /// [`Search::halted`] says it cannot go on). `stop` is polled only while a large
+    /// memo table grows.
+    pub(crate) fn step(
+        &mut self,
+        n: u64,
+        max_bytes: usize,
+        stop: &mut dyn FnMut() -> bool,
+    ) -> Option<Decided> {
+        if self.halted.is_some() {
+            return None;
+        }
         let head = self.head;
         let p = &self.p;
         let (next, prev) = (&mut self.next, &mut self.prev);
@@ -645,6 +688,22 @@ impl Search {
                     }
                     other => other,
                 };
+                if stepped.is_some() && self.memo.full() {
+                    // Grow the memo only if the grown table fits, and stop if the time
+                    // runs out while it moves (the search is then over).
+                    let now = self.fixed_bytes
+                        + self.memo.bytes()
+                        + interner.bytes()
+                        + self.stack.capacity() * 8;
+                    if now + self.memo.growth() > max_bytes {
+                        self.halted = Some(Halt::Memory);
+                        break None;
+                    }
+                    if !self.memo.grow(stop) {
+                        self.halted = Some(Halt::Time);
+                        break None;
+                    }
+                }
                 if let Some(ns) = stepped {
                     self.bits[op >> 6] |= 1 << (op & 63);
                     self.set_hash ^= self.zob[op];
@@ -738,14 +797,19 @@ pub(crate) fn run(p: Problem, budget: &mut Budget, max_bytes: usize) -> Found {
     let limit = budget.max_steps.saturating_sub(budget.used);
     loop {
         let before = s.steps;
-        let decided = s.step(POLL.min(limit.saturating_sub(s.steps)).max(1), max_bytes);
+        let decided = s.step(
+            POLL.min(limit.saturating_sub(s.steps)).max(1),
+            max_bytes,
+            &mut *budget.out_of_time,
+        );
         budget.used += s.steps - before;
         match decided {
             Some(Decided::Linearizable) => return Found::Linearizable,
             Some(Decided::Violation(v)) => return Found::Violation(v),
             None => {}
         }
-        if s.steps >= limit || s.bytes() > max_bytes {
+        if s.steps >= limit || s.bytes() > max_bytes || s.halted().is_some() {
+            budget.timed_out |= s.halted() == Some(Halt::Time);
             return Found::OutOfBudget;
         }
         if (budget.out_of_time)() {
