@@ -516,8 +516,25 @@ pub fn bench(quick: bool) -> Vec<String> {
         ));
     }
     lines.push(bench_one(
-        "100 clients on 3 keys, 3,000 ops, values squashed to 0..4 (hard), --budget-ms 5000",
+        "100 clients on 3 keys, 3,000 ops, values squashed to 0..4",
         &gen::shapes::many_clients_few_keys_squashed(3000, 1),
+        Model::Register,
+        "linearizable",
+        runs,
+        Some(Duration::from_secs(10)),
+    ));
+    let one_key = gen::GenSpec {
+        model: Model::Register,
+        clients: 100,
+        ops: 1000,
+        keys: 1,
+        max_latency: 3000,
+        max_think: 100,
+        unknown_per_mille: 50,
+    };
+    lines.push(bench_one(
+        "100 clients on 1 key, 1,000 ops, values squashed to 0..4 (too hard), --budget-ms 5000",
+        &gen::squash_values(gen::linearizable_history(&one_key, 1), 5),
         Model::Register,
         "",
         1,

@@ -8,7 +8,7 @@ use quorumlab_sim::check::gen::{self, shapes, GenSpec};
 use quorumlab_sim::check::{self, Checker, Decision, Limit, Model, Options, Verdict};
 use quorumlab_sim::history::{EventType, Func, History, HistoryEvent, Value};
 
-/// A key that the search cannot finish within the step budgets below: 40 clients, three
+/// A key that the search cannot finish within the step budgets below: 40 clients, five
 /// values, dozens of operations open at once.
 fn hard_key(key: &str, seed: u64) -> History {
     let spec = GenSpec {
@@ -21,7 +21,7 @@ fn hard_key(key: &str, seed: u64) -> History {
         unknown_per_mille: 50,
     };
     gen::with_key(
-        gen::squash_values(gen::linearizable_history(&spec, seed), 3),
+        gen::squash_values(gen::linearizable_history(&spec, seed), 5),
         key,
     )
 }
@@ -267,4 +267,15 @@ fn the_model_is_detected_from_the_history() {
         Model::infer(&gen::linearizable_history(&spec(Model::Kv), 1)),
         Model::Kv
     );
+}
+
+#[test]
+fn many_clients_on_few_keys_with_repeating_values_are_decided() {
+    // 100 clients on 3 keys writing five values: of writes of the same value that
+    // could go next, only the one that must return first is tried.
+    let h = shapes::many_clients_few_keys_squashed(3000, 1);
+    let mut opts = Options::new(Model::Register);
+    opts.max_steps = Some(20_000_000);
+    let (v, _) = check::check_with(&h, None, &opts, &mut || false).unwrap();
+    assert_eq!(v, Verdict::Linearizable);
 }

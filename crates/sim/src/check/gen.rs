@@ -327,13 +327,13 @@ pub mod shapes {
     }
 
     /// 50 clients over 10 keys: 40 of them hammer key "k0" (a hard key: dozens of
-    /// operations open at once, writing only the values 0, 1 and 2), 10 spread over
+    /// operations open at once, writing only the values 0 to 4), 10 spread over
     /// "k1".."k9"; one read of "k9" returns a value nobody wrote.
     pub fn many_keys_one_bad(seed: u64) -> History {
         let hard = with_key(
             squash_values(
                 linearizable_history(&spec(Model::Register, 40, 4000, 0, 5000, 50), seed),
-                3,
+                5,
             ),
             "k0",
         );

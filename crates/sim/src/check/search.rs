@@ -181,6 +181,8 @@ pub(crate) struct Problem {
     interner: Interner,
     /// Per value: written at most once (see `new`).
     once: Vec<bool>,
+    /// Per operation: another one has the same kind and arguments.
+    twin: Vec<bool>,
     /// Per value: completed operations that need the state to hold it.
     needers: Vec<u32>,
     needer_start: Vec<u32>,
@@ -265,6 +267,15 @@ impl Problem {
         let once: Vec<bool> = (0..values)
             .map(|v| !appends && producers[v] == u32::from(v != 0))
             .collect();
+        // Operations other than reads that do exactly what another one does.
+        let mut same_code: FastMap<(u8, u32, u32), u32> = FastMap::default();
+        for c in &code {
+            *same_code.entry((c.kind, c.a, c.b)).or_default() += 1;
+        }
+        let twin: Vec<bool> = code
+            .iter()
+            .map(|c| c.kind != READ && same_code[&(c.kind, c.a, c.b)] > 1)
+            .collect();
         Problem {
             ops: subset.to_vec(),
             call: subset.iter().map(|&i| all[i].call).collect(),
@@ -272,6 +283,7 @@ impl Problem {
             code,
             interner: t,
             once,
+            twin,
             needers,
             needer_start,
             needer_list,
@@ -290,6 +302,7 @@ impl Problem {
             + self.ret.capacity() * 16
             + self.code.capacity() * std::mem::size_of::<Code>()
             + self.once.capacity()
+            + self.twin.capacity()
             + (self.needers.capacity() + self.needer_start.capacity() + self.needer_list.capacity())
                 * 4
     }
@@ -685,6 +698,33 @@ impl Search {
                             self.furthest = self.furthest.max(r);
                         }
                         None
+                    }
+                    other => other,
+                };
+                // Of operations that do the same (a write of the same value, say), placing
+                // the one that must return first dominates placing any other: swap the
+                // two in any way on and it still respects real time. So try only that
+                // one among those that could go next.
+                let stepped = match stepped {
+                    Some(ns) if p.twin[op] => {
+                        let key = (p.ret[op].unwrap_or(u64::MAX), op);
+                        let mut e = next[head] as usize;
+                        let mut dominated = false;
+                        while e != head && is_call[e] {
+                            let o = op_of[e] as usize;
+                            let d = p.code[o];
+                            if o != op
+                                && d.kind == c.kind
+                                && d.a == c.a
+                                && d.b == c.b
+                                && (p.ret[o].unwrap_or(u64::MAX), o) < key
+                            {
+                                dominated = true;
+                                break;
+                            }
+                            e = next[e] as usize;
+                        }
+                        (!dominated).then_some(ns)
                     }
                     other => other,
                 };
