@@ -414,6 +414,9 @@ impl Memo {
         loop {
             let (sh, ss, se) = self.slots[i];
             if se == 0 {
+                if self.arena.len() + self.words > self.arena.capacity() {
+                    self.arena.reserve_exact(self.arena_growth());
+                }
                 self.arena.extend_from_slice(bits);
                 self.len += 1;
                 self.slots[i] = (h, state, self.len as u32);
@@ -435,9 +438,28 @@ impl Memo {
         (self.len + 1) * 2 > self.slots.len()
     }
 
-    /// Bytes the table grows by.
+    /// Whether the next new entry needs more room for the sets.
+    fn arena_full(&self) -> bool {
+        self.arena.len() + self.words > self.arena.capacity()
+    }
+
+    /// Words the arena grows by when full: a quarter more (at least 1,024 sets), so
+    /// that growing near the memory cap overshoots little.
+    fn arena_growth(&self) -> usize {
+        (self.arena.capacity() / 4).max(self.words * 1024)
+    }
+
+    /// Bytes held at once while the table or the arena grows, beyond what is held now
+    /// (the old and the new buffer both exist while entries move).
     fn growth(&self) -> usize {
-        self.slots.len() * 16
+        let mut g = 0;
+        if self.full() {
+            g += self.slots.len() * 2 * 16;
+        }
+        if self.arena_full() {
+            g += (self.arena.capacity() + self.arena_growth()) * 8;
+        }
+        g
     }
 
     /// Double the table; false (and the table unusable) if `stop` said so on the way
@@ -728,7 +750,7 @@ impl Search {
                     }
                     other => other,
                 };
-                if stepped.is_some() && self.memo.full() {
+                if stepped.is_some() && (self.memo.full() || self.memo.arena_full()) {
                     // Grow the memo only if the grown table fits, and stop if the time
                     // runs out while it moves (the search is then over).
                     let now = self.fixed_bytes
@@ -739,7 +761,7 @@ impl Search {
                         self.halted = Some(Halt::Memory);
                         break None;
                     }
-                    if !self.memo.grow(stop) {
+                    if self.memo.full() && !self.memo.grow(stop) {
                         self.halted = Some(Halt::Time);
                         break None;
                     }
