@@ -37,6 +37,28 @@ fn main() {
         ("large-50000", shapes::large(50_000, false, 1)),
         ("large-50000-bad", shapes::large(50_000, true, 1)),
     ];
+    if let Ok(pick) = std::env::var("KV_STALE") {
+        // The kv history with one read cut back to drop its last appended piece.
+        let mut h = quorumlab_sim::check::gen::linearizable_history(&kv, 1);
+        let pick: usize = pick.parse().expect("a number");
+        let reads: Vec<usize> = (0..h.events.len())
+            .filter(|&i| {
+                let e = &h.events[i];
+                e.kind == quorumlab_sim::history::EventType::Ok
+                    && e.f == quorumlab_sim::history::Func::Read
+                    && matches!(&e.value, quorumlab_sim::history::Value::Str(s) if s.ends_with(']'))
+            })
+            .collect();
+        let i = reads[pick % reads.len()];
+        if let quorumlab_sim::history::Value::Str(s) = &mut h.events[i].value {
+            let cut = s.rfind('[').unwrap_or(0);
+            s.truncate(cut);
+        }
+        let path = format!("{dir}/kv-stale.jsonl");
+        std::fs::write(&path, h.to_jsonl()).expect("write");
+        println!("{path}: event {i}");
+        return;
+    }
     if let Ok(spec) = std::env::var("SHAPE") {
         use quorumlab_sim::check::{gen, Model};
         let n: Vec<u64> = spec

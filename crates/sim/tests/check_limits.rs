@@ -222,6 +222,31 @@ fn the_explanation_is_small() {
 }
 
 #[test]
+fn the_explanation_of_a_stale_read_with_appends_is_small() {
+    let spec = GenSpec {
+        model: Model::Kv,
+        clients: 50,
+        ops: 4000,
+        keys: 8,
+        max_latency: 3000,
+        max_think: 500,
+        unknown_per_mille: 10,
+    };
+    for pick in [3, 1000] {
+        let mut h = gen::linearizable_history(&spec, 1);
+        gen::stale_kv_read(&mut h, pick).expect("a read to make stale");
+        let v = check::check(&h, Model::Kv, &mut || false).unwrap();
+        let Verdict::NotLinearizable(ex) = v else {
+            panic!("expected not linearizable, got {v:?}")
+        };
+        assert!(ex.ops.len() <= 6, "{} ops:\n{}", ex.ops.len(), ex.text);
+        assert!(ex.minimal, "{}", ex.text);
+        let stuck: Vec<_> = ex.ops.iter().filter(|o| o.stuck).collect();
+        assert_eq!(stuck.len(), 1, "{}", ex.text);
+    }
+}
+
+#[test]
 fn the_explanation_stays_within_the_budget() {
     let h = shapes::large(20_000, true, 1);
     let mut c = Checker::new(&h, None, &Options::new(Model::CasRegister)).unwrap();

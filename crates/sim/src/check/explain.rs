@@ -292,6 +292,99 @@ impl Shrink<'_, '_> {
         Some((set, st))
     }
 
+    /// Add to `set` every operation of `whole` that something in `set` needs (a write
+    /// of a value it reads or expects; with appends, a write or append of a piece one
+    /// of its reads contains), until nothing is missing: then everything of `whole`
+    /// left out only removes constraints, and if `set` is not linearizable, neither is
+    /// `whole`. False if it grows past `cap`.
+    fn close(&mut self, whole: &[usize], set: &mut Vec<usize>, cap: usize) -> bool {
+        loop {
+            set.sort_unstable();
+            set.dedup();
+            if set.len() > cap {
+                return false;
+            }
+            let all = &self.work;
+            let add: Vec<usize> = if self.appends {
+                let reads: Vec<&str> = set
+                    .iter()
+                    .filter(|&&i| all[i].f == Func::Read)
+                    .filter_map(|&i| match &all[i].output {
+                        Value::Str(s) => Some(s.as_str()),
+                        _ => None,
+                    })
+                    .collect();
+                whole
+                    .iter()
+                    .copied()
+                    .filter(|i| set.binary_search(i).is_err())
+                    .filter(|&i| match (all[i].f, &all[i].input) {
+                        (Func::Append | Func::Write, Value::Str(p)) => {
+                            p.is_empty() || reads.iter().any(|r| r.contains(p.as_str()))
+                        }
+                        (Func::Read, _) => false,
+                        _ => all[i].ended != Ended::CompareFailed,
+                    })
+                    .collect()
+            } else {
+                let want: std::collections::HashSet<Value> =
+                    set.iter().filter_map(|&i| needs(&all[i])).collect();
+                whole
+                    .iter()
+                    .copied()
+                    .filter(|i| set.binary_search(i).is_err())
+                    .filter(|&i| produces(&all[i]).is_some_and(|v| want.contains(&v)))
+                    .collect()
+            };
+            if add.is_empty() {
+                return true;
+            }
+            set.extend(add);
+        }
+    }
+
+    /// A witness around `stuck` found by widening a window in time: it, the operations
+    /// running while it ran, and the last `k` to return before it began (k = 1, 2, 4,
+    /// …), closed under what they need ([`Shrink::close`]); the first that is not
+    /// linearizable. Any model.
+    fn window(&mut self, whole: &[usize], stuck: usize) -> Option<(Vec<usize>, usize)> {
+        const CAP: usize = 400;
+        let s = self.work[stuck].clone();
+        let mut before: Vec<usize> = whole
+            .iter()
+            .copied()
+            .filter(|&i| self.work[i].ret.is_some_and(|r| r < s.call))
+            .collect();
+        before.sort_by_key(|&i| std::cmp::Reverse(self.work[i].ret));
+        let during: Vec<usize> = whole
+            .iter()
+            .copied()
+            .filter(|&i| {
+                let o = &self.work[i];
+                i != stuck
+                    && o.call <= s.ret.unwrap_or(u64::MAX)
+                    && o.ret.is_none_or(|r| r >= s.call)
+            })
+            .collect();
+        let mut k = 1;
+        loop {
+            let mut set = vec![stuck];
+            set.extend(&during);
+            set.extend(before.iter().take(k));
+            if !self.close(whole, &mut set, CAP) {
+                return None;
+            }
+            set.sort_by_key(|&i| (self.work[i].call, self.work[i].call_event));
+            if let Some(st) = self.not_linearizable(&set) {
+                return Some((set, st));
+            }
+            if k >= before.len() || self.out() {
+                return None;
+            }
+            k *= 2;
+        }
+    }
+
     /// Shrink `start` (known not linearizable): first around the operation the search
     /// could not place, else by removing chunks, then single operations, while it
     /// stays not linearizable; and by treating a cas as a plain write of its new value
@@ -315,7 +408,11 @@ impl Shrink<'_, '_> {
                 }
             }
         }
-        if let Some((set, st)) = suspects.iter().find_map(|&o| self.around(whole, o)) {
+        let found = suspects
+            .iter()
+            .find_map(|&o| self.around(whole, o))
+            .or_else(|| suspects.iter().find_map(|&o| self.window(whole, o)));
+        if let Some((set, st)) = found {
             s = set;
             last = Some(st);
         } else {

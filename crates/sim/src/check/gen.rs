@@ -309,6 +309,48 @@ pub fn stale_read(h: &mut History, pick: usize) -> Option<usize> {
     Some(i)
 }
 
+/// Make the `pick`-th suitable ok read of a kv history return a stale value: its
+/// value without the last piece appended, where that append returned before the read
+/// was invoked (pieces and written strings are unique, so the shorter value never
+/// comes back). Its event index.
+pub fn stale_kv_read(h: &mut History, pick: usize) -> Option<usize> {
+    let mut open: HashMap<u64, u64> = HashMap::new();
+    // (key, piece) → when the ok append of it returned.
+    let mut appended: HashMap<(Option<String>, String), u64> = HashMap::new();
+    let mut candidates = Vec::new();
+    for (i, e) in h.events.iter().enumerate() {
+        if e.kind == EventType::Invoke {
+            open.insert(e.process, e.time);
+            continue;
+        }
+        let called = open.remove(&e.process).unwrap_or(0);
+        if e.kind != EventType::Ok {
+            continue;
+        }
+        match (e.f, &e.value) {
+            (Func::Append, Value::Str(p)) => {
+                appended.insert((e.key.clone(), p.clone()), e.time);
+            }
+            (Func::Read, Value::Str(v)) => {
+                let Some(cut) = v.rfind('[') else {
+                    continue;
+                };
+                let piece = &v[cut..];
+                if appended
+                    .get(&(e.key.clone(), piece.to_string()))
+                    .is_some_and(|&t| t < called)
+                {
+                    candidates.push((i, v[..cut].to_string()));
+                }
+            }
+            _ => {}
+        }
+    }
+    let (i, v) = candidates.get(pick % candidates.len().max(1))?.clone();
+    h.events[i].value = Value::Str(v);
+    Some(i)
+}
+
 /// The checker's benchmark shapes (`quorumlab bench`, and the tests that need a hard
 /// history): each a history, the model, and the key that makes it not linearizable.
 pub mod shapes {
