@@ -288,3 +288,54 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 600, ..ProptestConfig::default() })]
+
+    /// The compact memo key (first unplaced operation, a window, the unknown
+    /// outcomes) gives the verdicts brute force gives.
+    #[test]
+    fn the_compact_memo_agrees_with_brute_force(
+        ops in proptest::collection::vec(small_strategy(), 1..8),
+        unique in any::<bool>(),
+    ) {
+        let ops = if unique { uniquify(ops) } else { ops };
+        let expect = brute(&ops, &mut vec![false; ops.len()], None);
+        let h = to_history(&ops);
+        let mut opts = Options::new(Model::CasRegister);
+        opts.memo_layout = check::MemoLayout::Compact;
+        let (v, _) = check::check_with(&h, None, &opts, &mut || false).expect("valid");
+        prop_assert_eq!(v.is_linearizable(), expect, "{:?}", v);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// On generated histories (corrupted or not), both memo layouts agree.
+    #[test]
+    fn memo_layouts_agree(
+        model in model_strategy(),
+        seed in any::<u64>(),
+        clients in 1u64..12,
+        ops in 1usize..200,
+        keys in 0u32..3,
+        unknown in 0u32..200,
+        pick in proptest::option::of(any::<usize>()),
+    ) {
+        let mut h = linearizable_history(&spec(model, clients, ops, keys, unknown), seed);
+        if let Some(pick) = pick {
+            corrupt(&mut h, model, pick);
+        }
+        let verdict = |layout| {
+            let mut opts = Options::new(model);
+            opts.memo_layout = layout;
+            opts.max_steps = Some(1_000_000);
+            let (v, _) = check::check_with(&h, None, &opts, &mut || false).expect("valid");
+            v.exit_code()
+        };
+        let (a, b) = (verdict(check::MemoLayout::Compact), verdict(check::MemoLayout::Full));
+        // Either may run out (they memoise differently), but never disagree.
+        prop_assert!(a == b || a == 3 || b == 3, "compact {a}, full {b}");
+    }
+}

@@ -32,6 +32,7 @@ use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
 
 pub use explain::{ExplainedOp, Explanation, OpOutcome};
 pub use parse::{parse, parse_jepsen_log, parse_jsonl, ParseError, Parsed, JEPSEN_FAILED_CAS};
+pub use search::MemoLayout;
 
 /// The object the history's operations act on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -133,6 +134,8 @@ pub struct Options {
     pub max_bytes: usize,
     /// Search steps spent shrinking a violation to a small explanation.
     pub explain_steps: u64,
+    /// How the memo stores linearized sets (for tests; the default is right).
+    pub memo_layout: MemoLayout,
 }
 
 impl Options {
@@ -143,6 +146,7 @@ impl Options {
             max_steps: None,
             max_bytes: 1 << 30,
             explain_steps: 1_000_000,
+            memo_layout: MemoLayout::Auto,
         }
     }
 }
@@ -521,7 +525,10 @@ impl<'h> Checker<'h> {
         let mut tasks = Vec::with_capacity(all.keys.len());
         for (index, (_, idx)) in all.keys.iter().enumerate() {
             let useful = ops::drop_unobserved(&all.ops, idx);
-            let s = search::Search::new(search::Problem::new(&all.ops, &useful, opts.model));
+            let s = search::Search::new(
+                search::Problem::new(&all.ops, &useful, opts.model),
+                opts.memo_layout,
+            );
             let mut t = KeyTask {
                 index,
                 search: Some(s),

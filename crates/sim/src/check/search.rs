@@ -486,6 +486,78 @@ impl Memo {
     }
 }
 
+/// The compact memo key. The search only places an operation whose call comes before
+/// the return of every completed operation not placed yet; so with `m` the first
+/// completed operation (in invoke order) not placed, every completed operation before
+/// `m` is placed and every placed operation after `m` was invoked before `m` returned:
+/// it lies in a window of at most `window` operations from `m`. The linearized set is
+/// then `m`, the window's bits from `m`, and which operations of unknown outcome (which
+/// need never be placed) are placed: a few words instead of one bit per operation.
+struct Compact {
+    window_words: usize,
+    /// Per operation: its rank among those of unknown outcome, or `NONE`.
+    urank: Vec<u32>,
+    uwords: usize,
+}
+
+impl Compact {
+    /// `None` when the full set is no bigger (or `layout` says so).
+    fn new(p: &Problem, layout: MemoLayout) -> Option<Compact> {
+        let n = p.len();
+        if layout == MemoLayout::Full || n == 0 {
+            return None;
+        }
+        let mut by_call: Vec<(u64, usize)> = (0..n).map(|j| (p.call[j], j)).collect();
+        by_call.sort_unstable();
+        let mut most = Vec::with_capacity(n);
+        let mut hi = 0;
+        for &(_, j) in &by_call {
+            hi = hi.max(j);
+            most.push(hi);
+        }
+        let mut window = 1;
+        for (m, r) in p.ret.iter().enumerate() {
+            let Some(r) = *r else {
+                continue;
+            };
+            let k = by_call.partition_point(|x| x.0 <= r);
+            if k > 0 && most[k - 1] >= m {
+                window = window.max(most[k - 1] - m + 1);
+            }
+        }
+        let mut urank = vec![NONE; n];
+        let mut u = 0u32;
+        for (j, r) in p.ret.iter().enumerate() {
+            if r.is_none() {
+                urank[j] = u;
+                u += 1;
+            }
+        }
+        let c = Compact {
+            window_words: window.div_ceil(64),
+            urank,
+            uwords: (u as usize).div_ceil(64),
+        };
+        (layout == MemoLayout::Compact || c.key_words() < n.div_ceil(64)).then_some(c)
+    }
+
+    fn key_words(&self) -> usize {
+        1 + self.window_words + self.uwords
+    }
+}
+
+/// How the memo stores linearized sets (a knob for tests: `Auto` is always right).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MemoLayout {
+    /// The compact key when it is smaller.
+    #[default]
+    Auto,
+    /// One bit per operation.
+    Full,
+    /// The compact key always.
+    Compact,
+}
+
 /// One key's search, resumable: [`Search::step`] runs it for a number of steps, so a
 /// caller can interleave keys (round robin, or one thread each) and stop whenever it
 /// likes. Owns everything it holds, and [`Search::bytes`] counts all of it.
@@ -518,6 +590,13 @@ pub(crate) struct Search {
     need_left: Vec<u32>,
     /// Per operation: the position of its return entry.
     ret_pos: Vec<u32>,
+    compact: Option<Compact>,
+    /// The first completed operation not placed (for the compact key).
+    m: usize,
+    /// Which operations of unknown outcome are placed (by rank).
+    ubits: Vec<u64>,
+    /// The compact key being built.
+    key: Vec<u64>,
     /// Steps taken so far.
     pub steps: u64,
     fixed_bytes: usize,
@@ -538,7 +617,7 @@ pub(crate) enum Decided {
 }
 
 impl Search {
-    pub(crate) fn new(mut p: Problem) -> Search {
+    pub(crate) fn new(mut p: Problem, layout: MemoLayout) -> Search {
         let n = p.len();
         let interner = std::mem::take(&mut p.interner);
         // Entries: calls and returns sorted by time, calls first at equal times (an
@@ -587,13 +666,20 @@ impl Search {
             .map(|i| mix(i.wrapping_add(0x1234_5678_9abc_def1)))
             .collect();
         let words = n.div_ceil(64);
+        let compact = Compact::new(&p, layout);
+        let (key_words, pad, uwords) = compact.as_ref().map_or((words, 0, 0), |c| {
+            (c.key_words(), c.window_words + 1, c.uwords)
+        });
+        let m = p.ret.iter().position(|r| r.is_some()).unwrap_or(n);
         let remaining = p.ret.iter().filter(|r| r.is_some()).count();
         let fixed_bytes = p.bytes()
             + order.capacity() * 16
             + (next.capacity() + prev.capacity() + op_of.capacity() + partner.capacity()) * 4
             + is_call.capacity()
             + zob.capacity() * 8
-            + 2 * words * 8;
+            + 2 * (words + pad) * 8
+            + (uwords + key_words) * 8
+            + compact.as_ref().map_or(0, |c| c.urank.capacity() * 4);
         let entry = next[head] as usize;
         let need_left = p.needers.clone();
         let fixed_bytes = fixed_bytes + need_left.capacity() * 4 + ret_pos.capacity() * 4;
@@ -607,13 +693,13 @@ impl Search {
             is_call,
             partner,
             zob,
-            bits: vec![0u64; words],
+            bits: vec![0u64; words + pad],
             set_hash: 0,
-            memo: Memo::new(words),
+            memo: Memo::new(key_words),
             remaining,
             stack: Vec::new(),
             state: 0,
-            best: vec![0u64; words],
+            best: vec![0u64; words + pad],
             best_len: 0,
             furthest: 0,
             entry,
@@ -622,6 +708,10 @@ impl Search {
             halted: None,
             need_left,
             ret_pos,
+            compact,
+            m,
+            ubits: vec![0u64; uwords],
+            key: vec![0u64; key_words],
             steps: 0,
             fixed_bytes,
         }
@@ -769,7 +859,48 @@ impl Search {
                 if let Some(ns) = stepped {
                     self.bits[op >> 6] |= 1 << (op & 63);
                     self.set_hash ^= self.zob[op];
-                    if self.memo.insert(&self.bits, self.set_hash, ns) {
+                    let inserted = match &self.compact {
+                        None => {
+                            let words = p.len().div_ceil(64);
+                            self.memo.insert(&self.bits[..words], self.set_hash, ns)
+                        }
+                        Some(cx) => {
+                            let n = p.len();
+                            let mut m2 = self.m;
+                            if op == m2 {
+                                m2 += 1;
+                                while m2 < n
+                                    && (self.bits[m2 >> 6] >> (m2 & 63) & 1 == 1
+                                        || p.ret[m2].is_none())
+                                {
+                                    m2 += 1;
+                                }
+                            }
+                            let u = cx.urank[op];
+                            if u != NONE {
+                                self.ubits[u as usize >> 6] |= 1 << (u & 63);
+                            }
+                            self.key[0] = m2 as u64;
+                            for w in 0..cx.window_words {
+                                let at = m2 + 64 * w;
+                                let (i, sh) = (at >> 6, at & 63);
+                                self.key[1 + w] = if sh == 0 {
+                                    self.bits[i]
+                                } else {
+                                    self.bits[i] >> sh | self.bits[i + 1] << (64 - sh)
+                                };
+                            }
+                            self.key[1 + cx.window_words..].copy_from_slice(&self.ubits);
+                            let fresh = self.memo.insert(&self.key, self.set_hash, ns);
+                            if fresh {
+                                self.m = m2;
+                            } else if u != NONE {
+                                self.ubits[u as usize >> 6] &= !(1 << (u & 63));
+                            }
+                            fresh
+                        }
+                    };
+                    if inserted {
                         self.stack.push((entry as u32, state));
                         state = ns;
                         if p.ret[op].is_some() {
@@ -824,6 +955,14 @@ impl Search {
                 self.bits[op >> 6] &= !(1 << (op & 63));
                 self.set_hash ^= self.zob[op];
                 state = old;
+                if let Some(cx) = &self.compact {
+                    let u = cx.urank[op];
+                    if u != NONE {
+                        self.ubits[u as usize >> 6] &= !(1 << (u & 63));
+                    } else if op < self.m {
+                        self.m = op;
+                    }
+                }
                 if p.ret[op].is_some() {
                     self.remaining += 1;
                     if matches!(p.code[op].kind, READ | CAS) {
@@ -855,7 +994,7 @@ impl Search {
 /// Search for a linearization of `p` within `budget`, giving up when it holds more than
 /// `max_bytes`.
 pub(crate) fn run(p: Problem, budget: &mut Budget, max_bytes: usize) -> Found {
-    let mut s = Search::new(p);
+    let mut s = Search::new(p, MemoLayout::Auto);
     let limit = budget.max_steps.saturating_sub(budget.used);
     loop {
         let before = s.steps;
