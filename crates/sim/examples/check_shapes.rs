@@ -37,6 +37,53 @@ fn main() {
         ("large-50000", shapes::large(50_000, false, 1)),
         ("large-50000-bad", shapes::large(50_000, true, 1)),
     ];
+    if let Ok(dir) = std::env::var("LAYOUT_AB") {
+        // Time the Jepsen etcd corpus in DIR with each memo layout, alternately.
+        use quorumlab_sim::check::{self, MemoLayout, Model, Options};
+        let files: Vec<String> = std::fs::read_dir(&dir)
+            .expect("a directory")
+            .filter_map(|e| e.ok())
+            .map(|e| e.path().to_string_lossy().into_owned())
+            .filter(|p| p.ends_with(".log"))
+            .collect();
+        let parsed: Vec<_> = files
+            .iter()
+            .map(|f| check::parse_jepsen_log(&std::fs::read_to_string(f).unwrap()).unwrap())
+            .collect();
+        for round in 0..4 {
+            for layout in [MemoLayout::Full, MemoLayout::Auto] {
+                let t = std::time::Instant::now();
+                let mut opts = Options::new(Model::CasRegister);
+                opts.memo_layout = layout;
+                for p in &parsed {
+                    check::check_parsed(p, &opts, &mut || false).unwrap();
+                }
+                println!("round {round} {layout:?}: {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
+            }
+        }
+        let squashed = shapes::many_clients_few_keys_squashed(3000, 1);
+        let kvh = quorumlab_sim::check::gen::linearizable_history(&kv, 1);
+        for round in 0..3 {
+            for (name, h, model) in [
+                ("squashed", &squashed, Model::Register),
+                ("kv", &kvh, Model::Kv),
+            ] {
+                for layout in [MemoLayout::Full, MemoLayout::Auto] {
+                    let t = std::time::Instant::now();
+                    let mut opts = Options::new(model);
+                    opts.memo_layout = layout;
+                    let (v, st) = check::check_with(h, None, &opts, &mut || false).unwrap();
+                    println!(
+                        "round {round} {name} {layout:?}: {:.1} ms, {} held, {:?}",
+                        t.elapsed().as_secs_f64() * 1e3,
+                        st.peak_bytes,
+                        v.exit_code()
+                    );
+                }
+            }
+        }
+        return;
+    }
     if let Ok(pick) = std::env::var("KV_STALE") {
         // The kv history with one read cut back to drop its last appended piece.
         let mut h = quorumlab_sim::check::gen::linearizable_history(&kv, 1);
