@@ -58,7 +58,10 @@ fn main() {
                 for p in &parsed {
                     check::check_parsed(p, &opts, &mut || false).unwrap();
                 }
-                println!("round {round} {layout:?}: {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
+                println!(
+                    "round {round} {layout:?}: {:.1} ms",
+                    t.elapsed().as_secs_f64() * 1e3
+                );
             }
         }
         let squashed = shapes::many_clients_few_keys_squashed(3000, 1);
