@@ -82,7 +82,7 @@ fn measure_threads(label: &str, json: &str, min_secs: f64) -> Result<String, Bad
 }
 
 pub fn main(raw: &[String]) -> Result<i32, BadInput> {
-    let a = Args::parse(raw, &[], &["quick", "threads"])?;
+    let a = Args::parse(raw, &[], &["quick", "threads", "checker"])?;
     let secs = if a.flag("quick") { 0.3 } else { 2.0 };
     let threads = a.flag("threads");
     say!("quorumlab bench (release build recommended: cargo run --release -p quorumlab-cli -- bench)");
@@ -92,6 +92,13 @@ pub fn main(raw: &[String]) -> Result<i32, BadInput> {
         say!("{}", measure(path, &json, secs)?);
         if threads {
             say!("{}", measure_threads(path, &json, secs)?);
+        }
+        return Ok(0);
+    }
+    if a.flag("checker") {
+        // The linearizability checker only.
+        for line in crate::check::bench(a.flag("quick")) {
+            say!("{line}");
         }
         return Ok(0);
     }
@@ -115,7 +122,7 @@ pub fn main(raw: &[String]) -> Result<i32, BadInput> {
             say!("{}", measure_threads(label, &json, secs)?);
         }
     }
-    for line in crate::check::bench() {
+    for line in crate::check::bench(a.flag("quick")) {
         say!("{line}");
     }
     Ok(0)

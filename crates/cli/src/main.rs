@@ -26,9 +26,9 @@ quorumlab: a deterministic distributed-systems playground, headless
 usage:
   quorumlab run SCENARIO [--seed N] [--nemesis] [--budget-ms N] [--trace FILE] [--history FILE] [--json]
   quorumlab explore SCENARIO --seeds N [--nemesis] [--start N] [--threads N] [--budget-ms N] [--allow-unknown] [--json]
-  quorumlab check HISTORY [--model register|cas-register|kv] [--format jsonl|jepsen-log] [--budget-ms N] [--json]
+  quorumlab check HISTORY [--model register|cas-register|kv] [--format jsonl|jepsen-log] [--budget-ms N] [--memory-mib N] [--threads N] [--json]
   quorumlab url SCENARIO [--base URL] | quorumlab url --decode URL
-  quorumlab bench [--quick] [--threads] [SCENARIO]
+  quorumlab bench [--quick] [--threads] [--checker] [SCENARIO]
 
 SCENARIO is a scenario file (see docs/scenario-format.md), or - for standard input.
 --budget-ms bounds the linearizability check of each run (default 10000 for run and
@@ -36,7 +36,7 @@ explore); when it runs out the verdict is unknown, which is never counted as a p
 explore lists the seeds left unknown with their commands; --allow-unknown accepts them.
 exit codes: 0 fine; 1 a violation (an invariant, convergence, or a history that is not
 linearizable); 2 bad input; 3 no violation, but a verdict left unknown (the checker ran
-out of time; explore: some seed, unless --allow-unknown)";
+out of time or memory; explore: some seed, unless --allow-unknown)";
 
 /// Bad input: exit code 2 with a message.
 pub struct BadInput(pub String);

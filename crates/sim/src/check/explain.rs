@@ -2,7 +2,7 @@
 //! cannot be ordered, then say why in words a student can follow.
 
 use super::ops::{Ended, Op, Ops};
-use super::search::{self, Budget, Found, Problem, Violation};
+use super::search::{self, Budget, Problem, Violation};
 use super::{Model, Options};
 use crate::history::{Func, Value};
 use serde::{Deserialize, Serialize};
@@ -63,31 +63,40 @@ pub struct Explanation {
     pub text: String,
 }
 
-/// Steps one shrinking sub-search may take.
-const SUB_STEPS: u64 = 20_000;
+/// A key's violation as the search found it, in indices of the whole operation list.
+pub(crate) struct Found {
+    /// How many operations the longest linearizable prefix the search reached holds.
+    best_len: usize,
+    /// The operation the search could not place.
+    stuck: usize,
+    /// The operation whose return the search could not get past.
+    blocked: usize,
+    /// The operations searched (all of the key's but those never observed): not
+    /// linearizable.
+    whole: Vec<usize>,
+    /// A sub-history that is itself not linearizable (see [`Violation::prefix`]).
+    prefix: Vec<usize>,
+}
 
-/// Whether the sub-history `set` is not linearizable; the stuck operation if so.
-fn not_linearizable(
-    all: &[Op],
-    set: &[usize],
-    model: Model,
-    budget: &mut Budget,
-    effort: &mut u64,
-) -> Option<usize> {
-    if set.is_empty() || budget.poll() || *effort == 0 {
-        return None;
-    }
-    let p = Problem::new(all, set, model);
-    let mut sub = budget.sub(SUB_STEPS.min(*effort));
-    let out = search::run(&p, &mut sub, usize::MAX >> 2);
-    let (used, timed_out) = (sub.used, sub.timed_out);
-    budget.absorb(used, timed_out);
-    *effort = effort.saturating_sub(used.max(1));
-    match out.result {
-        Found::Violation(v) => Some(set[v.stuck]),
-        _ => None,
+impl Found {
+    pub(crate) fn new(v: &Violation, p: &Problem) -> Found {
+        Found {
+            best_len: v.best_len,
+            stuck: p.ops[v.stuck],
+            blocked: p.ops[v.blocked],
+            whole: p.ops.clone(),
+            prefix: v.prefix.iter().map(|&l| p.ops[l]).collect(),
+        }
     }
 }
+
+/// Steps one shrinking sub-search may take at least (more for larger candidates).
+const SUB_STEPS: u64 = 20_000;
+
+/// Searches of at most `GRACE_OPS` operations (and [`SUB_STEPS`] steps) the explanation
+/// may still run, `GRACE` of them, once its budget is spent.
+const GRACE: u32 = 8;
+const GRACE_OPS: usize = 16;
 
 /// The value an operation leaves in the register, if it writes one.
 fn produces(o: &Op) -> Option<Value> {
@@ -107,142 +116,410 @@ fn needs(o: &Op) -> Option<Value> {
     }
 }
 
-/// Whether removing `chunk` from `set` only removes constraints (so if the rest is not
-/// linearizable, neither was `set`, and the rest is a true witness): reads and failed
-/// comparisons always; writes and cas whose value nothing left needs (not with
-/// appends, whose values compose).
-fn removable(all: &[Op], set: &[usize], chunk: &[usize], appends: bool) -> bool {
-    chunk.iter().all(|&i| {
-        let o = &all[i];
-        if o.f == Func::Read || o.ended == Ended::CompareFailed {
-            return true;
-        }
-        if appends {
-            // An append (or write) whose string no read left contains: any read after
-            // it, before the next write, would contain it, so there are none.
-            let piece = match (o.f, &o.input) {
-                (Func::Append | Func::Write, Value::Str(p)) if !p.is_empty() => p,
-                _ => return false,
-            };
-            return !set.iter().filter(|j| !chunk.contains(j)).any(|&j| {
-                let r = &all[j];
-                r.f == Func::Read
-                    && matches!(&r.output, Value::Str(s) if s.contains(piece.as_str()))
-            });
-        }
-        let Some(v) = produces(o) else {
-            return false;
-        };
-        !set.iter()
-            .filter(|j| !chunk.contains(j))
-            .any(|&j| needs(&all[j]).as_ref() == Some(&v))
-    })
-}
-
-/// Whether every operation of `set` but the read `r` is removable in the sense of
-/// [`removable`], leaving `r` alone: nothing in `set` writes what `r` read (or, with
-/// appends, any part of it).
-fn unexplained_alone(all: &[Op], set: &[usize], r: usize, appends: bool) -> bool {
-    let read = &all[r].output;
-    set.iter().filter(|&&j| j != r).all(|&j| {
-        let o = &all[j];
-        if o.f == Func::Read || o.ended == Ended::CompareFailed {
-            return true;
-        }
-        if appends {
-            return match (o.f, &o.input, read) {
-                (Func::Append | Func::Write, Value::Str(p), Value::Str(got)) if !p.is_empty() => {
-                    !got.contains(p.as_str())
-                }
-                (Func::Append | Func::Write, Value::Str(_), _) => true,
-                _ => false,
-            };
-        }
-        produces(o).as_ref() != Some(read)
-    })
-}
-
-/// Shrink `start` (known not linearizable) by removing chunks, then single operations,
-/// that only remove constraints, while it stays not linearizable; and by treating a cas
-/// as a plain write of its new value (dropping its precondition) where that keeps it
-/// so. Returns the set, its stuck operation, and whether no single such step is left.
-/// `work` holds the operations, cas weakened in place.
-fn shrink(
-    work: &mut [Op],
-    start: Vec<usize>,
+/// Shrinking a sub-history known not to be linearizable. Every step removes operations
+/// that only remove constraints (so if what is left is not linearizable, neither was
+/// the history, and what is left is a true witness): reads and failed comparisons
+/// always; writes and cas whose value nothing left needs (with appends: whose string no
+/// read left contains).
+struct Shrink<'b, 'a> {
+    work: Vec<Op>,
     model: Model,
-    budget: &mut Budget,
-    effort: &mut u64,
-) -> (Vec<usize>, Option<usize>, bool) {
-    let appends = start.iter().any(|&i| work[i].f == Func::Append);
-    // The commonest anomaly first: a read that nothing in the history could explain
-    // (its value never written) is a witness on its own.
-    for &r in &start {
-        if work[r].f != Func::Read || !unexplained_alone(work, &start, r, appends) {
-            continue;
+    appends: bool,
+    budget: &'b mut Budget<'a>,
+    effort: u64,
+    max_bytes: usize,
+    /// How many operations of the current set need each value.
+    need_count: std::collections::HashMap<Value, usize>,
+    /// Tiny searches left past the budget.
+    grace: u32,
+}
+
+impl Shrink<'_, '_> {
+    fn out(&mut self) -> bool {
+        self.effort == 0 || self.budget.poll()
+    }
+
+    /// Whether the sub-history `set` is not linearizable; the stuck operation if so.
+    /// `None` also when the budget ran out first.
+    fn not_linearizable(&mut self, set: &[usize]) -> Option<usize> {
+        if set.is_empty() {
+            return None;
         }
-        if let Some(stuck) = not_linearizable(work, &[r], model, budget, effort) {
-            return (vec![r], Some(stuck), true);
+        if self.out() {
+            // A few tiny searches past the limit (microseconds each) keep the
+            // explanation small when the verdict took the whole budget.
+            if set.len() > GRACE_OPS || self.grace == 0 {
+                return None;
+            }
+            self.grace -= 1;
+            let p = Problem::new(&self.work, set, self.model);
+            let mut never = || false;
+            let mut b = Budget::new(&mut never, Some(SUB_STEPS));
+            return match search::run(p, &mut b, self.max_bytes) {
+                search::Found::Violation(v) => Some(set[v.blocked]),
+                _ => None,
+            };
+        }
+        let p = Problem::new(&self.work, set, self.model);
+        let cap = SUB_STEPS.max(8 * set.len() as u64).min(self.effort);
+        let mut sub = self.budget.sub(cap);
+        let out = search::run(p, &mut sub, self.max_bytes);
+        let (used, timed_out) = (sub.used, sub.timed_out);
+        self.budget.absorb(used, timed_out);
+        self.effort = self.effort.saturating_sub(used.max(1));
+        match out {
+            search::Found::Violation(v) => Some(set[v.blocked]),
+            _ => None,
         }
     }
-    let mut s = start;
-    let mut last: Option<usize> = None;
-    let mut chunk = (s.len() / 2).max(1);
-    loop {
-        let mut removed = false;
-        let mut i = 0;
-        while i < s.len() {
-            if *effort == 0 || budget.exhausted() {
-                return (s, last, false);
-            }
-            let end = (i + chunk).min(s.len());
-            if !removable(work, &s, &s[i..end], appends) {
-                i = end;
-                continue;
-            }
-            let cand: Vec<usize> = s[..i].iter().chain(&s[end..]).copied().collect();
-            match not_linearizable(work, &cand, model, budget, effort) {
-                Some(stuck) => {
-                    s = cand;
-                    last = Some(stuck);
-                    removed = true;
-                }
-                None => i = end,
+
+    fn count_needs(&mut self, set: &[usize]) {
+        self.need_count.clear();
+        for &i in set {
+            if let Some(v) = needs(&self.work[i]) {
+                *self.need_count.entry(v).or_default() += 1;
             }
         }
-        if chunk > 1 {
-            chunk = (chunk / 2).max(1);
-            continue;
+    }
+
+    /// Whether removing `chunk` from `set` only removes constraints (`need_count` is
+    /// that of `set`).
+    fn removable(&self, set: &[usize], chunk: &[usize]) -> bool {
+        let all = &self.work;
+        let mut chunk_needs: std::collections::HashMap<&Value, usize> = Default::default();
+        let chunk_need_values: Vec<Value> = chunk.iter().filter_map(|&i| needs(&all[i])).collect();
+        for v in &chunk_need_values {
+            *chunk_needs.entry(v).or_default() += 1;
         }
-        if removed {
-            continue;
-        }
-        // Nothing more to remove: try dropping cas preconditions.
-        let mut weakened = false;
-        for k in 0..s.len() {
-            let i = s[k];
-            let (Func::Cas, Value::Pair([_, new]), Ended::Ok | Ended::Unknown) =
-                (work[i].f, work[i].input.clone(), work[i].ended)
-            else {
-                continue;
+        chunk.iter().all(|&i| {
+            let o = &all[i];
+            if o.f == Func::Read || o.ended == Ended::CompareFailed {
+                return true;
+            }
+            if self.appends {
+                // An append (or write) whose string no read left contains: any read
+                // after it, before the next write, would contain it, so there are none.
+                let piece = match (o.f, &o.input) {
+                    (Func::Append | Func::Write, Value::Str(p)) if !p.is_empty() => p,
+                    _ => return false,
+                };
+                return !set.iter().any(|&j| {
+                    let r = &all[j];
+                    r.f == Func::Read
+                        && matches!(&r.output, Value::Str(s) if s.contains(piece.as_str()))
+                        && !chunk.contains(&j)
+                });
+            }
+            let Some(v) = produces(o) else {
+                return false;
             };
-            if *effort == 0 || budget.exhausted() {
-                return (s, last, false);
+            let inside = self.need_count.get(&v).copied().unwrap_or(0);
+            let in_chunk = chunk_needs.get(&v).copied().unwrap_or(0);
+            inside <= in_chunk
+        })
+    }
+
+    /// The smallest honest witness around `stuck` in a register (not with appends):
+    /// it, every write of the value it needs, and for each of those the last write of
+    /// another value that returned after it and before `stuck` began (a stale read's
+    /// cause); then whatever writes the values those need, to the fixpoint. `None` if
+    /// that is linearizable after all.
+    fn around(&mut self, start: &[usize], stuck: usize) -> Option<(Vec<usize>, usize)> {
+        if self.appends {
+            return None;
+        }
+        let all = &self.work;
+        let s = &all[stuck];
+        let needed = needs(s)?;
+        let writers: Vec<usize> = start
+            .iter()
+            .copied()
+            .filter(|&i| i != stuck && produces(&all[i]).as_ref() == Some(&needed))
+            .collect();
+        let mut set: Vec<usize> = vec![stuck];
+        set.extend(&writers);
+        let mut sources: Vec<Option<u64>> = writers.iter().map(|&w| all[w].ret).collect();
+        sources.push(Some(0));
+        for src_ret in sources.into_iter().flatten() {
+            let over = start
+                .iter()
+                .copied()
+                .filter(|&o| {
+                    let w = &all[o];
+                    o != stuck
+                        && w.ended == Ended::Ok
+                        && produces(w).is_some_and(|v| v != needed)
+                        && w.call > src_ret
+                        && w.ret.is_some_and(|r| r < s.call)
+                })
+                .max_by_key(|&o| all[o].ret);
+            if let Some(o) = over {
+                set.push(o);
             }
-            let saved = work[i].clone();
-            work[i].f = Func::Write;
-            work[i].input = Value::Int(new);
-            match not_linearizable(work, &s, model, budget, effort) {
-                Some(stuck) => {
-                    last = Some(stuck);
-                    weakened = true;
+        }
+        // Close: everything of `start` that writes a value the set needs.
+        loop {
+            set.sort_unstable();
+            set.dedup();
+            let want: std::collections::HashSet<Value> =
+                set.iter().filter_map(|&i| needs(&all[i])).collect();
+            let more: Vec<usize> = start
+                .iter()
+                .copied()
+                .filter(|i| set.binary_search(i).is_err())
+                .filter(|&i| produces(&all[i]).is_some_and(|v| want.contains(&v)))
+                .collect();
+            if more.is_empty() || set.len() + more.len() > 64 {
+                break;
+            }
+            set.extend(more);
+        }
+        set.sort_by_key(|&i| (all[i].call, all[i].call_event));
+        self.count_needs(&set);
+        let honest = {
+            let removed: Vec<usize> = start.iter().copied().filter(|i| !set.contains(i)).collect();
+            let mut whole = set.clone();
+            whole.extend(&removed);
+            self.count_needs(&whole);
+            let ok = self.removable(&whole, &removed);
+            self.count_needs(&set);
+            ok
+        };
+        if !honest {
+            return None;
+        }
+        let st = self.not_linearizable(&set)?;
+        Some((set, st))
+    }
+
+    /// Add to `set` every operation of `whole` that something in `set` needs (a write
+    /// of a value it reads or expects; with appends, a write or append of a piece one
+    /// of its reads contains), until nothing is missing: then everything of `whole`
+    /// left out only removes constraints, and if `set` is not linearizable, neither is
+    /// `whole`. False if it grows past `cap`.
+    fn close(&mut self, whole: &[usize], set: &mut Vec<usize>, cap: usize) -> bool {
+        loop {
+            set.sort_unstable();
+            set.dedup();
+            if set.len() > cap {
+                return false;
+            }
+            let all = &self.work;
+            let add: Vec<usize> = if self.appends {
+                let reads: Vec<&str> = set
+                    .iter()
+                    .filter(|&&i| all[i].f == Func::Read)
+                    .filter_map(|&i| match &all[i].output {
+                        Value::Str(s) => Some(s.as_str()),
+                        _ => None,
+                    })
+                    .collect();
+                whole
+                    .iter()
+                    .copied()
+                    .filter(|i| set.binary_search(i).is_err())
+                    .filter(|&i| match (all[i].f, &all[i].input) {
+                        (Func::Append | Func::Write, Value::Str(p)) => {
+                            p.is_empty() || reads.iter().any(|r| r.contains(p.as_str()))
+                        }
+                        (Func::Read, _) => false,
+                        _ => all[i].ended != Ended::CompareFailed,
+                    })
+                    .collect()
+            } else {
+                let want: std::collections::HashSet<Value> =
+                    set.iter().filter_map(|&i| needs(&all[i])).collect();
+                whole
+                    .iter()
+                    .copied()
+                    .filter(|i| set.binary_search(i).is_err())
+                    .filter(|&i| produces(&all[i]).is_some_and(|v| want.contains(&v)))
+                    .collect()
+            };
+            if add.is_empty() {
+                return true;
+            }
+            set.extend(add);
+        }
+    }
+
+    /// A witness around `stuck` found by widening a window in time: it, the operations
+    /// running while it ran, and the last `k` to return before it began (k = 1, 2, 4,
+    /// …), closed under what they need ([`Shrink::close`]); the first that is not
+    /// linearizable. Any model.
+    fn window(&mut self, whole: &[usize], stuck: usize) -> Option<(Vec<usize>, usize)> {
+        const CAP: usize = 400;
+        let s = self.work[stuck].clone();
+        let mut before: Vec<usize> = whole
+            .iter()
+            .copied()
+            .filter(|&i| self.work[i].ret.is_some_and(|r| r < s.call))
+            .collect();
+        before.sort_by_key(|&i| std::cmp::Reverse(self.work[i].ret));
+        let during: Vec<usize> = whole
+            .iter()
+            .copied()
+            .filter(|&i| {
+                let o = &self.work[i];
+                i != stuck
+                    && o.call <= s.ret.unwrap_or(u64::MAX)
+                    && o.ret.is_none_or(|r| r >= s.call)
+            })
+            .collect();
+        let mut k = 1;
+        loop {
+            let mut set = vec![stuck];
+            set.extend(&during);
+            set.extend(before.iter().take(k));
+            if !self.close(whole, &mut set, CAP) {
+                return None;
+            }
+            set.sort_by_key(|&i| (self.work[i].call, self.work[i].call_event));
+            if let Some(st) = self.not_linearizable(&set) {
+                return Some((set, st));
+            }
+            if k >= before.len() || self.out() {
+                return None;
+            }
+            k *= 2;
+        }
+    }
+
+    /// Shrink `start` (known not linearizable): first around the operation the search
+    /// could not place, else by removing chunks, then single operations, while it
+    /// stays not linearizable; and by treating a cas as a plain write of its new value
+    /// (dropping its precondition) where that keeps it so. Returns the set, its stuck
+    /// operation, and whether no single such step is left.
+    fn shrink(
+        &mut self,
+        start: Vec<usize>,
+        whole: &[usize],
+        suspects: &[usize],
+    ) -> (Vec<usize>, Option<usize>, bool) {
+        let mut s = start;
+        let mut last: Option<usize> = None;
+        let stuck = suspects[0];
+        // The commonest anomaly first: a read that nothing could explain (its value
+        // never written) is a witness on its own.
+        for &r in suspects {
+            if self.work[r].f == Func::Read && self.unexplained_alone(whole, r) {
+                if let Some(st) = self.not_linearizable(&[r]) {
+                    return (vec![r], Some(st), true);
                 }
-                None => work[i] = saved,
             }
         }
-        if !weakened {
-            return (s, last, true);
+        let found = suspects
+            .iter()
+            .find_map(|&o| self.around(whole, o))
+            .or_else(|| suspects.iter().find_map(|&o| self.window(whole, o)));
+        if let Some((set, st)) = found {
+            s = set;
+            last = Some(st);
+        } else {
+            // All reads but the stuck operation, in one go.
+            let cand: Vec<usize> = s
+                .iter()
+                .copied()
+                .filter(|&i| {
+                    i == stuck
+                        || (self.work[i].f != Func::Read
+                            && self.work[i].ended != Ended::CompareFailed)
+                })
+                .collect();
+            if cand.len() < s.len() {
+                if let Some(st) = self.not_linearizable(&cand) {
+                    s = cand;
+                    last = Some(st);
+                }
+            }
         }
+        self.count_needs(&s);
+        let mut chunk = (s.len() / 2).max(1);
+        loop {
+            let mut removed = false;
+            let mut i = 0;
+            while i < s.len() {
+                if self.out() && (s.len() > GRACE_OPS || self.grace == 0) {
+                    return (s, last, false);
+                }
+                let end = (i + chunk).min(s.len());
+                if !self.removable(&s, &s[i..end]) {
+                    i = end;
+                    continue;
+                }
+                let cand: Vec<usize> = s[..i].iter().chain(&s[end..]).copied().collect();
+                match self.not_linearizable(&cand) {
+                    Some(st) => {
+                        s = cand;
+                        self.count_needs(&s);
+                        last = Some(st);
+                        removed = true;
+                    }
+                    None => i = end,
+                }
+            }
+            if chunk > 1 {
+                chunk = (chunk / 2).max(1);
+                continue;
+            }
+            if removed {
+                continue;
+            }
+            // Nothing more to remove: try dropping cas preconditions.
+            let mut weakened = false;
+            for k in 0..s.len() {
+                let i = s[k];
+                let (Func::Cas, Value::Pair([_, new]), Ended::Ok | Ended::Unknown) = (
+                    self.work[i].f,
+                    self.work[i].input.clone(),
+                    self.work[i].ended,
+                ) else {
+                    continue;
+                };
+                if self.out() && (s.len() > GRACE_OPS || self.grace == 0) {
+                    return (s, last, false);
+                }
+                let saved = self.work[i].clone();
+                self.work[i].f = Func::Write;
+                self.work[i].input = Value::Int(new);
+                match self.not_linearizable(&s) {
+                    Some(st) => {
+                        last = Some(st);
+                        weakened = true;
+                    }
+                    None => self.work[i] = saved,
+                }
+            }
+            if !weakened {
+                return (s, last, true);
+            }
+            self.count_needs(&s);
+        }
+    }
+
+    /// Whether nothing in `set` but the read `r` writes what `r` read (or, with
+    /// appends, any part of it), so that `r` alone is an honest witness.
+    fn unexplained_alone(&self, set: &[usize], r: usize) -> bool {
+        let all = &self.work;
+        let read = &all[r].output;
+        set.iter().filter(|&&j| j != r).all(|&j| {
+            let o = &all[j];
+            if o.f == Func::Read || o.ended == Ended::CompareFailed {
+                return true;
+            }
+            if self.appends {
+                return match (o.f, &o.input, read) {
+                    (Func::Append | Func::Write, Value::Str(p), Value::Str(got))
+                        if !p.is_empty() =>
+                    {
+                        !got.contains(p.as_str())
+                    }
+                    (Func::Append | Func::Write, Value::Str(_), _) => true,
+                    _ => false,
+                };
+            }
+            produces(o).as_ref() != Some(read)
+        })
     }
 }
 
@@ -251,20 +528,29 @@ pub(crate) fn explain(
     all: &Ops,
     key: Option<&str>,
     key_ops: &[usize],
-    v: &Violation,
-    problem: &Problem,
+    v: &Found,
     opts: &Options,
     budget: &mut Budget,
     line_of: &dyn Fn(usize) -> usize,
     timed: bool,
 ) -> Explanation {
     let ops = &all.ops;
-    let mut effort = opts.explain_steps;
     // Start from the prefix the search could not get past (itself not linearizable).
-    let start: Vec<usize> = v.prefix.iter().map(|&l| problem.ops[l]).collect();
-    let mut work = ops.clone();
-    let (mut set, last, minimal) = shrink(&mut work, start, opts.model, budget, &mut effort);
-    let stuck_global = last.unwrap_or(problem.ops[v.stuck]);
+    let start: Vec<usize> = v.prefix.clone();
+    let appends = key_ops.iter().any(|&i| ops[i].f == Func::Append);
+    let mut sh = Shrink {
+        work: ops.clone(),
+        model: opts.model,
+        appends,
+        budget,
+        effort: opts.explain_steps,
+        max_bytes: opts.max_bytes,
+        need_count: Default::default(),
+        grace: GRACE,
+    };
+    let (mut set, last, minimal) = sh.shrink(start, &v.whole, &[v.blocked, v.stuck]);
+    let sh_timed_out = sh.budget.timed_out;
+    let stuck_global = last.unwrap_or(v.blocked);
     set.sort_by_key(|&i| (ops[i].call, ops[i].call_event));
     let labels: Vec<String> = (0..set.len()).map(label).collect();
     let explained: Vec<ExplainedOp> = set
@@ -349,8 +635,13 @@ pub(crate) fn explain(
             "drop any read above, or any write whose value none of the others reads, \
              and the rest can be ordered"
         } else {
-            "shrinking to a smallest set stopped at its effort limit, so some of the \
-             operations above may not matter"
+            if sh_timed_out {
+                "shrinking to a smallest set stopped when the time budget ran out, so some \
+                 of the operations above may not matter"
+            } else {
+                "shrinking to a smallest set stopped at its effort limit, so some of the \
+                 operations above may not matter"
+            }
         }
     ));
     Explanation {

@@ -189,3 +189,233 @@ pub fn linearizable_history(spec: &GenSpec, seed: u64) -> History {
         events: events.into_iter().map(|e| e.2).collect(),
     }
 }
+
+/// Put histories of disjoint clients side by side: each part's processes are numbered
+/// after the previous part's, and the events are merged in time order (completions
+/// before invokes at the same instant, as [`linearizable_history`] orders them).
+pub fn merge(parts: &[History]) -> History {
+    let mut events: Vec<(u64, u8, usize, HistoryEvent)> = Vec::new();
+    let mut offset = 0u64;
+    for h in parts {
+        let mut most = 0;
+        for e in &h.events {
+            let mut e = e.clone();
+            most = most.max(e.process + 1);
+            e.process += offset;
+            let kind = u8::from(e.kind == EventType::Invoke);
+            events.push((e.time, kind, events.len(), e));
+        }
+        offset += most;
+    }
+    events.sort_by_key(|e| (e.0, e.1, e.2));
+    History {
+        events: events.into_iter().map(|e| e.3).collect(),
+    }
+}
+
+/// Map every integer value `v` of `h` (writes, reads, cas pairs) to `v mod m`: a
+/// linearizable history stays linearizable (the register cannot tell renamed values
+/// apart), but values repeat, so the checker can no longer tell writes apart by what
+/// they wrote: much harder to check.
+pub fn squash_values(mut h: History, m: i64) -> History {
+    let f = |v: i64| v.rem_euclid(m.max(1));
+    for e in &mut h.events {
+        e.value = match e.value {
+            Value::Int(v) => Value::Int(f(v)),
+            Value::Pair([a, b]) => Value::Pair([f(a), f(b)]),
+            ref v => v.clone(),
+        };
+    }
+    h
+}
+
+/// Give every event of `h` the key `key`.
+pub fn with_key(mut h: History, key: &str) -> History {
+    for e in &mut h.events {
+        e.key = Some(key.to_string());
+    }
+    h
+}
+
+/// Change the `pick`-th ok read on `key` (any key: `None`) to return a value nobody
+/// wrote; its event index.
+pub fn corrupt_read(h: &mut History, key: Option<&str>, pick: usize) -> Option<usize> {
+    let reads: Vec<usize> = h
+        .events
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| {
+            e.kind == EventType::Ok
+                && e.f == Func::Read
+                && key.is_none_or(|k| e.key.as_deref() == Some(k))
+        })
+        .map(|(i, _)| i)
+        .collect();
+    let &i = reads.get(pick % reads.len().max(1))?;
+    h.events[i].value = match h.events[i].value {
+        Value::Str(_) => Value::Str("never written".into()),
+        _ => Value::Int(-999_999),
+    };
+    Some(i)
+}
+
+/// Make the `pick`-th suitable ok read return a stale value: one written by an ok write
+/// on its key that two later ok writes of the same key overwrote, all three returning
+/// before the read was invoked (integer registers). Its event index.
+pub fn stale_read(h: &mut History, pick: usize) -> Option<usize> {
+    // Per event: the invoke time of the operation it completes.
+    let mut open: HashMap<u64, u64> = HashMap::new();
+    let mut called = vec![0u64; h.events.len()];
+    for (i, e) in h.events.iter().enumerate() {
+        if e.kind == EventType::Invoke {
+            open.insert(e.process, e.time);
+        } else {
+            called[i] = open.remove(&e.process).unwrap_or(0);
+        }
+    }
+    // Ok writes per key: (call, return, value).
+    let mut writes: HashMap<Option<String>, Vec<(u64, u64, i64)>> = HashMap::new();
+    let mut candidates = Vec::new();
+    for (i, e) in h.events.iter().enumerate() {
+        if e.kind != EventType::Ok {
+            continue;
+        }
+        match (e.f, &e.value) {
+            (Func::Write, Value::Int(v)) => writes
+                .entry(e.key.clone())
+                .or_default()
+                .push((called[i], e.time, *v)),
+            (Func::Read, Value::Int(_)) => {
+                let ws = writes.get(&e.key).map(Vec::as_slice).unwrap_or(&[]);
+                // Writes that returned before this read was invoked, by return time.
+                let before: Vec<&(u64, u64, i64)> = ws.iter().filter(|w| w.1 < called[i]).collect();
+                if before.len() >= 3 {
+                    let old = before[before.len() - 3];
+                    // Two later writes, each invoked after `old` returned.
+                    let later = before
+                        .iter()
+                        .filter(|w| w.0 > old.1 && w.2 != old.2)
+                        .count();
+                    if later >= 2 {
+                        candidates.push((i, old.2));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let &(i, v) = candidates.get(pick % candidates.len().max(1))?;
+    h.events[i].value = Value::Int(v);
+    Some(i)
+}
+
+/// Make the `pick`-th suitable ok read of a kv history return a stale value: its
+/// value without the last piece appended, where that append returned before the read
+/// was invoked (pieces and written strings are unique, so the shorter value never
+/// comes back). Its event index.
+pub fn stale_kv_read(h: &mut History, pick: usize) -> Option<usize> {
+    let mut open: HashMap<u64, u64> = HashMap::new();
+    // (key, piece) → when the ok append of it returned.
+    let mut appended: HashMap<(Option<String>, String), u64> = HashMap::new();
+    let mut candidates = Vec::new();
+    for (i, e) in h.events.iter().enumerate() {
+        if e.kind == EventType::Invoke {
+            open.insert(e.process, e.time);
+            continue;
+        }
+        let called = open.remove(&e.process).unwrap_or(0);
+        if e.kind != EventType::Ok {
+            continue;
+        }
+        match (e.f, &e.value) {
+            (Func::Append, Value::Str(p)) => {
+                appended.insert((e.key.clone(), p.clone()), e.time);
+            }
+            (Func::Read, Value::Str(v)) => {
+                let Some(cut) = v.rfind('[') else {
+                    continue;
+                };
+                let piece = &v[cut..];
+                if appended
+                    .get(&(e.key.clone(), piece.to_string()))
+                    .is_some_and(|&t| t < called)
+                {
+                    candidates.push((i, v[..cut].to_string()));
+                }
+            }
+            _ => {}
+        }
+    }
+    let (i, v) = candidates.get(pick % candidates.len().max(1))?.clone();
+    h.events[i].value = Value::Str(v);
+    Some(i)
+}
+
+/// The checker's benchmark shapes (`quorumlab bench`, and the tests that need a hard
+/// history): each a history, the model, and the key that makes it not linearizable.
+pub mod shapes {
+    use super::*;
+
+    fn spec(model: Model, clients: u64, ops: usize, keys: u32, lat: u64, think: u64) -> GenSpec {
+        GenSpec {
+            model,
+            clients,
+            ops,
+            keys,
+            max_latency: lat,
+            max_think: think,
+            unknown_per_mille: 50,
+        }
+    }
+
+    /// 50 clients over 10 keys: 40 of them hammer key "k0" (a hard key: dozens of
+    /// operations open at once, writing only the values 0 to 4), 10 spread over
+    /// "k1".."k9"; one read of "k9" returns a value nobody wrote.
+    pub fn many_keys_one_bad(seed: u64) -> History {
+        let hard = with_key(
+            squash_values(
+                linearizable_history(&spec(Model::Register, 40, 4000, 0, 5000, 50), seed),
+                5,
+            ),
+            "k0",
+        );
+        let mut rest = Vec::new();
+        for k in 1..10 {
+            let mut h = with_key(
+                linearizable_history(&spec(Model::CasRegister, 1, 100, 0, 500, 500), seed + k),
+                &format!("k{k}"),
+            );
+            if k == 9 {
+                corrupt_read(&mut h, None, 40);
+            }
+            rest.push(h);
+        }
+        let mut parts = vec![hard];
+        parts.extend(rest);
+        merge(&parts)
+    }
+
+    /// 100 clients on 3 keys, about 33 operations open at once per key (every write
+    /// and cas of a new value, as the simulator's clients do).
+    pub fn many_clients_few_keys(ops: usize, seed: u64) -> History {
+        linearizable_history(&spec(Model::CasRegister, 100, ops, 3, 3000, 100), seed)
+    }
+
+    /// The same with the values squashed to 0..5 (as Jepsen's register tests write):
+    /// values repeat, and the search has little to go on.
+    pub fn many_clients_few_keys_squashed(ops: usize, seed: u64) -> History {
+        squash_values(
+            linearizable_history(&spec(Model::Register, 100, ops, 3, 3000, 100), seed),
+            5,
+        )
+    }
+
+    /// `ops` operations of 50 clients on 10 keys; with `violation`, one stale read.
+    pub fn large(ops: usize, violation: bool, seed: u64) -> History {
+        let mut h = linearizable_history(&spec(Model::CasRegister, 50, ops, 10, 3000, 500), seed);
+        if violation {
+            stale_read(&mut h, ops / 4);
+        }
+        h
+    }
+}
