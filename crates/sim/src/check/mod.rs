@@ -376,6 +376,12 @@ impl KeyTask {
 /// out. Call it on one thread with every task, or on several threads with a share
 /// each (the CLI does; the simulator and the page use [`Checker::decide`]).
 pub fn run_keys(tasks: &mut [KeyTask], ctl: &Control, out_of_time: &mut dyn FnMut() -> bool) {
+    // The clock is asked before the first slice too: a budget already spent (or of
+    // 0 ms) leaves every open key undecided, however easy, rather than letting the
+    // first slice's few thousand steps decide some histories and not others.
+    if tasks.iter().any(|t| t.search.is_some()) && out_of_time() {
+        ctl.halt(STOP_TIME);
+    }
     loop {
         let mut open = false;
         for i in 0..tasks.len() {
