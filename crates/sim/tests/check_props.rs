@@ -339,3 +339,22 @@ proptest! {
         prop_assert!(a == b || a == 3 || b == 3, "compact {a}, full {b}");
     }
 }
+
+/// A case the property above once found (before the explanation was rebuilt): the
+/// explanation named another read, returning earlier than the corrupted one.
+#[test]
+fn the_corrupted_read_is_the_one_explained_regression() {
+    let (model, seed, pick) = (
+        Model::CasRegister,
+        12404549727583204630,
+        14802185674548316918,
+    );
+    let mut h = linearizable_history(&spec(model, 7, 87, 0, 46), seed);
+    let i = corrupt(&mut h, model, pick).expect("a read to corrupt");
+    let Verdict::NotLinearizable(ex) = check::check(&h, model, &mut || false).unwrap() else {
+        panic!("not caught");
+    };
+    assert_eq!(ex.ops.len(), 1, "{}", ex.text);
+    assert!(ex.ops[0].stuck);
+    assert_eq!(ex.ops[0].return_time, Some(h.events[i].time), "{}", ex.text);
+}
