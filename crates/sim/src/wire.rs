@@ -425,6 +425,13 @@ impl<'de> Deserializer<'de> {
             t => return Err(Error(format!("unknown tag {t}"))),
         })
     }
+    /// A sequence (a struct, a tuple or a `Vec`), and nothing else.
+    fn seq<V: Visitor<'de>>(&mut self, v: V) -> Result<V::Value, Error> {
+        match self.head()? {
+            Head::Seq(n) => v.visit_seq(Items { d: self, left: n }),
+            _ => Err(Error("expected a sequence".into())),
+        }
+    }
     /// Hand the value whose head was just read to `v`.
     fn visit<V: Visitor<'de>>(&mut self, head: Head<'de>, v: V) -> Result<V::Value, Error> {
         match head {
@@ -541,14 +548,14 @@ impl<'de> de::VariantAccess<'de> for &mut Deserializer<'de> {
         seed.deserialize(self)
     }
     fn tuple_variant<V: Visitor<'de>>(self, _: usize, v: V) -> Result<V::Value, Error> {
-        de::Deserializer::deserialize_any(self, v)
+        self.seq(v)
     }
     fn struct_variant<V: Visitor<'de>>(
         self,
         _: &'static [&'static str],
         v: V,
     ) -> Result<V::Value, Error> {
-        de::Deserializer::deserialize_any(self, v)
+        self.seq(v)
     }
 }
 
@@ -584,10 +591,42 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
     ) -> Result<V::Value, Error> {
         v.visit_newtype_struct(self)
     }
+    // Structs, tuples and sequences are always written as sequences, and maps as maps:
+    // asking for exactly that (not any value) leaves a derived visitor's other paths
+    // (a struct read from a map by field names, say) unreachable, so the linker drops
+    // them. Measured (`cargo xtask dist`, gzip, with the protocols' message enums
+    // externally tagged): node worker 214.8 -> 170.9 kB, app 639.8 -> 592.9 kB.
+    fn deserialize_seq<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
+        self.seq(v)
+    }
+    fn deserialize_tuple<V: Visitor<'de>>(self, _: usize, v: V) -> Result<V::Value, Error> {
+        self.seq(v)
+    }
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        _: usize,
+        v: V,
+    ) -> Result<V::Value, Error> {
+        self.seq(v)
+    }
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        _: &'static [&'static str],
+        v: V,
+    ) -> Result<V::Value, Error> {
+        self.seq(v)
+    }
+    fn deserialize_map<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
+        match self.head()? {
+            Head::Map(n) => v.visit_map(Items { d: self, left: n }),
+            _ => Err(Error("expected a map".into())),
+        }
+    }
     serde::forward_to_deserialize_any! {
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
-        bytes byte_buf unit unit_struct seq tuple tuple_struct map struct identifier
-        ignored_any
+        bytes byte_buf unit unit_struct identifier ignored_any
     }
 }
 

@@ -53,7 +53,7 @@ pub const TIMER_CHECK: TimerId = 2;
 
 /// What failure-detector nodes say to each other.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum FdMsg {
     /// "I am alive": the sender's incarnation (random per boot), a sequence number
     /// (1, 2, ... per incarnation) and the sender's local time when it sent it.

@@ -48,7 +48,7 @@ impl core::fmt::Display for Ballot {
 
 /// What one slot (one Paxos instance) decides.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(tag = "cmd", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Cmd {
     /// Fills a hole: a new leader proposes it for a slot where no value was accepted.
     Noop,

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 /// What a log entry asks the state machine to do.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(tag = "cmd", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Cmd {
     /// Appended by every new leader so that it commits an entry of its own term.
     Noop,

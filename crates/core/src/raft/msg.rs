@@ -22,7 +22,7 @@ pub struct SnapshotData {
 
 /// What Raft nodes say to each other.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum RaftMsg {
     /// "Would you vote for me in `term`?" Sent without raising the sender's own term.
     PreVote {
@@ -134,7 +134,7 @@ pub struct RaftDisk {
 
 /// One durable write, applied with [`super::Raft`]'s `apply_write`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "write", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum RaftWrite {
     /// Current term and vote.
     HardState { term: u64, vote: Option<NodeId> },

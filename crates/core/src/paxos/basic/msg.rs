@@ -13,7 +13,7 @@ pub struct Accepted {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum PaxosMsg {
     /// Phase 1a.
     Prepare { key: String, ballot: Ballot },
@@ -82,7 +82,7 @@ pub struct PaxosDisk {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "write", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum PaxosWrite {
     Promise {
         key: String,

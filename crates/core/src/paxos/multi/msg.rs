@@ -30,7 +30,7 @@ pub struct Snapshot {
 
 /// What Multi-Paxos nodes say to each other.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum MultiPaxosMsg {
     /// Phase 1a, once per ballot for every slot from `from_slot` on.
     Prepare { ballot: Ballot, from_slot: u64 },
@@ -120,7 +120,7 @@ pub struct MultiPaxosDisk {
 
 /// One durable write, folded into a [`MultiPaxosDisk`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "write", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum MultiPaxosWrite {
     /// The acceptor promised `ballot`.
     Promise { ballot: Ballot },
