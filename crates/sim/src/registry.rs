@@ -13,6 +13,13 @@
 //! hosts nodes) carries no simulator and no scenario parser, and the page no
 //! help text it does not show. [`entries`] is the plain-data view of the catalogue for
 //! listings.
+//!
+//! Extension points: what a protocol says about itself (its client data type and
+//! sequential specification for the linearizability checker, a generic view model)
+//! belongs on [`Protocol`] in `crates/core`, and reaches every caller through
+//! [`Visitor::visit`]'s type parameter without changing this file; what the playground
+//! says about a protocol (presets, comparisons, a convergence rule) belongs in
+//! [`Listing`]. An [`Op`] is how a new front-end operation gets the protocol's type.
 
 use crate::engine::Sim;
 use crate::remote::{Coordinator, RemoteNode};
