@@ -879,7 +879,7 @@ fn edit_panel(p: &Playground, ctx: &Ctx) -> Html {
                 <legend>{ format!("Protocol: {}", s.protocol.name) }</legend>
                 <label title="Switching protocol keeps the cluster, network, faults and workload, and resets the protocol's parameters to their defaults."><span>{ "protocol" }</span>
                     <select data-testid="protocol-select" onchange={link.callback(move |e: Event| Msg::Edit(edit::set_protocol(&sp, &input_text(&e))))}>
-                        { for registry::entries().into_iter().map(|e| html! { <option value={e.name} selected={e.name == s.protocol.name} title={e.summary}>{ format!("{} ({})", e.name, e.summary) }</option> }) }
+                        { for registry::entries().into_iter().map(|e| html! { <option value={e.name} selected={e.name == s.protocol.name} title={e.summary}>{ e.name }</option> }) }
                     </select>
                 </label>
                 <div class="ql-params">{ for param_rows }</div>
