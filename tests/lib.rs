@@ -28,6 +28,25 @@ pub fn presets() -> Vec<(String, Scenario)> {
     v
 }
 
+/// Every protocol of the registry with each of its presets, loaded: `(protocol, preset,
+/// scenario)`. A new protocol's presets are covered by the tests that walk this.
+pub fn registry_presets() -> Vec<(&'static str, &'static str, Scenario)> {
+    let dir = root().join("scenarios");
+    let mut v = Vec::new();
+    for e in quorumlab_sim::registry::entries() {
+        assert!(!e.listing.presets.is_empty(), "{}: no presets", e.name);
+        for p in e.listing.presets {
+            let text = std::fs::read_to_string(dir.join(format!("{p}.json")))
+                .unwrap_or_else(|err| panic!("{}: preset {p}: {err}", e.name));
+            let s = scenario::load(&text)
+                .unwrap_or_else(|err| panic!("{p}: {}", scenario::describe(&err)));
+            assert_eq!(s.protocol.name, e.name, "{p}");
+            v.push((e.name, *p, s));
+        }
+    }
+    v
+}
+
 /// Run a scenario with `seed` to the end, with every check.
 pub fn run(s: &Scenario, seed: u64) -> Summary {
     let mut e = quorumlab_sim::build(s, seed, 0).expect("builds");

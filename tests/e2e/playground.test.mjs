@@ -373,6 +373,29 @@ test('a partition drawn by dragging nodes across the line', { timeout: 60_000 },
   });
 });
 
+test('the protocol picker lists the registry and switches to Multi-Paxos with its parameters', { timeout: 60_000 }, async () => {
+  await withBrowser(async (open) => {
+    const { page } = await open();
+    await pause(page);
+    await page.getByTestId('tab-edit').click();
+    const picker = page.getByTestId('protocol-select');
+    const options = await picker.locator('option').evaluateAll((os) => os.map((o) => o.value));
+    // The registry's catalogue order (crates/sim/src/registry.rs).
+    assert.deepEqual(options, ['raft', 'multi-paxos', 'paxos', 'heartbeat', 'phi-accrual']);
+    assert.equal(await page.locator('[data-testid="params"] [data-param="read_mode"] select').count(), 1,
+      'a choice parameter is a select');
+    await picker.selectOption('multi-paxos');
+    await page.locator('[data-testid="params"] [data-param="catch_up_batch"]').waitFor({ timeout: TIMEOUT });
+    assert.equal(await page.locator('[data-testid="params"] [data-param="read_mode"]').count(), 0,
+      'Raft parameters are gone');
+    const help = await page.locator('[data-testid="params"] [data-param="catch_up_batch"]').getAttribute('title');
+    assert.match(help, /catch-up message/);
+    await play(page);
+    await waitForLeader(page, { timeout: TIMEOUT });
+    await shot(page, 'protocol-picker-multi-paxos');
+  });
+});
+
 test('a stale read is caught by the checker and its explanation drawn', { timeout: 60_000 }, async () => {
   await withBrowser(async (open) => {
     // Mid-run, on the default scenario: the history so far checks out.

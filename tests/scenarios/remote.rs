@@ -4,19 +4,24 @@
 
 use quorumlab_sim::remote::run_remote_here;
 use quorumlab_sim::scenario;
-use quorumlab_tests::{presets, run};
+use quorumlab_tests::{registry_presets, run};
 
+/// Walks the protocol registry, so a new protocol's presets are covered as soon as its
+/// registry line lists them.
 #[test]
-fn every_preset_is_the_same_run_through_the_worker_boundary() {
-    for (name, s) in presets() {
+fn every_protocols_presets_are_the_same_run_through_the_worker_boundary() {
+    let all = registry_presets();
+    let protocols: std::collections::BTreeSet<&str> = all.iter().map(|(p, _, _)| *p).collect();
+    assert_eq!(protocols.len(), quorumlab_sim::registry::names().len());
+    for (protocol, name, s) in all {
         for seed in [s.seed, s.seed + 1] {
             let native = run(&s, seed);
-            let remote =
-                run_remote_here(&s, seed).unwrap_or_else(|e| panic!("{name} seed {seed}: {e}"));
+            let remote = run_remote_here(&s, seed)
+                .unwrap_or_else(|e| panic!("{protocol}: {name} seed {seed}: {e}"));
             assert_eq!(
                 format!("{remote:016x}"),
                 native.trace_hash,
-                "{name} seed {seed}"
+                "{protocol}: {name} seed {seed}"
             );
         }
     }

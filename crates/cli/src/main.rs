@@ -15,6 +15,7 @@ mod args;
 mod bench;
 mod check;
 mod explore;
+mod protocols;
 mod run;
 mod threads;
 
@@ -29,6 +30,7 @@ usage:
   quorumlab check HISTORY [--model register|cas-register|kv] [--format jsonl|jepsen-log] [--budget-ms N] [--memory-mib N] [--threads N] [--json]
   quorumlab url SCENARIO [--base URL] | quorumlab url --decode URL
   quorumlab bench [--quick] [--threads] [--checker] [SCENARIO]
+  quorumlab protocols [NAME...] [--brief] [--json]   the protocols, their parameters and presets
 
 SCENARIO is a scenario file (see docs/scenario-format.md), or - for standard input.
 --budget-ms bounds the linearizability check of each run (default 10000 for run and
@@ -49,6 +51,7 @@ fn main() -> ExitCode {
         Some("explore") => explore::main(rest),
         Some("url") => run::url(rest),
         Some("bench") => bench::main(rest),
+        Some("protocols") => protocols::main(rest),
         Some("check") => Ok(check::main(rest)),
         Some("-h") | Some("--help") | Some("help") => {
             println!("{USAGE}");

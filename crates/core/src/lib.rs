@@ -11,6 +11,7 @@
 //! [`Protocol::boot`] from the node's disk, which is exactly the sum of the
 //! [`Protocol::Write`]s it asked to persist (or nothing, if the disk was lost).
 
+pub mod params;
 pub mod rng;
 pub mod types;
 pub mod view;
@@ -19,6 +20,7 @@ pub mod fd;
 pub mod paxos;
 pub mod raft;
 
+pub use params::{ParamKind, ParamSpec};
 pub use rng::Rng;
 pub use types::*;
 pub use view::*;
@@ -41,6 +43,12 @@ pub trait Protocol: Sized + Clone + Debug + 'static {
     /// Whether the protocol elects a leader (then a healed cluster must have one, and
     /// every member must apply what the leader committed).
     const HAS_LEADER: bool = false;
+    /// One line for the protocol picker and `quorumlab protocols`.
+    const SUMMARY: &'static str = "";
+    /// A description of every field of [`Protocol::Params`], in order: type, range,
+    /// unit and help text. The scenario schema and the page's editor are derived from
+    /// it (the simulator's registry test checks it names exactly the fields).
+    const PARAMS: &'static [ParamSpec] = &[];
     /// Parameters a user can change (timeouts, switches).
     type Params: Clone + Debug + Default + Serialize + DeserializeOwned + 'static;
     /// What nodes say to each other.

@@ -251,34 +251,7 @@ pub struct Sim<P: Protocol> {
     records: Vec<Record>,
 }
 
-/// Deserialize the protocol's parameters, naming the field on error.
-pub fn params_of<P: Protocol>(s: &Scenario) -> Result<P::Params, ScenarioError> {
-    let v = if s.protocol.params.is_null() {
-        serde_json::json!({})
-    } else {
-        s.protocol.params.clone()
-    };
-    serde_path_to_error::deserialize(v).map_err(|e| {
-        let p = e.path().to_string();
-        let path = if p == "." {
-            "protocol.params".to_string()
-        } else {
-            format!("protocol.params.{p}")
-        };
-        ScenarioError::new(path, e.into_inner().to_string())
-    })
-}
-
-/// Check that the protocol's parameters parse (used by validation).
-pub fn check_params(s: &Scenario) -> Result<(), ScenarioError> {
-    crate::with_protocol!(s.protocol.name.as_str(), P => {
-        let p = params_of::<P>(s)?;
-        match P::param_problems(&p).into_iter().next() {
-            Some((field, msg)) => Err(ScenarioError::new(format!("protocol.params.{field}"), msg)),
-            None => Ok(()),
-        }
-    }, Ok(()))
-}
+pub use crate::registry::params_of;
 
 impl<P: Protocol> Sim<P> {
     /// Build a run of a validated scenario with `seed`.

@@ -69,20 +69,23 @@ pub fn remote_node(s: &Scenario) -> Result<Box<dyn RemoteNode>, ScenarioError> {
 /// then encoded (see [`encode`]), so the worker needs no JSON at all, which keeps its
 /// bundle small.
 pub fn encode_params(s: &Scenario) -> Result<Vec<u8>, ScenarioError> {
-    crate::with_protocol!(s.protocol.name.as_str(), P => {
-        let params = crate::engine::params_of::<P>(s)?;
-        encode(&params).map_err(|e| ScenarioError::new("protocol.params", e))
-    }, Err(ScenarioError::new("protocol.name", format!("unknown protocol `{}`", s.protocol.name))))
+    crate::registry::encode_params(s)
 }
 
 /// Host a node of protocol `name` with its parameters from [`encode_params`]: all a
 /// worker needs to know of the scenario (so it carries no scenario parser).
 pub fn remote_node_for(name: &str, params: &[u8]) -> Result<Box<dyn RemoteNode>, ScenarioError> {
-    crate::with_protocol!(name, P => {
-        let params: <P as Protocol>::Params = decode(params)
-            .map_err(|e| ScenarioError::new("protocol.params", e))?;
-        Ok(Box::new(Hosted::<P> { state: vec![None], params }) as Box<dyn RemoteNode>)
-    }, Err(ScenarioError::new("protocol.name", format!("unknown protocol `{name}`"))))
+    crate::registry::remote(name, params)
+}
+
+/// A node of protocol `P` with encoded parameters (what the registry builds for
+/// [`remote_node_for`]).
+pub(crate) fn hosted<P: Protocol>(params: &[u8]) -> Result<Box<dyn RemoteNode>, ScenarioError> {
+    let params: P::Params = decode(params).map_err(|e| ScenarioError::new("protocol.params", e))?;
+    Ok(Box::new(Hosted::<P> {
+        state: vec![None],
+        params,
+    }))
 }
 
 /// Encoded jobs or results, one per node with work in a window.
@@ -134,18 +137,7 @@ impl<P: Protocol> Coordinator for Sim<P> {
     }
 }
 
-/// Build the page-side coordinator for a scenario.
-pub fn coordinator(
-    s: &Scenario,
-    seed: u64,
-    record: usize,
-) -> Result<Box<dyn Coordinator>, ScenarioError> {
-    crate::with_protocol!(s.protocol.name.as_str(), P => {
-        let sim = Sim::<P>::new(s, seed)?;
-        let sim = if record > 0 { sim.with_recorder(record) } else { sim };
-        Ok(Box::new(sim) as Box<dyn Coordinator>)
-    }, Err(ScenarioError::new("protocol.name", format!("unknown protocol `{}`", s.protocol.name))))
-}
+pub use crate::registry::coordinator;
 
 /// Run a whole scenario the way the worker runtime does, but in this thread: for tests
 /// and for comparing runtimes. Returns the trace hash.

@@ -4,7 +4,7 @@
 use crate::engine::{Flight, Found, LogLine, Sim, Status};
 use crate::history::History;
 use crate::metrics::WindowReport;
-use crate::scenario::{FaultKind, Scenario, ScenarioError};
+use crate::scenario::{FaultKind, Scenario};
 use quorumlab_core::{NodeId, NodeView, Protocol, Time, MS};
 use serde::{Deserialize, Serialize};
 
@@ -134,15 +134,7 @@ impl<P: Protocol> Engine for Sim<P> {
     }
 }
 
-/// Build a run of a validated scenario. `record` keeps every message for the picture
-/// (bounded to that many entries; 0: off).
-pub fn build(s: &Scenario, seed: u64, record: usize) -> Result<Box<dyn Engine>, ScenarioError> {
-    crate::with_protocol!(s.protocol.name.as_str(), P => {
-        let sim = Sim::<P>::new(s, seed)?;
-        let sim = if record > 0 { sim.with_recorder(record) } else { sim };
-        Ok(Box::new(sim) as Box<dyn Engine>)
-    }, Err(ScenarioError::new("protocol.name", format!("unknown protocol `{}` (known: {})", s.protocol.name, crate::PROTOCOLS.join(", ")))))
-}
+pub use crate::registry::build;
 
 /// The verdict of the end-of-run checks and the run's figures: what `quorumlab run
 /// --json` prints and the page shows.

@@ -89,7 +89,7 @@ fn default_metrics_window() -> u64 {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProtocolSpec {
-    /// `raft`, `multi-paxos`, `paxos`, `heartbeat` or `phi-accrual`.
+    /// A protocol of the catalogue (`quorumlab_sim::registry`), like `raft`.
     pub name: String,
     /// The protocol's own parameters; omitted ones take their defaults.
     #[serde(default, skip_serializing_if = "is_empty_object")]
@@ -602,15 +602,8 @@ impl Scenario {
         if self.metrics_window_ms == 0 {
             err("metrics_window_ms".into(), "must be more than 0".into());
         }
-        if !crate::PROTOCOLS.contains(&self.protocol.name.as_str()) {
-            err(
-                "protocol.name".into(),
-                format!(
-                    "unknown protocol `{}` (known: {})",
-                    self.protocol.name,
-                    crate::PROTOCOLS.join(", ")
-                ),
-            );
+        if let Err(e) = crate::registry::check_name(self) {
+            errs.push(e);
         }
         let node = |p: String, id: NodeId, errs: &mut Vec<ScenarioError>| {
             if id as usize >= n {
@@ -884,7 +877,7 @@ impl Scenario {
             }
         }
         errs.extend(e2);
-        if let Err(e) = crate::engine::check_params(self) {
+        if let Err(e) = crate::registry::check_params(self) {
             errs.push(e);
         }
         if errs.is_empty() {

@@ -7,6 +7,7 @@
 
 use quorumlab_core::raft::RaftParams;
 use quorumlab_core::Op;
+use quorumlab_sim::registry;
 use quorumlab_sim::scenario::{
     self, ChecksSpec, Distribution, Fault, FaultKind, LatencySpec, LinkSpec, NemesisSpec,
     NetworkSpec, NodeSpec, Nodes, OpMix, ProtocolSpec, Scenario, WorkloadSpec,
@@ -1236,7 +1237,7 @@ fn schema_property_names_are_the_serde_field_names() {
         .iter()
         .filter_map(Value::as_str)
         .collect();
-    assert_eq!(names, quorumlab_sim::PROTOCOLS, "protocol names");
+    assert_eq!(names, registry::names(), "protocol names");
     // Raft parameters.
     let raft = serde_json::to_value(RaftParams::default()).expect("serialises");
     assert_eq!(
@@ -1263,42 +1264,30 @@ fn expected_fields(message: &str) -> Vec<String> {
 
 /// The parameters each protocol's parser knows are the ones the schema declares, and
 /// the schema's defaults are accepted. Learnt from the parser's own "unknown field"
-/// message, so this needs no protocol types. A protocol whose parameters the
-/// simulator does not check yet (not wired into `with_protocol!`) is skipped with a
-/// note: the failure detectors, when this test was written.
+/// message, so this checks the parser, not only the registry's description of it.
 #[test]
 fn protocol_params_match_the_parser() {
     let schema = schema();
     let val = Validator::new(&schema);
-    for (name, def) in [
-        ("raft", "raft_params"),
-        ("multi-paxos", "multi_paxos_params"),
-        ("paxos", "paxos_params"),
-        ("heartbeat", "heartbeat_params"),
-        ("phi-accrual", "phi_accrual_params"),
-    ] {
+    for e in registry::entries() {
+        let (name, def) = (e.name, e.schema_def());
         let mut v = base();
         v["protocol"] = json!({"name": name, "params": {"no_such_parameter": 1}});
         assert!(
             !val.errors(&v).is_empty(),
             "{name}: the schema accepts an unknown parameter"
         );
-        let message = match load_verdict(&v.to_string()) {
-            Ok(_) => {
-                assert_ne!(name, "raft", "raft parameters are not checked");
-                eprintln!("note: `{name}` parameters are not checked by the parser yet; skipped");
-                continue;
-            }
-            Err(e) => e,
-        };
-        let declared = schema_keys(&schema, &schema["$defs"][def]);
+        let message = load_verdict(&v.to_string())
+            .err()
+            .unwrap_or_else(|| panic!("{name}: the parser accepts an unknown parameter"));
+        let declared = schema_keys(&schema, &schema["$defs"][&def]);
         assert_eq!(
             expected_fields(&message),
             declared,
             "{name} parameters ({message})"
         );
         let mut defaults = Map::new();
-        for (k, p) in schema["$defs"][def]["properties"]
+        for (k, p) in schema["$defs"][&def]["properties"]
             .as_object()
             .expect("properties")
         {
@@ -1310,6 +1299,127 @@ fn protocol_params_match_the_parser() {
             &format!("{name} with every parameter at its schema default"),
         );
     }
+}
+
+// ---- (e) the protocol part of the schema is generated from the registry ---------------
+
+/// The byte range of the value of `"key": ` written at exactly `indent` spaces, inside
+/// `within`.
+fn value_span(
+    text: &str,
+    key: &str,
+    indent: usize,
+    within: (usize, usize),
+) -> Option<(usize, usize)> {
+    let needle = format!("\n{}\"{key}\": ", " ".repeat(indent));
+    let start = text[within.0..within.1].find(&needle)? + within.0 + needle.len();
+    let (mut depth, mut in_str, mut esc) = (0usize, false, false);
+    for (i, &b) in text.as_bytes()[start..within.1].iter().enumerate() {
+        if in_str {
+            match b {
+                _ if esc => esc = false,
+                b'\\' => esc = true,
+                b'"' => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_str = true,
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some((start, start + i + 1));
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// `v` pretty-printed as the schema file is (two spaces), starting at `indent`.
+fn pretty_at(v: &Value, indent: usize) -> String {
+    serde_json::to_string_pretty(v)
+        .expect("serialises")
+        .replace('\n', &format!("\n{}", " ".repeat(indent)))
+}
+
+/// The schema text with its protocol part replaced by `protocol` and the parameter
+/// definitions by `defs` (added at the end of `$defs` when missing).
+fn regenerate(text: &str, protocol: &Value, defs: &[(String, Value)]) -> String {
+    let mut text = text.to_string();
+    let all = (0, text.len());
+    let props = value_span(&text, "properties", 2, all).expect("root properties");
+    let span = value_span(&text, "protocol", 4, props).expect("properties.protocol");
+    text.replace_range(span.0..span.1, &pretty_at(protocol, 4));
+    for (name, def) in defs {
+        let all = (0, text.len());
+        let d = value_span(&text, "$defs", 2, all).expect("$defs");
+        match value_span(&text, name, 4, d) {
+            Some(span) => text.replace_range(span.0..span.1, &pretty_at(def, 4)),
+            None => {
+                let close = d.1 - 1;
+                let body = text[..close].trim_end().len();
+                text.replace_range(
+                    body..close,
+                    &format!(",\n    \"{name}\": {}\n  ", pretty_at(def, 4)),
+                );
+            }
+        }
+    }
+    text
+}
+
+/// `scenarios/scenario.schema.json`'s protocol names and parameter definitions are the
+/// registry's (its `ParamSpec`s and `Params` defaults). When a protocol or a parameter
+/// changes, regenerate them: `UPDATE_SCHEMA=1 cargo test -p quorumlab-sim --test schema
+/// the_protocol_part`.
+#[test]
+fn the_protocol_part_of_the_schema_is_generated_from_the_registry() {
+    let path = repo().join("scenarios/scenario.schema.json");
+    let text = std::fs::read_to_string(&path).expect("the schema file");
+    let schema: Value = serde_json::from_str(&text).expect("JSON");
+    let protocol = registry::protocol_schema();
+    let defs: Vec<(String, Value)> = registry::entries()
+        .iter()
+        .map(|e| (e.schema_def(), registry::params_schema(e)))
+        .collect();
+    let mut stale = Vec::new();
+    if schema["properties"]["protocol"] != protocol {
+        stale.push("properties.protocol".to_string());
+    }
+    for (name, def) in &defs {
+        if &schema["$defs"][name] != def {
+            stale.push(format!("$defs.{name}"));
+        }
+    }
+    for name in schema["$defs"].as_object().expect("$defs").keys() {
+        assert!(
+            !name.ends_with("_params") || defs.iter().any(|(n, _)| n == name),
+            "$defs.{name} is no protocol's parameters: remove it from {}",
+            path.display()
+        );
+    }
+    if stale.is_empty() {
+        return;
+    }
+    if std::env::var_os("UPDATE_SCHEMA").is_some() {
+        let new = regenerate(&text, &protocol, &defs);
+        let back: Value = serde_json::from_str(&new).expect("regenerated JSON");
+        assert_eq!(back["properties"]["protocol"], protocol);
+        std::fs::write(&path, new).expect("writes the schema");
+        eprintln!("regenerated {}: {}", path.display(), stale.join(", "));
+        return;
+    }
+    panic!(
+        "{} is stale ({}): it is generated from the protocol registry \
+         (quorumlab_sim::registry, the protocols' PARAMS). Regenerate it with\n  \
+         UPDATE_SCHEMA=1 cargo test -p quorumlab-sim --test schema the_protocol_part",
+        path.display(),
+        stale.join(", ")
+    );
 }
 
 /// For every property of `def` (following $ref) that has a `default` and that `given`

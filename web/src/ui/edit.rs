@@ -183,6 +183,18 @@ pub fn set_param(s: &Scenario, name: &str, value: serde_json::Value) -> Result<S
     checked(s)
 }
 
+/// Switch the scenario to protocol `name` (a registry name), with that protocol's
+/// default parameters; everything else is kept.
+pub fn set_protocol(s: &Scenario, name: &str) -> Result<Scenario, String> {
+    if s.protocol.name == name {
+        return Ok(s.clone());
+    }
+    let mut s = s.clone();
+    s.protocol.name = name.to_string();
+    s.protocol.params = serde_json::Value::Null;
+    checked(s)
+}
+
 /// Parse a text field as a JSON value of the same type as `like`.
 pub fn parse_like(like: &serde_json::Value, text: &str) -> Result<serde_json::Value, String> {
     let t = text.trim();
@@ -365,5 +377,27 @@ mod tests {
             serde_json::json!(150)
         );
         assert!(parse_like(&serde_json::json!(1), "abc").is_err());
+    }
+
+    /// Every protocol of the registry can be picked, and its default parameters run.
+    #[test]
+    fn switching_protocol_resets_its_parameters() {
+        let s = set_param(&default_scenario(), "pre_vote", serde_json::json!(false)).unwrap();
+        for e in quorumlab_sim::registry::entries() {
+            let t = set_protocol(&s, e.name).unwrap_or_else(|err| panic!("{}: {err}", e.name));
+            assert_eq!(t.protocol.name, e.name);
+            if e.name != s.protocol.name {
+                assert!(t.protocol.params.is_null(), "{}", e.name);
+            }
+            assert_eq!(t.nodes, s.nodes);
+            assert!(
+                crate::ui::session::build_engine(&t, 0).is_ok(),
+                "{}",
+                e.name
+            );
+        }
+        assert!(set_protocol(&s, "zab")
+            .unwrap_err()
+            .contains("unknown protocol `zab`"));
     }
 }

@@ -1,5 +1,6 @@
 //! The preset gallery: every scenario in `scenarios/`, embedded at compile time. Only
-//! list files that exist (a missing one fails the build).
+//! list files that exist (a missing one fails the build). The list is the protocol
+//! registry's presets (`quorumlab_sim::registry`; a test checks they agree).
 
 use quorumlab_sim::scenario::{self, Scenario};
 
@@ -159,6 +160,30 @@ mod tests {
         assert!(minimal().validate().is_ok());
         for p in presets() {
             assert!(p.scenario.is_ok(), "{}: {:?}", p.id, p.scenario.err());
+        }
+    }
+
+    /// The gallery shows exactly the registry's presets (a new protocol's presets,
+    /// listed in its registry line, must be added to `PRESETS`).
+    #[test]
+    fn the_gallery_is_the_registrys_presets() {
+        let mut registered: Vec<&str> = quorumlab_sim::registry::entries()
+            .iter()
+            .flat_map(|e| e.listing.presets.iter().copied())
+            .collect();
+        registered.sort_unstable();
+        let mut shown: Vec<&str> = PRESETS.iter().map(|(id, _)| *id).collect();
+        shown.sort_unstable();
+        assert_eq!(shown, registered);
+        for p in presets() {
+            let s = p.scenario.expect("loads");
+            let e = quorumlab_sim::registry::entry(&s.protocol.name).expect("registered");
+            assert!(
+                e.listing.presets.contains(&p.id),
+                "{} under {}",
+                p.id,
+                e.name
+            );
         }
     }
 }

@@ -49,32 +49,14 @@ pub struct ConsoleForm {
     pub expect: String,
 }
 
-/// What the second engine of the CAP panel changes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Variant {
-    NoPreVote,
-    LeaseReads,
-    LogReads,
-}
+/// A CAP comparison: the registry's variants of the scenario's protocol.
+pub use quorumlab_sim::registry::Variant;
 
-impl Variant {
-    pub const ALL: &'static [Variant] =
-        &[Variant::NoPreVote, Variant::LeaseReads, Variant::LogReads];
-    pub fn label(self) -> &'static str {
-        match self {
-            Variant::NoPreVote => "pre-vote and check-quorum off",
-            Variant::LeaseReads => "lease reads",
-            Variant::LogReads => "reads through the log",
-        }
-    }
-    pub fn apply(self, s: &Scenario) -> Result<Scenario, String> {
-        match self {
-            Variant::NoPreVote => edit::set_param(s, "pre_vote", Value::Bool(false))
-                .and_then(|s| edit::set_param(&s, "check_quorum", Value::Bool(false))),
-            Variant::LeaseReads => edit::set_param(s, "read_mode", Value::from("lease")),
-            Variant::LogReads => edit::set_param(s, "read_mode", Value::from("log")),
-        }
-    }
+/// The comparisons the CAP panel offers for a scenario's protocol (its registry line).
+pub fn variants_for(s: &Scenario) -> &'static [Variant] {
+    quorumlab_sim::registry::entry(&s.protocol.name)
+        .map(|e| e.listing.compare)
+        .unwrap_or(&[])
 }
 
 // Messages are moved once each; boxing the big ones would buy nothing.
@@ -369,7 +351,7 @@ impl Playground {
     }
 
     fn start_compare(&mut self, v: Variant) {
-        match v.apply(self.session.scenario()) {
+        match v.apply(self.session.scenario()).and_then(edit::checked) {
             Ok(s) => {
                 let mut other = Session::new(s);
                 other.advance_to(self.session.now(), u64::MAX);

@@ -20,22 +20,7 @@ const MAX_CHECKPOINTS: usize = 128;
 
 /// Build an engine for a scenario, with the message recorder on.
 pub fn build_engine(s: &Scenario, record: usize) -> Result<Box<dyn Engine>, String> {
-    match quorumlab_sim::build(s, s.seed, record) {
-        Ok(e) => Ok(e),
-        // Until the simulator's protocol table lists Raft, build the Raft engine here.
-        // It is the same `Sim<Raft>` the table would build, so the trace is the same.
-        Err(e) if s.protocol.name == "raft" && e.path == "protocol.name" => {
-            let sim = quorumlab_sim::Sim::<quorumlab_core::raft::Raft>::new(s, s.seed)
-                .map_err(|e| e.to_string())?;
-            let sim = if record > 0 {
-                sim.with_recorder(record)
-            } else {
-                sim
-            };
-            Ok(Box::new(sim))
-        }
-        Err(e) => Err(e.to_string()),
-    }
+    quorumlab_sim::build(s, s.seed, record).map_err(|e| e.to_string())
 }
 
 /// Round a time up to a whole simulated millisecond.

@@ -5,12 +5,12 @@ use super::edit::{self, WorkloadField};
 use super::field::Field;
 use super::layout::{self, H, W};
 use super::playground::{
-    action_time, role_of, roles, ConsoleForm, ConsoleOp, Msg, Playground, Tab, Variant, SPEEDS,
+    action_time, role_of, roles, ConsoleForm, ConsoleOp, Msg, Playground, Tab, SPEEDS,
 };
-use quorumlab_core::{NodeId, NodeView, Time, MS};
+use quorumlab_core::{NodeId, NodeView, ParamKind, Time, MS};
 use quorumlab_sim::run::Check;
 use quorumlab_sim::scenario::{FaultKind, LatencySpec, NEMESIS_KINDS};
-use quorumlab_sim::{Engine, Status};
+use quorumlab_sim::{registry, Engine, Status};
 use serde_json::Value;
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
@@ -693,19 +693,11 @@ fn scenario_info(p: &Playground) -> Html {
     }
 }
 
+/// Every parameter of protocol `name` at its default (from the registry).
 fn default_params(name: &str) -> Value {
-    match name {
-        "raft" => {
-            serde_json::to_value(quorumlab_core::raft::RaftParams::default()).unwrap_or(Value::Null)
-        }
-        "multi-paxos" => {
-            serde_json::to_value(quorumlab_core::paxos::multi::MultiPaxosParams::default())
-                .unwrap_or(Value::Null)
-        }
-        "paxos" => serde_json::to_value(quorumlab_core::paxos::basic::PaxosParams::default())
-            .unwrap_or(Value::Null),
-        _ => Value::Null,
-    }
+    registry::entry(name)
+        .map(|e| e.default_params())
+        .unwrap_or(Value::Null)
 }
 
 fn edit_panel(p: &Playground, ctx: &Ctx) -> Html {
@@ -788,6 +780,7 @@ fn edit_panel(p: &Playground, ctx: &Ctx) -> Html {
             params.insert(k.clone(), v.clone());
         }
     }
+    let entry = registry::entry(&s.protocol.name);
     let param_rows = params.into_iter().map(|(k, v)| {
         let sc = s.clone();
         let name = k.clone();
@@ -796,17 +789,24 @@ fn edit_panel(p: &Playground, ctx: &Ctx) -> Html {
             let text = input_text(&e);
             Msg::Edit(edit::parse_like(&like, &text).and_then(|val| edit::set_param(&sc, &name, val)))
         });
-        let input = match &v {
-            Value::Bool(b) => html! { <input type="checkbox" checked={*b} onchange={change} /> },
-            Value::Number(num) => html! { <Field kind="number" value={num.to_string()} onchange={change} /> },
-            Value::String(st) if k == "read_mode" => html! {
+        let spec = entry.as_ref().and_then(|e| e.param(&k));
+        let min = match spec.map(|p| p.kind) {
+            Some(ParamKind::Int { min, .. }) => Some(min.to_string()),
+            _ => None,
+        };
+        let input = match (&v, spec.map(|p| p.kind)) {
+            (Value::Bool(_), _) => html! { <input type="checkbox" checked={v.as_bool() == Some(true)} onchange={change} /> },
+            (Value::Number(num), _) => html! { <Field kind="number" min={min.map(AttrValue::from)} value={num.to_string()} onchange={change} /> },
+            (Value::String(st), Some(ParamKind::Choice(options))) => html! {
                 <select onchange={change}>
-                    { for ["read_index", "lease", "log"].iter().map(|o| html! { <option value={o.to_string()} selected={st == o}>{ o.to_string() }</option> }) }
+                    { for options.iter().map(|o| html! { <option value={o.to_string()} selected={st == o}>{ o.to_string() }</option> }) }
                 </select>
             },
-            other => html! { <Field value={other.as_str().map(|x| x.to_string()).unwrap_or_else(|| other.to_string())} onchange={change} /> },
+            (other, _) => html! { <Field value={other.as_str().map(|x| x.to_string()).unwrap_or_else(|| other.to_string())} onchange={change} /> },
         };
-        html! { <label class={classes!("param", k.starts_with("unsafe_").then_some("unsafe"))} data-param={k.clone()}><span>{ k.clone() }</span>{ input }</label> }
+        let help = spec.map(|p| format!("{} ({})", p.help, p.allowed())).unwrap_or_default();
+        let unit = spec.map(|p| p.unit).filter(|u| !u.is_empty()).map(|u| format!(" ({u})")).unwrap_or_default();
+        html! { <label class={classes!("param", k.starts_with("unsafe_").then_some("unsafe"))} data-param={k.clone()} title={help}><span>{ format!("{k}{unit}") }</span>{ input }</label> }
     });
     let w = s.workload.clone();
     let wf = |field: WorkloadField, label: &str, val: f64| {
@@ -841,7 +841,7 @@ fn edit_panel(p: &Playground, ctx: &Ctx) -> Html {
             Err(_) => Msg::Edit(Err("the seed must be a whole number".into())),
         }
     });
-    let (sa, sr) = (s.clone(), s.clone());
+    let (sa, sr, sp) = (s.clone(), s.clone(), s.clone());
     let sel = p.selected;
     let nem_kinds = s.nemesis.as_ref().map(|nm| {
         NEMESIS_KINDS.iter().map(|k| {
@@ -882,6 +882,11 @@ fn edit_panel(p: &Playground, ctx: &Ctx) -> Html {
             </fieldset>
             <fieldset data-testid="params">
                 <legend>{ format!("Protocol: {}", s.protocol.name) }</legend>
+                <label title="Switching protocol keeps the cluster, network, faults and workload, and resets the protocol's parameters to their defaults."><span>{ "protocol" }</span>
+                    <select data-testid="protocol-select" onchange={link.callback(move |e: Event| Msg::Edit(edit::set_protocol(&sp, &input_text(&e))))}>
+                        { for registry::entries().into_iter().map(|e| html! { <option value={e.name} selected={e.name == s.protocol.name} title={e.summary}>{ e.name }</option> }) }
+                    </select>
+                </label>
                 <div class="ql-params">{ for param_rows }</div>
             </fieldset>
             <fieldset>
@@ -1142,14 +1147,15 @@ fn cap_panel(p: &Playground, ctx: &Ctx) -> Html {
     let Some(e) = p.session.engine() else {
         return html! { <section class="ql-panel"><p>{ "No run." }</p></section> };
     };
-    let cmp = link.callback(|ev: Event| {
+    let variants = super::playground::variants_for(p.session.scenario());
+    let cmp = link.callback(move |ev: Event| {
         let v = input_text(&ev);
-        Msg::Compare(Variant::ALL.iter().copied().find(|x| format!("{x:?}") == v))
+        Msg::Compare(variants.iter().copied().find(|x| x.id == v))
     });
     let cur = p
         .compare
         .as_ref()
-        .map(|(v, _)| format!("{v:?}"))
+        .map(|(v, _)| v.id.to_string())
         .unwrap_or_default();
     html! {
         <section class="ql-panel" data-testid="cap-panel">
@@ -1161,7 +1167,7 @@ fn cap_panel(p: &Playground, ctx: &Ctx) -> Html {
                 </div>
                 if let Some((v, other)) = &p.compare {
                     <div data-testid="compare">
-                        <h3>{ format!("With {}", v.label()) }</h3>
+                        <h3>{ format!("With {}", v.label) }</h3>
                         {
                             match other.engine() {
                                 Some(o) => cap_numbers(o),
@@ -1171,11 +1177,11 @@ fn cap_panel(p: &Playground, ctx: &Ctx) -> Html {
                     </div>
                 }
             </div>
-            if p.session.scenario().protocol.name == "raft" {
+            if !variants.is_empty() {
                 <label>{ "Compare side by side with " }
                     <select data-testid="compare-select" onchange={cmp}>
                         <option value="" selected={cur.is_empty()}>{ "(nothing)" }</option>
-                        { for Variant::ALL.iter().map(|v| html! { <option value={format!("{v:?}")} selected={cur == format!("{v:?}")}>{ v.label() }</option> }) }
+                        { for variants.iter().map(|v| html! { <option value={v.id} selected={cur == v.id}>{ v.label }</option> }) }
                     </select>
                 </label>
             }

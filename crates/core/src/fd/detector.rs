@@ -6,7 +6,7 @@
 //! check, the record of suspicion changes, the invariants) is shared in [`super::Fd`].
 
 use super::math;
-use crate::{Time, MS};
+use crate::{ParamKind, ParamSpec, Time, MS};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::fmt::Debug;
@@ -16,6 +16,10 @@ use std::fmt::Debug;
 pub trait Detector: Clone + Debug + 'static {
     /// The protocol name.
     const NAME: &'static str;
+    /// One line for the protocol picker.
+    const SUMMARY: &'static str;
+    /// Descriptions of the fields of `Params` (see `Protocol::PARAMS`).
+    const PARAMS: &'static [ParamSpec];
     /// User-visible parameters.
     type Params: Clone + Debug + Default + Serialize + DeserializeOwned + 'static;
     /// What the detector learns about one peer from its heartbeats.
@@ -70,6 +74,14 @@ pub struct HeartbeatParams {
     pub check_interval_ms: u64,
 }
 
+/// The fixed-timeout detector's parameters, described for the schema, the CLI and the
+/// page.
+pub const HEARTBEAT_PARAMS: &[ParamSpec] = &[
+    ParamSpec::ms("interval_ms", 0, "How often every node sends a heartbeat to every other node, in milliseconds of its clock. Values below 1 count as 1; values above 3600000 count as 3600000."),
+    ParamSpec::ms("timeout_ms", 0, "A peer not heard from for longer than this is suspected, in milliseconds of the node's clock. Values below 1 count as 1; values above 3600000 count as 3600000."),
+    ParamSpec::ms("check_interval_ms", 0, "How often suspicion is re-evaluated, in milliseconds of the node's clock. Values below 1 count as 1; values above 3600000 count as 3600000."),
+];
+
 impl Default for HeartbeatParams {
     fn default() -> Self {
         HeartbeatParams {
@@ -91,6 +103,8 @@ pub struct FixedTimeout {
 
 impl Detector for FixedTimeout {
     const NAME: &'static str = "heartbeat";
+    const SUMMARY: &'static str = "fixed-timeout failure detector";
+    const PARAMS: &'static [ParamSpec] = HEARTBEAT_PARAMS;
     type Params = HeartbeatParams;
     type Stats = ();
 
@@ -158,6 +172,24 @@ pub struct PhiAccrualParams {
     /// heartbeats come every ten seconds. Keep it several times `interval_ms`.
     pub max_sample_ms: u64,
 }
+
+/// The phi-accrual detector's parameters, described for the schema, the CLI and the
+/// page.
+pub const PHI_ACCRUAL_PARAMS: &[ParamSpec] = &[
+    ParamSpec::ms("interval_ms", 0, "How often every node sends a heartbeat to every other node, in milliseconds of its clock. Values below 1 count as 1; values above 3600000 count as 3600000."),
+    ParamSpec::ms("check_interval_ms", 0, "How often suspicion is re-evaluated, in milliseconds of the node's clock. Values below 1 count as 1; values above 3600000 count as 3600000."),
+    ParamSpec {
+        name: "threshold",
+        kind: ParamKind::Float { min: f64::NEG_INFINITY, max: f64::INFINITY },
+        unit: "",
+        help: "A peer is suspected once phi reaches this. phi = 8 means the silence is as unlikely as 1 in 10^8 under the learnt distribution. Values that are not above 0 count as 8; values above 10000 count as 10000.",
+    },
+    ParamSpec::count("window", 0, "samples", "How many inter-arrival times are remembered per peer. Values below 1 count as 1; above 10000 as 10000."),
+    ParamSpec::ms("min_std_dev_ms", 0, "Smallest standard deviation used, in milliseconds, so that a very regular peer is not suspected at the slightest delay. Values below 1 count as 1; values above 3600000 count as 3600000."),
+    ParamSpec::ms("acceptable_pause_ms", 0, "Added to the mean inter-arrival time: a silence this much longer than usual still counts as normal (tolerates lost heartbeats and short pauses). Values above 3600000 count as 3600000."),
+    ParamSpec::ms("bootstrap_ms", 0, "Until two heartbeats of a peer have arrived, it is suspected only after this long without one (from boot if none arrived). Values below 1 count as 1; values above 3600000 count as 3600000."),
+    ParamSpec::ms("max_sample_ms", 0, "Inter-arrival times longer than this are not learnt from, so that a partition or a restart does not teach the detector that heartbeats are rare. Keep it several times interval_ms. Values below 1 count as 1; values above 3600000 count as 3600000."),
+];
 
 impl Default for PhiAccrualParams {
     fn default() -> Self {
@@ -242,6 +274,8 @@ impl PhiAccrual {
 
 impl Detector for PhiAccrual {
     const NAME: &'static str = "phi-accrual";
+    const SUMMARY: &'static str = "adaptive failure detector";
+    const PARAMS: &'static [ParamSpec] = PHI_ACCRUAL_PARAMS;
     type Params = PhiAccrualParams;
     type Stats = Window;
 

@@ -349,6 +349,8 @@ impl<D: Detector> Fd<D> {
 
 impl<D: Detector> Protocol for Fd<D> {
     const NAME: &'static str = D::NAME;
+    const SUMMARY: &'static str = D::SUMMARY;
+    const PARAMS: &'static [crate::ParamSpec] = D::PARAMS;
     type Params = D::Params;
     type Msg = FdMsg;
     type Disk = FdDisk;

@@ -1188,6 +1188,8 @@ impl Progress {
 
 impl Protocol for Raft {
     const NAME: &'static str = "raft";
+    const SUMMARY: &'static str = "consensus";
+    const PARAMS: &'static [crate::ParamSpec] = params::RAFT_PARAMS;
     const HAS_LEADER: bool = true;
 
     fn param_problems(p: &RaftParams) -> Vec<(&'static str, String)> {

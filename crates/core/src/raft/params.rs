@@ -1,5 +1,6 @@
 //! Raft's user-visible knobs.
 
+use crate::ParamSpec;
 use serde::{Deserialize, Serialize};
 
 /// How a leader serves reads.
@@ -83,6 +84,22 @@ impl Default for RaftParams {
         }
     }
 }
+
+/// Raft's parameters, described for the schema, the CLI and the page.
+pub const RAFT_PARAMS: &[ParamSpec] = &[
+    ParamSpec::ms("election_timeout_min_ms", 1, "Shortest election timeout, in milliseconds of the node's clock. A follower that hears nothing from a leader for a random time between the min and max starts an election. Also the check-quorum period."),
+    ParamSpec::ms("election_timeout_max_ms", 0, "Longest election timeout, in milliseconds of the node's clock."),
+    ParamSpec::ms("heartbeat_interval_ms", 1, "How often a leader sends heartbeats, in milliseconds of its clock."),
+    ParamSpec::flag("pre_vote", "Hold a pre-vote round before a real election, so that a node that cannot win does not raise everyone's term."),
+    ParamSpec::flag("check_quorum", "A leader steps down when it has not heard from a majority for an election timeout; followers ignore vote requests while they still hear from a leader."),
+    ParamSpec::count("snapshot_threshold", 0, "entries", "Take a snapshot and compact the log after this many applied entries. 0: never."),
+    ParamSpec::count("max_entries_per_append", 1, "entries", "Most log entries in one append message (0 counts as 1)."),
+    ParamSpec::choice("read_mode", &["read_index", "lease", "log"], "How the leader serves reads: `read_index` (confirm leadership with a heartbeat round), `lease` (answer locally while its lease lasts; unsafe when clocks drift), `log` (put reads in the log)."),
+    ParamSpec::ms("lease_ms", 1, "Length of the leader lease for `lease` reads, in milliseconds of the leader's clock. Keep it below election_timeout_min_ms."),
+    ParamSpec::flag("unsafe_commit_old_terms", "SEEDED BUG (Raft paper, figure 8): commit entries of earlier terms by counting replicas."),
+    ParamSpec::flag("unsafe_skip_up_to_date_check", "SEEDED BUG: grant votes without checking that the candidate's log is up to date."),
+    ParamSpec::flag("unsafe_forget_vote", "SEEDED BUG: do not persist the vote, so a restarted node can vote twice in one term."),
+];
 
 #[cfg(test)]
 mod tests {

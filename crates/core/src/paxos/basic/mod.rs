@@ -202,6 +202,8 @@ impl Describe for Paxos {
 
 impl Protocol for Paxos {
     const NAME: &'static str = "paxos";
+    const SUMMARY: &'static str = "single-decree Basic Paxos";
+    const PARAMS: &'static [crate::ParamSpec] = params::PAXOS_PARAMS;
     type Params = PaxosParams;
     type Msg = PaxosMsg;
     type Disk = PaxosDisk;

@@ -1,5 +1,6 @@
 //! Basic Paxos's user-visible knobs.
 
+use crate::ParamSpec;
 use serde::{Deserialize, Serialize};
 
 /// Basic Paxos parameters. Durations are in milliseconds of the node's local clock.
@@ -53,3 +54,13 @@ impl PaxosParams {
         v
     }
 }
+
+/// Basic Paxos's parameters, described for the schema, the CLI and the page.
+pub const PAXOS_PARAMS: &[ParamSpec] = &[
+    ParamSpec::ms("round_timeout_ms", 1, "A round (phase 1 then phase 2) not finished after this long, in milliseconds of the node's clock, starts again with a higher ballot."),
+    ParamSpec::flag("backoff", "After a rejection by a higher ballot, wait a random time up to backoff_max_ms before the next round. Off: retry at once, and dueling proposers can pre-empt each other for ever (livelock)."),
+    ParamSpec::ms("backoff_max_ms", 0, "Longest random back-off, in milliseconds of the node's clock (at least 1 when backoff is on)."),
+    ParamSpec::flag("unsafe_ignore_promised_values", "SEEDED BUG: a proposer ignores the values reported in promises and proposes its own."),
+    ParamSpec::flag("unsafe_skip_promise_check", "SEEDED BUG: an acceptor accepts in any ballot, without checking its promise."),
+    ParamSpec::flag("unsafe_forget_promise", "SEEDED BUG: promises are not persisted, so a restarted acceptor forgets them."),
+];

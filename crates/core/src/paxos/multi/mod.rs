@@ -281,6 +281,8 @@ impl Describe for MultiPaxos {
 
 impl Protocol for MultiPaxos {
     const NAME: &'static str = "multi-paxos";
+    const SUMMARY: &'static str = "consensus: a log of Paxos instances";
+    const PARAMS: &'static [crate::ParamSpec] = params::MULTI_PAXOS_PARAMS;
     const HAS_LEADER: bool = true;
     type Params = MultiPaxosParams;
     type Msg = MultiPaxosMsg;

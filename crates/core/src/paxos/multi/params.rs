@@ -1,5 +1,6 @@
 //! Multi-Paxos's user-visible knobs.
 
+use crate::ParamSpec;
 use serde::{Deserialize, Serialize};
 
 /// Multi-Paxos parameters. Durations are in milliseconds of the node's local clock.
@@ -84,6 +85,19 @@ impl MultiPaxosParams {
         v
     }
 }
+
+/// Multi-Paxos's parameters, described for the schema, the CLI and the page.
+pub const MULTI_PAXOS_PARAMS: &[ParamSpec] = &[
+    ParamSpec::ms("election_timeout_min_ms", 1, "Shortest election timeout, in milliseconds of the node's clock: a node that hears no leader for a random time between the min and max runs phase 1 with a higher ballot; the same random wait is the back-off after a rejected ballot. Also the check-quorum period."),
+    ParamSpec::ms("election_timeout_max_ms", 0, "Longest election timeout, in milliseconds of the node's clock."),
+    ParamSpec::ms("heartbeat_interval_ms", 1, "How often a leader sends heartbeats (with its commit index) and re-sends unanswered accepts, in milliseconds of its clock."),
+    ParamSpec::flag("check_quorum", "A leader steps down when it has not heard from a majority for an election timeout."),
+    ParamSpec::count("snapshot_threshold", 0, "slots", "Truncate the log (keeping a snapshot of the store) after this many chosen and applied slots. 0: never."),
+    ParamSpec::count("catch_up_batch", 1, "slots", "Most chosen slots sent in one catch-up message to a lagging node."),
+    ParamSpec::flag("unsafe_ignore_promised_values", "SEEDED BUG: a new leader ignores the values reported in promises and fills every open slot with a no-op."),
+    ParamSpec::flag("unsafe_skip_promise_check", "SEEDED BUG: an acceptor accepts in any ballot, without checking its promise."),
+    ParamSpec::flag("unsafe_forget_promise", "SEEDED BUG: promises are not persisted, so a restarted acceptor forgets them."),
+];
 
 #[cfg(test)]
 mod tests {

@@ -1,0 +1,69 @@
+//! `quorumlab protocols`: the protocol catalogue (`quorumlab_sim::registry`), with every
+//! protocol's parameters, their defaults, ranges and help.
+
+use crate::args::Args;
+use crate::BadInput;
+use quorumlab_sim::registry::{self, Entry};
+use serde_json::{json, Value};
+
+pub fn main(raw: &[String]) -> Result<i32, BadInput> {
+    let a = Args::parse(raw, &[], &["json", "brief"])?;
+    let entries: Vec<Entry> = match a.positional.as_slice() {
+        [] => registry::entries(),
+        names => names
+            .iter()
+            .map(|n| registry::entry(n).ok_or_else(|| BadInput(registry::unknown(n).message)))
+            .collect::<Result<_, _>>()?,
+    };
+    if a.flag("json") {
+        let v: Vec<Value> = entries.iter().map(as_json).collect();
+        say!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        return Ok(0);
+    }
+    for (i, e) in entries.iter().enumerate() {
+        if i > 0 && !a.flag("brief") {
+            say!("");
+        }
+        say!("{:<12} {}", e.name, e.summary);
+        if a.flag("brief") {
+            continue;
+        }
+        let defaults = e.default_params();
+        for p in e.params {
+            let d = defaults
+                .get(p.name)
+                .map(|v| v.to_string())
+                .unwrap_or_default();
+            say!("  {:<30} default {d}; {}", p.name, p.allowed());
+            say!("  {:<30} {}", "", p.help);
+        }
+        if !e.listing.presets.is_empty() {
+            say!("  presets: {}", e.listing.presets.join(", "));
+        }
+        if !e.listing.compare.is_empty() {
+            let v: Vec<&str> = e.listing.compare.iter().map(|v| v.label).collect();
+            say!("  compare with: {}", v.join("; "));
+        }
+    }
+    Ok(0)
+}
+
+fn as_json(e: &Entry) -> Value {
+    let defaults = e.default_params();
+    json!({
+        "name": e.name,
+        "summary": e.summary,
+        "has_leader": e.has_leader,
+        "invariants": e.invariants,
+        "params": e.params.iter().map(|p| json!({
+            "name": p.name,
+            "default": defaults.get(p.name),
+            "allowed": p.allowed(),
+            "unit": p.unit,
+            "help": p.help,
+            "schema": registry::param_schema(p, defaults.get(p.name).cloned()),
+        })).collect::<Vec<_>>(),
+        "presets": e.listing.presets,
+        "compare": e.listing.compare.iter().map(|v| json!({"id": v.id, "label": v.label})).collect::<Vec<_>>(),
+    })
+}

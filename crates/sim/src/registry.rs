@@ -1,0 +1,596 @@
+//! The protocol catalogue: the one place that lists the protocols. Everything else
+//! (scenario validation, building a run, the worker runtime, the CLI's listing, the
+//! page's picker and parameter editor, the scenario schema's parameter definitions,
+//! the tests that run every preset) finds protocols here.
+//!
+//! Adding a protocol is a module in `crates/core` (a [`Protocol`] with its `NAME`,
+//! `SUMMARY`, `Params` and their description `PARAMS`) plus one line in [`catalogue`]
+//! naming its presets (files in `scenarios/`) and its CAP comparison variants.
+//!
+//! The catalogue is generic, not a table of trait objects: [`catalogue`] calls a
+//! [`Visitor`] once per protocol type, and [`dispatch`] runs an [`Op`] for the protocol a
+//! scenario names. Each caller instantiates only what it uses, so the worker (which only
+//! hosts nodes) carries no simulator and no scenario parser, and the page no
+//! help text it does not show. [`entries`] is the plain-data view of the catalogue for
+//! listings.
+//!
+//! Extension points: what a protocol says about itself (its client data type and
+//! sequential specification for the linearizability checker, a generic view model)
+//! belongs on [`Protocol`] in `crates/core`, and reaches every caller through
+//! [`Visitor::visit`]'s type parameter without changing this file; what the playground
+//! says about a protocol (presets, comparisons, a convergence rule) belongs in
+//! [`Listing`]. An [`Op`] is how a new front-end operation gets the protocol's type.
+
+use crate::engine::Sim;
+use crate::remote::{Coordinator, RemoteNode};
+use crate::run::Engine;
+use crate::scenario::{Scenario, ScenarioError};
+use quorumlab_core::{fd, paxos, raft, NodeView, ParamKind, ParamSpec, Protocol};
+use serde_json::Value;
+
+/// What the catalogue says of a protocol beyond its type.
+#[derive(Clone, Copy, Debug)]
+pub struct Listing {
+    /// Its presets: file names (without `.json`) in `scenarios/`. Every protocol has at
+    /// least one; the registry tests run them all, natively and across the worker
+    /// boundary.
+    pub presets: &'static [&'static str],
+    /// Configurations the CAP panel can compare a run of this protocol with.
+    pub compare: &'static [Variant],
+    /// What "settled" means for this protocol once the faults stop, when it is not the
+    /// simulator's built-in check (the extension point for per-protocol convergence
+    /// rules; `None`: the built-in check).
+    pub converged: Option<ConvergedFn>,
+}
+
+/// A convergence rule over every node's view (`None`: the node is down).
+pub type ConvergedFn = fn(&[Option<NodeView>]) -> Result<(), String>;
+
+/// A CAP-lab comparison: the same scenario with some parameters changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Variant {
+    /// A stable id (for the page's select element and share links).
+    pub id: &'static str,
+    /// What the page shows ("lease reads").
+    pub label: &'static str,
+    /// `(parameter, value as JSON)` pairs set on top of the scenario's parameters.
+    pub params: &'static [(&'static str, &'static str)],
+}
+
+impl Variant {
+    /// The scenario with this variant's parameters set (not validated).
+    pub fn apply(&self, s: &Scenario) -> Result<Scenario, String> {
+        let mut out = s.clone();
+        let mut params = match &s.protocol.params {
+            Value::Object(o) => o.clone(),
+            _ => serde_json::Map::new(),
+        };
+        for (k, v) in self.params {
+            let v: Value = serde_json::from_str(v)
+                .map_err(|e| format!("variant `{}`: {k} = {v}: {e}", self.id))?;
+            params.insert(k.to_string(), v);
+        }
+        out.protocol.params = Value::Object(params);
+        Ok(out)
+    }
+}
+
+/// Visits every protocol of the catalogue with its type.
+pub trait Visitor {
+    fn visit<P: Protocol>(&mut self, listing: &'static Listing);
+}
+
+/// THE CATALOGUE: one line per protocol.
+pub fn catalogue(v: &mut impl Visitor) {
+    v.visit::<raft::Raft>(&Listing {
+        presets: &[
+            "raft-first-election",
+            "raft-leader-crash",
+            "raft-lease-clock-skew",
+            "raft-log-divergence",
+            "raft-majority-partition",
+            "raft-membership",
+            "raft-minority-partition",
+            "raft-nemesis",
+            "raft-old-leader-rejoins",
+            "raft-snapshot-catchup",
+        ],
+        compare: &[
+            Variant {
+                id: "NoPreVote",
+                label: "pre-vote and check-quorum off",
+                params: &[("pre_vote", "false"), ("check_quorum", "false")],
+            },
+            Variant {
+                id: "LeaseReads",
+                label: "lease reads",
+                params: &[("read_mode", "\"lease\"")],
+            },
+            Variant {
+                id: "LogReads",
+                label: "reads through the log",
+                params: &[("read_mode", "\"log\"")],
+            },
+        ],
+        converged: None,
+    });
+    v.visit::<paxos::multi::MultiPaxos>(&Listing {
+        presets: &[
+            "multi-paxos-acceptor-restart",
+            "multi-paxos-leader-crash",
+            "multi-paxos-majority-partition",
+            "multi-paxos-minority-partition",
+            "multi-paxos-nemesis",
+        ],
+        compare: &[],
+        converged: None,
+    });
+    v.visit::<paxos::basic::Paxos>(&Listing {
+        presets: &["paxos-dueling-proposers"],
+        compare: &[],
+        converged: None,
+    });
+    v.visit::<fd::Heartbeat>(&Listing {
+        presets: &[
+            "fd-crash-detected",
+            "fd-jitter-fixed-timeout",
+            "fd-partition",
+        ],
+        compare: &[],
+        converged: None,
+    });
+    v.visit::<fd::PhiAccrual>(&Listing {
+        presets: &["fd-jitter-phi-accrual"],
+        compare: &[],
+        converged: None,
+    });
+}
+
+// ---- the catalogue as data -------------------------------------------------------------
+
+/// One protocol of the catalogue, as plain data (for listings: the CLI, the page's
+/// picker and editor, the schema generator).
+#[derive(Clone, Copy, Debug)]
+pub struct Entry {
+    pub name: &'static str,
+    pub summary: &'static str,
+    pub params: &'static [ParamSpec],
+    pub listing: &'static Listing,
+    /// Whether the protocol elects a leader.
+    pub has_leader: bool,
+    /// The invariants it promises.
+    pub invariants: &'static [&'static str],
+    default_params: fn() -> Value,
+}
+
+impl Entry {
+    /// Every parameter at its default, as JSON (an object, in the order of `params`
+    /// when the map keeps order; sorted otherwise).
+    pub fn default_params(&self) -> Value {
+        (self.default_params)()
+    }
+    /// The default of one parameter.
+    pub fn default_of(&self, param: &str) -> Option<Value> {
+        self.default_params().get(param).cloned()
+    }
+    /// The description of one parameter.
+    pub fn param(&self, name: &str) -> Option<&'static ParamSpec> {
+        self.params.iter().find(|p| p.name == name)
+    }
+    /// Its name in the scenario schema's `$defs` (`multi_paxos_params`).
+    pub fn schema_def(&self) -> String {
+        format!("{}_params", self.name.replace('-', "_"))
+    }
+}
+
+fn defaults_of<P: Protocol>() -> Value {
+    serde_json::to_value(P::Params::default()).unwrap_or(Value::Null)
+}
+
+/// Every protocol of the catalogue, in catalogue order.
+pub fn entries() -> Vec<Entry> {
+    struct Collect(Vec<Entry>);
+    impl Visitor for Collect {
+        fn visit<P: Protocol>(&mut self, listing: &'static Listing) {
+            self.0.push(Entry {
+                name: P::NAME,
+                summary: P::SUMMARY,
+                params: P::PARAMS,
+                listing,
+                has_leader: P::HAS_LEADER,
+                invariants: P::invariants(),
+                default_params: defaults_of::<P>,
+            });
+        }
+    }
+    let mut c = Collect(Vec::new());
+    catalogue(&mut c);
+    c.0
+}
+
+/// The protocol called `name`.
+pub fn entry(name: &str) -> Option<Entry> {
+    entries().into_iter().find(|e| e.name == name)
+}
+
+/// Every protocol name, in catalogue order.
+pub fn names() -> Vec<&'static str> {
+    struct Names(Vec<&'static str>);
+    impl Visitor for Names {
+        fn visit<P: Protocol>(&mut self, _: &'static Listing) {
+            self.0.push(P::NAME);
+        }
+    }
+    let mut n = Names(Vec::new());
+    catalogue(&mut n);
+    n.0
+}
+
+/// The error for a protocol name the catalogue does not have.
+pub fn unknown(name: &str) -> ScenarioError {
+    ScenarioError::new(
+        "protocol.name",
+        format!("unknown protocol `{name}` (known: {})", names().join(", ")),
+    )
+}
+
+// ---- doing something with the protocol a scenario names ------------------------------
+
+/// Something to do with one protocol, whichever it is.
+pub trait Op {
+    type Out;
+    fn run<P: Protocol>(self, listing: &'static Listing) -> Self::Out;
+}
+
+/// Run `op` with the protocol called `name`; an error naming the known ones if there
+/// is none.
+pub fn dispatch<O: Op>(name: &str, op: O) -> Result<O::Out, ScenarioError> {
+    struct Find<'a, O: Op> {
+        name: &'a str,
+        op: Option<O>,
+        out: Option<O::Out>,
+    }
+    impl<O: Op> Visitor for Find<'_, O> {
+        fn visit<P: Protocol>(&mut self, listing: &'static Listing) {
+            if P::NAME == self.name {
+                if let Some(op) = self.op.take() {
+                    self.out = Some(op.run::<P>(listing));
+                }
+            }
+        }
+    }
+    let mut f = Find {
+        name,
+        op: Some(op),
+        out: None,
+    };
+    catalogue(&mut f);
+    f.out.ok_or_else(|| unknown(name))
+}
+
+/// Build a run of a validated scenario. `record` keeps every message for the picture
+/// (bounded to that many entries; 0: off).
+pub fn build(s: &Scenario, seed: u64, record: usize) -> Result<Box<dyn Engine>, ScenarioError> {
+    struct Build<'a>(&'a Scenario, u64, usize);
+    impl Op for Build<'_> {
+        type Out = Result<Box<dyn Engine>, ScenarioError>;
+        fn run<P: Protocol>(self, _: &'static Listing) -> Self::Out {
+            let sim = Sim::<P>::new(self.0, self.1)?;
+            let sim = if self.2 > 0 {
+                sim.with_recorder(self.2)
+            } else {
+                sim
+            };
+            Ok(Box::new(sim))
+        }
+    }
+    dispatch(&s.protocol.name, Build(s, seed, record))?
+}
+
+/// Build the page-side coordinator of the worker runtime for a scenario.
+pub fn coordinator(
+    s: &Scenario,
+    seed: u64,
+    record: usize,
+) -> Result<Box<dyn Coordinator>, ScenarioError> {
+    struct Build<'a>(&'a Scenario, u64, usize);
+    impl Op for Build<'_> {
+        type Out = Result<Box<dyn Coordinator>, ScenarioError>;
+        fn run<P: Protocol>(self, _: &'static Listing) -> Self::Out {
+            let sim = Sim::<P>::new(self.0, self.1)?;
+            let sim = if self.2 > 0 {
+                sim.with_recorder(self.2)
+            } else {
+                sim
+            };
+            Ok(Box::new(sim))
+        }
+    }
+    dispatch(&s.protocol.name, Build(s, seed, record))?
+}
+
+/// A scenario's protocol parameters the way a worker takes them (see
+/// [`crate::remote::encode_params`]).
+pub fn encode_params(s: &Scenario) -> Result<Vec<u8>, ScenarioError> {
+    struct Encode<'a>(&'a Scenario);
+    impl Op for Encode<'_> {
+        type Out = Result<Vec<u8>, ScenarioError>;
+        fn run<P: Protocol>(self, _: &'static Listing) -> Self::Out {
+            let params = params_of::<P>(self.0)?;
+            crate::remote::encode(&params).map_err(|e| ScenarioError::new("protocol.params", e))
+        }
+    }
+    dispatch(&s.protocol.name, Encode(s))?
+}
+
+/// Host a node of protocol `name` with its encoded parameters (see
+/// [`crate::remote::remote_node_for`]).
+pub fn remote(name: &str, params: &[u8]) -> Result<Box<dyn RemoteNode>, ScenarioError> {
+    struct Remote<'a>(&'a [u8]);
+    impl Op for Remote<'_> {
+        type Out = Result<Box<dyn RemoteNode>, ScenarioError>;
+        fn run<P: Protocol>(self, _: &'static Listing) -> Self::Out {
+            crate::remote::hosted::<P>(self.0)
+        }
+    }
+    dispatch(name, Remote(params))?
+}
+
+// ---- parameters ------------------------------------------------------------------------
+
+/// Deserialize the protocol's parameters, naming the field on error.
+pub fn params_of<P: Protocol>(s: &Scenario) -> Result<P::Params, ScenarioError> {
+    let v = if s.protocol.params.is_null() {
+        serde_json::json!({})
+    } else {
+        s.protocol.params.clone()
+    };
+    serde_path_to_error::deserialize(v).map_err(|e| {
+        let p = e.path().to_string();
+        let path = if p == "." {
+            "protocol.params".to_string()
+        } else {
+            format!("protocol.params.{p}")
+        };
+        ScenarioError::new(path, e.into_inner().to_string())
+    })
+}
+
+/// Check a scenario's protocol parameters: that they parse, that each is in its range,
+/// and the protocol's own rules ([`Protocol::param_problems`]). An unknown protocol is
+/// reported by [`check_name`]; here it passes.
+pub fn check_params(s: &Scenario) -> Result<(), ScenarioError> {
+    struct Check<'a>(&'a Scenario);
+    impl Op for Check<'_> {
+        type Out = Result<(), ScenarioError>;
+        fn run<P: Protocol>(self, _: &'static Listing) -> Self::Out {
+            let p = match params_of::<P>(self.0) {
+                Ok(p) => p,
+                Err(e) => return Err(explain_bad_param::<P>(self.0, e)),
+            };
+            if let Some((field, msg)) = P::param_problems(&p).into_iter().next() {
+                return Err(ScenarioError::new(format!("protocol.params.{field}"), msg));
+            }
+            match self.0.protocol.params.as_object() {
+                Some(o) => out_of_range(P::NAME, P::PARAMS, o),
+                None => Ok(()),
+            }
+        }
+    }
+    dispatch(&s.protocol.name, Check(s)).unwrap_or(Ok(()))
+}
+
+/// Check that the scenario names a protocol of the catalogue.
+pub fn check_name(s: &Scenario) -> Result<(), ScenarioError> {
+    if names().contains(&s.protocol.name.as_str()) {
+        Ok(())
+    } else {
+        Err(unknown(&s.protocol.name))
+    }
+}
+
+/// A parameter the protocol does not have: say which it has, and which protocol has the
+/// one given (a scenario edited from another protocol's). A value of the wrong type:
+/// say what the parameter takes.
+fn explain_bad_param<P: Protocol>(s: &Scenario, e: ScenarioError) -> ScenarioError {
+    let Some(o) = s.protocol.params.as_object() else {
+        return e;
+    };
+    // A known parameter with a value of the wrong type: say what it takes.
+    if let Some(p) = e
+        .path
+        .strip_prefix("protocol.params.")
+        .and_then(|k| P::PARAMS.iter().find(|p| p.name == k))
+    {
+        return ScenarioError::new(
+            e.path,
+            format!("{} ({} takes {})", e.message, p.name, p.allowed()),
+        );
+    }
+    let Some(k) = o
+        .keys()
+        .find(|k| !P::PARAMS.iter().any(|p| p.name == k.as_str()))
+    else {
+        return e;
+    };
+    if P::PARAMS.is_empty() {
+        return e;
+    }
+    let others: Vec<&str> = entries()
+        .into_iter()
+        .filter(|x| x.name != P::NAME && x.param(k).is_some())
+        .map(|x| x.name)
+        .collect();
+    let takes: Vec<String> = P::PARAMS.iter().map(|p| format!("`{}`", p.name)).collect();
+    let mut m = format!("unknown field `{k}`, expected one of {}", takes.join(", "));
+    if !others.is_empty() {
+        m.push_str(&format!(
+            " ({k} is a parameter of {}, not of {})",
+            others.join(" and "),
+            P::NAME
+        ));
+    }
+    ScenarioError::new(format!("protocol.params.{k}"), m)
+}
+
+/// The first parameter whose value is outside its described range.
+fn out_of_range(
+    protocol: &str,
+    spec: &[ParamSpec],
+    given: &serde_json::Map<String, Value>,
+) -> Result<(), ScenarioError> {
+    for p in spec {
+        let Some(v) = given.get(p.name) else { continue };
+        let ok = match p.kind {
+            ParamKind::Int { min, max } => v.as_u64().is_some_and(|x| x >= min && x <= max),
+            ParamKind::Float { min, max } => v.as_f64().is_some_and(|x| x >= min && x <= max),
+            ParamKind::Bool => v.is_boolean(),
+            ParamKind::Choice(options) => v.as_str().is_some_and(|x| options.contains(&x)),
+        };
+        if !ok {
+            return Err(ScenarioError::new(
+                format!("protocol.params.{}", p.name),
+                format!(
+                    "{v} is not allowed: {}'s {} takes {}",
+                    protocol,
+                    p.name,
+                    p.allowed()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+// ---- the scenario schema's protocol part -----------------------------------------------
+
+/// The JSON Schema of one parameter.
+pub fn param_schema(p: &ParamSpec, default: Option<Value>) -> Value {
+    let mut m = serde_json::Map::new();
+    match p.kind {
+        ParamKind::Int { min, max } => {
+            m.insert("type".into(), "integer".into());
+            m.insert("minimum".into(), min.into());
+            m.insert("maximum".into(), max.into());
+        }
+        ParamKind::Float { min, max } => {
+            m.insert("type".into(), "number".into());
+            if min.is_finite() {
+                m.insert("minimum".into(), min.into());
+            }
+            if max.is_finite() {
+                m.insert("maximum".into(), max.into());
+            }
+        }
+        ParamKind::Bool => {
+            m.insert("type".into(), "boolean".into());
+        }
+        ParamKind::Choice(options) => {
+            m.insert("enum".into(), options.to_vec().into());
+        }
+    }
+    m.insert("description".into(), p.help.into());
+    if let Some(d) = default {
+        // Whole floats as integers (8.0 as 8), the way a person writes a default.
+        let d = match d.as_f64() {
+            Some(f) if d.is_f64() && f.fract() == 0.0 && f.abs() < 1e15 => Value::from(f as i64),
+            _ => d,
+        };
+        m.insert("default".into(), d);
+    }
+    Value::Object(m)
+}
+
+/// The `$defs` entry of a protocol's parameters.
+pub fn params_schema(e: &Entry) -> Value {
+    let defaults = e.default_params();
+    let props: serde_json::Map<String, Value> = e
+        .params
+        .iter()
+        .map(|p| {
+            (
+                p.name.to_string(),
+                param_schema(p, defaults.get(p.name).cloned()),
+            )
+        })
+        .collect();
+    serde_json::json!({
+        "type": "object",
+        "description": format!(
+            "Parameters of `{}` ({}). Every field is optional and takes its default when left out.",
+            e.name, e.summary
+        ),
+        "properties": props,
+        "additionalProperties": false
+    })
+}
+
+/// The schema of the scenario's `protocol` property: the names, and each protocol's
+/// parameters by reference to its `$defs` entry.
+pub fn protocol_schema() -> Value {
+    let es = entries();
+    let names: Vec<&str> = es.iter().map(|e| e.name).collect();
+    let described: Vec<String> = es
+        .iter()
+        .map(|e| format!("`{}` ({})", e.name, e.summary))
+        .collect();
+    let description = match described.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}.", rest.join(", ")),
+        Some((last, _)) => format!("{last}."),
+        None => String::new(),
+    };
+    let all_of: Vec<Value> = es
+        .iter()
+        .map(|e| {
+            serde_json::json!({
+                "if": {"properties": {"name": {"const": e.name}}, "required": ["name"]},
+                "then": {"properties": {"params": {
+                    "anyOf": [{"$ref": format!("#/$defs/{}", e.schema_def())}, {"type": "null"}],
+                    "description": format!("Parameters of `{}` (see $defs.{}).", e.name, e.schema_def())
+                }}}
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "type": "object",
+        "description": "The protocol every node runs, and its parameters.",
+        "required": ["name"],
+        "additionalProperties": false,
+        "properties": {
+            "name": {"enum": names, "description": description},
+            "params": {
+                "default": {},
+                "description": "The protocol's own parameters; leave a field out for its default. Null is the same as {}."
+            }
+        },
+        "allOf": all_of
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_value_out_of_its_range_names_the_field_and_the_range() {
+        let spec = [
+            ParamSpec::count("batch", 1, "entries", "How many."),
+            ParamSpec::choice("mode", &["a", "b"], "Which."),
+        ];
+        let given = |v: Value| v.as_object().cloned().unwrap_or_default();
+        let e = out_of_range("toy", &spec, &given(serde_json::json!({"batch": 0})))
+            .expect_err("0 is below 1");
+        assert_eq!(e.path, "protocol.params.batch");
+        assert_eq!(
+            e.message,
+            "0 is not allowed: toy's batch takes a whole number of at least 1 (entries)"
+        );
+        let e = out_of_range("toy", &spec, &given(serde_json::json!({"mode": "c"})))
+            .expect_err("not an option");
+        assert_eq!(
+            e.message,
+            "\"c\" is not allowed: toy's mode takes one of a, b"
+        );
+        assert!(out_of_range("toy", &spec, &given(serde_json::json!({"batch": 2}))).is_ok());
+    }
+}
