@@ -12,6 +12,7 @@ pub mod embed;
 pub mod field;
 pub mod gallery;
 pub mod layout;
+pub mod log_grid;
 pub mod playground;
 pub mod session;
 pub mod undo;
