@@ -11,6 +11,7 @@ pub mod edit;
 pub mod embed;
 pub mod field;
 pub mod gallery;
+pub mod grid_view;
 pub mod layout;
 pub mod log_grid;
 pub mod playground;
