@@ -2,6 +2,7 @@
 //! the columns in view. Its own state is how it scrolls (follow the newest entries, or
 //! an index pinned at the left edge) and the [`Tracker`] of replaced entries.
 
+use super::browser;
 use super::field::Field;
 use super::log_grid::{self as lg, Follow, GridInput, Row, RowStatus, Source, Tracker, CELL_W};
 use super::playground::Playground;
@@ -10,11 +11,41 @@ use std::rc::Rc;
 use web_sys::{Element, HtmlInputElement};
 use yew::prelude::*;
 
+thread_local! {
+    /// (milliseconds spent in all, of which on the input, frames, since) for [`spent`].
+    static SPENT: Cell<(f64, f64, u32, f64)> = const { Cell::new((0.0, 0.0, 0, 0.0)) };
+}
+
+/// Count `ms` spent on the grid this frame (`input`: on its input, the nodes' views,
+/// which starts a frame); about once a second, publish the means per frame as
+/// `window.__quorumlab_grid_ms` and `__quorumlab_grid_input_ms` (for the browser tests'
+/// measurements).
+fn spent(ms: f64, input: bool) {
+    SPENT.with(|c| {
+        let (total, inp, frames, since) = c.get();
+        let (total, inp, frames) = if input {
+            (total + ms, inp + ms, frames + 1)
+        } else {
+            (total + ms, inp, frames)
+        };
+        let now = browser::now_ms();
+        if now - since >= 1000.0 && frames > 0 {
+            browser::set_global("__quorumlab_grid_ms", total / frames as f64);
+            browser::set_global("__quorumlab_grid_input_ms", inp / frames as f64);
+            c.set((0.0, 0.0, 0, now));
+        } else {
+            c.set((total, inp, frames, since));
+        }
+    });
+}
+
 /// The grid of the playground's run as it stands (nothing without a run).
 pub fn log_grid(p: &Playground) -> Html {
     match p.session.engine() {
         Some(e) => {
+            let t0 = browser::now_ms();
             let input = Rc::new(GridInput::of(e, p.session.revision()));
+            spent(browser::now_ms() - t0, true);
             html! { <LogGrid {input} /> }
         }
         None => html! {},
@@ -106,7 +137,9 @@ impl Component for LogGrid {
     }
 
     fn changed(&mut self, ctx: &Context<Self>, _old: &Props) -> bool {
+        let t0 = browser::now_ms();
         self.tracker.observe(&ctx.props().input);
+        spent(browser::now_ms() - t0, false);
         true
     }
 
@@ -160,6 +193,15 @@ impl Component for LogGrid {
     }
 
     fn view(&self, ctx: &Context<Self>) -> Html {
+        let t0 = browser::now_ms();
+        let html = self.draw(ctx);
+        spent(browser::now_ms() - t0, false);
+        html
+    }
+}
+
+impl LogGrid {
+    fn draw(&self, ctx: &Context<Self>) -> Html {
         let link = ctx.link();
         let input = &ctx.props().input;
         let recent = self.tracker.recent();
