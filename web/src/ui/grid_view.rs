@@ -88,8 +88,8 @@ pub struct LogGrid {
 fn block_label(snapshot: u64, w: f64) -> String {
     let full = format!("snapshot ≤ {snapshot}");
     let short = format!("≤{snapshot}");
-    // About 6 px per character at the grid's font size, plus the padding.
-    let fits = |t: &str| (t.chars().count() as f64) * 6.0 + 6.0 <= w;
+    // About 6.5 px per character at the grid's font size, plus the padding.
+    let fits = |t: &str| (t.chars().count() as f64) * 6.5 + 8.0 <= w;
     if fits(&full) {
         full
     } else if fits(&short) {
