@@ -247,3 +247,13 @@ test('25 nodes and thousands of entries: only the visible columns are drawn (fps
   noErrors(page, errors);
   await page.close();
 });
+
+test('a protocol without a log: the grid is one quiet line', { timeout: 60_000 }, async () => {
+  const { page, errors } = await open(await preset('fd-partition'));
+  await pauseRun(page);
+  await seek(page, 1_000);
+  assert.equal(await page.locator('[data-testid="log-grid"] .ql-grid-row').count(), 0, 'no rows');
+  assert.match(await page.getByTestId('grid-summary').textContent(), /no entries yet/);
+  noErrors(page, errors);
+  await page.close();
+});

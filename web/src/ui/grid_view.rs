@@ -379,6 +379,8 @@ impl LogGrid {
                     <button data-testid="grid-pin-here" title="Stop following: keep what is in view" onclick={link.callback(|_| GMsg::PinHere)}>{ "Pin" }</button>
                     <button data-testid="grid-follow" class={classes!(pinned.is_none().then_some("on"))} title="Follow the newest entries" onclick={link.callback(|_| GMsg::FollowNewest)}>{ "Newest »" }</button>
                 </div>
+                // Nothing held yet (or a protocol without a log): the header only.
+                if span.is_some() {
                 <div class="ql-grid-body">
                     <div class="ql-grid-labels">
                         <div class="ql-grid-axis-label">{ "index" }</div>
@@ -391,6 +393,7 @@ impl LogGrid {
                         </div>
                     </div>
                 </div>
+                }
             </div>
         }
     }
