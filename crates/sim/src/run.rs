@@ -27,8 +27,10 @@ pub trait Engine {
     fn views(&self) -> Vec<Option<NodeView>>;
     fn status(&self) -> Vec<Status>;
     /// What node `node`'s disk holds (see [`Sim::disk_view`]): the page's picture of a
-    /// crashed node.
-    fn disk_view(&self, node: NodeId) -> Option<NodeView>;
+    /// crashed node. `None` where an engine cannot tell.
+    fn disk_view(&self, _node: NodeId) -> Option<NodeView> {
+        None
+    }
     /// Clock offset of each node from true time, in microseconds.
     fn clock_offsets(&self) -> Vec<i64>;
     /// Links cut right now, as `(from, to)`.
