@@ -485,6 +485,14 @@ impl<P: Protocol> Sim<P> {
             .map(|s| s.as_ref().map(|p| p.view()))
             .collect()
     }
+    /// What node `i`'s disk holds, as the node would show it if it booted from it now
+    /// (`None`: nothing written yet, or no such node). Volatile state (role, commit
+    /// index in most protocols) is what a fresh boot has. Pure: the run is untouched.
+    pub fn disk_view(&self, i: NodeId) -> Option<NodeView> {
+        let disk = self.disks.get(i as usize)?.as_ref()?;
+        let members = self.scenario.nodes.initial_members();
+        Some(P::boot(i, &members, &self.params, Some(disk)).view())
+    }
     pub fn clock_offsets(&self) -> Vec<i64> {
         self.hosts
             .iter()

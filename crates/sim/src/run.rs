@@ -26,6 +26,11 @@ pub trait Engine {
     fn trace_hash(&self) -> u64;
     fn views(&self) -> Vec<Option<NodeView>>;
     fn status(&self) -> Vec<Status>;
+    /// What node `node`'s disk holds (see [`Sim::disk_view`]): the page's picture of a
+    /// crashed node. `None` where an engine cannot tell.
+    fn disk_view(&self, _node: NodeId) -> Option<NodeView> {
+        None
+    }
     /// Clock offset of each node from true time, in microseconds.
     fn clock_offsets(&self) -> Vec<i64>;
     /// Links cut right now, as `(from, to)`.
@@ -83,6 +88,9 @@ impl<P: Protocol> Engine for Sim<P> {
     }
     fn status(&self) -> Vec<Status> {
         Sim::status(self).to_vec()
+    }
+    fn disk_view(&self, node: NodeId) -> Option<NodeView> {
+        Sim::disk_view(self, node)
     }
     fn clock_offsets(&self) -> Vec<i64> {
         Sim::clock_offsets(self)

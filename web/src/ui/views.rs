@@ -54,6 +54,7 @@ pub fn page(p: &Playground, ctx: &Ctx) -> Html {
             <div class="ql-main">
                 <div class="ql-left">
                     { canvas(p, ctx) }
+                    { super::grid_view::log_grid(p) }
                     { timeline(p, ctx) }
                     { spacetime(p, ctx) }
                 </div>
