@@ -73,11 +73,17 @@ pub fn to_vec<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, Error> {
     Ok(s.out)
 }
 
+/// The deepest nesting [`from_slice`] reads (sequences, maps, options, variants inside
+/// one another). Real jobs and results nest a few levels; bytes nesting deeper would
+/// recurse until the stack overflows, which no `Result` can catch.
+pub const MAX_DEPTH: u32 = 128;
+
 /// Decode a value; all the bytes must be used.
 pub fn from_slice<'de, T: de::Deserialize<'de>>(bytes: &'de [u8]) -> Result<T, Error> {
     let mut d = Deserializer {
         input: bytes,
         pos: 0,
+        depth: 0,
     };
     let v = T::deserialize(&mut d)?;
     if d.pos != bytes.len() {
@@ -344,6 +350,8 @@ impl ser::SerializeMap for Compound<'_> {
 struct Deserializer<'de> {
     input: &'de [u8],
     pos: usize,
+    /// How many values are being read inside one another.
+    depth: u32,
 }
 
 /// One value's head: everything but the contents of compounds.
@@ -363,6 +371,16 @@ enum Head<'de> {
 }
 
 impl<'de> Deserializer<'de> {
+    /// Read one value with `f`, one level deeper.
+    fn nested<R>(&mut self, f: impl FnOnce(&mut Self) -> Result<R, Error>) -> Result<R, Error> {
+        if self.depth >= MAX_DEPTH {
+            return Err(Error(format!("values nested more than {MAX_DEPTH} deep")));
+        }
+        self.depth += 1;
+        let r = f(self);
+        self.depth -= 1;
+        r
+    }
     fn eof() -> Error {
         Error("the bytes end in the middle of a value".into())
     }
@@ -565,16 +583,20 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
     fn is_human_readable(&self) -> bool {
         false
     }
+    // Every value is read inside `nested`: what a value contains is read from within the
+    // call that reads the value, so this bounds the recursion whatever the bytes say.
     fn deserialize_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
-        let head = self.head()?;
-        self.visit(head, v)
+        self.nested(|d| {
+            let head = d.head()?;
+            d.visit(head, v)
+        })
     }
     fn deserialize_option<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
-        match self.head()? {
+        self.nested(|d| match d.head()? {
             Head::None | Head::Unit => v.visit_none(),
-            Head::Some => v.visit_some(self),
-            other => self.visit(other, v),
-        }
+            Head::Some => v.visit_some(d),
+            other => d.visit(other, v),
+        })
     }
     fn deserialize_enum<V: Visitor<'de>>(
         self,
@@ -582,14 +604,14 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
         _: &'static [&'static str],
         v: V,
     ) -> Result<V::Value, Error> {
-        v.visit_enum(self)
+        self.nested(|d| v.visit_enum(d))
     }
     fn deserialize_newtype_struct<V: Visitor<'de>>(
         self,
         _: &'static str,
         v: V,
     ) -> Result<V::Value, Error> {
-        v.visit_newtype_struct(self)
+        self.nested(|d| v.visit_newtype_struct(d))
     }
     // Structs, tuples and sequences are always written as sequences, and maps as maps:
     // asking for exactly that (not any value) leaves a derived visitor's other paths
