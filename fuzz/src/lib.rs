@@ -12,7 +12,7 @@
 use quorumlab_core::{NodeView, Protocol};
 use quorumlab_sim::check::{self as history, Format};
 use quorumlab_sim::host::{Job, JobResult};
-use quorumlab_sim::{scenario, url, wire};
+use quorumlab_sim::{registry, scenario, url, wire};
 
 /// The page's `postMessage` command parser, compiled here from the page's own source
 /// (the `web` crate is a Yew binary; this module is plain Rust).
@@ -142,10 +142,20 @@ pub fn wire(data: &[u8]) {
     let Some((&sel, bytes)) = data.split_first() else {
         return;
     };
-    let names = quorumlab_sim::PROTOCOLS;
+    struct Decode<'a> {
+        what: u8,
+        bytes: &'a [u8],
+    }
+    impl registry::Op for Decode<'_> {
+        type Out = ();
+        fn run<P: Protocol>(self, _: &'static registry::Listing) {
+            decode_as::<P>(self.what, self.bytes)
+        }
+    }
+    let names = registry::names();
     let name = names[sel as usize % names.len()];
     let what = (sel as usize / names.len()) as u8;
-    quorumlab_sim::with_protocol!(name, P => decode_as::<P>(what, bytes), ());
+    let _ = registry::dispatch(name, Decode { what, bytes });
 }
 
 /// A `postMessage` command from whatever page embeds the playground.

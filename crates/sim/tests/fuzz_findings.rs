@@ -74,12 +74,20 @@ fn wire_bytes_nested_too_deep_are_an_error_not_a_stack_overflow() {
     const SEQ1: &[u8] = &[8, 1, 0, 0, 0];
     const SOME: &[u8] = &[10];
     for (depth, level) in [(200_000, SEQ1), (1_000_000, SOME)] {
-        let e = quorumlab_sim::wire::from_slice::<Job>(&deep_job(depth, level)).unwrap_err();
+        // Since protocol messages are externally tagged, a map where a Raft message
+        // should be is refused at once; a value that is read as "any value" (as serde
+        // reads the client types' internally tagged enums, value inside value) still
+        // meets the depth limit.
+        let bytes = deep_job(depth, level);
+        assert!(quorumlab_sim::wire::from_slice::<Job>(&bytes).is_err());
+        let nest = &bytes[bytes.len() - 3 - depth * level.len()..bytes.len() - 2];
+        let e = quorumlab_sim::wire::from_slice::<serde_json::Value>(nest).unwrap_err();
         assert!(e.to_string().contains("nested more than"), "{e}");
     }
-    // Shallow nesting gets as far as the message, which is not a Raft message.
+    // Shallow nesting is a value.
     for level in [SEQ1, SOME] {
-        let e = quorumlab_sim::wire::from_slice::<Job>(&deep_job(3, level)).unwrap_err();
-        assert!(!e.to_string().contains("nested"), "{e}");
+        let bytes = deep_job(3, level);
+        let nest = &bytes[bytes.len() - 3 - 3 * level.len()..bytes.len() - 2];
+        assert!(quorumlab_sim::wire::from_slice::<serde_json::Value>(nest).is_ok());
     }
 }
