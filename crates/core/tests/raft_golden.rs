@@ -21,6 +21,9 @@
 //! * `drop A->B`: drop matching queued messages.
 //! * `crash I`, `restart I [--no-disk]`, `partition 0,1 | 2`, `heal`, `status`.
 
+mod common;
+
+use common::{parse_pat, Transcript};
 use quorumlab_core::raft::{
     Cmd, Entry, Raft, RaftDisk, RaftMonitor, RaftMsg, RaftParams, TIMER_CHECK_QUORUM,
     TIMER_ELECTION, TIMER_HEARTBEAT,
@@ -31,7 +34,6 @@ use quorumlab_core::{
 };
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
 
 fn entry(index: u64, e: &Entry) -> String {
     let what = match &e.cmd {
@@ -615,119 +617,19 @@ impl Cluster {
     }
 }
 
-fn parse_pat(p: &str) -> (Option<NodeId>, Option<NodeId>) {
-    let (a, b) = p.split_once("->").expect("A->B");
-    let f = |x: &str| {
-        if x == "*" {
-            None
-        } else {
-            Some(x.parse().expect("node id"))
-        }
-    };
-    (f(a), f(b))
-}
-
-struct Block {
-    comments: Vec<String>,
-    command: String,
-    expected: String,
-}
-
-fn parse(text: &str) -> (Vec<Block>, Vec<String>) {
-    let mut blocks = Vec::new();
-    let mut comments = Vec::new();
-    let mut lines = text.lines().peekable();
-    while let Some(l) = lines.next() {
-        if l.trim().is_empty() {
-            if !comments.is_empty() {
-                comments.push(String::new());
-            }
-            continue;
-        }
-        if l.starts_with('#') {
-            comments.push(l.to_string());
-            continue;
-        }
-        let command = l.to_string();
-        let sep = lines.next().unwrap_or("");
-        assert_eq!(sep, "----", "expected ---- after `{command}`");
-        let mut expected = String::new();
-        while let Some(o) = lines.peek() {
-            if o.trim().is_empty() {
-                break;
-            }
-            expected.push_str(o);
-            expected.push('\n');
-            lines.next();
-        }
-        blocks.push(Block {
-            comments: std::mem::take(&mut comments),
-            command,
-            expected,
-        });
+impl Transcript for Cluster {
+    fn new() -> Self {
+        Cluster::new()
     }
-    (blocks, comments)
-}
-
-fn run_file(path: &Path, update: bool) -> Result<(), String> {
-    let text = std::fs::read_to_string(path).expect("readable");
-    let (blocks, trailing) = parse(&text);
-    let mut c = Cluster::new();
-    let mut rewritten = String::new();
-    let mut failures = Vec::new();
-    for b in &blocks {
-        c.out.clear();
-        c.command(&b.command);
-        if c.out.is_empty() {
-            c.out.push_str("ok\n");
-        }
-        if c.out != b.expected {
-            failures.push(format!(
-                "`{}`:\n--- expected\n{}--- actual\n{}",
-                b.command, b.expected, c.out
-            ));
-        }
-        for l in &b.comments {
-            rewritten.push_str(l);
-            rewritten.push('\n');
-        }
-        let _ = write!(rewritten, "{}\n----\n{}\n", b.command, c.out);
+    fn command(&mut self, line: &str) {
+        Cluster::command(self, line)
     }
-    for l in &trailing {
-        rewritten.push_str(l);
-        rewritten.push('\n');
-    }
-    if update {
-        std::fs::write(path, rewritten.trim_end().to_string() + "\n").expect("writable");
-        return Ok(());
-    }
-    if failures.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{}: {} block(s) differ (UPDATE_GOLDEN=1 rewrites):\n{}",
-            path.display(),
-            failures.len(),
-            failures.join("\n")
-        ))
+    fn out(&mut self) -> &mut String {
+        &mut self.out
     }
 }
 
 #[test]
 fn golden_transcripts() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/raft");
-    let update = std::env::var("UPDATE_GOLDEN").is_ok_and(|v| v == "1");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("golden dir")
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "txt"))
-        .collect();
-    files.sort();
-    assert!(!files.is_empty());
-    let errors: Vec<String> = files
-        .iter()
-        .filter_map(|f| run_file(f, update).err())
-        .collect();
-    assert!(errors.is_empty(), "{}", errors.join("\n\n"));
+    common::golden_transcripts::<Cluster>("raft");
 }
