@@ -150,7 +150,17 @@ impl Component for LogGrid {
                 let (Some((lo, hi)), Some(el)) = (span, self.scroller.cast::<Element>()) else {
                     return false;
                 };
-                let f = lg::follow_after_scroll(lo, hi, el.scroll_left() as f64, self.viewport_px);
+                // At the right end as the browser lays it out is "newest", whatever the
+                // model's width: a scroll event can arrive after the log grew and before
+                // the content did, with the position clamped by the browser (a clean-run
+                // browser test once saw the grid pin itself that way).
+                let dom_max = f64::from(el.scroll_width() - el.client_width()).max(0.0);
+                let scroll = f64::from(el.scroll_left());
+                let f = if scroll >= dom_max - lg::CELL_W / 2.0 {
+                    Follow::Newest
+                } else {
+                    lg::follow_after_scroll(lo, hi, scroll, self.viewport_px)
+                };
                 if f == self.follow {
                     return false;
                 }
