@@ -11,6 +11,7 @@
 //! [`Protocol::boot`] from the node's disk, which is exactly the sum of the
 //! [`Protocol::Write`]s it asked to persist (or nothing, if the disk was lost).
 
+pub(crate) mod digest;
 pub mod params;
 pub mod rng;
 pub mod types;

@@ -11,6 +11,7 @@ pub mod basic;
 pub mod ghost;
 pub mod multi;
 
+use crate::digest::{self, mix, mix_str};
 use crate::{ClientRequest, NodeId, Op};
 use serde::{Deserialize, Serialize};
 
@@ -69,7 +70,7 @@ impl Cmd {
     pub fn digest(&self) -> u64 {
         match self {
             Cmd::Noop => mix(1, 0),
-            Cmd::Client(r) => op_digest(mix(mix(mix(3, r.client as u64), r.seq), 0), &r.op),
+            Cmd::Client(r) => digest::request(r),
         }
     }
 }
@@ -81,34 +82,6 @@ pub fn describe_op(op: &Op) -> String {
         Op::Write { key, value } => format!("{key}={value}"),
         Op::Cas { key, expect, new } => format!("cas {key} {expect}→{new}"),
     }
-}
-
-pub(crate) fn op_digest(h: u64, op: &Op) -> u64 {
-    match op {
-        Op::Read { key } => mix_str(mix(h, 1), key),
-        Op::Write { key, value } => mix(mix_str(mix(h, 2), key), *value as u64),
-        Op::Cas { key, expect, new } => {
-            mix(mix(mix_str(mix(h, 3), key), *expect as u64), *new as u64)
-        }
-    }
-}
-
-#[inline]
-pub(crate) fn mix(h: u64, x: u64) -> u64 {
-    let mut z = h ^ x.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-fn mix_str(mut h: u64, s: &str) -> u64 {
-    h = mix(h, s.len() as u64);
-    for c in s.as_bytes().chunks(8) {
-        let mut b = [0u8; 8];
-        b[..c.len()].copy_from_slice(c);
-        h = mix(h, u64::from_le_bytes(b));
-    }
-    h
 }
 
 /// The checker's name for the single-decree instance of `key` (Basic Paxos runs one per

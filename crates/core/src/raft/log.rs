@@ -5,7 +5,8 @@
 //! hash at index `i` hold the same entries up to `i`, which lets the invariant checker
 //! compare logs in O(1) instead of walking them.
 
-use crate::{ClientRequest, NodeId, Op};
+use crate::digest::{self, mix};
+use crate::{ClientRequest, NodeId};
 use serde::{Deserialize, Serialize};
 
 /// What a log entry asks the state machine to do.
@@ -28,24 +29,6 @@ pub struct Entry {
     pub cmd: Cmd,
 }
 
-#[inline]
-pub(crate) fn mix(h: u64, x: u64) -> u64 {
-    let mut z = h ^ x.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-fn mix_str(mut h: u64, s: &str) -> u64 {
-    h = mix(h, s.len() as u64);
-    for c in s.as_bytes().chunks(8) {
-        let mut b = [0u8; 8];
-        b[..c.len()].copy_from_slice(c);
-        h = mix(h, u64::from_le_bytes(b));
-    }
-    h
-}
-
 /// A platform-independent digest of a command.
 pub(crate) fn cmd_hash(cmd: &Cmd) -> u64 {
     match cmd {
@@ -53,16 +36,7 @@ pub(crate) fn cmd_hash(cmd: &Cmd) -> u64 {
         Cmd::Config { members } => members
             .iter()
             .fold(mix(2, members.len() as u64), |h, m| mix(h, *m as u64)),
-        Cmd::Client(r) => {
-            let h = mix(mix(mix(3, r.client as u64), r.seq), 0);
-            match &r.op {
-                Op::Read { key } => mix_str(mix(h, 1), key),
-                Op::Write { key, value } => mix(mix_str(mix(h, 2), key), *value as u64),
-                Op::Cas { key, expect, new } => {
-                    mix(mix(mix_str(mix(h, 3), key), *expect as u64), *new as u64)
-                }
-            }
-        }
+        Cmd::Client(r) => digest::request(r),
     }
 }
 

@@ -31,8 +31,9 @@ pub use msg::{Accepted, DiskSlot, PaxosDisk, PaxosMsg, PaxosWrite};
 pub use params::PaxosParams;
 pub use proposer::{Phase, Proposer, Round};
 
+use crate::digest::mix;
 use crate::paxos::ghost::{self, Describe};
-use crate::paxos::{key_slot, mix, Ghost, PaxosMonitor};
+use crate::paxos::{key_slot, Ghost, PaxosMonitor};
 use crate::{
     ClientReply, ClientRequest, Ctx, NodeId, NodeView, Op, Outcome, Protocol, Time, TimerId,
     Violation,
