@@ -17,7 +17,8 @@ import { sharedBrowser } from './harness.mjs';
 import { encodeScenario } from './page-helpers.mjs';
 
 
-// Raft presets with a fault schedule (crash, partition, heal, membership) or a nemesis.
+// Presets with a fault schedule (crash, partition, heal, membership, restart) or a
+// nemesis: Raft's, and one of each Paxos protocol's.
 const PRESETS = [
   'raft-leader-crash.json',
   'raft-minority-partition.json',
@@ -25,6 +26,9 @@ const PRESETS = [
   'raft-snapshot-catchup.json',
   'raft-membership.json',
   'raft-nemesis.json',
+  'multi-paxos-leader-crash.json',
+  'multi-paxos-acceptor-restart.json',
+  'paxos-dueling-proposers.json',
 ];
 
 const env = sharedBrowser();
