@@ -18,6 +18,7 @@
 //!
 //! The trace hash folds every handled event and every effect in that fixed order.
 
+use crate::expect::{ExpectOutcome, Probe, Tracker};
 use crate::hash::StableHasher;
 use crate::history::{EventType, History};
 use crate::host::{Cause, Host, Input, InputMeta, Job, JobResult, Jobs, Record};
@@ -249,6 +250,10 @@ pub struct Sim<P: Protocol> {
     batches: Vec<Vec<(Time, Input<P>)>>,
     effects: Vec<Effect<P>>,
     records: Vec<Record>,
+    /// The scenario's expectations and where each stands (`None`: it has none).
+    expect: Option<Box<Tracker>>,
+    /// Whether the expectations were told the run is over.
+    expect_done: bool,
 }
 
 pub use crate::registry::params_of;
@@ -316,6 +321,8 @@ impl<P: Protocol> Sim<P> {
             batches: (0..n).map(|_| Vec::new()).collect(),
             effects: Vec::new(),
             records: Vec::new(),
+            expect: (!scenario.expect.is_empty()).then(|| Box::new(Tracker::new(&scenario.expect))),
+            expect_done: false,
         };
         sim.hash.add(seed);
         let quiet = scenario.checks.converge_after_ms * MS;
@@ -532,6 +539,7 @@ impl<P: Protocol> Sim<P> {
     /// What comes next: a control event (handled before returning), a window, or the end.
     fn next_step(&mut self) -> Next {
         if self.violation.is_some() {
+            self.expect_end();
             return Next::Done;
         }
         let tc = self.peek_ctrl().map(|p| p.0);
@@ -540,10 +548,15 @@ impl<P: Protocol> Sim<P> {
             (Some(a), Some(b)) => a.min(b),
             (Some(a), None) => a,
             (None, Some(b)) => b,
-            (None, None) => return Next::Done,
+            (None, None) => {
+                self.expect_end();
+                return Next::Done;
+            }
         };
         self.settle(t.min(self.end));
+        self.observe(t.min(self.end));
         if t > self.end {
+            self.expect_end();
             return Next::Done;
         }
         if tc.is_some_and(|c| tn.is_none_or(|n| c <= n)) {
@@ -611,6 +624,50 @@ impl<P: Protocol> Sim<P> {
             self.leader_seen |= views.iter().flatten().any(|v| v.role == "leader");
             self.settled = Some(views);
         }
+    }
+
+    /// Show the expectations the state after the last step; the next step is at `t`.
+    /// Reads the hosts' flags only: the trace does not change.
+    fn observe(&mut self, t: Time) {
+        if let Some(x) = self.expect.as_mut() {
+            let nodes: Vec<(bool, u64, u64)> = self
+                .hosts
+                .iter()
+                .map(|h| (h.leader, h.epoch, h.log_len))
+                .collect();
+            x.observe(
+                self.now,
+                t,
+                &Probe {
+                    status: &self.status,
+                    nodes: &nodes,
+                },
+            );
+        }
+    }
+
+    /// The run is over (its end, or a violation): decide what its course decides.
+    fn expect_end(&mut self) {
+        if self.expect_done {
+            return;
+        }
+        self.expect_done = true;
+        let complete = self.violation.is_none();
+        if complete {
+            self.observe(Time::MAX);
+        }
+        let end = if complete { self.end } else { self.now };
+        if let Some(x) = self.expect.as_mut() {
+            x.finish(end, complete);
+        }
+    }
+
+    /// Where each expectation stands now.
+    pub fn expectations(&self) -> Vec<ExpectOutcome> {
+        self.expect
+            .as_ref()
+            .map(|x| x.outcomes().to_vec())
+            .unwrap_or_default()
     }
 
     /// After a window: note whether a node leads (for the convergence check).
@@ -842,6 +899,9 @@ impl<P: Protocol> Sim<P> {
                 self.hash.add(to as u64);
                 self.hash.add(StableHasher::of(&msg));
                 self.metrics.message(now);
+                if let Some(x) = self.expect.as_mut().filter(|x| x.wants_messages) {
+                    x.on_send(now, msg.kind());
+                }
                 if to as usize >= self.n {
                     return;
                 }
@@ -1381,6 +1441,10 @@ impl<P: Protocol> Sim<P> {
             .push(workload::history_event(c, kind, &cur.op, value, now));
         self.metrics
             .complete(now, now - cur.invoked, result.is_some(), kind);
+        if let Some(x) = self.expect.as_mut() {
+            let write = !matches!(cur.op, Op::Read { .. });
+            x.on_complete(now, write, kind, result.is_some());
+        }
         if console {
             self.note(format!("console: {:?} {what}", cur.op));
         }

@@ -6,6 +6,7 @@
 //! offending field in every error), then [`Scenario::validate`] checks what JSON types
 //! cannot say (node ids in range, times inside the run, probabilities in `[0, 1]`).
 
+use crate::expect::Expectation;
 use quorumlab_core::{NodeId, Op, Time, MS};
 use serde::{Deserialize, Serialize};
 
@@ -72,6 +73,10 @@ pub struct Scenario {
     pub nemesis: Option<NemesisSpec>,
     #[serde(default)]
     pub checks: ChecksSpec,
+    /// What the run must show: the scenario's lesson as checks, decided during the run
+    /// (see [`crate::expect`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expect: Vec<Expectation>,
     /// Length of the run in simulated milliseconds.
     pub duration_ms: u64,
     /// The seed of every random choice in the run.
@@ -879,6 +884,15 @@ impl Scenario {
         errs.extend(e2);
         if let Err(e) = crate::registry::check_params(self) {
             errs.push(e);
+        }
+        let has_leader = crate::registry::entries()
+            .iter()
+            .find(|e| e.name == self.protocol.name)
+            .is_some_and(|e| e.has_leader);
+        for (i, x) in self.expect.iter().enumerate() {
+            for (field, message) in x.kind.problems(self.duration_ms, n, has_leader) {
+                errs.push(ScenarioError::new(format!("expect[{i}].{field}"), message));
+            }
         }
         if errs.is_empty() {
             Ok(())

@@ -408,6 +408,14 @@ impl Protocol for MultiPaxos {
         self.proposer.role == Role::Leader
     }
 
+    fn epoch(&self) -> u64 {
+        self.ballot().round
+    }
+
+    fn log_len(&self) -> u64 {
+        self.log.last_slot()
+    }
+
     fn view(&self) -> NodeView {
         view::view(self)
     }
