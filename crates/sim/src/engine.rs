@@ -24,7 +24,7 @@ use crate::history::{EventType, History};
 use crate::host::{Cause, Host, Input, InputMeta, Job, JobResult, Jobs, Record};
 use crate::metrics::Metrics;
 use crate::net::{Fate, Network};
-use crate::scenario::{FaultKind, Scenario, ScenarioError};
+use crate::scenario::{FaultKind, NodeRef, Scenario, ScenarioError};
 use crate::workload::{self, Client, InFlight, OpGen, MAX_REDIRECTS};
 use quorumlab_core::{
     ClientReply, ClientRequest, Effect, MembershipChange, Message, NodeId, NodeView, Op, Outcome,
@@ -218,6 +218,10 @@ pub struct Sim<P: Protocol> {
     clients: Vec<Client>,
     opgen: Option<OpGen>,
     nemesis_rng: Rng,
+    /// Nodes in the order they crashed (for "the last crashed node").
+    crash_order: Vec<NodeId>,
+    /// Draws "a follower" for faults aimed at one.
+    aim_rng: Rng,
     /// Clients' choices of node and backoff jitter.
     client_rng: Rng,
     nemesis_active: bool,
@@ -299,6 +303,8 @@ impl<P: Protocol> Sim<P> {
             clients: Vec::new(),
             opgen: None,
             nemesis_rng: Rng::derive(seed, 3),
+            aim_rng: Rng::derive(seed, 7),
+            crash_order: Vec::new(),
             client_rng: Rng::derive(seed, 4),
             nemesis_active: false,
             client_stop: 0,
@@ -1060,17 +1066,107 @@ impl<P: Protocol> Sim<P> {
             self.states[iu] = None;
             self.hosts[iu].crash();
             self.crashed.push(i);
+            self.crash_order.retain(|&x| x != i);
+            self.crash_order.push(i);
         }
+    }
+
+    /// The node a fault aimed at a role takes, chosen now: the leader (of the highest
+    /// epoch), a follower (drawn with the run's seed), the running node with the
+    /// longest or shortest log (lowest id on a tie). `None`: no node has the role.
+    fn aim(&mut self, r: NodeRef, taken: &[NodeId]) -> Option<NodeId> {
+        let up: Vec<NodeId> = (0..self.n as NodeId)
+            .filter(|&i| self.status[i as usize] == Status::Up && !taken.contains(&i))
+            .collect();
+        let h = |i: &NodeId| &self.hosts[*i as usize];
+        match r {
+            NodeRef::Id(i) => Some(i),
+            NodeRef::Leader => up
+                .iter()
+                .filter(|i| h(i).leader)
+                .max_by_key(|i| (h(i).epoch, std::cmp::Reverse(**i)))
+                .copied(),
+            NodeRef::Follower => {
+                let f: Vec<NodeId> = up.iter().filter(|i| !h(i).leader).copied().collect();
+                if f.is_empty() {
+                    None
+                } else {
+                    let k = self.aim_rng.below(f.len() as u64) as usize;
+                    Some(f[k])
+                }
+            }
+            NodeRef::LongestLog => up
+                .iter()
+                .max_by_key(|i| (h(i).log_len, std::cmp::Reverse(**i)))
+                .copied(),
+            NodeRef::ShortestLog => up.iter().min_by_key(|i| (h(i).log_len, **i)).copied(),
+            NodeRef::LastCrashed => self
+                .crash_order
+                .iter()
+                .rev()
+                .find(|&&i| self.status[i as usize] == Status::Crashed)
+                .copied(),
+        }
+    }
+
+    /// Resolve the roles a fault names into nodes (noting each in the trace), or
+    /// `None` when a role has no node now (the fault is skipped, and the trace says so).
+    fn resolve(&mut self, kind: FaultKind) -> Option<FaultKind> {
+        // Nodes already taken by this fault: two roles in one partition name two nodes.
+        let mut taken: Vec<NodeId> = match &kind {
+            FaultKind::Partition { groups } => {
+                groups.iter().flatten().filter_map(|r| r.id()).collect()
+            }
+            _ => Vec::new(),
+        };
+        let mut one = |sim: &mut Self, r: &mut NodeRef, what: &str| -> bool {
+            if r.id().is_some() {
+                return true;
+            }
+            match sim.aim(*r, &taken) {
+                Some(i) => {
+                    taken.push(i);
+                    sim.note(format!("{what} aimed at {r}: node {i}"));
+                    sim.hash.add(i as u64);
+                    *r = NodeRef::Id(i);
+                    true
+                }
+                None => {
+                    sim.note(format!("{what} aimed at {r} skipped: no node is {r} now"));
+                    false
+                }
+            }
+        };
+        let mut kind = kind;
+        let name = kind.name();
+        let ok = match &mut kind {
+            FaultKind::Crash { node }
+            | FaultKind::Restart { node, .. }
+            | FaultKind::Pause { node, .. }
+            | FaultKind::Clock { node, .. }
+            | FaultKind::Isolate { node }
+            | FaultKind::Reconnect { node } => one(self, node, name),
+            FaultKind::Partition { groups } => {
+                groups.iter_mut().flatten().all(|r| one(self, r, name))
+            }
+            _ => true,
+        };
+        ok.then_some(kind)
     }
 
     fn fault(&mut self, kind: FaultKind) {
         self.hash.add(StableHasher::of(kind.name()));
+        let Some(kind) = self.resolve(kind) else {
+            return;
+        };
+        let id = |r: NodeRef| r.id().unwrap_or(NodeId::MAX);
         if !matches!(kind, FaultKind::Client { .. }) {
             self.last_disturbance = self.now;
         }
         let now = self.now;
         match kind {
             FaultKind::Crash { node } => {
+                let node = id(node);
                 if self.status[node as usize] == Status::Up
                     || self.status[node as usize] == Status::Paused
                 {
@@ -1079,6 +1175,7 @@ impl<P: Protocol> Sim<P> {
                 }
             }
             FaultKind::Restart { node, disk } => {
+                let node = id(node);
                 if self.status[node as usize] == Status::Crashed {
                     self.note(format!(
                         "node {node} restarts {}",
@@ -1092,6 +1189,7 @@ impl<P: Protocol> Sim<P> {
                 }
             }
             FaultKind::Pause { node, duration_ms } => {
+                let node = id(node);
                 if self.status[node as usize] == Status::Up {
                     let until = now + duration_ms * MS;
                     self.status[node as usize] = Status::Paused;
@@ -1106,6 +1204,7 @@ impl<P: Protocol> Sim<P> {
                 skew_ms,
                 drift_ppm,
             } => {
+                let node = id(node);
                 self.hosts[node as usize]
                     .clock
                     .adjust(now, skew_ms * MS as i64, drift_ppm);
@@ -1114,8 +1213,22 @@ impl<P: Protocol> Sim<P> {
                 ));
             }
             FaultKind::Partition { groups } => {
+                let groups: Vec<Vec<NodeId>> = groups
+                    .iter()
+                    .map(|g| g.iter().map(|r| id(*r)).collect())
+                    .collect();
                 self.note(format!("partition {:?}", groups));
                 self.net.partition(&groups);
+            }
+            FaultKind::Isolate { node } => {
+                let node = id(node);
+                self.note(format!("node {node} isolated"));
+                self.net.isolate(node);
+            }
+            FaultKind::Reconnect { node } => {
+                let node = id(node);
+                self.note(format!("node {node} reconnected"));
+                self.net.reconnect(node);
             }
             FaultKind::Cut { from, to } => {
                 self.note(format!("link {from} -> {to} cut"));
@@ -1546,7 +1659,7 @@ impl<P: Protocol> Sim<P> {
                 "pause" => {
                     let d = (interval / 2 + self.nemesis_rng.below(2 * interval + 1)) / MS;
                     self.fault(FaultKind::Pause {
-                        node: pick,
+                        node: pick.into(),
                         duration_ms: d.max(1),
                     });
                 }
@@ -1554,7 +1667,7 @@ impl<P: Protocol> Sim<P> {
                     let skew = self.nemesis_rng.below(401) as i64 - 200;
                     let ppm = self.nemesis_rng.below(100_001) as i64 - 50_000;
                     self.fault(FaultKind::Clock {
-                        node: pick,
+                        node: pick.into(),
                         skew_ms: skew,
                         drift_ppm: ppm,
                     });

@@ -11,7 +11,7 @@ use quorumlab_sim::expect::{ExpectKind, Expectation, OpFilter, RoleName};
 use quorumlab_sim::registry;
 use quorumlab_sim::scenario::{
     self, ChecksSpec, Distribution, Fault, FaultKind, LatencySpec, LinkSpec, NemesisSpec,
-    NetworkSpec, NodeSpec, Nodes, OpMix, ProtocolSpec, Scenario, WorkloadSpec,
+    NetworkSpec, NodeRef, NodeSpec, Nodes, OpMix, ProtocolSpec, Scenario, WorkloadSpec,
 };
 use serde_json::{json, Map, Number, Value};
 use std::cmp::Ordering;
@@ -543,6 +543,8 @@ fn every_documented_snippet_passes_and_every_fault_type_has_one() {
         "pause",
         "clock",
         "partition",
+        "isolate",
+        "reconnect",
         "cut",
         "heal",
         "degrade",
@@ -1209,23 +1211,27 @@ fn all_expectations() -> Vec<Expectation> {
 /// One fault of every type, every optional field set.
 fn all_faults() -> Vec<Fault> {
     let kinds = vec![
-        FaultKind::Crash { node: 0 },
+        FaultKind::Crash { node: 0.into() },
         FaultKind::Restart {
-            node: 0,
+            node: NodeRef::LastCrashed,
             disk: false,
         },
         FaultKind::Pause {
-            node: 0,
+            node: NodeRef::Leader,
             duration_ms: 5,
         },
         FaultKind::Clock {
-            node: 0,
+            node: 0.into(),
             skew_ms: 5,
             drift_ppm: 5,
         },
         FaultKind::Partition {
-            groups: vec![vec![0]],
+            groups: vec![vec![0.into(), NodeRef::Follower]],
         },
+        FaultKind::Isolate {
+            node: NodeRef::LongestLog,
+        },
+        FaultKind::Reconnect { node: 0.into() },
         FaultKind::Cut { from: 0, to: 1 },
         FaultKind::Heal,
         FaultKind::Degrade {

@@ -1051,7 +1051,7 @@ mod tests {
         let g = grid(&after, (1, u64::MAX), &[]);
         assert!(g.rows[4].snapshot > 0, "node 4 caught up from a snapshot");
         // A crash: the row keeps what the disk holds.
-        s.act(quorumlab_sim::scenario::FaultKind::Crash { node: 4 })
+        s.act(quorumlab_sim::scenario::FaultKind::Crash { node: 4.into() })
             .unwrap();
         let inp = run_to(&mut s, 7_100);
         let r = &inp.rows[4];
