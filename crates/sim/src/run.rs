@@ -294,32 +294,7 @@ pub fn summarize(e: &dyn Engine, linearizable: Check) -> Summary {
             explanation: None,
         },
     };
-    let mut expectations = e.expectations();
-    if !expectations.is_empty() {
-        let lin = match &linearizable {
-            Check::Passed => HistoryVerdict::Linearizable,
-            Check::Failed {
-                explanation: Some(_),
-                ..
-            } => HistoryVerdict::NotLinearizable,
-            Check::Failed { detail: why, .. } | Check::Skipped { why } => {
-                HistoryVerdict::None(why.clone())
-            }
-            Check::Unknown { why } => HistoryVerdict::Unknown(why.clone()),
-        };
-        let views = e.views();
-        let have_views = views
-            .iter()
-            .zip(e.status())
-            .all(|(v, s)| v.is_some() == (s == Status::Up || s == Status::Paused));
-        decide_end(
-            &s.expect,
-            &mut expectations,
-            e.now(),
-            lin,
-            have_views.then_some(views.as_slice()),
-        );
-    }
+    let expectations = expectations_at_end(e, &linearizable);
     let ok = invariants.violation.is_none()
         && expectations
             .iter()
@@ -345,6 +320,41 @@ pub fn summarize(e: &dyn Engine, linearizable: Check) -> Summary {
         windows: e.metrics(),
         ok,
     }
+}
+
+/// Where each of the scenario's expectations stands once the run is over, with the
+/// history check's verdict `linearizable` (and the nodes' end state, where the engine has
+/// it: in the workers runtime the page asks the workers, so "equal state" stays pending
+/// there).
+pub fn expectations_at_end(e: &dyn Engine, linearizable: &Check) -> Vec<ExpectOutcome> {
+    let mut expectations = e.expectations();
+    if expectations.is_empty() {
+        return expectations;
+    }
+    let lin = match linearizable {
+        Check::Passed => HistoryVerdict::Linearizable,
+        Check::Failed {
+            explanation: Some(_),
+            ..
+        } => HistoryVerdict::NotLinearizable,
+        Check::Failed { detail: why, .. } | Check::Skipped { why } => {
+            HistoryVerdict::None(why.clone())
+        }
+        Check::Unknown { why } => HistoryVerdict::Unknown(why.clone()),
+    };
+    let views = e.views();
+    let have_views = views
+        .iter()
+        .zip(e.status())
+        .all(|(v, s)| v.is_some() == (s == Status::Up || s == Status::Paused));
+    decide_end(
+        &e.scenario().expect,
+        &mut expectations,
+        e.now(),
+        lin,
+        have_views.then_some(views.as_slice()),
+    );
+    expectations
 }
 
 /// Check a finished run's client history for linearizability (when the scenario asks

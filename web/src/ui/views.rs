@@ -59,6 +59,7 @@ pub fn page(p: &Playground, ctx: &Ctx) -> Html {
                     { spacetime(p, ctx) }
                 </div>
                 <aside class="ql-side">
+                    { super::lessons::checklist(p, ctx) }
                     { tabs(p, ctx) }
                     {
                         match p.tab {
