@@ -635,21 +635,28 @@ impl<P: Protocol> Sim<P> {
     /// Show the expectations the state after the last step; the next step is at `t`.
     /// Reads the hosts' flags only: the trace does not change.
     fn observe(&mut self, t: Time) {
-        if let Some(x) = self.expect.as_mut() {
-            let nodes: Vec<(bool, u64, u64)> = self
-                .hosts
-                .iter()
-                .map(|h| (h.leader, h.epoch, h.log_len))
-                .collect();
-            x.observe(
-                self.now,
-                t,
-                &Probe {
-                    status: &self.status,
-                    nodes: &nodes,
-                },
-            );
+        if self.expect.is_some() {
+            let nodes = self.probe_nodes();
+            let (now, status) = (self.now, &self.status);
+            if let Some(x) = self.expect.as_mut() {
+                x.observe(
+                    now,
+                    t,
+                    &Probe {
+                        status,
+                        nodes: &nodes,
+                    },
+                );
+            }
         }
+    }
+
+    /// Every node's (leads, epoch, log length) as its host last saw it.
+    fn probe_nodes(&self) -> Vec<(bool, u64, u64)> {
+        self.hosts
+            .iter()
+            .map(|h| (h.leader, h.epoch, h.log_len))
+            .collect()
     }
 
     /// The run is over (its end, or a violation): decide what its course decides.
@@ -668,12 +675,31 @@ impl<P: Protocol> Sim<P> {
         }
     }
 
-    /// Where each expectation stands now.
+    /// Where each expectation stands now. A run that is over but was driven only up
+    /// to its end time (the page's `run_until`) has not told the expectations yet: they
+    /// are finished on a copy.
     pub fn expectations(&self) -> Vec<ExpectOutcome> {
-        self.expect
-            .as_ref()
-            .map(|x| x.outcomes().to_vec())
-            .unwrap_or_default()
+        let Some(x) = self.expect.as_ref() else {
+            return Vec::new();
+        };
+        if self.expect_done || !self.done() {
+            return x.outcomes().to_vec();
+        }
+        let mut x = (**x).clone();
+        let complete = self.violation.is_none();
+        if complete {
+            let nodes = self.probe_nodes();
+            x.observe(
+                self.now,
+                Time::MAX,
+                &Probe {
+                    status: &self.status,
+                    nodes: &nodes,
+                },
+            );
+        }
+        x.finish(if complete { self.end } else { self.now }, complete);
+        x.outcomes().to_vec()
     }
 
     /// After a window: note whether a node leads (for the convergence check).
@@ -904,7 +930,7 @@ impl<P: Protocol> Sim<P> {
                 self.hash.add(10);
                 self.hash.add(to as u64);
                 self.hash.add(StableHasher::of(&msg));
-                self.metrics.message(now);
+                self.metrics.message(now, msg.kind());
                 if let Some(x) = self.expect.as_mut().filter(|x| x.wants_messages) {
                     x.on_send(now, msg.kind());
                 }
@@ -1071,87 +1097,29 @@ impl<P: Protocol> Sim<P> {
         }
     }
 
-    /// The node a fault aimed at a role takes, chosen now: the leader (of the highest
-    /// epoch), a follower (drawn with the run's seed), the running node with the
-    /// longest or shortest log (lowest id on a tie). `None`: no node has the role.
-    fn aim(&mut self, r: NodeRef, taken: &[NodeId]) -> Option<NodeId> {
-        let up: Vec<NodeId> = (0..self.n as NodeId)
-            .filter(|&i| self.status[i as usize] == Status::Up && !taken.contains(&i))
-            .collect();
-        let h = |i: &NodeId| &self.hosts[*i as usize];
-        match r {
-            NodeRef::Id(i) => Some(i),
-            NodeRef::Leader => up
-                .iter()
-                .filter(|i| h(i).leader)
-                .max_by_key(|i| (h(i).epoch, std::cmp::Reverse(**i)))
-                .copied(),
-            NodeRef::Follower => {
-                let f: Vec<NodeId> = up.iter().filter(|i| !h(i).leader).copied().collect();
-                if f.is_empty() {
-                    None
-                } else {
-                    let k = self.aim_rng.below(f.len() as u64) as usize;
-                    Some(f[k])
-                }
-            }
-            NodeRef::LongestLog => up
-                .iter()
-                .max_by_key(|i| (h(i).log_len, std::cmp::Reverse(**i)))
-                .copied(),
-            NodeRef::ShortestLog => up.iter().min_by_key(|i| (h(i).log_len, **i)).copied(),
-            NodeRef::LastCrashed => self
-                .crash_order
-                .iter()
-                .rev()
-                .find(|&&i| self.status[i as usize] == Status::Crashed)
-                .copied(),
-        }
-    }
-
-    /// Resolve the roles a fault names into nodes (noting each in the trace), or
-    /// `None` when a role has no node now (the fault is skipped, and the trace says so).
+    /// Resolve the roles a fault names into nodes (noting each in the log and the
+    /// trace), or `None` when a role has no node now (the fault is skipped, and the log
+    /// says so).
     fn resolve(&mut self, kind: FaultKind) -> Option<FaultKind> {
-        // Nodes already taken by this fault: two roles in one partition name two nodes.
-        let mut taken: Vec<NodeId> = match &kind {
-            FaultKind::Partition { groups } => {
-                groups.iter().flatten().filter_map(|r| r.id()).collect()
+        let probe = self.probe_nodes();
+        let mut notes = Vec::new();
+        let kind = resolve_roles(
+            kind,
+            &Aim {
+                status: &self.status,
+                probe: &probe,
+                crash_order: &self.crash_order,
+            },
+            &mut self.aim_rng,
+            &mut notes,
+        );
+        for (what, node) in notes {
+            self.note(what);
+            if let Some(i) = node {
+                self.hash.add(i as u64);
             }
-            _ => Vec::new(),
-        };
-        let mut one = |sim: &mut Self, r: &mut NodeRef, what: &str| -> bool {
-            if r.id().is_some() {
-                return true;
-            }
-            match sim.aim(*r, &taken) {
-                Some(i) => {
-                    taken.push(i);
-                    sim.note(format!("{what} aimed at {r}: node {i}"));
-                    sim.hash.add(i as u64);
-                    *r = NodeRef::Id(i);
-                    true
-                }
-                None => {
-                    sim.note(format!("{what} aimed at {r} skipped: no node is {r} now"));
-                    false
-                }
-            }
-        };
-        let mut kind = kind;
-        let name = kind.name();
-        let ok = match &mut kind {
-            FaultKind::Crash { node }
-            | FaultKind::Restart { node, .. }
-            | FaultKind::Pause { node, .. }
-            | FaultKind::Clock { node, .. }
-            | FaultKind::Isolate { node }
-            | FaultKind::Reconnect { node } => one(self, node, name),
-            FaultKind::Partition { groups } => {
-                groups.iter_mut().flatten().all(|r| one(self, r, name))
-            }
-            _ => true,
-        };
-        ok.then_some(kind)
+        }
+        kind
     }
 
     fn fault(&mut self, kind: FaultKind) {
@@ -1773,4 +1741,100 @@ impl<P: Protocol> Sim<P> {
 /// Hash of a message kind, for the trace.
 pub fn kind_hash<M: Message + Hash>(m: &M) -> u64 {
     StableHasher::of(m.kind())
+}
+
+/// What resolving a role looks at: every node's status and host flags, and the order
+/// the nodes crashed in.
+struct Aim<'a> {
+    status: &'a [Status],
+    /// Per node: (leads, epoch, log length).
+    probe: &'a [(bool, u64, u64)],
+    crash_order: &'a [NodeId],
+}
+
+impl Aim<'_> {
+    /// The node role `r` names now, leaving out `taken`: the leader (of the highest
+    /// epoch), a follower (drawn with `rng`), the running node with the longest or
+    /// shortest log (lowest id on a tie), the last crashed node still down. `None`: no
+    /// node has the role.
+    fn node(&self, r: NodeRef, taken: &[NodeId], rng: &mut Rng) -> Option<NodeId> {
+        let up: Vec<NodeId> = (0..self.status.len() as NodeId)
+            .filter(|&i| self.status[i as usize] == Status::Up && !taken.contains(&i))
+            .collect();
+        let h = |i: &NodeId| self.probe[*i as usize];
+        match r {
+            NodeRef::Id(i) => Some(i),
+            NodeRef::Leader => up
+                .iter()
+                .filter(|i| h(i).0)
+                .max_by_key(|i| (h(i).1, std::cmp::Reverse(**i)))
+                .copied(),
+            NodeRef::Follower => {
+                let f: Vec<NodeId> = up.iter().filter(|i| !h(i).0).copied().collect();
+                if f.is_empty() {
+                    None
+                } else {
+                    Some(f[rng.below(f.len() as u64) as usize])
+                }
+            }
+            NodeRef::LongestLog => up
+                .iter()
+                .max_by_key(|i| (h(i).2, std::cmp::Reverse(**i)))
+                .copied(),
+            NodeRef::ShortestLog => up.iter().min_by_key(|i| (h(i).2, **i)).copied(),
+            NodeRef::LastCrashed => self
+                .crash_order
+                .iter()
+                .rev()
+                .find(|&&i| self.status[i as usize] == Status::Crashed)
+                .copied(),
+        }
+    }
+}
+
+/// A fault with every role it names resolved to a node (two roles in one partition
+/// name two nodes), or `None` if one has no node now. `notes` gets a log line per role,
+/// with the node it resolved to. Not generic: one copy serves every protocol.
+fn resolve_roles(
+    mut kind: FaultKind,
+    aim: &Aim<'_>,
+    rng: &mut Rng,
+    notes: &mut Vec<(String, Option<NodeId>)>,
+) -> Option<FaultKind> {
+    let mut taken: Vec<NodeId> = match &kind {
+        FaultKind::Partition { groups } => groups.iter().flatten().filter_map(|r| r.id()).collect(),
+        _ => Vec::new(),
+    };
+    let name = kind.name();
+    let mut one = |r: &mut NodeRef| -> bool {
+        if r.id().is_some() {
+            return true;
+        }
+        match aim.node(*r, &taken, rng) {
+            Some(i) => {
+                taken.push(i);
+                notes.push((format!("{name} aimed at {r}: node {i}"), Some(i)));
+                *r = NodeRef::Id(i);
+                true
+            }
+            None => {
+                notes.push((
+                    format!("{name} aimed at {r} skipped: no node is {r} now"),
+                    None,
+                ));
+                false
+            }
+        }
+    };
+    let ok = match &mut kind {
+        FaultKind::Crash { node }
+        | FaultKind::Restart { node, .. }
+        | FaultKind::Pause { node, .. }
+        | FaultKind::Clock { node, .. }
+        | FaultKind::Isolate { node }
+        | FaultKind::Reconnect { node } => one(node),
+        FaultKind::Partition { groups } => groups.iter_mut().flatten().all(&mut one),
+        _ => true,
+    };
+    ok.then_some(kind)
 }

@@ -166,6 +166,25 @@ fn bad_expectations_are_refused_by_field() {
             scenario::describe(&errs)
         );
     }
+    // A field another type takes, or an unknown type: named, with what is allowed.
+    for (expect, words) in [
+        (
+            r#"[{"type": "state_equal", "within_ms": 5}]"#,
+            "`within_ms` is not a field of a `state_equal` expectation",
+        ),
+        (r#"[{"type": "leader"}]"#, "missing field `within_ms`"),
+        (r#"[{"type": "happy"}]"#, "unknown expectation type `happy`"),
+    ] {
+        let text = format!(
+            r#"{{"version": 1, "protocol": {{"name": "raft"}}, "nodes": 3, "expect": {expect}, "duration_ms": 8000}}"#
+        );
+        let errs = scenario::load(&text).expect_err(expect);
+        let d = scenario::describe(&errs);
+        assert!(
+            d.contains(words) && d.contains("expect[0]"),
+            "{expect}: {d}"
+        );
+    }
     // A protocol without a leader: leader expectations make no sense.
     let text = r#"{"version": 1, "protocol": {"name": "heartbeat"}, "nodes": 3,
         "expect": [{"type": "leader", "within_ms": 100}], "duration_ms": 8000}"#;

@@ -29,8 +29,14 @@ pub fn checklist(p: &Playground, ctx: &Context<Playground>) -> Html {
     if xs.is_empty() {
         return html! {};
     }
-    let passed = xs.iter().filter(|x| x.status == ExpectStatus::Passed).count();
-    let failed = xs.iter().filter(|x| x.status == ExpectStatus::Failed).count();
+    let passed = xs
+        .iter()
+        .filter(|x| x.status == ExpectStatus::Passed)
+        .count();
+    let failed = xs
+        .iter()
+        .filter(|x| x.status == ExpectStatus::Failed)
+        .count();
     let summary = if failed > 0 {
         format!("{passed} of {} hold, {failed} failed", xs.len())
     } else if passed == xs.len() {
