@@ -225,6 +225,8 @@ pub struct Sim<P: Protocol> {
     /// Clients' choices of node and backoff jitter.
     client_rng: Rng,
     nemesis_active: bool,
+    /// Faults the nemesis made so far (for `iterations`).
+    nemesis_count: u32,
     client_stop: Time,
     pub history: History,
     pub metrics: Metrics,
@@ -307,6 +309,7 @@ impl<P: Protocol> Sim<P> {
             crash_order: Vec::new(),
             client_rng: Rng::derive(seed, 4),
             nemesis_active: false,
+            nemesis_count: 0,
             client_stop: 0,
             history: History::default(),
             metrics: Metrics::new(scenario.metrics_window_ms * MS),
@@ -1553,6 +1556,11 @@ impl<P: Protocol> Sim<P> {
         let r = &mut self.nemesis_rng;
         let next = self.now + interval / 2 + r.below(interval + 1);
         let kinds = &nm.faults;
+        if nm.iterations.is_some_and(|k| self.nemesis_count >= k) {
+            return;
+        }
+        self.nemesis_count += 1;
+        let majority = self.n / 2 + 1;
         if !kinds.is_empty() {
             let kind = kinds[r.below(kinds.len() as u64) as usize].clone();
             let hold = interval + r.below(2 * interval + 1);
@@ -1572,7 +1580,13 @@ impl<P: Protocol> Sim<P> {
                     } else {
                         pick
                     };
-                    if self.status[pick as usize] == Status::Up {
+                    let up = self.status.iter().filter(|s| **s == Status::Up).count();
+                    if nm.keep_majority && up <= majority {
+                        self.note(format!(
+                            "nemesis: no crash (keeping a majority up: {up} of {} up)",
+                            self.n
+                        ));
+                    } else if self.status[pick as usize] == Status::Up {
                         self.note(format!("nemesis: node {pick} crashes"));
                         self.crash(pick);
                         self.push_ctrl(
@@ -1588,6 +1602,9 @@ impl<P: Protocol> Sim<P> {
                         order.swap(i, j);
                     }
                     let mut cut = 1 + self.nemesis_rng.below(n.saturating_sub(1).max(1)) as usize;
+                    if nm.keep_majority {
+                        cut = cut.min(self.n - majority).max(1);
+                    }
                     if let (true, Some(l)) = (kind == "partition_leader", leader) {
                         // The leader goes first, on the minority side.
                         if let Some(p) = order.iter().position(|x| *x == l) {
@@ -1599,6 +1616,32 @@ impl<P: Protocol> Sim<P> {
                     self.note(format!("nemesis: partition {groups:?}"));
                     self.net.partition(&groups);
                     self.push_ctrl(self.now + hold, Ctrl::NemesisUndo(Undo::Heal));
+                }
+                "partition_halves" | "isolate" | "isolate_leader" | "partition_bridge"
+                | "partition_ring" => {
+                    let mut order: Vec<NodeId> = (0..self.n as NodeId).collect();
+                    for i in (1..order.len()).rev() {
+                        let j = self.nemesis_rng.below(i as u64 + 1) as usize;
+                        order.swap(i, j);
+                    }
+                    if let (true, Some(l)) = (kind == "isolate_leader", leader) {
+                        if let Some(p) = order.iter().position(|x| *x == l) {
+                            order.swap(0, p);
+                        }
+                    }
+                    let cuts = nemesis_shape(kind.as_str(), &order, nm.keep_majority);
+                    if cuts.is_empty() {
+                        self.note(format!("nemesis: no {kind} for {} nodes", self.n));
+                    } else {
+                        self.note(format!(
+                            "nemesis: {kind} of {order:?} ({} links cut)",
+                            cuts.len()
+                        ));
+                        for (a, b) in cuts {
+                            self.net.cut(a, b);
+                        }
+                        self.push_ctrl(self.now + hold, Ctrl::NemesisUndo(Undo::Heal));
+                    }
                 }
                 "cut" => {
                     let to = self.nemesis_rng.below(n) as NodeId;
@@ -1837,4 +1880,63 @@ fn resolve_roles(
         _ => true,
     };
     ok.then_some(kind)
+}
+
+/// The links (both directions listed) a nemesis partition shape cuts, for nodes in the
+/// (shuffled) `order`: `partition_halves` splits it in two halves (the second the larger,
+/// a majority when the count is odd); `isolate` / `isolate_leader` cut the first node
+/// off; `partition_bridge` puts the first node between two halves that cannot talk to
+/// each other; `partition_ring` lays the nodes on a ring where each sees the nodes
+/// nearest on either side, enough for a majority, so every node sees a majority and no
+/// two see the same one. With `keep_majority`, a shape that would leave no majority
+/// connected is not made (empty).
+pub fn nemesis_shape(kind: &str, order: &[NodeId], keep_majority: bool) -> Vec<(NodeId, NodeId)> {
+    let n = order.len();
+    let majority = n / 2 + 1;
+    let mut cuts = Vec::new();
+    let mut both = |a: NodeId, b: NodeId| {
+        cuts.push((a, b));
+        cuts.push((b, a));
+    };
+    match kind {
+        "partition_halves" if n >= 2 => {
+            let (a, b) = order.split_at(n / 2);
+            if keep_majority && b.len() < majority {
+                return Vec::new();
+            }
+            for &x in a {
+                for &y in b {
+                    both(x, y);
+                }
+            }
+        }
+        "isolate" | "isolate_leader" if n >= 2 => {
+            for &y in &order[1..] {
+                both(order[0], y);
+            }
+        }
+        "partition_bridge" if n >= 3 => {
+            let rest = &order[1..];
+            let (a, b) = rest.split_at(rest.len() / 2);
+            for &x in a {
+                for &y in b {
+                    both(x, y);
+                }
+            }
+        }
+        "partition_ring" if n >= 4 && !keep_majority => {
+            // Each node sees itself and `d` nodes on either side: 2d + 1 >= majority.
+            let d = (majority - 1).div_ceil(2);
+            for i in 0..n {
+                for j in i + 1..n {
+                    let dist = (j - i).min(n - (j - i));
+                    if dist > d {
+                        both(order[i], order[j]);
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+    cuts
 }

@@ -555,11 +555,22 @@ pub struct NemesisSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_ms: Option<u64>,
     /// Which faults it may use: crash, crash_leader (crash whichever node leads),
-    /// restart_blank (crash, then restart with a blank disk), partition,
-    /// partition_leader (isolate the leader with a minority), cut, loss, duplicate, reorder,
-    /// pause, clock.
+    /// restart_blank (crash, then restart with a blank disk), partition (a random
+    /// split), partition_leader (the leader with a minority), partition_halves (two
+    /// halves), isolate (one node alone), isolate_leader (the leader alone),
+    /// partition_ring (every node sees a majority, no two the same one), partition_bridge
+    /// (two halves joined by one node), cut, loss, duplicate, reorder, pause, clock.
     #[serde(default = "default_nemesis_kinds")]
     pub faults: Vec<String>,
+    /// Keep a majority of the nodes up and connected to each other: partitions leave a
+    /// majority on one side, and a crash that would leave fewer than a majority up is
+    /// not made.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keep_majority: bool,
+    /// Stop after this many faults (waves of faults at `interval_ms`, then a heal);
+    /// absent: until `stop_ms`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iterations: Option<u32>,
 }
 
 fn default_nemesis_interval() -> u64 {
@@ -576,6 +587,11 @@ pub const NEMESIS_KINDS: &[&str] = &[
     "restart_blank",
     "partition",
     "partition_leader",
+    "partition_halves",
+    "isolate",
+    "isolate_leader",
+    "partition_ring",
+    "partition_bridge",
     "cut",
     "loss",
     "duplicate",
@@ -605,6 +621,8 @@ impl Default for NemesisSpec {
             start_ms: default_nemesis_start(),
             stop_ms: None,
             faults: default_nemesis_kinds(),
+            keep_majority: false,
+            iterations: None,
         }
     }
 }

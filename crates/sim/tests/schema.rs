@@ -1142,6 +1142,8 @@ fn full() -> Scenario {
         faults: all_faults(),
         nemesis: Some(NemesisSpec {
             stop_ms: Some(800),
+            keep_majority: true,
+            iterations: Some(3),
             ..NemesisSpec::default()
         }),
         checks: ChecksSpec::default(),
