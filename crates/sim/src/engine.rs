@@ -1215,14 +1215,24 @@ impl<P: Protocol> Sim<P> {
                 both_ways,
                 latency,
                 loss,
+                duplicate,
+                reorder,
+                long_delay,
             } => {
                 self.note(format!(
                     "link {from} {} {to} degraded",
                     if both_ways { "<->" } else { "->" }
                 ));
-                self.net.degrade(from, to, latency.as_ref(), loss);
+                let d = crate::net::Degradation {
+                    latency: latency.as_ref(),
+                    loss,
+                    duplicate,
+                    reorder,
+                    long_delay: long_delay.as_ref(),
+                };
+                self.net.degrade(from, to, &d);
                 if both_ways {
-                    self.net.degrade(to, from, latency.as_ref(), loss);
+                    self.net.degrade(to, from, &d);
                 }
             }
             FaultKind::Restore {

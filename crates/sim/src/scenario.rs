@@ -207,6 +207,21 @@ pub struct NetworkSpec {
     /// partitions and cuts): see [`crate::net::Network::route_client`].
     #[serde(default = "default_client_latency")]
     pub client_latency_ms: f64,
+    /// A long tail: some messages held back for a long time, so that many later ones
+    /// overtake them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub long_delay: Option<LongDelay>,
+}
+
+/// With `probability`, a message is held back a further `min_ms` to `max_ms` (uniform)
+/// on top of its latency: seconds, if you like (a well-known university Raft lab delays
+/// some messages 200-2,200 ms). Reordering measured in seconds, not in latencies.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LongDelay {
+    pub probability: f64,
+    pub min_ms: f64,
+    pub max_ms: f64,
 }
 
 fn default_client_latency() -> f64 {
@@ -221,6 +236,7 @@ impl Default for NetworkSpec {
             duplicate: 0.0,
             reorder: 0.0,
             client_latency_ms: default_client_latency(),
+            long_delay: None,
         }
     }
 }
@@ -241,6 +257,8 @@ pub struct LinkSpec {
     pub duplicate: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reorder: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub long_delay: Option<LongDelay>,
 }
 
 fn yes() -> bool {
@@ -370,6 +388,12 @@ pub enum FaultKind {
         latency: Option<LatencySpec>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         loss: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        duplicate: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reorder: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        long_delay: Option<LongDelay>,
     },
     /// Undo `degrade` on a link.
     Restore {
@@ -809,8 +833,28 @@ impl Scenario {
                 ));
             }
         };
+        let long = |p: &str, l: &LongDelay, errs: &mut Vec<ScenarioError>| {
+            prob(format!("{p}.probability"), l.probability, errs);
+            if !(l.min_ms >= 0.0 && l.min_ms <= MAX_DURATION_MS as f64) {
+                errs.push(ScenarioError::new(
+                    format!("{p}.min_ms"),
+                    format!("{} must be between 0 and {MAX_DURATION_MS}", l.min_ms),
+                ));
+            } else if !(l.max_ms >= l.min_ms && l.max_ms <= MAX_DURATION_MS as f64) {
+                errs.push(ScenarioError::new(
+                    format!("{p}.max_ms"),
+                    format!(
+                        "{} must be between min_ms ({}) and {MAX_DURATION_MS}",
+                        l.max_ms, l.min_ms
+                    ),
+                ));
+            }
+        };
         let mut e2 = Vec::new();
         lat("network.latency", &self.network.latency, &mut e2);
+        if let Some(l) = &self.network.long_delay {
+            long("network.long_delay", l, &mut e2);
+        }
         prob("network.loss".into(), self.network.loss, &mut e2);
         prob("network.duplicate".into(), self.network.duplicate, &mut e2);
         prob("network.reorder".into(), self.network.reorder, &mut e2);
@@ -826,6 +870,9 @@ impl Scenario {
             node(format!("links[{i}].to"), l.to, &mut e2);
             if let Some(x) = &l.latency {
                 lat(&format!("links[{i}].latency"), x, &mut e2);
+            }
+            if let Some(x) = &l.long_delay {
+                long(&format!("links[{i}].long_delay"), x, &mut e2);
             }
             for (name, v) in [
                 ("loss", l.loss),
@@ -1013,6 +1060,9 @@ impl Scenario {
                     to,
                     latency,
                     loss,
+                    duplicate,
+                    reorder,
+                    long_delay,
                     ..
                 } => {
                     node(format!("{p}.from"), *from, &mut e2);
@@ -1020,8 +1070,17 @@ impl Scenario {
                     if let Some(l) = latency {
                         lat(&format!("{p}.latency"), l, &mut e2);
                     }
-                    if let Some(l) = loss {
-                        prob(format!("{p}.loss"), *l, &mut e2);
+                    for (name, v) in [
+                        ("loss", loss),
+                        ("duplicate", duplicate),
+                        ("reorder", reorder),
+                    ] {
+                        if let Some(v) = v {
+                            prob(format!("{p}.{name}"), *v, &mut e2);
+                        }
+                    }
+                    if let Some(l) = long_delay {
+                        long(&format!("{p}.long_delay"), l, &mut e2);
                     }
                 }
                 FaultKind::Heal => {}

@@ -240,3 +240,35 @@ fn a_nemesis_with_iterations_stops_after_them() {
         assert!(e.violation().is_none());
     }
 }
+
+#[test]
+fn long_delays_hold_messages_back_by_seconds_and_raft_stays_safe() {
+    let text = r#"{"version": 1, "protocol": {"name": "raft"}, "nodes": 5,
+        "network": {"long_delay": {"probability": 0.1, "min_ms": 200, "max_ms": 2200}},
+        "workload": {"clients": 3, "rate": 10, "keys": 2, "start_ms": 300},
+        "faults": [{"at_ms": 2000, "type": "degrade", "from": 0, "to": 1, "reorder": 0.5, "duplicate": 0.3}],
+        "duration_ms": 10000}"#;
+    let s = scenario::load(text).unwrap_or_else(|e| panic!("{}", scenario::describe(&e)));
+    let mut late = 0;
+    for seed in 0..50 {
+        let mut e = quorumlab_sim::build(&s, seed, usize::MAX).unwrap();
+        e.run_to_end();
+        assert!(e.violation().is_none(), "seed {seed}: {:?}", e.violation());
+        late += e
+            .flights()
+            .iter()
+            .filter(|f| f.fate == "delivered" && f.arrives - f.sent >= 200_000)
+            .count();
+        let lin = quorumlab_sim::run::check_history(e.as_ref(), &mut || false);
+        assert!(!lin.failed(), "seed {seed}: {lin:?}");
+    }
+    assert!(late > 100, "only {late} messages held back 200 ms or more");
+    // The validator names what is wrong.
+    let bad = text.replace(r#""max_ms": 2200"#, r#""max_ms": 100"#);
+    let errs = scenario::load(&bad).expect_err("max below min");
+    assert!(
+        errs.iter().any(|e| e.path == "network.long_delay.max_ms"),
+        "{}",
+        scenario::describe(&errs)
+    );
+}

@@ -10,8 +10,9 @@ use quorumlab_core::Op;
 use quorumlab_sim::expect::{ExpectKind, Expectation, OpFilter, RoleName};
 use quorumlab_sim::registry;
 use quorumlab_sim::scenario::{
-    self, ChecksSpec, Distribution, Fault, FaultKind, LatencySpec, LinkSpec, NemesisSpec,
-    NetworkSpec, NodeRef, NodeSpec, Nodes, OpMix, ProtocolSpec, Scenario, WorkloadSpec,
+    self, ChecksSpec, Distribution, Fault, FaultKind, LatencySpec, LinkSpec, LongDelay,
+    NemesisSpec, NetworkSpec, NodeRef, NodeSpec, Nodes, OpMix, ProtocolSpec, Scenario,
+    WorkloadSpec,
 };
 use serde_json::{json, Map, Number, Value};
 use std::cmp::Ordering;
@@ -1094,6 +1095,14 @@ fn latency() -> LatencySpec {
     }
 }
 
+fn long_delay() -> LongDelay {
+    LongDelay {
+        probability: 0.1,
+        min_ms: 200.0,
+        max_ms: 2200.0,
+    }
+}
+
 /// A scenario with every optional field set, so that serialisation writes every key.
 fn full() -> Scenario {
     Scenario {
@@ -1118,7 +1127,10 @@ fn full() -> Scenario {
                 spare: true,
             },
         ]),
-        network: NetworkSpec::default(),
+        network: NetworkSpec {
+            long_delay: Some(long_delay()),
+            ..NetworkSpec::default()
+        },
         links: vec![LinkSpec {
             from: 0,
             to: 1,
@@ -1127,6 +1139,7 @@ fn full() -> Scenario {
             loss: Some(0.1),
             duplicate: Some(0.1),
             reorder: Some(0.1),
+            long_delay: Some(long_delay()),
         }],
         workload: Some(WorkloadSpec {
             clients: 2,
@@ -1242,6 +1255,9 @@ fn all_faults() -> Vec<Fault> {
             both_ways: false,
             latency: Some(latency()),
             loss: Some(0.5),
+            duplicate: Some(0.1),
+            reorder: Some(0.2),
+            long_delay: Some(long_delay()),
         },
         FaultKind::Restore {
             from: 0,
