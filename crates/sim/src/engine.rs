@@ -18,7 +18,7 @@
 //!
 //! The trace hash folds every handled event and every effect in that fixed order.
 
-use crate::expect::{ExpectOutcome, Probe, Tracker};
+use crate::expect::{ExpectOutcome, NodeProbe, Probe, Tracker};
 use crate::hash::StableHasher;
 use crate::history::{EventType, History};
 use crate::host::{Cause, Host, Input, InputMeta, Job, JobResult, Jobs, Record};
@@ -654,11 +654,16 @@ impl<P: Protocol> Sim<P> {
         }
     }
 
-    /// Every node's (leads, epoch, log length) as its host last saw it.
-    fn probe_nodes(&self) -> Vec<(bool, u64, u64)> {
+    /// Every node as its host last saw it.
+    fn probe_nodes(&self) -> Vec<NodeProbe> {
         self.hosts
             .iter()
-            .map(|h| (h.leader, h.epoch, h.log_len))
+            .map(|h| NodeProbe {
+                leader: h.leader,
+                epoch: h.epoch,
+                log_len: h.log_len,
+                suspects: h.suspects,
+            })
             .collect()
     }
 
@@ -1800,8 +1805,7 @@ pub fn kind_hash<M: Message + Hash>(m: &M) -> u64 {
 /// the nodes crashed in.
 struct Aim<'a> {
     status: &'a [Status],
-    /// Per node: (leads, epoch, log length).
-    probe: &'a [(bool, u64, u64)],
+    probe: &'a [NodeProbe],
     crash_order: &'a [NodeId],
 }
 
@@ -1819,11 +1823,11 @@ impl Aim<'_> {
             NodeRef::Id(i) => Some(i),
             NodeRef::Leader => up
                 .iter()
-                .filter(|i| h(i).0)
-                .max_by_key(|i| (h(i).1, std::cmp::Reverse(**i)))
+                .filter(|i| h(i).leader)
+                .max_by_key(|i| (h(i).epoch, std::cmp::Reverse(**i)))
                 .copied(),
             NodeRef::Follower => {
-                let f: Vec<NodeId> = up.iter().filter(|i| !h(i).0).copied().collect();
+                let f: Vec<NodeId> = up.iter().filter(|i| !h(i).leader).copied().collect();
                 if f.is_empty() {
                     None
                 } else {
@@ -1832,9 +1836,9 @@ impl Aim<'_> {
             }
             NodeRef::LongestLog => up
                 .iter()
-                .max_by_key(|i| (h(i).2, std::cmp::Reverse(**i)))
+                .max_by_key(|i| (h(i).log_len, std::cmp::Reverse(**i)))
                 .copied(),
-            NodeRef::ShortestLog => up.iter().min_by_key(|i| (h(i).2, **i)).copied(),
+            NodeRef::ShortestLog => up.iter().min_by_key(|i| (h(i).log_len, **i)).copied(),
             NodeRef::LastCrashed => self
                 .crash_order
                 .iter()

@@ -117,6 +117,21 @@ pub enum ExpectKind {
     /// At the end, every running node holds the same state (the replicated key-value
     /// contents, and the same log length).
     StateEqual {},
+    /// At `at_ms`, node `node` (absent: every running node) suspects exactly `nodes`
+    /// (a node never counts itself) — for failure detectors.
+    Suspects {
+        node: Option<NodeId>,
+        nodes: Vec<NodeId>,
+        at_ms: u64,
+    },
+    /// Suspicions that begin in the interval against a node that is alive (up or
+    /// paused, whether or not a partition cuts it off): at least / at most this many.
+    FalseSuspicions {
+        at_least: Option<f64>,
+        at_most: Option<f64>,
+        from_ms: u64,
+        to_ms: u64,
+    },
 }
 
 /// Every field any expectation has, for reading and writing them as one plain
@@ -151,6 +166,8 @@ struct Flat {
     holds: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     node: Option<NodeId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    nodes: Option<Vec<NodeId>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     role: Option<RoleName>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -187,6 +204,11 @@ pub const FIELDS: &[(&str, &[&str])] = &[
     ("linearizable", &["holds?"]),
     ("role", &["node", "role", "at_ms"]),
     ("state_equal", &[]),
+    ("suspects", &["nodes", "at_ms", "node?"]),
+    (
+        "false_suspicions",
+        &["from_ms", "to_ms", "at_least?", "at_most?"],
+    ),
 ];
 
 impl Flat {
@@ -209,6 +231,7 @@ impl Flat {
         f("at_most", self.at_most.is_some());
         f("holds", self.holds.is_some());
         f("node", self.node.is_some());
+        f("nodes", self.nodes.is_some());
         f("role", self.role.is_some());
         f("at_ms", self.at_ms.is_some());
         f("from_ms", self.from_ms.is_some());
@@ -301,6 +324,23 @@ impl Flat {
                     .ok_or("missing field `role` (a `role` expectation needs it)")?,
                 at_ms: need(self.at_ms, "at_ms")?,
             },
+            "suspects" => ExpectKind::Suspects {
+                node: self.node,
+                nodes: self
+                    .nodes
+                    .clone()
+                    .ok_or("missing field `nodes` (a `suspects` expectation needs it)")?,
+                at_ms: need(self.at_ms, "at_ms")?,
+            },
+            "false_suspicions" => {
+                let (from_ms, to_ms) = interval()?;
+                ExpectKind::FalseSuspicions {
+                    at_least: self.at_least,
+                    at_most: self.at_most,
+                    from_ms,
+                    to_ms,
+                }
+            }
             _ => ExpectKind::StateEqual {},
         };
         Ok(Expectation {
@@ -382,6 +422,23 @@ impl Flat {
                 "role"
             }
             ExpectKind::StateEqual {} => "state_equal",
+            ExpectKind::Suspects { node, nodes, at_ms } => {
+                f.node = *node;
+                f.nodes = Some(nodes.clone());
+                f.at_ms = Some(*at_ms);
+                "suspects"
+            }
+            ExpectKind::FalseSuspicions {
+                at_least,
+                at_most,
+                from_ms,
+                to_ms,
+            } => {
+                (f.from_ms, f.to_ms) = (Some(*from_ms), Some(*to_ms));
+                f.at_least = *at_least;
+                f.at_most = *at_most;
+                "false_suspicions"
+            }
         };
         f.ty = ty.to_string();
         f
@@ -497,6 +554,30 @@ impl ExpectKind {
             ExpectKind::StateEqual {} => {
                 "every running node holds the same state at the end".into()
             }
+            ExpectKind::Suspects { node, nodes, at_ms } => {
+                let who = node
+                    .map(|n| format!("node {n} suspects"))
+                    .unwrap_or_else(|| "every running node suspects".into());
+                if nodes.is_empty() {
+                    format!("{who} nobody at {at_ms} ms")
+                } else {
+                    format!("{who} exactly {nodes:?} at {at_ms} ms")
+                }
+            }
+            ExpectKind::FalseSuspicions {
+                at_least,
+                at_most,
+                from_ms,
+                to_ms,
+            } => {
+                let bound = match (at_least, at_most) {
+                    (Some(a), Some(b)) => format!("between {a} and {b}"),
+                    (Some(a), None) => format!("at least {a}"),
+                    (None, Some(b)) => format!("at most {b}"),
+                    (None, None) => "any number of".into(),
+                };
+                format!("{bound} false suspicions in [{from_ms}, {to_ms}) ms")
+            }
         }
     }
 
@@ -525,7 +606,8 @@ impl ExpectKind {
             | ExpectKind::TermStable { from_ms, to_ms }
             | ExpectKind::LeaderStable { from_ms, to_ms }
             | ExpectKind::Messages { from_ms, to_ms, .. }
-            | ExpectKind::Availability { from_ms, to_ms, .. } => interval(*from_ms, *to_ms),
+            | ExpectKind::Availability { from_ms, to_ms, .. }
+            | ExpectKind::FalseSuspicions { from_ms, to_ms, .. } => interval(*from_ms, *to_ms),
             _ => {}
         }
         let leaderless = |out: &mut Vec<(&'static str, String)>, field: &'static str| {
@@ -612,6 +694,38 @@ impl ExpectKind {
                     }
                 }
             }
+            ExpectKind::Suspects { node, nodes, at_ms } => {
+                if node.is_some_and(|x| x as usize >= n) {
+                    out.push((
+                        "node",
+                        format!("no such node: the cluster has {n} (0..{n})"),
+                    ));
+                }
+                if let Some(x) = nodes.iter().find(|x| **x as usize >= n) {
+                    out.push((
+                        "nodes",
+                        format!("no node {x}: the cluster has {n} (0..{n})"),
+                    ));
+                }
+                if *at_ms > duration_ms {
+                    out.push((
+                        "at_ms",
+                        format!("{at_ms} is after the end of the run ({duration_ms} ms)"),
+                    ));
+                }
+            }
+            ExpectKind::FalseSuspicions {
+                at_least, at_most, ..
+            } => {
+                if at_least.is_none() && at_most.is_none() {
+                    out.push(("at_least", "give at_least or at_most (a count)".into()));
+                }
+                for (f, v) in [("at_least", at_least), ("at_most", at_most)] {
+                    if v.is_some_and(|v| !(v >= 0.0 && v.fract() == 0.0 && v < 1e15)) {
+                        out.push((f, "must be a whole number, at least 0".into()));
+                    }
+                }
+            }
             ExpectKind::AtLeast { n, .. } if *n == 0 => {
                 out.push(("n", "at least 0 always holds: give 1 or more".into()));
             }
@@ -639,12 +753,21 @@ fn ms(t: Time) -> f64 {
     t as f64 / MS as f64
 }
 
+/// What a node's host knows of it after its last event.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NodeProbe {
+    pub leader: bool,
+    pub epoch: u64,
+    pub log_len: u64,
+    /// Whom it suspects, a bit per node.
+    pub suspects: u64,
+}
+
 /// What the simulator shows the tracker after each step: every node's status and the
 /// flags its host keeps.
 pub struct Probe<'a> {
     pub status: &'a [Status],
-    /// Per node: (leads, epoch, log length) after its last event.
-    pub nodes: &'a [(bool, u64, u64)],
+    pub nodes: &'a [NodeProbe],
 }
 
 /// Running counters of one expectation.
@@ -668,6 +791,8 @@ pub struct Tracker {
     out: Vec<ExpectOutcome>,
     /// Whether some expectation counts messages (the engine skips the hook otherwise).
     pub wants_messages: bool,
+    /// Whom each node suspected at the last step (for false suspicions).
+    prev_suspects: Vec<u64>,
 }
 
 impl Tracker {
@@ -688,6 +813,7 @@ impl Tracker {
                 .iter()
                 .any(|e| matches!(e.kind, ExpectKind::Messages { .. })),
             list: list.to_vec(),
+            prev_suspects: Vec::new(),
         }
     }
 
@@ -782,23 +908,85 @@ impl Tracker {
                 .iter()
                 .zip(p.status)
                 .enumerate()
-                .filter(|(_, (n, s))| n.0 && **s == Status::Up)
-                .map(|(i, (n, _))| (i as NodeId, n.1))
+                .filter(|(_, (n, s))| n.leader && **s == Status::Up)
+                .map(|(i, (n, _))| (i as NodeId, n.epoch))
         };
         let top_term = || {
             p.nodes
                 .iter()
                 .zip(p.status)
                 .filter(|(_, s)| matches!(s, Status::Up | Status::Paused))
-                .map(|(n, _)| n.1)
+                .map(|(n, _)| n.epoch)
                 .max()
                 .unwrap_or(0)
         };
+        // Suspicions that began since the last step, of nodes alive (up or paused: a
+        // partition makes them look dead, which is the lesson, but they are not).
+        let mut false_new = 0u64;
+        if self
+            .list
+            .iter()
+            .any(|x| matches!(x.kind, ExpectKind::FalseSuspicions { .. }))
+        {
+            self.prev_suspects.resize(p.nodes.len(), 0);
+            for (i, n) in p.nodes.iter().enumerate() {
+                let began = if p.status[i] == Status::Up {
+                    n.suspects & !self.prev_suspects[i]
+                } else {
+                    0
+                };
+                for j in 0..p.nodes.len().min(64) {
+                    if began & (1 << j) != 0 && matches!(p.status[j], Status::Up | Status::Paused) {
+                        false_new += 1;
+                    }
+                }
+                self.prev_suspects[i] = if p.status[i] == Status::Up {
+                    n.suspects
+                } else {
+                    0
+                };
+            }
+        }
         for i in 0..self.list.len() {
             if self.out[i].status != ExpectStatus::Pending {
                 continue;
             }
             match self.list[i].kind.clone() {
+                ExpectKind::FalseSuspicions { from_ms, to_ms, .. } => {
+                    if now >= from_ms * MS && now < to_ms * MS {
+                        self.counts[i].messages += false_new;
+                    }
+                }
+                ExpectKind::Suspects { node, nodes, at_ms } if t > at_ms * MS => {
+                    let at = at_ms * MS;
+                    let want = |me: usize| {
+                        nodes
+                            .iter()
+                            .filter(|x| **x as usize != me && **x < 64)
+                            .fold(0u64, |m, x| m | 1 << x)
+                    };
+                    let who: Vec<usize> = match node {
+                        Some(x) => vec![x as usize],
+                        None => (0..p.nodes.len())
+                            .filter(|&i| p.status[i] == Status::Up)
+                            .collect(),
+                    };
+                    let wrong = who.iter().find(|&&i| {
+                        p.status.get(i) != Some(&Status::Up) || p.nodes[i].suspects != want(i)
+                    });
+                    match wrong {
+                        None => self.decide(i, true, at, format!("{} nodes checked", who.len())),
+                        Some(&w) if p.status.get(w) != Some(&Status::Up) => {
+                            self.decide(i, false, at, format!("node {w} is not running"))
+                        }
+                        Some(&w) => {
+                            let got: Vec<usize> = (0..64)
+                                .filter(|b| p.nodes[w].suspects & (1 << b) != 0)
+                                .collect();
+                            self.decide(i, false, at, format!("node {w} suspects {got:?}"))
+                        }
+                    }
+                }
                 ExpectKind::Leader {
                     after_ms,
                     within_ms,
@@ -910,7 +1098,7 @@ impl Tracker {
                 }
                 ExpectKind::Role { node, role, at_ms } if t > at_ms * MS => {
                     let s = p.status.get(node as usize).copied();
-                    let leads = p.nodes.get(node as usize).is_some_and(|n| n.0);
+                    let leads = p.nodes.get(node as usize).is_some_and(|n| n.leader);
                     let actual = match s {
                         Some(Status::Up) if leads => RoleName::Leader,
                         Some(Status::Up) => RoleName::Follower,
@@ -968,6 +1156,17 @@ impl Tracker {
                         to_ms * MS,
                         format!("{messages} messages: {rate:.1} per second"),
                     );
+                }
+                ExpectKind::FalseSuspicions {
+                    at_least,
+                    at_most,
+                    to_ms,
+                    ..
+                } if t >= to_ms * MS => {
+                    // Counted in `messages`.
+                    let c = messages as f64;
+                    let pass = at_least.is_none_or(|x| c >= x) && at_most.is_none_or(|x| c <= x);
+                    self.decide(i, pass, to_ms * MS, format!("{messages} false suspicions"));
                 }
                 ExpectKind::Availability {
                     at_least,

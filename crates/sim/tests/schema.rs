@@ -1213,6 +1213,17 @@ fn all_expectations() -> Vec<Expectation> {
             at_ms: 10,
         },
         ExpectKind::StateEqual {},
+        ExpectKind::Suspects {
+            node: Some(0),
+            nodes: vec![1],
+            at_ms: 10,
+        },
+        ExpectKind::FalseSuspicions {
+            at_least: Some(0.0),
+            at_most: Some(3.0),
+            from_ms: 10,
+            to_ms: 20,
+        },
     ];
     kinds
         .into_iter()
