@@ -952,10 +952,10 @@ impl Tracker {
                 continue;
             }
             match self.list[i].kind.clone() {
-                ExpectKind::FalseSuspicions { from_ms, to_ms, .. } => {
-                    if now >= from_ms * MS && now < to_ms * MS {
-                        self.counts[i].messages += false_new;
-                    }
+                ExpectKind::FalseSuspicions { from_ms, to_ms, .. }
+                    if now >= from_ms * MS && now < to_ms * MS =>
+                {
+                    self.counts[i].messages += false_new;
                 }
                 ExpectKind::Suspects { node, nodes, at_ms } if t > at_ms * MS => {
                     let at = at_ms * MS;
