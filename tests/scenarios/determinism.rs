@@ -12,12 +12,8 @@
 //! up to the violation (and, without one, to the end).
 
 use quorumlab_sim::arbitrary;
-use quorumlab_sim::remote::run_remote_here;
 use quorumlab_sim::scenario;
 
-/// Every invariant violation found must be one of those by design
-/// ([`outside_the_fault_model`]): any other is a protocol bug.
-///
 /// How many scenarios the test draws (`QUORUMLAB_DETERMINISM_SCENARIOS` for more).
 fn count() -> u64 {
     std::env::var("QUORUMLAB_DETERMINISM_SCENARIOS")
@@ -28,32 +24,9 @@ fn count() -> u64 {
 
 const DEFAULT_SCENARIOS: u64 = 2000;
 
-/// The native run's trace hash, events, and whether a violation stopped it.
-fn native(s: &quorumlab_sim::Scenario) -> (u64, u64, bool) {
-    let mut e = quorumlab_sim::build(s, s.seed, 0).expect("a valid scenario builds");
-    e.run_to_end();
-    (e.trace_hash(), e.events(), e.violation().is_some())
-}
-
-/// Whether a scenario may break a protocol's promises by design: a seeded bug switched
-/// on, or a node restarted with its disk lost (a timed `restart` without its disk, or the
-/// nemesis's `restart_blank`), which no protocol here claims to survive.
-fn outside_the_fault_model(s: &quorumlab_sim::Scenario) -> bool {
-    let seeded_bug = s
-        .protocol
-        .params
-        .as_object()
-        .is_some_and(|o| o.iter().any(|(k, v)| k.starts_with("unsafe_") && v == true));
-    let blank_restart = s
-        .faults
-        .iter()
-        .any(|f| matches!(f.kind, scenario::FaultKind::Restart { disk: false, .. }))
-        || s.nemesis
-            .as_ref()
-            .is_some_and(|n| n.faults.iter().any(|k| k == "restart_blank"));
-    seeded_bug || blank_restart
-}
-
+/// Each scenario also passes `arbitrary::check_determinism`'s other promise: every
+/// invariant violation comes from a seeded bug or a lost disk (any other is a protocol
+/// bug).
 #[test]
 fn random_scenarios_are_valid_and_run_the_same_natively_and_through_the_worker_boundary() {
     let mut protocols = std::collections::BTreeMap::<String, u64>::new();
@@ -67,40 +40,10 @@ fn random_scenarios_are_valid_and_run_the_same_natively_and_through_the_worker_b
         // The scenario survives its own JSON (what a file or a share link carries).
         let back = scenario::load(&s.to_json()).expect("its JSON loads");
         assert_eq!(back, s, "seed {seed}: JSON round trip");
-        let (a, ev, stopped) = native(&s);
-        let (b, _, _) = native(&s);
-        assert_eq!(a, b, "seed {seed}: two native runs differ\n{}", s.to_json());
-        let mut unchecked = s.clone();
-        unchecked.checks.invariants = false;
-        let (u, _, _) = native(&unchecked);
-        if stopped {
-            violations += 1;
-            assert!(
-                outside_the_fault_model(&s),
-                "seed {seed}: {} found with no seeded bug and no disk lost: a protocol bug?\n{}",
-                quorumlab_sim::build(&s, s.seed, 0)
-                    .map(|mut e| {
-                        e.run_to_end();
-                        format!("{:?}", e.violation())
-                    })
-                    .unwrap_or_default(),
-                s.to_json()
-            );
-        } else {
-            assert_eq!(
-                u,
-                a,
-                "seed {seed}: checking invariants changed the run\n{}",
-                s.to_json()
-            );
-        }
-        let r = run_remote_here(&s, s.seed).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
-        assert_eq!(
-            r,
-            u,
-            "seed {seed}: the worker boundary gives another run\n{}",
-            s.to_json()
-        );
+        let c = arbitrary::check_determinism(&s)
+            .unwrap_or_else(|e| panic!("seed {seed}: {e}\n{}", s.to_json()));
+        violations += c.violation as u64;
+        let ev = c.events;
         *protocols.entry(s.protocol.name.clone()).or_default() += 1;
         events += ev;
     }
@@ -140,4 +83,41 @@ fn adding_back_a_crashed_member_keeps_its_disk() {
             .any(|l| format!("{l:?}").contains("node 2 restarts from its disk and asks to join")),
         "the log says what happened to node 2"
     );
+}
+
+/// `explore --swarm`'s draws on top of every preset: valid, the same for the same seed
+/// (a failing seed's command redraws it), different across seeds, with no seeded bug
+/// or blank-disk restart unless asked for, and with them sometimes when asked.
+#[test]
+fn swarm_draws_are_valid_reproducible_and_safe_unless_asked() {
+    use arbitrary::{swarm, Swarm};
+    let unsafe_on = Swarm { unsafe_bugs: true };
+    for (protocol, name, base) in quorumlab_tests::registry_presets() {
+        let mut distinct = std::collections::BTreeSet::new();
+        let mut bugs_drawn = 0;
+        for seed in 0..40 {
+            let s = swarm(&base, seed, Swarm::default())
+                .unwrap_or_else(|e| panic!("{name} seed {seed}: {e}"));
+            assert_eq!(s.validate(), Ok(()), "{name} seed {seed}");
+            assert_eq!(s.seed, seed);
+            assert_eq!(swarm(&base, seed, Swarm::default()).as_ref(), Ok(&s));
+            assert!(
+                !arbitrary::outside_the_fault_model(&s),
+                "{name} seed {seed}: a seeded bug or disk loss without --swarm-unsafe\n{}",
+                s.to_json()
+            );
+            distinct.insert(s.to_json());
+            let u = swarm(&base, seed, unsafe_on).unwrap_or_else(|e| panic!("{name}: {e}"));
+            bugs_drawn += arbitrary::outside_the_fault_model(&u) as u32;
+        }
+        assert_eq!(
+            distinct.len(),
+            40,
+            "{protocol}: {name}: seeds draw different scenarios"
+        );
+        assert!(
+            bugs_drawn > 0,
+            "{protocol}: {name}: --swarm-unsafe never drew a bug"
+        );
+    }
 }

@@ -220,15 +220,26 @@ fn fault(rng: &mut Rng, n: u64, duration: u64) -> Value {
     f
 }
 
-fn nemesis_faults(rng: &mut Rng) -> Vec<&'static str> {
+/// The nemesis fault kinds that lose a disk (amnesia): outside every protocol's fault
+/// model, so a swarm uses them only when asked for seeded bugs.
+pub const DISK_LOSS_KINDS: &[&str] = &["restart_blank"];
+
+fn nemesis_faults(rng: &mut Rng, disk_loss: bool) -> Vec<&'static str> {
     // Swarm testing: each kind is in or out, so that some runs go deep on few faults.
+    // (One draw per kind either way, so that the others are drawn the same.)
     let mut kinds: Vec<&str> = NEMESIS_KINDS
         .iter()
         .copied()
         .filter(|_| rng.chance(0.5))
+        .filter(|k| disk_loss || !DISK_LOSS_KINDS.contains(k))
         .collect();
     if kinds.is_empty() {
-        kinds.push(*pick(rng, NEMESIS_KINDS));
+        let allowed: Vec<&str> = NEMESIS_KINDS
+            .iter()
+            .copied()
+            .filter(|k| disk_loss || !DISK_LOSS_KINDS.contains(k))
+            .collect();
+        kinds.push(*pick(rng, &allowed));
     }
     kinds
 }
@@ -345,7 +356,7 @@ pub fn scenario(seed: u64) -> Scenario {
     let mut nemesis = json!({
         "interval_ms": nm.range(10, 1000),
         "start_ms": start,
-        "faults": nemesis_faults(&mut nm),
+        "faults": nemesis_faults(&mut nm, true),
     });
     if nm.chance(0.5) {
         nemesis["stop_ms"] = json!(nm.range(start, duration));
@@ -408,12 +419,13 @@ fn finish(doc: Value, base_params: &Value) -> Result<Scenario, String> {
 /// What `explore --swarm` varies.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Swarm {
-    /// Also switch seeded bugs (`unsafe_*` parameters) on, now and then.
+    /// Also switch seeded bugs (`unsafe_*` parameters) on, now and then, and let the
+    /// nemesis restart nodes with a blank disk.
     pub unsafe_bugs: bool,
 }
 
-/// A base scenario for `explore --swarm --protocol NAME`: five nodes, clients if the
-/// protocol elects a leader (the key-value protocols), ten simulated seconds.
+/// A base scenario for `explore --swarm --protocol NAME`: five nodes, four clients, ten
+/// simulated seconds.
 pub fn swarm_base(protocol: &str) -> Result<Scenario, String> {
     let e = registry::entry(protocol).ok_or_else(|| registry::unknown(protocol).to_string())?;
     let mut doc = json!({
@@ -423,9 +435,9 @@ pub fn swarm_base(protocol: &str) -> Result<Scenario, String> {
         "nodes": 5,
         "duration_ms": 10_000,
     });
-    if e.has_leader {
-        doc["workload"] = json!({"clients": 4, "rate": 20, "keys": 3, "timeout_ms": 300});
-    }
+    // Clients for every protocol (a failure detector answers each with a failure, at
+    // once): the swarm draws their rate and mix.
+    doc["workload"] = json!({"clients": 4, "rate": 20, "keys": 3, "timeout_ms": 300});
     scenario::load(&doc.to_string()).map_err(|errs| scenario::describe(&errs))
 }
 
@@ -433,7 +445,8 @@ pub fn swarm_base(protocol: &str) -> Result<Scenario, String> {
 /// fault kinds (each in or out) and interval, the network's loss, duplication,
 /// reordering and latency, the workload's rate, keys and operation mix, the node count
 /// (when the base names no node), and each protocol parameter (half of them redrawn
-/// around the default; seeded bugs only with [`Swarm::unsafe_bugs`]). The scenario's
+/// around the default; seeded bugs, and the nemesis's disk-losing restarts, only with
+/// [`Swarm::unsafe_bugs`]). The scenario's
 /// seed is `seed`. The base's timed faults, links and checks stay as they are.
 pub fn swarm(base: &Scenario, seed: u64, opts: Swarm) -> Result<Scenario, String> {
     let mut doc = serde_json::to_value(base).map_err(|e| e.to_string())?;
@@ -500,7 +513,7 @@ pub fn swarm(base: &Scenario, seed: u64, opts: Swarm) -> Result<Scenario, String
     let mut nemesis = json!({
         "interval_ms": interval,
         "start_ms": start,
-        "faults": nemesis_faults(&mut nm),
+        "faults": nemesis_faults(&mut nm, opts.unsafe_bugs),
     });
     if let Some(stop) = base.nemesis.as_ref().and_then(|n| n.stop_ms) {
         nemesis["stop_ms"] = json!(stop.max(start));
@@ -514,4 +527,81 @@ pub fn swarm(base: &Scenario, seed: u64, opts: Swarm) -> Result<Scenario, String
     doc["seed"] = json!(seed);
     let base_params = if given.is_null() { json!({}) } else { given };
     finish(doc, &base_params)
+}
+
+/// Whether a scenario may break a protocol's promises by design: a seeded bug switched
+/// on, or a node restarted with its disk lost (a timed `restart` without its disk, or
+/// the nemesis's `restart_blank`), which no protocol here claims to survive. An
+/// invariant violation in any other scenario is a protocol (or simulator) bug.
+pub fn outside_the_fault_model(s: &Scenario) -> bool {
+    let seeded_bug = s.protocol.params.as_object().is_some_and(|o| {
+        o.iter()
+            .any(|(k, v)| k.starts_with("unsafe_") && v == &Value::Bool(true))
+    });
+    let blank_restart = s
+        .faults
+        .iter()
+        .any(|f| matches!(f.kind, scenario::FaultKind::Restart { disk: false, .. }))
+        || s.nemesis.as_ref().is_some_and(|n| {
+            n.faults
+                .iter()
+                .any(|k| DISK_LOSS_KINDS.contains(&k.as_str()))
+        });
+    seeded_bug || blank_restart
+}
+
+/// What [`check_determinism`] measured of one scenario.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Checked {
+    pub trace_hash: u64,
+    pub events: u64,
+    /// An invariant violation stopped the native run (by design: see
+    /// [`outside_the_fault_model`]).
+    pub violation: bool,
+}
+
+/// Run a scenario the ways that must agree: twice natively (the same trace hash), with
+/// invariant checks off (the same trace, unless a violation stopped the checked run),
+/// and through the worker boundary in this process (the unchecked run's hash: a worker
+/// checks no invariant). An invariant violation must come from a seeded bug or a lost
+/// disk. The error says which promise broke.
+pub fn check_determinism(s: &Scenario) -> Result<Checked, String> {
+    let native = |s: &Scenario| -> Result<(u64, u64, bool), String> {
+        let mut e = crate::build(s, s.seed, 0).map_err(|e| format!("does not build: {e}"))?;
+        e.run_to_end();
+        Ok((e.trace_hash(), e.events(), e.violation().is_some()))
+    };
+    let (a, events, stopped) = native(s)?;
+    let (b, _, _) = native(s)?;
+    if a != b {
+        return Err(format!("two native runs differ: {a:016x} then {b:016x}"));
+    }
+    let mut unchecked = s.clone();
+    unchecked.checks.invariants = false;
+    let (u, _, _) = native(&unchecked)?;
+    if !stopped && u != a {
+        return Err(format!(
+            "checking invariants changed the run: {a:016x} checked, {u:016x} not"
+        ));
+    }
+    if stopped && !outside_the_fault_model(s) {
+        let mut e = crate::build(s, s.seed, 0).map_err(|e| e.to_string())?;
+        e.run_to_end();
+        return Err(format!(
+            "an invariant broke with no seeded bug and no disk lost (a protocol bug?): {:?}",
+            e.violation()
+        ));
+    }
+    let r = crate::remote::run_remote_here(s, s.seed)
+        .map_err(|e| format!("the worker boundary failed: {e}"))?;
+    if r != u {
+        return Err(format!(
+            "the worker boundary gives another run: {r:016x}, natively {u:016x}"
+        ));
+    }
+    Ok(Checked {
+        trace_hash: a,
+        events,
+        violation: stopped,
+    })
 }
