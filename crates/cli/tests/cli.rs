@@ -44,7 +44,7 @@ fn the_share_link_reproduces_the_run() {
     let out = bin().args(["url", &p]).output().unwrap();
     assert!(out.status.success());
     let link = String::from_utf8(out.stdout).unwrap().trim().to_string();
-    assert!(link.contains("#1."), "{link}");
+    assert!(link.contains("#2."), "{link}");
     let out = bin().args(["url", "--decode", &link]).output().unwrap();
     assert!(out.status.success());
     let dir = std::env::temp_dir().join(format!("quorumlab-cli-test-{}", std::process::id()));
