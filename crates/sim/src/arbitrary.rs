@@ -83,7 +83,8 @@ pub fn draw_param(rng: &mut Rng, p: &ParamSpec, default: Option<&Value>) -> Valu
 /// Draw a protocol's parameters on top of `given` (the base scenario's): each parameter
 /// is redrawn with probability `p`; seeded bugs (`unsafe_*`) only when `bugs` is true (then
 /// each is switched on with a small probability), otherwise they keep the given value.
-fn draw_params(rng: &mut Rng, e: &Entry, given: &Value, p: f64, bugs: bool) -> Value {
+/// `spread`: randomised ranges stay wide enough (see [`widen_ranges`]).
+fn draw_params(rng: &mut Rng, e: &Entry, given: &Value, p: f64, bugs: bool, spread: bool) -> Value {
     let defaults = e.default_params();
     let mut out: Map<String, Value> = given.as_object().cloned().unwrap_or_default();
     for spec in e.params {
@@ -102,7 +103,37 @@ fn draw_params(rng: &mut Rng, e: &Entry, given: &Value, p: f64, bugs: bool) -> V
             out.insert(spec.name.to_string(), v);
         }
     }
+    if spread {
+        widen_ranges(&mut out, e);
+    }
     Value::Object(out)
+}
+
+/// For each pair of parameters `X_min_Y` and `X_max_Y` (a randomised range, like an
+/// election timeout's), make the range at least half its minimum wide. Protocols accept
+/// a narrower one (even a single value), but then nodes time out together and can split
+/// their votes for ever: a lesson of its own, not a bug worth a swarm's report.
+fn widen_ranges(out: &mut Map<String, Value>, e: &Entry) {
+    let defaults = e.default_params();
+    for spec in e.params {
+        let Some(max_name) = spec
+            .name
+            .contains("_min_")
+            .then(|| spec.name.replacen("_min_", "_max_", 1))
+        else {
+            continue;
+        };
+        let value = |o: &Map<String, Value>, k: &str| {
+            o.get(k).or_else(|| defaults.get(k)).and_then(Value::as_u64)
+        };
+        let (Some(lo), Some(hi)) = (value(out, spec.name), value(out, &max_name)) else {
+            continue;
+        };
+        let want = lo.saturating_add(lo / 2);
+        if hi < want {
+            out.insert(max_name, Value::from(want));
+        }
+    }
 }
 
 /// Make the drawn parameters satisfy the protocol's own rules (a heartbeat below the
@@ -369,7 +400,7 @@ pub fn scenario(seed: u64) -> Scenario {
 
     let mut pr = Rng::derive(seed, STREAM_PROTOCOL);
     let bugs = pr.chance(0.2);
-    let params = draw_params(&mut pr, &e, &json!({}), 0.5, bugs);
+    let params = draw_params(&mut pr, &e, &json!({}), 0.5, bugs, false);
 
     let mut doc = json!({
         "version": scenario::VERSION,
@@ -523,7 +554,7 @@ pub fn swarm(base: &Scenario, seed: u64, opts: Swarm) -> Result<Scenario, String
     // The protocol's parameters.
     let mut pr = Rng::derive(seed, STREAM_PROTOCOL);
     let given = base.protocol.params.clone();
-    doc["protocol"]["params"] = draw_params(&mut pr, &e, &given, 0.5, opts.unsafe_bugs);
+    doc["protocol"]["params"] = draw_params(&mut pr, &e, &given, 0.5, opts.unsafe_bugs, true);
     doc["seed"] = json!(seed);
     let base_params = if given.is_null() { json!({}) } else { given };
     finish(doc, &base_params)
