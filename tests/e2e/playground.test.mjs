@@ -255,7 +255,7 @@ test('a share link replays to the same trace hash', { timeout: 90_000 }, async (
       await field.waitFor({ timeout: TIMEOUT });
       const link = await field.inputValue();
       assert.ok(link.startsWith(`${server.url}#2.`), `a share link: ${link}`);
-      assert.match(link.slice(link.indexOf('#') + 1), /^1\.[A-Za-z0-9_-]+$/);
+      assert.match(link.slice(link.indexOf('#') + 1), /^2\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]+$/);
       assert.equal(await page.evaluate(() => navigator.clipboard.readText()), link, 'on the clipboard');
 
       await page.getByTestId('run-to-end').click();
