@@ -108,6 +108,36 @@ test('workers and single-thread runs equal the native CLI, preset by preset', { 
   assert.deepEqual(errors, []);
 });
 
+test('50 random scenarios: workers and single-thread runs equal the native CLI', { timeout: 300_000 }, async () => {
+  // Drawn by the simulator's generator (any protocol, node counts, network, links,
+  // workloads, timed faults of every kind, nemesis): `quorumlab determinism --print`.
+  const drawn = cli(['determinism', '--scenarios', '50', '--start', '1000', '--print']);
+  assert.equal(drawn.status, 0, drawn.stderr);
+  const scenarios = drawn.stdout.trim().split('\n');
+  assert.equal(scenarios.length, 50);
+  const { page, errors } = await apiPage();
+  let compared = 0;
+  const protocols = new Set();
+  for (const text of scenarios) {
+    const name = JSON.parse(text).name;
+    const native = nativeRun(text);
+    const inline = await page.evaluate((j) => window.quorumlab.runInline(j), text);
+    assert.equal(inline.trace_hash, native.trace_hash, `${name}: single thread vs native`);
+    // A worker checks no invariant, so a run a violation stops (a seeded bug, a lost
+    // disk) goes on there: compare the workers only when nothing stopped the run.
+    if (native.invariants.violation) continue;
+    const workers = await page.evaluate((j) => window.quorumlab.runWorkers(j), text);
+    assert.equal(workers.trace_hash, native.trace_hash, `${name}: workers vs native\n${text}`);
+    assert.equal(workers.events, native.events, `${name}: event count`);
+    compared += 1;
+    protocols.add(JSON.parse(text).protocol.name);
+  }
+  console.log(`MEASURE random scenarios: 50 inline, ${compared} in workers, protocols ${[...protocols].join(' ')}`);
+  assert.ok(compared >= 45, `${compared} of 50 compared in workers`);
+  await page.close();
+  assert.deepEqual(errors, []);
+});
+
 test('without cross-origin isolation the workers talk over postMessage: same runs', { timeout: 240_000 }, async () => {
   const plain = await serveDist({ isolated: false });
   try {

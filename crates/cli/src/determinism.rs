@@ -2,7 +2,7 @@
 //! and check, for each, that it runs to the same trace twice natively, with invariant
 //! checks off, and through the worker boundary, and that any invariant it breaks is
 //! broken by design (a seeded bug, a lost disk). On every core; the first failure stops
-//! the rest and prints the scenario.
+//! the rest and prints the scenario. `--print` prints the scenarios, one JSON a line.
 
 use crate::args::Args;
 use crate::BadInput;
@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 pub fn main(raw: &[String]) -> Result<i32, BadInput> {
-    let a = Args::parse(raw, &["scenarios", "start", "threads"], &["json"])?;
+    let a = Args::parse(raw, &["scenarios", "start", "threads"], &["json", "print"])?;
     if !a.positional.is_empty() {
         return Err(BadInput(format!(
             "determinism takes no file (it draws its scenarios): `{}`",
@@ -23,6 +23,13 @@ pub fn main(raw: &[String]) -> Result<i32, BadInput> {
         .number("scenarios")?
         .ok_or_else(|| BadInput("--scenarios N is required".into()))?;
     let start = a.number("start")?.unwrap_or(0);
+    if a.flag("print") {
+        // The scenarios only, one JSON a line (for the browser tests), nothing run.
+        for seed in start..start.saturating_add(count) {
+            say!("{}", arbitrary::scenario(seed).to_json());
+        }
+        return Ok(0);
+    }
     let threads = match a.number("threads")? {
         Some(0) => return Err(BadInput("--threads must be at least 1".into())),
         Some(t) => t as usize,

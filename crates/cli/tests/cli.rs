@@ -269,6 +269,17 @@ fn determinism_checks_random_scenarios() {
     assert_eq!(code, 0, "{v}");
     assert_eq!(v["scenarios_checked"], 30);
     assert_eq!(v["failure"], serde_json::Value::Null);
+    // --print: the scenarios themselves, one a line, each valid.
+    let out = bin()
+        .args(["determinism", "--scenarios", "3", "--print"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.lines().count(), 3);
+    for l in text.lines() {
+        quorumlab_sim::scenario::load(l).expect("a printed scenario loads");
+    }
     for args in [
         vec!["determinism"],
         vec!["determinism", "x.json", "--scenarios", "1"],
