@@ -126,15 +126,23 @@ fn swarm_draws_are_valid_reproducible_and_safe_unless_asked() {
 /// at 4 s, kept campaigning alone (no pre-vote drawn) and reached a higher term than the
 /// cluster; the convergence check took the members from the node of the highest term,
 /// so it counted the removed node, which rightly applies nothing. The members now come
-/// from the node that knew the most committed.
+/// from the node that knew the most committed. Seed 5769: the nemesis delayed the
+/// removal of node 1 until after the settle point; a node removed by the end need not
+/// catch up.
 #[test]
-fn a_removed_node_campaigning_alone_is_not_counted_by_the_convergence_check() {
+fn a_removed_node_is_not_counted_by_the_convergence_check() {
     let text =
         std::fs::read_to_string(quorumlab_tests::root().join("scenarios/raft-membership.json"))
             .expect("the preset");
     let base = scenario::load(&text).expect("valid");
-    let s = arbitrary::swarm(&base, 23, arbitrary::Swarm::default()).expect("draws");
-    let sum = quorumlab_tests::run(&s, s.seed);
-    assert_eq!(sum.invariants.violation, None);
-    assert!(!sum.convergence.failed(), "{:?}", sum.convergence);
+    for seed in [23, 5769] {
+        let s = arbitrary::swarm(&base, seed, arbitrary::Swarm::default()).expect("draws");
+        let sum = quorumlab_tests::run(&s, s.seed);
+        assert_eq!(sum.invariants.violation, None, "seed {seed}");
+        assert!(
+            !sum.convergence.failed(),
+            "seed {seed}: {:?}",
+            sum.convergence
+        );
+    }
 }
