@@ -390,6 +390,47 @@ test('a worker that fails is named on the page, and the page keeps running', { t
   assert.deepEqual(unexpected, []);
 });
 
+test('a worker that answers garbage is named, and the run ends on the page with the CLI hash', { timeout: 120_000 }, async () => {
+  // Without isolation, results come back by postMessage: node 1's worker replaces its
+  // 10th result with bytes that do not decode.
+  const plain = await serveDist({ isolated: false });
+  const browser = await browserWithoutServiceWorkers();
+  const page = await browser.context.newPage();
+  const errors = watchForErrors(page);
+  try {
+    const sabotage = `
+      if (self.name === 'node-1') {
+        const post = self.postMessage.bind(self);
+        let done = 0;
+        self.postMessage = (m, ...rest) => {
+          if (m && m.type === 'done' && ++done === 10) m = { ...m, result: new Uint8Array([255, 254, 1, 2, 3]) };
+          return post(m, ...rest);
+        };
+      }
+    `;
+    const real = await readFile(join(ROOT, 'dist', 'node_worker_loader.js'), 'utf8');
+    await page.route('**/node_worker_loader.js', (route) =>
+      route.fulfill({ status: 200, contentType: 'text/javascript', body: sabotage + real }));
+    const name = 'raft-minority-partition.json';
+    const native = nativeRun(await readFile(join(ROOT, 'scenarios', name), 'utf8'));
+    const fragment = cli(['url', join('scenarios', name)]).stdout.trim().split('#')[1];
+    await page.goto(`${plain.url}?runtime=workers#${fragment}`, { waitUntil: 'load' });
+    const banner = page.getByTestId('error-banner');
+    await banner.waitFor({ timeout: 60_000 });
+    const text = await banner.textContent();
+    assert.match(text, /node 1 sent back a result that does not decode/, text);
+    await continuesInline(page, 'runtime-worker-garbage');
+    await page.getByTestId('run-to-end').click();
+    const hash = page.locator('[data-testid="trace-hash"][data-runtime="inline"][data-done="true"]');
+    await hash.waitFor({ timeout: 60_000 });
+    assert.equal((await hash.textContent()).trim(), native.trace_hash, 'the run carried on inline is the same run');
+  } finally {
+    await page.close();
+    await plain.close();
+  }
+  assert.deepEqual(errors, []);
+});
+
 test('a worker that panics in the middle of a shared-memory run is named at once', { timeout: 90_000 }, async () => {
   const page = await env.browser.context.newPage();
   const errors = watchForErrors(page);
