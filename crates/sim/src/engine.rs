@@ -1251,9 +1251,18 @@ impl<P: Protocol> Sim<P> {
                 }
             }
             FaultKind::AddNode { node } => {
-                if matches!(self.status[node as usize], Status::Spare | Status::Crashed) {
+                let iu = node as usize;
+                if self.status[iu] == Status::Crashed {
+                    // A crashed node restarts as a `restart` does (from its disk, knowing
+                    // the members): booting it as a blank spare would be amnesia (a node
+                    // forgetting its votes and promises), which no protocol survives.
+                    self.note(format!(
+                        "node {node} restarts from its disk and asks to join"
+                    ));
+                    self.boot(node, true);
+                } else if self.status[iu] == Status::Spare {
                     self.note(format!("node {node} starts and asks to join"));
-                    self.status[node as usize] = Status::Spare;
+                    self.status[iu] = Status::Spare;
                     self.boot(node, false);
                 }
                 self.member(MembershipChange::Add { node }, 0);

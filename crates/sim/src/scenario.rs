@@ -734,6 +734,11 @@ pub fn load(text: &str) -> Result<Scenario, Vec<ScenarioError>> {
 pub const MAX_NODES: usize = 64;
 /// The longest run, in simulated milliseconds (one hour).
 pub const MAX_DURATION_MS: u64 = 3_600_000;
+/// The most client operations a workload may start in a run (its clients times its
+/// rate times its seconds): the history the checker reads and the page keeps.
+pub const MAX_OPERATIONS: u64 = 1_000_000;
+/// The most timed faults a scenario may list.
+pub const MAX_FAULTS: usize = 10_000;
 
 impl Scenario {
     pub fn n(&self) -> usize {
@@ -953,6 +958,19 @@ impl Scenario {
                     format!("lists {} nodes for {} clients", w.attach.len(), w.clients),
                 ));
             }
+            // The history's length: clients x rate x the seconds clients run for.
+            let stop = w.stop_ms.unwrap_or(self.duration_ms).min(self.duration_ms);
+            let secs = stop.saturating_sub(w.start_ms) as f64 / 1000.0;
+            let ops = w.clients as f64 * w.rate * secs;
+            if ops > MAX_OPERATIONS as f64 {
+                e2.push(ScenarioError::new(
+                    "workload.rate",
+                    format!(
+                        "{} clients at {} operations a second for {secs} s would start about {ops:.0} operations, more than the limit of {MAX_OPERATIONS} a run may record",
+                        w.clients, w.rate
+                    ),
+                ));
+            }
             if w.retries > 100 {
                 e2.push(ScenarioError::new(
                     "workload.retries",
@@ -960,7 +978,16 @@ impl Scenario {
                 ));
             }
         }
-        for (i, f) in self.faults.iter().enumerate() {
+        if self.faults.len() > MAX_FAULTS {
+            e2.push(ScenarioError::new(
+                "faults",
+                format!(
+                    "{} timed faults is more than the limit of {MAX_FAULTS}",
+                    self.faults.len()
+                ),
+            ));
+        }
+        for (i, f) in self.faults.iter().enumerate().take(MAX_FAULTS) {
             let p = format!("faults[{i}]");
             if f.at_ms > self.duration_ms {
                 e2.push(ScenarioError::new(
