@@ -25,9 +25,16 @@ fn views_at(e: &mut Box<dyn Engine>, ms: u64) -> Vec<Option<NodeView>> {
 #[ignore]
 fn debug_dump() {
     let name = std::env::var("PB_PRESET").unwrap_or("pb-split-brain.json".into());
-    let s = preset(&name);
-    let mut e = engine(&s);
-    for t in (1400..2400).step_by(100) {
+    let mut s = preset(&name);
+    if std::env::var("PB_NEMESIS").is_ok() {
+        s.nemesis = Some(Default::default());
+    }
+    let seed: u64 = std::env::var("PB_SEED").ok().and_then(|x| x.parse().ok()).unwrap_or(s.seed);
+    let from: u64 = std::env::var("PB_FROM").ok().and_then(|x| x.parse().ok()).unwrap_or(1400);
+    let to: u64 = std::env::var("PB_TO").ok().and_then(|x| x.parse().ok()).unwrap_or(2400);
+    let step: usize = std::env::var("PB_STEP").ok().and_then(|x| x.parse().ok()).unwrap_or(100);
+    let mut e = quorumlab_sim::build(&s, seed, 0).expect("builds");
+    for t in (from..to).step_by(step) {
         let v = views_at(&mut e, t);
         println!("--- {t} ms");
         for (i, n) in v.iter().enumerate() {

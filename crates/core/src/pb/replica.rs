@@ -116,6 +116,7 @@ impl PrimaryBackup {
     }
 
     fn install(&mut self, cx: &mut Ctx<'_, Self>, s: Snapshot) {
+        self.blank = false;
         self.store = s.state.clone();
         self.last = s.index;
         self.hash = s.hash;
@@ -144,12 +145,17 @@ impl PrimaryBackup {
         let held = self.synced == old && old > 0;
         self.view = v;
         let e = self.view.epoch;
+        // The disk is never empty once the node has been in a view: a restart with an
+        // empty disk really lost it.
+        cx.persist(PbWrite::View(self.view.clone()));
         if self.view.primary == Some(self.id) {
             // Promoted (or still primary): its state is the epoch's, unless it has no
             // state worth the name (a blank reboot in a later epoch).
             if held || !self.blank || e == 1 {
                 self.synced = e;
-                self.commit = self.commit.min(self.last);
+                self.blank = false;
+                // Acknowledged from now on means held by this view's backups.
+                self.commit = 0;
                 self.last_change = if was_primary {
                     format!("still primary in epoch {e}; transferring state to the new view")
                 } else {
@@ -346,6 +352,19 @@ impl PrimaryBackup {
                 }
                 let e = self.view.epoch;
                 let index = snapshot.index;
+                if self.synced == e && index <= self.last {
+                    // A late copy of a transfer already installed: the log has moved on.
+                    let last = self.last;
+                    cx.send(
+                        from,
+                        PbMsg::Ack {
+                            epoch: e,
+                            last,
+                            synced: true,
+                        },
+                    );
+                    return;
+                }
                 self.install(cx, *snapshot);
                 self.synced = e;
                 self.transfer = Some((from, index));
@@ -405,11 +424,12 @@ impl PrimaryBackup {
             }
             PbMsg::Stale { epoch } => {
                 if epoch > self.view.epoch && self.is_primary() {
-                    let why = format!("fenced: node {from} is already in epoch {epoch}");
-                    self.step_down(cx, why);
-                    // Until the view service says who leads now, it serves nobody.
-                    self.synced = 0;
+                    // Until the view service says who leads in that epoch, it serves
+                    // nobody (it may still be primary there).
                     self.lease_until = 0;
+                    self.last_change = format!(
+                        "fenced: node {from} is already in epoch {epoch}; serving nobody until the view service answers"
+                    );
                 }
             }
             PbMsg::Forward { req } => self.client(cx, req, true),
