@@ -8,7 +8,10 @@ use quorumlab_tests::{presets, run};
 /// Presets that exist to show a failure, and the check that must fail.
 fn expected_failure(name: &str) -> Option<&'static str> {
     match name {
-        "raft-lease-clock-skew.json" => Some("linearizable"),
+        "raft-lease-clock-skew.json"
+        | "pb-async-primary-crash.json"
+        | "pb-split-brain.json"
+        | "pb-stale-replica-reads.json" => Some("linearizable"),
         _ => None,
     }
 }
@@ -37,7 +40,10 @@ fn every_preset_runs_and_passes_its_checks() {
                 assert!(!sum.linearizable.failed(), "{name}: {:?}", sum.linearizable);
                 assert!(!sum.convergence.failed(), "{name}: {:?}", sum.convergence);
                 if s.workload.is_some()
-                    && matches!(s.protocol.name.as_str(), "raft" | "multi-paxos" | "paxos")
+                    && matches!(
+                        s.protocol.name.as_str(),
+                        "raft" | "multi-paxos" | "paxos" | "primary-backup"
+                    )
                 {
                     assert_eq!(
                         sum.linearizable,
