@@ -32,7 +32,9 @@ fn note<'a>(v: &'a NodeView, label: &str) -> Option<&'a str> {
 }
 
 fn up(views: &[Option<NodeView>], i: usize) -> &NodeView {
-    views[i].as_ref().unwrap_or_else(|| panic!("node {i} is up"))
+    views[i]
+        .as_ref()
+        .unwrap_or_else(|| panic!("node {i} is up"))
 }
 
 /// Nodes in the primary role (or head), with their epoch.
@@ -157,7 +159,11 @@ fn semi_sync_falls_back_to_async_under_a_partition() {
     let p = up(&end, 1);
     assert_eq!(note(p, "semi-sync"), None, "semi-synchronous again");
     for i in 2..5 {
-        assert_eq!(up(&end, i).applied_index, p.applied_index, "node {i} caught up");
+        assert_eq!(
+            up(&end, i).applied_index,
+            p.applied_index,
+            "node {i} caught up"
+        );
         assert_eq!(up(&end, i).role, "backup");
     }
 }
@@ -184,7 +190,11 @@ fn chain_splices_out_the_crashed_middle_and_takes_it_back_at_the_tail() {
         n2.notes
     );
     for i in 2..5 {
-        assert_eq!(up(&end, i).kv, up(&end, 1).kv, "node {i} holds the head's data");
+        assert_eq!(
+            up(&end, i).kv,
+            up(&end, 1).kv,
+            "node {i} holds the head's data"
+        );
     }
 }
 
@@ -221,7 +231,10 @@ fn without_fencing_two_primaries_serve_at_once() {
     let v = views_at(&mut e, 2500);
     let p = primaries(&v);
     assert_eq!(p.len(), 2, "two primaries: {p:?}");
-    assert!(p.contains(&(1, 1)), "node 1 still primary of epoch 1: {p:?}");
+    assert!(
+        p.contains(&(1, 1)),
+        "node 1 still primary of epoch 1: {p:?}"
+    );
     assert_eq!(
         note(up(&v, 1), "semi-sync"),
         Some("fell back to async"),
@@ -274,12 +287,19 @@ fn a_crashed_view_service_means_no_failover() {
     passed("view-service-crash", &s);
     let mut e = engine(&s);
     let before = views_at(&mut e, 2400);
-    assert_eq!(primaries(&before), vec![(1, 1)], "node 1 serves without the view service");
+    assert_eq!(
+        primaries(&before),
+        vec![(1, 1)],
+        "node 1 serves without the view service"
+    );
     for t in [3000, 4000, 5000] {
         let v = views_at(&mut e, t);
         assert!(primaries(&v).is_empty(), "no primary at {t} ms");
         let held: Vec<u64> = (2..5).map(|i| up(&v, i).applied_index).collect();
-        assert!(held[0] > 0 && held.iter().all(|h| *h == held[0]), "the backups hold the same writes: {held:?}");
+        assert!(
+            held[0] > 0 && held.iter().all(|h| *h == held[0]),
+            "the backups hold the same writes: {held:?}"
+        );
     }
     e.run_to_end();
     let late_ok = e

@@ -21,7 +21,9 @@
 mod common;
 
 use common::{parse_pat, Transcript};
-use quorumlab_core::pb::{PbDisk, PbMonitor, PbMsg, PbParams, PbWrite, PrimaryBackup, View, TIMER_TICK};
+use quorumlab_core::pb::{
+    PbDisk, PbMonitor, PbMsg, PbParams, PbWrite, PrimaryBackup, View, TIMER_TICK,
+};
 use quorumlab_core::{
     ClientReply, ClientRequest, Ctx, Effect, NodeId, NodeView, Op, Outcome, Protocol, Rng, Time,
     TimerId, MS,
@@ -83,7 +85,15 @@ fn msg(m: &PbMsg) -> String {
         } => {
             let e: Vec<String> = entries
                 .iter()
-                .map(|e| format!("{}:{} (c{}#{})", e.index, op(&e.req.op), e.req.client, e.req.seq))
+                .map(|e| {
+                    format!(
+                        "{}:{} (c{}#{})",
+                        e.index,
+                        op(&e.req.op),
+                        e.req.client,
+                        e.req.seq
+                    )
+                })
                 .collect();
             format!("append epoch={epoch} prev={prev} [{}]", e.join(", "))
         }
@@ -182,7 +192,10 @@ impl Cluster {
                         PbWrite::View(v) => format!("view {}", view(v)),
                     };
                     self.line(format!("  {i} persist {text}"));
-                    PrimaryBackup::apply_write(self.disks[iu].get_or_insert_with(PbDisk::default), w);
+                    PrimaryBackup::apply_write(
+                        self.disks[iu].get_or_insert_with(PbDisk::default),
+                        w,
+                    );
                 }
                 Effect::Reply(ClientReply {
                     client,
@@ -257,7 +270,9 @@ impl Cluster {
         }
         match self.timers[iu].remove(&timer) {
             Some(t) => self.now = self.now.max(t),
-            None => self.line(format!("  ({i}: that timer was not armed; firing it anyway)")),
+            None => self.line(format!(
+                "  ({i}: that timer was not armed; firing it anyway)"
+            )),
         }
         self.run(i, |r, cx| r.on_timer(cx, timer));
     }
@@ -396,7 +411,9 @@ impl Transcript for Cluster {
                 let next = self.seqs.entry(client).or_insert(0);
                 let seq = seq.unwrap_or(*next + 1);
                 *next = (*next).max(seq);
-                self.run(i, |r, cx| r.on_client(cx, ClientRequest { client, seq, op }));
+                self.run(i, |r, cx| {
+                    r.on_client(cx, ClientRequest { client, seq, op })
+                });
             }
             "deliver" => {
                 if let Some(pat) = words.get(1) {

@@ -16,7 +16,10 @@ pub struct View {
 impl View {
     /// The primary then the backups (the chain, head first).
     pub fn members(&self) -> Vec<NodeId> {
-        self.primary.into_iter().chain(self.backups.iter().copied()).collect()
+        self.primary
+            .into_iter()
+            .chain(self.backups.iter().copied())
+            .collect()
     }
     pub fn contains(&self, n: NodeId) -> bool {
         self.primary == Some(n) || self.backups.contains(&n)
@@ -76,10 +79,7 @@ pub enum PbMsg {
     View { view: View, sent: Time },
     /// Upstream -> downstream at the start of an epoch (or for a lagging replica): the
     /// whole state; the downstream replaces its own with it (state transfer).
-    Snapshot {
-        view: View,
-        snapshot: Box<Snapshot>,
-    },
+    Snapshot { view: View, snapshot: Box<Snapshot> },
     /// Upstream -> downstream: entries after `prev`.
     Append {
         epoch: u64,
@@ -180,7 +180,11 @@ mod tests {
         }
         d.apply(PbWrite::Append(entry(2, 2)));
         let idx: Vec<(u64, u64)> = d.entries.iter().map(|e| (e.index, e.epoch)).collect();
-        assert_eq!(idx, vec![(1, 1), (2, 2)], "a rewritten index replaces the rest");
+        assert_eq!(
+            idx,
+            vec![(1, 1), (2, 2)],
+            "a rewritten index replaces the rest"
+        );
         d.apply(PbWrite::Snapshot(Box::new(Snapshot {
             index: 5,
             ..Default::default()

@@ -1,7 +1,7 @@
 //! A replica: primary (head), backup (middle, tail), or outside the view.
 
 use super::{
-    Entry, Mode, Peer, PbMsg, PbWrite, PrimaryBackup, ReadFrom, Snapshot, View, Waiter, KEEP,
+    Entry, Mode, PbMsg, PbWrite, Peer, PrimaryBackup, ReadFrom, Snapshot, View, Waiter, KEEP,
     VIEW_SERVICE,
 };
 use crate::raft::Applied;
@@ -285,7 +285,9 @@ impl PrimaryBackup {
         for k in 0..self.peers.len() {
             let p = &self.peers[k];
             if !p.synced {
-                if p.snap_sent.is_none_or(|t| now.saturating_sub(t) >= interval) {
+                if p.snap_sent
+                    .is_none_or(|t| now.saturating_sub(t) >= interval)
+                {
                     self.send_snapshot(cx, k, now);
                 }
             } else if p.acked < self.last {
@@ -303,8 +305,7 @@ impl PrimaryBackup {
                 );
             }
         }
-        if self.p.mode == Mode::SemiSync && self.p.semi_sync_timeout_ms > 0 && !self.fell_back
-        {
+        if self.p.mode == Mode::SemiSync && self.p.semi_sync_timeout_ms > 0 && !self.fell_back {
             let limit = self.p.semi_sync_timeout_ms * MS;
             if self
                 .waiters
@@ -405,9 +406,9 @@ impl PrimaryBackup {
                 p.heard = now;
                 if !synced {
                     p.synced = false;
-                    if p.snap_sent.is_none_or(|t| {
-                        now.saturating_sub(t) >= self.p.ping_interval_ms * MS
-                    }) {
+                    if p.snap_sent
+                        .is_none_or(|t| now.saturating_sub(t) >= self.p.ping_interval_ms * MS)
+                    {
                         self.send_snapshot(cx, k, now);
                     }
                     return;
@@ -451,9 +452,8 @@ impl PrimaryBackup {
             cx.send(from, PbMsg::Stale { epoch: mine });
             return;
         }
-        let current = epoch == self.view.epoch
-            && self.synced == epoch
-            && self.upstream() == Some(from);
+        let current =
+            epoch == self.view.epoch && self.synced == epoch && self.upstream() == Some(from);
         // Without fencing, a replica (even a newer primary) takes appends from a primary
         // of an older epoch too: that is how a split brain mixes two primaries' writes.
         let unfenced_old = !self.p.fencing && epoch < self.view.epoch;
@@ -583,7 +583,10 @@ impl PrimaryBackup {
                 return;
             }
             if req.seq < s.seq {
-                let reason = format!("client {} already moved on to request {}", req.client, s.seq);
+                let reason = format!(
+                    "client {} already moved on to request {}",
+                    req.client, s.seq
+                );
                 self.reply(cx, &req, Outcome::Unknown { reason });
                 return;
             }
@@ -700,7 +703,9 @@ impl PrimaryBackup {
                 .count();
             if caught_up >= k {
                 self.fell_back = false;
-                self.last_change = "semi-sync: backups caught up; acknowledging semi-synchronously again".to_string();
+                self.last_change =
+                    "semi-sync: backups caught up; acknowledging semi-synchronously again"
+                        .to_string();
             }
         }
         self.commit = self.commit.max(a);

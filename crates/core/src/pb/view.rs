@@ -93,7 +93,10 @@ pub(super) fn view(n: &PrimaryBackup) -> NodeView {
     if let Some((from, index)) = n.transfer {
         notes.push((
             "state transfer".to_string(),
-            format!("snapshot at {index} from node {from}, then {} entries replayed", n.last.saturating_sub(index)),
+            format!(
+                "snapshot at {index} from node {from}, then {} entries replayed",
+                n.last.saturating_sub(index)
+            ),
         ));
     }
     if n.is_primary() {

@@ -125,7 +125,11 @@ impl PrimaryBackup {
 }
 
 /// The next view, if the view must change (with why); `Err`: why it cannot.
-fn plan(vs: &ViewService, p: &super::PbParams, now: Time) -> Result<Option<(View, String)>, String> {
+fn plan(
+    vs: &ViewService,
+    p: &super::PbParams,
+    now: Time,
+) -> Result<Option<(View, String)>, String> {
     let dead_after = p.dead_timeout_ms * crate::MS;
     let chain = p.mode == Mode::Chain;
     let seen = |n: NodeId| vs.seen.get(n as usize).cloned().unwrap_or_default();
@@ -168,7 +172,11 @@ fn plan(vs: &ViewService, p: &super::PbParams, now: Time) -> Result<Option<(View
                 .copied()
                 .filter(|b| *b != c && !dead(*b))
                 .collect();
-            let what = if chain { "the next in the chain" } else { "the most up-to-date backup" };
+            let what = if chain {
+                "the next in the chain"
+            } else {
+                "the most up-to-date backup"
+            };
             return Ok(Some((
                 View {
                     epoch: v.epoch + 1,
@@ -190,7 +198,11 @@ fn plan(vs: &ViewService, p: &super::PbParams, now: Time) -> Result<Option<(View
         } else {
             format!("the primary reports backup {b} not answering")
         };
-        let what = if chain { "spliced it out of the chain" } else { "removed it" };
+        let what = if chain {
+            "spliced it out of the chain"
+        } else {
+            "removed it"
+        };
         return Ok(Some((
             View {
                 epoch: v.epoch + 1,
@@ -210,7 +222,11 @@ fn plan(vs: &ViewService, p: &super::PbParams, now: Time) -> Result<Option<(View
     Ok(fresh.map(|n| {
         let mut backups = v.backups.clone();
         backups.push(n);
-        let at = if chain { "at the tail of the chain" } else { "as a backup" };
+        let at = if chain {
+            "at the tail of the chain"
+        } else {
+            "as a backup"
+        };
         (
             View {
                 epoch: v.epoch + 1,
