@@ -130,6 +130,9 @@ pub struct PrimaryBackup {
     fell_back: bool,
     /// Booted without a disk.
     blank: bool,
+    /// The newest epoch this replica adopted before its last restart (from its disk): it
+    /// takes nothing from an older epoch even before it hears the current view.
+    floor: u64,
     /// The last state transfer this replica installed: (from, index).
     transfer: Option<(NodeId, u64)>,
     ghost: Ghost,
@@ -251,6 +254,7 @@ impl Protocol for PrimaryBackup {
             lease_until: 0,
             fell_back: false,
             blank: disk.is_none(),
+            floor: d.view.epoch,
             transfer: None,
             ghost: Ghost::default(),
             last_change: if disk.is_some() {

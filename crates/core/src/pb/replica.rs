@@ -20,6 +20,11 @@ impl PrimaryBackup {
         !self.p.fencing || now < self.lease_until
     }
 
+    /// The newest epoch this replica knows of, this life or before its restart.
+    fn known_epoch(&self) -> u64 {
+        self.view.epoch.max(self.floor)
+    }
+
     /// Holds the current epoch's state, as a member of the view.
     fn in_sync(&self) -> bool {
         self.view.epoch > 0 && self.synced == self.view.epoch && self.view.contains(self.id)
@@ -338,9 +343,9 @@ impl PrimaryBackup {
                 }
             }
             PbMsg::Snapshot { view, snapshot } => {
-                if view.epoch < self.view.epoch {
+                if view.epoch < self.known_epoch() {
                     if self.p.fencing {
-                        let epoch = self.view.epoch;
+                        let epoch = self.known_epoch();
                         cx.send(from, PbMsg::Stale { epoch });
                     }
                     return;
@@ -447,8 +452,8 @@ impl PrimaryBackup {
         entries: Vec<Entry>,
     ) {
         let now = cx.now();
-        if epoch < self.view.epoch && self.p.fencing {
-            let mine = self.view.epoch;
+        if epoch < self.known_epoch() && self.p.fencing {
+            let mine = self.known_epoch();
             cx.send(from, PbMsg::Stale { epoch: mine });
             return;
         }

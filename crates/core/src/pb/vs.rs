@@ -212,7 +212,8 @@ fn plan(
             format!("{why}: {what}"),
         )));
     }
-    if v.primary.is_none() {
+    // New backups only join a live primary, which transfers its state to them.
+    if v.primary.is_none_or(dead) {
         return Ok(None);
     }
     let fresh = (1..vs.seen.len() as NodeId).find(|n| {
