@@ -8,7 +8,10 @@ use quorumlab_tests::{presets, run};
 /// Presets that exist to show a failure, and the check that must fail.
 fn expected_failure(name: &str) -> Option<&'static str> {
     match name {
-        "raft-lease-clock-skew.json" => Some("linearizable"),
+        "raft-lease-clock-skew.json"
+        | "pb-async-primary-crash.json"
+        | "pb-split-brain.json"
+        | "pb-stale-replica-reads.json" => Some("linearizable"),
         _ => None,
     }
 }
@@ -37,7 +40,10 @@ fn every_preset_runs_and_passes_its_checks() {
                 assert!(!sum.linearizable.failed(), "{name}: {:?}", sum.linearizable);
                 assert!(!sum.convergence.failed(), "{name}: {:?}", sum.convergence);
                 if s.workload.is_some()
-                    && matches!(s.protocol.name.as_str(), "raft" | "multi-paxos" | "paxos")
+                    && matches!(
+                        s.protocol.name.as_str(),
+                        "raft" | "multi-paxos" | "paxos" | "primary-backup"
+                    )
                 {
                     assert_eq!(
                         sum.linearizable,
@@ -186,9 +192,14 @@ fn after_a_leader_crash_clients_are_served_again_within_twice_the_election_time(
 /// sent from the console to that node, links cut one way towards it) completes the
 /// picture. They state it with a `role` expectation ("node 2 leads at 1.3 s") and are
 /// checked at their own seed only.
+///
+/// `pb-async-primary-crash.json` is one run for another reason: a lost acknowledged
+/// write shows in the history only when a read sees the older value before a newer write
+/// covers it, which happens at 17 of the first 40 seeds.
 const ONE_RUN: &[&str] = &[
     "raft-lease-clock-skew.json",
     "multi-paxos-leader-crash.json",
+    "pb-async-primary-crash.json",
 ];
 
 /// Every preset states its lesson as expectations, and every expectation holds, at

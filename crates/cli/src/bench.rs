@@ -6,8 +6,19 @@ use quorumlab_sim::scenario;
 use std::time::Instant;
 
 fn scenario_json(protocol: &str, nodes: u32, clients: u32, seconds: u64) -> String {
+    scenario_json_with(protocol, "{}", nodes, clients, seconds)
+}
+
+/// The same with the protocol's parameters (a JSON object).
+fn scenario_json_with(
+    protocol: &str,
+    params: &str,
+    nodes: u32,
+    clients: u32,
+    seconds: u64,
+) -> String {
     format!(
-        r#"{{"version": 1, "name": "bench {protocol} {nodes}", "protocol": {{"name": "{protocol}"}},
+        r#"{{"version": 1, "name": "bench {protocol} {nodes}", "protocol": {{"name": "{protocol}", "params": {params}}},
             "nodes": {nodes}, "duration_ms": {ms},
             "network": {{"latency": {{"base_ms": 1, "jitter_ms": 4}}}},
             "workload": {{"clients": {clients}, "rate": 200, "keys": 4}},
@@ -121,6 +132,14 @@ pub fn main(raw: &[String]) -> Result<i32, BadInput> {
         if threads && proto == "raft" {
             say!("{}", measure_threads(label, &json, secs)?);
         }
+    }
+    for mode in ["sync", "semi-sync", "async", "chain"] {
+        let label = format!("primary-backup {mode}, 5 nodes, 200 op/s");
+        let params = format!(r#"{{"mode": "{mode}"}}"#);
+        let json = scenario_json_with("primary-backup", &params, 5, 5, 10);
+        let line = measure(&label, &json, secs)?;
+        say!("{line}");
+        lines.push(line);
     }
     for line in crate::check::bench(a.flag("quick")) {
         say!("{line}");

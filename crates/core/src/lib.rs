@@ -19,6 +19,7 @@ pub mod view;
 
 pub mod fd;
 pub mod paxos;
+pub mod pb;
 pub mod raft;
 
 pub use params::{ParamKind, ParamSpec};
@@ -65,6 +66,12 @@ pub trait Protocol: Sized + Clone + Debug + 'static {
     /// Problems with parameters that their types cannot express (a minimum above its
     /// maximum, say), as `(field, message)` pairs; empty when they make sense.
     fn param_problems(_params: &Self::Params) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
+
+    /// Problems with parameters on a cluster of `nodes` nodes (more backups asked for
+    /// than there are, say), as `(field, message)` pairs; empty when they make sense.
+    fn cluster_problems(_params: &Self::Params, _nodes: usize) -> Vec<(&'static str, String)> {
         Vec::new()
     }
 

@@ -323,9 +323,14 @@ pub fn scenario(seed: u64) -> Scenario {
     } else {
         shape.range(3, 9)
     };
+    // Some protocols need a few members (primary-backup: a view service and a replica).
+    let n = if fits(e.name, n) { n } else { n.max(3) };
     let duration = shape.range(300, 6000);
     let nodes: Value = if shape.chance(0.3) {
-        let spares = if n > 1 { shape.below(n.min(3)) } else { 0 };
+        let mut spares = if n > 1 { shape.below(n.min(3)) } else { 0 };
+        while spares > 0 && !fits(e.name, n - spares) {
+            spares -= 1;
+        }
         let list: Vec<Value> = (0..n)
             .map(|i| {
                 let mut v = json!({});
@@ -425,6 +430,12 @@ pub fn scenario(seed: u64) -> Scenario {
         Ok(s) => s,
         Err(e) => panic!("arbitrary: {e}"),
     }
+}
+
+/// Whether protocol `name` at its defaults runs on `members` nodes.
+fn fits(name: &str, members: u64) -> bool {
+    let doc = json!({"version": scenario::VERSION, "protocol": {"name": name}, "nodes": members, "duration_ms": 1000});
+    scenario::load(&doc.to_string()).is_ok()
 }
 
 /// Parse the drawn document, make its parameters pass the protocol's rules, and

@@ -25,7 +25,7 @@ use crate::engine::Sim;
 use crate::remote::{Coordinator, RemoteNode};
 use crate::run::Engine;
 use crate::scenario::{Scenario, ScenarioError};
-use quorumlab_core::{fd, paxos, raft, NodeView, ParamKind, ParamSpec, Protocol};
+use quorumlab_core::{fd, paxos, pb, raft, NodeView, ParamKind, ParamSpec, Protocol};
 use serde_json::Value;
 
 /// What the catalogue says of a protocol beyond its type.
@@ -128,6 +128,36 @@ pub fn catalogue(v: &mut impl Visitor) {
     v.visit::<paxos::basic::Paxos>(&Listing {
         presets: &["paxos-dueling-proposers"],
         compare: &[],
+        converged: None,
+    });
+    v.visit::<pb::PrimaryBackup>(&Listing {
+        presets: &[
+            "pb-async-primary-crash",
+            "pb-chain-middle-crash",
+            "pb-semi-sync-fallback",
+            "pb-split-brain",
+            "pb-split-brain-fenced",
+            "pb-stale-replica-reads",
+            "pb-sync-slow-backup",
+            "pb-view-service-crash",
+        ],
+        compare: &[
+            Variant {
+                id: "Sync",
+                label: "sync replication",
+                params: &[("mode", "\"sync\"")],
+            },
+            Variant {
+                id: "Async",
+                label: "async replication",
+                params: &[("mode", "\"async\"")],
+            },
+            Variant {
+                id: "NoFencing",
+                label: "fencing off",
+                params: &[("fencing", "false")],
+            },
+        ],
         converged: None,
     });
     v.visit::<fd::Heartbeat>(&Listing {
@@ -368,7 +398,11 @@ pub fn check_params(s: &Scenario) -> Result<(), ScenarioError> {
                 Ok(p) => p,
                 Err(e) => return Err(explain_bad_param::<P>(self.0, e)),
             };
-            if let Some((field, msg)) = P::param_problems(&p).into_iter().next() {
+            let nodes = self.0.nodes.initial_members().len();
+            let problems = P::param_problems(&p)
+                .into_iter()
+                .chain(P::cluster_problems(&p, nodes));
+            if let Some((field, msg)) = problems.into_iter().next() {
                 return Err(ScenarioError::new(format!("protocol.params.{field}"), msg));
             }
             match self.0.protocol.params.as_object() {

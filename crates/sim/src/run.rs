@@ -167,6 +167,10 @@ pub struct Summary {
     pub invariants: InvariantReport,
     pub convergence: Check,
     pub linearizable: Check,
+    /// The scenario expects the history not to be linearizable (an anomaly it teaches):
+    /// then a failing history check does not fail the run, its expectation decides.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub anomaly_expected: bool,
     /// The scenario's expectations, each passed or failed with when and why.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub expectations: Vec<ExpectOutcome>,
@@ -241,7 +245,7 @@ impl Summary {
     pub fn outcome(&self) -> Outcome {
         if self.invariants.violation.is_some()
             || self.convergence.failed()
-            || self.linearizable.failed()
+            || (self.linearizable.failed() && !self.anomaly_expected)
             || self
                 .expectations
                 .iter()
@@ -343,12 +347,18 @@ pub fn summarize(e: &dyn Engine, linearizable: Check) -> Summary {
         },
     };
     let expectations = expectations_at_end(e, &linearizable);
+    let anomaly_expected = s.expect.iter().any(|x| {
+        matches!(
+            x.kind,
+            crate::expect::ExpectKind::Linearizable { holds: false }
+        )
+    });
     let ok = invariants.violation.is_none()
         && expectations
             .iter()
             .all(|x| x.status == ExpectStatus::Passed)
         && !convergence.failed()
-        && !linearizable.failed()
+        && (!linearizable.failed() || anomaly_expected)
         && !convergence.is_unknown()
         && !linearizable.is_unknown();
     Summary {
@@ -363,6 +373,7 @@ pub fn summarize(e: &dyn Engine, linearizable: Check) -> Summary {
         invariants,
         convergence,
         linearizable,
+        anomaly_expected,
         expectations,
         final_state: final_state(e),
         totals: e.total(),

@@ -47,6 +47,38 @@ pub const PRESETS: &[(&str, &str)] = &[
         include_str!("../../../scenarios/paxos-dueling-proposers.json"),
     ),
     (
+        "pb-async-primary-crash",
+        include_str!("../../../scenarios/pb-async-primary-crash.json"),
+    ),
+    (
+        "pb-chain-middle-crash",
+        include_str!("../../../scenarios/pb-chain-middle-crash.json"),
+    ),
+    (
+        "pb-semi-sync-fallback",
+        include_str!("../../../scenarios/pb-semi-sync-fallback.json"),
+    ),
+    (
+        "pb-split-brain",
+        include_str!("../../../scenarios/pb-split-brain.json"),
+    ),
+    (
+        "pb-split-brain-fenced",
+        include_str!("../../../scenarios/pb-split-brain-fenced.json"),
+    ),
+    (
+        "pb-stale-replica-reads",
+        include_str!("../../../scenarios/pb-stale-replica-reads.json"),
+    ),
+    (
+        "pb-sync-slow-backup",
+        include_str!("../../../scenarios/pb-sync-slow-backup.json"),
+    ),
+    (
+        "pb-view-service-crash",
+        include_str!("../../../scenarios/pb-view-service-crash.json"),
+    ),
+    (
         "raft-first-election",
         include_str!("../../../scenarios/raft-first-election.json"),
     ),

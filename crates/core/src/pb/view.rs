@@ -1,0 +1,153 @@
+//! What the page draws of a primary-backup node. ALL of the protocol's picture is built
+//! here, from the node's state to a `NodeView`.
+//!
+//! `role`: `view service`, `primary` / `backup` (`head` / `middle` / `tail` in a chain),
+//! `catching up` (in the view, waiting for its state transfer), `deposed` (named primary
+//! no more, or its lease ran out), `idle` (outside the view); `term`: the epoch;
+//! `leader`: the primary (the head); `log`: the entries in memory; `commit_index`: the
+//! last index when the node holds the epoch's state; `progress`: each downstream
+//! replica's acknowledged index (its lag is `last - match`).
+
+use super::{Mode, PrimaryBackup};
+use crate::{LogEntryView, NodeView, Op, ProgressView, MS};
+
+fn describe(op: &Op) -> String {
+    match op {
+        Op::Read { key } => format!("read {key}"),
+        Op::Write { key, value } => format!("{key}={value}"),
+        Op::Cas { key, expect, new } => format!("cas {key} {expect}->{new}"),
+    }
+}
+
+fn role(n: &PrimaryBackup) -> String {
+    if n.vs.is_some() {
+        return "view service".to_string();
+    }
+    let v = &n.view;
+    if !v.contains(n.id) || v.epoch == 0 {
+        return "idle".to_string();
+    }
+    if n.synced != v.epoch {
+        return if v.primary == Some(n.id) {
+            "deposed"
+        } else {
+            "catching up"
+        }
+        .to_string();
+    }
+    let chain = n.p.mode == Mode::Chain;
+    let r = if v.primary == Some(n.id) {
+        if chain {
+            if v.backups.is_empty() {
+                "head+tail"
+            } else {
+                "head"
+            }
+        } else {
+            "primary"
+        }
+    } else if chain {
+        if v.tail() == Some(n.id) {
+            "tail"
+        } else {
+            "middle"
+        }
+    } else {
+        "backup"
+    };
+    r.to_string()
+}
+
+pub(super) fn view(n: &PrimaryBackup) -> NodeView {
+    let v = n.view_known();
+    let mut notes = Vec::new();
+    notes.push(("mode".to_string(), n.p.mode.name().to_string()));
+    let mut members = v.members();
+    members.sort_unstable();
+    if let Some(vs) = &n.vs {
+        notes.push(("view".to_string(), format!("{:?}", v.members())));
+        notes.push(("status".to_string(), vs.status.clone()));
+        return NodeView {
+            role: role(n),
+            term: v.epoch,
+            leader: v.primary,
+            members,
+            last_change: n.last_change.clone(),
+            notes,
+            ..Default::default()
+        };
+    }
+    if n.p.mode == Mode::Chain {
+        let chain: Vec<String> = v.members().iter().map(|m| m.to_string()).collect();
+        notes.push(("chain".to_string(), chain.join(" -> ")));
+    }
+    notes.push(("state of epoch".to_string(), n.synced.to_string()));
+    if n.p.fencing {
+        let lease = if n.lease_until > 0 {
+            format!("until {} ms", n.lease_until / MS)
+        } else {
+            "none".to_string()
+        };
+        notes.push(("lease".to_string(), lease));
+    }
+    if let Some((from, index)) = n.transfer {
+        notes.push((
+            "state transfer".to_string(),
+            format!(
+                "snapshot at {index} from node {from}, then {} entries replayed",
+                n.last.saturating_sub(index)
+            ),
+        ));
+    }
+    if n.is_primary() {
+        for p in &n.peers {
+            let lag = if p.synced {
+                format!("{} entries", n.last.saturating_sub(p.acked))
+            } else {
+                "state transfer".to_string()
+            };
+            notes.push((format!("lag of node {}", p.node), lag));
+        }
+        if !n.waiters.is_empty() {
+            notes.push(("waiting for acks".to_string(), n.waiters.len().to_string()));
+        }
+        if n.fell_back {
+            notes.push(("semi-sync".to_string(), "fell back to async".to_string()));
+        }
+    }
+    let log = n
+        .log
+        .iter()
+        .map(|e| LogEntryView {
+            index: e.index,
+            term: e.epoch,
+            what: describe(&e.req.op),
+        })
+        .collect();
+    let progress = n
+        .peers
+        .iter()
+        .map(|p| ProgressView {
+            node: p.node,
+            match_index: p.acked,
+            next_index: p.acked + 1,
+        })
+        .collect();
+    let holds = v.epoch > 0 && n.synced == v.epoch && v.contains(n.id);
+    NodeView {
+        role: role(n),
+        term: v.epoch,
+        voted_for: None,
+        leader: v.primary,
+        log,
+        snapshot_index: n.base,
+        commit_index: if holds { n.last } else { 0 },
+        applied_index: n.last,
+        kv: n.store.kv.clone(),
+        progress,
+        members,
+        suspicion: Vec::new(),
+        last_change: n.last_change.clone(),
+        notes,
+    }
+}

@@ -1,0 +1,240 @@
+//! The view service (node 0): hears every replica's pings and decides the view.
+//!
+//! Decisions, at most one per tick or ping, each bumping the epoch:
+//! 1. The primary is dead (no ping for `dead_timeout_ms`) or rebooted (pings with epoch 0
+//!    after having known one): promote the most up-to-date backup that installed this
+//!    epoch's state (in a chain: the first such in chain order). With none, the service
+//!    is stuck until the primary comes back (as in MIT 6.824's view service).
+//! 2. A backup is dead, or the primary reports it stopped answering: remove it (a chain
+//!    is spliced).
+//! 3. A live replica outside the view: add it at the end (the tail of a chain).
+
+use super::{Mode, PbMsg, PbWrite, PrimaryBackup, View};
+use crate::{Ctx, NodeId, Time};
+
+/// What the view service keeps of each replica.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Seen {
+    /// Local time of its last ping.
+    pub heard: Time,
+    /// What it reported: the epoch it knows, the epoch of the state it holds, its last
+    /// index.
+    pub epoch: u64,
+    pub synced: u64,
+    pub last: u64,
+    /// It once reported a non-zero epoch (so epoch 0 now means it rebooted).
+    pub was_up: bool,
+}
+
+/// Node 0's view service.
+#[derive(Clone, Debug)]
+pub struct ViewService {
+    pub view: View,
+    pub seen: Vec<Seen>,
+    /// Backups the primary reported as not answering.
+    pub lagging: Vec<NodeId>,
+    /// Why the view is as it is, or why it cannot change.
+    pub status: String,
+}
+
+impl ViewService {
+    pub(super) fn boot(nodes: usize, disk: Option<View>) -> Self {
+        let view = match disk {
+            Some(v) if v.epoch > 0 => v,
+            _ => View {
+                epoch: 1,
+                primary: (nodes > 1).then_some(1),
+                backups: (2..nodes as NodeId).collect(),
+            },
+        };
+        ViewService {
+            view,
+            seen: vec![Seen::default(); nodes],
+            lagging: Vec::new(),
+            status: "initial view".to_string(),
+        }
+    }
+}
+
+impl PrimaryBackup {
+    pub(super) fn vs_start(&mut self, cx: &mut Ctx<'_, Self>) {
+        let now = cx.now();
+        let Some(vs) = self.vs.as_mut() else { return };
+        for m in vs.view.members() {
+            if let Some(s) = vs.seen.get_mut(m as usize) {
+                s.heard = now.max(1);
+            }
+        }
+        let v = vs.view.clone();
+        cx.persist(PbWrite::View(v));
+    }
+
+    pub(super) fn vs_message(&mut self, cx: &mut Ctx<'_, Self>, from: NodeId, msg: PbMsg) {
+        let PbMsg::Ping {
+            epoch,
+            synced,
+            last,
+            sent,
+            lagging,
+        } = msg
+        else {
+            return;
+        };
+        let now = cx.now();
+        let Some(vs) = self.vs.as_mut() else { return };
+        let Some(s) = vs.seen.get_mut(from as usize) else {
+            return;
+        };
+        s.heard = now.max(1);
+        s.epoch = epoch;
+        s.synced = synced;
+        s.last = last;
+        let rebooted = epoch == 0 && s.was_up;
+        s.was_up |= epoch > 0;
+        if vs.view.primary == Some(from) {
+            vs.lagging = lagging;
+        }
+        if rebooted || vs.view.primary == Some(from) {
+            // A rebooted primary must be replaced before it hears the view again.
+            self.decide(cx);
+        }
+        let view = self.view_known().clone();
+        cx.send(from, PbMsg::View { view, sent });
+    }
+
+    pub(super) fn vs_tick(&mut self, cx: &mut Ctx<'_, Self>) {
+        self.decide(cx);
+    }
+
+    fn decide(&mut self, cx: &mut Ctx<'_, Self>) {
+        let now = cx.now();
+        let p = self.p;
+        let Some(vs) = self.vs.as_mut() else { return };
+        match plan(vs, &p, now) {
+            Ok(Some((view, why))) => {
+                vs.view = view.clone();
+                vs.lagging.clear();
+                vs.status = format!("epoch {}: {why}", view.epoch);
+                self.last_change = vs.status.clone();
+                cx.persist(PbWrite::View(view));
+            }
+            Ok(None) => {}
+            Err(stuck) => vs.status = stuck,
+        }
+    }
+}
+
+/// The next view, if the view must change (with why); `Err`: why it cannot.
+fn plan(
+    vs: &ViewService,
+    p: &super::PbParams,
+    now: Time,
+) -> Result<Option<(View, String)>, String> {
+    let dead_after = p.dead_timeout_ms * crate::MS;
+    let chain = p.mode == Mode::Chain;
+    let seen = |n: NodeId| vs.seen.get(n as usize).cloned().unwrap_or_default();
+    let dead = |n: NodeId| now.saturating_sub(seen(n).heard) > dead_after;
+    let v = &vs.view;
+    if let Some(pr) = v.primary {
+        let sp = seen(pr);
+        let rebooted = sp.epoch == 0 && sp.was_up;
+        if dead(pr) || rebooted {
+            let ok: Vec<NodeId> = v
+                .backups
+                .iter()
+                .copied()
+                .filter(|b| {
+                    let s = seen(*b);
+                    !dead(*b) && s.synced == v.epoch && s.epoch == v.epoch
+                })
+                .collect();
+            let pick = if chain {
+                ok.first().copied()
+            } else {
+                ok.iter()
+                    .copied()
+                    .max_by_key(|b| (seen(*b).last, u32::MAX - b))
+            };
+            let why = if rebooted {
+                format!("primary {pr} rebooted")
+            } else {
+                format!("primary {pr} silent for over {} ms", p.dead_timeout_ms)
+            };
+            let Some(c) = pick else {
+                return Err(format!(
+                    "{why}, and no live backup holds epoch {}'s state: stuck until it returns",
+                    v.epoch
+                ));
+            };
+            let backups = v
+                .backups
+                .iter()
+                .copied()
+                .filter(|b| *b != c && !dead(*b))
+                .collect();
+            let what = if chain {
+                "the next in the chain"
+            } else {
+                "the most up-to-date backup"
+            };
+            return Ok(Some((
+                View {
+                    epoch: v.epoch + 1,
+                    primary: Some(c),
+                    backups,
+                },
+                format!("{why}: promoted node {c}, {what}"),
+            )));
+        }
+    }
+    if let Some(b) = v
+        .backups
+        .iter()
+        .copied()
+        .find(|b| dead(*b) || vs.lagging.contains(b))
+    {
+        let why = if dead(b) {
+            format!("backup {b} silent for over {} ms", p.dead_timeout_ms)
+        } else {
+            format!("the primary reports backup {b} not answering")
+        };
+        let what = if chain {
+            "spliced it out of the chain"
+        } else {
+            "removed it"
+        };
+        return Ok(Some((
+            View {
+                epoch: v.epoch + 1,
+                primary: v.primary,
+                backups: v.backups.iter().copied().filter(|x| *x != b).collect(),
+            },
+            format!("{why}: {what}"),
+        )));
+    }
+    // New backups only join a live primary, which transfers its state to them.
+    if v.primary.is_none_or(dead) {
+        return Ok(None);
+    }
+    let fresh = (1..vs.seen.len() as NodeId).find(|n| {
+        let s = seen(*n);
+        !v.contains(*n) && s.heard > 0 && now.saturating_sub(s.heard) <= dead_after / 2
+    });
+    Ok(fresh.map(|n| {
+        let mut backups = v.backups.clone();
+        backups.push(n);
+        let at = if chain {
+            "at the tail of the chain"
+        } else {
+            "as a backup"
+        };
+        (
+            View {
+                epoch: v.epoch + 1,
+                primary: v.primary,
+                backups,
+            },
+            format!("node {n} is up outside the view: added {at}, to catch up by state transfer"),
+        )
+    }))
+}
