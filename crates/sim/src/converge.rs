@@ -101,7 +101,8 @@ pub fn replicated_log(o: &Observed<'_>) -> Result<(), String> {
 /// came back. A detector whose timeout is longer than that, or that keeps suspecting a
 /// node it hears from, fails.
 pub fn suspects_the_crashed(o: &Observed<'_>) -> Result<(), String> {
-    let quiet = (o.end_time - o.settle_time) / MS;
+    // The settle point is half the quiet period before the end.
+    let quiet = 2 * (o.end_time - o.settle_time) / MS;
     let down = |m: NodeId| o.end.get(m as usize).is_none_or(|v| v.is_none());
     for (i, v) in o.end.iter().enumerate() {
         let Some(v) = v else { continue };
@@ -111,12 +112,12 @@ pub fn suspects_the_crashed(o: &Observed<'_>) -> Result<(), String> {
         let suspected: BTreeSet<NodeId> = v.flagged().collect();
         if let Some(m) = expected.difference(&suspected).next() {
             return Err(format!(
-                "node {i} does not suspect node {m} at the end, though node {m} is down (the faults ended at least {quiet} ms before)"
+                "node {i} does not suspect node {m} at the end, though node {m} is down (no fault in the last {quiet} ms)"
             ));
         }
         if let Some(m) = suspected.difference(&expected).next() {
             return Err(format!(
-                "node {i} still suspects node {m} at the end, though node {m} is up and the network healed at least {quiet} ms before"
+                "node {i} still suspects node {m} at the end, though node {m} is up (no fault in the last {quiet} ms): a false suspicion"
             ));
         }
     }
