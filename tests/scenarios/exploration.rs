@@ -2,13 +2,11 @@
 //! found. (The figures for 10,000 seeds per preset come from `quorumlab explore`; these
 //! tests run fewer so the suite stays quick.)
 
-use quorumlab_sim::scenario::{NemesisSpec, Scenario};
+use quorumlab_sim::scenario::Scenario;
 use quorumlab_tests::{presets, run};
 
 fn with_nemesis(mut s: Scenario) -> Scenario {
-    if s.nemesis.is_none() {
-        s.nemesis = Some(NemesisSpec::default());
-    }
+    s.force_nemesis();
     s
 }
 

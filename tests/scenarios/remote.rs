@@ -2,7 +2,7 @@
 //! boundary the workers use (`quorumlab_sim::remote`), run in this process. It must be
 //! the same run as the simulator's own loop, for every preset and under client load.
 
-use quorumlab_sim::remote::run_remote_here;
+use quorumlab_sim::remote::{run_remote_here, run_remote_here_with_expectations};
 use quorumlab_sim::scenario;
 use quorumlab_tests::{registry_presets, run};
 
@@ -16,11 +16,31 @@ fn every_protocols_presets_are_the_same_run_through_the_worker_boundary() {
     for (protocol, name, s) in all {
         for seed in [s.seed, s.seed + 1] {
             let native = run(&s, seed);
-            let remote = run_remote_here(&s, seed)
+            let (remote, expectations) = run_remote_here_with_expectations(&s, seed)
                 .unwrap_or_else(|e| panic!("{protocol}: {name} seed {seed}: {e}"));
             assert_eq!(
                 format!("{remote:016x}"),
                 native.trace_hash,
+                "{protocol}: {name} seed {seed}"
+            );
+            // What the run decides during its course is decided alike (the history's
+            // verdict and the end state are decided after the run, by the caller).
+            let during = |xs: &[quorumlab_sim::expect::ExpectOutcome]| -> Vec<_> {
+                xs.iter()
+                    .zip(&s.expect)
+                    .filter(|(_, e)| {
+                        !matches!(
+                            e.kind,
+                            quorumlab_sim::expect::ExpectKind::Linearizable { .. }
+                                | quorumlab_sim::expect::ExpectKind::StateEqual {}
+                        )
+                    })
+                    .map(|(x, _)| x.clone())
+                    .collect()
+            };
+            assert_eq!(
+                during(&expectations),
+                during(&native.expectations),
                 "{protocol}: {name} seed {seed}"
             );
         }

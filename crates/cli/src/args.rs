@@ -100,7 +100,11 @@ pub fn load_scenario(path: &str) -> Result<Scenario, BadInput> {
 
 /// Switch the nemesis on (with its defaults) if the scenario has none.
 pub fn force_nemesis(s: &mut Scenario) {
-    if s.nemesis.is_none() {
-        s.nemesis = Some(Default::default());
+    if s.nemesis.is_none() && !s.expect.is_empty() {
+        eprintln!(
+            "note: with --nemesis the scenario's {} expectations are not checked (they describe its own faults); invariants, linearizability and convergence are",
+            s.expect.len()
+        );
     }
+    s.force_nemesis();
 }

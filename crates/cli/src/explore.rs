@@ -6,6 +6,7 @@
 use crate::args::{force_nemesis, load_scenario, Args};
 use crate::run::{budget, check_line, run_with_budget};
 use crate::BadInput;
+use quorumlab_sim::expect::ExpectStatus;
 use quorumlab_sim::run::Outcome;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -70,6 +71,12 @@ pub fn main(raw: &[String]) -> Result<i32, BadInput> {
                 if outcome == Outcome::Unknown {
                     let why = if sum.linearizable.is_unknown() {
                         format!("linearizability: {}", check_line(&sum.linearizable))
+                    } else if let Some(x) = sum
+                        .expectations
+                        .iter()
+                        .find(|x| x.status != ExpectStatus::Passed)
+                    {
+                        format!("expectation undecided: {} ({})", x.what, x.detail)
                     } else {
                         format!("convergence: {}", check_line(&sum.convergence))
                     };
@@ -89,6 +96,12 @@ pub fn main(raw: &[String]) -> Result<i32, BadInput> {
                         None if sum.convergence.failed() => {
                             format!("convergence: {}", check_line(&sum.convergence))
                         }
+                        None if !sum.linearizable.failed() => sum
+                            .expectations
+                            .iter()
+                            .find(|x| x.status == ExpectStatus::Failed)
+                            .map(crate::run::expectation_line)
+                            .unwrap_or_default(),
                         None => format!("linearizability: {}", check_line(&sum.linearizable)),
                     };
                     let mut f = failure.lock().unwrap_or_else(|p| p.into_inner());

@@ -130,6 +130,22 @@ fn human(s: &Summary, e: &dyn Engine, took: Duration) -> String {
     }
     println!("converge   {}", check_line(&s.convergence));
     println!("history    {}", check_line(&s.linearizable));
+    if !s.expectations.is_empty() {
+        let failed = s.expectations_failed();
+        println!(
+            "expect     {} of {} hold{}",
+            s.expectations.len() - failed,
+            s.expectations.len(),
+            if failed > 0 {
+                " (an expectation failing is not an invariant violation: the run did not show what the scenario says it teaches)"
+            } else {
+                ""
+            }
+        );
+        for x in &s.expectations {
+            println!("  {}", expectation_line(x));
+        }
+    }
     let t = &s.totals;
     let pct = |x: Option<f64>| {
         x.map(|v| format!("{v:.1} ms"))
@@ -173,6 +189,27 @@ fn human(s: &Summary, e: &dyn Engine, took: Duration) -> String {
         }
     }
     o
+}
+
+/// One expectation's outcome in a line: `ok   a leader within 1000 ms after 4500 ms
+/// (at 4612.3 ms: node 2 leads, term 3)`.
+pub fn expectation_line(x: &quorumlab_sim::expect::ExpectOutcome) -> String {
+    use quorumlab_sim::expect::ExpectStatus;
+    let mark = match x.status {
+        ExpectStatus::Passed => "ok    ",
+        ExpectStatus::Failed => "FAILED",
+        ExpectStatus::Pending => "undecided",
+    };
+    let at = x
+        .at_ms
+        .map(|t| format!("at {t:.1} ms: "))
+        .unwrap_or_default();
+    let says = if x.says.is_empty() {
+        String::new()
+    } else {
+        format!(" \"{}\"", x.says)
+    };
+    format!("{mark} {}{says} ({at}{})", x.what, x.detail)
 }
 
 pub fn check_line(c: &quorumlab_sim::run::Check) -> String {

@@ -115,6 +115,19 @@ pub trait Protocol: Sized + Clone + Debug + 'static {
         false
     }
 
+    /// The node's epoch number: Raft's term, a Paxos ballot's round, a view number; 0
+    /// where the protocol has none. Cheap: asked after every event, so that a scenario
+    /// can expect "the term does not change" in any runtime.
+    fn epoch(&self) -> u64 {
+        0
+    }
+
+    /// How many entries the node's log holds (its last index); 0 without a log. Cheap,
+    /// asked after every event: faults aimed at "the node with the longest log" use it.
+    fn log_len(&self) -> u64 {
+        0
+    }
+
     /// Membership change requested by the user or the scenario (add or remove a node).
     /// Protocols without membership change answer with an explanation.
     fn change_membership(

@@ -18,12 +18,13 @@
 //!
 //! The trace hash folds every handled event and every effect in that fixed order.
 
+use crate::expect::{ExpectOutcome, Probe, Tracker};
 use crate::hash::StableHasher;
 use crate::history::{EventType, History};
 use crate::host::{Cause, Host, Input, InputMeta, Job, JobResult, Jobs, Record};
 use crate::metrics::Metrics;
 use crate::net::{Fate, Network};
-use crate::scenario::{FaultKind, Scenario, ScenarioError};
+use crate::scenario::{FaultKind, NodeRef, Scenario, ScenarioError};
 use crate::workload::{self, Client, InFlight, OpGen, MAX_REDIRECTS};
 use quorumlab_core::{
     ClientReply, ClientRequest, Effect, MembershipChange, Message, NodeId, NodeView, Op, Outcome,
@@ -217,6 +218,10 @@ pub struct Sim<P: Protocol> {
     clients: Vec<Client>,
     opgen: Option<OpGen>,
     nemesis_rng: Rng,
+    /// Nodes in the order they crashed (for "the last crashed node").
+    crash_order: Vec<NodeId>,
+    /// Draws "a follower" for faults aimed at one.
+    aim_rng: Rng,
     /// Clients' choices of node and backoff jitter.
     client_rng: Rng,
     nemesis_active: bool,
@@ -249,6 +254,10 @@ pub struct Sim<P: Protocol> {
     batches: Vec<Vec<(Time, Input<P>)>>,
     effects: Vec<Effect<P>>,
     records: Vec<Record>,
+    /// The scenario's expectations and where each stands (`None`: it has none).
+    expect: Option<Box<Tracker>>,
+    /// Whether the expectations were told the run is over.
+    expect_done: bool,
 }
 
 pub use crate::registry::params_of;
@@ -294,6 +303,8 @@ impl<P: Protocol> Sim<P> {
             clients: Vec::new(),
             opgen: None,
             nemesis_rng: Rng::derive(seed, 3),
+            aim_rng: Rng::derive(seed, 7),
+            crash_order: Vec::new(),
             client_rng: Rng::derive(seed, 4),
             nemesis_active: false,
             client_stop: 0,
@@ -316,6 +327,8 @@ impl<P: Protocol> Sim<P> {
             batches: (0..n).map(|_| Vec::new()).collect(),
             effects: Vec::new(),
             records: Vec::new(),
+            expect: (!scenario.expect.is_empty()).then(|| Box::new(Tracker::new(&scenario.expect))),
+            expect_done: false,
         };
         sim.hash.add(seed);
         let quiet = scenario.checks.converge_after_ms * MS;
@@ -532,6 +545,7 @@ impl<P: Protocol> Sim<P> {
     /// What comes next: a control event (handled before returning), a window, or the end.
     fn next_step(&mut self) -> Next {
         if self.violation.is_some() {
+            self.expect_end();
             return Next::Done;
         }
         let tc = self.peek_ctrl().map(|p| p.0);
@@ -540,10 +554,15 @@ impl<P: Protocol> Sim<P> {
             (Some(a), Some(b)) => a.min(b),
             (Some(a), None) => a,
             (None, Some(b)) => b,
-            (None, None) => return Next::Done,
+            (None, None) => {
+                self.expect_end();
+                return Next::Done;
+            }
         };
         self.settle(t.min(self.end));
+        self.observe(t.min(self.end));
         if t > self.end {
+            self.expect_end();
             return Next::Done;
         }
         if tc.is_some_and(|c| tn.is_none_or(|n| c <= n)) {
@@ -611,6 +630,50 @@ impl<P: Protocol> Sim<P> {
             self.leader_seen |= views.iter().flatten().any(|v| v.is_leader_kind());
             self.settled = Some(views);
         }
+    }
+
+    /// Show the expectations the state after the last step; the next step is at `t`.
+    /// Reads the hosts' flags only: the trace does not change.
+    fn observe(&mut self, t: Time) {
+        if let Some(x) = self.expect.as_mut() {
+            let nodes: Vec<(bool, u64, u64)> = self
+                .hosts
+                .iter()
+                .map(|h| (h.leader, h.epoch, h.log_len))
+                .collect();
+            x.observe(
+                self.now,
+                t,
+                &Probe {
+                    status: &self.status,
+                    nodes: &nodes,
+                },
+            );
+        }
+    }
+
+    /// The run is over (its end, or a violation): decide what its course decides.
+    fn expect_end(&mut self) {
+        if self.expect_done {
+            return;
+        }
+        self.expect_done = true;
+        let complete = self.violation.is_none();
+        if complete {
+            self.observe(Time::MAX);
+        }
+        let end = if complete { self.end } else { self.now };
+        if let Some(x) = self.expect.as_mut() {
+            x.finish(end, complete);
+        }
+    }
+
+    /// Where each expectation stands now.
+    pub fn expectations(&self) -> Vec<ExpectOutcome> {
+        self.expect
+            .as_ref()
+            .map(|x| x.outcomes().to_vec())
+            .unwrap_or_default()
     }
 
     /// After a window: note whether a node leads (for the convergence check).
@@ -842,6 +905,9 @@ impl<P: Protocol> Sim<P> {
                 self.hash.add(to as u64);
                 self.hash.add(StableHasher::of(&msg));
                 self.metrics.message(now);
+                if let Some(x) = self.expect.as_mut().filter(|x| x.wants_messages) {
+                    x.on_send(now, msg.kind());
+                }
                 if to as usize >= self.n {
                     return;
                 }
@@ -1000,17 +1066,107 @@ impl<P: Protocol> Sim<P> {
             self.states[iu] = None;
             self.hosts[iu].crash();
             self.crashed.push(i);
+            self.crash_order.retain(|&x| x != i);
+            self.crash_order.push(i);
         }
+    }
+
+    /// The node a fault aimed at a role takes, chosen now: the leader (of the highest
+    /// epoch), a follower (drawn with the run's seed), the running node with the
+    /// longest or shortest log (lowest id on a tie). `None`: no node has the role.
+    fn aim(&mut self, r: NodeRef, taken: &[NodeId]) -> Option<NodeId> {
+        let up: Vec<NodeId> = (0..self.n as NodeId)
+            .filter(|&i| self.status[i as usize] == Status::Up && !taken.contains(&i))
+            .collect();
+        let h = |i: &NodeId| &self.hosts[*i as usize];
+        match r {
+            NodeRef::Id(i) => Some(i),
+            NodeRef::Leader => up
+                .iter()
+                .filter(|i| h(i).leader)
+                .max_by_key(|i| (h(i).epoch, std::cmp::Reverse(**i)))
+                .copied(),
+            NodeRef::Follower => {
+                let f: Vec<NodeId> = up.iter().filter(|i| !h(i).leader).copied().collect();
+                if f.is_empty() {
+                    None
+                } else {
+                    let k = self.aim_rng.below(f.len() as u64) as usize;
+                    Some(f[k])
+                }
+            }
+            NodeRef::LongestLog => up
+                .iter()
+                .max_by_key(|i| (h(i).log_len, std::cmp::Reverse(**i)))
+                .copied(),
+            NodeRef::ShortestLog => up.iter().min_by_key(|i| (h(i).log_len, **i)).copied(),
+            NodeRef::LastCrashed => self
+                .crash_order
+                .iter()
+                .rev()
+                .find(|&&i| self.status[i as usize] == Status::Crashed)
+                .copied(),
+        }
+    }
+
+    /// Resolve the roles a fault names into nodes (noting each in the trace), or
+    /// `None` when a role has no node now (the fault is skipped, and the trace says so).
+    fn resolve(&mut self, kind: FaultKind) -> Option<FaultKind> {
+        // Nodes already taken by this fault: two roles in one partition name two nodes.
+        let mut taken: Vec<NodeId> = match &kind {
+            FaultKind::Partition { groups } => {
+                groups.iter().flatten().filter_map(|r| r.id()).collect()
+            }
+            _ => Vec::new(),
+        };
+        let mut one = |sim: &mut Self, r: &mut NodeRef, what: &str| -> bool {
+            if r.id().is_some() {
+                return true;
+            }
+            match sim.aim(*r, &taken) {
+                Some(i) => {
+                    taken.push(i);
+                    sim.note(format!("{what} aimed at {r}: node {i}"));
+                    sim.hash.add(i as u64);
+                    *r = NodeRef::Id(i);
+                    true
+                }
+                None => {
+                    sim.note(format!("{what} aimed at {r} skipped: no node is {r} now"));
+                    false
+                }
+            }
+        };
+        let mut kind = kind;
+        let name = kind.name();
+        let ok = match &mut kind {
+            FaultKind::Crash { node }
+            | FaultKind::Restart { node, .. }
+            | FaultKind::Pause { node, .. }
+            | FaultKind::Clock { node, .. }
+            | FaultKind::Isolate { node }
+            | FaultKind::Reconnect { node } => one(self, node, name),
+            FaultKind::Partition { groups } => {
+                groups.iter_mut().flatten().all(|r| one(self, r, name))
+            }
+            _ => true,
+        };
+        ok.then_some(kind)
     }
 
     fn fault(&mut self, kind: FaultKind) {
         self.hash.add(StableHasher::of(kind.name()));
+        let Some(kind) = self.resolve(kind) else {
+            return;
+        };
+        let id = |r: NodeRef| r.id().unwrap_or(NodeId::MAX);
         if !matches!(kind, FaultKind::Client { .. }) {
             self.last_disturbance = self.now;
         }
         let now = self.now;
         match kind {
             FaultKind::Crash { node } => {
+                let node = id(node);
                 if self.status[node as usize] == Status::Up
                     || self.status[node as usize] == Status::Paused
                 {
@@ -1019,6 +1175,7 @@ impl<P: Protocol> Sim<P> {
                 }
             }
             FaultKind::Restart { node, disk } => {
+                let node = id(node);
                 if self.status[node as usize] == Status::Crashed {
                     self.note(format!(
                         "node {node} restarts {}",
@@ -1032,6 +1189,7 @@ impl<P: Protocol> Sim<P> {
                 }
             }
             FaultKind::Pause { node, duration_ms } => {
+                let node = id(node);
                 if self.status[node as usize] == Status::Up {
                     let until = now + duration_ms * MS;
                     self.status[node as usize] = Status::Paused;
@@ -1046,6 +1204,7 @@ impl<P: Protocol> Sim<P> {
                 skew_ms,
                 drift_ppm,
             } => {
+                let node = id(node);
                 self.hosts[node as usize]
                     .clock
                     .adjust(now, skew_ms * MS as i64, drift_ppm);
@@ -1054,8 +1213,22 @@ impl<P: Protocol> Sim<P> {
                 ));
             }
             FaultKind::Partition { groups } => {
+                let groups: Vec<Vec<NodeId>> = groups
+                    .iter()
+                    .map(|g| g.iter().map(|r| id(*r)).collect())
+                    .collect();
                 self.note(format!("partition {:?}", groups));
                 self.net.partition(&groups);
+            }
+            FaultKind::Isolate { node } => {
+                let node = id(node);
+                self.note(format!("node {node} isolated"));
+                self.net.isolate(node);
+            }
+            FaultKind::Reconnect { node } => {
+                let node = id(node);
+                self.note(format!("node {node} reconnected"));
+                self.net.reconnect(node);
             }
             FaultKind::Cut { from, to } => {
                 self.note(format!("link {from} -> {to} cut"));
@@ -1381,6 +1554,10 @@ impl<P: Protocol> Sim<P> {
             .push(workload::history_event(c, kind, &cur.op, value, now));
         self.metrics
             .complete(now, now - cur.invoked, result.is_some(), kind);
+        if let Some(x) = self.expect.as_mut() {
+            let write = !matches!(cur.op, Op::Read { .. });
+            x.on_complete(now, write, kind, result.is_some());
+        }
         if console {
             self.note(format!("console: {:?} {what}", cur.op));
         }
@@ -1482,7 +1659,7 @@ impl<P: Protocol> Sim<P> {
                 "pause" => {
                     let d = (interval / 2 + self.nemesis_rng.below(2 * interval + 1)) / MS;
                     self.fault(FaultKind::Pause {
-                        node: pick,
+                        node: pick.into(),
                         duration_ms: d.max(1),
                     });
                 }
@@ -1490,7 +1667,7 @@ impl<P: Protocol> Sim<P> {
                     let skew = self.nemesis_rng.below(401) as i64 - 200;
                     let ppm = self.nemesis_rng.below(100_001) as i64 - 50_000;
                     self.fault(FaultKind::Clock {
-                        node: pick,
+                        node: pick.into(),
                         skew_ms: skew,
                         drift_ppm: ppm,
                     });

@@ -111,6 +111,10 @@ pub struct Host {
     pub paused_until: Time,
     /// Whether the node led after its last event (for a nemesis that aims at leaders).
     pub leader: bool,
+    /// The node's epoch (term, ballot round) after its last event.
+    pub epoch: u64,
+    /// The length of the node's log after its last event.
+    pub log_len: u64,
 }
 
 /// The invariant check run after each event of a job: the cluster's states, the node
@@ -199,6 +203,8 @@ impl Host {
             clock: Clock::default(),
             paused_until: 0,
             leader: false,
+            epoch: 0,
+            log_len: 0,
         }
     }
 
@@ -323,6 +329,8 @@ impl Host {
                 Some(Input::Admin(change)) => admin = Some(node.change_membership(&mut cx, change)),
             }
             self.leader = node.is_leader();
+            self.epoch = node.epoch();
+            self.log_len = node.log_len();
             self.absorb_timers(time, &effects[start..]);
             records.push(Record {
                 time,

@@ -9,6 +9,7 @@ pub mod check;
 pub mod converge;
 pub mod detmath;
 pub mod engine;
+pub mod expect;
 pub mod hash;
 pub mod history;
 pub mod host;

@@ -241,6 +241,32 @@ impl Network {
         self.any_blocked = true;
     }
 
+    /// Cut every link to and from `node`, both ways.
+    pub fn isolate(&mut self, node: NodeId) {
+        let (n, x) = (self.n, node as usize);
+        if x >= n {
+            return;
+        }
+        for o in (0..n).filter(|&o| o != x) {
+            self.blocked[x * n + o] = true;
+            self.blocked[o * n + x] = true;
+        }
+        self.any_blocked = self.blocked.iter().any(|b| *b);
+    }
+
+    /// Unblock every link to and from `node`; cuts between other nodes stay.
+    pub fn reconnect(&mut self, node: NodeId) {
+        let (n, x) = (self.n, node as usize);
+        if x >= n {
+            return;
+        }
+        for o in 0..n {
+            self.blocked[x * n + o] = false;
+            self.blocked[o * n + x] = false;
+        }
+        self.any_blocked = self.blocked.iter().any(|b| *b);
+    }
+
     /// Remove every partition and cut.
     pub fn heal(&mut self) {
         self.blocked.iter_mut().for_each(|b| *b = false);

@@ -142,6 +142,15 @@ pub use crate::registry::coordinator;
 /// Run a whole scenario the way the worker runtime does, but in this thread: for tests
 /// and for comparing runtimes. Returns the trace hash.
 pub fn run_remote_here(s: &Scenario, seed: u64) -> Result<u64, String> {
+    run_remote_here_with_expectations(s, seed).map(|r| r.0)
+}
+
+/// [`run_remote_here`], with where each of the scenario's expectations stands at the
+/// end (decided by the coordinator from what crosses the boundary, as on the page).
+pub fn run_remote_here_with_expectations(
+    s: &Scenario,
+    seed: u64,
+) -> Result<(u64, Vec<crate::expect::ExpectOutcome>), String> {
     let mut c = coordinator(s, seed, 0).map_err(|e| e.to_string())?;
     let n = s.n();
     let fresh = || remote_node(s).map_err(|e| e.to_string());
@@ -162,5 +171,5 @@ pub fn run_remote_here(s: &Scenario, seed: u64) -> Result<u64, String> {
             }
         }
     }
-    Ok(c.engine().trace_hash())
+    Ok((c.engine().trace_hash(), c.engine().expectations()))
 }

@@ -2,6 +2,7 @@
 //! and the summary a run ends with.
 
 use crate::engine::{Flight, Found, LogLine, Sim, Status};
+use crate::expect::{decide_end, ExpectOutcome, ExpectStatus, HistoryVerdict};
 use crate::history::History;
 use crate::metrics::WindowReport;
 use crate::scenario::{FaultKind, Scenario};
@@ -49,6 +50,8 @@ pub trait Engine {
     fn seed(&self) -> u64;
     /// Convergence at the end (see [`Sim::convergence`]).
     fn convergence(&self) -> Option<Result<(), String>>;
+    /// Where each of the scenario's expectations stands (see [`crate::expect`]).
+    fn expectations(&self) -> Vec<ExpectOutcome>;
     fn metrics(&self) -> Vec<WindowReport>;
     fn total(&self) -> WindowReport;
     /// A copy of the whole run, for checkpoints (scrubbing back in time).
@@ -131,6 +134,9 @@ impl<P: Protocol> Engine for Sim<P> {
     fn convergence(&self) -> Option<Result<(), String>> {
         Sim::convergence(self)
     }
+    fn expectations(&self) -> Vec<ExpectOutcome> {
+        Sim::expectations(self)
+    }
     fn metrics(&self) -> Vec<WindowReport> {
         self.metrics.windows()
     }
@@ -161,6 +167,9 @@ pub struct Summary {
     pub invariants: InvariantReport,
     pub convergence: Check,
     pub linearizable: Check,
+    /// The scenario's expectations, each passed or failed with when and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expectations: Vec<ExpectOutcome>,
     pub totals: WindowReport,
     pub windows: Vec<WindowReport>,
     /// True when every check that ran passed. A check whose verdict is unknown did not
@@ -185,13 +194,28 @@ impl Summary {
         if self.invariants.violation.is_some()
             || self.convergence.failed()
             || self.linearizable.failed()
+            || self
+                .expectations
+                .iter()
+                .any(|x| x.status == ExpectStatus::Failed)
         {
             Outcome::Failed
-        } else if self.convergence.is_unknown() || self.linearizable.is_unknown() {
+        } else if self.convergence.is_unknown()
+            || self.linearizable.is_unknown()
+            || self.expectations_failed() > 0
+        {
             Outcome::Unknown
         } else {
             Outcome::Passed
         }
+    }
+
+    /// How many expectations failed (or were left undecided at the end).
+    pub fn expectations_failed(&self) -> usize {
+        self.expectations
+            .iter()
+            .filter(|x| x.status != ExpectStatus::Passed)
+            .count()
     }
 
     /// The command line's exit code: 0 passed, 1 a violation, 3 a check left unknown.
@@ -270,7 +294,11 @@ pub fn summarize(e: &dyn Engine, linearizable: Check) -> Summary {
             explanation: None,
         },
     };
+    let expectations = expectations_at_end(e, &linearizable);
     let ok = invariants.violation.is_none()
+        && expectations
+            .iter()
+            .all(|x| x.status == ExpectStatus::Passed)
         && !convergence.failed()
         && !linearizable.failed()
         && !convergence.is_unknown()
@@ -287,10 +315,46 @@ pub fn summarize(e: &dyn Engine, linearizable: Check) -> Summary {
         invariants,
         convergence,
         linearizable,
+        expectations,
         totals: e.total(),
         windows: e.metrics(),
         ok,
     }
+}
+
+/// Where each of the scenario's expectations stands once the run is over, with the
+/// history check's verdict `linearizable` (and the nodes' end state, where the engine has
+/// it: in the workers runtime the page asks the workers, so "equal state" stays pending
+/// there).
+pub fn expectations_at_end(e: &dyn Engine, linearizable: &Check) -> Vec<ExpectOutcome> {
+    let mut expectations = e.expectations();
+    if expectations.is_empty() {
+        return expectations;
+    }
+    let lin = match linearizable {
+        Check::Passed => HistoryVerdict::Linearizable,
+        Check::Failed {
+            explanation: Some(_),
+            ..
+        } => HistoryVerdict::NotLinearizable,
+        Check::Failed { detail: why, .. } | Check::Skipped { why } => {
+            HistoryVerdict::None(why.clone())
+        }
+        Check::Unknown { why } => HistoryVerdict::Unknown(why.clone()),
+    };
+    let views = e.views();
+    let have_views = views
+        .iter()
+        .zip(e.status())
+        .all(|(v, s)| v.is_some() == (s == Status::Up || s == Status::Paused));
+    decide_end(
+        &e.scenario().expect,
+        &mut expectations,
+        e.now(),
+        lin,
+        have_views.then_some(views.as_slice()),
+    );
+    expectations
 }
 
 /// Check a finished run's client history for linearizability (when the scenario asks

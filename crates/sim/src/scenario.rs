@@ -6,6 +6,7 @@
 //! offending field in every error), then [`Scenario::validate`] checks what JSON types
 //! cannot say (node ids in range, times inside the run, probabilities in `[0, 1]`).
 
+use crate::expect::Expectation;
 use quorumlab_core::{NodeId, Op, Time, MS};
 use serde::{Deserialize, Serialize};
 
@@ -72,6 +73,10 @@ pub struct Scenario {
     pub nemesis: Option<NemesisSpec>,
     #[serde(default)]
     pub checks: ChecksSpec,
+    /// What the run must show: the scenario's lesson as checks, decided during the run
+    /// (see [`crate::expect`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expect: Vec<Expectation>,
     /// Length of the run in simulated milliseconds.
     pub duration_ms: u64,
     /// The seed of every random choice in the run.
@@ -321,20 +326,20 @@ pub struct Fault {
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum FaultKind {
     /// The node stops; volatile state is gone.
-    Crash { node: NodeId },
+    Crash { node: NodeRef },
     /// The node boots again, from its disk (`disk: true`) or blank.
     Restart {
-        node: NodeId,
+        node: NodeRef,
         #[serde(default = "yes")]
         disk: bool,
     },
     /// The node stops handling anything for a while (a long GC pause), then resumes
     /// with everything that arrived meanwhile.
-    Pause { node: NodeId, duration_ms: u64 },
+    Pause { node: NodeRef, duration_ms: u64 },
     /// The node's clock jumps by `skew_ms` and from now on runs `drift_ppm` parts per
     /// million fast (negative: slow).
     Clock {
-        node: NodeId,
+        node: NodeRef,
         #[serde(default)]
         skew_ms: i64,
         #[serde(default)]
@@ -342,7 +347,15 @@ pub enum FaultKind {
     },
     /// Split the nodes into groups that cannot talk across; nodes not listed form one
     /// more group together.
-    Partition { groups: Vec<Vec<NodeId>> },
+    Partition {
+        #[serde(deserialize_with = "groups_with_rest")]
+        groups: Vec<Vec<NodeRef>>,
+    },
+    /// Cut every link to and from one node, leaving every other cut in place.
+    Isolate { node: NodeRef },
+    /// Restore every link to and from one node (cuts and partitions alike), leaving
+    /// the cuts between other nodes in place.
+    Reconnect { node: NodeRef },
     /// Cut the link `from -> to` in one direction only.
     Cut { from: NodeId, to: NodeId },
     /// Remove every partition and cut.
@@ -381,6 +394,8 @@ impl FaultKind {
             FaultKind::Pause { .. } => "pause",
             FaultKind::Clock { .. } => "clock",
             FaultKind::Partition { .. } => "partition",
+            FaultKind::Isolate { .. } => "isolate",
+            FaultKind::Reconnect { .. } => "reconnect",
             FaultKind::Cut { .. } => "cut",
             FaultKind::Heal => "heal",
             FaultKind::Degrade { .. } => "degrade",
@@ -390,6 +405,140 @@ impl FaultKind {
             FaultKind::Client { .. } => "client",
         }
     }
+}
+
+/// A node a fault takes: by id, or by a role resolved at the moment the fault fires
+/// (the trace then says which node it was; with no node in that role the fault is
+/// skipped, and the trace says so). Written as a number or as one of the strings
+/// `"leader"`, `"a follower"` (one chosen by the run's seed), `"the node with the
+/// longest log"`, `"the node with the shortest log"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeRef {
+    Id(NodeId),
+    Leader,
+    Follower,
+    LongestLog,
+    ShortestLog,
+    /// The node that crashed last and is still down (for a restart).
+    LastCrashed,
+}
+
+impl NodeRef {
+    /// The roles, as written in scenarios.
+    pub const ROLES: [(&'static str, NodeRef); 5] = [
+        ("leader", NodeRef::Leader),
+        ("a follower", NodeRef::Follower),
+        ("the node with the longest log", NodeRef::LongestLog),
+        ("the node with the shortest log", NodeRef::ShortestLog),
+        ("the last crashed node", NodeRef::LastCrashed),
+    ];
+
+    /// The node, when named by id.
+    pub fn id(self) -> Option<NodeId> {
+        match self {
+            NodeRef::Id(i) => Some(i),
+            _ => None,
+        }
+    }
+
+    /// Whether this names a role that only a protocol with a leader has.
+    pub fn needs_leader(self) -> bool {
+        matches!(self, NodeRef::Leader | NodeRef::Follower)
+    }
+}
+
+impl From<NodeId> for NodeRef {
+    fn from(i: NodeId) -> Self {
+        NodeRef::Id(i)
+    }
+}
+
+impl PartialEq<NodeId> for NodeRef {
+    fn eq(&self, o: &NodeId) -> bool {
+        *self == NodeRef::Id(*o)
+    }
+}
+
+impl std::fmt::Display for NodeRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NodeRef::Id(i) => write!(f, "{i}"),
+            r => {
+                let name = NodeRef::ROLES
+                    .iter()
+                    .find(|(_, x)| x == r)
+                    .map(|(n, _)| *n)
+                    .unwrap_or("?");
+                write!(f, "{name}")
+            }
+        }
+    }
+}
+
+impl Serialize for NodeRef {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            NodeRef::Id(i) => s.serialize_u32(*i),
+            r => s.serialize_str(&r.to_string()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for NodeRef {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = NodeRef;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a node id, or \"leader\", \"a follower\", \"the node with the longest log\" \
+                     or \"the node with the shortest log\"",
+                )
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<NodeRef, E> {
+                NodeId::try_from(v)
+                    .map(NodeRef::Id)
+                    .map_err(|_| E::custom(format!("node {v} does not exist")))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<NodeRef, E> {
+                u64::try_from(v)
+                    .map_err(|_| E::custom(format!("node {v} does not exist")))
+                    .and_then(|v| self.visit_u64(v))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<NodeRef, E> {
+                NodeRef::ROLES
+                    .iter()
+                    .find(|(n, _)| *n == v)
+                    .map(|(_, r)| *r)
+                    .ok_or_else(|| E::invalid_value(serde::de::Unexpected::Str(v), &self))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Partition groups, where a group may be written `"rest"`: every node not listed.
+/// (Unlisted nodes always form one more group, so `"rest"` only says so.)
+fn groups_with_rest<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Vec<NodeRef>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Group {
+        Nodes(Vec<NodeRef>),
+        Rest(RestWord),
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    enum RestWord {
+        Rest,
+    }
+    let groups = Vec::<Group>::deserialize(d)?;
+    Ok(groups
+        .into_iter()
+        .filter_map(|g| match g {
+            Group::Nodes(v) => Some(v),
+            Group::Rest(RestWord::Rest) => None,
+        })
+        .collect())
 }
 
 /// The seeded random fault injector.
@@ -605,6 +754,10 @@ impl Scenario {
         if let Err(e) = crate::registry::check_name(self) {
             errs.push(e);
         }
+        let has_leader = crate::registry::entries()
+            .iter()
+            .find(|e| e.name == self.protocol.name)
+            .is_some_and(|e| e.has_leader);
         let node = |p: String, id: NodeId, errs: &mut Vec<ScenarioError>| {
             if id as usize >= n {
                 errs.push(ScenarioError::new(
@@ -753,16 +906,40 @@ impl Scenario {
                     ),
                 ));
             }
+            let aimed = |q: String, r: NodeRef, e2: &mut Vec<ScenarioError>| {
+                match r {
+                NodeRef::Id(x) => node(q, x, e2),
+                r if r.needs_leader() && !has_leader => e2.push(ScenarioError::new(
+                    q,
+                    format!(
+                        "{} has no leader, so no node is '{r}': name a node, or \"the node with the longest log\"",
+                        self.protocol.name
+                    ),
+                )),
+                _ => {}
+            }
+            };
             match &f.kind {
+                FaultKind::Restart { node: x, .. } => aimed(format!("{p}.node"), *x, &mut e2),
                 FaultKind::Crash { node: x }
-                | FaultKind::Restart { node: x, .. }
-                | FaultKind::AddNode { node: x }
-                | FaultKind::RemoveNode { node: x } => node(format!("{p}.node"), *x, &mut e2),
+                | FaultKind::Isolate { node: x }
+                | FaultKind::Reconnect { node: x } => {
+                    if *x == NodeRef::LastCrashed {
+                        e2.push(ScenarioError::new(
+                            format!("{p}.node"),
+                            "\"the last crashed node\" is down: only a restart can take it",
+                        ));
+                    }
+                    aimed(format!("{p}.node"), *x, &mut e2)
+                }
+                FaultKind::AddNode { node: x } | FaultKind::RemoveNode { node: x } => {
+                    node(format!("{p}.node"), *x, &mut e2)
+                }
                 FaultKind::Pause {
                     node: x,
                     duration_ms,
                 } => {
-                    node(format!("{p}.node"), *x, &mut e2);
+                    aimed(format!("{p}.node"), *x, &mut e2);
                     if *duration_ms == 0 || *duration_ms > MAX_DURATION_MS {
                         e2.push(ScenarioError::new(
                             format!("{p}.duration_ms"),
@@ -775,7 +952,7 @@ impl Scenario {
                     skew_ms,
                     drift_ppm,
                 } => {
-                    node(format!("{p}.node"), *x, &mut e2);
+                    aimed(format!("{p}.node"), *x, &mut e2);
                     if skew_ms.unsigned_abs() > MAX_DURATION_MS {
                         e2.push(ScenarioError::new(
                             format!("{p}.skew_ms"),
@@ -794,9 +971,13 @@ impl Scenario {
                     for (g, grp) in groups.iter().enumerate() {
                         for (k, x) in grp.iter().enumerate() {
                             let q = format!("{p}.groups[{g}][{k}]");
-                            if (*x as usize) >= n {
-                                node(q, *x, &mut e2);
-                            } else if std::mem::replace(&mut seen[*x as usize], true) {
+                            let Some(x) = x.id() else {
+                                aimed(q, *x, &mut e2);
+                                continue;
+                            };
+                            if (x as usize) >= n {
+                                node(q, x, &mut e2);
+                            } else if std::mem::replace(&mut seen[x as usize], true) {
                                 e2.push(ScenarioError::new(
                                     q,
                                     format!("node {x} is in two groups"),
@@ -880,6 +1061,11 @@ impl Scenario {
         if let Err(e) = crate::registry::check_params(self) {
             errs.push(e);
         }
+        for (i, x) in self.expect.iter().enumerate() {
+            for (field, message) in x.kind.problems(self.duration_ms, n, has_leader) {
+                errs.push(ScenarioError::new(format!("expect[{i}].{field}"), message));
+            }
+        }
         if errs.is_empty() {
             Ok(())
         } else {
@@ -895,6 +1081,16 @@ impl Scenario {
     /// Compact JSON for URLs.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Switch the nemesis on (with its defaults) if the scenario has none. Its
+    /// expectations go: they describe the run under its own faults, which a nemesis
+    /// changes (the invariants, linearizability and convergence are still checked).
+    pub fn force_nemesis(&mut self) {
+        if self.nemesis.is_none() {
+            self.nemesis = Some(NemesisSpec::default());
+            self.expect.clear();
+        }
     }
 
     /// When the nemesis stops, if there is one.

@@ -7,10 +7,11 @@
 
 use quorumlab_core::raft::RaftParams;
 use quorumlab_core::Op;
+use quorumlab_sim::expect::{ExpectKind, Expectation, OpFilter, RoleName};
 use quorumlab_sim::registry;
 use quorumlab_sim::scenario::{
     self, ChecksSpec, Distribution, Fault, FaultKind, LatencySpec, LinkSpec, NemesisSpec,
-    NetworkSpec, NodeSpec, Nodes, OpMix, ProtocolSpec, Scenario, WorkloadSpec,
+    NetworkSpec, NodeRef, NodeSpec, Nodes, OpMix, ProtocolSpec, Scenario, WorkloadSpec,
 };
 use serde_json::{json, Map, Number, Value};
 use std::cmp::Ordering;
@@ -514,11 +515,21 @@ fn the_documented_example_passes_the_schema_and_the_parser() {
 fn every_documented_snippet_passes_and_every_fault_type_has_one() {
     let blocks = json_blocks(&doc());
     let mut seen = Vec::new();
+    let mut expectations: Vec<String> = Vec::new();
     for (i, b) in blocks.iter().enumerate().skip(1) {
         let v: Value = serde_json::from_str(b)
             .unwrap_or_else(|e| panic!("doc json block {i} is not JSON: {e}\n{b}"));
         if v.get("version").is_some() {
             assert_accepted(&v, &format!("doc json block {i}"));
+        } else if let Some(list) = v.as_array() {
+            // A list of expectations.
+            let mut s = base();
+            s["expect"] = v.clone();
+            assert_accepted(&s, &format!("doc expectations {i}"));
+            expectations.extend(
+                list.iter()
+                    .filter_map(|x| x["type"].as_str().map(String::from)),
+            );
         } else if let (Some(_), Some(t)) = (v.get("at_ms"), v.get("type").and_then(Value::as_str)) {
             let mut s = base();
             s["faults"] = json!([v.clone()]);
@@ -532,6 +543,8 @@ fn every_documented_snippet_passes_and_every_fault_type_has_one() {
         "pause",
         "clock",
         "partition",
+        "isolate",
+        "reconnect",
         "cut",
         "heal",
         "degrade",
@@ -543,6 +556,18 @@ fn every_documented_snippet_passes_and_every_fault_type_has_one() {
         assert!(
             seen.iter().any(|x| x == t),
             "the doc has no example of a `{t}` fault"
+        );
+    }
+    let schema = schema();
+    for t in schema["$defs"]["expectation"]["properties"]["type"]["enum"]
+        .as_array()
+        .expect("expectation types")
+        .iter()
+        .filter_map(Value::as_str)
+    {
+        assert!(
+            expectations.iter().any(|x| x == t),
+            "the doc has no example of a `{t}` expectation"
         );
     }
 }
@@ -558,6 +583,24 @@ fn with(f: impl FnOnce(&mut Value)) -> Value {
 
 fn broken() -> Vec<(&'static str, Value)> {
     vec![
+        (
+            "expectation of an unknown type",
+            with(|v| v["expect"] = json!([{"type": "happy"}])),
+        ),
+        (
+            "expectation missing a field",
+            with(|v| v["expect"] = json!([{"type": "leader"}])),
+        ),
+        (
+            "expectation with a field of another type",
+            with(|v| v["expect"] = json!([{"type": "state_equal", "within_ms": 5}])),
+        ),
+        (
+            "expectation of an unknown role",
+            with(|v| {
+                v["expect"] = json!([{"type": "role", "node": 0, "role": "king", "at_ms": 5}])
+            }),
+        ),
         (
             "unknown top-level field",
             with(|v| v["colour"] = json!("red")),
@@ -1102,32 +1145,93 @@ fn full() -> Scenario {
             ..NemesisSpec::default()
         }),
         checks: ChecksSpec::default(),
+        expect: all_expectations(),
         duration_ms: 1000,
         seed: 7,
         metrics_window_ms: 100,
     }
 }
 
+/// One expectation of every type, every optional field set.
+fn all_expectations() -> Vec<Expectation> {
+    let kinds = vec![
+        ExpectKind::Leader {
+            after_ms: 10,
+            within_ms: 500,
+        },
+        ExpectKind::OneLeaderPerTerm {},
+        ExpectKind::NoCommit {
+            from_ms: 10,
+            to_ms: 20,
+        },
+        ExpectKind::AtLeast {
+            n: 1,
+            op: OpFilter::Write,
+            from_ms: 10,
+            to_ms: 20,
+        },
+        ExpectKind::TermStable {
+            from_ms: 10,
+            to_ms: 20,
+        },
+        ExpectKind::LeaderStable {
+            from_ms: 10,
+            to_ms: 20,
+        },
+        ExpectKind::Messages {
+            kind: Some("vote".into()),
+            at_most_per_s: Some(5.0),
+            at_least_per_s: Some(1.0),
+            from_ms: 10,
+            to_ms: 20,
+        },
+        ExpectKind::Availability {
+            at_least: Some(0.5),
+            at_most: Some(1.0),
+            from_ms: 10,
+            to_ms: 20,
+        },
+        ExpectKind::Linearizable { holds: true },
+        ExpectKind::Role {
+            node: 0,
+            role: RoleName::Leader,
+            at_ms: 10,
+        },
+        ExpectKind::StateEqual {},
+    ];
+    kinds
+        .into_iter()
+        .map(|kind| Expectation {
+            says: "why".into(),
+            kind,
+        })
+        .collect()
+}
+
 /// One fault of every type, every optional field set.
 fn all_faults() -> Vec<Fault> {
     let kinds = vec![
-        FaultKind::Crash { node: 0 },
+        FaultKind::Crash { node: 0.into() },
         FaultKind::Restart {
-            node: 0,
+            node: NodeRef::LastCrashed,
             disk: false,
         },
         FaultKind::Pause {
-            node: 0,
+            node: NodeRef::Leader,
             duration_ms: 5,
         },
         FaultKind::Clock {
-            node: 0,
+            node: 0.into(),
             skew_ms: 5,
             drift_ppm: 5,
         },
         FaultKind::Partition {
-            groups: vec![vec![0]],
+            groups: vec![vec![0.into(), NodeRef::Follower]],
         },
+        FaultKind::Isolate {
+            node: NodeRef::LongestLog,
+        },
+        FaultKind::Reconnect { node: 0.into() },
         FaultKind::Cut { from: 0, to: 1 },
         FaultKind::Heal,
         FaultKind::Degrade {
@@ -1201,6 +1305,26 @@ fn schema_property_names_are_the_serde_field_names() {
         schema["$defs"]["fault"]["oneOf"].as_array().map(Vec::len),
         Some(types.len())
     );
+    // Every expectation type, and nothing else, has a variant in the schema.
+    let mut types: Vec<String> = Vec::new();
+    for x in v["expect"].as_array().expect("expect") {
+        let t = x["type"].as_str().expect("a type");
+        types.push(t.to_string());
+        let def = &schema["$defs"][format!("expect_{t}")];
+        assert!(def.is_object(), "no $defs.expect_{t}");
+        assert_eq!(
+            schema_keys(&schema, def),
+            keys(x),
+            "fields of expectation `{t}`"
+        );
+    }
+    let declared: Vec<String> = schema["$defs"]["expectation"]["properties"]["type"]["enum"]
+        .as_array()
+        .expect("expectation type enum")
+        .iter()
+        .filter_map(|t| t.as_str().map(String::from))
+        .collect();
+    assert_eq!(declared, types, "expectation types (and their order)");
     // Operations.
     let ops = [
         Op::Read { key: "k".into() },

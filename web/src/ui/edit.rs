@@ -3,8 +3,8 @@
 
 use quorumlab_core::NodeId;
 use quorumlab_sim::scenario::{
-    self, FaultKind, LatencySpec, LinkSpec, NemesisSpec, NodeSpec, Nodes, Scenario, WorkloadSpec,
-    MAX_NODES,
+    self, FaultKind, LatencySpec, LinkSpec, NemesisSpec, NodeRef, NodeSpec, Nodes, Scenario,
+    WorkloadSpec, MAX_NODES,
 };
 
 /// Check an edited scenario, as one message.
@@ -81,9 +81,19 @@ pub fn remove_node(s: &Scenario, id: NodeId) -> Result<Scenario, String> {
             | Restart { node, .. }
             | Pause { node, .. }
             | Clock { node, .. }
-            | AddNode { node }
-            | RemoveNode { node }
-            | Client { node, .. } => {
+            | Isolate { node }
+            | Reconnect { node } => {
+                match node.id() {
+                    Some(x) if x == id => false,
+                    Some(x) => {
+                        *node = shift(x).into();
+                        true
+                    }
+                    // A role is resolved when the fault fires: still meaningful.
+                    None => true,
+                }
+            }
+            AddNode { node } | RemoveNode { node } | Client { node, .. } => {
                 if *node == id {
                     return false;
                 }
@@ -100,9 +110,11 @@ pub fn remove_node(s: &Scenario, id: NodeId) -> Result<Scenario, String> {
             }
             Partition { groups } => {
                 for g in groups.iter_mut() {
-                    g.retain(|&x| x != id);
+                    g.retain(|x| *x != id);
                     for x in g.iter_mut() {
-                        *x = shift(*x);
+                        if let Some(i) = x.id() {
+                            *x = shift(i).into();
+                        }
                     }
                 }
                 groups.retain(|g| !g.is_empty());
@@ -270,20 +282,40 @@ pub fn toggle_nemesis_kind(s: &Scenario, kind: &str) -> Result<Scenario, String>
     checked(s)
 }
 
+/// A node a fault names, in words: "node 3", "the leader", "a follower", ...
+fn who(r: &NodeRef) -> String {
+    match r {
+        NodeRef::Id(i) => format!("node {i}"),
+        NodeRef::Leader => "the leader".into(),
+        r => r.to_string(),
+    }
+}
+
 /// A fault in words, for the timeline and the log.
 pub fn describe_fault(k: &FaultKind) -> String {
     use FaultKind::*;
     match k {
-        Crash { node } => format!("crash node {node}"),
-        Restart { node, disk: true } => format!("restart node {node} from disk"),
-        Restart { node, disk: false } => format!("restart node {node} blank"),
-        Pause { node, duration_ms } => format!("pause node {node} for {duration_ms} ms"),
+        Crash { node } => format!("crash {}", who(node)),
+        Restart { node, disk: true } => format!("restart {} from disk", who(node)),
+        Restart { node, disk: false } => format!("restart {} blank", who(node)),
+        Pause { node, duration_ms } => format!("pause {} for {duration_ms} ms", who(node)),
         Clock {
             node,
             skew_ms,
             drift_ppm,
-        } => format!("clock of node {node}: {skew_ms:+} ms, {drift_ppm:+} ppm"),
-        Partition { groups } => format!("partition {groups:?}"),
+        } => format!("clock of {}: {skew_ms:+} ms, {drift_ppm:+} ppm", who(node)),
+        Partition { groups } => {
+            let gs: Vec<String> = groups
+                .iter()
+                .map(|g| {
+                    let xs: Vec<String> = g.iter().map(|r| r.to_string()).collect();
+                    format!("[{}]", xs.join(", "))
+                })
+                .collect();
+            format!("partition {}", gs.join(" | "))
+        }
+        Isolate { node } => format!("isolate {}", who(node)),
+        Reconnect { node } => format!("reconnect {}", who(node)),
         Cut { from, to } => format!("cut {from} → {to}"),
         Heal => "heal the network".into(),
         Degrade { from, to, .. } => format!("degrade link {from} – {to}"),
@@ -315,16 +347,16 @@ mod tests {
         s.faults = vec![
             Fault {
                 at_ms: 10,
-                kind: FaultKind::Crash { node: 1 },
+                kind: FaultKind::Crash { node: 1.into() },
             },
             Fault {
                 at_ms: 20,
-                kind: FaultKind::Crash { node: 3 },
+                kind: FaultKind::Crash { node: 3.into() },
             },
             Fault {
                 at_ms: 30,
                 kind: FaultKind::Partition {
-                    groups: vec![vec![0, 1], vec![2, 3, 4]],
+                    groups: vec![vec![0.into(), 1.into()], vec![2.into(), 3.into(), 4.into()]],
                 },
             },
         ];
@@ -333,11 +365,11 @@ mod tests {
         let s = remove_node(&s, 1).unwrap();
         assert_eq!(s.n(), 5);
         assert_eq!(s.faults.len(), 2);
-        assert_eq!(s.faults[0].kind, FaultKind::Crash { node: 2 });
+        assert_eq!(s.faults[0].kind, FaultKind::Crash { node: 2.into() });
         assert_eq!(
             s.faults[1].kind,
             FaultKind::Partition {
-                groups: vec![vec![0], vec![1, 2, 3]]
+                groups: vec![vec![0.into()], vec![1.into(), 2.into(), 3.into()]]
             }
         );
         assert!(remove_node(&s, 77).is_err());

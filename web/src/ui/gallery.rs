@@ -144,6 +144,7 @@ fn minimal() -> Scenario {
         faults: Vec::new(),
         nemesis: None,
         checks: Default::default(),
+        expect: Vec::new(),
         duration_ms: 30_000,
         seed: 1,
         metrics_window_ms: 1000,

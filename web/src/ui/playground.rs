@@ -455,9 +455,17 @@ impl Playground {
                 let t = (ms * MS as f64).min(u64::MAX as f64 / 2.0) as Time;
                 Component::update(self, ctx, Msg::Seek(t));
             }
-            Command::Crash(node) => self.act(FaultKind::Crash { node }),
-            Command::Restart(node) => self.act(FaultKind::Restart { node, disk: true }),
-            Command::Partition(groups) => self.act(FaultKind::Partition { groups }),
+            Command::Crash(node) => self.act(FaultKind::Crash { node: node.into() }),
+            Command::Restart(node) => self.act(FaultKind::Restart {
+                node: node.into(),
+                disk: true,
+            }),
+            Command::Partition(groups) => self.act(FaultKind::Partition {
+                groups: groups
+                    .into_iter()
+                    .map(|g| g.into_iter().map(Into::into).collect())
+                    .collect(),
+            }),
             Command::Heal => self.act(FaultKind::Heal),
         };
     }
@@ -764,7 +772,11 @@ impl Component for Playground {
                 if a.is_empty() && b.is_empty() {
                     self.notice = Some("Put some nodes in group A or B first".into());
                 } else {
-                    let groups = [a, b].into_iter().filter(|g| !g.is_empty()).collect();
+                    let groups = [a, b]
+                        .into_iter()
+                        .filter(|g| !g.is_empty())
+                        .map(|g| g.into_iter().map(Into::into).collect())
+                        .collect();
                     self.act(FaultKind::Partition { groups });
                 }
             }

@@ -325,7 +325,7 @@ mod tests {
     fn actions_are_recorded_at_whole_ms_and_reproduce() {
         let mut sess = Session::new(small());
         sess.advance_to(700_500, u64::MAX);
-        sess.act(FaultKind::Crash { node: 1 }).unwrap();
+        sess.act(FaultKind::Crash { node: 1.into() }).unwrap();
         assert_eq!(sess.now(), 701_000);
         sess.advance_to(900_000, u64::MAX);
         sess.act(FaultKind::Client {
@@ -351,7 +351,7 @@ mod tests {
     #[test]
     fn bad_actions_are_errors_not_panics() {
         let mut sess = Session::new(small());
-        assert!(sess.act(FaultKind::Crash { node: 99 }).is_err());
+        assert!(sess.act(FaultKind::Crash { node: 99.into() }).is_err());
         sess.run_to_end();
         assert!(sess.act(FaultKind::Heal).is_err());
     }

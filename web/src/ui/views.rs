@@ -58,6 +58,7 @@ pub fn page(p: &Playground, ctx: &Ctx) -> Html {
                     { spacetime(p, ctx) }
                 </div>
                 <aside class="ql-side">
+                    { super::lessons::checklist(p, ctx) }
                     { tabs(p, ctx) }
                     {
                         match p.tab {
@@ -627,12 +628,12 @@ fn node_panel(p: &Playground, ctx: &Ctx) -> Html {
                 <span class={classes!("pill", drawn.class)} data-kind={drawn.kind.map(|k| k.name())}>{ drawn.label.clone() }</span>
             </h2>
             <div class="ql-actions">
-                <button data-testid="crash" disabled={status == Status::Crashed || status == Status::Spare} onclick={act(FaultKind::Crash { node: id })}>{ "Crash" }</button>
-                <button data-testid="restart" disabled={status != Status::Crashed} onclick={act(FaultKind::Restart { node: id, disk: true })}>{ "Restart (disk)" }</button>
-                <button data-testid="restart-blank" disabled={status != Status::Crashed} onclick={act(FaultKind::Restart { node: id, disk: false })}>{ "Restart blank" }</button>
-                <button data-testid="pause-node" disabled={status != Status::Up} onclick={act(FaultKind::Pause { node: id, duration_ms: 1000 })}>{ "Pause 1 s" }</button>
-                <button data-testid="skew" onclick={act(FaultKind::Clock { node: id, skew_ms: 100, drift_ppm: 0 })}>{ "Clock +100 ms" }</button>
-                <button onclick={act(FaultKind::Clock { node: id, skew_ms: 0, drift_ppm: 100_000 })}>{ "Clock 10% fast" }</button>
+                <button data-testid="crash" disabled={status == Status::Crashed || status == Status::Spare} onclick={act(FaultKind::Crash { node: id.into() })}>{ "Crash" }</button>
+                <button data-testid="restart" disabled={status != Status::Crashed} onclick={act(FaultKind::Restart { node: id.into(), disk: true })}>{ "Restart (disk)" }</button>
+                <button data-testid="restart-blank" disabled={status != Status::Crashed} onclick={act(FaultKind::Restart { node: id.into(), disk: false })}>{ "Restart blank" }</button>
+                <button data-testid="pause-node" disabled={status != Status::Up} onclick={act(FaultKind::Pause { node: id.into(), duration_ms: 1000 })}>{ "Pause 1 s" }</button>
+                <button data-testid="skew" onclick={act(FaultKind::Clock { node: id.into(), skew_ms: 100, drift_ppm: 0 })}>{ "Clock +100 ms" }</button>
+                <button onclick={act(FaultKind::Clock { node: id.into(), skew_ms: 0, drift_ppm: 100_000 })}>{ "Clock 10% fast" }</button>
             </div>
             <p class="ql-muted">{ format!("Actions are recorded in the scenario at {at} ms.") }</p>
             <p class="ql-muted" data-testid="view-source" data-source={source}>{

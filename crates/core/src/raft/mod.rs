@@ -1373,6 +1373,14 @@ impl Protocol for Raft {
         self.role == Role::Leader
     }
 
+    fn epoch(&self) -> u64 {
+        self.term
+    }
+
+    fn log_len(&self) -> u64 {
+        self.log.last_index()
+    }
+
     fn view(&self) -> NodeView {
         view::view(self)
     }

@@ -408,6 +408,17 @@ impl Protocol for MultiPaxos {
         self.proposer.role == Role::Leader
     }
 
+    /// The ballot, round and node together (`round * 256 + node`): two proposers may
+    /// lead in one round, under different ballots, and that is safe.
+    fn epoch(&self) -> u64 {
+        let b = self.ballot();
+        b.round * 256 + u64::from(b.node)
+    }
+
+    fn log_len(&self) -> u64 {
+        self.log.last_slot()
+    }
+
     fn view(&self) -> NodeView {
         view::view(self)
     }
