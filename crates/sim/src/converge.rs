@@ -15,7 +15,6 @@
 //! detectors. A protocol without a rule makes no claim (the check passes).
 
 use quorumlab_core::{NodeId, NodeView, Time, MS};
-use std::collections::BTreeSet;
 
 /// What the convergence rule sees.
 #[derive(Clone, Copy, Debug)]
@@ -108,14 +107,14 @@ pub fn suspects_the_crashed(o: &Observed<'_>) -> Result<(), String> {
         let Some(v) = v else { continue };
         let i = i as NodeId;
         let watched = v.members.iter().copied().filter(|&m| m != i);
-        let expected: BTreeSet<NodeId> = watched.filter(|&m| down(m)).collect();
-        let suspected: BTreeSet<NodeId> = v.flagged().collect();
-        if let Some(m) = expected.difference(&suspected).next() {
+        let expected: Vec<NodeId> = watched.filter(|&m| down(m)).collect();
+        let suspected: Vec<NodeId> = v.flagged().collect();
+        if let Some(m) = expected.iter().find(|m| !suspected.contains(m)) {
             return Err(format!(
                 "node {i} does not suspect node {m} at the end, though node {m} is down (no fault in the last {quiet} ms)"
             ));
         }
-        if let Some(m) = suspected.difference(&expected).next() {
+        if let Some(m) = suspected.iter().find(|m| !expected.contains(m)) {
             return Err(format!(
                 "node {i} still suspects node {m} at the end, though node {m} is up (no fault in the last {quiet} ms): a false suspicion"
             ));

@@ -70,14 +70,14 @@ pub struct Key {
 pub fn legend(roles: &[Drawn]) -> Vec<Key> {
     let mut keys = Vec::new();
     for k in RoleKind::ALL {
+        // Kept sorted by insertion (a few labels; no sort routine in the bundle).
         let mut labels: Vec<&str> = Vec::new();
         for r in roles.iter().filter(|r| r.kind == Some(k)) {
-            if !labels.contains(&r.label.as_str()) {
-                labels.push(&r.label);
+            if let Err(at) = labels.binary_search(&r.label.as_str()) {
+                labels.insert(at, &r.label);
             }
         }
         if !labels.is_empty() {
-            labels.sort_unstable();
             keys.push(Key {
                 class: kind_class(k),
                 text: labels.join(" / "),
