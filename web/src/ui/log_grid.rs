@@ -1127,4 +1127,52 @@ mod tests {
         assert!(g.rows[cut].last > 20 && g.rows[cut].snapshot > 0);
         assert!(g.rows[cut].title.contains("disk"));
     }
+
+    /// Multi-Paxos's slot table reaches the grid with its marks: chosen slots are drawn
+    /// committed, slots only accepted (phase 2 under way) are not, and tooltips speak of
+    /// ballots, not terms.
+    #[test]
+    fn multi_paxos_slots_show_chosen_and_accepted_marks() {
+        let sc: Scenario = quorumlab_sim::scenario::load(include_str!(
+            "../../../scenarios/multi-paxos-leader-crash.json"
+        ))
+        .unwrap();
+        let mut s = Session::with_record(sc, 0);
+        let (mut chosen, mut accepted) = (0, 0);
+        for ms in (100..=3_000).step_by(50) {
+            let inp = run_to(&mut s, ms);
+            let g = grid(&inp, (1, u64::MAX), &[]);
+            for r in g.rows.iter().filter(|r| r.status == RowStatus::Up) {
+                assert_eq!(r.epoch, "ballot");
+                assert_eq!(r.commit_label, "chosen");
+                for c in &r.cells {
+                    match c.mark {
+                        Mark::Chosen => {
+                            chosen += 1;
+                            assert!(c.committed, "node {}: slot {}", r.node, c.index);
+                        }
+                        Mark::Accepted => {
+                            accepted += 1;
+                            assert!(
+                                !c.committed && !c.applied,
+                                "node {}: slot {}",
+                                r.node,
+                                c.index
+                            );
+                            assert!(cell_title(r.node, &r.epoch, c).contains("· accepted"));
+                        }
+                        _ => {}
+                    }
+                    if c.term > 0 {
+                        assert!(cell_title(r.node, &r.epoch, c).contains(" · ballot "));
+                    }
+                }
+            }
+        }
+        assert!(chosen > 100, "{chosen} chosen cells seen");
+        assert!(
+            accepted > 0,
+            "no slot was ever seen accepted and not yet chosen"
+        );
+    }
 }
