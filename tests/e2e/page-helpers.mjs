@@ -115,12 +115,30 @@ export function nodeTerm(page, id) {
 }
 
 /**
- * A share-link fragment (without `#`) for a scenario, as crates/sim/src/url.rs writes it:
- * `1.` + base64url without padding of the raw-deflated JSON.
+ * A share-link fragment (without `#`) for a scenario, in the first link format (which the
+ * page still opens): `1.` + base64url without padding of the raw-deflated JSON.
  */
 export function encodeScenario(scenario) {
   const json = typeof scenario === 'string' ? scenario : JSON.stringify(scenario);
   return `1.${deflateRawSync(Buffer.from(json, 'utf8'), { level: 9 }).toString('base64url')}`;
+}
+
+/** The checksum of a link's data, as crates/sim/src/url.rs computes it (36 bits of FNV-1a). */
+export function linkChecksum(data) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  let h = 0xcbf29ce484222325n;
+  for (const b of Buffer.from(data, 'utf8')) {
+    h = ((h ^ BigInt(b)) * 0x100000001b3n) & 0xffffffffffffffffn;
+  }
+  let out = '';
+  for (let i = 0; i < 6; i++) out += alphabet[Number((h >> BigInt(58 - 6 * i)) & 63n)];
+  return out;
+}
+
+/** A share-link fragment in the current format, as the page writes it: `2.<checksum>.<data>`. */
+export function encodeScenarioChecked(scenario) {
+  const data = encodeScenario(scenario).slice(2);
+  return `2.${linkChecksum(data)}.${data}`;
 }
 
 /** Count animation frames in the page over `ms` wall-clock milliseconds. */

@@ -18,6 +18,7 @@ import { launch, watchForErrors } from './browser.mjs';
 import {
   commitIndex,
   encodeScenario,
+  encodeScenarioChecked,
   measureFps,
   nodeTerm,
   pause,
@@ -253,8 +254,8 @@ test('a share link replays to the same trace hash', { timeout: 90_000 }, async (
       const field = page.getByTestId('share-link');
       await field.waitFor({ timeout: TIMEOUT });
       const link = await field.inputValue();
-      assert.ok(link.startsWith(`${server.url}#1.`), `a share link: ${link}`);
-      assert.match(link.slice(link.indexOf('#') + 1), /^1\.[A-Za-z0-9_-]+$/);
+      assert.ok(link.startsWith(`${server.url}#2.`), `a share link: ${link}`);
+      assert.match(link.slice(link.indexOf('#') + 1), /^2\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]+$/);
       assert.equal(await page.evaluate(() => navigator.clipboard.readText()), link, 'on the clipboard');
 
       await page.getByTestId('run-to-end').click();
@@ -301,10 +302,14 @@ test('a share link replays to the same trace hash', { timeout: 90_000 }, async (
 test('a broken link shows the error banner and opens the default scenario', { timeout: 90_000 }, async () => {
   // A valid link to another scenario, then cut short.
   const other = encodeScenario({ ...DEFAULT_SCENARIO, name: 'Another scenario', nodes: 3, seed: 9 });
+  const checked = encodeScenarioChecked({ ...DEFAULT_SCENARIO, name: 'Another scenario', nodes: 3, seed: 9 });
   const cases = [
     { name: 'garbage', fragment: '1.!!this*is~not(base64)!!', why: /is not base64url/ },
     { name: 'not-deflate', fragment: '1.QUJDREVGR0hJSktMTU5PUA', why: /does not decompress/ },
     { name: 'truncated', fragment: other.slice(0, Math.floor(other.length / 2)), why: /does not decompress/ },
+    // The current format names a cut or an edit as such, by its checksum.
+    { name: 'truncated-checked', fragment: checked.slice(0, Math.floor(checked.length / 2)), why: /truncated or edited/ },
+    { name: 'edited-checked', fragment: checked.slice(0, -3) + (checked.endsWith('AAA') ? 'BBB' : 'AAA'), why: /truncated or edited/ },
   ];
   await withBrowser(async (open) => {
     for (const c of cases) {

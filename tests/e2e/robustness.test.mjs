@@ -4,8 +4,10 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SCREENSHOTS } from './static-server.mjs';
+import { SCREENSHOTS, serveDir } from './static-server.mjs';
 import { watchForErrors } from './browser.mjs';
 import { sharedBrowser } from './harness.mjs';
 
@@ -124,4 +126,127 @@ test('garbage in the console and in postMessage commands ends in messages', { ti
   await page.screenshot({ path: join(SCREENSHOTS, 'robust-commands.png') });
   await page.close();
   assert.deepEqual(errors, []);
+});
+
+/**
+ * The playground embedded in a page of another site, beside a second frame of that site
+ * (a stranger): `window.events` collects what the playground posts to its parent.
+ */
+async function embedded(fn) {
+  const dir = await mkdtemp(join(tmpdir(), 'quorumlab-embedder-'));
+  await writeFile(
+    join(dir, 'index.html'),
+    `<!doctype html><title>Embedder</title><link rel="icon" href="data:,">
+     <iframe id="app" name="app" src="${env.server.url}?runtime=inline" width="1000" height="650"></iframe>
+     <iframe id="stranger" name="stranger" srcdoc="<p>a stranger</p>"></iframe>
+     <script>
+       window.events = [];
+       window.addEventListener('message', (e) => {
+         if (e.source === document.getElementById('app').contentWindow) window.events.push(e.data);
+       });
+     </script>`,
+  );
+  const host = await serveDir(dir);
+  const page = await env.browser.context.newPage();
+  const errors = watchForErrors(page);
+  try {
+    await page.goto(host.url, { waitUntil: 'load' });
+    const app = page.frameLocator('#app');
+    await app.locator('svg[data-testid="canvas"] g[data-node]').first().waitFor({ timeout: TIMEOUT });
+    await page.waitForFunction(() => window.events.some((e) => e && e.type === 'ready'), null, { timeout: TIMEOUT });
+    await fn(page, app);
+  } finally {
+    await page.close();
+    await host.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+  assert.deepEqual(errors, []);
+}
+
+/** The `error` events the playground posted to its parent so far. */
+function errorEvents(page) {
+  return page.evaluate(() => window.events.filter((e) => e && e.type === 'error').map((e) => e.message));
+}
+
+test('only the embedding page drives the playground: a stranger frame is ignored', { timeout: 120_000 }, async () => {
+  await embedded(async (page, app) => {
+    const stranger = page.frame({ name: 'stranger' });
+    await stranger.evaluate(() => {
+      const target = parent.document.getElementById('app').contentWindow;
+      target.postMessage({ type: 'crash', node: 1 }, '*');
+      target.postMessage({ type: 'warp-drive' }, '*');
+      target.postMessage('not json', '*');
+    });
+    // The parent's own command after them: once it is done, the stranger's have arrived.
+    await page.evaluate(() => document.getElementById('app').contentWindow.postMessage({ type: 'crash', node: 2 }, '*'));
+    await app.locator('g[data-node="2"][data-role="crashed"]').waitFor({ timeout: TIMEOUT });
+    await page.waitForTimeout(500);
+    assert.equal(await app.locator('g[data-node="1"][data-role="crashed"]').count(), 0, 'the stranger crashed nothing');
+    assert.deepEqual(await errorEvents(page), [], 'a stranger gets no answer, not even an error');
+    assert.equal(await app.getByTestId('notice').count(), 0, 'and the page shows nothing of it');
+    // The parent's garbage is answered with an error event.
+    await page.evaluate(() => document.getElementById('app').contentWindow.postMessage({ type: 'warp-drive' }, '*'));
+    await page.waitForFunction(() => window.events.some((e) => e && e.type === 'error'), null, { timeout: TIMEOUT });
+    assert.match((await errorEvents(page))[0], /unknown message type `warp-drive`/);
+    await page.screenshot({ path: join(SCREENSHOTS, 'robust-stranger.png') });
+  });
+});
+
+test('a parent posting in a tight loop is rate-limited and the page stays alive', { timeout: 120_000 }, async () => {
+  await embedded(async (page, app) => {
+    // 5000 unknown commands at once: each one read would be answered with an error event.
+    const t0 = Date.now();
+    await page.evaluate(() => {
+      const target = document.getElementById('app').contentWindow;
+      for (let i = 0; i < 5000; i++) target.postMessage({ type: 'warp-drive', i }, '*');
+    });
+    await page.waitForFunction(
+      () => window.events.some((e) => e && e.type === 'error' && /too many messages/.test(e.message)),
+      null,
+      { timeout: TIMEOUT },
+    );
+    await page.waitForTimeout(1000);
+    const errs = await errorEvents(page);
+    const answered = errs.filter((m) => /unknown message type/.test(m)).length;
+    const told = errs.filter((m) => /too many messages/.test(m));
+    console.log(`MEASURE flood: 5000 posted, ${answered} read, ${told.length} 'too many' events, ${Date.now() - t0} ms`);
+    assert.ok(answered >= 50 && answered <= 200, `${answered} of 5000 read`);
+    assert.ok(told.length >= 1 && told.length <= 3, told.join('\n'));
+    assert.match(told[0], /at most 100 at once and 50 a second; \d+ ignored/);
+    // The page is alive: simulated time moves, and after a quiet moment a command works.
+    await app.getByTestId('play').click();
+    const t = Number(await app.getByTestId('time').getAttribute('data-us'));
+    await app.locator('[data-testid="time"]').and(app.locator(`:not([data-us="${t}"])`)).waitFor({ timeout: TIMEOUT });
+    await page.waitForTimeout(2500);
+    await page.evaluate(() => document.getElementById('app').contentWindow.postMessage({ type: 'crash', node: 3 }, '*'));
+    await app.locator('g[data-node="3"][data-role="crashed"]').waitFor({ timeout: TIMEOUT });
+    assert.equal(await app.getByTestId('panic').count(), 0);
+    await page.screenshot({ path: join(SCREENSHOTS, 'robust-flood.png') });
+  });
+});
+
+test('the Content-Security-Policy refuses inline script, yet the app and its workers run', { timeout: 90_000 }, async () => {
+  const page = await env.browser.context.newPage();
+  const errors = watchForErrors(page);
+  await page.goto(`${env.server.url}?runtime=workers`, { waitUntil: 'load' });
+  await page.locator('[data-testid="runtime"][data-transport="shared-memory"]').waitFor({ timeout: 60_000 });
+  const csp = await page.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content');
+  assert.match(csp, /script-src 'self' 'wasm-unsafe-eval';/);
+  assert.equal(await page.locator('script:not([src])').count(), 0, 'no inline script in the page');
+  // Script injected into the page (what an XSS would do) does not run.
+  const ran = await page.evaluate(
+    () =>
+      new Promise((done) => {
+        document.addEventListener('securitypolicyviolation', (e) => done({ ran: !!window.__injected, blocked: e.violatedDirective }), { once: true });
+        const s = document.createElement('script');
+        s.textContent = 'window.__injected = true';
+        document.head.appendChild(s);
+        setTimeout(() => done({ ran: !!window.__injected, blocked: null }), 2000);
+      }),
+  );
+  assert.deepEqual(ran, { ran: false, blocked: 'script-src-elem' });
+  await assertAlive(page, 'under the policy');
+  await page.close();
+  // The refusal is the only thing logged.
+  assert.deepEqual(errors.filter((e) => !/Content Security Policy/.test(e)), []);
 });

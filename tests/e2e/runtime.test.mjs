@@ -108,6 +108,36 @@ test('workers and single-thread runs equal the native CLI, preset by preset', { 
   assert.deepEqual(errors, []);
 });
 
+test('50 random scenarios: workers and single-thread runs equal the native CLI', { timeout: 300_000 }, async () => {
+  // Drawn by the simulator's generator (any protocol, node counts, network, links,
+  // workloads, timed faults of every kind, nemesis): `quorumlab determinism --print`.
+  const drawn = cli(['determinism', '--scenarios', '50', '--start', '1000', '--print']);
+  assert.equal(drawn.status, 0, drawn.stderr);
+  const scenarios = drawn.stdout.trim().split('\n');
+  assert.equal(scenarios.length, 50);
+  const { page, errors } = await apiPage();
+  let compared = 0;
+  const protocols = new Set();
+  for (const text of scenarios) {
+    const name = JSON.parse(text).name;
+    const native = nativeRun(text);
+    const inline = await page.evaluate((j) => window.quorumlab.runInline(j), text);
+    assert.equal(inline.trace_hash, native.trace_hash, `${name}: single thread vs native`);
+    // A worker checks no invariant, so a run a violation stops (a seeded bug, a lost
+    // disk) goes on there: compare the workers only when nothing stopped the run.
+    if (native.invariants.violation) continue;
+    const workers = await page.evaluate((j) => window.quorumlab.runWorkers(j), text);
+    assert.equal(workers.trace_hash, native.trace_hash, `${name}: workers vs native\n${text}`);
+    assert.equal(workers.events, native.events, `${name}: event count`);
+    compared += 1;
+    protocols.add(JSON.parse(text).protocol.name);
+  }
+  console.log(`MEASURE random scenarios: 50 inline, ${compared} in workers, protocols ${[...protocols].join(' ')}`);
+  assert.ok(compared >= 45, `${compared} of 50 compared in workers`);
+  await page.close();
+  assert.deepEqual(errors, []);
+});
+
 test('without cross-origin isolation the workers talk over postMessage: same runs', { timeout: 240_000 }, async () => {
   const plain = await serveDist({ isolated: false });
   try {
@@ -358,6 +388,47 @@ test('a worker that fails is named on the page, and the page keeps running', { t
   // The injected exception is the only thing logged: it comes from the worker.
   const unexpected = errors.filter((e) => !/injected failure while loading/.test(e));
   assert.deepEqual(unexpected, []);
+});
+
+test('a worker that answers garbage is named, and the run ends on the page with the CLI hash', { timeout: 120_000 }, async () => {
+  // Without isolation, results come back by postMessage: node 1's worker replaces its
+  // 10th result with bytes that do not decode.
+  const plain = await serveDist({ isolated: false });
+  const browser = await browserWithoutServiceWorkers();
+  const page = await browser.context.newPage();
+  const errors = watchForErrors(page);
+  try {
+    const sabotage = `
+      if (self.name === 'node-1') {
+        const post = self.postMessage.bind(self);
+        let done = 0;
+        self.postMessage = (m, ...rest) => {
+          if (m && m.type === 'done' && ++done === 10) m = { ...m, result: new Uint8Array([255, 254, 1, 2, 3]) };
+          return post(m, ...rest);
+        };
+      }
+    `;
+    const real = await readFile(join(ROOT, 'dist', 'node_worker_loader.js'), 'utf8');
+    await page.route('**/node_worker_loader.js', (route) =>
+      route.fulfill({ status: 200, contentType: 'text/javascript', body: sabotage + real }));
+    const name = 'raft-minority-partition.json';
+    const native = nativeRun(await readFile(join(ROOT, 'scenarios', name), 'utf8'));
+    const fragment = cli(['url', join('scenarios', name)]).stdout.trim().split('#')[1];
+    await page.goto(`${plain.url}?runtime=workers#${fragment}`, { waitUntil: 'load' });
+    const banner = page.getByTestId('error-banner');
+    await banner.waitFor({ timeout: 60_000 });
+    const text = await banner.textContent();
+    assert.match(text, /node 1 sent back a result that does not decode/, text);
+    await continuesInline(page, 'runtime-worker-garbage');
+    await page.getByTestId('run-to-end').click();
+    const hash = page.locator('[data-testid="trace-hash"][data-runtime="inline"][data-done="true"]');
+    await hash.waitFor({ timeout: 60_000 });
+    assert.equal((await hash.textContent()).trim(), native.trace_hash, 'the run carried on inline is the same run');
+  } finally {
+    await page.close();
+    await plain.close();
+  }
+  assert.deepEqual(errors, []);
 });
 
 test('a worker that panics in the middle of a shared-memory run is named at once', { timeout: 90_000 }, async () => {

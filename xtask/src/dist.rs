@@ -195,6 +195,43 @@ mod tests {
         assert_eq!(worker_bins(html), vec!["node_worker".to_string()]);
     }
 
+    /// The page's Content-Security-Policy: its meta tag, and the header `cargo xtask
+    /// serve` (Trunk) sends, are the same policy, with no inline script allowed.
+    #[test]
+    fn the_page_and_the_dev_server_have_one_content_security_policy() {
+        let html = fs::read_to_string(util::root().join("web/index.html")).unwrap();
+        let meta = html
+            .split("http-equiv=\"Content-Security-Policy\" content=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("a CSP meta tag in web/index.html");
+        let toml = fs::read_to_string(util::root().join("Trunk.toml")).unwrap();
+        let header = toml
+            .split("\"Content-Security-Policy\" = \"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("a CSP header in Trunk.toml's [serve] headers");
+        assert_eq!(meta, header);
+        let script_src = meta
+            .split(';')
+            .map(str::trim)
+            .find(|d| d.starts_with("script-src "))
+            .expect("a script-src directive");
+        assert!(script_src.contains("'wasm-unsafe-eval'"), "{script_src}");
+        assert!(!script_src.contains("'unsafe-inline'"), "{script_src}");
+        assert!(!script_src.contains("'unsafe-eval'"), "{script_src}");
+        assert!(meta.contains("worker-src 'self'"), "{meta}");
+        // The page itself has no inline script (Trunk's loader is moved by the hook).
+        for tag in html.split("<script").skip(1) {
+            let open = tag.split('>').next().unwrap_or("");
+            assert!(
+                open.contains("src="),
+                "an inline script in web/index.html: <script{open}>"
+            );
+        }
+        assert!(toml.contains("web/loader-hook.mjs"));
+    }
+
     #[test]
     fn the_real_page_has_a_node_worker() {
         let html = fs::read_to_string(util::root().join("web/index.html")).unwrap();

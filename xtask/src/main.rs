@@ -6,6 +6,7 @@
 //!   and the real-browser tests; ends with `N passed, N failed`.
 //! - `cargo xtask dist`: release build of the page into `dist/`, with a size budget.
 //! - `cargo xtask bench`: the CLI's benchmark.
+//! - `cargo xtask fuzz [TARGET] [--time S]`: the cargo-fuzz targets of `fuzz/` (nightly).
 
 mod dist;
 mod tools;
@@ -24,7 +25,10 @@ usage: cargo xtask <command>
                      cargo test --release, the WASM build (dist) and the browser tests
   dist               release build of the page into dist/ (works from any sub-path),
                      with sizes and the gzip budget
-  bench              cargo run --release -p quorumlab-cli -- bench";
+  bench              cargo run --release -p quorumlab-cli -- bench
+  fuzz [TARGET] [--time S]
+                     run a fuzz target of fuzz/ (or each in turn) for S seconds
+                     (default 300) with cargo-fuzz on nightly: fuzz/README.md";
 
 const DEFAULT_PORT: u16 = 8080;
 
@@ -35,6 +39,7 @@ fn main() -> ExitCode {
         Some("test") => no_more_args(&args[1..]).and_then(|()| test()),
         Some("dist") => no_more_args(&args[1..]).and_then(|()| dist_command()),
         Some("bench") => bench(&args[1..]),
+        Some("fuzz") => fuzz(&args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())
@@ -116,6 +121,54 @@ fn serve(port: u16) -> Result<(), Fail> {
 fn dist_command() -> Result<(), Fail> {
     ensure_web_tools()?;
     dist::build_and_report()
+}
+
+/// The fuzz targets (`fuzz/fuzz_targets/*.rs`).
+const FUZZ_TARGETS: &[&str] = &[
+    "scenario",
+    "url",
+    "history_jsonl",
+    "jepsen_log",
+    "wire",
+    "embed",
+];
+
+/// `cargo xtask fuzz [TARGET] [--time S]`: `fuzz/run.sh` for one target, or each in turn.
+fn fuzz(rest: &[String]) -> Result<(), Fail> {
+    let mut target = None;
+    let mut secs = 300u64;
+    let mut it = rest.iter();
+    while let Some(arg) = it.next() {
+        if arg == "--time" {
+            let v = it
+                .next()
+                .ok_or_else(|| Fail::new("`--time` needs a number of seconds"))?;
+            secs = v
+                .parse()
+                .ok()
+                .filter(|s| *s > 0)
+                .ok_or_else(|| Fail::new(format!("`{v}` is not a number of seconds")))?;
+        } else if FUZZ_TARGETS.contains(&arg.as_str()) && target.is_none() {
+            target = Some(arg.clone());
+        } else {
+            return Err(Fail::new(format!(
+                "unexpected argument `{arg}` (targets: {})\n\n{USAGE}",
+                FUZZ_TARGETS.join(", ")
+            )));
+        }
+    }
+    let targets: Vec<String> = match target {
+        Some(t) => vec![t],
+        None => FUZZ_TARGETS.iter().map(|t| t.to_string()).collect(),
+    };
+    let script = util::root().join("fuzz/run.sh");
+    let script = script.to_string_lossy().into_owned();
+    let secs = secs.to_string();
+    for t in &targets {
+        println!("xtask: fuzzing `{t}` for {secs} s (fuzz/run.sh; output in fuzz/fuzz-0.log)");
+        util::tool("sh", &[&script, t, &secs]).run()?;
+    }
+    Ok(())
 }
 
 fn bench(rest: &[String]) -> Result<(), Fail> {
@@ -287,5 +340,27 @@ mod tests {
         assert!(parse_port(&args(&["--port", "0"])).is_err());
         assert!(parse_port(&args(&["--port", "70000"])).is_err());
         assert!(parse_port(&args(&["--open"])).is_err());
+    }
+}
+
+#[cfg(test)]
+mod fuzz_tests {
+    #[test]
+    fn the_fuzz_targets_are_those_of_fuzz_targets_dir() {
+        let mut found: Vec<String> =
+            std::fs::read_dir(crate::util::root().join("fuzz/fuzz_targets"))
+                .unwrap()
+                .filter_map(|e| e.ok())
+                .filter_map(|e| {
+                    e.file_name()
+                        .to_string_lossy()
+                        .strip_suffix(".rs")
+                        .map(str::to_string)
+                })
+                .collect();
+        found.sort();
+        let mut listed: Vec<String> = super::FUZZ_TARGETS.iter().map(|t| t.to_string()).collect();
+        listed.sort();
+        assert_eq!(found, listed);
     }
 }

@@ -108,3 +108,36 @@ pub fn force_nemesis(s: &mut Scenario) {
     }
     s.force_nemesis();
 }
+
+/// The scenario `run` and `explore` start from: the SCENARIO file, or with `--protocol
+/// NAME` (swarm runs only) a plain cluster of that protocol
+/// ([`quorumlab_sim::arbitrary::swarm_base`]). Returns the scenario and how to name it in
+/// reproduce commands.
+pub fn base_scenario(a: &Args, swarm: bool) -> Result<(Scenario, String), BadInput> {
+    match a.value("protocol") {
+        Some(p) if !swarm => Err(BadInput(format!(
+            "--protocol {p} needs --swarm (explore) or --swarm-seed N (run): the swarm draws the rest"
+        ))),
+        Some(p) => {
+            if !a.positional.is_empty() {
+                return Err(BadInput(
+                    "give either a SCENARIO file or --protocol NAME, not both".into(),
+                ));
+            }
+            let s = quorumlab_sim::arbitrary::swarm_base(p)
+                .map_err(|e| BadInput(format!("--protocol: {e}")))?;
+            Ok((s, format!("--protocol {p}")))
+        }
+        None => {
+            let path = a.one_positional("SCENARIO file (or --protocol NAME with --swarm)")?;
+            Ok((load_scenario(path)?, path.to_string()))
+        }
+    }
+}
+
+/// The scenario swarm seed `seed` runs on top of `base` (see
+/// [`quorumlab_sim::arbitrary::swarm`]).
+pub fn swarm_scenario(base: &Scenario, seed: u64, unsafe_bugs: bool) -> Result<Scenario, BadInput> {
+    quorumlab_sim::arbitrary::swarm(base, seed, quorumlab_sim::arbitrary::Swarm { unsafe_bugs })
+        .map_err(|e| BadInput(format!("swarm seed {seed}: {e}")))
+}

@@ -2,8 +2,14 @@
 //! command that reproduces it. Seeds whose verdict is unknown (the linearizability
 //! check ran out of its budget) are not passes: they are listed on their own with their
 //! commands, and make the exit code 3 unless `--allow-unknown`.
+//!
+//! `--swarm` runs each seed on its own scenario drawn from the seed on top of the given
+//! one (or of `--protocol NAME`'s plain cluster): the nemesis's fault kinds and pace, the
+//! network's rates, the workload's, the node count and the protocol's parameters
+//! (`quorumlab_sim::arbitrary::swarm`; seeded bugs only with `--swarm-unsafe`). A
+//! failing seed's command is `quorumlab run ... --swarm-seed N`, which draws the same.
 
-use crate::args::{force_nemesis, load_scenario, Args};
+use crate::args::{base_scenario, force_nemesis, swarm_scenario, Args};
 use crate::run::{budget, check_line, run_with_budget};
 use crate::BadInput;
 use quorumlab_sim::expect::ExpectStatus;
@@ -15,9 +21,21 @@ use std::time::Instant;
 pub fn main(raw: &[String]) -> Result<i32, BadInput> {
     let a = Args::parse(
         raw,
-        &["seeds", "start", "threads", "budget-ms"],
-        &["nemesis", "json", "quiet", "allow-unknown"],
+        &["seeds", "start", "threads", "budget-ms", "protocol"],
+        &[
+            "nemesis",
+            "json",
+            "quiet",
+            "allow-unknown",
+            "swarm",
+            "swarm-unsafe",
+        ],
     )?;
+    let swarm = a.flag("swarm");
+    let swarm_unsafe = a.flag("swarm-unsafe");
+    if swarm_unsafe && !swarm {
+        return Err(BadInput("--swarm-unsafe needs --swarm".into()));
+    }
     let budget = budget(&a)?;
     let allow_unknown = a.flag("allow-unknown");
     // The budget goes into the reproduce commands, so that they check the same way.
@@ -25,8 +43,7 @@ pub fn main(raw: &[String]) -> Result<i32, BadInput> {
         .value("budget-ms")
         .map(|b| format!(" --budget-ms {b}"))
         .unwrap_or_default();
-    let path = a.one_positional("SCENARIO file")?.to_string();
-    let mut s = load_scenario(&path)?;
+    let (mut s, path) = base_scenario(&a, swarm)?;
     let nemesis = a.flag("nemesis");
     if nemesis {
         force_nemesis(&mut s);
@@ -44,6 +61,20 @@ pub fn main(raw: &[String]) -> Result<i32, BadInput> {
     };
     // Validate once up front so that a bad scenario is bad input, not a failing seed.
     quorumlab_sim::build(&s, start, 0).map_err(|e| BadInput(e.to_string()))?;
+    let repro = |seed: u64| {
+        if swarm {
+            format!(
+                "quorumlab run {path} --swarm-seed {seed}{}{}{budget_arg}",
+                if swarm_unsafe { " --swarm-unsafe" } else { "" },
+                if nemesis { " --nemesis" } else { "" },
+            )
+        } else {
+            format!(
+                "quorumlab run {path} --seed {seed}{}{budget_arg}",
+                if nemesis { " --nemesis" } else { "" }
+            )
+        }
+    };
 
     let next = AtomicU64::new(start);
     let stop = AtomicBool::new(false);
@@ -62,7 +93,26 @@ pub fn main(raw: &[String]) -> Result<i32, BadInput> {
                 if seed >= start + seeds {
                     break;
                 }
-                let Ok((_, sum)) = run_with_budget(&s, seed, 0, budget) else {
+                let drawn;
+                let this = if swarm {
+                    match swarm_scenario(&s, seed, swarm_unsafe) {
+                        Ok(x) => {
+                            drawn = x;
+                            &drawn
+                        }
+                        Err(BadInput(why)) => {
+                            let mut f = failure.lock().unwrap_or_else(|p| p.into_inner());
+                            if f.as_ref().is_none_or(|(s0, _)| seed < *s0) {
+                                *f = Some((seed, why));
+                            }
+                            stop.store(true, Ordering::Relaxed);
+                            break;
+                        }
+                    }
+                } else {
+                    &s
+                };
+                let Ok((_, sum)) = run_with_budget(this, seed, 0, budget) else {
                     break;
                 };
                 events.fetch_add(sum.events, Ordering::Relaxed);
@@ -124,22 +174,23 @@ pub fn main(raw: &[String]) -> Result<i32, BadInput> {
     let rate = ev as f64 / took.max(1e-9);
     if a.flag("json") {
         let v = serde_json::json!({
-            "scenario": path, "seeds_run": ran, "start": start, "threads": threads,
+            "scenario": path, "swarm": swarm, "seeds_run": ran, "start": start, "threads": threads,
             "seconds": took, "events": ev, "events_per_second": rate,
             "seeds_checked": ran - unknown.len() as u64,
             "unknown": unknown.iter().map(|(seed, why)| serde_json::json!({
                 "seed": seed, "why": why,
-                "reproduce": repro(&path, *seed, nemesis, &budget_arg),
+                "reproduce": repro(*seed),
             })).collect::<Vec<_>>(),
             "failure": failure.as_ref().map(|(seed, why)| serde_json::json!({
                 "seed": seed, "why": why,
-                "reproduce": repro(&path, *seed, nemesis, &budget_arg),
+                "reproduce": repro(*seed),
             })),
         });
         say!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
     } else {
         say!(
-            "explored {ran} seeds of {path} in {took:.2} s on {threads} threads ({ev} events, {:.2} M events/s)",
+            "explored {ran} {}seeds of {path} in {took:.2} s on {threads} threads ({ev} events, {:.2} M events/s)",
+            if swarm { "swarm " } else { "" },
             rate / 1e6
         );
         if !unknown.is_empty() {
@@ -149,7 +200,7 @@ pub fn main(raw: &[String]) -> Result<i32, BadInput> {
             );
             for (seed, why) in &unknown {
                 say!("  seed {seed}: {why}");
-                say!("    {}", repro(&path, *seed, nemesis, &budget_arg));
+                say!("    {}", repro(*seed));
             }
         }
         match &failure {
@@ -166,10 +217,10 @@ pub fn main(raw: &[String]) -> Result<i32, BadInput> {
             ),
             Some((seed, why)) => {
                 say!("VIOLATION with seed {seed}: {why}");
-                say!(
-                    "reproduce with:\n  {}",
-                    repro(&path, *seed, nemesis, &budget_arg)
-                );
+                say!("reproduce with:\n  {}", repro(*seed));
+                if swarm {
+                    say!("(add --scenario-out FILE to keep the scenario that seed draws)");
+                }
             }
         }
     }
@@ -180,11 +231,4 @@ pub fn main(raw: &[String]) -> Result<i32, BadInput> {
     } else {
         0
     })
-}
-
-fn repro(path: &str, seed: u64, nemesis: bool, budget: &str) -> String {
-    format!(
-        "quorumlab run {path} --seed {seed}{}{budget}",
-        if nemesis { " --nemesis" } else { "" }
-    )
 }

@@ -14,6 +14,7 @@ macro_rules! say {
 mod args;
 mod bench;
 mod check;
+mod determinism;
 mod explore;
 mod protocols;
 mod run;
@@ -26,7 +27,10 @@ quorumlab: a deterministic distributed-systems playground, headless
 
 usage:
   quorumlab run SCENARIO [--seed N] [--nemesis] [--budget-ms N] [--trace FILE] [--history FILE] [--json]
+  quorumlab run SCENARIO|--protocol NAME --swarm-seed N [--swarm-unsafe] [--scenario-out FILE] [...]
   quorumlab explore SCENARIO --seeds N [--nemesis] [--start N] [--threads N] [--budget-ms N] [--allow-unknown] [--json]
+  quorumlab explore SCENARIO|--protocol NAME --swarm --seeds N [--swarm-unsafe] [...]
+  quorumlab determinism --scenarios N [--start N] [--threads N] [--json] [--print]   random scenarios, every runtime agrees
   quorumlab check HISTORY [--model register|cas-register|kv] [--format jsonl|jepsen-log] [--budget-ms N] [--memory-mib N] [--threads N] [--json]
   quorumlab url SCENARIO [--base URL] | quorumlab url --decode URL
   quorumlab bench [--quick] [--threads] [--checker] [SCENARIO]
@@ -36,6 +40,10 @@ SCENARIO is a scenario file (see docs/scenario-format.md), or - for standard inp
 --budget-ms bounds the linearizability check of each run (default 10000 for run and
 explore); when it runs out the verdict is unknown, which is never counted as a pass.
 explore lists the seeds left unknown with their commands; --allow-unknown accepts them.
+--swarm draws, per seed, the nemesis's fault kinds and pace, network and workload rates,
+the node count and the protocol's parameters on top of the scenario (seeded bugs and
+blank-disk restarts only with --swarm-unsafe); run --swarm-seed N redraws seed N's
+scenario exactly, and --scenario-out FILE writes it.
 exit codes: 0 fine; 1 a violation (an invariant, convergence, or a history that is not
 linearizable); 2 bad input; 3 no violation, but a verdict left unknown (the checker ran
 out of time or memory; explore: some seed, unless --allow-unknown)";
@@ -53,6 +61,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::main(rest),
         Some("protocols") => protocols::main(rest),
         Some("check") => Ok(check::main(rest)),
+        Some("determinism") => determinism::main(rest),
         Some("-h") | Some("--help") | Some("help") => {
             println!("{USAGE}");
             Ok(0)

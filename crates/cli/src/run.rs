@@ -1,6 +1,6 @@
 //! `quorumlab run` and `quorumlab url`.
 
-use crate::args::{force_nemesis, load_scenario, Args};
+use crate::args::{base_scenario, force_nemesis, load_scenario, swarm_scenario, Args};
 use crate::BadInput;
 use quorumlab_sim::run::{summarize, Summary};
 use quorumlab_sim::{build, url, Engine};
@@ -36,14 +36,37 @@ pub fn budget(a: &Args) -> Result<Duration, BadInput> {
 pub fn main(raw: &[String]) -> Result<i32, BadInput> {
     let a = Args::parse(
         raw,
-        &["seed", "trace", "history", "budget-ms"],
-        &["json", "nemesis"],
+        &[
+            "seed",
+            "trace",
+            "history",
+            "budget-ms",
+            "swarm-seed",
+            "protocol",
+            "scenario-out",
+        ],
+        &["json", "nemesis", "swarm-unsafe"],
     )?;
     let budget = budget(&a)?;
-    let path = a.one_positional("SCENARIO file")?;
-    let mut s = load_scenario(path)?;
+    let swarm_seed = a.number("swarm-seed")?;
+    if a.flag("swarm-unsafe") && swarm_seed.is_none() {
+        return Err(BadInput("--swarm-unsafe needs --swarm-seed N".into()));
+    }
+    let (mut s, _) = base_scenario(&a, swarm_seed.is_some())?;
     if a.flag("nemesis") {
         force_nemesis(&mut s);
+    }
+    if let Some(sw) = swarm_seed {
+        if a.value("seed").is_some() {
+            return Err(BadInput(
+                "--swarm-seed N also sets the seed: leave --seed out".into(),
+            ));
+        }
+        s = swarm_scenario(&s, sw, a.flag("swarm-unsafe"))?;
+    }
+    if let Some(f) = a.value("scenario-out") {
+        std::fs::write(f, s.to_json_pretty() + "\n")
+            .map_err(|err| BadInput(format!("cannot write {f}: {err}")))?;
     }
     let seed = a.number("seed")?.unwrap_or(s.seed);
     let t0 = Instant::now();

@@ -44,7 +44,7 @@ fn the_share_link_reproduces_the_run() {
     let out = bin().args(["url", &p]).output().unwrap();
     assert!(out.status.success());
     let link = String::from_utf8(out.stdout).unwrap().trim().to_string();
-    assert!(link.contains("#1."), "{link}");
+    assert!(link.contains("#2."), "{link}");
     let out = bin().args(["url", "--decode", &link]).output().unwrap();
     assert!(out.status.success());
     let dir = std::env::temp_dir().join(format!("quorumlab-cli-test-{}", std::process::id()));
@@ -196,4 +196,107 @@ fn an_unknown_verdict_is_never_a_pass() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("UNKNOWN: 4 of 4 seeds"), "{text}");
+}
+
+/// `explore --swarm` draws a scenario per seed; the printed command redraws exactly that
+/// one (same violation, same trace), and `--scenario-out` keeps it as a plain file that
+/// runs the same without the swarm.
+#[test]
+fn a_swarm_seed_reproduces_from_its_command_and_its_file() {
+    let (code, v) = run_json(&[
+        "explore",
+        "--protocol",
+        "raft",
+        "--swarm",
+        "--swarm-unsafe",
+        "--seeds",
+        "40",
+        "--threads",
+        "2",
+        "--json",
+    ]);
+    assert_eq!(code, 1, "seeded bugs are found: {v}");
+    assert_eq!(v["swarm"], true);
+    let cmd = v["failure"]["reproduce"].as_str().expect("a command");
+    assert!(
+        cmd.contains("--swarm-seed") && cmd.contains("--swarm-unsafe"),
+        "{cmd}"
+    );
+    let args: Vec<&str> = cmd.split_whitespace().skip(1).collect();
+    let dir = std::env::temp_dir().join(format!("quorumlab-cli-swarm-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("drawn.json");
+    let f = f.to_str().unwrap();
+    let mut with_out = args.clone();
+    with_out.extend(["--scenario-out", f, "--json"]);
+    let (c1, a) = run_json(&with_out);
+    assert_eq!(c1, 1, "the command reproduces the failure: {a}");
+    let (c2, b) = run_json(&["run", f, "--json"]);
+    assert_eq!(c2, 1);
+    assert_eq!(a["trace_hash"], b["trace_hash"]);
+    // Without the seeded bugs, the same seeds draw other parameters: no `unsafe_` one.
+    let drawn = std::fs::read_to_string(f).unwrap();
+    let seed = v["failure"]["seed"].as_u64().unwrap().to_string();
+    let (_, c) = run_json(&[
+        "run",
+        "--protocol",
+        "raft",
+        "--swarm-seed",
+        &seed,
+        "--scenario-out",
+        f,
+        "--json",
+    ]);
+    assert!(c["trace_hash"].is_string(), "{c}");
+    let safe = std::fs::read_to_string(f).unwrap();
+    assert!(
+        !safe.contains("unsafe_") && !safe.contains("restart_blank"),
+        "{safe}"
+    );
+    assert!(drawn.contains("\"seed\": ") && safe.contains("\"seed\": "));
+}
+
+#[test]
+fn determinism_checks_random_scenarios() {
+    let (code, v) = run_json(&[
+        "determinism",
+        "--scenarios",
+        "30",
+        "--threads",
+        "2",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["scenarios_checked"], 30);
+    assert_eq!(v["failure"], serde_json::Value::Null);
+    // --print: the scenarios themselves, one a line, each valid.
+    let out = bin()
+        .args(["determinism", "--scenarios", "3", "--print"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.lines().count(), 3);
+    for l in text.lines() {
+        quorumlab_sim::scenario::load(l).expect("a printed scenario loads");
+    }
+    for args in [
+        vec!["determinism"],
+        vec!["determinism", "x.json", "--scenarios", "1"],
+        vec!["run", "--protocol", "raft"],
+        vec!["run", "--protocol", "nope", "--swarm-seed", "1"],
+        vec!["explore", "--protocol", "raft", "--seeds", "1"],
+        vec![
+            "explore",
+            "--protocol",
+            "raft",
+            "--seeds",
+            "1",
+            "--swarm-unsafe",
+        ],
+    ] {
+        let out = bin().args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(!out.stderr.is_empty(), "{args:?}");
+    }
 }

@@ -128,6 +128,13 @@ pub trait Protocol: Sized + Clone + Debug + 'static {
         0
     }
 
+    /// The peers this node suspects of having failed now, as a bit set (bit `i`: node
+    /// `i`; nodes from 64 up are not shown); 0 for protocols without a failure detector.
+    /// Cheap, asked after every event: expectations about suspicion use it.
+    fn suspects(&self) -> u64 {
+        0
+    }
+
     /// Membership change requested by the user or the scenario (add or remove a node).
     /// Protocols without membership change answer with an explanation.
     fn change_membership(

@@ -37,8 +37,9 @@ pub type Rule = fn(&Observed<'_>) -> Result<(), String>;
 /// For leader-based replicated logs (Raft): between the settle point and the end some
 /// node led; everything committed by the settle point (the highest commit index any
 /// running node knew) has been applied by the end by every running member (the members
-/// as the most advanced node at the settle point saw them); and members that have
-/// applied as many entries hold equal state machines.
+/// as the node that knew the most committed at the settle point saw them, less those
+/// removed by the end); and members that have applied as many entries hold equal state
+/// machines.
 pub fn replicated_log(o: &Observed<'_>) -> Result<(), String> {
     let quiet = (o.end_time - o.settle_time) / MS;
     if !o.leader_seen {
@@ -59,12 +60,25 @@ pub fn replicated_log(o: &Observed<'_>) -> Result<(), String> {
         .unwrap_or(0);
     let members: Vec<NodeId> = settled
         .iter()
-        .max_by_key(|(i, v)| (v.term, v.commit_index(), std::cmp::Reverse(*i)))
+        // The most advanced by what it knows committed, then by term: a removed node
+        // campaigning alone climbs terms without learning anything, and its members
+        // (still counting itself) are not the cluster's.
+        .max_by_key(|(i, v)| (v.commit_index(), v.term, std::cmp::Reverse(*i)))
         .map(|(_, v)| v.members.clone())
         .filter(|m| !m.is_empty())
         .unwrap_or_else(|| settled.iter().map(|(i, _)| *i as NodeId).collect());
+    // A member removed after the settle point (a change still pending when the faults
+    // stopped) need not catch up: only those still members at the end count.
+    let at_end: Option<Vec<NodeId>> = o
+        .end
+        .iter()
+        .flatten()
+        .max_by_key(|v| (v.commit_index(), v.term))
+        .map(|v| v.members.clone())
+        .filter(|m| !m.is_empty());
     let live: Vec<(NodeId, &NodeView)> = members
         .iter()
+        .filter(|m| at_end.as_ref().is_none_or(|e| e.contains(m)))
         .filter_map(|&m| {
             o.end
                 .get(m as usize)

@@ -18,7 +18,7 @@
 //!
 //! The trace hash folds every handled event and every effect in that fixed order.
 
-use crate::expect::{ExpectOutcome, Probe, Tracker};
+use crate::expect::{ExpectOutcome, NodeProbe, Probe, Tracker};
 use crate::hash::StableHasher;
 use crate::history::{EventType, History};
 use crate::host::{Cause, Host, Input, InputMeta, Job, JobResult, Jobs, Record};
@@ -225,6 +225,8 @@ pub struct Sim<P: Protocol> {
     /// Clients' choices of node and backoff jitter.
     client_rng: Rng,
     nemesis_active: bool,
+    /// Faults the nemesis made so far (for `iterations`).
+    nemesis_count: u32,
     client_stop: Time,
     pub history: History,
     pub metrics: Metrics,
@@ -307,6 +309,7 @@ impl<P: Protocol> Sim<P> {
             crash_order: Vec::new(),
             client_rng: Rng::derive(seed, 4),
             nemesis_active: false,
+            nemesis_count: 0,
             client_stop: 0,
             history: History::default(),
             metrics: Metrics::new(scenario.metrics_window_ms * MS),
@@ -635,21 +638,33 @@ impl<P: Protocol> Sim<P> {
     /// Show the expectations the state after the last step; the next step is at `t`.
     /// Reads the hosts' flags only: the trace does not change.
     fn observe(&mut self, t: Time) {
-        if let Some(x) = self.expect.as_mut() {
-            let nodes: Vec<(bool, u64, u64)> = self
-                .hosts
-                .iter()
-                .map(|h| (h.leader, h.epoch, h.log_len))
-                .collect();
-            x.observe(
-                self.now,
-                t,
-                &Probe {
-                    status: &self.status,
-                    nodes: &nodes,
-                },
-            );
+        if self.expect.is_some() {
+            let nodes = self.probe_nodes();
+            let (now, status) = (self.now, &self.status);
+            if let Some(x) = self.expect.as_mut() {
+                x.observe(
+                    now,
+                    t,
+                    &Probe {
+                        status,
+                        nodes: &nodes,
+                    },
+                );
+            }
         }
+    }
+
+    /// Every node as its host last saw it.
+    fn probe_nodes(&self) -> Vec<NodeProbe> {
+        self.hosts
+            .iter()
+            .map(|h| NodeProbe {
+                leader: h.leader,
+                epoch: h.epoch,
+                log_len: h.log_len,
+                suspects: h.suspects,
+            })
+            .collect()
     }
 
     /// The run is over (its end, or a violation): decide what its course decides.
@@ -668,12 +683,31 @@ impl<P: Protocol> Sim<P> {
         }
     }
 
-    /// Where each expectation stands now.
+    /// Where each expectation stands now. A run that is over but was driven only up
+    /// to its end time (the page's `run_until`) has not told the expectations yet: they
+    /// are finished on a copy.
     pub fn expectations(&self) -> Vec<ExpectOutcome> {
-        self.expect
-            .as_ref()
-            .map(|x| x.outcomes().to_vec())
-            .unwrap_or_default()
+        let Some(x) = self.expect.as_ref() else {
+            return Vec::new();
+        };
+        if self.expect_done || !self.done() {
+            return x.outcomes().to_vec();
+        }
+        let mut x = (**x).clone();
+        let complete = self.violation.is_none();
+        if complete {
+            let nodes = self.probe_nodes();
+            x.observe(
+                self.now,
+                Time::MAX,
+                &Probe {
+                    status: &self.status,
+                    nodes: &nodes,
+                },
+            );
+        }
+        x.finish(if complete { self.end } else { self.now }, complete);
+        x.outcomes().to_vec()
     }
 
     /// After a window: note whether a node leads (for the convergence check).
@@ -904,7 +938,7 @@ impl<P: Protocol> Sim<P> {
                 self.hash.add(10);
                 self.hash.add(to as u64);
                 self.hash.add(StableHasher::of(&msg));
-                self.metrics.message(now);
+                self.metrics.message(now, msg.kind());
                 if let Some(x) = self.expect.as_mut().filter(|x| x.wants_messages) {
                     x.on_send(now, msg.kind());
                 }
@@ -1071,87 +1105,29 @@ impl<P: Protocol> Sim<P> {
         }
     }
 
-    /// The node a fault aimed at a role takes, chosen now: the leader (of the highest
-    /// epoch), a follower (drawn with the run's seed), the running node with the
-    /// longest or shortest log (lowest id on a tie). `None`: no node has the role.
-    fn aim(&mut self, r: NodeRef, taken: &[NodeId]) -> Option<NodeId> {
-        let up: Vec<NodeId> = (0..self.n as NodeId)
-            .filter(|&i| self.status[i as usize] == Status::Up && !taken.contains(&i))
-            .collect();
-        let h = |i: &NodeId| &self.hosts[*i as usize];
-        match r {
-            NodeRef::Id(i) => Some(i),
-            NodeRef::Leader => up
-                .iter()
-                .filter(|i| h(i).leader)
-                .max_by_key(|i| (h(i).epoch, std::cmp::Reverse(**i)))
-                .copied(),
-            NodeRef::Follower => {
-                let f: Vec<NodeId> = up.iter().filter(|i| !h(i).leader).copied().collect();
-                if f.is_empty() {
-                    None
-                } else {
-                    let k = self.aim_rng.below(f.len() as u64) as usize;
-                    Some(f[k])
-                }
-            }
-            NodeRef::LongestLog => up
-                .iter()
-                .max_by_key(|i| (h(i).log_len, std::cmp::Reverse(**i)))
-                .copied(),
-            NodeRef::ShortestLog => up.iter().min_by_key(|i| (h(i).log_len, **i)).copied(),
-            NodeRef::LastCrashed => self
-                .crash_order
-                .iter()
-                .rev()
-                .find(|&&i| self.status[i as usize] == Status::Crashed)
-                .copied(),
-        }
-    }
-
-    /// Resolve the roles a fault names into nodes (noting each in the trace), or
-    /// `None` when a role has no node now (the fault is skipped, and the trace says so).
+    /// Resolve the roles a fault names into nodes (noting each in the log and the
+    /// trace), or `None` when a role has no node now (the fault is skipped, and the log
+    /// says so).
     fn resolve(&mut self, kind: FaultKind) -> Option<FaultKind> {
-        // Nodes already taken by this fault: two roles in one partition name two nodes.
-        let mut taken: Vec<NodeId> = match &kind {
-            FaultKind::Partition { groups } => {
-                groups.iter().flatten().filter_map(|r| r.id()).collect()
+        let probe = self.probe_nodes();
+        let mut notes = Vec::new();
+        let kind = resolve_roles(
+            kind,
+            &Aim {
+                status: &self.status,
+                probe: &probe,
+                crash_order: &self.crash_order,
+            },
+            &mut self.aim_rng,
+            &mut notes,
+        );
+        for (what, node) in notes {
+            self.note(what);
+            if let Some(i) = node {
+                self.hash.add(i as u64);
             }
-            _ => Vec::new(),
-        };
-        let mut one = |sim: &mut Self, r: &mut NodeRef, what: &str| -> bool {
-            if r.id().is_some() {
-                return true;
-            }
-            match sim.aim(*r, &taken) {
-                Some(i) => {
-                    taken.push(i);
-                    sim.note(format!("{what} aimed at {r}: node {i}"));
-                    sim.hash.add(i as u64);
-                    *r = NodeRef::Id(i);
-                    true
-                }
-                None => {
-                    sim.note(format!("{what} aimed at {r} skipped: no node is {r} now"));
-                    false
-                }
-            }
-        };
-        let mut kind = kind;
-        let name = kind.name();
-        let ok = match &mut kind {
-            FaultKind::Crash { node }
-            | FaultKind::Restart { node, .. }
-            | FaultKind::Pause { node, .. }
-            | FaultKind::Clock { node, .. }
-            | FaultKind::Isolate { node }
-            | FaultKind::Reconnect { node } => one(self, node, name),
-            FaultKind::Partition { groups } => {
-                groups.iter_mut().flatten().all(|r| one(self, r, name))
-            }
-            _ => true,
-        };
-        ok.then_some(kind)
+        }
+        kind
     }
 
     fn fault(&mut self, kind: FaultKind) {
@@ -1244,14 +1220,24 @@ impl<P: Protocol> Sim<P> {
                 both_ways,
                 latency,
                 loss,
+                duplicate,
+                reorder,
+                long_delay,
             } => {
                 self.note(format!(
                     "link {from} {} {to} degraded",
                     if both_ways { "<->" } else { "->" }
                 ));
-                self.net.degrade(from, to, latency.as_ref(), loss);
+                let d = crate::net::Degradation {
+                    latency: latency.as_ref(),
+                    loss,
+                    duplicate,
+                    reorder,
+                    long_delay: long_delay.as_ref(),
+                };
+                self.net.degrade(from, to, &d);
                 if both_ways {
-                    self.net.degrade(to, from, latency.as_ref(), loss);
+                    self.net.degrade(to, from, &d);
                 }
             }
             FaultKind::Restore {
@@ -1265,9 +1251,18 @@ impl<P: Protocol> Sim<P> {
                 }
             }
             FaultKind::AddNode { node } => {
-                if matches!(self.status[node as usize], Status::Spare | Status::Crashed) {
+                let iu = node as usize;
+                if self.status[iu] == Status::Crashed {
+                    // A crashed node restarts as a `restart` does (from its disk, knowing
+                    // the members): booting it as a blank spare would be amnesia (a node
+                    // forgetting its votes and promises), which no protocol survives.
+                    self.note(format!(
+                        "node {node} restarts from its disk and asks to join"
+                    ));
+                    self.boot(node, true);
+                } else if self.status[iu] == Status::Spare {
                     self.note(format!("node {node} starts and asks to join"));
-                    self.status[node as usize] = Status::Spare;
+                    self.status[iu] = Status::Spare;
                     self.boot(node, false);
                 }
                 self.member(MembershipChange::Add { node }, 0);
@@ -1585,6 +1580,11 @@ impl<P: Protocol> Sim<P> {
         let r = &mut self.nemesis_rng;
         let next = self.now + interval / 2 + r.below(interval + 1);
         let kinds = &nm.faults;
+        if nm.iterations.is_some_and(|k| self.nemesis_count >= k) {
+            return;
+        }
+        self.nemesis_count += 1;
+        let majority = self.n / 2 + 1;
         if !kinds.is_empty() {
             let kind = kinds[r.below(kinds.len() as u64) as usize].clone();
             let hold = interval + r.below(2 * interval + 1);
@@ -1604,7 +1604,13 @@ impl<P: Protocol> Sim<P> {
                     } else {
                         pick
                     };
-                    if self.status[pick as usize] == Status::Up {
+                    let up = self.status.iter().filter(|s| **s == Status::Up).count();
+                    if nm.keep_majority && up <= majority {
+                        self.note(format!(
+                            "nemesis: no crash (keeping a majority up: {up} of {} up)",
+                            self.n
+                        ));
+                    } else if self.status[pick as usize] == Status::Up {
                         self.note(format!("nemesis: node {pick} crashes"));
                         self.crash(pick);
                         self.push_ctrl(
@@ -1620,6 +1626,9 @@ impl<P: Protocol> Sim<P> {
                         order.swap(i, j);
                     }
                     let mut cut = 1 + self.nemesis_rng.below(n.saturating_sub(1).max(1)) as usize;
+                    if nm.keep_majority {
+                        cut = cut.min(self.n - majority).max(1);
+                    }
                     if let (true, Some(l)) = (kind == "partition_leader", leader) {
                         // The leader goes first, on the minority side.
                         if let Some(p) = order.iter().position(|x| *x == l) {
@@ -1631,6 +1640,32 @@ impl<P: Protocol> Sim<P> {
                     self.note(format!("nemesis: partition {groups:?}"));
                     self.net.partition(&groups);
                     self.push_ctrl(self.now + hold, Ctrl::NemesisUndo(Undo::Heal));
+                }
+                "partition_halves" | "isolate" | "isolate_leader" | "partition_bridge"
+                | "partition_ring" => {
+                    let mut order: Vec<NodeId> = (0..self.n as NodeId).collect();
+                    for i in (1..order.len()).rev() {
+                        let j = self.nemesis_rng.below(i as u64 + 1) as usize;
+                        order.swap(i, j);
+                    }
+                    if let (true, Some(l)) = (kind == "isolate_leader", leader) {
+                        if let Some(p) = order.iter().position(|x| *x == l) {
+                            order.swap(0, p);
+                        }
+                    }
+                    let cuts = nemesis_shape(kind.as_str(), &order, nm.keep_majority);
+                    if cuts.is_empty() {
+                        self.note(format!("nemesis: no {kind} for {} nodes", self.n));
+                    } else {
+                        self.note(format!(
+                            "nemesis: {kind} of {order:?} ({} links cut)",
+                            cuts.len()
+                        ));
+                        for (a, b) in cuts {
+                            self.net.cut(a, b);
+                        }
+                        self.push_ctrl(self.now + hold, Ctrl::NemesisUndo(Undo::Heal));
+                    }
                 }
                 "cut" => {
                     let to = self.nemesis_rng.below(n) as NodeId;
@@ -1773,4 +1808,158 @@ impl<P: Protocol> Sim<P> {
 /// Hash of a message kind, for the trace.
 pub fn kind_hash<M: Message + Hash>(m: &M) -> u64 {
     StableHasher::of(m.kind())
+}
+
+/// What resolving a role looks at: every node's status and host flags, and the order
+/// the nodes crashed in.
+struct Aim<'a> {
+    status: &'a [Status],
+    probe: &'a [NodeProbe],
+    crash_order: &'a [NodeId],
+}
+
+impl Aim<'_> {
+    /// The node role `r` names now, leaving out `taken`: the leader (of the highest
+    /// epoch), a follower (drawn with `rng`), the running node with the longest or
+    /// shortest log (lowest id on a tie), the last crashed node still down. `None`: no
+    /// node has the role.
+    fn node(&self, r: NodeRef, taken: &[NodeId], rng: &mut Rng) -> Option<NodeId> {
+        let up: Vec<NodeId> = (0..self.status.len() as NodeId)
+            .filter(|&i| self.status[i as usize] == Status::Up && !taken.contains(&i))
+            .collect();
+        let h = |i: &NodeId| self.probe[*i as usize];
+        match r {
+            NodeRef::Id(i) => Some(i),
+            NodeRef::Leader => up
+                .iter()
+                .filter(|i| h(i).leader)
+                .max_by_key(|i| (h(i).epoch, std::cmp::Reverse(**i)))
+                .copied(),
+            NodeRef::Follower => {
+                let f: Vec<NodeId> = up.iter().filter(|i| !h(i).leader).copied().collect();
+                if f.is_empty() {
+                    None
+                } else {
+                    Some(f[rng.below(f.len() as u64) as usize])
+                }
+            }
+            NodeRef::LongestLog => up
+                .iter()
+                .max_by_key(|i| (h(i).log_len, std::cmp::Reverse(**i)))
+                .copied(),
+            NodeRef::ShortestLog => up.iter().min_by_key(|i| (h(i).log_len, **i)).copied(),
+            NodeRef::LastCrashed => self
+                .crash_order
+                .iter()
+                .rev()
+                .find(|&&i| self.status[i as usize] == Status::Crashed)
+                .copied(),
+        }
+    }
+}
+
+/// A fault with every role it names resolved to a node (two roles in one partition
+/// name two nodes), or `None` if one has no node now. `notes` gets a log line per role,
+/// with the node it resolved to. Not generic: one copy serves every protocol.
+fn resolve_roles(
+    mut kind: FaultKind,
+    aim: &Aim<'_>,
+    rng: &mut Rng,
+    notes: &mut Vec<(String, Option<NodeId>)>,
+) -> Option<FaultKind> {
+    let mut taken: Vec<NodeId> = match &kind {
+        FaultKind::Partition { groups } => groups.iter().flatten().filter_map(|r| r.id()).collect(),
+        _ => Vec::new(),
+    };
+    let name = kind.name();
+    let mut one = |r: &mut NodeRef| -> bool {
+        if r.id().is_some() {
+            return true;
+        }
+        match aim.node(*r, &taken, rng) {
+            Some(i) => {
+                taken.push(i);
+                notes.push((format!("{name} aimed at {r}: node {i}"), Some(i)));
+                *r = NodeRef::Id(i);
+                true
+            }
+            None => {
+                notes.push((
+                    format!("{name} aimed at {r} skipped: no node is {r} now"),
+                    None,
+                ));
+                false
+            }
+        }
+    };
+    let ok = match &mut kind {
+        FaultKind::Crash { node }
+        | FaultKind::Restart { node, .. }
+        | FaultKind::Pause { node, .. }
+        | FaultKind::Clock { node, .. }
+        | FaultKind::Isolate { node }
+        | FaultKind::Reconnect { node } => one(node),
+        FaultKind::Partition { groups } => groups.iter_mut().flatten().all(&mut one),
+        _ => true,
+    };
+    ok.then_some(kind)
+}
+
+/// The links (both directions listed) a nemesis partition shape cuts, for nodes in the
+/// (shuffled) `order`: `partition_halves` splits it in two halves (the second the larger,
+/// a majority when the count is odd); `isolate` / `isolate_leader` cut the first node
+/// off; `partition_bridge` puts the first node between two halves that cannot talk to
+/// each other; `partition_ring` lays the nodes on a ring where each sees the nodes
+/// nearest on either side, enough for a majority, so every node sees a majority and no
+/// two see the same one. With `keep_majority`, a shape that would leave no majority
+/// connected is not made (empty).
+pub fn nemesis_shape(kind: &str, order: &[NodeId], keep_majority: bool) -> Vec<(NodeId, NodeId)> {
+    let n = order.len();
+    let majority = n / 2 + 1;
+    let mut cuts = Vec::new();
+    let mut both = |a: NodeId, b: NodeId| {
+        cuts.push((a, b));
+        cuts.push((b, a));
+    };
+    match kind {
+        "partition_halves" if n >= 2 => {
+            let (a, b) = order.split_at(n / 2);
+            if keep_majority && b.len() < majority {
+                return Vec::new();
+            }
+            for &x in a {
+                for &y in b {
+                    both(x, y);
+                }
+            }
+        }
+        "isolate" | "isolate_leader" if n >= 2 => {
+            for &y in &order[1..] {
+                both(order[0], y);
+            }
+        }
+        "partition_bridge" if n >= 3 => {
+            let rest = &order[1..];
+            let (a, b) = rest.split_at(rest.len() / 2);
+            for &x in a {
+                for &y in b {
+                    both(x, y);
+                }
+            }
+        }
+        "partition_ring" if n >= 4 && !keep_majority => {
+            // Each node sees itself and `d` nodes on either side: 2d + 1 >= majority.
+            let d = (majority - 1).div_ceil(2);
+            for i in 0..n {
+                for j in i + 1..n {
+                    let dist = (j - i).min(n - (j - i));
+                    if dist > d {
+                        both(order[i], order[j]);
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+    cuts
 }

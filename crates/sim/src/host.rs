@@ -115,6 +115,8 @@ pub struct Host {
     pub epoch: u64,
     /// The length of the node's log after its last event.
     pub log_len: u64,
+    /// Whom the node suspects after its last event (a bit per node).
+    pub suspects: u64,
 }
 
 /// The invariant check run after each event of a job: the cluster's states, the node
@@ -205,6 +207,7 @@ impl Host {
             leader: false,
             epoch: 0,
             log_len: 0,
+            suspects: 0,
         }
     }
 
@@ -242,6 +245,7 @@ impl Host {
     /// The node crashed: every timer is gone.
     pub fn crash(&mut self) {
         self.leader = false;
+        self.suspects = 0;
         self.timers.clear();
         self.paused_until = 0;
     }
@@ -331,6 +335,7 @@ impl Host {
             self.leader = node.is_leader();
             self.epoch = node.epoch();
             self.log_len = node.log_len();
+            self.suspects = node.suspects();
             self.absorb_timers(time, &effects[start..]);
             records.push(Record {
                 time,

@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 struct Window {
     events: u64,
     messages: u64,
+    /// Messages sent by kind (a handful of kinds per protocol: a list beats a map).
+    kinds: Vec<(&'static str, u64)>,
     dropped: u64,
     invoked: u64,
     ok: u64,
@@ -31,6 +33,9 @@ pub struct WindowReport {
     pub start_ms: u64,
     pub events: u64,
     pub messages: u64,
+    /// Messages sent, by kind (`vote`, `append`, `prepare`, ...).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub by_kind: std::collections::BTreeMap<String, u64>,
     pub dropped: u64,
     pub invoked: u64,
     pub ok: u64,
@@ -64,8 +69,17 @@ impl Metrics {
         self.at(t).events += 1;
     }
     #[inline]
-    pub fn message(&mut self, t: Time) {
-        self.at(t).messages += 1;
+    pub fn message(&mut self, t: Time, kind: &'static str) {
+        let w = self.at(t);
+        w.messages += 1;
+        match w
+            .kinds
+            .iter_mut()
+            .find(|k| std::ptr::eq(k.0, kind) || k.0 == kind)
+        {
+            Some(k) => k.1 += 1,
+            None => w.kinds.push((kind, 1)),
+        }
     }
     pub fn dropped(&mut self, t: Time) {
         self.at(t).dropped += 1;
@@ -96,6 +110,9 @@ impl Metrics {
         for w in ws {
             r.events += w.events;
             r.messages += w.messages;
+            for (k, n) in &w.kinds {
+                *r.by_kind.entry((*k).to_string()).or_default() += n;
+            }
             r.dropped += w.dropped;
             r.invoked += w.invoked;
             r.ok += w.ok;

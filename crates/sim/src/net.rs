@@ -3,7 +3,7 @@
 //! seeded stream.
 
 use crate::detmath;
-use crate::scenario::{Distribution, LatencySpec, NetworkSpec, Scenario};
+use crate::scenario::{Distribution, LatencySpec, LongDelay, NetworkSpec, Scenario};
 use quorumlab_core::{NodeId, Rng, Time};
 
 /// A link's behaviour, in microseconds.
@@ -15,6 +15,8 @@ pub struct Link {
     pub loss: f64,
     pub duplicate: f64,
     pub reorder: f64,
+    /// Long delays: (probability, least, most extra time).
+    pub long: Option<(f64, Time, Time)>,
 }
 
 fn us(ms: f64) -> Time {
@@ -30,8 +32,24 @@ impl Link {
             loss,
             duplicate,
             reorder,
+            long: None,
         }
     }
+}
+
+fn long_of(l: &LongDelay) -> (f64, Time, Time) {
+    let lo = us(l.min_ms);
+    (l.probability, lo, us(l.max_ms).max(lo))
+}
+
+/// What a `degrade` fault sets on a link (`None`: unchanged).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Degradation<'a> {
+    pub latency: Option<&'a LatencySpec>,
+    pub loss: Option<f64>,
+    pub duplicate: Option<f64>,
+    pub reorder: Option<f64>,
+    pub long_delay: Option<&'a LongDelay>,
 }
 
 /// What the network did with one message.
@@ -70,8 +88,10 @@ impl Network {
             duplicate,
             reorder,
             client_latency_ms,
+            long_delay,
         } = &s.network;
-        let dflt = Link::from_spec(latency, *loss, *duplicate, *reorder);
+        let mut dflt = Link::from_spec(latency, *loss, *duplicate, *reorder);
+        dflt.long = long_delay.as_ref().map(long_of);
         let mut configured = vec![dflt; n * n];
         for l in &s.links {
             let mut apply = |from: NodeId, to: NodeId| {
@@ -90,6 +110,9 @@ impl Network {
                 }
                 if let Some(x) = l.reorder {
                     c.reorder = x;
+                }
+                if let Some(x) = &l.long_delay {
+                    c.long = Some(long_of(x));
                 }
             };
             apply(l.from, l.to);
@@ -175,6 +198,12 @@ impl Network {
         let mut lat = Self::draw_latency(rng, l);
         if rng.chance(l.reorder) {
             lat += rng.below(3 * lat + 1);
+        }
+        // Drawn only where configured: other runs' random streams stay as they were.
+        if let Some((p, lo, hi)) = l.long {
+            if rng.chance(p) {
+                lat += lo + rng.below(hi - lo + 1);
+            }
         }
         let dup = if rng.chance(l.duplicate) {
             Some(now + Self::draw_latency(rng, l) + rng.below(l.base + l.jitter + 1))
@@ -273,21 +302,25 @@ impl Network {
         self.any_blocked = false;
     }
 
-    pub fn degrade(
-        &mut self,
-        from: NodeId,
-        to: NodeId,
-        latency: Option<&LatencySpec>,
-        loss: Option<f64>,
-    ) {
+    /// Change the link `from -> to`: what `d` sets, the rest as it is.
+    pub fn degrade(&mut self, from: NodeId, to: NodeId, d: &Degradation<'_>) {
         let l = &mut self.links[from as usize * self.n + to as usize];
-        if let Some(x) = latency {
+        if let Some(x) = d.latency {
             l.base = us(x.base_ms);
             l.jitter = us(x.jitter_ms);
             l.dist = x.distribution;
         }
-        if let Some(x) = loss {
+        if let Some(x) = d.loss {
             l.loss = x;
+        }
+        if let Some(x) = d.duplicate {
+            l.duplicate = x;
+        }
+        if let Some(x) = d.reorder {
+            l.reorder = x;
+        }
+        if let Some(x) = d.long_delay {
+            l.long = Some(long_of(x));
         }
     }
 

@@ -170,11 +170,62 @@ pub struct Summary {
     /// The scenario's expectations, each passed or failed with when and why.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub expectations: Vec<ExpectOutcome>,
+    /// Every node at the end: its status and, when running, its role, term (ballot,
+    /// epoch), commit and applied positions, log length and membership.
+    #[serde(default)]
+    pub final_state: Vec<NodeState>,
     pub totals: WindowReport,
     pub windows: Vec<WindowReport>,
     /// True when every check that ran passed. A check whose verdict is unknown did not
     /// pass: `ok` is false, and [`Summary::exit_code`] says 3 rather than 1.
     pub ok: bool,
+}
+
+/// One node at the end of a run, as `quorumlab run --json` reports it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeState {
+    pub node: NodeId,
+    pub status: Status,
+    /// The rest is absent for a node that is not running.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub term: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leader: Option<NodeId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit_index: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied_index: Option<u64>,
+    /// The index of the last entry in its log (compacted entries included).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_len: Option<u64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<NodeId>,
+}
+
+fn final_state(e: &dyn Engine) -> Vec<NodeState> {
+    e.views()
+        .into_iter()
+        .zip(e.status())
+        .enumerate()
+        .map(|(i, (v, status))| NodeState {
+            node: i as NodeId,
+            status,
+            role: v.as_ref().map(|v| v.role.label.clone()),
+            term: v.as_ref().map(|v| v.term),
+            leader: v.as_ref().and_then(|v| v.field("leader")?.parse().ok()),
+            commit_index: v.as_ref().map(|v| v.commit_index()),
+            applied_index: v.as_ref().map(|v| v.applied_index()),
+            log_len: v.as_ref().map(|v| {
+                v.entries()
+                    .last()
+                    .map(|x| x.index)
+                    .unwrap_or(v.snapshot_index())
+            }),
+            members: v.map(|v| v.members).unwrap_or_default(),
+        })
+        .collect()
 }
 
 /// What a finished run amounts to, worst first.
@@ -316,6 +367,7 @@ pub fn summarize(e: &dyn Engine, linearizable: Check) -> Summary {
         convergence,
         linearizable,
         expectations,
+        final_state: final_state(e),
         totals: e.total(),
         windows: e.metrics(),
         ok,

@@ -207,6 +207,21 @@ pub struct NetworkSpec {
     /// partitions and cuts): see [`crate::net::Network::route_client`].
     #[serde(default = "default_client_latency")]
     pub client_latency_ms: f64,
+    /// A long tail: some messages held back for a long time, so that many later ones
+    /// overtake them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub long_delay: Option<LongDelay>,
+}
+
+/// With `probability`, a message is held back a further `min_ms` to `max_ms` (uniform)
+/// on top of its latency: seconds, if you like (a well-known university Raft lab delays
+/// some messages 200-2,200 ms). Reordering measured in seconds, not in latencies.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LongDelay {
+    pub probability: f64,
+    pub min_ms: f64,
+    pub max_ms: f64,
 }
 
 fn default_client_latency() -> f64 {
@@ -221,6 +236,7 @@ impl Default for NetworkSpec {
             duplicate: 0.0,
             reorder: 0.0,
             client_latency_ms: default_client_latency(),
+            long_delay: None,
         }
     }
 }
@@ -241,6 +257,8 @@ pub struct LinkSpec {
     pub duplicate: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reorder: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub long_delay: Option<LongDelay>,
 }
 
 fn yes() -> bool {
@@ -370,6 +388,12 @@ pub enum FaultKind {
         latency: Option<LatencySpec>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         loss: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        duplicate: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reorder: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        long_delay: Option<LongDelay>,
     },
     /// Undo `degrade` on a link.
     Restore {
@@ -555,11 +579,22 @@ pub struct NemesisSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_ms: Option<u64>,
     /// Which faults it may use: crash, crash_leader (crash whichever node leads),
-    /// restart_blank (crash, then restart with a blank disk), partition,
-    /// partition_leader (isolate the leader with a minority), cut, loss, duplicate, reorder,
-    /// pause, clock.
+    /// restart_blank (crash, then restart with a blank disk), partition (a random
+    /// split), partition_leader (the leader with a minority), partition_halves (two
+    /// halves), isolate (one node alone), isolate_leader (the leader alone),
+    /// partition_ring (every node sees a majority, no two the same one), partition_bridge
+    /// (two halves joined by one node), cut, loss, duplicate, reorder, pause, clock.
     #[serde(default = "default_nemesis_kinds")]
     pub faults: Vec<String>,
+    /// Keep a majority of the nodes up and connected to each other: partitions leave a
+    /// majority on one side, and a crash that would leave fewer than a majority up is
+    /// not made.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keep_majority: bool,
+    /// Stop after this many faults (waves of faults at `interval_ms`, then a heal);
+    /// absent: until `stop_ms`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iterations: Option<u32>,
 }
 
 fn default_nemesis_interval() -> u64 {
@@ -576,6 +611,11 @@ pub const NEMESIS_KINDS: &[&str] = &[
     "restart_blank",
     "partition",
     "partition_leader",
+    "partition_halves",
+    "isolate",
+    "isolate_leader",
+    "partition_ring",
+    "partition_bridge",
     "cut",
     "loss",
     "duplicate",
@@ -605,6 +645,8 @@ impl Default for NemesisSpec {
             start_ms: default_nemesis_start(),
             stop_ms: None,
             faults: default_nemesis_kinds(),
+            keep_majority: false,
+            iterations: None,
         }
     }
 }
@@ -692,6 +734,11 @@ pub fn load(text: &str) -> Result<Scenario, Vec<ScenarioError>> {
 pub const MAX_NODES: usize = 64;
 /// The longest run, in simulated milliseconds (one hour).
 pub const MAX_DURATION_MS: u64 = 3_600_000;
+/// The most client operations a workload may start in a run (its clients times its
+/// rate times its seconds): the history the checker reads and the page keeps.
+pub const MAX_OPERATIONS: u64 = 1_000_000;
+/// The most timed faults a scenario may list.
+pub const MAX_FAULTS: usize = 10_000;
 
 impl Scenario {
     pub fn n(&self) -> usize {
@@ -791,8 +838,28 @@ impl Scenario {
                 ));
             }
         };
+        let long = |p: &str, l: &LongDelay, errs: &mut Vec<ScenarioError>| {
+            prob(format!("{p}.probability"), l.probability, errs);
+            if !(l.min_ms >= 0.0 && l.min_ms <= MAX_DURATION_MS as f64) {
+                errs.push(ScenarioError::new(
+                    format!("{p}.min_ms"),
+                    format!("{} must be between 0 and {MAX_DURATION_MS}", l.min_ms),
+                ));
+            } else if !(l.max_ms >= l.min_ms && l.max_ms <= MAX_DURATION_MS as f64) {
+                errs.push(ScenarioError::new(
+                    format!("{p}.max_ms"),
+                    format!(
+                        "{} must be between min_ms ({}) and {MAX_DURATION_MS}",
+                        l.max_ms, l.min_ms
+                    ),
+                ));
+            }
+        };
         let mut e2 = Vec::new();
         lat("network.latency", &self.network.latency, &mut e2);
+        if let Some(l) = &self.network.long_delay {
+            long("network.long_delay", l, &mut e2);
+        }
         prob("network.loss".into(), self.network.loss, &mut e2);
         prob("network.duplicate".into(), self.network.duplicate, &mut e2);
         prob("network.reorder".into(), self.network.reorder, &mut e2);
@@ -808,6 +875,9 @@ impl Scenario {
             node(format!("links[{i}].to"), l.to, &mut e2);
             if let Some(x) = &l.latency {
                 lat(&format!("links[{i}].latency"), x, &mut e2);
+            }
+            if let Some(x) = &l.long_delay {
+                long(&format!("links[{i}].long_delay"), x, &mut e2);
             }
             for (name, v) in [
                 ("loss", l.loss),
@@ -888,6 +958,19 @@ impl Scenario {
                     format!("lists {} nodes for {} clients", w.attach.len(), w.clients),
                 ));
             }
+            // The history's length: clients x rate x the seconds clients run for.
+            let stop = w.stop_ms.unwrap_or(self.duration_ms).min(self.duration_ms);
+            let secs = stop.saturating_sub(w.start_ms) as f64 / 1000.0;
+            let ops = w.clients as f64 * w.rate * secs;
+            if ops > MAX_OPERATIONS as f64 {
+                e2.push(ScenarioError::new(
+                    "workload.rate",
+                    format!(
+                        "{} clients at {} operations a second for {secs} s would start about {ops:.0} operations, more than the limit of {MAX_OPERATIONS} a run may record",
+                        w.clients, w.rate
+                    ),
+                ));
+            }
             if w.retries > 100 {
                 e2.push(ScenarioError::new(
                     "workload.retries",
@@ -895,7 +978,16 @@ impl Scenario {
                 ));
             }
         }
-        for (i, f) in self.faults.iter().enumerate() {
+        if self.faults.len() > MAX_FAULTS {
+            e2.push(ScenarioError::new(
+                "faults",
+                format!(
+                    "{} timed faults is more than the limit of {MAX_FAULTS}",
+                    self.faults.len()
+                ),
+            ));
+        }
+        for (i, f) in self.faults.iter().enumerate().take(MAX_FAULTS) {
             let p = format!("faults[{i}]");
             if f.at_ms > self.duration_ms {
                 e2.push(ScenarioError::new(
@@ -995,6 +1087,9 @@ impl Scenario {
                     to,
                     latency,
                     loss,
+                    duplicate,
+                    reorder,
+                    long_delay,
                     ..
                 } => {
                     node(format!("{p}.from"), *from, &mut e2);
@@ -1002,8 +1097,17 @@ impl Scenario {
                     if let Some(l) = latency {
                         lat(&format!("{p}.latency"), l, &mut e2);
                     }
-                    if let Some(l) = loss {
-                        prob(format!("{p}.loss"), *l, &mut e2);
+                    for (name, v) in [
+                        ("loss", loss),
+                        ("duplicate", duplicate),
+                        ("reorder", reorder),
+                    ] {
+                        if let Some(v) = v {
+                            prob(format!("{p}.{name}"), *v, &mut e2);
+                        }
+                    }
+                    if let Some(l) = long_delay {
+                        long(&format!("{p}.long_delay"), l, &mut e2);
                     }
                 }
                 FaultKind::Heal => {}

@@ -165,3 +165,110 @@ fn roles_a_protocol_lacks_are_refused_by_field() {
         scenario::describe(&errs)
     );
 }
+
+/// Who can talk to whom after the links in `cuts` are cut, among `n` nodes.
+fn sees(n: usize, cuts: &[(u32, u32)]) -> Vec<Vec<bool>> {
+    let mut m = vec![vec![true; n]; n];
+    for &(a, b) in cuts {
+        m[a as usize][b as usize] = false;
+    }
+    m
+}
+
+#[test]
+fn nemesis_partition_shapes_are_what_they_say() {
+    use quorumlab_sim::engine::nemesis_shape;
+    for n in 3..=9usize {
+        let order: Vec<u32> = (0..n as u32).rev().collect();
+        let majority = n / 2 + 1;
+        // Ring: every node sees a majority (itself included), no two the same set.
+        if n >= 4 {
+            let m = sees(n, &nemesis_shape("partition_ring", &order, false));
+            let sets: Vec<Vec<bool>> = m.clone();
+            for (i, row) in m.iter().enumerate() {
+                assert!(
+                    row.iter().filter(|x| **x).count() >= majority,
+                    "n={n} node {i}"
+                );
+                assert!(
+                    row.iter().filter(|x| **x).count() < n,
+                    "n={n} node {i}: sees everyone"
+                );
+            }
+            for i in 0..n {
+                for j in i + 1..n {
+                    assert_ne!(
+                        sets[i], sets[j],
+                        "n={n}: nodes {i} and {j} see the same nodes"
+                    );
+                }
+            }
+            assert!(nemesis_shape("partition_ring", &order, true).is_empty());
+        }
+        // Bridge: the first node talks to everyone; the two halves do not talk.
+        let m = sees(n, &nemesis_shape("partition_bridge", &order, false));
+        let b = order[0] as usize;
+        assert!(m[b].iter().all(|x| *x), "n={n}: the bridge talks to all");
+        let cut = m.iter().flatten().filter(|x| !**x).count();
+        assert_eq!(cut, 2 * ((n - 1) / 2) * (n - 1 - (n - 1) / 2), "n={n}");
+        // Isolate: one node alone.
+        let m = sees(n, &nemesis_shape("isolate", &order, false));
+        assert_eq!(m[order[0] as usize].iter().filter(|x| **x).count(), 1);
+        // Halves, keeping a majority: a majority side when the count is odd; none
+        // possible for an even count.
+        let h = nemesis_shape("partition_halves", &order, true);
+        assert_eq!(h.is_empty(), n % 2 == 0, "n={n}");
+    }
+}
+
+#[test]
+fn a_nemesis_with_iterations_stops_after_them() {
+    let text = r#"{"version": 1, "protocol": {"name": "raft"}, "nodes": 5,
+        "nemesis": {"interval_ms": 200, "faults": ["isolate_leader", "partition_ring", "partition_bridge"],
+                    "iterations": 3, "keep_majority": false},
+        "duration_ms": 6000}"#;
+    let s = scenario::load(text).unwrap_or_else(|e| panic!("{}", scenario::describe(&e)));
+    for seed in 0..20 {
+        let mut e = quorumlab_sim::build(&s, seed, 0).unwrap();
+        e.run_to_end();
+        let faults = e
+            .log()
+            .iter()
+            .filter(|l| l.what.starts_with("nemesis: "))
+            .count();
+        assert_eq!(faults, 3, "seed {seed}: {:?}", e.log());
+        assert!(e.violation().is_none());
+    }
+}
+
+#[test]
+fn long_delays_hold_messages_back_by_seconds_and_raft_stays_safe() {
+    let text = r#"{"version": 1, "protocol": {"name": "raft"}, "nodes": 5,
+        "network": {"long_delay": {"probability": 0.1, "min_ms": 200, "max_ms": 2200}},
+        "workload": {"clients": 3, "rate": 10, "keys": 2, "start_ms": 300},
+        "faults": [{"at_ms": 2000, "type": "degrade", "from": 0, "to": 1, "reorder": 0.5, "duplicate": 0.3}],
+        "duration_ms": 10000}"#;
+    let s = scenario::load(text).unwrap_or_else(|e| panic!("{}", scenario::describe(&e)));
+    let mut late = 0;
+    for seed in 0..50 {
+        let mut e = quorumlab_sim::build(&s, seed, usize::MAX).unwrap();
+        e.run_to_end();
+        assert!(e.violation().is_none(), "seed {seed}: {:?}", e.violation());
+        late += e
+            .flights()
+            .iter()
+            .filter(|f| f.fate == "delivered" && f.arrives - f.sent >= 200_000)
+            .count();
+        let lin = quorumlab_sim::run::check_history(e.as_ref(), &mut || false);
+        assert!(!lin.failed(), "seed {seed}: {lin:?}");
+    }
+    assert!(late > 100, "only {late} messages held back 200 ms or more");
+    // The validator names what is wrong.
+    let bad = text.replace(r#""max_ms": 2200"#, r#""max_ms": 100"#);
+    let errs = scenario::load(&bad).expect_err("max below min");
+    assert!(
+        errs.iter().any(|e| e.path == "network.long_delay.max_ms"),
+        "{}",
+        scenario::describe(&errs)
+    );
+}

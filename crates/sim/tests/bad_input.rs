@@ -186,3 +186,49 @@ fn miniz_oxide_link(data: &[u8]) -> String {
     s.description = String::from_utf8_lossy(data).into_owned();
     url::encode(&s)
 }
+
+/// The resource caps a scenario must keep (the page and the CLI both validate): a run's
+/// client operations (the history it records) and its timed faults. Each is named.
+#[test]
+fn resource_caps_name_the_field_and_the_limit() {
+    let load = |text: &str| scenario::load(text).map_err(|e| scenario::describe(&e));
+    // 1000 clients at 10 000 a second for an hour: 36 billion operations.
+    let e = load(
+        r#"{"version":1,"protocol":{"name":"raft"},"nodes":3,"duration_ms":3600000,
+            "workload":{"clients":1000,"rate":10000}}"#,
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("workload.rate: 1000 clients at 10000 operations a second for 3600 s")
+            && e.contains("more than the limit of 1000000"),
+        "{e}"
+    );
+    // Just under the cap is fine; start and stop shorten the time clients run.
+    assert!(load(
+        r#"{"version":1,"protocol":{"name":"raft"},"nodes":3,"duration_ms":100000,
+            "workload":{"clients":100,"rate":100}}"#
+    )
+    .is_ok());
+    assert!(load(
+        r#"{"version":1,"protocol":{"name":"raft"},"nodes":3,"duration_ms":3600000,
+            "workload":{"clients":100,"rate":100,"start_ms":1000,"stop_ms":101000}}"#
+    )
+    .is_ok());
+    // Too many timed faults: one message for the list, not one per fault.
+    let faults: Vec<String> = (0..scenario::MAX_FAULTS + 1)
+        .map(|i| format!(r#"{{"at_ms":{},"type":"heal"}}"#, i % 1000))
+        .collect();
+    let e = load(&format!(
+        r#"{{"version":1,"protocol":{{"name":"raft"}},"nodes":3,"duration_ms":1000,"faults":[{}]}}"#,
+        faults.join(",")
+    ))
+    .unwrap_err();
+    assert_eq!(
+        e,
+        format!(
+            "faults: {} timed faults is more than the limit of {}",
+            scenario::MAX_FAULTS + 1,
+            scenario::MAX_FAULTS
+        )
+    );
+}

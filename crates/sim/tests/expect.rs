@@ -166,6 +166,25 @@ fn bad_expectations_are_refused_by_field() {
             scenario::describe(&errs)
         );
     }
+    // A field another type takes, or an unknown type: named, with what is allowed.
+    for (expect, words) in [
+        (
+            r#"[{"type": "state_equal", "within_ms": 5}]"#,
+            "`within_ms` is not a field of a `state_equal` expectation",
+        ),
+        (r#"[{"type": "leader"}]"#, "missing field `within_ms`"),
+        (r#"[{"type": "happy"}]"#, "unknown expectation type `happy`"),
+    ] {
+        let text = format!(
+            r#"{{"version": 1, "protocol": {{"name": "raft"}}, "nodes": 3, "expect": {expect}, "duration_ms": 8000}}"#
+        );
+        let errs = scenario::load(&text).expect_err(expect);
+        let d = scenario::describe(&errs);
+        assert!(
+            d.contains(words) && d.contains("expect[0]"),
+            "{expect}: {d}"
+        );
+    }
     // A protocol without a leader: leader expectations make no sense.
     let text = r#"{"version": 1, "protocol": {"name": "heartbeat"}, "nodes": 3,
         "expect": [{"type": "leader", "within_ms": 100}], "duration_ms": 8000}"#;
@@ -176,4 +195,26 @@ fn bad_expectations_are_refused_by_field() {
         "{}",
         scenario::describe(&errs)
     );
+}
+
+#[test]
+fn suspicion_expectations_read_the_failure_detector() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../scenarios/fd-crash-detected.json"
+    );
+    let mut s = scenario::load(&std::fs::read_to_string(path).unwrap()).unwrap();
+    s.expect = serde_json::from_str(
+        r#"[{"type": "suspects", "nodes": [3], "at_ms": 2500},
+            {"type": "suspects", "node": 0, "nodes": [2], "at_ms": 2500},
+            {"type": "false_suspicions", "at_least": 1, "from_ms": 0, "to_ms": 6000}]"#,
+    )
+    .unwrap();
+    let (_, xs) = outcomes(&s, 1);
+    assert_eq!(xs[0].status, ExpectStatus::Failed, "{xs:?}");
+    assert!(xs[0].detail.contains("suspects [2]"), "{:?}", xs[0]);
+    assert_eq!(xs[1].status, ExpectStatus::Passed, "{xs:?}");
+    // The crashed node is suspected rightly: no false suspicion.
+    assert_eq!(xs[2].status, ExpectStatus::Failed, "{xs:?}");
+    assert!(xs[2].detail.starts_with("0 false"), "{:?}", xs[2]);
 }

@@ -19,7 +19,7 @@ fn link_around(data: &[u8]) -> String {
             b64.push(alphabet[(n >> (18 - 6 * i) & 63) as usize] as char);
         }
     }
-    format!("#{}.{b64}", url::CODEC_VERSION)
+    format!("#{}.{}.{b64}", url::CODEC_VERSION, url::checksum(&b64))
 }
 
 #[test]

@@ -10,8 +10,9 @@ use quorumlab_core::Op;
 use quorumlab_sim::expect::{ExpectKind, Expectation, OpFilter, RoleName};
 use quorumlab_sim::registry;
 use quorumlab_sim::scenario::{
-    self, ChecksSpec, Distribution, Fault, FaultKind, LatencySpec, LinkSpec, NemesisSpec,
-    NetworkSpec, NodeRef, NodeSpec, Nodes, OpMix, ProtocolSpec, Scenario, WorkloadSpec,
+    self, ChecksSpec, Distribution, Fault, FaultKind, LatencySpec, LinkSpec, LongDelay,
+    NemesisSpec, NetworkSpec, NodeRef, NodeSpec, Nodes, OpMix, ProtocolSpec, Scenario,
+    WorkloadSpec,
 };
 use serde_json::{json, Map, Number, Value};
 use std::cmp::Ordering;
@@ -878,8 +879,10 @@ fn bounds_agree_with_validation() {
             "loss": 0, "duplicate": 0, "reorder": 0, "client_latency_ms": 1
         },
         "links": [{"from": 0, "to": 0, "latency": {"base_ms": 2}, "loss": 0}],
+        // Clients for 10 ms only: the most clients at the highest rate stay within the
+        // cap on a run's operations (probed on its own below).
         "workload": {"clients": 2, "rate": 5, "keys": 2, "timeout_ms": 100, "retries": 1,
-                     "mix": {"read": 1, "write": 1, "cas": 1}},
+                     "mix": {"read": 1, "write": 1, "cas": 1}, "stop_ms": 10},
         "faults": [
             {"at_ms": 0, "type": "pause", "node": 0, "duration_ms": 100},
             {"at_ms": 0, "type": "clock", "node": 0, "skew_ms": 0, "drift_ppm": 0},
@@ -1094,6 +1097,14 @@ fn latency() -> LatencySpec {
     }
 }
 
+fn long_delay() -> LongDelay {
+    LongDelay {
+        probability: 0.1,
+        min_ms: 200.0,
+        max_ms: 2200.0,
+    }
+}
+
 /// A scenario with every optional field set, so that serialisation writes every key.
 fn full() -> Scenario {
     Scenario {
@@ -1118,7 +1129,10 @@ fn full() -> Scenario {
                 spare: true,
             },
         ]),
-        network: NetworkSpec::default(),
+        network: NetworkSpec {
+            long_delay: Some(long_delay()),
+            ..NetworkSpec::default()
+        },
         links: vec![LinkSpec {
             from: 0,
             to: 1,
@@ -1127,6 +1141,7 @@ fn full() -> Scenario {
             loss: Some(0.1),
             duplicate: Some(0.1),
             reorder: Some(0.1),
+            long_delay: Some(long_delay()),
         }],
         workload: Some(WorkloadSpec {
             clients: 2,
@@ -1142,6 +1157,8 @@ fn full() -> Scenario {
         faults: all_faults(),
         nemesis: Some(NemesisSpec {
             stop_ms: Some(800),
+            keep_majority: true,
+            iterations: Some(3),
             ..NemesisSpec::default()
         }),
         checks: ChecksSpec::default(),
@@ -1198,6 +1215,17 @@ fn all_expectations() -> Vec<Expectation> {
             at_ms: 10,
         },
         ExpectKind::StateEqual {},
+        ExpectKind::Suspects {
+            node: Some(0),
+            nodes: vec![1],
+            at_ms: 10,
+        },
+        ExpectKind::FalseSuspicions {
+            at_least: Some(0.0),
+            at_most: Some(3.0),
+            from_ms: 10,
+            to_ms: 20,
+        },
     ];
     kinds
         .into_iter()
@@ -1240,6 +1268,9 @@ fn all_faults() -> Vec<Fault> {
             both_ways: false,
             latency: Some(latency()),
             loss: Some(0.5),
+            duplicate: Some(0.1),
+            reorder: Some(0.2),
+            long_delay: Some(long_delay()),
         },
         FaultKind::Restore {
             from: 0,
@@ -1690,7 +1721,7 @@ fn the_documented_share_link_decodes_to_the_documented_scenario() {
     let link = md
         .lines()
         .map(str::trim)
-        .find(|l| l.starts_with("http") && l.contains("#1."))
+        .find(|l| l.starts_with("http") && l.contains("#2."))
         .expect("the doc shows a share link");
     let decoded = quorumlab_sim::url::decode(link).expect("the doc's link decodes");
     let blocks = json_blocks(&md);

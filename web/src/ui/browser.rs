@@ -246,9 +246,11 @@ mod imp {
                     }
                 },
             );
+            let mut limit = crate::ui::embed::RateLimit::default();
             let messages = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(
                 move |e: web_sys::MessageEvent| {
-                    // Only the embedding page or this page itself may drive the playground.
+                    // Only the embedding page or this page itself may drive the playground;
+                    // anyone else is ignored without an answer.
                     let Some(w) = web_sys::window() else { return };
                     let from_ok = match e.source() {
                         Some(src) => {
@@ -264,6 +266,16 @@ mod imp {
                     if !from_ok {
                         return;
                     }
+                    // A page posting in a tight loop must not freeze this one: beyond
+                    // the rate, commands are dropped before they cost anything.
+                    match limit.admit(js_sys::Date::now()) {
+                        crate::ui::embed::Admit::Read => {}
+                        crate::ui::embed::Admit::Drop => return,
+                        crate::ui::embed::Admit::DropAndTell(m) => {
+                            on_message.emit(Err(m));
+                            return;
+                        }
+                    }
                     let data = e.data();
                     // Events this page posts to its parent look the same; a page that
                     // is its own parent must not hear its own events as commands.
@@ -278,6 +290,14 @@ mod imp {
                             }
                         }
                     };
+                    if text.len() > crate::ui::embed::MAX_MESSAGE {
+                        on_message.emit(Err(format!(
+                            "the message is too big ({} characters; the limit is {})",
+                            text.len(),
+                            crate::ui::embed::MAX_MESSAGE
+                        )));
+                        return;
+                    }
                     match serde_json::from_str::<Value>(&text) {
                         Ok(v) => on_message.emit(Ok(v)),
                         Err(err) => on_message.emit(Err(format!("the message is not JSON: {err}"))),

@@ -153,6 +153,7 @@ pub fn set_link(
             loss,
             duplicate: None,
             reorder: None,
+            long_delay: None,
         });
     }
     checked(s)
@@ -278,6 +279,15 @@ pub fn toggle_nemesis_kind(s: &Scenario, kind: &str) -> Result<Scenario, String>
     } else {
         nm.faults.push(kind.to_string());
     }
+    s.nemesis = Some(nm);
+    checked(s)
+}
+
+/// Switch the nemesis's "keep a majority up and connected" on or off.
+pub fn set_keep_majority(s: &Scenario, on: bool) -> Result<Scenario, String> {
+    let mut s = s.clone();
+    let mut nm: NemesisSpec = s.nemesis.clone().unwrap_or_default();
+    nm.keep_majority = on;
     s.nemesis = Some(nm);
     checked(s)
 }

@@ -94,6 +94,72 @@ pub fn parse(v: &Value, n: usize) -> Result<Command, String> {
     }
 }
 
+/// The most commands read at once, after a quiet moment.
+pub const BURST: f64 = 100.0;
+/// Commands read per second, once a burst is spent.
+pub const PER_SECOND: f64 = 50.0;
+/// The largest message read, in characters of JSON (a scenario's share-link cap).
+pub const MAX_MESSAGE: usize = quorumlab_sim::url::MAX_JSON;
+
+/// What to do with one message from outside.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Admit {
+    /// Read it.
+    Read,
+    /// Drop it quietly (the sender was told a moment ago).
+    Drop,
+    /// Drop it and tell the sender, with this message.
+    DropAndTell(String),
+}
+
+/// A token bucket for `postMessage` commands, so that an embedding page posting in a
+/// tight loop cannot freeze the playground: each command costs a token; tokens come
+/// back at [`PER_SECOND`] up to [`BURST`]. The sender hears about dropped commands at
+/// most once a second. Times are the browser's milliseconds (wall clock: nothing here
+/// touches the simulation).
+#[derive(Clone, Debug)]
+pub struct RateLimit {
+    tokens: f64,
+    last_ms: f64,
+    dropped: u64,
+    told_ms: Option<f64>,
+}
+
+impl Default for RateLimit {
+    fn default() -> Self {
+        RateLimit {
+            tokens: BURST,
+            last_ms: f64::NEG_INFINITY,
+            dropped: 0,
+            told_ms: None,
+        }
+    }
+}
+
+impl RateLimit {
+    pub fn admit(&mut self, now_ms: f64) -> Admit {
+        let now = if now_ms.is_finite() { now_ms } else { 0.0 };
+        if self.last_ms.is_finite() {
+            let dt = (now - self.last_ms).max(0.0);
+            self.tokens = (self.tokens + dt * PER_SECOND / 1000.0).min(BURST);
+        }
+        self.last_ms = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            return Admit::Read;
+        }
+        self.dropped += 1;
+        if self.told_ms.is_some_and(|t| now - t < 1000.0) {
+            return Admit::Drop;
+        }
+        self.told_ms = Some(now);
+        let n = std::mem::take(&mut self.dropped);
+        Admit::DropAndTell(format!(
+            "too many messages: the playground reads at most {BURST} at once and {PER_SECOND} a second; {n} ignored"
+        ))
+    }
+}
+
 pub fn ready() -> Value {
     json!({"type": "ready"})
 }
@@ -121,6 +187,48 @@ pub fn error(message: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_flood_of_commands_is_cut_to_the_rate_and_the_sender_told_once_a_second() {
+        let mut r = RateLimit::default();
+        let mut read = 0;
+        let mut told = Vec::new();
+        // 10 000 commands in the same millisecond: the burst is read, the rest dropped,
+        // and the sender hears it once.
+        for _ in 0..10_000 {
+            match r.admit(5.0) {
+                Admit::Read => read += 1,
+                Admit::Drop => {}
+                Admit::DropAndTell(m) => told.push(m),
+            }
+        }
+        assert_eq!(read, BURST as usize);
+        assert_eq!(told.len(), 1);
+        assert!(told[0].starts_with("too many messages"), "{}", told[0]);
+        // Then one a millisecond for three seconds: about PER_SECOND a second get through,
+        // and the sender is told about once a second, with the count dropped.
+        read = 0;
+        told.clear();
+        for ms in 0..3000 {
+            match r.admit(5.0 + ms as f64) {
+                Admit::Read => read += 1,
+                Admit::Drop => {}
+                Admit::DropAndTell(m) => told.push(m),
+            }
+        }
+        assert!((149..=152).contains(&read), "{read}");
+        assert_eq!(told.len(), 2, "{told:?}");
+        // A quiet moment refills the burst.
+        assert_eq!(r.admit(60_000.0), Admit::Read);
+        let burst = (0..200)
+            .filter(|_| r.admit(60_000.0) == Admit::Read)
+            .count();
+        assert_eq!(burst, BURST as usize - 1);
+        // Nonsense clocks do not break it.
+        let mut r = RateLimit::default();
+        assert_eq!(r.admit(f64::NAN), Admit::Read);
+        assert_eq!(r.admit(-1e300), Admit::Read);
+    }
 
     #[test]
     fn commands_are_validated() {

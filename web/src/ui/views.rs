@@ -888,7 +888,11 @@ fn edit_panel(p: &Playground, ctx: &Ctx) -> Html {
             let sc = s.clone();
             let k2 = k.to_string();
             html! { <label class="ql-check"><input type="checkbox" checked={on} onchange={link.callback(move |_| Msg::Edit(edit::toggle_nemesis_kind(&sc, &k2)))} />{ k.to_string() }</label> }
-        }).collect::<Html>()
+        }).chain(std::iter::once({
+            let sc = s.clone();
+            let keep = nm.keep_majority;
+            html! { <label class="ql-check" title="Partitions leave a majority on one side, and no crash leaves only a bare majority up"><input type="checkbox" data-testid="keep-majority" checked={keep} onchange={link.callback(move |_| Msg::Edit(edit::set_keep_majority(&sc, !keep)))} />{ "keep a majority" }</label> }
+        })).collect::<Html>()
     });
     let json = s.to_json_pretty();
     html! {

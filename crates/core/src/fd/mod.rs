@@ -434,6 +434,13 @@ impl<D: Detector> Protocol for Fd<D> {
         });
     }
 
+    fn suspects(&self) -> u64 {
+        self.peers
+            .iter()
+            .filter(|p| p.suspected && p.id < 64)
+            .fold(0, |m, p| m | 1 << p.id)
+    }
+
     fn view(&self) -> NodeView {
         let mut members: Vec<NodeId> = self.peers.iter().map(|p| p.id).collect();
         if let Err(k) = members.binary_search(&self.id) {
