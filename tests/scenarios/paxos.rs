@@ -28,20 +28,17 @@ fn leader(views: &[Option<NodeView>]) -> Option<(usize, NodeView)> {
         .iter()
         .enumerate()
         .filter_map(|(i, v)| v.as_ref().map(|v| (i, v.clone())))
-        .filter(|(_, v)| v.role == "leader")
+        .filter(|(_, v)| v.is_leader_kind())
         .max_by_key(|(_, v)| v.term)
 }
 
 fn note<'a>(v: &'a NodeView, label: &str) -> Option<&'a str> {
-    v.notes
-        .iter()
-        .find(|(l, _)| l == label)
-        .map(|(_, x)| x.as_str())
+    v.field(label)
 }
 
 /// The value in a slot as a log entry shows it, without the "(accepted in ...)" suffix.
 fn value_at(v: &NodeView, slot: u64) -> Option<String> {
-    v.log.iter().find(|e| e.index == slot).map(|e| {
+    v.entries().iter().find(|e| e.index == slot).map(|e| {
         e.what
             .split(" (accepted in")
             .next()
@@ -127,23 +124,23 @@ fn minority_leader_chooses_nothing_and_the_majority_carries_on() {
     assert_eq!(cut[0], old, "the preset cuts off the leader");
     let minority = end[old].as_ref().expect("up");
     assert_ne!(
-        minority.role, "leader",
+        minority.role.label, "leader",
         "the old leader stepped down (check-quorum)"
     );
     for &i in &cut {
         let v = end[i].as_ref().expect("up");
         assert!(
-            v.commit_index <= ov.commit_index + 1,
+            v.commit_index() <= ov.commit_index() + 1,
             "node {i}: nothing is chosen on the minority side ({} then {})",
-            ov.commit_index,
-            v.commit_index
+            ov.commit_index(),
+            v.commit_index()
         );
     }
     let (l, lv) = leader(&end).expect("the majority has a leader");
     assert!(!cut.contains(&l), "the leader is on the majority side");
     assert!(lv.term > ov.term);
     assert!(
-        lv.commit_index > ov.commit_index + 5,
+        lv.commit_index() > ov.commit_index() + 5,
         "the majority kept choosing"
     );
 }
@@ -160,9 +157,9 @@ fn majority_keeps_choosing_and_higher_ballots_take_over_after_the_heal() {
     assert_eq!(cut.len(), 2);
     assert!(!cut.contains(&l), "the leader is on the majority side");
     let still = healed[l].as_ref().expect("up");
-    assert_eq!(still.role, "leader", "the leader kept leading");
+    assert_eq!(still.role.label, "leader", "the leader kept leading");
     assert!(
-        still.commit_index > lv.commit_index + 5,
+        still.commit_index() > lv.commit_index() + 5,
         "the majority kept choosing"
     );
     for &i in &cut {
@@ -202,14 +199,16 @@ fn restarted_acceptors_keep_their_promises_and_catch_up() {
         Some(promised.as_str()),
         "the promise survived the crash"
     );
-    assert!(a0.log.iter().any(|x| x.what.contains("(accepted in")) || a0.snapshot_index > 0);
+    assert!(
+        a0.entries().iter().any(|x| x.what.contains("(accepted in")) || a0.snapshot_index() > 0
+    );
     e.run_to_end();
     let views = e.views();
     let (_, lv) = leader(&views).expect("a leader");
     let v0 = views[0].as_ref().expect("up");
-    assert_eq!(v0.commit_index, lv.commit_index, "node 0 caught up");
+    assert_eq!(v0.commit_index(), lv.commit_index(), "node 0 caught up");
     assert!(
-        v0.snapshot_index > b0.snapshot_index,
+        v0.snapshot_index() > b0.snapshot_index(),
         "it caught up past slots the leader had truncated"
     );
 }
@@ -223,16 +222,16 @@ fn the_nemesis_preset_passes_with_bounded_logs() {
     for (i, v) in e.views().iter().enumerate() {
         let v = v.as_ref().expect("up at the end");
         assert!(
-            v.commit_index > 150,
+            v.commit_index() > 150,
             "node {i}: {} slots chosen",
-            v.commit_index
+            v.commit_index()
         );
-        assert!(v.snapshot_index > 0, "node {i} truncated its log");
+        assert!(v.snapshot_index() > 0, "node {i} truncated its log");
         // Truncation every 64 applied slots, plus what is still in phase 2.
         assert!(
-            v.log.len() <= 64 + 16,
+            v.entries().len() <= 64 + 16,
             "node {i} holds {} slots",
-            v.log.len()
+            v.entries().len()
         );
     }
 }
@@ -345,10 +344,14 @@ fn dueling_proposers_livelock_without_backoff_and_decide_with_it() {
     e.run_to_end();
     for (i, v) in e.views().iter().enumerate() {
         let v = v.as_ref().expect("up");
-        assert!(!v.kv.contains_key("x"), "node {i} learned x: {:?}", v.kv);
+        assert!(
+            !v.kv().contains_key("x"),
+            "node {i} learned x: {:?}",
+            v.kv()
+        );
         assert!(v.term > 100, "node {i}: only {} rounds", v.term);
         assert!(
-            v.kv.contains_key("k0") || v.kv.contains_key("k1") || v.kv.contains_key("k2"),
+            v.kv().contains_key("k0") || v.kv().contains_key("k1") || v.kv().contains_key("k2"),
             "node {i}: uncontended keys are decided"
         );
     }
@@ -362,7 +365,7 @@ fn dueling_proposers_livelock_without_backoff_and_decide_with_it() {
     let views = views_at(&mut e, 500);
     let x: Vec<i64> = views
         .iter()
-        .filter_map(|v| v.as_ref()?.kv.get("x").copied())
+        .filter_map(|v| v.as_ref()?.kv().get("x").copied())
         .collect();
     assert_eq!(x.len(), 5, "every node learned x by 0.5 s: {x:?}");
     assert!(x.iter().all(|v| *v == x[0]) && [1001, 1002, 1003].contains(&x[0]));

@@ -99,7 +99,7 @@ fn leader_crash_recovery(seed: u64, also: u32, timeout_ms: Option<u64>) -> (u64,
         e.views()
             .iter()
             .enumerate()
-            .filter_map(|(i, v)| v.as_ref().map(|v| (i as u32, v.term, v.role == "leader")))
+            .filter_map(|(i, v)| v.as_ref().map(|v| (i as u32, v.term, v.is_leader_kind())))
             .filter(|v| v.2)
             .max_by_key(|v| v.1)
             .map(|v| (v.0, v.1))
@@ -184,6 +184,42 @@ fn after_a_leader_crash_clients_are_served_again_within_twice_the_election_time(
             slow.is_empty(),
             "+{also} down, timeout {timeout:?}: (seed, election ms, recovery ms, worst latency ms) with availability back later than twice the election time: {slow:?}"
         );
+    }
+}
+
+/// The failure detectors' convergence rule is a real check, not an automatic pass: after
+/// node 3 crashes (and nothing else happens for 8 s), every live node must suspect exactly
+/// node 3 by the end. With the default 300 ms timeout it does, on every seed; a detector
+/// whose 9 s timeout outlasts the rest of the run never suspects it, and the run is
+/// reported as not converged, naming who missed whom.
+#[test]
+fn a_detector_that_misses_a_crash_is_reported_not_converged() {
+    let scenario = |timeout_ms: u64| {
+        let json = format!(
+            r#"{{"version": 1, "name": "detector timeout {timeout_ms} ms",
+                "protocol": {{"name": "heartbeat", "params": {{"timeout_ms": {timeout_ms}}}}},
+                "nodes": 4, "faults": [{{"at_ms": 2000, "type": "crash", "node": 3}}],
+                "duration_ms": 10000, "seed": 1}}"#
+        );
+        quorumlab_sim::scenario::load(&json).expect("valid")
+    };
+    let (quick, slow) = (scenario(300), scenario(9_000));
+    for seed in 0..20 {
+        let sum = run(&quick, seed);
+        assert_eq!(
+            sum.convergence,
+            Check::Passed,
+            "seed {seed}: default timeout"
+        );
+        let sum = run(&slow, seed);
+        match &sum.convergence {
+            Check::Failed { detail, .. } => assert!(
+                detail.contains("does not suspect node 3"),
+                "seed {seed}: {detail}"
+            ),
+            other => panic!("seed {seed}: a 9 s timeout cannot have noticed: {other:?}"),
+        }
+        assert!(!sum.ok, "seed {seed}: a failed convergence fails the run");
     }
 }
 

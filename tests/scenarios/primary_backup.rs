@@ -25,10 +25,7 @@ fn views_at(e: &mut Box<dyn Engine>, ms: u64) -> Vec<Option<NodeView>> {
 }
 
 fn note<'a>(v: &'a NodeView, label: &str) -> Option<&'a str> {
-    v.notes
-        .iter()
-        .find(|(l, _)| l == label)
-        .map(|(_, x)| x.as_str())
+    v.field(label)
 }
 
 fn up(views: &[Option<NodeView>], i: usize) -> &NodeView {
@@ -43,7 +40,7 @@ fn primaries(views: &[Option<NodeView>]) -> Vec<(usize, u64)> {
         .iter()
         .enumerate()
         .filter_map(|(i, v)| v.as_ref().map(|v| (i, v)))
-        .filter(|(_, v)| v.role == "primary" || v.role.starts_with("head"))
+        .filter(|(_, v)| v.role.label == "primary" || v.role.label.starts_with("head"))
         .map(|(i, v)| (i, v.term))
         .collect()
 }
@@ -102,12 +99,15 @@ fn async_primary_crash_loses_acknowledged_writes() {
     let mut e = engine(&s);
     let before = views_at(&mut e, 1500);
     let primary = up(&before, 1);
-    assert_eq!(primary.role, "primary");
-    let best_backup = (2..5).map(|i| up(&before, i).applied_index).max().unwrap();
+    assert_eq!(primary.role.label, "primary");
+    let best_backup = (2..5)
+        .map(|i| up(&before, i).applied_index())
+        .max()
+        .unwrap();
     assert!(
-        primary.applied_index > best_backup,
+        primary.applied_index() > best_backup,
         "writes the primary acknowledged are on no backup when it crashes ({} > {best_backup})",
-        primary.applied_index
+        primary.applied_index()
     );
     let after = views_at(&mut e, 2000);
     let p = primaries(&after);
@@ -150,7 +150,7 @@ fn semi_sync_falls_back_to_async_under_a_partition() {
     let p = up(&later, 1);
     for i in 2..5 {
         assert!(
-            up(&later, i).applied_index < p.applied_index,
+            up(&later, i).applied_index() < p.applied_index(),
             "node {i} lacks writes the primary acknowledged"
         );
     }
@@ -160,11 +160,11 @@ fn semi_sync_falls_back_to_async_under_a_partition() {
     assert_eq!(note(p, "semi-sync"), None, "semi-synchronous again");
     for i in 2..5 {
         assert_eq!(
-            up(&end, i).applied_index,
-            p.applied_index,
+            up(&end, i).applied_index(),
+            p.applied_index(),
             "node {i} caught up"
         );
-        assert_eq!(up(&end, i).role, "backup");
+        assert_eq!(up(&end, i).role.label, "backup");
     }
 }
 
@@ -176,23 +176,23 @@ fn chain_splices_out_the_crashed_middle_and_takes_it_back_at_the_tail() {
     let chain = |v: &[Option<NodeView>]| note(up(v, 1), "chain").map(str::to_string);
     let before = views_at(&mut e, 1500);
     assert_eq!(chain(&before).as_deref(), Some("1 -> 2 -> 3 -> 4"));
-    assert_eq!(up(&before, 4).role, "tail");
+    assert_eq!(up(&before, 4).role.label, "tail");
     let spliced = views_at(&mut e, 2000);
     assert_eq!(chain(&spliced).as_deref(), Some("1 -> 3 -> 4"));
     e.run_to_end();
     let end = e.views();
     assert_eq!(chain(&end).as_deref(), Some("1 -> 3 -> 4 -> 2"));
     let n2 = up(&end, 2);
-    assert_eq!(n2.role, "tail", "node 2 rejoined at the tail");
+    assert_eq!(n2.role.label, "tail", "node 2 rejoined at the tail");
     assert!(
         note(n2, "state transfer").is_some_and(|t| t.contains("from node 4")),
         "after a state transfer from the old tail: {:?}",
-        n2.notes
+        n2.fields
     );
     for i in 2..5 {
         assert_eq!(
-            up(&end, i).kv,
-            up(&end, 1).kv,
+            up(&end, i).kv(),
+            up(&end, 1).kv(),
             "node {i} holds the head's data"
         );
     }
@@ -206,8 +206,12 @@ fn reads_from_a_lagging_replica_are_stale() {
     assert!(sum.linearizable.failed(), "{:?}", sum.linearizable);
     let mut e = engine(&s);
     let v = views_at(&mut e, 1060);
-    assert_eq!(up(&v, 1).kv.get("x"), Some(&100), "the primary has x = 100");
-    assert_eq!(up(&v, 4).kv.get("x"), None, "node 4 has not heard of it");
+    assert_eq!(
+        up(&v, 1).kv().get("x"),
+        Some(&100),
+        "the primary has x = 100"
+    );
+    assert_eq!(up(&v, 4).kv().get("x"), None, "node 4 has not heard of it");
     let read = e
         .history()
         .events
@@ -240,13 +244,13 @@ fn without_fencing_two_primaries_serve_at_once() {
         Some("fell back to async"),
         "node 1 acknowledges writes alone"
     );
-    let old = up(&v, 1).applied_index;
+    let old = up(&v, 1).applied_index();
     e.run_to_end();
     let end = e.views();
     let p = primaries(&end);
     assert_eq!(p.len(), 1, "one primary after the heal: {p:?}");
     let n1 = up(&end, 1);
-    assert_eq!(n1.role, "backup");
+    assert_eq!(n1.role.label, "backup");
     assert!(
         note(n1, "state transfer").is_some(),
         "node 1 took the new primary's state (its {old} entries discarded)"
@@ -295,7 +299,7 @@ fn a_crashed_view_service_means_no_failover() {
     for t in [3000, 4000, 5000] {
         let v = views_at(&mut e, t);
         assert!(primaries(&v).is_empty(), "no primary at {t} ms");
-        let held: Vec<u64> = (2..5).map(|i| up(&v, i).applied_index).collect();
+        let held: Vec<u64> = (2..5).map(|i| up(&v, i).applied_index()).collect();
         assert!(
             held[0] > 0 && held.iter().all(|h| *h == held[0]),
             "the backups hold the same writes: {held:?}"

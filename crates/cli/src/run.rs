@@ -188,10 +188,19 @@ fn human(s: &Summary, e: &dyn Engine, took: Duration) -> String {
     println!("nodes at the end:");
     for (i, (v, st)) in e.views().iter().zip(e.status()).enumerate() {
         match v {
-            Some(v) => println!(
-                "  node {i}: {:<10} term {:<3} commit {:<5} applied {:<5} {}",
-                v.role, v.term, v.commit_index, v.applied_index, v.last_change
-            ),
+            Some(v) => {
+                let mut line = format!("  node {i}: {:<10}", v.role.label);
+                if !v.epoch_label.is_empty() {
+                    line.push_str(&format!(" {} {:<3}", v.epoch_label, v.term));
+                }
+                if let Some(l) = &v.log {
+                    line.push_str(&format!(
+                        " {} {:<5} applied {:<5}",
+                        l.commit_label, l.commit_index, l.applied_index
+                    ));
+                }
+                println!("{line} {}", v.last_change)
+            }
             None => println!("  node {i}: {st:?}"),
         }
     }

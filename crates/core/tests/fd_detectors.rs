@@ -113,9 +113,9 @@ impl<P: Protocol> Driver<P> {
             panic!("invariant violated at {} µs: {v}", self.now);
         }
         if let Some(n) = &self.nodes[iu] {
-            for s in n.view().suspicion {
-                assert!(s.level.is_finite() && s.level >= 0.0, "{s:?}");
-                self.max_level = self.max_level.max(s.level);
+            for s in n.view().gauges {
+                assert!(s.value.is_finite() && s.value >= 0.0, "{s:?}");
+                self.max_level = self.max_level.max(s.value);
             }
         }
     }
@@ -167,18 +167,14 @@ impl<P: Protocol> Driver<P> {
 }
 
 fn suspected_by<P: Protocol>(d: &Driver<P>, observer: NodeId, target: NodeId) -> bool {
-    d.node(observer)
-        .view()
-        .suspicion
-        .iter()
-        .any(|s| s.node == target && s.suspected)
+    d.node(observer).view().flagged().any(|n| n == target)
 }
 
 fn anyone_suspects<P: Protocol>(d: &Driver<P>) -> bool {
     d.nodes
         .iter()
         .flatten()
-        .any(|n| n.view().suspicion.iter().any(|s| s.suspected))
+        .any(|n| n.view().flagged().next().is_some())
 }
 
 /// Crash node 2 at 2 s; step in 1 ms until every live node suspects it; return how long
@@ -198,8 +194,8 @@ fn detection_time<P: Protocol>(params: P::Params, bound: Time) -> Time {
     // Nobody else is suspected, and it stays so (and the invariants keep holding).
     d.run_until(t + 3 * bound);
     for o in [0, 1, 3, 4] {
-        for s in d.node(o).view().suspicion {
-            assert_eq!(s.suspected, s.node == 2, "node {o}: {s:?}");
+        for s in d.node(o).view().gauges {
+            assert_eq!(s.flagged, s.node == 2, "node {o}: {s:?}");
         }
     }
     t - crash
@@ -315,7 +311,11 @@ fn recovery_counts_refuted_and_restarted_suspicions() {
     let p = d.node(0).peer(1).unwrap();
     assert_eq!((p.suspicions, p.restarted, p.refuted), (2, 1, 1));
     let v = d.node(0).view();
-    let notes: String = v.notes.iter().map(|(k, v)| format!("{k}: {v}\n")).collect();
+    let notes: String = v
+        .fields
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\n"))
+        .collect();
     assert!(notes.contains("1 refuted by a later heartbeat"), "{notes}");
 }
 
@@ -451,7 +451,7 @@ fn odd_messages_and_clients_never_panic() {
     assert_eq!(d.node(0).strangers, 2);
     d.run_until(30 * SEC);
     assert!(!anyone_suspects(&d));
-    assert_eq!(d.node(0).view().suspicion.len(), 2);
+    assert_eq!(d.node(0).view().gauges.len(), 2);
 }
 
 #[test]

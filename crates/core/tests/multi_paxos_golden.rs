@@ -21,15 +21,14 @@
 
 mod common;
 
-use common::{parse_pat, Transcript};
+use common::{parse_pat, Flat, Transcript};
 use quorumlab_core::paxos::multi::{
     MultiPaxos, MultiPaxosDisk, MultiPaxosMsg, MultiPaxosParams, MultiPaxosWrite,
     TIMER_CHECK_QUORUM, TIMER_ELECTION, TIMER_HEARTBEAT,
 };
 use quorumlab_core::paxos::{Cmd, PaxosMonitor};
 use quorumlab_core::{
-    ClientReply, ClientRequest, Ctx, Effect, NodeId, NodeView, Op, Outcome, Protocol, Rng, Time,
-    TimerId, MS,
+    ClientReply, ClientRequest, Ctx, Effect, NodeId, Op, Outcome, Protocol, Rng, Time, TimerId, MS,
 };
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
@@ -122,7 +121,7 @@ fn outcome(o: &Outcome) -> String {
     }
 }
 
-fn note<'a>(v: &'a NodeView, label: &str) -> &'a str {
+fn note<'a>(v: &'a Flat, label: &str) -> &'a str {
     v.notes
         .iter()
         .find(|(l, _)| l == label)
@@ -170,11 +169,11 @@ impl Cluster {
         self.out.push('\n');
     }
 
-    fn view(&self, i: NodeId) -> Option<NodeView> {
+    fn view(&self, i: NodeId) -> Option<Flat> {
         self.nodes
             .get(i as usize)
             .and_then(|n| n.as_ref())
-            .map(|n| n.view())
+            .map(|n| Flat::from(n.view()))
     }
 
     /// Run one handler on node `i` and report everything it did.
@@ -238,7 +237,7 @@ impl Cluster {
         }
     }
 
-    fn diff(&mut self, i: NodeId, b: &NodeView, a: &NodeView) {
+    fn diff(&mut self, i: NodeId, b: &Flat, a: &Flat) {
         if a.role != b.role {
             self.line(format!("  {i} {} -> {}: {}", b.role, a.role, a.last_change));
         }
@@ -489,7 +488,7 @@ impl Cluster {
             self.line(format!("{i}: down"));
             return;
         };
-        let v = r.view();
+        let v = Flat::from(r.view());
         let mut s = format!(
             "{i}: {} ballot={} promised={} leader={} chosen-prefix={}",
             v.role,

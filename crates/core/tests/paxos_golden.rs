@@ -9,14 +9,13 @@
 
 mod common;
 
-use common::{parse_pat, Transcript};
+use common::{parse_pat, Flat, Transcript};
 use quorumlab_core::paxos::basic::{
     Paxos, PaxosDisk, PaxosMsg, PaxosParams, PaxosWrite, TIMER_ROUND,
 };
 use quorumlab_core::paxos::PaxosMonitor;
 use quorumlab_core::{
-    ClientReply, ClientRequest, Ctx, Effect, NodeId, NodeView, Op, Outcome, Protocol, Rng, Time,
-    TimerId,
+    ClientReply, ClientRequest, Ctx, Effect, NodeId, Op, Outcome, Protocol, Rng, Time, TimerId,
 };
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
@@ -96,11 +95,11 @@ impl Cluster {
         self.out.push('\n');
     }
 
-    fn view(&self, i: NodeId) -> Option<NodeView> {
+    fn view(&self, i: NodeId) -> Option<Flat> {
         self.nodes
             .get(i as usize)
             .and_then(|n| n.as_ref())
-            .map(|n| n.view())
+            .map(|n| Flat::from(n.view()))
     }
 
     fn run(&mut self, i: NodeId, f: impl FnOnce(&mut Paxos, &mut Ctx<'_, Paxos>)) {

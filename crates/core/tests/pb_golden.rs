@@ -20,13 +20,12 @@
 
 mod common;
 
-use common::{parse_pat, Transcript};
+use common::{parse_pat, Flat, Transcript};
 use quorumlab_core::pb::{
     PbDisk, PbMonitor, PbMsg, PbParams, PbWrite, PrimaryBackup, View, TIMER_TICK,
 };
 use quorumlab_core::{
-    ClientReply, ClientRequest, Ctx, Effect, NodeId, NodeView, Op, Outcome, Protocol, Rng, Time,
-    TimerId, MS,
+    ClientReply, ClientRequest, Ctx, Effect, NodeId, Op, Outcome, Protocol, Rng, Time, TimerId, MS,
 };
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
@@ -123,7 +122,7 @@ fn outcome(o: &Outcome) -> String {
     }
 }
 
-fn note<'a>(v: &'a NodeView, label: &str) -> &'a str {
+fn note<'a>(v: &'a Flat, label: &str) -> &'a str {
     v.notes
         .iter()
         .find(|(l, _)| l == label)
@@ -153,11 +152,11 @@ impl Cluster {
         self.out.push('\n');
     }
 
-    fn view(&self, i: NodeId) -> Option<NodeView> {
+    fn view(&self, i: NodeId) -> Option<Flat> {
         self.nodes
             .get(i as usize)
             .and_then(|n| n.as_ref())
-            .map(|n| n.view())
+            .map(|n| Flat::from(n.view()))
     }
 
     fn run(&mut self, i: NodeId, f: impl FnOnce(&mut PrimaryBackup, &mut Ctx<'_, PrimaryBackup>)) {
@@ -218,7 +217,7 @@ impl Cluster {
         }
     }
 
-    fn diff(&mut self, i: NodeId, b: &NodeView, a: &NodeView) {
+    fn diff(&mut self, i: NodeId, b: &Flat, a: &Flat) {
         if a.role != b.role || a.term != b.term {
             self.line(format!(
                 "  {i} {} (epoch {}) -> {} (epoch {}): {}",

@@ -23,14 +23,14 @@
 
 mod common;
 
-use common::{parse_pat, Transcript};
+use common::{parse_pat, Flat, Transcript};
 use quorumlab_core::raft::{
     Cmd, Entry, Raft, RaftDisk, RaftMonitor, RaftMsg, RaftParams, TIMER_CHECK_QUORUM,
     TIMER_ELECTION, TIMER_HEARTBEAT,
 };
 use quorumlab_core::{
-    ClientReply, ClientRequest, Ctx, Effect, MembershipChange, NodeId, NodeView, Op, Outcome,
-    Protocol, Rng, Time, TimerId, MS,
+    ClientReply, ClientRequest, Ctx, Effect, MembershipChange, NodeId, Op, Outcome, Protocol, Rng,
+    Time, TimerId, MS,
 };
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
@@ -196,11 +196,11 @@ impl Cluster {
         self.out.push('\n');
     }
 
-    fn view(&self, i: NodeId) -> Option<NodeView> {
+    fn view(&self, i: NodeId) -> Option<Flat> {
         self.nodes
             .get(i as usize)
             .and_then(|n| n.as_ref())
-            .map(|n| n.view())
+            .map(|n| Flat::from(n.view()))
     }
 
     /// Run one handler on node `i` and report everything it did.
@@ -274,7 +274,7 @@ impl Cluster {
         }
     }
 
-    fn diff(&mut self, i: NodeId, b: &NodeView, a: &NodeView) {
+    fn diff(&mut self, i: NodeId, b: &Flat, a: &Flat) {
         if a.role != b.role {
             self.line(format!("  {i} {} -> {}: {}", b.role, a.role, a.last_change));
         }
@@ -575,7 +575,7 @@ impl Cluster {
             self.line(format!("{i}: down"));
             return;
         };
-        let v = r.view();
+        let v = Flat::from(r.view());
         let mut s = format!(
             "{i}: {} term={} vote={} leader={} commit={} applied={} members={}",
             v.role,

@@ -8,9 +8,13 @@
 //! long after the last disturbance) and at the end. A correct protocol always meets the
 //! rule below; one whose followers stop applying, or whose replicas diverge, does not.
 //!
-//! A protocol catalogue may bring its own [`Rule`]; [`rule_for`] picks the default.
+//! Each protocol says what converged means for it, in ONE place: its line in the
+//! catalogue ([`crate::registry::Listing::converged`]) names a [`Rule`] from here:
+//! [`replicated_log`] for leader-based replicated logs (Raft, Multi-Paxos), generic over
+//! the views' log and key-value sections; [`suspects_the_crashed`] for failure
+//! detectors. A protocol without a rule makes no claim (the check passes).
 
-use quorumlab_core::{NodeId, NodeView, Protocol, Time, MS};
+use quorumlab_core::{NodeId, NodeView, Time, MS};
 
 /// What the convergence rule sees.
 #[derive(Clone, Copy, Debug)]
@@ -29,16 +33,6 @@ pub struct Observed<'a> {
 
 /// A convergence rule: `Err` says in words what did not converge.
 pub type Rule = fn(&Observed<'_>) -> Result<(), String>;
-
-/// The rule for protocol `P`: [`replicated_log`] when it elects a leader, none
-/// otherwise (the check then passes trivially).
-pub fn rule_for<P: Protocol>() -> Option<Rule> {
-    if P::HAS_LEADER {
-        Some(replicated_log)
-    } else {
-        None
-    }
-}
 
 /// For leader-based replicated logs (Raft): between the settle point and the end some
 /// node led; everything committed by the settle point (the highest commit index any
@@ -61,7 +55,7 @@ pub fn replicated_log(o: &Observed<'_>) -> Result<(), String> {
         .collect();
     let committed = settled
         .iter()
-        .map(|(_, v)| v.commit_index)
+        .map(|(_, v)| v.commit_index())
         .max()
         .unwrap_or(0);
     let members: Vec<NodeId> = settled
@@ -69,7 +63,7 @@ pub fn replicated_log(o: &Observed<'_>) -> Result<(), String> {
         // The most advanced by what it knows committed, then by term: a removed node
         // campaigning alone climbs terms without learning anything, and its members
         // (still counting itself) are not the cluster's.
-        .max_by_key(|(i, v)| (v.commit_index, v.term, std::cmp::Reverse(*i)))
+        .max_by_key(|(i, v)| (v.commit_index(), v.term, std::cmp::Reverse(*i)))
         .map(|(_, v)| v.members.clone())
         .filter(|m| !m.is_empty())
         .unwrap_or_else(|| settled.iter().map(|(i, _)| *i as NodeId).collect());
@@ -79,7 +73,7 @@ pub fn replicated_log(o: &Observed<'_>) -> Result<(), String> {
         .end
         .iter()
         .flatten()
-        .max_by_key(|v| (v.commit_index, v.term))
+        .max_by_key(|v| (v.commit_index(), v.term))
         .map(|v| v.members.clone())
         .filter(|m| !m.is_empty());
     let live: Vec<(NodeId, &NodeView)> = members
@@ -93,21 +87,51 @@ pub fn replicated_log(o: &Observed<'_>) -> Result<(), String> {
         })
         .collect();
     for (m, v) in &live {
-        if v.applied_index < committed {
+        if v.applied_index() < committed {
             return Err(format!(
                 "node {m} has applied {} entries by the end, but {committed} were committed {quiet} ms before it",
-                v.applied_index
+                v.applied_index()
             ));
         }
     }
     for (k, (a, va)) in live.iter().enumerate() {
         for (b, vb) in &live[k + 1..] {
-            if va.applied_index == vb.applied_index && va.kv != vb.kv {
+            if va.applied_index() == vb.applied_index() && va.kv() != vb.kv() {
                 return Err(format!(
                     "nodes {a} and {b} have both applied {} entries but hold different data",
-                    va.applied_index
+                    va.applied_index()
                 ));
             }
+        }
+    }
+    Ok(())
+}
+
+/// For failure detectors: once the faults are over, every running node suspects exactly
+/// the nodes that are down, among those it watches (its view's members). Judged at the
+/// end, when the detector has had the whole quiet period (`converge_after_ms`, at least
+/// half of it after the settle point) to notice crashes and to trust again the nodes that
+/// came back. A detector whose timeout is longer than that, or that keeps suspecting a
+/// node it hears from, fails.
+pub fn suspects_the_crashed(o: &Observed<'_>) -> Result<(), String> {
+    // The settle point is half the quiet period before the end.
+    let quiet = 2 * (o.end_time - o.settle_time) / MS;
+    let down = |m: NodeId| o.end.get(m as usize).is_none_or(|v| v.is_none());
+    for (i, v) in o.end.iter().enumerate() {
+        let Some(v) = v else { continue };
+        let i = i as NodeId;
+        let watched = v.members.iter().copied().filter(|&m| m != i);
+        let expected: Vec<NodeId> = watched.filter(|&m| down(m)).collect();
+        let suspected: Vec<NodeId> = v.flagged().collect();
+        if let Some(m) = expected.iter().find(|m| !suspected.contains(m)) {
+            return Err(format!(
+                "node {i} does not suspect node {m} at the end, though node {m} is down (no fault in the last {quiet} ms)"
+            ));
+        }
+        if let Some(m) = suspected.iter().find(|m| !expected.contains(m)) {
+            return Err(format!(
+                "node {i} still suspects node {m} at the end, though node {m} is up (no fault in the last {quiet} ms): a false suspicion"
+            ));
         }
     }
     Ok(())
@@ -117,14 +141,24 @@ pub fn replicated_log(o: &Observed<'_>) -> Result<(), String> {
 mod tests {
     use super::*;
 
+    use quorumlab_core::{Gauge, LogSection, Role, RoleKind};
+
     fn node(role: &str, term: u64, commit: u64, applied: u64, kv: &[(&str, i64)]) -> NodeView {
+        let kind = if role == "leader" {
+            RoleKind::Leader
+        } else {
+            RoleKind::Follower
+        };
         NodeView {
-            role: role.into(),
+            role: Role::new(role, kind),
             term,
-            commit_index: commit,
-            applied_index: applied,
+            log: Some(LogSection {
+                commit_index: commit,
+                applied_index: applied,
+                ..Default::default()
+            }),
             members: vec![0, 1, 2],
-            kv: kv.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            kv: Some(kv.iter().map(|(k, v)| (k.to_string(), *v)).collect()),
             ..Default::default()
         }
     }
@@ -190,5 +224,60 @@ mod tests {
             .unwrap_err()
             .contains("no node led"));
         assert_eq!(check(&settle, &same, true), Ok(()));
+    }
+
+    fn detector(suspects: &[NodeId]) -> NodeView {
+        NodeView {
+            members: vec![0, 1, 2, 3],
+            gauges: (0..4)
+                .map(|n| Gauge {
+                    node: n,
+                    label: "phi".into(),
+                    value: 0.0,
+                    max: 8.0,
+                    flagged: suspects.contains(&n),
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    fn check_fd(end: &[Option<NodeView>]) -> Result<(), String> {
+        suspects_the_crashed(&Observed {
+            settle: end,
+            end,
+            leader_seen: false,
+            settle_time: 5_000 * MS,
+            end_time: 6_500 * MS,
+        })
+    }
+
+    #[test]
+    fn detectors_converge_when_every_live_node_suspects_exactly_the_crashed() {
+        let end = vec![
+            Some(detector(&[2])),
+            Some(detector(&[2])),
+            None,
+            Some(detector(&[2])),
+        ];
+        assert_eq!(check_fd(&end), Ok(()));
+        // One node has not noticed the crash yet.
+        let late = vec![
+            Some(detector(&[2])),
+            Some(detector(&[])),
+            None,
+            Some(detector(&[2])),
+        ];
+        let e = check_fd(&late).unwrap_err();
+        assert!(e.contains("node 1 does not suspect node 2"), "{e}");
+        // One node still suspects a node that is up.
+        let stale = vec![
+            Some(detector(&[2, 3])),
+            Some(detector(&[2])),
+            None,
+            Some(detector(&[2])),
+        ];
+        let e = check_fd(&stale).unwrap_err();
+        assert!(e.contains("node 0 still suspects node 3"), "{e}");
     }
 }

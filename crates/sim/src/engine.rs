@@ -630,7 +630,7 @@ impl<P: Protocol> Sim<P> {
     fn settle(&mut self, t: Time) {
         if self.settled.is_none() && self.settle_at > 0 && t >= self.settle_at {
             let views = self.views();
-            self.leader_seen |= views.iter().flatten().any(|v| v.role == "leader");
+            self.leader_seen |= views.iter().flatten().any(|v| v.is_leader_kind());
             self.settled = Some(views);
         }
     }
@@ -1762,7 +1762,7 @@ impl<P: Protocol> Sim<P> {
 
     /// The convergence check at the end of a run: `None` when it does not apply (the
     /// last disturbance is too recent, or the network is still broken). The rule is the
-    /// protocol's ([`crate::converge::rule_for`]): it compares the views at the settle
+    /// protocol's (its catalogue line's `converged`): it compares the views at the settle
     /// point with those at the end, not one instant.
     pub fn convergence(&self) -> Option<Result<(), String>> {
         let after = self.scenario.checks.converge_after_ms * MS;
@@ -1776,7 +1776,7 @@ impl<P: Protocol> Sim<P> {
         if self.status.contains(&Status::Paused) {
             return None;
         }
-        let Some(rule) = crate::converge::rule_for::<P>() else {
+        let Some(rule) = crate::registry::listing::<P>().and_then(|l| l.converged) else {
             return Some(Ok(()));
         };
         let end = self.views();

@@ -1299,28 +1299,30 @@ pub fn state_equal(views: &[Option<NodeView>]) -> (bool, String) {
         return (false, "no node is running".into());
     };
     for (i, v) in &live[1..] {
-        if v.kv != v0.kv {
-            let key =
-                v.kv.iter()
-                    .find(|(k, x)| v0.kv.get(*k) != Some(x))
-                    .map(|(k, _)| k.clone())
-                    .or_else(|| v0.kv.keys().find(|k| !v.kv.contains_key(*k)).cloned())
-                    .unwrap_or_default();
+        let (kv, kv0) = (v.kv(), v0.kv());
+        if kv != kv0 {
+            let key = kv
+                .iter()
+                .find(|(k, x)| kv0.get(*k) != Some(x))
+                .map(|(k, _)| k.clone())
+                .or_else(|| kv0.keys().find(|k| !kv.contains_key(*k)).cloned())
+                .unwrap_or_default();
             return (
                 false,
                 format!(
                     "nodes {first} and {i} differ on key '{key}' ({:?} vs {:?})",
-                    v0.kv.get(&key),
-                    v.kv.get(&key)
+                    kv0.get(&key),
+                    kv.get(&key)
                 ),
             );
         }
-        if v.applied_index != v0.applied_index {
+        if v.applied_index() != v0.applied_index() {
             return (
                 false,
                 format!(
                     "node {first} applied {} entries, node {i} applied {}",
-                    v0.applied_index, v.applied_index
+                    v0.applied_index(),
+                    v.applied_index()
                 ),
             );
         }
@@ -1330,7 +1332,7 @@ pub fn state_equal(views: &[Option<NodeView>]) -> (bool, String) {
         format!(
             "{} running nodes hold {} keys each",
             live.len(),
-            v0.kv.len()
+            v0.kv().len()
         ),
     )
 }

@@ -21,11 +21,12 @@
 //! says about a protocol (presets, comparisons, a convergence rule) belongs in
 //! [`Listing`]. An [`Op`] is how a new front-end operation gets the protocol's type.
 
+use crate::converge;
 use crate::engine::Sim;
 use crate::remote::{Coordinator, RemoteNode};
 use crate::run::Engine;
 use crate::scenario::{Scenario, ScenarioError};
-use quorumlab_core::{fd, paxos, pb, raft, NodeView, ParamKind, ParamSpec, Protocol};
+use quorumlab_core::{fd, paxos, pb, raft, ParamKind, ParamSpec, Protocol};
 use serde_json::Value;
 
 /// What the catalogue says of a protocol beyond its type.
@@ -37,14 +38,11 @@ pub struct Listing {
     pub presets: &'static [&'static str],
     /// Configurations the CAP panel can compare a run of this protocol with.
     pub compare: &'static [Variant],
-    /// What "settled" means for this protocol once the faults stop, when it is not the
-    /// simulator's built-in check (the extension point for per-protocol convergence
-    /// rules; `None`: the built-in check).
-    pub converged: Option<ConvergedFn>,
+    /// What "converged" means for this protocol once the faults stop: the one
+    /// convergence hook (rules over the nodes' views at the settle point and the end, in
+    /// [`crate::converge`]). `None`: the protocol makes no claim and the check passes.
+    pub converged: Option<converge::Rule>,
 }
-
-/// A convergence rule over every node's view (`None`: the node is down).
-pub type ConvergedFn = fn(&[Option<NodeView>]) -> Result<(), String>;
 
 /// A CAP-lab comparison: the same scenario with some parameters changed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -112,7 +110,7 @@ pub fn catalogue(v: &mut impl Visitor) {
                 params: &[("read_mode", "\"log\"")],
             },
         ],
-        converged: None,
+        converged: Some(converge::replicated_log),
     });
     v.visit::<paxos::multi::MultiPaxos>(&Listing {
         presets: &[
@@ -123,7 +121,7 @@ pub fn catalogue(v: &mut impl Visitor) {
             "multi-paxos-nemesis",
         ],
         compare: &[],
-        converged: None,
+        converged: Some(converge::replicated_log),
     });
     v.visit::<paxos::basic::Paxos>(&Listing {
         presets: &["paxos-dueling-proposers"],
@@ -167,13 +165,29 @@ pub fn catalogue(v: &mut impl Visitor) {
             "fd-partition",
         ],
         compare: &[],
-        converged: None,
+        converged: Some(converge::suspects_the_crashed),
     });
     v.visit::<fd::PhiAccrual>(&Listing {
         presets: &["fd-jitter-phi-accrual"],
         compare: &[],
-        converged: None,
+        converged: Some(converge::suspects_the_crashed),
     });
+}
+
+/// The catalogue's listing of protocol `P`, found by its name (`None`: not in the
+/// catalogue).
+pub fn listing<P: Protocol>() -> Option<&'static Listing> {
+    struct Find(&'static str, Option<&'static Listing>);
+    impl Visitor for Find {
+        fn visit<Q: Protocol>(&mut self, listing: &'static Listing) {
+            if Q::NAME == self.0 && self.1.is_none() {
+                self.1 = Some(listing);
+            }
+        }
+    }
+    let mut f = Find(P::NAME, None);
+    catalogue(&mut f);
+    f.1
 }
 
 // ---- the catalogue as data -------------------------------------------------------------

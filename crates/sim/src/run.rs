@@ -216,14 +216,17 @@ fn final_state(e: &dyn Engine) -> Vec<NodeState> {
         .map(|(i, (v, status))| NodeState {
             node: i as NodeId,
             status,
-            role: v.as_ref().map(|v| v.role.clone()),
+            role: v.as_ref().map(|v| v.role.label.clone()),
             term: v.as_ref().map(|v| v.term),
-            leader: v.as_ref().and_then(|v| v.leader),
-            commit_index: v.as_ref().map(|v| v.commit_index),
-            applied_index: v.as_ref().map(|v| v.applied_index),
-            log_len: v
-                .as_ref()
-                .map(|v| v.log.last().map(|x| x.index).unwrap_or(v.snapshot_index)),
+            leader: v.as_ref().and_then(|v| v.field("leader")?.parse().ok()),
+            commit_index: v.as_ref().map(|v| v.commit_index()),
+            applied_index: v.as_ref().map(|v| v.applied_index()),
+            log_len: v.as_ref().map(|v| {
+                v.entries()
+                    .last()
+                    .map(|x| x.index)
+                    .unwrap_or(v.snapshot_index())
+            }),
             members: v.map(|v| v.members).unwrap_or_default(),
         })
         .collect()

@@ -38,7 +38,7 @@ fn a_crash_aimed_at_the_leader_takes_the_node_that_leads_then() {
             .views()
             .iter()
             .enumerate()
-            .filter(|(_, v)| v.as_ref().is_some_and(|v| v.role == "leader"))
+            .filter(|(_, v)| v.as_ref().is_some_and(|v| v.is_leader_kind()))
             .max_by_key(|(_, v)| v.as_ref().map(|v| v.term))
             .map(|(i, _)| i)
             .expect("a leader by 2 s");

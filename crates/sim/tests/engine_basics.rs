@@ -124,11 +124,11 @@ impl Protocol for Toy {
     fn view(&self) -> NodeView {
         NodeView {
             role: if self.id == 0 {
-                "leader".into()
+                Role::new("leader", RoleKind::Leader)
             } else {
-                "follower".into()
+                Role::new("follower", RoleKind::Follower)
             },
-            kv: self.kv.clone(),
+            kv: Some(self.kv.clone()),
             ..Default::default()
         }
     }

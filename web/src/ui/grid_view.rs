@@ -109,15 +109,11 @@ fn row_class(r: &Row) -> Classes {
 }
 
 fn label_class(r: &Row) -> Classes {
-    let role = match r.role.as_str() {
-        "leader" => "r-leader",
-        "follower" | "acceptor" => "r-follower",
-        "candidate" | "proposer" | "pre-candidate" => "r-candidate",
-        "crashed" => "r-crashed",
-        "paused" => "r-paused",
-        _ => "r-up",
-    };
-    classes!("ql-grid-label", r.status.name(), role)
+    classes!(
+        "ql-grid-label",
+        r.status.name(),
+        super::legend::kind_class(r.kind)
+    )
 }
 
 impl Component for LogGrid {
@@ -253,8 +249,8 @@ impl LogGrid {
             };
             text.push(' ');
             text.push_str(&role);
-            if r.has_view {
-                text.push_str(&format!(" T{}", r.term));
+            if r.has_view && !r.epoch.is_empty() {
+                text.push_str(&format!(" {}{}", super::legend::epoch_prefix(&r.epoch), r.term));
             }
             html! {
                 <div class={label_class(r)} title={r.title.clone()}>
@@ -280,6 +276,7 @@ impl LogGrid {
                     "c",
                     if c.term == 0 { "hole".to_string() } else { format!("t{}", c.term % 8) },
                     c.committed.then_some("committed"),
+                    format!("m-{}", c.mark.name()),
                     c.conflicting.then_some("conflicting"),
                     c.struck.then_some("struck"),
                     c.replaced.is_some().then_some("replaced")
@@ -287,10 +284,10 @@ impl LogGrid {
                 html! {
                     <div class={class} style={format!("left:{}px", x(c.index))}
                          data-index={c.index.to_string()} data-term={c.term.to_string()}
-                         data-committed={c.committed.to_string()} data-applied={c.applied.to_string()}
+                         data-committed={c.committed.to_string()} data-applied={c.applied.to_string()} data-mark={c.mark.name()}
                          data-conflicting={c.conflicting.to_string()} data-struck={c.struck.to_string()}
                          data-replaced={c.replaced.map(|r| r.old_term.to_string())}
-                         title={lg::cell_title(node, c)}>
+                         title={lg::cell_title(node, &r.epoch, c)}>
                         { if c.term == 0 { "·".to_string() } else { c.term.to_string() } }
                     </div>
                 }
@@ -313,7 +310,7 @@ impl LogGrid {
             };
             let mut marks = Vec::new();
             if in_view(r.commit) && r.commit > 0 {
-                marks.push(mark(r.commit, "commit", format!("node {node}: committed up to {}", r.commit), false));
+                marks.push(mark(r.commit, "commit", format!("node {node}: {} up to {}", r.commit_label, r.commit), false));
             }
             if in_view(r.applied) && r.applied > 0 {
                 marks.push(mark(r.applied, "applied", format!("node {node}: applied up to {}", r.applied), false));

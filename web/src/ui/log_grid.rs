@@ -17,7 +17,7 @@
 //! - Only the columns in view are computed: a grid of 25 nodes and thousands of entries
 //!   costs what its visible part costs, plus one pass over each row's uncommitted suffix.
 
-use quorumlab_core::{LogEntryView, NodeId, NodeView, Time, MS};
+use quorumlab_core::{LogEntryView, Mark, NodeId, NodeView, RoleKind, Time, MS};
 use quorumlab_sim::{Engine, Status};
 
 /// Width of one column, in CSS pixels.
@@ -131,39 +131,39 @@ impl GridInput {
 
 /// Index of the last position a node holds (its log's end, or its snapshot's).
 pub fn last_index(v: &NodeView) -> u64 {
-    v.log
+    v.entries()
         .last()
         .map(|e| e.index)
         .unwrap_or(0)
-        .max(v.snapshot_index)
+        .max(v.snapshot_index())
 }
 
 /// Node `v`'s entry at `index`, if its log holds one (not compacted).
 pub fn entry_at(v: &NodeView, index: u64) -> Option<&LogEntryView> {
-    let first = v.log.first()?.index;
+    let log = v.entries();
+    let first = log.first()?.index;
     if index < first {
         return None;
     }
     // Logs are contiguous runs of indexes: look there first, then search.
-    if let Some(e) = v.log.get((index - first) as usize) {
+    if let Some(e) = log.get((index - first) as usize) {
         if e.index == index {
             return Some(e);
         }
     }
-    v.log
-        .binary_search_by_key(&index, |e| e.index)
+    log.binary_search_by_key(&index, |e| e.index)
         .ok()
-        .map(|k| &v.log[k])
+        .map(|k| &log[k])
 }
 
-/// The row of the leader the grid compares against: a live node (up or paused) that
-/// says it leads, in the highest term (the lowest id on a tie).
+/// The row of the leader the grid compares against: a live node (up or paused) whose
+/// role is of the leader kind, in the highest term (the lowest id on a tie).
 pub fn leader(rows: &[NodeRow]) -> Option<usize> {
     rows.iter()
         .enumerate()
         .filter(|(_, r)| r.source == Source::Live && r.status != RowStatus::Crashed)
         .filter_map(|(k, r)| r.view.as_ref().map(|v| (k, v)))
-        .filter(|(_, v)| v.role == "leader")
+        .filter(|(_, v)| v.is_leader_kind())
         .max_by(|(ka, a), (kb, b)| a.term.cmp(&b.term).then(kb.cmp(ka)))
         .map(|(k, _)| k)
 }
@@ -177,7 +177,11 @@ pub fn span(rows: &[NodeRow]) -> Option<(u64, u64)> {
     if hi == 0 {
         return None;
     }
-    let lo = views().map(|v| v.snapshot_index).min().unwrap_or(0).max(1);
+    let lo = views()
+        .map(|v| v.snapshot_index())
+        .min()
+        .unwrap_or(0)
+        .max(1);
     Some((lo, hi.max(lo)))
 }
 
@@ -186,8 +190,10 @@ pub fn span(rows: &[NodeRow]) -> Option<(u64, u64)> {
 pub fn committed_term(rows: &[NodeRow], index: u64) -> Option<u64> {
     rows.iter()
         .filter_map(|r| r.view.as_ref())
-        .filter(|v| v.commit_index >= index)
-        .find_map(|v| entry_at(v, index))
+        .filter_map(|v| {
+            entry_at(v, index).filter(|e| v.commit_index() >= index || e.mark.is_final())
+        })
+        .next()
         .map(|e| e.term)
 }
 
@@ -205,10 +211,10 @@ pub fn span_with(rows: &[NodeRow], recent: &[Replaced]) -> Option<(u64, u64)> {
 /// Where the leader has compacted the index, the committed entry is looked for in
 /// `rows`; when no node holds it any more, the entry is not marked.
 pub fn conflicting(row: &NodeView, leader: &NodeView, rows: &[NodeRow], e: &LogEntryView) -> bool {
-    if e.index <= row.commit_index || e.term == 0 || e.term > leader.term {
+    if e.index <= row.commit_index() || e.mark.is_final() || e.term == 0 || e.term > leader.term {
         return false;
     }
-    if e.index <= leader.snapshot_index {
+    if e.index <= leader.snapshot_index() {
         return committed_term(rows, e.index).is_some_and(|t| t != e.term);
     }
     match entry_at(leader, e.index) {
@@ -232,8 +238,9 @@ pub fn all_conflicts(rows: &[NodeRow]) -> Vec<(usize, u64, u64, String)> {
             continue;
         }
         let Some(v) = r.view.as_ref() else { continue };
-        let from = v.log.partition_point(|e| e.index <= v.commit_index);
-        for e in &v.log[from..] {
+        let log = v.entries();
+        let from = log.partition_point(|e| e.index <= v.commit_index());
+        for e in &log[from..] {
             if conflicting(v, lv, rows, e) {
                 out.push((k, e.index, e.term, e.what.clone()));
             }
@@ -302,6 +309,9 @@ pub struct Cell<'a> {
     /// 0: a hole (a slot with nothing accepted yet).
     pub term: u64,
     pub what: &'a str,
+    /// How far the entry got, as its node says.
+    pub mark: Mark,
+    /// Committed (or chosen): it can no longer change.
     pub committed: bool,
     pub applied: bool,
     pub conflicting: bool,
@@ -338,7 +348,13 @@ pub struct Row<'a> {
     pub source: Source,
     /// Role as shown: the node's own, or its status when it is not running.
     pub role: String,
+    /// Its kind (the label's colour); `Down` when not running.
+    pub kind: RoleKind,
     pub term: u64,
+    /// What the protocol calls `term` (`term`, `ballot`; empty: none).
+    pub epoch: String,
+    /// What it calls the committed prefix (`commit`, `chosen`).
+    pub commit_label: String,
     pub is_leader: bool,
     pub has_view: bool,
     pub last: u64,
@@ -398,13 +414,15 @@ pub fn grid<'a>(input: &'a GridInput, cols: (u64, u64), recent: &'a [Replaced]) 
         .map(|(k, r)| {
             let is_leader = Some(k) == lead;
             let v = r.view.as_ref();
-            let role = match (r.status, v) {
-                (RowStatus::Up, Some(v)) => v.role.clone(),
-                (RowStatus::Up, None) => "up".to_string(),
-                (st, _) => st.name().to_string(),
+            let (role, kind) = match (r.status, v) {
+                (RowStatus::Up, Some(v)) => (v.role.label.clone(), v.role.kind),
+                (RowStatus::Up, None) => ("up".to_string(), RoleKind::Neutral),
+                (st, _) => (st.name().to_string(), RoleKind::Down),
             };
             let progress = lv.filter(|_| !is_leader).and_then(|lv| {
-                lv.progress
+                lv.log
+                    .as_ref()?
+                    .progress
                     .iter()
                     .find(|p| p.node == r.node)
                     .map(|p| (p.match_index, p.next_index))
@@ -414,13 +432,19 @@ pub fn grid<'a>(input: &'a GridInput, cols: (u64, u64), recent: &'a [Replaced]) 
                 status: r.status,
                 source: r.source,
                 role,
+                kind,
                 term: v.map(|v| v.term).unwrap_or(0),
+                epoch: v.map(|v| v.epoch_label.clone()).unwrap_or_default(),
+                commit_label: v
+                    .and_then(|v| v.log.as_ref())
+                    .map(|l| l.commit_label.clone())
+                    .unwrap_or_else(|| "commit".into()),
                 is_leader,
                 has_view: v.is_some(),
                 last: v.map(last_index).unwrap_or(0),
-                snapshot: v.map(|v| v.snapshot_index).unwrap_or(0),
-                commit: v.map(|v| v.commit_index).unwrap_or(0),
-                applied: v.map(|v| v.applied_index).unwrap_or(0),
+                snapshot: v.map(|v| v.snapshot_index()).unwrap_or(0),
+                commit: v.map(|v| v.commit_index()).unwrap_or(0),
+                applied: v.map(|v| v.applied_index()).unwrap_or(0),
                 progress,
                 conflicts: 0,
                 struck: 0,
@@ -439,8 +463,11 @@ pub fn grid<'a>(input: &'a GridInput, cols: (u64, u64), recent: &'a [Replaced]) 
             };
             let is_struck = |e: &LogEntryView| progress.is_some_and(|(_, next)| next <= e.index);
             // Counts over the whole row: its uncommitted suffix only can conflict.
-            let from = v.log.partition_point(|e| e.index <= v.commit_index);
-            for e in &v.log[from..] {
+            let log = v.entries();
+            let (snapshot, commit, applied) =
+                (v.snapshot_index(), v.commit_index(), v.applied_index());
+            let from = log.partition_point(|e| e.index <= commit);
+            for e in &log[from..] {
                 if is_conflicting(e) {
                     row.conflicts += 1;
                     if is_struck(e) {
@@ -448,14 +475,14 @@ pub fn grid<'a>(input: &'a GridInput, cols: (u64, u64), recent: &'a [Replaced]) 
                     }
                 }
             }
-            if v.snapshot_index >= first && first <= last {
+            if snapshot >= first && first <= last {
                 row.block = Some(Block {
                     from: first,
-                    to: v.snapshot_index.min(last),
-                    snapshot: v.snapshot_index,
+                    to: snapshot.min(last),
+                    snapshot,
                 });
             }
-            let start = first.max(v.snapshot_index + 1);
+            let start = first.max(snapshot + 1);
             let replaced_here = |i: u64| {
                 recent
                     .iter()
@@ -463,15 +490,16 @@ pub fn grid<'a>(input: &'a GridInput, cols: (u64, u64), recent: &'a [Replaced]) 
                     .find(|x| x.node == r.node && x.index == i)
             };
             if start <= last {
-                let lo = v.log.partition_point(|e| e.index < start);
-                for e in v.log[lo..].iter().take_while(|e| e.index <= last) {
+                let lo = log.partition_point(|e| e.index < start);
+                for e in log[lo..].iter().take_while(|e| e.index <= last) {
                     let conflicting = is_conflicting(e);
                     row.cells.push(Cell {
                         index: e.index,
                         term: e.term,
                         what: &e.what,
-                        committed: e.index <= v.commit_index,
-                        applied: e.index <= v.applied_index,
+                        mark: e.mark,
+                        committed: e.index <= commit || e.mark.is_final(),
+                        applied: e.index <= applied || e.mark == Mark::Applied,
                         conflicting,
                         struck: conflicting && is_struck(e),
                         replaced: replaced_here(e.index).filter(|x| x.new_term == Some(e.term)),
@@ -500,9 +528,12 @@ pub fn grid<'a>(input: &'a GridInput, cols: (u64, u64), recent: &'a [Replaced]) 
 fn row_title(r: &Row) -> String {
     let mut t = format!("node {}: {}", r.node, r.role);
     if r.has_view {
+        if !r.epoch.is_empty() {
+            t.push_str(&format!(", {} {}", r.epoch, r.term));
+        }
         t.push_str(&format!(
-            ", term {}; log up to {}, commit {}, applied {}",
-            r.term, r.last, r.commit, r.applied
+            "; log up to {}, {} {}, applied {}",
+            r.last, r.commit_label, r.commit, r.applied
         ));
         if r.snapshot > 0 {
             t.push_str(&format!(", snapshot up to {}", r.snapshot));
@@ -535,20 +566,27 @@ fn row_title(r: &Row) -> String {
 }
 
 /// A cell's tooltip.
-pub fn cell_title(node: NodeId, c: &Cell) -> String {
+pub fn cell_title(node: NodeId, epoch: &str, c: &Cell) -> String {
+    let epoch = if epoch.is_empty() { "epoch" } else { epoch };
     let mut t = if c.term == 0 {
         format!("node {node} · index {} · {}", c.index, c.what)
     } else {
         format!(
-            "node {node} · index {} · term {} · {}",
+            "node {node} · index {} · {epoch} {} · {}",
             c.index, c.term, c.what
         )
     };
-    t.push_str(if c.committed {
-        " · committed"
-    } else {
-        " · not committed"
-    });
+    match c.mark {
+        Mark::Promised | Mark::Accepted | Mark::Chosen => {
+            t.push_str(" · ");
+            t.push_str(c.mark.name());
+        }
+        _ => t.push_str(if c.committed {
+            " · committed"
+        } else {
+            " · not committed"
+        }),
+    }
     if c.applied {
         t.push_str(", applied");
     }
@@ -599,7 +637,7 @@ impl Tracker {
             let new_term = match entry_at(v, index) {
                 Some(e) if e.term == term => continue,
                 Some(e) => Some(e.term),
-                None if index <= v.snapshot_index => continue,
+                None if index <= v.snapshot_index() => continue,
                 None => None,
             };
             self.recent.push(Replaced {
@@ -631,7 +669,7 @@ impl Tracker {
 mod tests {
     use super::*;
     use crate::ui::session::Session;
-    use quorumlab_core::ProgressView;
+    use quorumlab_core::{LogSection, ProgressView};
     use quorumlab_sim::Scenario;
 
     fn entries(from: u64, terms: &[u64]) -> Vec<LogEntryView> {
@@ -642,18 +680,29 @@ mod tests {
                 index: from + k as u64,
                 term: t,
                 what: format!("x={}", from + k as u64),
+                mark: Mark::Open,
             })
             .collect()
     }
 
     fn view(role: &str, term: u64, snap: u64, terms: &[u64], commit: u64) -> NodeView {
+        let kind = match role {
+            "leader" => RoleKind::Leader,
+            "follower" => RoleKind::Follower,
+            _ => RoleKind::Neutral,
+        };
         NodeView {
-            role: role.into(),
+            role: quorumlab_core::Role::new(role, kind),
             term,
-            log: entries(snap + 1, terms),
-            snapshot_index: snap,
-            commit_index: commit,
-            applied_index: commit,
+            epoch_label: "term".into(),
+            log: Some(LogSection {
+                entries: entries(snap + 1, terms),
+                snapshot_index: snap,
+                commit_index: commit,
+                applied_index: commit,
+                commit_label: "commit".into(),
+                progress: Vec::new(),
+            }),
             ..NodeView::default()
         }
     }
@@ -671,7 +720,7 @@ mod tests {
     /// [1 1 2 2 2 2] (committed up to 2); node 2 follows, in step.
     fn diverged() -> GridInput {
         let mut l = view("leader", 3, 0, &[1, 1, 3, 3, 3], 4);
-        l.progress = vec![
+        l.log.as_mut().unwrap().progress = vec![
             ProgressView {
                 node: 1,
                 match_index: 2,
@@ -705,7 +754,8 @@ mod tests {
             Some(1),
             "a crashed node's disk never leads"
         );
-        inp.rows[1].view.as_mut().unwrap().role = "follower".into();
+        inp.rows[1].view.as_mut().unwrap().role =
+            quorumlab_core::Role::new("follower", RoleKind::Follower);
         assert_eq!(leader(&inp.rows), None);
     }
 
@@ -751,24 +801,29 @@ mod tests {
         // The follower committed up to 4: nothing there can conflict.
         let l = view("leader", 3, 0, &[1, 1, 3], 3);
         let f = view("follower", 3, 0, &[1, 1, 2, 2], 4);
-        assert!(!conflicting(&f, &l, &[], &f.log[2]));
+        assert!(!conflicting(&f, &l, &[], &f.entries()[2]));
         // Below the leader's snapshot: compared with a node that still holds the
         // committed entry, else not marked.
         let l = view("leader", 3, 5, &[3], 6);
         let f = view("follower", 3, 0, &[1, 1, 2, 2, 2, 2], 0);
-        assert!(!conflicting(&f, &l, &[], &f.log[4]));
+        assert!(!conflicting(&f, &l, &[], &f.entries()[4]));
         let other = row(9, view("follower", 3, 0, &[1, 1, 3, 3, 3, 3], 5));
-        assert!(conflicting(&f, &l, std::slice::from_ref(&other), &f.log[4]));
+        assert!(conflicting(
+            &f,
+            &l,
+            std::slice::from_ref(&other),
+            &f.entries()[4]
+        ));
         assert_eq!(committed_term(std::slice::from_ref(&other), 5), Some(3));
         assert_eq!(
             committed_term(std::slice::from_ref(&other), 6),
             None,
             "not committed there"
         );
-        assert!(conflicting(&f, &l, &[], &f.log[5]));
+        assert!(conflicting(&f, &l, &[], &f.entries()[5]));
         // A term above the leader's: the leader is stale, not the entry.
         let f = view("follower", 4, 0, &[1, 1, 1, 1, 1, 1, 4], 0);
-        assert!(!conflicting(&f, &l, &[], &f.log[6]));
+        assert!(!conflicting(&f, &l, &[], &f.entries()[6]));
     }
 
     #[test]
@@ -914,7 +969,7 @@ mod tests {
         );
         let g = grid(&inp, (1, 10), tr.recent());
         assert!(g.rows[1].cells[2].replaced.is_some());
-        assert!(cell_title(1, &g.rows[1].cells[2]).contains("replaced term 2"));
+        assert!(cell_title(1, "term", &g.rows[1].cells[2]).contains("replaced term 2"));
         assert_eq!(g.rows[1].ghosts.len(), 1, "index 6 is a ghost");
         // A while later they are no longer shown; back in time, nothing is remembered.
         inp.now += REPLACED_SHOW + MS;
@@ -1043,21 +1098,81 @@ mod tests {
         let lead = g.leader.unwrap() as usize;
         let b = g.rows[lead].block.clone().expect("the leader compacted");
         assert!(b.snapshot >= 20 && b.from == g.span.unwrap().0, "{b:?}");
+        // The follower the preset cuts off (chosen by the seed) lags behind the snapshot.
+        let cut = g
+            .rows
+            .iter()
+            .min_by_key(|r| r.last)
+            .map(|r| r.node as usize)
+            .unwrap();
         assert!(
-            g.rows[4].last < b.snapshot,
-            "node 4 lags behind the snapshot"
+            g.rows[cut].last < b.snapshot,
+            "node {cut} lags behind the snapshot"
         );
         let after = run_to(&mut s, 7_000);
         let g = grid(&after, (1, u64::MAX), &[]);
-        assert!(g.rows[4].snapshot > 0, "node 4 caught up from a snapshot");
+        assert!(
+            g.rows[cut].snapshot > 0,
+            "node {cut} caught up from a snapshot"
+        );
         // A crash: the row keeps what the disk holds.
-        s.act(quorumlab_sim::scenario::FaultKind::Crash { node: 4.into() })
-            .unwrap();
+        s.act(quorumlab_sim::scenario::FaultKind::Crash {
+            node: (cut as NodeId).into(),
+        })
+        .unwrap();
         let inp = run_to(&mut s, 7_100);
-        let r = &inp.rows[4];
+        let r = &inp.rows[cut];
         assert_eq!((r.status, r.source), (RowStatus::Crashed, Source::Disk));
         let g = grid(&inp, (1, u64::MAX), &[]);
-        assert!(g.rows[4].last > 20 && g.rows[4].snapshot > 0);
-        assert!(g.rows[4].title.contains("disk"));
+        assert!(g.rows[cut].last > 20 && g.rows[cut].snapshot > 0);
+        assert!(g.rows[cut].title.contains("disk"));
+    }
+
+    /// Multi-Paxos's slot table reaches the grid with its marks: chosen slots are drawn
+    /// committed, slots only accepted (phase 2 under way) are not, and tooltips speak of
+    /// ballots, not terms.
+    #[test]
+    fn multi_paxos_slots_show_chosen_and_accepted_marks() {
+        let sc: Scenario = quorumlab_sim::scenario::load(include_str!(
+            "../../../scenarios/multi-paxos-leader-crash.json"
+        ))
+        .unwrap();
+        let mut s = Session::with_record(sc, 0);
+        let (mut chosen, mut accepted) = (0, 0);
+        for ms in (100..=3_000).step_by(50) {
+            let inp = run_to(&mut s, ms);
+            let g = grid(&inp, (1, u64::MAX), &[]);
+            for r in g.rows.iter().filter(|r| r.status == RowStatus::Up) {
+                assert_eq!(r.epoch, "ballot");
+                assert_eq!(r.commit_label, "chosen");
+                for c in &r.cells {
+                    match c.mark {
+                        Mark::Chosen => {
+                            chosen += 1;
+                            assert!(c.committed, "node {}: slot {}", r.node, c.index);
+                        }
+                        Mark::Accepted => {
+                            accepted += 1;
+                            assert!(
+                                !c.committed && !c.applied,
+                                "node {}: slot {}",
+                                r.node,
+                                c.index
+                            );
+                            assert!(cell_title(r.node, &r.epoch, c).contains("· accepted"));
+                        }
+                        _ => {}
+                    }
+                    if c.term > 0 {
+                        assert!(cell_title(r.node, &r.epoch, c).contains(" · ballot "));
+                    }
+                }
+            }
+        }
+        assert!(chosen > 100, "{chosen} chosen cells seen");
+        assert!(
+            accepted > 0,
+            "no slot was ever seen accepted and not yet chosen"
+        );
     }
 }

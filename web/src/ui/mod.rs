@@ -13,6 +13,7 @@ pub mod field;
 pub mod gallery;
 pub mod grid_view;
 pub mod layout;
+pub mod legend;
 pub mod lessons;
 pub mod log_grid;
 pub mod playground;

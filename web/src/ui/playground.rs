@@ -172,13 +172,9 @@ pub struct Playground {
     views_asked_at: Option<Time>,
 }
 
+/// A node's role as drawn: the protocol's label, or its status when it is not running.
 pub fn role_of(status: Status, view: Option<&quorumlab_core::NodeView>) -> String {
-    match status {
-        Status::Crashed => "crashed".into(),
-        Status::Paused => "paused".into(),
-        Status::Spare => "spare".into(),
-        Status::Up => view.map(|v| v.role.clone()).unwrap_or_else(|| "up".into()),
-    }
+    super::legend::drawn(status, view).label
 }
 
 /// Role and term of every node, as drawn.

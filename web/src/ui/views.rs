@@ -4,9 +4,8 @@ use super::console;
 use super::edit::{self, WorkloadField};
 use super::field::Field;
 use super::layout::{self, H, W};
-use super::playground::{
-    action_time, role_of, roles, ConsoleForm, ConsoleOp, Msg, Playground, Tab, SPEEDS,
-};
+use super::legend::{self, Drawn};
+use super::playground::{action_time, ConsoleForm, ConsoleOp, Msg, Playground, Tab, SPEEDS};
 use quorumlab_core::{NodeId, NodeView, ParamKind, Time, MS};
 use quorumlab_sim::run::Check;
 use quorumlab_sim::scenario::{FaultKind, LatencySpec, NEMESIS_KINDS};
@@ -206,21 +205,6 @@ fn banners(p: &Playground, ctx: &Ctx) -> Html {
     }
 }
 
-fn role_class(role: &str) -> &'static str {
-    match role {
-        "leader" => "r-leader",
-        "follower" | "acceptor" => "r-follower",
-        "candidate" | "proposer" => "r-candidate",
-        "pre-candidate" => "r-precandidate",
-        "learner" => "r-learner",
-        "crashed" => "r-crashed",
-        "paused" => "r-paused",
-        "spare" => "r-spare",
-        "suspect" | "suspected" => "r-candidate",
-        _ => "r-up",
-    }
-}
-
 fn canvas(p: &Playground, ctx: &Ctx) -> Html {
     let link = ctx.link();
     let s = p.session.scenario();
@@ -236,14 +220,12 @@ fn canvas(p: &Playground, ctx: &Ctx) -> Html {
     let flights = e.map(|e| e.flights_at(now)).unwrap_or_default();
     let views = e.map(|e| e.views()).unwrap_or_default();
     let status = e.map(|e| e.status()).unwrap_or_default();
-    let roles: Vec<(String, u64)> = status
+    let roles: Vec<Drawn> = status
         .iter()
         .enumerate()
-        .map(|(i, st)| {
-            let v = views.get(i).and_then(|v| v.as_ref());
-            (role_of(*st, v), v.map(|v| v.term).unwrap_or(0))
-        })
+        .map(|(i, st)| legend::drawn(*st, views.get(i).and_then(|v| v.as_ref())))
         .collect();
+    let keys = legend::legend(&roles);
     let offsets = e.map(|e| e.clock_offsets()).unwrap_or_default();
     // Message kinds are legible only on a small, quiet cluster.
     let labels = flights.len() <= 60 && n <= 9;
@@ -310,10 +292,42 @@ fn canvas(p: &Playground, ctx: &Ctx) -> Html {
             </g>
         })
     });
+    // Relations the protocols mark (follows, suspects): thin labelled arrows, stopping
+    // at the rims of both nodes.
+    let pos_ref = &pos;
+    let edges = views.iter().enumerate().flat_map(|(i, v)| {
+        let pos = pos_ref;
+        let from = pos.get(i).copied();
+        v.iter().flat_map(|v| v.edges.iter()).filter_map(move |e| {
+            let (a, b) = (from?, *pos.get(e.to as usize)?);
+            let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+            let len = (dx * dx + dy * dy).sqrt();
+            if len <= 2.0 * r + 4.0 {
+                return None;
+            }
+            let (ux, uy) = (dx / len, dy / len);
+            let (x1, y1) = (a.0 + ux * (r + 2.0), a.1 + uy * (r + 2.0));
+            let (x2, y2) = (b.0 - ux * (r + 4.0), b.1 - uy * (r + 4.0));
+            let label = e.label.clone();
+            Some(html! {
+                <g class="ql-edge" data-from={i.to_string()} data-to={e.to.to_string()} data-label={label.clone()}>
+                    <line x1={format!("{x1:.1}")} y1={format!("{y1:.1}")} x2={format!("{x2:.1}")} y2={format!("{y2:.1}")} marker-end="url(#ql-arrow)" />
+                    if labels {
+                        <text x={format!("{:.1}", (x1 + x2) / 2.0)} y={format!("{:.1}", (y1 + y2) / 2.0 - 3.0)}>{ label.clone() }</text>
+                    }
+                    <title>{ format!("node {i} {label} node {}", e.to) }</title>
+                </g>
+            })
+        })
+    });
     let nodes = (0..n).map(|i| {
         let (x, y) = pos.get(i).copied().unwrap_or((0.0, 0.0));
-        let (role, term) = roles.get(i).cloned().unwrap_or_else(|| ("none".into(), 0));
+        let d = roles.get(i).cloned().unwrap_or_else(|| legend::drawn(Status::Spare, None));
+        let role = d.label.clone();
         let v = views.get(i).and_then(|v| v.as_ref());
+        let term = v.map(|v| v.term).unwrap_or(0);
+        let epoch = v.map(|v| v.epoch_label.as_str()).unwrap_or("");
+        let log = v.and_then(|v| v.log.as_ref());
         let skew = offsets.get(i).copied().unwrap_or(0);
         let sel = p.selected == Some(i as NodeId);
         let group = p.groups.get(&(i as NodeId)).copied().unwrap_or(0);
@@ -323,22 +337,23 @@ fn canvas(p: &Playground, ctx: &Ctx) -> Html {
             Msg::NodeDown(id, e.client_x() as f64, e.client_y() as f64)
         });
         html! {
-            <g class={classes!("ql-node", role_class(&role), sel.then_some("sel"))}
+            <g class={classes!("ql-node", d.class, sel.then_some("sel"))}
                data-node={i.to_string()} data-role={role.clone()} data-term={term.to_string()}
-               data-commit={v.map(|v| v.commit_index.to_string())}
-               data-applied={v.map(|v| v.applied_index.to_string())}
+               data-kind={d.kind.map(|k| k.name())}
+               data-commit={log.map(|l| l.commit_index.to_string())}
+               data-applied={log.map(|l| l.applied_index.to_string())}
                transform={format!("translate({x:.1},{y:.1})")} onpointerdown={down}>
-                <title>{ format!("node {i}: {role}, term {term}") }</title>
+                <title>{ if epoch.is_empty() { format!("node {i}: {role}") } else { format!("node {i}: {role}, {epoch} {term}") } }</title>
                 if group > 0 {
                     <circle class={if group == 1 { "grp a" } else { "grp b" }} r={(r + 8.0).to_string()} />
                 }
                 <circle class="body" r={r.to_string()} />
                 <text class="id" dy="0.35em">{ i.to_string() }</text>
-                if n <= 12 || sel || role == "leader" {
+                if n <= 12 || sel || d.is_leader() {
                     <text class="role" y={(r + if group > 0 { 22.0 } else { 15.0 }).to_string()}>{ role.clone() }</text>
                 }
-                if v.is_some() {
-                    <text class="term" x={(r + 4.0).to_string()} y={(-r + 4.0).to_string()}>{ format!("T{term}") }</text>
+                if v.is_some() && !epoch.is_empty() {
+                    <text class="term" x={(r + 4.0).to_string()} y={(-r + 4.0).to_string()}>{ format!("{}{term}", legend::epoch_prefix(epoch)) }</text>
                 }
                 if skew != 0 {
                     <text class="skew" y={(r + 29.0).to_string()}>{ format!("clock {:+} ms", skew / MS as i64) }</text>
@@ -361,16 +376,18 @@ fn canvas(p: &Playground, ctx: &Ctx) -> Html {
                         <text x={(W / 2.0 + 24.0).to_string()} y="28">{ "B" }</text>
                     </g>
                 }
+                <defs>
+                    <marker id="ql-arrow" viewBox="0 0 8 8" refX="7" refY="4" markerWidth="6" markerHeight="6" orient="auto-start-reverse">
+                        <path d="M0,0L8,4L0,8z" />
+                    </marker>
+                </defs>
                 <g class="links">{ links }</g>
+                <g class="edges">{ for edges }</g>
                 <g class="msgs">{ for msgs }</g>
                 <g class="nodes">{ for nodes }</g>
             </svg>
             <div class="ql-legend">
-                <span class="k r-leader">{ "leader" }</span>
-                <span class="k r-follower">{ "follower" }</span>
-                <span class="k r-candidate">{ "candidate" }</span>
-                <span class="k r-crashed">{ "crashed" }</span>
-                <span class="k r-paused">{ "paused" }</span>
+                { for keys.iter().map(|k| html! { <span class={classes!("k", k.class)}>{ k.text.clone() }</span> }) }
                 <span class="ql-muted">{ if p.playing { format!("{} messages in flight · {:.0} fps", flights.len(), p.fps) } else { format!("{} messages in flight · paused", flights.len()) } }</span>
             </div>
         </div>
@@ -604,14 +621,11 @@ fn node_panel(p: &Playground, ctx: &Ctx) -> Html {
         .and_then(|e| e.clock_offsets().get(id as usize).copied())
         .unwrap_or(0);
     let at = action_time(p) / MS;
-    let role = roles(&p.session)
-        .get(id as usize)
-        .map(|r| r.0.clone())
-        .unwrap_or_default();
+    let drawn = legend::drawn(status, view.as_ref());
     html! {
         <section class="ql-panel" data-testid="node-panel" data-node={id.to_string()}>
             <h2>{ format!("Node {id}") }
-                <span class={classes!("pill", role_class(&role))}>{ role.clone() }</span>
+                <span class={classes!("pill", drawn.class)} data-kind={drawn.kind.map(|k| k.name())}>{ drawn.label.clone() }</span>
             </h2>
             <div class="ql-actions">
                 <button data-testid="crash" disabled={status == Status::Crashed || status == Status::Spare} onclick={act(FaultKind::Crash { node: id.into() })}>{ "Crash" }</button>
@@ -638,45 +652,68 @@ fn node_panel(p: &Playground, ctx: &Ctx) -> Html {
 
 fn view_details(v: &NodeView, skew: i64) -> Html {
     let shown = 40;
-    let skip = v.log.len().saturating_sub(shown);
+    let log = v.log.as_ref();
+    let prefix = legend::epoch_prefix(&v.epoch_label);
+    let relations: Vec<String> = v
+        .edges
+        .iter()
+        .map(|e| format!("{} {}", e.label, e.to))
+        .collect();
     html! {
         <div class="ql-view">
             <dl class="ql-kv">
-                <dt>{ "term" }</dt><dd>{ v.term }</dd>
-                <dt>{ "voted for" }</dt><dd>{ v.voted_for.map(|x| x.to_string()).unwrap_or("—".into()) }</dd>
-                <dt>{ "leader" }</dt><dd>{ v.leader.map(|x| x.to_string()).unwrap_or("—".into()) }</dd>
-                <dt>{ "commit / applied" }</dt><dd>{ format!("{} / {}", v.commit_index, v.applied_index) }</dd>
-                <dt>{ "snapshot" }</dt><dd>{ v.snapshot_index }</dd>
+                if !v.epoch_label.is_empty() {
+                    <dt>{ v.epoch_label.clone() }</dt><dd>{ v.term }</dd>
+                }
+                { for v.fields.iter().map(|(k, val)| html! { <><dt>{ k.clone() }</dt><dd>{ val.clone() }</dd></> }) }
+                if let Some(l) = log {
+                    <dt>{ format!("{} / applied", l.commit_label) }</dt><dd>{ format!("{} / {}", l.commit_index, l.applied_index) }</dd>
+                    <dt>{ "snapshot" }</dt><dd>{ l.snapshot_index }</dd>
+                }
                 <dt>{ "members" }</dt><dd>{ format!("{:?}", v.members) }</dd>
+                if !relations.is_empty() {
+                    <dt>{ "relations" }</dt><dd>{ relations.join(", ") }</dd>
+                }
                 <dt>{ "clock" }</dt><dd>{ format!("{:+.3} ms", skew as f64 / MS as f64) }</dd>
                 <dt>{ "last change" }</dt><dd>{ if v.last_change.is_empty() { "—".to_string() } else { v.last_change.clone() } }</dd>
-                { for v.notes.iter().map(|(k, val)| html! { <><dt>{ k.clone() }</dt><dd>{ val.clone() }</dd></> }) }
             </dl>
-            <h3>{ format!("Log ({} entries)", v.log.len()) }</h3>
-            <div class="ql-log">
-                if skip > 0 { <div class="ql-muted">{ format!("… {skip} earlier entries") }</div> }
-                { for v.log.iter().skip(skip).map(|en| html! {
-                    <div class={classes!("entry", (en.index <= v.commit_index).then_some("committed"))}>
-                        <span class="idx">{ en.index }</span>
-                        <span class="t">{ format!("T{}", en.term) }</span>
-                        <span>{ en.what.clone() }</span>
-                    </div>
-                }) }
-            </div>
-            <h3>{ "State machine" }</h3>
-            if v.kv.is_empty() { <p class="ql-muted">{ "empty" }</p> } else {
-                <dl class="ql-kv">{ for v.kv.iter().map(|(k, val)| html! { <><dt>{ k.clone() }</dt><dd>{ val }</dd></> }) }</dl>
+            if let Some(l) = log {
+                <h3>{ format!("Log ({} entries)", l.entries.len()) }</h3>
+                <div class="ql-log">
+                    if l.entries.len() > shown { <div class="ql-muted">{ format!("… {} earlier entries", l.entries.len() - shown) }</div> }
+                    { for l.entries.iter().skip(l.entries.len().saturating_sub(shown)).map(|en| {
+                        let done = en.index <= l.commit_index || en.mark.is_final();
+                        html! {
+                            <div class={classes!("entry", done.then_some("committed"), format!("m-{}", en.mark.name()))} data-mark={en.mark.name()}>
+                                <span class="idx">{ en.index }</span>
+                                <span class="t">{ if en.term == 0 { "·".to_string() } else { format!("{prefix}{}", en.term) } }</span>
+                                <span class="mark">{ en.mark.name() }</span>
+                                <span>{ en.what.clone() }</span>
+                            </div>
+                        }
+                    }) }
+                </div>
+                if !l.progress.is_empty() {
+                    <h3>{ "Followers (as the leader sees them)" }</h3>
+                    <table class="ql-table"><tr><th>{ "node" }</th><th>{ "match" }</th><th>{ "next" }</th></tr>
+                        { for l.progress.iter().map(|pr| html! { <tr><td>{ pr.node }</td><td>{ pr.match_index }</td><td>{ pr.next_index }</td></tr> }) }
+                    </table>
+                }
             }
-            if !v.progress.is_empty() {
-                <h3>{ "Followers (as the leader sees them)" }</h3>
-                <table class="ql-table"><tr><th>{ "node" }</th><th>{ "match" }</th><th>{ "next" }</th></tr>
-                    { for v.progress.iter().map(|pr| html! { <tr><td>{ pr.node }</td><td>{ pr.match_index }</td><td>{ pr.next_index }</td></tr> }) }
-                </table>
+            if let Some(kv) = &v.kv {
+                <h3>{ "State machine" }</h3>
+                if kv.is_empty() { <p class="ql-muted">{ "empty" }</p> } else {
+                    <dl class="ql-kv">{ for kv.iter().map(|(k, val)| html! { <><dt>{ k.clone() }</dt><dd>{ val }</dd></> }) }</dl>
+                }
             }
-            if !v.suspicion.is_empty() {
-                <h3>{ "Suspicion" }</h3>
-                <table class="ql-table"><tr><th>{ "node" }</th><th>{ "level" }</th><th>{ "suspected" }</th></tr>
-                    { for v.suspicion.iter().map(|s| html! { <tr class={classes!(s.suspected.then_some("bad"))}><td>{ s.node }</td><td>{ format!("{:.2}", s.level) }</td><td>{ if s.suspected { "yes" } else { "no" } }</td></tr> }) }
+            if !v.gauges.is_empty() {
+                <h3>{ "Peers" }</h3>
+                <table class="ql-table" data-testid="gauges"><tr><th>{ "node" }</th><th>{ "measure" }</th><th>{ "level" }</th><th>{ "threshold" }</th><th>{ "flagged" }</th></tr>
+                    { for v.gauges.iter().map(|g| html! {
+                        <tr class={classes!(g.flagged.then_some("bad"))} data-node={g.node.to_string()} data-flagged={g.flagged.to_string()}>
+                            <td>{ g.node }</td><td>{ g.label.clone() }</td><td>{ format!("{:.2}", g.value) }</td><td>{ format!("{:.2}", g.max) }</td><td>{ if g.flagged { "yes" } else { "no" } }</td>
+                        </tr>
+                    }) }
                 </table>
             }
         </div>

@@ -16,6 +16,8 @@ use std::fmt::Debug;
 pub trait Detector: Clone + Debug + 'static {
     /// The protocol name.
     const NAME: &'static str;
+    /// What a peer's suspicion level measures (the label of its gauge on the page).
+    const LEVEL: &'static str;
     /// One line for the protocol picker.
     const SUMMARY: &'static str;
     /// Descriptions of the fields of `Params` (see `Protocol::PARAMS`).
@@ -103,6 +105,7 @@ pub struct FixedTimeout {
 
 impl Detector for FixedTimeout {
     const NAME: &'static str = "heartbeat";
+    const LEVEL: &'static str = "silence / timeout";
     const SUMMARY: &'static str = "fixed-timeout failure detector";
     const PARAMS: &'static [ParamSpec] = HEARTBEAT_PARAMS;
     type Params = HeartbeatParams;
@@ -274,6 +277,7 @@ impl PhiAccrual {
 
 impl Detector for PhiAccrual {
     const NAME: &'static str = "phi-accrual";
+    const LEVEL: &'static str = "phi";
     const SUMMARY: &'static str = "adaptive failure detector";
     const PARAMS: &'static [ParamSpec] = PHI_ACCRUAL_PARAMS;
     type Params = PhiAccrualParams;

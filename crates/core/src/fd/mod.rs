@@ -36,8 +36,8 @@ pub use detector::{
 };
 
 use crate::{
-    ClientReply, ClientRequest, Ctx, Message, NodeId, NodeView, Outcome, Protocol, SuspicionView,
-    Time, TimerId, Violation, MS, SEC,
+    ClientReply, ClientRequest, Ctx, EdgeMark, Gauge, Message, NodeId, NodeView, Outcome, Protocol,
+    Role, RoleKind, Time, TimerId, Violation, MS, SEC,
 };
 use serde::{Deserialize, Serialize};
 
@@ -446,14 +446,25 @@ impl<D: Detector> Protocol for Fd<D> {
         if let Err(k) = members.binary_search(&self.id) {
             members.insert(k, self.id);
         }
-        let suspicion = self
+        let threshold = self.det.threshold();
+        let gauges = self
             .peers
             .iter()
-            .map(|p| SuspicionView {
+            .map(|p| Gauge {
                 node: p.id,
-                level: p.level,
-                suspected: p.suspected,
-                last_heard: p.heard.map(|h| h.local),
+                label: D::LEVEL.into(),
+                value: p.level,
+                max: threshold,
+                flagged: p.suspected,
+            })
+            .collect();
+        let edges = self
+            .peers
+            .iter()
+            .filter(|p| p.suspected)
+            .map(|p| EdgeMark {
+                to: p.id,
+                label: "suspects".into(),
             })
             .collect();
         let total = |f: fn(&Peer<D::Stats>) -> u64| self.peers.iter().map(f).sum::<u64>();
@@ -480,7 +491,7 @@ impl<D: Detector> Protocol for Fd<D> {
                     total(|p| p.restarted)
                 ),
             ),
-            ("threshold".to_string(), format!("{}", self.det.threshold())),
+            ("threshold".to_string(), format!("{threshold}")),
         ];
         if self.raw != self.now {
             notes.push((
@@ -495,11 +506,12 @@ impl<D: Detector> Protocol for Fd<D> {
             notes.push((format!("node {}", p.id), self.describe_peer(p)));
         }
         NodeView {
-            role: "up".into(),
+            role: Role::new("up", RoleKind::Neutral),
+            fields: notes,
             members,
-            suspicion,
+            gauges,
+            edges,
             last_change: self.last_change(),
-            notes,
             ..NodeView::default()
         }
     }

@@ -11,7 +11,7 @@ fn the_view_service_starts_with_node_1_as_primary() {
     assert_eq!(v.epoch, 1);
     assert_eq!(v.primary, Some(1));
     assert_eq!(v.backups, vec![2, 3]);
-    assert_eq!(vs.view().role, "view service");
+    assert_eq!(vs.view().role.label, "view service");
 }
 
 #[test]

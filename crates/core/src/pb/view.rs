@@ -1,15 +1,17 @@
 //! What the page draws of a primary-backup node. ALL of the protocol's picture is built
 //! here, from the node's state to a `NodeView`.
 //!
-//! `role`: `view service`, `primary` / `backup` (`head` / `middle` / `tail` in a chain),
-//! `catching up` (in the view, waiting for its state transfer), `deposed` (named primary
-//! no more, or its lease ran out), `idle` (outside the view); `term`: the epoch;
-//! `leader`: the primary (the head); `log`: the entries in memory; `commit_index`: the
-//! last index when the node holds the epoch's state; `progress`: each downstream
-//! replica's acknowledged index (its lag is `last - match`).
+//! `role`: `view service` (neutral), `primary` / `head` (leader kind), `backup` /
+//! `middle` / `tail` (replica), `catching up` (learner: in the view, waiting for its
+//! state transfer), `deposed` (named primary no more, or its lease ran out) and `idle`
+//! (outside the view), both neutral; the epoch; a `follows` edge to the primary; the
+//! log in memory, committed up to the last index when the node holds the epoch's state;
+//! each downstream replica's acknowledged index as progress, and its lag as a gauge.
 
 use super::{Mode, PrimaryBackup};
-use crate::{LogEntryView, NodeView, Op, ProgressView, MS};
+use crate::{
+    EdgeMark, Gauge, LogEntryView, LogSection, Mark, NodeView, Op, ProgressView, Role, RoleKind, MS,
+};
 
 fn describe(op: &Op) -> String {
     match op {
@@ -19,21 +21,20 @@ fn describe(op: &Op) -> String {
     }
 }
 
-fn role(n: &PrimaryBackup) -> String {
+fn role(n: &PrimaryBackup) -> Role {
     if n.vs.is_some() {
-        return "view service".to_string();
+        return Role::new("view service", RoleKind::Neutral);
     }
     let v = &n.view;
     if !v.contains(n.id) || v.epoch == 0 {
-        return "idle".to_string();
+        return Role::new("idle", RoleKind::Neutral);
     }
     if n.synced != v.epoch {
         return if v.primary == Some(n.id) {
-            "deposed"
+            Role::new("deposed", RoleKind::Neutral)
         } else {
-            "catching up"
-        }
-        .to_string();
+            Role::new("catching up", RoleKind::Learner)
+        };
     }
     let chain = n.p.mode == Mode::Chain;
     let r = if v.primary == Some(n.id) {
@@ -55,12 +56,20 @@ fn role(n: &PrimaryBackup) -> String {
     } else {
         "backup"
     };
-    r.to_string()
+    let kind = if v.primary == Some(n.id) {
+        RoleKind::Leader
+    } else {
+        RoleKind::Replica
+    };
+    Role::new(r, kind)
 }
 
 pub(super) fn view(n: &PrimaryBackup) -> NodeView {
     let v = n.view_known();
     let mut notes = Vec::new();
+    if let Some(p) = v.primary {
+        notes.push(("primary".to_string(), p.to_string()));
+    }
     notes.push(("mode".to_string(), n.p.mode.name().to_string()));
     let mut members = v.members();
     members.sort_unstable();
@@ -70,10 +79,10 @@ pub(super) fn view(n: &PrimaryBackup) -> NodeView {
         return NodeView {
             role: role(n),
             term: v.epoch,
-            leader: v.primary,
+            epoch_label: "epoch".into(),
+            fields: notes,
             members,
             last_change: n.last_change.clone(),
-            notes,
             ..Default::default()
         };
     }
@@ -115,13 +124,15 @@ pub(super) fn view(n: &PrimaryBackup) -> NodeView {
             notes.push(("semi-sync".to_string(), "fell back to async".to_string()));
         }
     }
-    let log = n
+    let holds = v.epoch > 0 && n.synced == v.epoch && v.contains(n.id);
+    let entries = n
         .log
         .iter()
         .map(|e| LogEntryView {
             index: e.index,
             term: e.epoch,
             what: describe(&e.req.op),
+            mark: if holds { Mark::Applied } else { Mark::Open },
         })
         .collect();
     let progress = n
@@ -133,21 +144,47 @@ pub(super) fn view(n: &PrimaryBackup) -> NodeView {
             next_index: p.acked + 1,
         })
         .collect();
-    let holds = v.epoch > 0 && n.synced == v.epoch && v.contains(n.id);
+    let gauges = if n.is_primary() {
+        n.peers
+            .iter()
+            .map(|p| {
+                let lag = n.last.saturating_sub(p.acked);
+                Gauge {
+                    node: p.node,
+                    label: "lag".into(),
+                    value: lag as f64,
+                    max: 10.0,
+                    flagged: !p.synced || lag > 10,
+                }
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let edges = match v.primary {
+        Some(p) if p != n.id && v.contains(n.id) => vec![EdgeMark {
+            to: p,
+            label: "follows".into(),
+        }],
+        _ => Vec::new(),
+    };
     NodeView {
         role: role(n),
         term: v.epoch,
-        voted_for: None,
-        leader: v.primary,
-        log,
-        snapshot_index: n.base,
-        commit_index: if holds { n.last } else { 0 },
-        applied_index: n.last,
-        kv: n.store.kv.clone(),
-        progress,
+        epoch_label: "epoch".into(),
+        fields: notes,
         members,
-        suspicion: Vec::new(),
         last_change: n.last_change.clone(),
-        notes,
+        log: Some(LogSection {
+            entries,
+            snapshot_index: n.base,
+            commit_index: if holds { n.last } else { 0 },
+            applied_index: n.last,
+            commit_label: "commit".into(),
+            progress,
+        }),
+        kv: Some(n.store.kv.clone()),
+        gauges,
+        edges,
     }
 }

@@ -1,7 +1,9 @@
 //! What the page draws of a Raft node.
 
 use super::{fmt_members, Cmd, Entry, PrState, ReadMode, Role};
-use crate::{LogEntryView, NodeView, Op, ProgressView};
+use crate::{
+    node_or_dash, EdgeMark, LogEntryView, LogSection, Mark, NodeView, Op, ProgressView, RoleKind,
+};
 
 /// A short description of a command: `x=4`, `cas x 4→5`, `read x`, `no-op`,
 /// `config {0,1,2}`.
@@ -22,13 +24,13 @@ pub fn describe_entry(e: &Entry) -> String {
     format!("`{}` (term {})", describe(&e.cmd), e.term)
 }
 
-pub(super) fn role_name(r: &super::Raft) -> &'static str {
+fn role_of(r: &super::Raft) -> (&'static str, RoleKind) {
     match r.role {
-        Role::Leader => "leader",
-        Role::Candidate => "candidate",
-        Role::PreCandidate => "pre-candidate",
-        Role::Follower if !r.is_member(r.id) => "learner",
-        Role::Follower => "follower",
+        Role::Leader => ("leader", RoleKind::Leader),
+        Role::Candidate => ("candidate", RoleKind::Candidate),
+        Role::PreCandidate => ("pre-candidate", RoleKind::Candidate),
+        Role::Follower if !r.is_member(r.id) => ("learner", RoleKind::Learner),
+        Role::Follower => ("follower", RoleKind::Follower),
     }
 }
 
@@ -39,10 +41,20 @@ pub(super) fn view(r: &super::Raft) -> NodeView {
         .entries()
         .iter()
         .enumerate()
-        .map(|(k, e)| LogEntryView {
-            index: first + k as u64,
-            term: e.term,
-            what: describe(&e.cmd),
+        .map(|(k, e)| {
+            let index = first + k as u64;
+            LogEntryView {
+                index,
+                term: e.term,
+                what: describe(&e.cmd),
+                mark: if index <= r.applied {
+                    Mark::Applied
+                } else if index <= r.commit {
+                    Mark::Committed
+                } else {
+                    Mark::Open
+                },
+            }
         })
         .collect();
     let progress = r
@@ -119,20 +131,36 @@ pub(super) fn view(r: &super::Raft) -> NodeView {
     ));
     let mut members = r.members().to_vec();
     members.sort_unstable();
+    let mut fields = vec![
+        ("voted for".to_string(), node_or_dash(r.vote)),
+        ("leader".to_string(), node_or_dash(r.leader)),
+    ];
+    fields.append(&mut notes);
+    let (label, kind) = role_of(r);
+    let edges = match r.leader {
+        Some(l) if l != r.id => vec![EdgeMark {
+            to: l,
+            label: "follows".into(),
+        }],
+        _ => Vec::new(),
+    };
     NodeView {
-        role: role_name(r).to_string(),
+        role: crate::Role::new(label, kind),
         term: r.term,
-        voted_for: r.vote,
-        leader: r.leader,
-        log,
-        snapshot_index: r.log.snap_index(),
-        commit_index: r.commit,
-        applied_index: r.applied,
-        kv: r.state.kv.clone(),
-        progress,
+        epoch_label: "term".into(),
+        fields,
         members,
-        suspicion: Vec::new(),
         last_change: r.last_change.clone(),
-        notes,
+        log: Some(LogSection {
+            entries: log,
+            snapshot_index: r.log.snap_index(),
+            commit_index: r.commit,
+            applied_index: r.applied,
+            commit_label: "commit".into(),
+            progress,
+        }),
+        kv: Some(r.state.kv.clone()),
+        gauges: Vec::new(),
+        edges,
     }
 }

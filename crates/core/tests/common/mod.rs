@@ -2,7 +2,8 @@
 //! of a command line, a `----` line and the expected output, with `#` comments between
 //! them; a protocol's test supplies the cluster that runs the commands.
 
-use quorumlab_core::NodeId;
+use quorumlab_core::{LogEntryView, NodeId, NodeView, ProgressView};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -11,6 +12,58 @@ pub trait Transcript {
     fn new() -> Self;
     fn command(&mut self, line: &str);
     fn out(&mut self) -> &mut String;
+}
+
+/// The parts of a node's generic view that the transcripts print, flattened into the
+/// shape they were written against (so the transcripts read the same as before the view
+/// became generic).
+#[allow(dead_code)]
+pub struct Flat {
+    pub role: String,
+    pub term: u64,
+    pub voted_for: Option<NodeId>,
+    pub leader: Option<NodeId>,
+    pub members: Vec<NodeId>,
+    pub log: Vec<LogEntryView>,
+    pub snapshot_index: u64,
+    pub commit_index: u64,
+    pub applied_index: u64,
+    pub kv: BTreeMap<String, i64>,
+    pub progress: Vec<ProgressView>,
+    pub last_change: String,
+    /// Every field but `voted for` and `leader` (`primary`).
+    pub notes: Vec<(String, String)>,
+}
+
+impl From<NodeView> for Flat {
+    fn from(v: NodeView) -> Self {
+        let node = |label: &str| v.field(label).and_then(|x| x.parse().ok());
+        // Primary-backup calls its leader the primary.
+        let (voted_for, leader) = (node("voted for"), node("leader").or(node("primary")));
+        let (commit_index, applied_index, snapshot_index) =
+            (v.commit_index(), v.applied_index(), v.snapshot_index());
+        let kv = v.kv().clone();
+        let (log, progress) = v.log.map(|l| (l.entries, l.progress)).unwrap_or_default();
+        Flat {
+            role: v.role.label,
+            term: v.term,
+            voted_for,
+            leader,
+            members: v.members,
+            log,
+            snapshot_index,
+            commit_index,
+            applied_index,
+            kv,
+            progress,
+            last_change: v.last_change,
+            notes: v
+                .fields
+                .into_iter()
+                .filter(|(k, _)| k != "voted for" && k != "leader" && k != "primary")
+                .collect(),
+        }
+    }
 }
 
 /// `A->B` with `*` for any node.

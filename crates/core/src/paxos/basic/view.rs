@@ -1,10 +1,11 @@
-//! What the page draws of a Basic Paxos node: one log entry per key (its instance),
-//! `kv` = the values learned as chosen, `term` = the highest ballot round seen.
+//! What the page draws of a Basic Paxos node: one log entry per key (its instance,
+//! marked chosen, accepted or promised), `kv` = the values learned as chosen, the epoch
+//! = the highest ballot round seen, and each proposer's phase per key as fields.
 
 use super::proposer::Phase;
 use super::Paxos;
 use crate::paxos::fmt_nodes;
-use crate::{LogEntryView, NodeView};
+use crate::{LogEntryView, LogSection, Mark, NodeView, Role, RoleKind};
 use std::collections::BTreeSet;
 
 pub(super) fn view(n: &Paxos) -> NodeView {
@@ -19,16 +20,22 @@ pub(super) fn view(n: &Paxos) -> NodeView {
     let mut notes = Vec::new();
     for (k, key) in keys.iter().enumerate() {
         let a = n.acceptor.get(key);
-        let what = match (n.learned.get(*key), a.accepted) {
-            (Some(v), _) => format!("{key}: chosen {v}"),
-            (None, Some(acc)) => format!("{key}: accepted {} in {}", acc.value, acc.ballot),
-            (None, None) if !a.promised.is_none() => format!("{key}: promised {}", a.promised),
-            _ => format!("{key}: (nothing)"),
+        let (what, mark) = match (n.learned.get(*key), a.accepted) {
+            (Some(v), _) => (format!("{key}: chosen {v}"), Mark::Chosen),
+            (None, Some(acc)) => (
+                format!("{key}: accepted {} in {}", acc.value, acc.ballot),
+                Mark::Accepted,
+            ),
+            (None, None) if !a.promised.is_none() => {
+                (format!("{key}: promised {}", a.promised), Mark::Promised)
+            }
+            _ => (format!("{key}: (nothing)"), Mark::Open),
         };
         log.push(LogEntryView {
             index: k as u64 + 1,
             term: a.accepted.map(|x| x.ballot.round).unwrap_or(0),
             what,
+            mark,
         });
         notes.push((format!("{key} promised"), a.promised.to_string()));
         if let Some(r) = n.proposer.rounds.get(*key) {
@@ -56,20 +63,28 @@ pub(super) fn view(n: &Paxos) -> NodeView {
         n.proposer.preempted.to_string(),
     ));
     let busy = n.proposer.rounds.values().any(|r| r.phase != Phase::Idle);
+    let role = if busy {
+        Role::new("proposer", RoleKind::Candidate)
+    } else {
+        Role::new("acceptor", RoleKind::Replica)
+    };
     NodeView {
-        role: if busy { "proposer" } else { "acceptor" }.to_string(),
+        role,
         term: n.proposer.max_round.values().copied().max().unwrap_or(0),
-        voted_for: None,
-        leader: None,
-        log,
-        snapshot_index: 0,
-        commit_index: n.learned.len() as u64,
-        applied_index: n.learned.len() as u64,
-        kv: n.learned.clone().into_iter().collect(),
-        progress: Vec::new(),
+        epoch_label: "ballot".into(),
+        fields: notes,
         members: n.members.clone(),
-        suspicion: Vec::new(),
         last_change: n.last_change.clone(),
-        notes,
+        log: Some(LogSection {
+            entries: log,
+            snapshot_index: 0,
+            commit_index: n.learned.len() as u64,
+            applied_index: n.learned.len() as u64,
+            commit_label: "learned".into(),
+            progress: Vec::new(),
+        }),
+        kv: Some(n.learned.clone().into_iter().collect()),
+        gauges: Vec::new(),
+        edges: Vec::new(),
     }
 }

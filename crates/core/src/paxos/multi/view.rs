@@ -1,19 +1,23 @@
 //! What the page draws of a Multi-Paxos node.
 //!
 //! `role`: `leader`, `candidate` (running phase 1) or `follower` (every node is also an
-//! acceptor and a learner); `term`: the ballot's round; `voted_for`: the node whose
-//! ballot this acceptor promised; `log`: one entry per slot (its value, with the ballot
-//! round it was accepted in), `commit_index` = `applied_index`: the chosen prefix;
-//! `progress`: each follower's chosen prefix as the leader knows it.
+//! acceptor and a learner); the epoch is the ballot's round; the `promised` field is the
+//! ballot this acceptor promised; the log section is the slot table: one entry per slot
+//! (its value, the ballot round it was accepted in, and whether it is chosen, accepted or
+//! only promised), `commit_index` = `applied_index`: the chosen prefix; `progress`: each
+//! follower's chosen prefix as the leader knows it.
 
 use super::{MultiPaxos, Role};
-use crate::{LogEntryView, NodeView, ProgressView};
+use crate::{
+    node_or_dash, EdgeMark, LogEntryView, LogSection, Mark, NodeView, ProgressView,
+    Role as ViewRole, RoleKind,
+};
 
-pub(super) fn role_name(r: Role) -> &'static str {
+fn role_of(r: Role) -> ViewRole {
     match r {
-        Role::Leader => "leader",
-        Role::Candidate => "candidate",
-        Role::Follower => "follower",
+        Role::Leader => ViewRole::new("leader", RoleKind::Leader),
+        Role::Candidate => ViewRole::new("candidate", RoleKind::Candidate),
+        Role::Follower => ViewRole::new("follower", RoleKind::Follower),
     }
 }
 
@@ -24,15 +28,22 @@ pub(super) fn view(n: &MultiPaxos) -> NodeView {
         .map(|slot| {
             let acc = n.acceptor.get(slot);
             let term = acc.map(|a| a.0.round).unwrap_or(0);
-            let what = match (n.log.get(slot), acc) {
-                (Some(c), _) => c.describe(),
-                (None, Some((b, c))) => format!("{} (accepted in {b})", c.describe()),
-                (None, None) => "(empty)".to_string(),
+            let (what, mark) = match (n.log.get(slot), acc) {
+                (Some(c), _) => (c.describe(), Mark::Chosen),
+                (None, Some((b, c))) => (
+                    format!("{} (accepted in {b})", c.describe()),
+                    Mark::Accepted,
+                ),
+                (None, None) if !n.acceptor.promised().is_none() => {
+                    ("(empty)".to_string(), Mark::Promised)
+                }
+                (None, None) => ("(empty)".to_string(), Mark::Open),
             };
             LogEntryView {
                 index: slot,
                 term,
                 what,
+                mark,
             }
         })
         .collect();
@@ -48,6 +59,7 @@ pub(super) fn view(n: &MultiPaxos) -> NodeView {
         .collect();
     let mut notes = vec![
         ("promised".to_string(), n.acceptor.promised().to_string()),
+        ("leader".to_string(), node_or_dash(pr.leader)),
         (
             "accepted".to_string(),
             format!("{} slots held", n.acceptor.iter().count()),
@@ -77,20 +89,30 @@ pub(super) fn view(n: &MultiPaxos) -> NodeView {
         "clients with sessions".to_string(),
         n.log.state().sessions.len().to_string(),
     ));
+    let edges = match pr.leader {
+        Some(l) if l != n.id => vec![EdgeMark {
+            to: l,
+            label: "follows".into(),
+        }],
+        _ => Vec::new(),
+    };
     NodeView {
-        role: role_name(pr.role).to_string(),
+        role: role_of(pr.role),
         term: n.ballot().round,
-        voted_for: Some(n.acceptor.promised().node).filter(|_| !n.acceptor.promised().is_none()),
-        leader: pr.leader,
-        log,
-        snapshot_index: base,
-        commit_index: n.log.commit(),
-        applied_index: n.log.commit(),
-        kv: n.log.state().kv.clone(),
-        progress,
+        epoch_label: "ballot".into(),
+        fields: notes,
         members: n.members.clone(),
-        suspicion: Vec::new(),
         last_change: n.last_change.clone(),
-        notes,
+        log: Some(LogSection {
+            entries: log,
+            snapshot_index: base,
+            commit_index: n.log.commit(),
+            applied_index: n.log.commit(),
+            commit_label: "chosen".into(),
+            progress,
+        }),
+        kv: Some(n.log.state().kv.clone()),
+        gauges: Vec::new(),
+        edges,
     }
 }
