@@ -146,3 +146,15 @@ fn a_removed_node_is_not_counted_by_the_convergence_check() {
         );
     }
 }
+
+/// Found by `quorumlab determinism` (random scenario 30128): a Basic Paxos spare started
+/// by `add_node` booted with no members, so it was a quorum of one on its own and chose a
+/// second value for a key. A node that is not a member now answers its clients with a
+/// failure instead of proposing.
+#[test]
+fn a_basic_paxos_spare_that_no_one_added_proposes_nothing() {
+    let s = arbitrary::scenario(30128);
+    assert_eq!(s.protocol.name, "paxos");
+    let c = arbitrary::check_determinism(&s).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!c.violation);
+}

@@ -265,6 +265,19 @@ impl Protocol for Paxos {
 
     fn on_client(&mut self, cx: &mut Ctx<'_, Self>, req: ClientRequest) {
         self.ghost.clear();
+        // A node that is not a member (a spare started by `add_node`: Basic Paxos has no
+        // membership changes) must not propose: with no members, a quorum of one is
+        // itself, and it would choose values on its own.
+        if !self.members.contains(&self.id) {
+            cx.reply(ClientReply {
+                client: req.client,
+                seq: req.seq,
+                outcome: Outcome::Fail {
+                    reason: format!("node {} is not a member of the cluster", self.id),
+                },
+            });
+            return;
+        }
         let key = req.op.key().to_string();
         if let Some(&v) = self.learned.get(&key) {
             cx.reply(ClientReply {
