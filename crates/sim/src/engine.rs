@@ -1577,138 +1577,37 @@ impl<P: Protocol> Sim<P> {
             return;
         };
         let interval = nm.interval_ms * MS;
-        let r = &mut self.nemesis_rng;
-        let next = self.now + interval / 2 + r.below(interval + 1);
-        let kinds = &nm.faults;
+        let next = self.now + interval / 2 + self.nemesis_rng.below(interval + 1);
         if nm.iterations.is_some_and(|k| self.nemesis_count >= k) {
             return;
         }
         self.nemesis_count += 1;
-        let majority = self.n / 2 + 1;
-        if !kinds.is_empty() {
-            let kind = kinds[r.below(kinds.len() as u64) as usize].clone();
-            let hold = interval + r.below(2 * interval + 1);
-            let n = self.n as u64;
-            let pick = r.below(n) as NodeId;
-            // For the faults aimed at leaders: the lowest-numbered leader, if any.
-            let leader = self
-                .hosts
-                .iter()
-                .position(|h| h.leader)
-                .map(|i| i as NodeId);
+        let leader = self
+            .hosts
+            .iter()
+            .position(|h| h.leader)
+            .map(|i| i as NodeId);
+        let plan = plan_nemesis(
+            &nm,
+            &mut self.nemesis_rng,
+            &self.status,
+            leader,
+            &mut self.net,
+        );
+        if plan.acted {
             self.last_disturbance = self.now;
-            match kind.as_str() {
-                "crash" | "restart_blank" | "crash_leader" => {
-                    let pick = if kind == "crash_leader" {
-                        leader.unwrap_or(pick)
-                    } else {
-                        pick
-                    };
-                    let up = self.status.iter().filter(|s| **s == Status::Up).count();
-                    if nm.keep_majority && up <= majority {
-                        self.note(format!(
-                            "nemesis: no crash (keeping a majority up: {up} of {} up)",
-                            self.n
-                        ));
-                    } else if self.status[pick as usize] == Status::Up {
-                        self.note(format!("nemesis: node {pick} crashes"));
-                        self.crash(pick);
-                        self.push_ctrl(
-                            self.now + hold,
-                            Ctrl::NemesisUndo(Undo::Restart(pick, kind != "restart_blank")),
-                        );
-                    }
-                }
-                "partition" | "partition_leader" => {
-                    let mut order: Vec<NodeId> = (0..self.n as NodeId).collect();
-                    for i in (1..order.len()).rev() {
-                        let j = self.nemesis_rng.below(i as u64 + 1) as usize;
-                        order.swap(i, j);
-                    }
-                    let mut cut = 1 + self.nemesis_rng.below(n.saturating_sub(1).max(1)) as usize;
-                    if nm.keep_majority {
-                        cut = cut.min(self.n - majority).max(1);
-                    }
-                    if let (true, Some(l)) = (kind == "partition_leader", leader) {
-                        // The leader goes first, on the minority side.
-                        if let Some(p) = order.iter().position(|x| *x == l) {
-                            order.swap(0, p);
-                        }
-                        cut = cut.min((self.n - 1) / 2).max(1);
-                    }
-                    let groups = vec![order[..cut].to_vec(), order[cut..].to_vec()];
-                    self.note(format!("nemesis: partition {groups:?}"));
-                    self.net.partition(&groups);
-                    self.push_ctrl(self.now + hold, Ctrl::NemesisUndo(Undo::Heal));
-                }
-                "partition_halves" | "isolate" | "isolate_leader" | "partition_bridge"
-                | "partition_ring" => {
-                    let mut order: Vec<NodeId> = (0..self.n as NodeId).collect();
-                    for i in (1..order.len()).rev() {
-                        let j = self.nemesis_rng.below(i as u64 + 1) as usize;
-                        order.swap(i, j);
-                    }
-                    if let (true, Some(l)) = (kind == "isolate_leader", leader) {
-                        if let Some(p) = order.iter().position(|x| *x == l) {
-                            order.swap(0, p);
-                        }
-                    }
-                    let cuts = nemesis_shape(kind.as_str(), &order, nm.keep_majority);
-                    if cuts.is_empty() {
-                        self.note(format!("nemesis: no {kind} for {} nodes", self.n));
-                    } else {
-                        self.note(format!(
-                            "nemesis: {kind} of {order:?} ({} links cut)",
-                            cuts.len()
-                        ));
-                        for (a, b) in cuts {
-                            self.net.cut(a, b);
-                        }
-                        self.push_ctrl(self.now + hold, Ctrl::NemesisUndo(Undo::Heal));
-                    }
-                }
-                "cut" => {
-                    let to = self.nemesis_rng.below(n) as NodeId;
-                    if to != pick {
-                        self.note(format!("nemesis: link {pick} -> {to} cut"));
-                        self.net.cut(pick, to);
-                        self.push_ctrl(self.now + hold, Ctrl::NemesisUndo(Undo::Heal));
-                    }
-                }
-                "loss" => {
-                    let p = 0.1 + 0.4 * self.nemesis_rng.unit();
-                    self.note(format!("nemesis: {:.0}% of messages lost", p * 100.0));
-                    self.net.set_all(Some(p), None, None);
-                    self.push_ctrl(self.now + hold, Ctrl::NemesisUndo(Undo::Network));
-                }
-                "duplicate" => {
-                    self.note("nemesis: messages duplicated".into());
-                    self.net.set_all(None, Some(0.3), None);
-                    self.push_ctrl(self.now + hold, Ctrl::NemesisUndo(Undo::Network));
-                }
-                "reorder" => {
-                    self.note("nemesis: messages delayed out of order".into());
-                    self.net.set_all(None, None, Some(0.4));
-                    self.push_ctrl(self.now + hold, Ctrl::NemesisUndo(Undo::Network));
-                }
-                "pause" => {
-                    let d = (interval / 2 + self.nemesis_rng.below(2 * interval + 1)) / MS;
-                    self.fault(FaultKind::Pause {
-                        node: pick.into(),
-                        duration_ms: d.max(1),
-                    });
-                }
-                "clock" => {
-                    let skew = self.nemesis_rng.below(401) as i64 - 200;
-                    let ppm = self.nemesis_rng.below(100_001) as i64 - 50_000;
-                    self.fault(FaultKind::Clock {
-                        node: pick.into(),
-                        skew_ms: skew,
-                        drift_ppm: ppm,
-                    });
-                }
-                _ => {}
-            }
+        }
+        for what in plan.notes {
+            self.note(what);
+        }
+        if let Some(node) = plan.crash {
+            self.crash(node);
+        }
+        if let Some(f) = plan.fault {
+            self.fault(f);
+        }
+        if let Some((after, u)) = plan.undo {
+            self.push_ctrl(self.now + after, Ctrl::NemesisUndo(u));
         }
         self.push_ctrl(next, Ctrl::Nemesis);
     }
@@ -1962,4 +1861,155 @@ pub fn nemesis_shape(kind: &str, order: &[NodeId], keep_majority: bool) -> Vec<(
         _ => {}
     }
     cuts
+}
+
+/// What one nemesis action does, decided without the protocol's type (one copy serves
+/// every protocol): log lines, a node to crash, a fault to inject, and when and how to
+/// undo it. Network changes are made here.
+#[derive(Default)]
+struct NemesisPlan {
+    /// Whether a fault kind was drawn (the last disturbance is now).
+    acted: bool,
+    notes: Vec<String>,
+    crash: Option<NodeId>,
+    fault: Option<FaultKind>,
+    /// After how long, and what.
+    undo: Option<(Time, Undo)>,
+}
+
+fn shuffled(rng: &mut Rng, n: usize) -> Vec<NodeId> {
+    let mut order: Vec<NodeId> = (0..n as NodeId).collect();
+    for i in (1..order.len()).rev() {
+        let j = rng.below(i as u64 + 1) as usize;
+        order.swap(i, j);
+    }
+    order
+}
+
+/// Draw and make one nemesis action (see [`crate::scenario::NemesisSpec`]); `leader`
+/// is the lowest-numbered node that leads, for the faults aimed at leaders.
+fn plan_nemesis(
+    nm: &crate::scenario::NemesisSpec,
+    r: &mut Rng,
+    status: &[Status],
+    leader: Option<NodeId>,
+    net: &mut Network,
+) -> NemesisPlan {
+    let mut plan = NemesisPlan::default();
+    let kinds = &nm.faults;
+    if kinds.is_empty() {
+        return plan;
+    }
+    let n_nodes = status.len();
+    let majority = n_nodes / 2 + 1;
+    let interval = nm.interval_ms * MS;
+    let kind = kinds[r.below(kinds.len() as u64) as usize].as_str();
+    let hold = interval + r.below(2 * interval + 1);
+    let n = n_nodes as u64;
+    let pick = r.below(n) as NodeId;
+    plan.acted = true;
+    match kind {
+        "crash" | "restart_blank" | "crash_leader" => {
+            let pick = if kind == "crash_leader" {
+                leader.unwrap_or(pick)
+            } else {
+                pick
+            };
+            let up = status.iter().filter(|s| **s == Status::Up).count();
+            if nm.keep_majority && up <= majority {
+                plan.notes.push(format!(
+                    "nemesis: no crash (keeping a majority up: {up} of {n_nodes} up)"
+                ));
+            } else if status[pick as usize] == Status::Up {
+                plan.notes.push(format!("nemesis: node {pick} crashes"));
+                plan.crash = Some(pick);
+                plan.undo = Some((hold, Undo::Restart(pick, kind != "restart_blank")));
+            }
+        }
+        "partition" | "partition_leader" => {
+            let mut order = shuffled(r, n_nodes);
+            let mut cut = 1 + r.below(n.saturating_sub(1).max(1)) as usize;
+            if nm.keep_majority {
+                cut = cut.min(n_nodes - majority).max(1);
+            }
+            if let (true, Some(l)) = (kind == "partition_leader", leader) {
+                // The leader goes first, on the minority side.
+                if let Some(p) = order.iter().position(|x| *x == l) {
+                    order.swap(0, p);
+                }
+                cut = cut.min((n_nodes - 1) / 2).max(1);
+            }
+            let groups = vec![order[..cut].to_vec(), order[cut..].to_vec()];
+            plan.notes.push(format!("nemesis: partition {groups:?}"));
+            net.partition(&groups);
+            plan.undo = Some((hold, Undo::Heal));
+        }
+        "partition_halves" | "isolate" | "isolate_leader" | "partition_bridge"
+        | "partition_ring" => {
+            let mut order = shuffled(r, n_nodes);
+            if let (true, Some(l)) = (kind == "isolate_leader", leader) {
+                if let Some(p) = order.iter().position(|x| *x == l) {
+                    order.swap(0, p);
+                }
+            }
+            let cuts = nemesis_shape(kind, &order, nm.keep_majority);
+            if cuts.is_empty() {
+                plan.notes
+                    .push(format!("nemesis: no {kind} for {n_nodes} nodes"));
+            } else {
+                plan.notes.push(format!(
+                    "nemesis: {kind} of {order:?} ({} links cut)",
+                    cuts.len()
+                ));
+                for (a, b) in cuts {
+                    net.cut(a, b);
+                }
+                plan.undo = Some((hold, Undo::Heal));
+            }
+        }
+        "cut" => {
+            let to = r.below(n) as NodeId;
+            if to != pick {
+                plan.notes.push(format!("nemesis: link {pick} -> {to} cut"));
+                net.cut(pick, to);
+                plan.undo = Some((hold, Undo::Heal));
+            }
+        }
+        "loss" => {
+            let p = 0.1 + 0.4 * r.unit();
+            plan.notes
+                .push(format!("nemesis: {:.0}% of messages lost", p * 100.0));
+            net.set_all(Some(p), None, None);
+            plan.undo = Some((hold, Undo::Network));
+        }
+        "duplicate" => {
+            plan.notes.push("nemesis: messages duplicated".into());
+            net.set_all(None, Some(0.3), None);
+            plan.undo = Some((hold, Undo::Network));
+        }
+        "reorder" => {
+            plan.notes
+                .push("nemesis: messages delayed out of order".into());
+            net.set_all(None, None, Some(0.4));
+            plan.undo = Some((hold, Undo::Network));
+        }
+        "pause" => {
+            let d = (interval / 2 + r.below(2 * interval + 1)) / MS;
+            plan.fault = Some(FaultKind::Pause {
+                node: pick.into(),
+                duration_ms: d.max(1),
+            });
+        }
+        "clock" => {
+            let skew = r.below(401) as i64 - 200;
+            let ppm = r.below(100_001) as i64 - 50_000;
+            plan.fault = Some(FaultKind::Clock {
+                node: pick.into(),
+                skew_ms: skew,
+                drift_ppm: ppm,
+            });
+        }
+        _ => {}
+    }
+    plan
 }

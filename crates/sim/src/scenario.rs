@@ -331,9 +331,11 @@ impl Default for OpMix {
     }
 }
 
-/// One fault or user action at a given simulated time. (Unknown fields are rejected
-/// by [`FaultKind`], which sees every field but `at_ms`.)
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// One fault or user action at a given simulated time. Read through [`FaultFlat`], one
+/// plain struct (the derived internally tagged enum with a flattened field was the
+/// largest function in the page's WebAssembly, 26 kB); unknown fields, and fields of
+/// another type, are refused by name.
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Fault {
     pub at_ms: u64,
     #[serde(flatten)]
@@ -408,6 +410,210 @@ pub enum FaultKind {
     RemoveNode { node: NodeId },
     /// One client operation sent by the user from the console to `node`.
     Client { node: NodeId, op: Op },
+}
+
+/// Every field a fault may have, as one plain struct.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FaultFlat {
+    at_ms: u64,
+    #[serde(rename = "type")]
+    ty: String,
+    #[serde(default, deserialize_with = "present")]
+    node: Option<NodeRef>,
+    #[serde(default, deserialize_with = "present")]
+    disk: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
+    duration_ms: Option<u64>,
+    #[serde(default, deserialize_with = "present")]
+    skew_ms: Option<i64>,
+    #[serde(default, deserialize_with = "present")]
+    drift_ppm: Option<i64>,
+    #[serde(default, deserialize_with = "opt_groups_with_rest")]
+    groups: Option<Vec<Vec<NodeRef>>>,
+    #[serde(default, deserialize_with = "present")]
+    from: Option<NodeId>,
+    #[serde(default, deserialize_with = "present")]
+    to: Option<NodeId>,
+    #[serde(default, deserialize_with = "present")]
+    both_ways: Option<bool>,
+    #[serde(default)]
+    latency: Option<LatencySpec>,
+    #[serde(default)]
+    loss: Option<f64>,
+    #[serde(default)]
+    duplicate: Option<f64>,
+    #[serde(default)]
+    reorder: Option<f64>,
+    #[serde(default)]
+    long_delay: Option<LongDelay>,
+    #[serde(default, deserialize_with = "present")]
+    op: Option<Op>,
+}
+
+/// A field that, when present, must hold a value (not `null`).
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+fn opt_groups_with_rest<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Vec<Vec<NodeRef>>>, D::Error> {
+    groups_with_rest(d).map(Some)
+}
+
+/// Each fault type with its fields: required ones, then `?`-marked optional ones.
+const FAULT_FIELDS: &[(&str, &[&str])] = &[
+    ("crash", &["node"]),
+    ("restart", &["node", "disk?"]),
+    ("pause", &["node", "duration_ms"]),
+    ("clock", &["node", "skew_ms?", "drift_ppm?"]),
+    ("partition", &["groups"]),
+    ("isolate", &["node"]),
+    ("reconnect", &["node"]),
+    ("cut", &["from", "to"]),
+    ("heal", &[]),
+    (
+        "degrade",
+        &[
+            "from",
+            "to",
+            "both_ways?",
+            "latency?",
+            "loss?",
+            "duplicate?",
+            "reorder?",
+            "long_delay?",
+        ],
+    ),
+    ("restore", &["from", "to", "both_ways?"]),
+    ("add_node", &["node"]),
+    ("remove_node", &["node"]),
+    ("client", &["node", "op"]),
+];
+
+impl FaultFlat {
+    fn set(&self) -> Vec<&'static str> {
+        let mut v = Vec::new();
+        let mut f = |name: &'static str, on: bool| {
+            if on {
+                v.push(name)
+            }
+        };
+        f("node", self.node.is_some());
+        f("disk", self.disk.is_some());
+        f("duration_ms", self.duration_ms.is_some());
+        f("skew_ms", self.skew_ms.is_some());
+        f("drift_ppm", self.drift_ppm.is_some());
+        f("groups", self.groups.is_some());
+        f("from", self.from.is_some());
+        f("to", self.to.is_some());
+        f("both_ways", self.both_ways.is_some());
+        f("latency", self.latency.is_some());
+        f("loss", self.loss.is_some());
+        f("duplicate", self.duplicate.is_some());
+        f("reorder", self.reorder.is_some());
+        f("long_delay", self.long_delay.is_some());
+        f("op", self.op.is_some());
+        v
+    }
+
+    fn into_fault(self) -> Result<Fault, String> {
+        let Some((ty, fields)) = FAULT_FIELDS.iter().find(|(t, _)| *t == self.ty) else {
+            let known: Vec<&str> = FAULT_FIELDS.iter().map(|(t, _)| *t).collect();
+            return Err(format!(
+                "unknown variant `{}`, expected one of {}",
+                self.ty,
+                known.join(", ")
+            ));
+        };
+        for f in self.set() {
+            // (`heal` ignores other fields, as it always did.)
+            if *ty != "heal" && !fields.iter().any(|x| x.trim_end_matches('?') == f) {
+                return Err(format!(
+                    "unknown field `{f}` for a `{ty}` fault (it takes: {})",
+                    if fields.is_empty() {
+                        "no field but at_ms".to_string()
+                    } else {
+                        fields.join(", ")
+                    }
+                ));
+            }
+        }
+        let missing = |name: &str| format!("missing field `{name}` (a `{ty}` fault needs it)");
+        let node = || self.node.ok_or_else(|| missing("node"));
+        let id = || -> Result<NodeId, String> {
+            match node()? {
+                NodeRef::Id(i) => Ok(i),
+                r => Err(format!(
+                    "a `{ty}` fault takes a node id, not a role (\"{r}\")"
+                )),
+            }
+        };
+        let from = || self.from.ok_or_else(|| missing("from"));
+        let to = || self.to.ok_or_else(|| missing("to"));
+        let kind = match *ty {
+            "crash" => FaultKind::Crash { node: node()? },
+            "restart" => FaultKind::Restart {
+                node: node()?,
+                disk: self.disk.unwrap_or(true),
+            },
+            "pause" => FaultKind::Pause {
+                node: node()?,
+                duration_ms: self.duration_ms.ok_or_else(|| missing("duration_ms"))?,
+            },
+            "clock" => FaultKind::Clock {
+                node: node()?,
+                skew_ms: self.skew_ms.unwrap_or(0),
+                drift_ppm: self.drift_ppm.unwrap_or(0),
+            },
+            "partition" => FaultKind::Partition {
+                groups: self.groups.clone().ok_or_else(|| missing("groups"))?,
+            },
+            "isolate" => FaultKind::Isolate { node: node()? },
+            "reconnect" => FaultKind::Reconnect { node: node()? },
+            "cut" => FaultKind::Cut {
+                from: from()?,
+                to: to()?,
+            },
+            "heal" => FaultKind::Heal,
+            "degrade" => FaultKind::Degrade {
+                from: from()?,
+                to: to()?,
+                both_ways: self.both_ways.unwrap_or(true),
+                latency: self.latency,
+                loss: self.loss,
+                duplicate: self.duplicate,
+                reorder: self.reorder,
+                long_delay: self.long_delay,
+            },
+            "restore" => FaultKind::Restore {
+                from: from()?,
+                to: to()?,
+                both_ways: self.both_ways.unwrap_or(true),
+            },
+            "add_node" => FaultKind::AddNode { node: id()? },
+            "remove_node" => FaultKind::RemoveNode { node: id()? },
+            _ => FaultKind::Client {
+                node: id()?,
+                op: self.op.clone().ok_or_else(|| missing("op"))?,
+            },
+        };
+        Ok(Fault {
+            at_ms: self.at_ms,
+            kind,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for Fault {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        FaultFlat::deserialize(d)?
+            .into_fault()
+            .map_err(serde::de::Error::custom)
+    }
 }
 
 impl FaultKind {
@@ -541,28 +747,98 @@ impl<'de> Deserialize<'de> for NodeRef {
     }
 }
 
-/// Partition groups, where a group may be written `"rest"`: every node not listed.
-/// (Unlisted nodes always form one more group, so `"rest"` only says so.)
-fn groups_with_rest<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Vec<NodeRef>>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Group {
-        Nodes(Vec<NodeRef>),
-        Rest(RestWord),
+/// Indent compact JSON as `serde_json`'s pretty printer does (two spaces, `"key": value`).
+/// Hand-written on purpose: serialising the scenario a second time with the pretty
+/// formatter put a second copy of every `Serialize` in the page's bundle.
+pub fn pretty_json(compact: &str) -> String {
+    let mut out = String::with_capacity(compact.len() * 2);
+    let mut depth = 0usize;
+    let (mut in_str, mut escaped) = (false, false);
+    let mut chars = compact.chars().peekable();
+    let newline = |out: &mut String, depth: usize| {
+        out.push('\n');
+        for _ in 0..depth {
+            out.push_str("  ");
+        }
+    };
+    while let Some(c) = chars.next() {
+        if in_str {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_str = false;
+            }
+            continue;
+        }
+        match c {
+            '"' => {
+                in_str = true;
+                out.push(c);
+            }
+            '{' | '[' => {
+                out.push(c);
+                if matches!(chars.peek(), Some('}') | Some(']')) {
+                    out.extend(chars.next());
+                } else {
+                    depth += 1;
+                    newline(&mut out, depth);
+                }
+            }
+            '}' | ']' => {
+                depth = depth.saturating_sub(1);
+                newline(&mut out, depth);
+                out.push(c);
+            }
+            ',' => {
+                out.push(c);
+                newline(&mut out, depth);
+            }
+            ':' => out.push_str(": "),
+            c => out.push(c),
+        }
     }
-    #[derive(Deserialize)]
-    #[serde(rename_all = "snake_case")]
-    enum RestWord {
-        Rest,
+    out
+}
+
+/// Partition groups, where a group may be written `"rest"`: every node not listed.
+/// (Unlisted nodes always form one more group, so `"rest"` only says so.) A visitor of
+/// its own: an untagged enum buffers every value and cost the page's bundle kilobytes.
+fn groups_with_rest<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Vec<NodeRef>>, D::Error> {
+    struct Group(Option<Vec<NodeRef>>);
+    impl<'de> Deserialize<'de> for Group {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl<'de> serde::de::Visitor<'de> for V {
+                type Value = Group;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("a list of nodes, or \"rest\"")
+                }
+                fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Group, E> {
+                    if v == "rest" {
+                        Ok(Group(None))
+                    } else {
+                        Err(E::invalid_value(serde::de::Unexpected::Str(v), &self))
+                    }
+                }
+                fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                    self,
+                    mut a: A,
+                ) -> Result<Group, A::Error> {
+                    let mut v = Vec::new();
+                    while let Some(x) = a.next_element::<NodeRef>()? {
+                        v.push(x);
+                    }
+                    Ok(Group(Some(v)))
+                }
+            }
+            d.deserialize_any(V)
+        }
     }
     let groups = Vec::<Group>::deserialize(d)?;
-    Ok(groups
-        .into_iter()
-        .filter_map(|g| match g {
-            Group::Nodes(v) => Some(v),
-            Group::Rest(RestWord::Rest) => None,
-        })
-        .collect())
+    Ok(groups.into_iter().filter_map(|g| g.0).collect())
 }
 
 /// The seeded random fault injector.
@@ -1179,7 +1455,7 @@ impl Scenario {
 
     /// Pretty JSON for files.
     pub fn to_json_pretty(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_default()
+        pretty_json(&self.to_json())
     }
 
     /// Compact JSON for URLs.

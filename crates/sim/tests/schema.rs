@@ -1734,3 +1734,20 @@ fn the_documented_share_link_decodes_to_the_documented_scenario() {
         "the link is not what `quorumlab url` writes"
     );
 }
+
+#[test]
+fn the_hand_written_pretty_printer_matches_serde_json() {
+    let mut s = full();
+    s.description = "quotes \" and \\ backslashes, {braces} [brackets]: commas, colons".into();
+    let ours = s.to_json_pretty();
+    let theirs = serde_json::to_string_pretty(&s).unwrap();
+    assert_eq!(ours, theirs);
+    for (name, p) in preset_files().iter().map(|p| (p.display().to_string(), p)) {
+        let s = scenario::parse(&std::fs::read_to_string(p).unwrap()).unwrap();
+        assert_eq!(
+            s.to_json_pretty(),
+            serde_json::to_string_pretty(&s).unwrap(),
+            "{name}"
+        );
+    }
+}
