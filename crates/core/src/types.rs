@@ -18,7 +18,10 @@ pub const SEC: Time = 1_000_000;
 
 /// A client operation on the replicated key-value store. Values are integers so that
 /// every operation can be checked as a compare-and-set register per key.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// Written as `{"f": "write", "key": "x", "value": 1}` (internally tagged); read by a
+/// visitor of its own ([`OpVisitor`]): the derived reader buffers every value and was
+/// one of the page's largest functions.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(tag = "f", rename_all = "lowercase", deny_unknown_fields)]
 pub enum Op {
     Read { key: String },
@@ -46,8 +49,9 @@ pub struct ClientRequest {
     pub op: Op,
 }
 
-/// What became of a request, as far as the node that answers knows.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// What became of a request, as far as the node that answers knows. Written
+/// internally tagged (`{"outcome": "ok", "value": 3}`), read by [`OutcomeVisitor`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Outcome {
     /// It happened. `value` is what a read returned (`None`: never written); for a write
@@ -106,4 +110,235 @@ impl core::fmt::Display for Violation {
 pub enum MembershipChange {
     Add { node: NodeId },
     Remove { node: NodeId },
+}
+
+// ---- reading the internally tagged client types ------------------------------------------
+//
+// Both are written by serde's derive, internally tagged: as a map with the tag first
+// (JSON), or, by a format that writes structs as sequences (the worker wire), as the
+// sequence tag, then the variant's fields in order. These visitors read both forms.
+
+use serde::de::{self, MapAccess, SeqAccess, Visitor};
+
+struct OpVisitor;
+
+impl<'de> Visitor<'de> for OpVisitor {
+    type Value = Op;
+    fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("an operation: {\"f\": \"read\" | \"write\" | \"cas\", \"key\": ..., ...}")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Op, A::Error> {
+        let (mut f, mut key, mut value, mut expect, mut new) =
+            (None::<String>, None::<String>, None, None, None);
+        while let Some(k) = m.next_key::<String>()? {
+            match k.as_str() {
+                "f" => f = Some(m.next_value()?),
+                "key" => key = Some(m.next_value()?),
+                "value" => value = Some(m.next_value::<i64>()?),
+                "expect" => expect = Some(m.next_value::<i64>()?),
+                "new" => new = Some(m.next_value::<i64>()?),
+                other => {
+                    return Err(de::Error::unknown_field(
+                        other,
+                        &["f", "key", "value", "expect", "new"],
+                    ))
+                }
+            }
+        }
+        let f = f.ok_or_else(|| de::Error::missing_field("f"))?;
+        let key = key.ok_or_else(|| de::Error::missing_field("key"))?;
+        let extra = |name: &'static str, v: bool| -> Result<(), A::Error> {
+            if v {
+                Err(de::Error::unknown_field(name, &[]))
+            } else {
+                Ok(())
+            }
+        };
+        match f.as_str() {
+            "read" => {
+                extra("value", value.is_some())?;
+                extra("expect", expect.is_some())?;
+                extra("new", new.is_some())?;
+                Ok(Op::Read { key })
+            }
+            "write" => {
+                extra("expect", expect.is_some())?;
+                extra("new", new.is_some())?;
+                Ok(Op::Write {
+                    key,
+                    value: value.ok_or_else(|| de::Error::missing_field("value"))?,
+                })
+            }
+            "cas" => {
+                extra("value", value.is_some())?;
+                Ok(Op::Cas {
+                    key,
+                    expect: expect.ok_or_else(|| de::Error::missing_field("expect"))?,
+                    new: new.ok_or_else(|| de::Error::missing_field("new"))?,
+                })
+            }
+            other => Err(de::Error::unknown_variant(other, &["read", "write", "cas"])),
+        }
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<Op, A::Error> {
+        let mut next = |i: usize| -> Result<_, A::Error> {
+            s.next_element::<StrOrInt>()?
+                .ok_or_else(|| de::Error::invalid_length(i, &self))
+        };
+        let f = next(0)?.string()?;
+        let key = next(1)?.string()?;
+        match f.as_str() {
+            "read" => Ok(Op::Read { key }),
+            "write" => Ok(Op::Write {
+                key,
+                value: next(2)?.int()?,
+            }),
+            "cas" => Ok(Op::Cas {
+                key,
+                expect: next(2)?.int()?,
+                new: next(3)?.int()?,
+            }),
+            other => Err(de::Error::unknown_variant(other, &["read", "write", "cas"])),
+        }
+    }
+}
+
+/// One element of a sequence-form operation: a string or an integer.
+enum StrOrInt {
+    S(String),
+    I(i64),
+}
+
+impl StrOrInt {
+    fn string<E: de::Error>(self) -> Result<String, E> {
+        match self {
+            StrOrInt::S(s) => Ok(s),
+            StrOrInt::I(i) => Err(E::invalid_type(de::Unexpected::Signed(i), &"a string")),
+        }
+    }
+    fn int<E: de::Error>(self) -> Result<i64, E> {
+        match self {
+            StrOrInt::I(i) => Ok(i),
+            StrOrInt::S(s) => Err(E::invalid_type(de::Unexpected::Str(&s), &"an integer")),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for StrOrInt {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = StrOrInt;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a string or an integer")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<StrOrInt, E> {
+                Ok(StrOrInt::S(v.to_string()))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<StrOrInt, E> {
+                Ok(StrOrInt::S(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<StrOrInt, E> {
+                Ok(StrOrInt::I(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<StrOrInt, E> {
+                i64::try_from(v)
+                    .map(StrOrInt::I)
+                    .map_err(|_| E::invalid_value(de::Unexpected::Unsigned(v), &self))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for Op {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(OpVisitor)
+    }
+}
+
+struct OutcomeVisitor;
+
+impl<'de> Visitor<'de> for OutcomeVisitor {
+    type Value = Outcome;
+    fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(
+            "an outcome: {\"outcome\": \"ok\" | \"fail\" | \"redirect\" | \"unknown\", ...}",
+        )
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Outcome, A::Error> {
+        let (mut tag, mut value, mut reason, mut leader, mut term) = (
+            None::<String>,
+            None::<Option<i64>>,
+            None::<String>,
+            None::<Option<NodeId>>,
+            None::<u64>,
+        );
+        while let Some(k) = m.next_key::<String>()? {
+            match k.as_str() {
+                "outcome" => tag = Some(m.next_value()?),
+                "value" => value = Some(m.next_value()?),
+                "reason" => reason = Some(m.next_value()?),
+                "leader" => leader = Some(m.next_value()?),
+                "term" => term = Some(m.next_value()?),
+                _ => {
+                    m.next_value::<de::IgnoredAny>()?;
+                }
+            }
+        }
+        let tag = tag.ok_or_else(|| de::Error::missing_field("outcome"))?;
+        let why = |r: Option<String>| r.ok_or_else(|| de::Error::missing_field("reason"));
+        match tag.as_str() {
+            "ok" => Ok(Outcome::Ok {
+                value: value.unwrap_or(None),
+            }),
+            "fail" => Ok(Outcome::Fail {
+                reason: why(reason)?,
+            }),
+            "redirect" => Ok(Outcome::Redirect {
+                leader: leader.unwrap_or(None),
+                term: term.unwrap_or(0),
+            }),
+            "unknown" => Ok(Outcome::Unknown {
+                reason: why(reason)?,
+            }),
+            other => Err(de::Error::unknown_variant(
+                other,
+                &["ok", "fail", "redirect", "unknown"],
+            )),
+        }
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<Outcome, A::Error> {
+        let tag: String = s
+            .next_element()?
+            .ok_or_else(|| de::Error::invalid_length(0, &self))?;
+        let missing = |i| de::Error::invalid_length(i, &OutcomeVisitor);
+        match tag.as_str() {
+            "ok" => Ok(Outcome::Ok {
+                value: s.next_element::<Option<i64>>()?.ok_or_else(|| missing(1))?,
+            }),
+            "fail" => Ok(Outcome::Fail {
+                reason: s.next_element()?.ok_or_else(|| missing(1))?,
+            }),
+            "redirect" => Ok(Outcome::Redirect {
+                leader: s
+                    .next_element::<Option<NodeId>>()?
+                    .ok_or_else(|| missing(1))?,
+                term: s.next_element()?.unwrap_or(0),
+            }),
+            "unknown" => Ok(Outcome::Unknown {
+                reason: s.next_element()?.ok_or_else(|| missing(1))?,
+            }),
+            other => Err(de::Error::unknown_variant(
+                other,
+                &["ok", "fail", "redirect", "unknown"],
+            )),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Outcome {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(OutcomeVisitor)
+    }
 }
