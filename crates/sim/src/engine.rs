@@ -1544,14 +1544,14 @@ impl<P: Protocol> Sim<P> {
                 };
             }
         }
-        let console = cl.console;
+        let (console, home) = (cl.console, cl.home);
         self.history
             .push(workload::history_event(c, kind, &cur.op, value, now));
         self.metrics
             .complete(now, now - cur.invoked, result.is_some(), kind);
         if let Some(x) = self.expect.as_mut() {
             let write = !matches!(cur.op, Op::Read { .. });
-            x.on_complete(now, write, kind, result.is_some());
+            x.on_complete(now, home, write, kind, result.is_some());
         }
         if console {
             self.note(format!("console: {:?} {what}", cur.op));

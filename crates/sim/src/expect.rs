@@ -104,6 +104,8 @@ pub enum ExpectKind {
         at_most: Option<f64>,
         from_ms: u64,
         to_ms: u64,
+        /// Only the clients beside these nodes (one side of a partition); empty: all.
+        nodes: Vec<NodeId>,
     },
     /// The client history is linearizable (`holds: false`: it is not, as a seeded bug
     /// or an unsafe mode should show).
@@ -199,7 +201,7 @@ pub const FIELDS: &[(&str, &[&str])] = &[
     ),
     (
         "availability",
-        &["from_ms", "to_ms", "at_least?", "at_most?"],
+        &["from_ms", "to_ms", "at_least?", "at_most?", "nodes?"],
     ),
     ("linearizable", &["holds?"]),
     ("role", &["node", "role", "at_ms"]),
@@ -310,6 +312,7 @@ impl Flat {
                     at_most: self.at_most,
                     from_ms,
                     to_ms,
+                    nodes: self.nodes.clone().unwrap_or_default(),
                 }
             }
             "linearizable" => ExpectKind::Linearizable {
@@ -405,10 +408,12 @@ impl Flat {
                 at_most,
                 from_ms,
                 to_ms,
+                nodes,
             } => {
                 (f.from_ms, f.to_ms) = (Some(*from_ms), Some(*to_ms));
                 f.at_least = *at_least;
                 f.at_most = *at_most;
+                f.nodes = (!nodes.is_empty()).then(|| nodes.clone());
                 "availability"
             }
             ExpectKind::Linearizable { holds } => {
@@ -537,14 +542,20 @@ impl ExpectKind {
                 at_most,
                 from_ms,
                 to_ms,
+                nodes,
             } => {
+                let side = if nodes.is_empty() {
+                    String::new()
+                } else {
+                    format!(" for the clients beside nodes {nodes:?}")
+                };
                 let bound = match (at_least, at_most) {
                     (Some(a), Some(b)) => format!("between {} and {}", pct(*a), pct(*b)),
                     (Some(a), None) => format!("at least {}", pct(*a)),
                     (None, Some(b)) => format!("at most {}", pct(*b)),
                     (None, None) => "any".into(),
                 };
-                format!("availability {bound} in [{from_ms}, {to_ms}) ms")
+                format!("availability {bound}{side} in [{from_ms}, {to_ms}) ms")
             }
             ExpectKind::Linearizable { holds: true } => "the history is linearizable".into(),
             ExpectKind::Linearizable { holds: false } => "the history is not linearizable".into(),
@@ -680,8 +691,17 @@ impl ExpectKind {
                 }
             }
             ExpectKind::Availability {
-                at_least, at_most, ..
+                at_least,
+                at_most,
+                nodes,
+                ..
             } => {
+                if let Some(x) = nodes.iter().find(|x| **x as usize >= n) {
+                    out.push((
+                        "nodes",
+                        format!("no node {x}: the cluster has {n} (0..{n})"),
+                    ));
+                }
                 if at_least.is_none() && at_most.is_none() {
                     out.push((
                         "at_least",
@@ -840,7 +860,14 @@ impl Tracker {
 
     /// A client operation completed at `now`: `write` tells a write or CAS from a read;
     /// `answered`: the cluster answered (ok or a definite failure).
-    pub fn on_complete(&mut self, now: Time, write: bool, kind: EventType, answered: bool) {
+    pub fn on_complete(
+        &mut self,
+        now: Time,
+        home: NodeId,
+        write: bool,
+        kind: EventType,
+        answered: bool,
+    ) {
         for i in 0..self.list.len() {
             if self.out[i].status != ExpectStatus::Pending {
                 continue;
@@ -871,8 +898,13 @@ impl Tracker {
                         }
                     }
                 }
-                ExpectKind::Availability { from_ms, to_ms, .. }
-                    if in_interval(now, from_ms, to_ms) =>
+                ExpectKind::Availability {
+                    from_ms,
+                    to_ms,
+                    ref nodes,
+                    ..
+                } if in_interval(now, from_ms, to_ms)
+                    && (nodes.is_empty() || nodes.contains(&home)) =>
                 {
                     let c = &mut self.counts[i];
                     c.completed += 1;

@@ -225,3 +225,25 @@ fn suspicion_expectations_read_the_failure_detector() {
     assert_eq!(xs[2].status, ExpectStatus::Failed, "{xs:?}");
     assert!(xs[2].detail.starts_with("0 false"), "{:?}", xs[2]);
 }
+
+#[test]
+fn availability_per_side_of_a_partition() {
+    // Node 2 leads at seed 1; nodes 1 and 2 are cut off with the clients beside node 1.
+    let text = r#"{"version": 1, "protocol": {"name": "raft"}, "nodes": 5,
+        "workload": {"clients": 4, "rate": 10, "keys": 2, "start_ms": 300, "attach": [1, 1, 3, 4]},
+        "faults": [{"at_ms": 1500, "type": "partition", "groups": [[1, 2], "rest"]},
+                   {"at_ms": 4500, "type": "heal"}],
+        "expect": [
+          {"type": "role", "node": 2, "role": "leader", "at_ms": 1400},
+          {"type": "availability", "at_most": 0.5, "nodes": [1, 2], "from_ms": 2500, "to_ms": 4500},
+          {"type": "availability", "at_least": 0.8, "nodes": [0, 3, 4], "from_ms": 2500, "to_ms": 4500},
+          {"type": "availability", "at_least": 0.99, "from_ms": 2500, "to_ms": 4500}],
+        "duration_ms": 8000, "seed": 1}"#;
+    let s = scenario::load(text).unwrap_or_else(|e| panic!("{}", scenario::describe(&e)));
+    let (_, xs) = outcomes(&s, 1);
+    for x in &xs[..3] {
+        assert_eq!(x.status, ExpectStatus::Passed, "{x:?}");
+    }
+    // Both sides together are neither: the minority's clients pull it down.
+    assert_eq!(xs[3].status, ExpectStatus::Failed, "{:?}", xs[3]);
+}

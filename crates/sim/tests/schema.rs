@@ -1207,6 +1207,7 @@ fn all_expectations() -> Vec<Expectation> {
             at_most: Some(1.0),
             from_ms: 10,
             to_ms: 20,
+            nodes: vec![0],
         },
         ExpectKind::Linearizable { holds: true },
         ExpectKind::Role {
