@@ -271,3 +271,51 @@ fn every_preset_teaches_its_lesson_at_every_seed() {
     }
     assert!(checked > 1000, "only {checked} runs checked");
 }
+
+/// The history records where each acknowledged operation was committed, where the
+/// protocol says (Raft: log index and term; Multi-Paxos: the slot; primary-backup: index
+/// and epoch), and distinct operations got distinct positions; the JSON Lines history
+/// reads back with them.
+#[test]
+fn acknowledged_operations_have_distinct_log_positions() {
+    use quorumlab_sim::history::EventType;
+    let mut checked = 0;
+    for (name, s) in presets() {
+        if !matches!(
+            s.protocol.name.as_str(),
+            "raft" | "multi-paxos" | "primary-backup"
+        ) || s.workload.is_none()
+        {
+            continue;
+        }
+        for seed in 0..5 {
+            let mut e = quorumlab_sim::build(&s, seed, 0).unwrap();
+            e.run_to_end();
+            let h = e.history();
+            let mut seen = std::collections::BTreeMap::new();
+            for ev in h.events.iter().filter(|ev| ev.kind == EventType::Ok) {
+                // Reads answered without the log (ReadIndex, leases) and retries answered
+                // from a client's session have none.
+                let Some(i) = ev.index else {
+                    continue;
+                };
+                if s.protocol.name == "raft" {
+                    assert!(ev.term.is_some(), "{name}: {ev:?}");
+                }
+                // A position is (index, term): two operations at one is a bug.
+                if let Some(other) = seen.insert((i, ev.term), ev.clone()) {
+                    panic!(
+                        "{name} seed {seed}: two operations at {i}/{:?}: {other:?} and {ev:?}",
+                        ev.term
+                    );
+                }
+                checked += 1;
+            }
+            let back = quorumlab_sim::check::parse_jsonl(&h.to_jsonl())
+                .expect("reads back")
+                .history;
+            assert_eq!(&back, h, "{name}");
+        }
+    }
+    assert!(checked > 1000, "only {checked} positions checked");
+}

@@ -78,6 +78,20 @@ pub struct ClientReply {
     pub client: ClientId,
     pub seq: u64,
     pub outcome: Outcome,
+    /// Where the protocol committed the operation, when it knows (a Raft log index and
+    /// term, a Multi-Paxos slot and ballot round, a primary-backup index and epoch): the
+    /// history records it, so "distinct operations got distinct positions" can be
+    /// checked.
+    #[serde(default)]
+    pub at: Option<LogPos>,
+}
+
+/// A position in a replicated log: its index and, where the protocol keeps it, the term
+/// (epoch) of the entry there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct LogPos {
+    pub index: u64,
+    pub term: Option<u64>,
 }
 
 /// A broken promise, found by [`crate::Protocol::check`].

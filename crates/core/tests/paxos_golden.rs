@@ -139,6 +139,7 @@ impl Cluster {
                     client,
                     seq,
                     outcome: o,
+                    ..
                 }) => {
                     self.line(format!("  {i} reply c{client}#{seq}: {}", outcome(&o)));
                 }

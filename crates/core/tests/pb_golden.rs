@@ -200,6 +200,7 @@ impl Cluster {
                     client,
                     seq,
                     outcome: o,
+                    ..
                 }) => {
                     self.line(format!("  {i} reply c{client}#{seq}: {}", outcome(&o)));
                 }

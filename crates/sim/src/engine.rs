@@ -1477,7 +1477,7 @@ impl<P: Protocol> Sim<P> {
         match r.outcome {
             Outcome::Ok { value } => {
                 cl.served_by(node);
-                self.finish(r.client, Some(Ok(value)), "ok")
+                self.finish_at(r.client, Some(Ok(value)), "ok", r.at)
             }
             Outcome::Fail { reason } => {
                 cl.served_by(node);
@@ -1526,6 +1526,17 @@ impl<P: Protocol> Sim<P> {
     /// Complete the client's operation: `Some(Ok(v))` happened, `Some(Err(_))` certainly
     /// did not (the node said so), `None`: the client gave up.
     fn finish(&mut self, c: u32, result: Option<Result<Option<i64>, String>>, what: &str) {
+        self.finish_at(c, result, what, None)
+    }
+
+    /// [`Sim::finish`], with where the protocol committed the operation.
+    fn finish_at(
+        &mut self,
+        c: u32,
+        result: Option<Result<Option<i64>, String>>,
+        what: &str,
+        at: Option<quorumlab_core::LogPos>,
+    ) {
         let now = self.now;
         let cl = &mut self.clients[c as usize];
         let Some(cur) = cl.current.take() else { return };
@@ -1545,8 +1556,11 @@ impl<P: Protocol> Sim<P> {
             }
         }
         let (console, home) = (cl.console, cl.home);
-        self.history
-            .push(workload::history_event(c, kind, &cur.op, value, now));
+        let mut ev = workload::history_event(c, kind, &cur.op, value, now);
+        if let (EventType::Ok, Some(p)) = (kind, at) {
+            (ev.index, ev.term) = (Some(p.index), p.term);
+        }
+        self.history.push(ev);
         self.metrics
             .complete(now, now - cur.invoked, result.is_some(), kind);
         if let Some(x) = self.expect.as_mut() {

@@ -53,6 +53,12 @@ pub struct HistoryEvent {
     pub value: Value,
     /// Simulated microseconds.
     pub time: u64,
+    /// Where the protocol committed the operation, when it said (an `ok` event): its
+    /// log index and term (`quorumlab run --history`; absent in older files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub term: Option<u64>,
 }
 
 /// A whole history, in the order things happened.

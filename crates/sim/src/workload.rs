@@ -271,6 +271,8 @@ pub fn history_event(
         key: Some(key.clone()),
         value,
         time,
+        index: None,
+        term: None,
     }
 }
 

@@ -145,6 +145,8 @@ fn long_strings() -> History {
             key: Some("x".into()),
             value,
             time: t,
+            index: None,
+            term: None,
         })
     };
     for i in 0..300 {

@@ -190,6 +190,8 @@ fn to_history(ops: &[Small]) -> History {
                 key: None,
                 value: value.clone(),
                 time: o.call,
+                index: None,
+                term: None,
             },
         ));
         if let Some(r) = o.ret {
@@ -207,6 +209,8 @@ fn to_history(ops: &[Small]) -> History {
                     key: None,
                     value: out,
                     time: r,
+                    index: None,
+                    term: None,
                 },
             ));
         }

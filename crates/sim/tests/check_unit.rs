@@ -38,6 +38,8 @@ fn h(lines: &str) -> History {
             key: t.get(5).map(|k| k.to_string()),
             value,
             time: t[4].parse().unwrap(),
+            index: None,
+            term: None,
         });
     }
     out

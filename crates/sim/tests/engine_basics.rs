@@ -93,6 +93,7 @@ impl Protocol for Toy {
                     leader: Some(0),
                     term: 1,
                 },
+                at: None,
             });
             return;
         }
@@ -119,6 +120,7 @@ impl Protocol for Toy {
             client: req.client,
             seq: req.seq,
             outcome,
+            at: None,
         });
     }
     fn view(&self) -> NodeView {

@@ -22,7 +22,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a message changes shape, so the page can refuse a stale worker.
-pub const PROTOCOL_VERSION: u32 = 4;
+pub const PROTOCOL_VERSION: u32 = 5;
 
 /// A message from the page to a node worker.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

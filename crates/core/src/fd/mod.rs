@@ -431,6 +431,7 @@ impl<D: Detector> Protocol for Fd<D> {
             outcome: Outcome::Fail {
                 reason: "failure detectors store no data".into(),
             },
+            at: None,
         });
     }
 

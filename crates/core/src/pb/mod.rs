@@ -194,6 +194,7 @@ impl PrimaryBackup {
             client: req.client,
             seq: req.seq,
             outcome,
+            at: None,
         });
     }
 

@@ -208,6 +208,7 @@ impl PrimaryBackup {
                 outcome: Outcome::Unknown {
                     reason: format!("node {} stopped being primary", self.id),
                 },
+                at: None,
             });
         }
         self.fell_back = false;
@@ -734,6 +735,10 @@ impl PrimaryBackup {
                     client: w.client,
                     seq: w.seq,
                     outcome: w.outcome,
+                    at: w.write.then_some(crate::LogPos {
+                        index: w.index,
+                        term: Some(self.view.epoch),
+                    }),
                 });
             } else {
                 keep.push(w);

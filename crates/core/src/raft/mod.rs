@@ -325,6 +325,7 @@ impl Raft {
                 outcome: Outcome::Unknown {
                     reason: reason.clone(),
                 },
+                at: None,
             });
         }
         for r in std::mem::take(&mut self.reads) {
@@ -336,6 +337,7 @@ impl Raft {
                 client: r.client,
                 seq: r.seq,
                 outcome: Outcome::Unknown { reason },
+                at: None,
             });
         }
         self.progress.clear();
@@ -660,6 +662,10 @@ impl Raft {
                         client: req.client,
                         seq: req.seq,
                         outcome,
+                        at: Some(crate::LogPos {
+                            index: i,
+                            term: Some(e.term),
+                        }),
                     });
                 }
             }
@@ -682,6 +688,7 @@ impl Raft {
                 client: req.client,
                 seq: req.seq,
                 outcome: Outcome::Ok { value },
+                at: None,
             });
             return;
         }
@@ -735,6 +742,7 @@ impl Raft {
                     client: r.client,
                     seq: r.seq,
                     outcome: Outcome::Ok { value },
+                    at: None,
                 });
             } else {
                 k += 1;
@@ -1327,6 +1335,7 @@ impl Protocol for Raft {
                     leader: self.leader,
                     term: self.term,
                 },
+                at: None,
             });
             return;
         }
@@ -1344,6 +1353,7 @@ impl Protocol for Raft {
                     client: req.client,
                     seq: req.seq,
                     outcome,
+                    at: None,
                 });
                 return;
             }
@@ -1356,6 +1366,7 @@ impl Protocol for Raft {
                     client: req.client,
                     seq: req.seq,
                     outcome: Outcome::Unknown { reason },
+                    at: None,
                 });
                 return;
             }

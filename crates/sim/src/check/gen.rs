@@ -160,6 +160,8 @@ pub fn linearizable_history(spec: &GenSpec, seed: u64) -> History {
                 key: p.key.clone(),
                 value: p.input.clone(),
                 time: p.call,
+                index: None,
+                term: None,
             },
         ));
         let kind = if p.unknown {
@@ -180,6 +182,8 @@ pub fn linearizable_history(spec: &GenSpec, seed: u64) -> History {
                 key: p.key,
                 value,
                 time: p.ret,
+                index: None,
+                term: None,
             },
         ));
     }

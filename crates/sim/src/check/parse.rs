@@ -112,11 +112,13 @@ fn jsonl_event(line: usize, text: &str) -> Result<HistoryEvent, ParseError> {
     for k in obj.keys() {
         if !matches!(
             k.as_str(),
-            "process" | "type" | "f" | "key" | "value" | "time"
+            "process" | "type" | "f" | "key" | "value" | "time" | "index" | "term"
         ) {
             return err(
                 line,
-                format!("unknown field {k:?} (expected process, type, f, key, value, time)"),
+                format!(
+                    "unknown field {k:?} (expected process, type, f, key, value, time, index, term)"
+                ),
             );
         }
     }
@@ -171,6 +173,17 @@ fn jsonl_event(line: usize, text: &str) -> Result<HistoryEvent, ParseError> {
         || err(line, "\"time\" must be a non-negative integer (µs)"),
         Ok,
     )?;
+    // Where the protocol committed it (written by `quorumlab run --history`; optional).
+    let pos = |name: &str| -> Result<Option<u64>, ParseError> {
+        match obj.get(name) {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(v) => v.as_u64().map(Some).map_or_else(
+                || err(line, format!("\"{name}\" must be a non-negative integer")),
+                Ok,
+            ),
+        }
+    };
+    let (index, term) = (pos("index")?, pos("term")?);
     Ok(HistoryEvent {
         process,
         kind,
@@ -178,6 +191,8 @@ fn jsonl_event(line: usize, text: &str) -> Result<HistoryEvent, ParseError> {
         key,
         value,
         time,
+        index,
+        term,
     })
 }
 
@@ -306,6 +321,8 @@ pub fn parse_jepsen_log(text: &str) -> Result<Parsed, ParseError> {
             key: None,
             value,
             time: line as u64,
+            index: None,
+            term: None,
         });
         lines.push(line);
     }

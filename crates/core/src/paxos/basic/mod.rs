@@ -113,6 +113,7 @@ impl Paxos {
                     client,
                     seq,
                     outcome: Self::answer(&op, Some(value)),
+                    at: None,
                 });
             }
         }
@@ -275,6 +276,7 @@ impl Protocol for Paxos {
                 outcome: Outcome::Fail {
                     reason: format!("node {} is not a member of the cluster", self.id),
                 },
+                at: None,
             });
             return;
         }
@@ -284,6 +286,7 @@ impl Protocol for Paxos {
                 client: req.client,
                 seq: req.seq,
                 outcome: Self::answer(&req.op, Some(v)),
+                at: None,
             });
             return;
         }
@@ -292,6 +295,7 @@ impl Protocol for Paxos {
                 client: req.client,
                 seq: req.seq,
                 outcome: Self::answer(&req.op, None),
+                at: None,
             });
             return;
         }

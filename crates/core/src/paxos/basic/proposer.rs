@@ -202,6 +202,7 @@ impl Paxos {
                         client,
                         seq,
                         outcome: Outcome::Ok { value: None },
+                        at: None,
                     });
                     debug_assert!(op.is_read());
                 }

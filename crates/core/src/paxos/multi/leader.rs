@@ -147,6 +147,7 @@ impl MultiPaxos {
                     outcome: Outcome::Unknown {
                         reason: reason.clone(),
                     },
+                    at: None,
                 });
             }
             pr.inflight.clear();

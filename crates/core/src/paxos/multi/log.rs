@@ -91,6 +91,11 @@ impl SlotLog {
                         client: req.client,
                         seq: req.seq,
                         outcome,
+                        // The slot; the log keeps no ballot for a chosen value.
+                        at: Some(crate::LogPos {
+                            index: self.commit,
+                            term: None,
+                        }),
                     });
                 }
             }

@@ -368,6 +368,7 @@ impl Protocol for MultiPaxos {
                     // that promised a higher ballot is the newer one.
                     term: self.acceptor.promised().round,
                 },
+                at: None,
             });
             return;
         }
@@ -378,6 +379,7 @@ impl Protocol for MultiPaxos {
                     client: req.client,
                     seq: req.seq,
                     outcome,
+                    at: None,
                 });
                 return;
             }
@@ -390,6 +392,7 @@ impl Protocol for MultiPaxos {
                     client: req.client,
                     seq: req.seq,
                     outcome: Outcome::Unknown { reason },
+                    at: None,
                 });
                 return;
             }
