@@ -82,6 +82,11 @@ pub struct LogGrid {
     tracker: Tracker,
     /// The span and scroll position of the last render.
     drawn: Cell<(Option<(u64, u64)>, f64)>,
+    /// Where the grid last scrolled itself to, as the browser placed it (clamped to
+    /// the content laid out then): a scroll event at that position is the grid's own,
+    /// not the user's, even if the content has grown since (a clean-run browser test
+    /// saw the grid pin itself when such an event arrived after the log grew).
+    own_scroll: Cell<Option<i32>>,
 }
 
 /// What fits in a snapshot block `w` pixels wide (the title says it all).
@@ -129,6 +134,7 @@ impl Component for LogGrid {
             viewport_px: 640.0,
             tracker,
             drawn: Cell::new((None, 0.0)),
+            own_scroll: Cell::new(None),
         }
     }
 
@@ -146,6 +152,14 @@ impl Component for LogGrid {
                 let (Some((lo, hi)), Some(el)) = (span, self.scroller.cast::<Element>()) else {
                     return false;
                 };
+                if self
+                    .own_scroll
+                    .get()
+                    .is_some_and(|s| (s - el.scroll_left()).abs() <= 1)
+                {
+                    return false;
+                }
+                self.own_scroll.set(None);
                 // At the right end as the browser lays it out is "newest", whatever the
                 // model's width: a scroll event can arrive after the log grew and before
                 // the content did, with the position clamped by the browser (a clean-run
@@ -191,6 +205,7 @@ impl Component for LogGrid {
         let (_, target) = self.drawn.get();
         if (el.scroll_left() as f64 - target).abs() >= 1.0 {
             el.set_scroll_left(target.round() as i32);
+            self.own_scroll.set(Some(el.scroll_left()));
         }
         let w = el.client_width() as f64;
         if w > 0.0 && (w - self.viewport_px).abs() >= 1.0 {
