@@ -146,6 +146,9 @@ pub struct Playground {
     pub verdict: Option<Check>,
     /// Simulated time of the history the verdict is about.
     pub verdict_at: Time,
+    /// The anomalies of the run up to `verdict_at` (computed with the verdict; shown
+    /// only while there is one).
+    pub anomalies: quorumlab_sim::anomaly::Anomalies,
     pub compare: Option<(Variant, Session)>,
     pub window_ms: f64,
     pub presets: Vec<gallery::Preset>,
@@ -404,6 +407,7 @@ impl Playground {
                 let verdict = check_history(e, &mut || browser::now_ms() - start > 3000.0);
                 self.verdict = Some(verdict);
                 self.verdict_at = e.now();
+                self.anomalies = quorumlab_sim::run::anomalies(e);
             }
             if !self.trace_sent && self.runtime == Runtime::Inline {
                 self.trace_sent = true;
@@ -515,6 +519,7 @@ impl Component for Playground {
             },
             verdict: None,
             verdict_at: 0,
+            anomalies: Default::default(),
             compare: None,
             window_ms: 400.0,
             presets: gallery::presets(),
@@ -907,6 +912,7 @@ impl Component for Playground {
                     self.verdict =
                         Some(check_history(e, &mut || browser::now_ms() - start > 1000.0));
                     self.verdict_at = e.now();
+                    self.anomalies = quorumlab_sim::run::anomalies(e);
                 }
             }
             Msg::DrawPartition(on) => {
