@@ -456,18 +456,27 @@ pub fn expectations_at_end(
 /// for it). `out_of_time` is polled during the search; when it says yes the verdict is
 /// unknown, never a guess.
 pub fn check_history(e: &dyn Engine, out_of_time: &mut dyn FnMut() -> bool) -> Check {
-    let s = e.scenario();
-    if !s.checks.linearizable {
+    check_history_of(e.history(), e.scenario().checks.linearizable, out_of_time)
+}
+
+/// [`check_history`] from the history alone (`enabled`: the scenario's
+/// `checks.linearizable`): what the page's analysis worker runs.
+pub fn check_history_of(
+    history: &History,
+    enabled: bool,
+    out_of_time: &mut dyn FnMut() -> bool,
+) -> Check {
+    if !enabled {
         return Check::Skipped {
             why: "switched off".into(),
         };
     }
-    if e.history().events.is_empty() {
+    if history.events.is_empty() {
         return Check::Skipped {
             why: "no client operations".into(),
         };
     }
-    match crate::check::check(e.history(), crate::check::Model::CasRegister, out_of_time) {
+    match crate::check::check(history, crate::check::Model::CasRegister, out_of_time) {
         Ok(crate::check::Verdict::Linearizable) => Check::Passed,
         Ok(crate::check::Verdict::NotLinearizable(x)) => Check::Failed {
             detail: x.text.clone(),

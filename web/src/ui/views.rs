@@ -1052,6 +1052,7 @@ fn verdict_view(p: &Playground, ctx: &Ctx) -> Html {
             }
             {
                 match &p.verdict {
+                    None if p.asked.is_some() => html! { <p class="ql-muted" data-verdict="checking">{ "Checking the history…" }</p> },
                     None => html! { <p class="ql-muted">{ "Linearizability is checked when the run ends, or now with the button." }</p> },
                     Some(Check::Passed) => html! { <p class="good" data-verdict="passed">{ "Linearizable ✓" }</p> },
                     Some(Check::Failed { detail, explanation }) => html! {
@@ -1089,7 +1090,7 @@ fn anomalies_view(a: &quorumlab_sim::anomaly::Anomalies, ctx: &Ctx) -> Html {
     });
     let total = a.total();
     html! {
-        <div class="ql-anomalies" data-testid="anomalies" data-total={total.to_string()}
+        <div class="ql-anomalies" data-testid="anomaly-list" data-total={total.to_string()}
              data-lost={a.lost_writes.to_string()} data-stale={a.stale_reads.to_string()}
              data-split={a.split_brains.to_string()} data-divergent={a.divergent.to_string()}>
             <p class={if total > 0 { "bad" } else { "good" }}>{ format!("Anomalies: {}", a.line()) }</p>
