@@ -187,6 +187,19 @@ fn human(s: &Summary, e: &dyn Engine, took: Duration) -> String {
             println!("  {}", expectation_line(x));
         }
     }
+    if let Some(c) = &e.scenario().challenge {
+        use quorumlab_sim::challenge::{state, State};
+        let line = match state(e.scenario(), &s.expectations, e.done()) {
+            State::Solved => "solved".to_string(),
+            State::NotAllowed(why) => format!("this attempt breaks the rules: {why}"),
+            State::Running => "undecided".to_string(),
+            State::NotYet {
+                impossible: Some(why),
+            } => format!("not solved, and it cannot be: {why}"),
+            State::NotYet { impossible: None } => "not solved yet".to_string(),
+        };
+        println!("challenge  {}: {line}", c.goal);
+    }
     let t = &s.totals;
     let pct = |x: Option<f64>| {
         x.map(|v| format!("{v:.1} ms"))

@@ -8,6 +8,7 @@
 pub mod analysis;
 pub mod anomaly;
 pub mod arbitrary;
+pub mod challenge;
 pub mod check;
 pub mod converge;
 pub mod detmath;

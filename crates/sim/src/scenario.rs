@@ -77,6 +77,10 @@ pub struct Scenario {
     /// (see [`crate::expect`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub expect: Vec<Expectation>,
+    /// An exercise: the expectations are the goal, to be met by changing only what this
+    /// allows (see [`crate::challenge`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub challenge: Option<crate::challenge::Challenge>,
     /// Length of the run in simulated milliseconds.
     pub duration_ms: u64,
     /// The seed of every random choice in the run.
@@ -1445,6 +1449,9 @@ impl Scenario {
             for (field, message) in x.kind.problems(self.duration_ms, n, has_leader) {
                 errs.push(ScenarioError::new(format!("expect[{i}].{field}"), message));
             }
+        }
+        if let Some(c) = &self.challenge {
+            errs.extend(crate::challenge::problems(self, c));
         }
         if errs.is_empty() {
             Ok(())

@@ -1163,6 +1163,18 @@ fn full() -> Scenario {
         }),
         checks: ChecksSpec::default(),
         expect: all_expectations(),
+        challenge: Some(quorumlab_sim::challenge::Challenge {
+            goal: "keep it leaderless".into(),
+            allow: vec!["faults".into(), "protocol.params.read_mode".into()],
+            max_faults: Some(2),
+            keep_disks: true,
+            impossible: Some(quorumlab_sim::challenge::Impossible {
+                after_attempts: 3,
+                why: "why".into(),
+            }),
+            frozen: Some("0123456789abcdef".into()),
+            attempts: 1,
+        }),
         duration_ms: 1000,
         seed: 7,
         metrics_window_ms: 100,
