@@ -136,3 +136,67 @@ test('split brain without fencing: the anomalies are listed under the verdict, e
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test('a challenge from the gallery: not solved as given, solved within its rules, refused when it breaks them', { timeout: 180_000 }, async () => {
+  const { inflateRawSync } = await import('node:zlib');
+  const page = await env.browser.context.newPage();
+  const errors = watchForErrors(page);
+  await page.goto(env.server.url, { waitUntil: 'load' });
+  const card = page.locator('[data-testid="challenges"] [data-preset="raft-stale-read"]');
+  await card.locator('button').click();
+  const panel = page.locator('[data-testid="challenge"]');
+  await panel.waitFor({ timeout: TIMEOUT });
+  await page.getByTestId('run-to-end').click();
+  await page.waitForFunction(
+    () => document.querySelector('[data-testid="challenge"]')?.dataset.state === 'not-yet',
+    null,
+    { timeout: 60_000, polling: 200 },
+  );
+  assert.equal(await panel.getAttribute('data-attempts'), '1');
+  // The share link carries the sealed challenge and the attempt count.
+  await page.getByTestId('copy-link').click();
+  const link = await page.getByTestId('share-link').inputValue();
+  const [, , data] = link.split('#')[1].split('.');
+  const shared = JSON.parse(inflateRawSync(Buffer.from(data, 'base64url')).toString('utf8'));
+  assert.match(shared.challenge.frozen, /^[0-9a-f]{16}$/);
+  assert.equal(shared.challenge.attempts, 1);
+  const attempt = async (s) => {
+    const p = await env.browser.context.newPage();
+    const errs = watchForErrors(p);
+    await p.goto(`${env.server.url}#${encodeScenario(s)}`, { waitUntil: 'load' });
+    await p.locator('[data-testid="challenge"]').waitFor({ timeout: TIMEOUT });
+    await p.getByTestId('run-to-end').click();
+    await p.waitForFunction(
+      () => ['solved', 'not-allowed', 'not-yet', 'impossible'].includes(document.querySelector('[data-testid="challenge"]')?.dataset.state),
+      null,
+      { timeout: 60_000, polling: 200 },
+    );
+    const state = await p.locator('[data-testid="challenge"]').getAttribute('data-state');
+    return { p, errs, state };
+  };
+  // Lease reads, a slow clock on the leader, a partition and two reads on its side.
+  const solution = structuredClone(shared);
+  solution.protocol.params.read_mode = 'lease';
+  solution.faults = [
+    { at_ms: 1000, type: 'clock', node: 2, drift_ppm: -900000 },
+    { at_ms: 1500, type: 'partition', groups: [[2]] },
+    { at_ms: 2300, type: 'client', node: 2, op: { f: 'read', key: 'k0' } },
+    { at_ms: 2500, type: 'client', node: 2, op: { f: 'read', key: 'k0' } },
+    { at_ms: 3500, type: 'heal' },
+  ];
+  const solved = await attempt(solution);
+  assert.equal(solved.state, 'solved');
+  await solved.p.locator('[data-testid="lesson"]').screenshot({ path: '/tmp/quorumlab-challenge-solved.png' });
+  assert.deepEqual(solved.errs, []);
+  await solved.p.close();
+  // A longer lease is not among the changes the challenge allows.
+  const cheat = structuredClone(solution);
+  cheat.protocol.params.lease_ms = 2000;
+  const refused = await attempt(cheat);
+  assert.equal(refused.state, 'not-allowed');
+  assert.match(await refused.p.getByTestId('challenge-state').textContent(), /breaks the rules/);
+  assert.deepEqual(refused.errs, []);
+  await refused.p.close();
+  assert.deepEqual(errors, []);
+  await page.close();
+});

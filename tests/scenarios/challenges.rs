@@ -22,7 +22,8 @@ fn load(name: &str) -> Scenario {
 
 fn outcome(s: &Scenario) -> State {
     let summary = run(s, s.seed);
-    state(s, &summary.expectations, true)
+    let attempts = s.challenge.as_ref().map_or(0, |c| c.attempts);
+    state(s, attempts, &summary.expectations)
 }
 
 fn faults(json: &str) -> Vec<scenario::Fault> {

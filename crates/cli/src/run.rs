@@ -189,7 +189,7 @@ fn human(s: &Summary, e: &dyn Engine, took: Duration) -> String {
     }
     if let Some(c) = &e.scenario().challenge {
         use quorumlab_sim::challenge::{state, State};
-        let line = match state(e.scenario(), &s.expectations, e.done()) {
+        let line = match state(e.scenario(), c.attempts, &s.expectations) {
             State::Solved => "solved".to_string(),
             State::NotAllowed(why) => format!("this attempt breaks the rules: {why}"),
             State::Running => "undecided".to_string(),

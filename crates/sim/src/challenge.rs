@@ -147,7 +147,9 @@ pub fn seal(s: &Scenario) -> String {
     let Some(c) = &s.challenge else {
         return String::new();
     };
-    let mut v = serde_json::to_value(s).unwrap_or(Value::Null);
+    // Through the scenario's own JSON text (`to_value` would cost the page a second
+    // serializer for every scenario type).
+    let mut v: Value = serde_json::from_str(&s.to_json()).unwrap_or(Value::Null);
     // Parameters left out and parameters given are one object either way.
     if let Some(p) = v.get_mut("protocol").and_then(Value::as_object_mut) {
         p.entry("params")
@@ -220,9 +222,19 @@ pub fn check_rules(s: &Scenario) -> Result<(), String> {
     Ok(())
 }
 
-/// Where the attempt `s` stands, given its expectations' outcomes now and whether the
-/// run is over.
-pub fn state(s: &Scenario, outcomes: &[ExpectOutcome], over: bool) -> State {
+/// Seal `s`'s challenge if it is not sealed yet (a challenge opened for the first time).
+pub fn open(s: &mut Scenario) {
+    if s.challenge.as_ref().is_some_and(|c| c.frozen.is_none()) {
+        let sealed = seal(s);
+        if let Some(c) = s.challenge.as_mut() {
+            c.frozen = Some(sealed);
+        }
+    }
+}
+
+/// Where the attempt `s` stands, given the attempts made before it and its
+/// expectations' outcomes now.
+pub fn state(s: &Scenario, attempts: u32, outcomes: &[ExpectOutcome]) -> State {
     let Some(c) = &s.challenge else {
         return State::Running;
     };
@@ -233,19 +245,18 @@ pub fn state(s: &Scenario, outcomes: &[ExpectOutcome], over: bool) -> State {
     if all {
         return State::Solved;
     }
+    // A failed expectation cannot pass any more; a pending one may (at the end, the
+    // history's verdict and the anomalies come last).
     let failed = outcomes.iter().any(|o| o.status == ExpectStatus::Failed);
-    if !over && !failed {
+    if !failed {
         return State::Running;
     }
-    if over || failed {
-        let impossible = c
-            .impossible
-            .as_ref()
-            .filter(|i| c.attempts + 1 >= i.after_attempts)
-            .map(|i| i.why.clone());
-        return State::NotYet { impossible };
-    }
-    State::Running
+    let impossible = c
+        .impossible
+        .as_ref()
+        .filter(|i| attempts + 1 >= i.after_attempts)
+        .map(|i| i.why.clone());
+    State::NotYet { impossible }
 }
 
 #[cfg(test)]

@@ -133,15 +133,34 @@ pub const DEFAULT_JSON: &str = r#"{
   "seed": 1
 }"#;
 
+/// `(id, JSON text)` of every challenge (`scenarios/challenges/`): exercises whose
+/// expectations the student makes pass (see `quorumlab_sim::challenge`).
+pub const CHALLENGES: &[(&str, &str)] = &[
+    (
+        "raft-stale-read",
+        include_str!("../../../scenarios/challenges/raft-stale-read.json"),
+    ),
+    (
+        "raft-no-commit",
+        include_str!("../../../scenarios/challenges/raft-no-commit.json"),
+    ),
+    (
+        "raft-lose-a-write",
+        include_str!("../../../scenarios/challenges/raft-lose-a-write.json"),
+    ),
+];
+
 /// A preset, parsed, or why it does not load.
 pub struct Preset {
     pub id: &'static str,
     pub scenario: Result<Scenario, String>,
 }
 
+/// The presets, then the challenges.
 pub fn presets() -> Vec<Preset> {
     PRESETS
         .iter()
+        .chain(CHALLENGES)
         .map(|(id, text)| Preset {
             id,
             scenario: scenario::load(text).map_err(|e| scenario::describe(&e)),
@@ -177,6 +196,7 @@ fn minimal() -> Scenario {
         nemesis: None,
         checks: Default::default(),
         expect: Vec::new(),
+        challenge: None,
         duration_ms: 30_000,
         seed: 1,
         metrics_window_ms: 1000,
@@ -206,9 +226,25 @@ mod tests {
             .collect();
         registered.sort_unstable();
         let mut shown: Vec<&str> = PRESETS.iter().map(|(id, _)| *id).collect();
+        // Every file of scenarios/challenges/ is in CHALLENGES.
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios/challenges");
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .expect("the challenges")
+            .map(|f| f.unwrap().file_name().into_string().unwrap())
+            .collect();
+        files.sort_unstable();
+        let mut listed: Vec<String> = CHALLENGES
+            .iter()
+            .map(|(id, _)| format!("{id}.json"))
+            .collect();
+        listed.sort_unstable();
+        assert_eq!(listed, files);
         shown.sort_unstable();
         assert_eq!(shown, registered);
-        for p in presets() {
+        for p in presets()
+            .into_iter()
+            .filter(|p| PRESETS.iter().any(|(id, _)| *id == p.id))
+        {
             let s = p.scenario.expect("loads");
             let e = quorumlab_sim::registry::entry(&s.protocol.name).expect("registered");
             assert!(

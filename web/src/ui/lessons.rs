@@ -90,8 +90,65 @@ pub fn checklist(p: &Playground, ctx: &Context<Playground>) -> Html {
     html! {
         <section class="ql-lesson" data-testid="lesson" data-passed={passed.to_string()}
                  data-failed={failed.to_string()} data-total={xs.len().to_string()}>
+            { challenge(p, &xs) }
             <h3>{ format!("What this run must show: {summary}") }</h3>
             <ul>{ for items }</ul>
         </section>
+    }
+}
+
+/// A challenge's goal, its rules, the attempts so far and where this attempt stands.
+fn challenge(p: &Playground, xs: &[ExpectOutcome]) -> Html {
+    use quorumlab_sim::challenge::{state, State};
+    let s = p.session.scenario();
+    let Some(c) = &s.challenge else {
+        return html! {};
+    };
+    let over = p.session.engine().is_some_and(|e| e.done());
+    let (word, text, class) = match state(s, p.attempts, xs) {
+        State::Solved => ("solved", "Solved ✓".to_string(), "good"),
+        State::NotAllowed(why) => (
+            "not-allowed",
+            format!("This attempt breaks the rules: {why}."),
+            "bad",
+        ),
+        State::Running if over => (
+            "running",
+            "Checking the end of the run…".to_string(),
+            "ql-muted",
+        ),
+        State::Running => (
+            "running",
+            "Run it to the end to see whether it meets the goal.".to_string(),
+            "ql-muted",
+        ),
+        State::NotYet {
+            impossible: Some(why),
+        } => (
+            "impossible",
+            format!("Not solved, and no attempt can be: {why}"),
+            "bad",
+        ),
+        State::NotYet { impossible: None } => (
+            "not-yet",
+            "Not solved yet: change what you may and run again.".to_string(),
+            "bad",
+        ),
+    };
+    let limit = c
+        .max_faults
+        .map(|k| format!("; at most {k} timed actions"))
+        .unwrap_or_default();
+    let disks = if c.keep_disks {
+        "; restarts keep their disk"
+    } else {
+        ""
+    };
+    html! {
+        <div class="ql-challenge" data-testid="challenge" data-state={word} data-attempts={p.attempts.to_string()}>
+            <h3>{ format!("Challenge: {}", c.goal) }</h3>
+            <p class="ql-muted">{ format!("You may change: {}{limit}{disks}. Attempts so far: {}.", c.allow.join(", "), p.attempts) }</p>
+            <p class={class} data-testid="challenge-state">{ text }</p>
+        </div>
     }
 }

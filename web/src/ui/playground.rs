@@ -157,6 +157,10 @@ pub struct Playground {
     /// while `verdict_at` is older).
     pub asked: Option<Time>,
     analyst: Analyst,
+    /// A challenge's attempts run to the end so far, and the trace hash of the last one
+    /// counted (an attempt counts once, however often it is replayed).
+    pub attempts: u32,
+    counted: Option<u64>,
     pub compare: Option<(Variant, Session)>,
     pub window_ms: f64,
     pub presets: Vec<gallery::Preset>,
@@ -329,7 +333,16 @@ impl Playground {
         self.set_scenario(s, at);
     }
 
-    fn set_scenario(&mut self, s: Scenario, at: Time) {
+    fn set_scenario(&mut self, mut s: Scenario, at: Time) {
+        quorumlab_sim::challenge::open(&mut s);
+        // An edit of the same challenge keeps the attempts counted so far.
+        let same = |a: &Scenario| a.challenge.as_ref().and_then(|c| c.frozen.clone());
+        let given = s.challenge.as_ref().map_or(0, |c| c.attempts);
+        self.attempts = if same(&s).is_some() && same(&s) == same(self.session.scenario()) {
+            self.attempts.max(given)
+        } else {
+            given
+        };
         self.session.replace(s, at);
         self.after_change();
     }
@@ -390,6 +403,28 @@ impl Playground {
         self.set_scenario(s, 0);
     }
 
+    /// A challenge's attempt run to the end, every expectation decided and the goal not
+    /// met: one more attempt (once per distinct run).
+    fn count_attempt(&mut self) {
+        let Some(e) = self.session.engine() else {
+            return;
+        };
+        if e.scenario().challenge.is_none() || !e.done() || self.counted == Some(e.trace_hash()) {
+            return;
+        }
+        let outcomes = super::lessons::outcomes(self);
+        let st = quorumlab_sim::challenge::state(e.scenario(), self.attempts, &outcomes);
+        let hash = e.trace_hash();
+        match st {
+            quorumlab_sim::challenge::State::NotYet { .. } => {
+                self.attempts += 1;
+                self.counted = Some(hash);
+            }
+            quorumlab_sim::challenge::State::Running => {}
+            _ => self.counted = Some(hash),
+        }
+    }
+
     /// After time moved: end-of-run verdict and events to the embedding page.
     fn after_time(&mut self) {
         let Some(e) = self.session.engine() else {
@@ -425,14 +460,16 @@ impl Playground {
         if let Some((_, other)) = self.compare.as_mut() {
             other.advance_to(self.session.now(), FRAME_BUDGET * 4);
         }
+        self.count_attempt();
     }
 
     fn share_link(&self) -> String {
-        format!(
-            "{}#{}",
-            browser::base_url(),
-            quorumlab_sim::url::encode(self.session.scenario())
-        )
+        let mut s = self.session.scenario().clone();
+        if let Some(c) = s.challenge.as_mut() {
+            // The link carries the attempt and how many came before it.
+            c.attempts = self.attempts;
+        }
+        format!("{}#{}", browser::base_url(), quorumlab_sim::url::encode(&s))
     }
 
     fn timeline_ms(&self, client_x: f64) -> u64 {
@@ -488,7 +525,9 @@ impl Component for Playground {
     type Properties = ();
 
     fn create(ctx: &Context<Self>) -> Self {
-        let (scenario, error) = initial();
+        let (mut scenario, error) = initial();
+        quorumlab_sim::challenge::open(&mut scenario);
+        let attempts = scenario.challenge.as_ref().map_or(0, |c| c.attempts);
         if error.is_some() {
             browser::clear_fragment();
         }
@@ -529,6 +568,8 @@ impl Component for Playground {
             verdict_at: 0,
             anomalies: Default::default(),
             asked: None,
+            attempts,
+            counted: None,
             analyst: Analyst::new(ctx.link().callback(Msg::Analysed)),
             compare: None,
             window_ms: 400.0,
@@ -935,6 +976,7 @@ impl Component for Playground {
                         self.verdict = Some(o.verdict);
                         self.verdict_at = o.at;
                         self.anomalies = o.anomalies;
+                        self.count_attempt();
                     }
                     Ok(_) => {}
                     Err(why) => {

@@ -1266,31 +1266,38 @@ fn cap_panel(p: &Playground, ctx: &Ctx) -> Html {
 
 fn gallery_view(p: &Playground, ctx: &Ctx) -> Html {
     let link = ctx.link();
-    let presets = &p.presets;
+    let card = |pr: &super::gallery::Preset| match &pr.scenario {
+        Ok(s) => {
+            let name = s.name.clone();
+            let desc = s.description.clone();
+            let watch = s.watch.clone();
+            let proto = s.protocol.name.clone();
+            let b = Box::new(s.clone());
+            html! {
+                <article class="ql-card" data-preset={pr.id}>
+                    <h3>{ name }</h3>
+                    <p class="ql-muted">{ proto }</p>
+                    <p>{ desc }</p>
+                    if !watch.is_empty() { <p><strong>{ "Watch: " }</strong>{ watch }</p> }
+                    <button onclick={link.callback(move |_| Msg::Load(b.clone()))}>{ "Open" }</button>
+                </article>
+            }
+        }
+        Err(e) => {
+            html! { <article class="ql-card bad"><h3>{ pr.id }</h3><p>{ e.clone() }</p></article> }
+        }
+    };
+    let (challenges, presets): (Vec<_>, Vec<_>) = p
+        .presets
+        .iter()
+        .partition(|pr| pr.scenario.as_ref().is_ok_and(|s| s.challenge.is_some()));
     html! {
         <section class="ql-gallery" data-testid="gallery">
             <h2>{ "Gallery" }</h2>
-            <div class="ql-cards">
-                { for presets.iter().map(|pr| match &pr.scenario {
-                    Ok(s) => {
-                        let name = s.name.clone();
-                        let desc = s.description.clone();
-                        let watch = s.watch.clone();
-                        let proto = s.protocol.name.clone();
-                        let b = Box::new(s.clone());
-                        html! {
-                            <article class="ql-card" data-preset={pr.id}>
-                                <h3>{ name }</h3>
-                                <p class="ql-muted">{ proto }</p>
-                                <p>{ desc }</p>
-                                if !watch.is_empty() { <p><strong>{ "Watch: " }</strong>{ watch }</p> }
-                                <button onclick={link.callback(move |_| Msg::Load(b.clone()))}>{ "Open" }</button>
-                            </article>
-                        }
-                    }
-                    Err(e) => html! { <article class="ql-card bad"><h3>{ pr.id }</h3><p>{ e.clone() }</p></article> },
-                }) }
-            </div>
+            <div class="ql-cards">{ for presets.into_iter().map(card) }</div>
+            <h2>{ "Challenges" }</h2>
+            <p class="ql-muted">{ "Make the checklist pass by changing only what the challenge allows; the page says when you have solved it. Share the link to show your attempt." }</p>
+            <div class="ql-cards" data-testid="challenges">{ for challenges.into_iter().map(card) }</div>
         </section>
     }
 }
