@@ -80,6 +80,9 @@ pub fn main(raw: &[String]) -> Result<i32, BadInput> {
     let stop = AtomicBool::new(false);
     let events = AtomicU64::new(0);
     let done = AtomicU64::new(0);
+    // Per anomaly kind: how many in all, and in how many seeds.
+    let kinds = quorumlab_sim::anomaly::AnomalyKind::ALL;
+    let anomalies: [(AtomicU64, AtomicU64); 4] = Default::default();
     let failure: Mutex<Option<(u64, String)>> = Mutex::new(None);
     let unknown: Mutex<Vec<(u64, String)>> = Mutex::new(Vec::new());
     let t0 = Instant::now();
@@ -117,6 +120,11 @@ pub fn main(raw: &[String]) -> Result<i32, BadInput> {
                 };
                 events.fetch_add(sum.events, Ordering::Relaxed);
                 done.fetch_add(1, Ordering::Relaxed);
+                for (k, (all, seeds)) in kinds.iter().zip(&anomalies) {
+                    let n = sum.anomalies.count(*k);
+                    all.fetch_add(n, Ordering::Relaxed);
+                    seeds.fetch_add(u64::from(n > 0), Ordering::Relaxed);
+                }
                 let outcome = sum.outcome();
                 if outcome == Outcome::Unknown {
                     let why = if sum.linearizable.is_unknown() {
@@ -172,11 +180,23 @@ pub fn main(raw: &[String]) -> Result<i32, BadInput> {
     let mut unknown = unknown.into_inner().unwrap_or_else(|p| p.into_inner());
     unknown.sort();
     let rate = ev as f64 / took.max(1e-9);
+    let anomaly_counts: Vec<(&str, u64, u64)> = kinds
+        .iter()
+        .zip(&anomalies)
+        .map(|(k, (all, seeds))| {
+            (
+                k.name(),
+                all.load(Ordering::Relaxed),
+                seeds.load(Ordering::Relaxed),
+            )
+        })
+        .collect();
     if a.flag("json") {
         let v = serde_json::json!({
             "scenario": path, "swarm": swarm, "seeds_run": ran, "start": start, "threads": threads,
             "seconds": took, "events": ev, "events_per_second": rate,
             "seeds_checked": ran - unknown.len() as u64,
+            "anomalies": anomaly_counts.iter().map(|(k, all, seeds)| (k.to_string(), serde_json::json!({"total": all, "seeds": seeds}))).collect::<serde_json::Map<_, _>>(),
             "unknown": unknown.iter().map(|(seed, why)| serde_json::json!({
                 "seed": seed, "why": why,
                 "reproduce": repro(*seed),
@@ -193,6 +213,11 @@ pub fn main(raw: &[String]) -> Result<i32, BadInput> {
             if swarm { "swarm " } else { "" },
             rate / 1e6
         );
+        let parts: Vec<String> = anomaly_counts
+            .iter()
+            .map(|(k, all, seeds)| format!("{k} {all} in {seeds} seeds"))
+            .collect();
+        say!("anomalies: {}", parts.join(", "));
         if !unknown.is_empty() {
             say!(
                 "UNKNOWN: {} of {ran} seeds were not checked to the end (the verdict is unknown, not a pass):",
