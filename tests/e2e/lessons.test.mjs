@@ -132,7 +132,13 @@ test('split brain without fencing: the anomalies are listed under the verdict, e
     at,
     { timeout: TIMEOUT, polling: 'raf' },
   );
-  await page.locator('[data-testid="cap-panel"]').screenshot({ path: '/tmp/quorumlab-anomalies.png' });
+  // A lost write: its operation is shown, from the history.
+  const lost = page.locator('[data-testid="anomaly"][data-kind="lost_write"]').first();
+  await lost.locator('[data-testid="anomaly-seek"]').click();
+  const ops = lost.locator('[data-testid="anomaly-ops"]');
+  await ops.waitFor({ timeout: TIMEOUT });
+  assert.match(await ops.textContent(), /"type":"ok","f":"(write|cas)"/);
+  await page.locator('[data-testid="anomaly-list"]').screenshot({ path: '/tmp/quorumlab-anomalies.png' });
   assert.deepEqual(errors, []);
   await page.close();
 });

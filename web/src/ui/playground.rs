@@ -73,6 +73,8 @@ pub enum Msg {
     RunToEnd,
     Reset,
     Seek(Time),
+    /// An anomaly of the list was clicked: go to its moment and show its operations.
+    ShowAnomaly(usize, Time),
     Select(Option<NodeId>),
     Act(FaultKind),
     Edit(Result<Scenario, String>),
@@ -161,6 +163,8 @@ pub struct Playground {
     /// counted (an attempt counts once, however often it is replayed).
     pub attempts: u32,
     counted: Option<u64>,
+    /// The anomaly whose operations are shown (index in `anomalies.list`).
+    pub anomaly_sel: Option<usize>,
     pub compare: Option<(Variant, Session)>,
     pub window_ms: f64,
     pub presets: Vec<gallery::Preset>,
@@ -570,6 +574,7 @@ impl Component for Playground {
             asked: None,
             attempts,
             counted: None,
+            anomaly_sel: None,
             analyst: Analyst::new(ctx.link().callback(Msg::Analysed)),
             compare: None,
             window_ms: 400.0,
@@ -700,6 +705,10 @@ impl Component for Playground {
                 self.playing = true;
                 self.last_frame = None;
                 self.after_time();
+            }
+            Msg::ShowAnomaly(i, t) => {
+                self.anomaly_sel = Some(i);
+                ctx.link().send_message(Msg::Seek(t));
             }
             Msg::Seek(t) => {
                 self.session.seek(t);
@@ -976,6 +985,7 @@ impl Component for Playground {
                         self.verdict = Some(o.verdict);
                         self.verdict_at = o.at;
                         self.anomalies = o.anomalies;
+                        self.anomaly_sel = None;
                         self.count_attempt();
                     }
                     Ok(_) => {}

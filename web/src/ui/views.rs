@@ -1066,25 +1066,42 @@ fn verdict_view(p: &Playground, ctx: &Ctx) -> Html {
                     Some(Check::Unknown { why }) => html! { <p class="ql-muted" data-verdict="unknown">{ format!("Linearizability unknown: {why}") }</p> },
                 }
             }
-            if p.verdict.is_some() { { anomalies_view(&p.anomalies, ctx) } }
+            if p.verdict.is_some() { { anomalies_view(p, ctx) } }
         </div>
     }
 }
 
 /// The run's anomalies: a line of counts, then each one with its moment (click: the
 /// playhead goes there) and what it involved.
-fn anomalies_view(a: &quorumlab_sim::anomaly::Anomalies, ctx: &Ctx) -> Html {
-    let items = a.list.iter().map(|x| {
+fn anomalies_view(p: &Playground, ctx: &Ctx) -> Html {
+    let a = &p.anomalies;
+    let history = p.session.engine().map(|e| e.history());
+    let items = a.list.iter().enumerate().map(|(i, x)| {
         let t = (x.at_ms * MS as f64) as Time;
         let when = match x.until_ms {
             Some(u) => format!("{:.0}–{u:.0} ms", x.at_ms),
             None => format!("{:.0} ms", x.at_ms),
         };
+        let open = p.anomaly_sel == Some(i);
+        // The operations involved, from the history (their completion events).
+        let ops = history
+            .filter(|_| open)
+            .map(|h| {
+                x.ops
+                    .iter()
+                    .filter_map(|j| h.events.get(*j))
+                    .map(|e| serde_json::to_string(e).unwrap_or_default())
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default();
         html! {
-            <li data-testid="anomaly" data-kind={x.kind.name()} data-at={t.to_string()}>
-                <button class="ql-linkish" data-testid="anomaly-seek" onclick={ctx.link().callback(move |_| Msg::Seek(t))}
-                        title="Move the playhead to this moment">{ when }</button>
+            <li data-testid="anomaly" data-kind={x.kind.name()} data-at={t.to_string()} class={classes!(open.then_some("on"))}>
+                <button class="ql-linkish" data-testid="anomaly-seek" onclick={ctx.link().callback(move |_| Msg::ShowAnomaly(i, t))}
+                        title="Move the playhead to this moment and show the operations">{ when }</button>
                 { format!(" {}: {}", x.kind.name().replace('_', " "), x.detail) }
+                if !ops.is_empty() {
+                    <pre class="ql-hl" data-testid="anomaly-ops">{ ops.join("\n") }</pre>
+                }
             </li>
         }
     });
