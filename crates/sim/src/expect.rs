@@ -1035,17 +1035,19 @@ impl Tracker {
                 };
             }
         }
-        for i in 0..self.list.len() {
+        // Borrowed out of `self` for the loop (cloning each kind every step allocated).
+        let list = std::mem::take(&mut self.list);
+        for (i, x) in list.iter().enumerate() {
             if self.out[i].status != ExpectStatus::Pending {
                 continue;
             }
-            match self.list[i].kind.clone() {
+            match x.kind {
                 ExpectKind::FalseSuspicions { from_ms, to_ms, .. }
                     if now >= from_ms * MS && now < to_ms * MS =>
                 {
                     self.counts[i].messages += false_new;
                 }
-                ExpectKind::Suspects { node, nodes, at_ms } if t > at_ms * MS => {
+                ExpectKind::Suspects { node, ref nodes, at_ms } if t > at_ms * MS => {
                     let at = at_ms * MS;
                     let want = |me: usize| {
                         nodes
@@ -1205,6 +1207,7 @@ impl Tracker {
                 _ => {}
             }
         }
+        self.list = list;
         self.close_intervals(t);
     }
 
