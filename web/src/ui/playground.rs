@@ -288,8 +288,13 @@ impl Playground {
             self.worker_trace_sent = false;
             self.views_asked_at = None;
         }
-        if self.session.engine().is_some() {
+        if let Some(e) = self.session.engine() {
             if let Some(m) = self.mirror.as_mut() {
+                // The workers check no invariant (each holds one node): the page's run
+                // does, and the workers' run stops where it stopped.
+                if let Some(f) = e.violation() {
+                    m.stop_at(f);
+                }
                 m.run_until(now);
             }
         }
