@@ -72,6 +72,10 @@ pub enum Msg {
     Reset,
     Seek(Time),
     Select(Option<NodeId>),
+    /// The mouse is over this node (canvas or cluster table), or over none.
+    Hover(Option<NodeId>),
+    /// A click on the cluster table's column heading.
+    Sort(usize),
     Act(FaultKind),
     Edit(Result<Scenario, String>),
     Load(Box<Scenario>),
@@ -130,6 +134,10 @@ pub struct Playground {
     last_frame: Option<f64>,
     carry: f64,
     pub selected: Option<NodeId>,
+    /// The node under the mouse, on the canvas or in the cluster table.
+    pub hover: Option<NodeId>,
+    /// The cluster table's sort: column and descending.
+    pub sort: (usize, bool),
     pub drag: Option<Drag>,
     pub error: Option<String>,
     pub notice: Option<String>,
@@ -500,6 +508,8 @@ impl Component for Playground {
             last_frame: None,
             carry: 0.0,
             selected: None,
+            hover: None,
+            sort: (0, false),
             drag: None,
             error,
             notice: None,
@@ -657,6 +667,13 @@ impl Component for Playground {
                 }
                 self.after_time();
             }
+            Msg::Hover(n) => {
+                if self.hover == n {
+                    return false;
+                }
+                self.hover = n;
+            }
+            Msg::Sort(col) => self.sort = super::cluster::clicked(self.sort, col),
             Msg::Select(n) => {
                 self.selected = n;
                 if n.is_some() {
