@@ -8,6 +8,7 @@
 pub mod arbitrary;
 pub mod check;
 pub mod converge;
+pub mod cost;
 pub mod detmath;
 pub mod engine;
 pub mod expect;

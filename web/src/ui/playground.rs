@@ -324,7 +324,7 @@ impl Playground {
 
     /// Replace the scenario after an edit (remembered for undo) and replay to `at`.
     fn apply(&mut self, s: Scenario, at: Time) {
-        if s == *self.session.scenario() {
+        if s == *self.session.scenario() || self.declined(&s) {
             return;
         }
         self.undo.record(self.session.scenario().clone());
@@ -380,7 +380,23 @@ impl Playground {
         }
     }
 
+    /// A scenario that would take minutes to run asks first (`quorumlab_sim::cost`);
+    /// true when the user said no (then nothing changes).
+    fn declined(&mut self, s: &Scenario) -> bool {
+        let Some(q) = quorumlab_sim::cost::question(s) else {
+            return false;
+        };
+        if browser::confirm(&q) {
+            return false;
+        }
+        self.notice = Some("Not run: the scenario was left as it was.".into());
+        true
+    }
+
     fn load(&mut self, s: Scenario) {
+        if self.declined(&s) {
+            return;
+        }
         self.playing = true;
         self.selected = None;
         self.fault_sel = None;
@@ -489,7 +505,12 @@ impl Component for Playground {
     type Properties = ();
 
     fn create(ctx: &Context<Self>) -> Self {
-        let (scenario, error) = initial();
+        let (mut scenario, error) = initial();
+        if let Some(q) = quorumlab_sim::cost::question(&scenario) {
+            if !browser::confirm(&q) {
+                scenario = gallery::default_scenario();
+            }
+        }
         if error.is_some() {
             browser::clear_fragment();
         }
