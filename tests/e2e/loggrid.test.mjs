@@ -250,6 +250,48 @@ test('25 nodes and thousands of entries: only the visible columns are drawn (fps
   await page.close();
 });
 
+test('cluster table: a row per node, the leader\'s lag 0, sortable, hover linked with the canvas', { timeout: 120_000 }, async () => {
+  const { page, errors } = await open(await preset('raft-leader-crash'));
+  await pauseRun(page);
+  await seek(page, 1000);
+  const table = page.getByTestId('cluster-table');
+  const rows = table.locator('tbody tr[data-node]');
+  assert.equal(await rows.count(), 5);
+  const heads = await table.locator('th').allTextContents();
+  for (const h of ['node', 'role', 'term', 'follows', 'commit', 'applied', 'log', 'snapshot', 'lag', 'clock', 'voted for']) {
+    assert.ok(heads.some((x) => x.replace(/[▲▼]/g, '').trim() === h), `column ${h} in ${heads}`);
+  }
+  const col = (name) => heads.findIndex((x) => x.replace(/[▲▼]/g, '').trim() === name) + 1;
+  const cell = (row, name) => row.locator(`td:nth-child(${col(name)})`).textContent();
+  const leader = table.locator('tbody tr[data-leader="true"]');
+  assert.equal(await leader.count(), 1, 'one leader row');
+  assert.equal(await cell(leader, 'role'), 'leader');
+  assert.equal(await cell(leader, 'lag'), '0');
+  const id = await leader.getAttribute('data-node');
+  assert.equal(await page.locator(`svg[data-testid="canvas"] g[data-node="${id}"]`).getAttribute('data-role'), 'leader');
+  // Sorting by commit, descending (a second click), orders the rows by it.
+  await table.locator(`th[data-sort="${col('commit') - 1}"]`).click();
+  await table.locator(`th[data-sort="${col('commit') - 1}"]`).click();
+  const commits = (await table.locator(`tbody tr td:nth-child(${col('commit')})`).allTextContents()).map(Number);
+  assert.deepEqual(commits, [...commits].sort((a, b) => b - a), `descending: ${commits}`);
+  // The node under the mouse on the canvas highlights its row, and a row its node.
+  await page.locator('svg[data-testid="canvas"] g[data-node="3"] circle.body').hover();
+  await table.locator('tbody tr[data-node="3"][data-hover="true"]').waitFor({ timeout: TIMEOUT });
+  await table.locator('tbody tr[data-node="1"]').hover();
+  await page.locator('svg[data-testid="canvas"] g[data-node="1"][data-hover="true"]').waitFor({ timeout: TIMEOUT });
+  assert.equal(await table.locator('tbody tr[data-hover="true"]').count(), 1);
+  await shot(page, 'cluster-table');
+  await page.locator('.ql-left').screenshot({ path: '/tmp/quorumlab-loggrid-cluster-table-left.png' });
+  // After the leader's crash its row says so, with no lag or clock.
+  await seek(page, 1600);
+  const crashed = table.locator(`tbody tr[data-node="${id}"]`);
+  assert.equal(await crashed.getAttribute('data-status'), 'crashed');
+  assert.equal(await cell(crashed, 'role'), 'crashed');
+  assert.equal(await cell(crashed, 'lag'), '—');
+  await page.close();
+  assert.deepEqual(errors, []);
+});
+
 test('a protocol without a log: the grid is one quiet line', { timeout: 60_000 }, async () => {
   const { page, errors } = await open(await preset('fd-partition'));
   await pauseRun(page);

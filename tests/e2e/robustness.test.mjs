@@ -4,10 +4,11 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SCREENSHOTS, serveDir } from './static-server.mjs';
+import { ROOT, SCREENSHOTS, serveDir } from './static-server.mjs';
+import { encodeScenario } from './page-helpers.mjs';
 import { watchForErrors } from './browser.mjs';
 import { sharedBrowser } from './harness.mjs';
 
@@ -249,4 +250,41 @@ test('the Content-Security-Policy refuses inline script, yet the app and its wor
   await page.close();
   // The refusal is the only thing logged.
   assert.deepEqual(errors.filter((e) => !/Content Security Policy/.test(e)), []);
+});
+
+test('a scenario that would take minutes asks before running; presets never ask', { timeout: 120_000 }, async () => {
+  const huge = {
+    version: 1, name: 'Forty nodes for an hour', protocol: { name: 'raft' }, nodes: 40, duration_ms: 3_600_000,
+    workload: { clients: 5, rate: 20 }, nemesis: { interval_ms: 2000 }, seed: 1,
+  };
+  const page = await env.browser.context.newPage();
+  const errors = watchForErrors(page);
+  const asked = [];
+  page.on('dialog', (d) => {
+    asked.push(d.message());
+    d.dismiss().catch(() => {});
+  });
+  // From a link: declined, the default scenario opens instead.
+  await page.goto(`${env.server.url}#${encodeScenario(huge)}`, { waitUntil: 'load' });
+  await page.locator('svg[data-testid="canvas"] g[data-node]').first().waitFor({ timeout: TIMEOUT });
+  assert.equal(asked.length, 1, `asked once: ${asked}`);
+  assert.match(asked[0], /40 nodes, 3600 s simulated, nemesis\) would take about \d+ minutes/);
+  assert.notEqual((await page.locator('.ql-scn').textContent()).trim(), huge.name);
+  // A preset loads without a question.
+  for (const id of ['raft-nemesis', 'pb-split-brain', 'fd-jitter-phi-accrual']) {
+    const text = await readFile(join(ROOT, 'scenarios', `${id}.json`), 'utf8');
+    await page.evaluate((s) => window.postMessage({ type: 'load', scenario: JSON.parse(s) }, '*'), text);
+    const name = JSON.parse(text).name;
+    await page.waitForFunction((n) => document.querySelector('.ql-scn')?.textContent.trim() === n, name, { timeout: TIMEOUT });
+  }
+  assert.equal(asked.length, 1, `no question for presets: ${asked}`);
+  // The huge one by postMessage: asked, declined, the preset stays, with a notice.
+  await page.evaluate((s) => window.postMessage({ type: 'load', scenario: s }, '*'), huge);
+  assert.match(await message(page), /Not run/);
+  assert.equal(asked.length, 2);
+  assert.notEqual((await page.locator('.ql-scn').textContent()).trim(), huge.name);
+  await page.screenshot({ path: join(SCREENSHOTS, 'robustness-cost-declined.png') });
+  await assertAlive(page, 'after declining');
+  await page.close();
+  assert.deepEqual(errors, []);
 });

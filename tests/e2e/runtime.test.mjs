@@ -123,9 +123,8 @@ test('50 random scenarios: workers and single-thread runs equal the native CLI',
     const native = nativeRun(text);
     const inline = await page.evaluate((j) => window.quorumlab.runInline(j), text);
     assert.equal(inline.trace_hash, native.trace_hash, `${name}: single thread vs native`);
-    // A worker checks no invariant, so a run a violation stops (a seeded bug, a lost
-    // disk) goes on there: compare the workers only when nothing stopped the run.
-    if (native.invariants.violation) continue;
+    // A run a violation stops (a seeded bug, a lost disk) stops in the workers too, at
+    // the same event.
     const workers = await page.evaluate((j) => window.quorumlab.runWorkers(j), text);
     assert.equal(workers.trace_hash, native.trace_hash, `${name}: workers vs native\n${text}`);
     assert.equal(workers.events, native.events, `${name}: event count`);
@@ -133,9 +132,46 @@ test('50 random scenarios: workers and single-thread runs equal the native CLI',
     protocols.add(JSON.parse(text).protocol.name);
   }
   console.log(`MEASURE random scenarios: 50 inline, ${compared} in workers, protocols ${[...protocols].join(' ')}`);
-  assert.ok(compared >= 45, `${compared} of 50 compared in workers`);
+  assert.equal(compared, 50, `${compared} of 50 compared in workers`);
   await page.close();
   assert.deepEqual(errors, []);
+});
+
+test('an invariant violation stops the workers at the event where it stops the CLI and the page', { timeout: 120_000 }, async () => {
+  // Random scenario 270 (Multi-Paxos with seeded bugs) with its invariant checks on.
+  const drawn = cli(['determinism', '--scenarios', '1', '--start', '270', '--print']);
+  assert.equal(drawn.status, 0, drawn.stderr);
+  const s = JSON.parse(drawn.stdout.trim());
+  s.checks.invariants = true;
+  const text = JSON.stringify(s);
+  const native = nativeRun(text);
+  assert.ok(native.invariants.violation, 'the CLI stops at a violation');
+  const { page, errors } = await apiPage();
+  const inline = await page.evaluate((j) => window.quorumlab.runInline(j), text);
+  const workers = await page.evaluate((j) => window.quorumlab.runWorkers(j), text);
+  for (const [name, r] of [['single thread', inline], ['workers', workers]]) {
+    assert.equal(r.trace_hash, native.trace_hash, `${name} vs native`);
+    assert.equal(r.events, native.events, `${name}: stopped at the same event`);
+  }
+  assert.ok(workers.simulated_ms < s.duration_ms, `stopped at ${workers.simulated_ms} ms, before the end`);
+  await page.close();
+  // The playground in worker mode: the page's run and the workers' stop together, and
+  // the page shows the violation without a determinism alarm.
+  const p = await env.browser.context.newPage();
+  const perrors = watchForErrors(p);
+  await p.goto(`${env.server.url}?runtime=workers#${encodeScenario(s)}`, { waitUntil: 'load' });
+  const hash = p.locator('[data-testid="trace-hash"][data-done="true"]');
+  await hash.waitFor({ timeout: 60_000 });
+  assert.equal((await hash.textContent()).trim(), native.trace_hash);
+  await p.screenshot({ path: join(SCREENSHOTS, 'runtime-violation-workers.png') });
+  const body = await p.locator('body').textContent();
+  assert.ok(!body.includes('Determinism broken'), 'no determinism alarm');
+  await p.click('[data-testid="tab-console"]');
+  const shown = await p.locator('[data-testid="verdict"]').textContent();
+  assert.ok(shown.includes(native.invariants.violation.invariant), `the violation is shown: ${shown}`);
+  await p.close();
+  assert.deepEqual(errors, []);
+  assert.deepEqual(perrors, []);
 });
 
 test('without cross-origin isolation the workers talk over postMessage: same runs', { timeout: 240_000 }, async () => {

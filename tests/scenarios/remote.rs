@@ -62,3 +62,48 @@ fn a_busy_cluster_is_the_same_run_through_the_worker_boundary() {
         assert_eq!(format!("{remote:016x}"), native.trace_hash, "{nodes} nodes");
     }
 }
+
+/// An invariant violation stops the worker runtime where it stops the simulator's own
+/// loop: at the same event, with the same trace hash and the same report. Random
+/// scenario 270 (Multi-Paxos with its seeded bugs) breaks an invariant mid-run once its
+/// checks are on; through the worker boundary it used to run on to the end.
+#[test]
+fn a_violation_stops_the_worker_runtime_at_the_same_event() {
+    let mut s = quorumlab_sim::arbitrary::scenario(270);
+    s.checks.invariants = true;
+    let mut native = quorumlab_sim::build(&s, s.seed, 0).expect("builds");
+    native.run_to_end();
+    let found = native
+        .violation()
+        .cloned()
+        .expect("scenario 270 breaks an invariant");
+    assert!(native.now() < native.end(), "the violation is mid-run");
+    let c = quorumlab_sim::remote::run_remote_coordinator(&s, s.seed).expect("runs");
+    let e = c.engine();
+    let hash = e.trace_hash();
+    assert_eq!(
+        e.violation(),
+        Some(&found),
+        "the same violation, at the same moment"
+    );
+    assert_eq!(e.events(), native.events(), "stopped at the same event");
+    assert_eq!(
+        format!("{hash:016x}"),
+        format!("{:016x}", native.trace_hash())
+    );
+    assert_eq!(
+        run_remote_here(&s, s.seed).expect("runs"),
+        native.trace_hash(),
+        "run_remote_here"
+    );
+    // With its checks off the same scenario runs to its end on both sides.
+    s.checks.invariants = false;
+    let mut unchecked = quorumlab_sim::build(&s, s.seed, 0).expect("builds");
+    unchecked.run_to_end();
+    assert!(unchecked.violation().is_none());
+    assert!(unchecked.events() > found.event);
+    assert_eq!(
+        run_remote_here(&s, s.seed).expect("runs"),
+        unchecked.trace_hash()
+    );
+}

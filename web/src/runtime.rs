@@ -196,6 +196,22 @@ impl WorkerRun {
         Ok(())
     }
 
+    /// The invariant violation the page's own run (which holds every node's state)
+    /// met: this run stops after the same event with the same report. A worker holds
+    /// one node, so the workers check no invariant themselves.
+    pub fn stop_at(&self, found: &quorumlab_sim::engine::Found) {
+        let passed = !self.inner.borrow_mut().coord.stop_at(found);
+        if passed {
+            fail(
+                &self.inner,
+                format!(
+                    "the workers' run is past event {} where the page's run found a violation",
+                    found.event
+                ),
+            );
+        }
+    }
+
     /// Run to the end of the scenario.
     pub fn run_to_end(&self) {
         self.run_until(Time::MAX);
@@ -320,6 +336,16 @@ fn step(st: &mut Inner, slice_start: f64) -> Step {
     if st.progress.run.error.is_some() || st.progress.run.done || st.pending > 0 {
         return Step::Wait;
     }
+    if st.coord.engine().violation().is_some() {
+        // Stopped by a violation (see `WorkerRun::stop_at`): the run is over, and
+        // stands at the target like the simulator's own `run_until`.
+        if st.target != Time::MAX {
+            let t = st.target;
+            st.coord.engine_mut().run_until(t);
+        }
+        st.progress.run.done = true;
+        return Step::Report;
+    }
     for i in st.coord.take_crashed() {
         // A crash is a real crash: the node's thread goes away.
         if let Some(w) = st.workers.get_mut(i as usize) {
@@ -439,8 +465,9 @@ fn update(inner: &Rc<RefCell<Inner>>) {
     let mut st = inner.borrow_mut();
     let e = st.coord.engine();
     let (now, events, hash) = (e.now(), e.events(), format!("{:016x}", e.trace_hash()));
-    // A finished run stands at the scenario's end, like the simulator's own loop.
-    st.progress.run.now = if st.progress.run.done {
+    // A finished run stands at the scenario's end, like the simulator's own loop (one
+    // stopped by a violation, at the violation).
+    st.progress.run.now = if st.progress.run.done && e.violation().is_none() {
         st.progress.end
     } else {
         now
@@ -622,6 +649,15 @@ pub fn install_js_api() {
                     return;
                 }
             };
+            // The workers check no invariant (each holds one node): a replica with every
+            // node's state does, before the timed run, which stops where it stopped.
+            let found = match s.checks.invariants {
+                true => quorumlab_sim::build(&s, s.seed, 0).ok().and_then(|mut e| {
+                    e.run_to_end();
+                    e.violation().cloned()
+                }),
+                false => None,
+            };
             let start = now_ms();
             let settled = Rc::new(RefCell::new(false));
             let reject2 = reject.clone();
@@ -654,6 +690,9 @@ pub fn install_js_api() {
                     // Keep the run alive until it settles: the workers' callbacks hold
                     // only weak references.
                     KEEP.with(|k| k.borrow_mut().push((id, r.clone())));
+                    if let Some(f) = &found {
+                        r.stop_at(f);
+                    }
                     r.run_to_end();
                 }
                 Err(e) => {

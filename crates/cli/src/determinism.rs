@@ -91,7 +91,7 @@ pub fn main(raw: &[String]) -> Result<i32, BadInput> {
         say!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
     } else {
         say!(
-            "checked {ran} random scenarios (from {start}) in {took:.2} s on {threads} threads: {ev} events, each run twice natively, unchecked and through the worker boundary; {vio} stopped by a violation by design (seeded bug or lost disk)"
+            "checked {ran} random scenarios (from {start}) in {took:.2} s on {threads} threads: {ev} events, each run twice natively, unchecked and through the worker boundary (those with seeded bugs or lost disks also checked, natively and through the boundary); {vio} stopped by a violation by design"
         );
         match &failure {
             None => say!("every run agreed"),

@@ -604,8 +604,9 @@ pub struct Checked {
 
 /// Run a scenario the ways that must agree: twice natively (the same trace hash), with
 /// invariant checks off (the same trace, unless a violation stopped the checked run),
-/// and through the worker boundary in this process (the unchecked run's hash: a worker
-/// checks no invariant). An invariant violation must come from a seeded bug or a lost
+/// and through the worker boundary in this process (the checked run's hash: a replica
+/// with every node's state checks the invariants beside the workers, and a violation
+/// stops the coordinator at the same event). An invariant violation must come from a seeded bug or a lost
 /// disk. The error says which promise broke.
 pub fn check_determinism(s: &Scenario) -> Result<Checked, String> {
     let native = |s: &Scenario| -> Result<(u64, u64, bool), String> {
@@ -636,10 +637,27 @@ pub fn check_determinism(s: &Scenario) -> Result<Checked, String> {
     }
     let r = crate::remote::run_remote_here(s, s.seed)
         .map_err(|e| format!("the worker boundary failed: {e}"))?;
-    if r != u {
+    if r != a {
         return Err(format!(
-            "the worker boundary gives another run: {r:016x}, natively {u:016x}"
+            "the worker boundary gives another run: {r:016x}, natively {a:016x}"
         ));
+    }
+    // A scenario with seeded bugs runs unchecked (its violations are by design): with
+    // its checks on, a violation must stop the worker boundary where it stops the
+    // simulator's own loop.
+    let mut checked = s.clone();
+    checked.checks.invariants = true;
+    let mut stopped = stopped;
+    if !s.checks.invariants && outside_the_fault_model(s) {
+        let (c, _, v) = native(&checked)?;
+        let r = crate::remote::run_remote_here(&checked, s.seed)
+            .map_err(|e| format!("the worker boundary failed with invariants checked: {e}"))?;
+        if r != c {
+            return Err(format!(
+                "with invariants checked the worker boundary gives another run: {r:016x}, natively {c:016x}"
+            ));
+        }
+        stopped |= v;
     }
     Ok(Checked {
         trace_hash: a,

@@ -236,6 +236,9 @@ pub struct Sim<P: Protocol> {
     events: u64,
     check_invariants: bool,
     violation: Option<Found>,
+    /// A violation found by a replica that holds every node's state (see
+    /// [`Sim::stop_at`]): a coordinator stops at its event.
+    stop: Option<Found>,
     /// A client's control event is being handled (see `push_input`).
     in_client_event: bool,
     /// When the last fault or nemesis action happened (for the convergence check).
@@ -265,6 +268,153 @@ pub struct Sim<P: Protocol> {
 }
 
 pub use crate::registry::params_of;
+
+/// The run's first violation, at `time`, after event `events` (one copy for every
+/// protocol: the page pays for each generic copy).
+#[inline(never)]
+fn found(
+    violation: &mut Option<Found>,
+    log: &mut Vec<LogLine>,
+    now: &mut Time,
+    events: u64,
+    time: Time,
+    v: Violation,
+) {
+    *now = time;
+    log.push(LogLine {
+        time,
+        what: format!("invariant violated: {v}"),
+    });
+    *violation = Some(Found {
+        time,
+        event: events,
+        invariant: v.invariant,
+        detail: v.detail,
+    });
+}
+
+/// A coordinator reaching the event a replica's violation came after (see
+/// [`Sim::stop_at`]) stops there with the same report. True when the run is stopped.
+#[inline(never)]
+fn stop_due(
+    stop: &mut Option<Found>,
+    violation: &mut Option<Found>,
+    log: &mut Vec<LogLine>,
+    now: &mut Time,
+    events: u64,
+) -> bool {
+    if let Some(f) = stop.take_if(|f| events >= f.event) {
+        let v = Violation {
+            invariant: f.invariant,
+            detail: f.detail,
+        };
+        found(violation, log, now, events, f.time, v);
+    }
+    violation.is_some()
+}
+
+/// Fold a handled event's time, node and cause into the hash (one copy for every
+/// protocol).
+#[inline(never)]
+fn hash_record(
+    h: &mut StableHasher,
+    metrics: &mut Metrics,
+    node: NodeId,
+    rec: &Record,
+    meta: &[InputMeta],
+) {
+    metrics.event(rec.time);
+    h.add(rec.time);
+    h.add(node as u64);
+    match &rec.cause {
+        Cause::Timer(id) => {
+            h.add(2);
+            h.add(*id as u64);
+        }
+        Cause::Input(k) => {
+            let m = meta.get(*k as usize).copied().unwrap_or(InputMeta {
+                tag: 9,
+                from: 0,
+                kind: 0,
+                client: 0,
+                seq: 0,
+            });
+            h.add(3 + m.tag as u64);
+            h.add(m.from as u64);
+            h.add(m.kind);
+            h.add(m.client as u64);
+            h.add(m.seq);
+            if m.tag == 3 {
+                h.add(rec.admin.as_ref().is_some_and(|r| r.is_ok()) as u64);
+            }
+        }
+    }
+}
+
+/// A message sent: its fate on the network, folded into the hash, counted, recorded
+/// (one copy for every protocol). `None` when it goes nowhere (no such node).
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn route_send(
+    hash: &mut StableHasher,
+    metrics: &mut Metrics,
+    expect: Option<&mut Tracker>,
+    net: &mut Network,
+    recorder: Option<&mut Recorder>,
+    (n, lookahead): (usize, Time),
+    (node, to, now): (NodeId, NodeId, Time),
+    (kind, msg_hash): (&'static str, u64),
+) -> Option<Fate> {
+    hash.add(10);
+    hash.add(to as u64);
+    hash.add(msg_hash);
+    metrics.message(now, kind);
+    if let Some(x) = expect.filter(|x| x.wants_messages) {
+        x.on_send(now, kind);
+    }
+    if to as usize >= n {
+        return None;
+    }
+    let fate = net.route(node, to, now);
+    if let Some(r) = recorder {
+        let (arrives, f) = match fate {
+            Fate::Arrives(t, _) => (t, "delivered"),
+            Fate::Lost => (now + lookahead, "lost"),
+            Fate::Blocked => (now + lookahead, "blocked"),
+        };
+        r.push(Flight {
+            from: node,
+            to,
+            kind: kind.to_string(),
+            sent: now,
+            arrives,
+            fate: f.into(),
+        });
+        if let Fate::Arrives(_, Some(d)) = fate {
+            r.push(Flight {
+                from: node,
+                to,
+                kind: kind.to_string(),
+                sent: now,
+                arrives: d,
+                fate: "duplicate".into(),
+            });
+        }
+    }
+    match fate {
+        Fate::Arrives(t, dup) => {
+            hash.add(t);
+            if let Some(d) = dup {
+                hash.add(d);
+            }
+        }
+        _ => {
+            metrics.dropped(now);
+            hash.add(0);
+        }
+    }
+    Some(fate)
+}
 
 impl<P: Protocol> Sim<P> {
     /// Build a run of a validated scenario with `seed`.
@@ -320,6 +470,7 @@ impl<P: Protocol> Sim<P> {
             events: 0,
             check_invariants: scenario.checks.invariants,
             violation: None,
+            stop: None,
             last_disturbance: 0,
             settle_at: 0,
             settled: None,
@@ -495,6 +646,31 @@ impl<P: Protocol> Sim<P> {
     pub fn violation(&self) -> Option<&Found> {
         self.violation.as_ref()
     }
+
+    /// For a coordinator, whose nodes run elsewhere and so cannot be checked here (an
+    /// invariant is about every node's state at once): `found` is the violation a
+    /// replica of this run holding every node's state met (the page's own run, or
+    /// [`crate::remote::run_remote_here`]'s). The run stops after the same event, with
+    /// the same report, as the replica did. False when this run is already past it
+    /// (then it cannot be the same run).
+    pub fn stop_at(&mut self, found: &Found) -> bool {
+        if self.violation.is_some() || self.events > found.event {
+            return self.violation.as_ref() == Some(found);
+        }
+        self.stop = Some(found.clone());
+        true
+    }
+
+    /// Stop here if this is where [`Sim::stop_at`] said to.
+    fn stop_due(&mut self) -> bool {
+        stop_due(
+            &mut self.stop,
+            &mut self.violation,
+            &mut self.log,
+            &mut self.now,
+            self.events,
+        )
+    }
     pub fn status(&self) -> &[Status] {
         &self.status
     }
@@ -550,7 +726,7 @@ impl<P: Protocol> Sim<P> {
 
     /// What comes next: a control event (handled before returning), a window, or the end.
     fn next_step(&mut self) -> Next {
-        if self.violation.is_some() {
+        if self.stop_due() {
             self.expect_end();
             return Next::Done;
         }
@@ -857,7 +1033,15 @@ impl<P: Protocol> Sim<P> {
 
     /// Apply the results of a window's jobs (see [`Sim::begin_step`]), in node order.
     pub fn finish_window(&mut self, mut results: Vec<(NodeId, JobResult<P>)>) {
-        results.sort_by_key(|r| r.0);
+        // In node order. At most one result per node, so a few: an insertion sort (the
+        // standard library's sort, once for every protocol, costs the page kilobytes).
+        for i in 1..results.len() {
+            let mut j = i;
+            while j > 0 && results[j].0 < results[j - 1].0 {
+                results.swap(j, j - 1);
+                j -= 1;
+            }
+        }
         for (i, r) in results {
             let JobResult {
                 host,
@@ -867,9 +1051,20 @@ impl<P: Protocol> Sim<P> {
                 violation,
             } = r;
             self.hosts[i as usize] = host;
-            self.account_all(i, &records, &mut effects, &inputs);
+            // A violation the replica met in this window: the events after it never
+            // happened.
+            let upto = match &self.stop {
+                Some(f) => records
+                    .len()
+                    .min(f.event.saturating_sub(self.events) as usize),
+                None => records.len(),
+            };
+            self.account_all(i, &records[..upto], &mut effects, &inputs);
             if let Some((time, v)) = violation {
                 self.found(time, v);
+                return;
+            }
+            if self.stop_due() {
                 return;
             }
         }
@@ -898,33 +1093,7 @@ impl<P: Protocol> Sim<P> {
         effs: &mut dyn Iterator<Item = Effect<P>>,
     ) {
         self.events += 1;
-        self.metrics.event(rec.time);
-        let h = &mut self.hash;
-        h.add(rec.time);
-        h.add(node as u64);
-        match &rec.cause {
-            Cause::Timer(id) => {
-                h.add(2);
-                h.add(*id as u64);
-            }
-            Cause::Input(k) => {
-                let m = meta.get(*k as usize).copied().unwrap_or(InputMeta {
-                    tag: 9,
-                    from: 0,
-                    kind: 0,
-                    client: 0,
-                    seq: 0,
-                });
-                h.add(3 + m.tag as u64);
-                h.add(m.from as u64);
-                h.add(m.kind);
-                h.add(m.client as u64);
-                h.add(m.seq);
-                if m.tag == 3 {
-                    h.add(rec.admin.as_ref().is_some_and(|r| r.is_ok()) as u64);
-                }
-            }
-        }
+        hash_record(&mut self.hash, &mut self.metrics, node, rec, meta);
         if let Some(Ok(())) = rec.admin {
             self.admin_accepted(node);
         }
@@ -938,62 +1107,22 @@ impl<P: Protocol> Sim<P> {
     fn apply_effect(&mut self, node: NodeId, now: Time, e: Effect<P>) {
         match e {
             Effect::Send { to, msg } => {
-                self.hash.add(10);
-                self.hash.add(to as u64);
-                self.hash.add(StableHasher::of(&msg));
-                self.metrics.message(now, msg.kind());
-                if let Some(x) = self.expect.as_mut().filter(|x| x.wants_messages) {
-                    x.on_send(now, msg.kind());
-                }
-                if to as usize >= self.n {
-                    return;
-                }
-                let fate = self.net.route(node, to, now);
-                if let Some(r) = &mut self.recorder {
-                    let (arrives, f) = match fate {
-                        Fate::Arrives(t, _) => (t, "delivered"),
-                        Fate::Lost => (now + self.lookahead, "lost"),
-                        Fate::Blocked => (now + self.lookahead, "blocked"),
-                    };
-                    r.push(Flight {
-                        from: node,
-                        to,
-                        kind: msg.kind().to_string(),
-                        sent: now,
-                        arrives,
-                        fate: f.into(),
-                    });
-                    if let Fate::Arrives(_, Some(d)) = fate {
-                        r.push(Flight {
-                            from: node,
-                            to,
-                            kind: msg.kind().to_string(),
-                            sent: now,
-                            arrives: d,
-                            fate: "duplicate".into(),
-                        });
+                let fate = route_send(
+                    &mut self.hash,
+                    &mut self.metrics,
+                    self.expect.as_deref_mut(),
+                    &mut self.net,
+                    self.recorder.as_mut(),
+                    (self.n, self.lookahead),
+                    (node, to, now),
+                    (msg.kind(), StableHasher::of(&msg)),
+                );
+                if let Some(Fate::Arrives(t, dup)) = fate {
+                    if let Some(d) = dup {
+                        let msg = msg.clone();
+                        self.push_input(d, to, Input::Msg { from: node, msg });
                     }
-                }
-                match fate {
-                    Fate::Arrives(t, dup) => {
-                        self.hash.add(t);
-                        if let Some(d) = dup {
-                            self.hash.add(d);
-                            self.push_input(
-                                d,
-                                to,
-                                Input::Msg {
-                                    from: node,
-                                    msg: msg.clone(),
-                                },
-                            );
-                        }
-                        self.push_input(t, to, Input::Msg { from: node, msg });
-                    }
-                    _ => {
-                        self.metrics.dropped(now);
-                        self.hash.add(0);
-                    }
+                    self.push_input(t, to, Input::Msg { from: node, msg });
                 }
             }
             Effect::SetTimer { timer, after } => {
@@ -1045,14 +1174,14 @@ impl<P: Protocol> Sim<P> {
     }
 
     fn found(&mut self, time: Time, v: Violation) {
-        self.now = time;
-        self.note(format!("invariant violated: {v}"));
-        self.violation = Some(Found {
+        found(
+            &mut self.violation,
+            &mut self.log,
+            &mut self.now,
+            self.events,
             time,
-            event: self.events,
-            invariant: v.invariant,
-            detail: v.detail,
-        });
+            v,
+        );
     }
 
     // ---- control events ------------------------------------------------------------

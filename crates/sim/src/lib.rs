@@ -11,6 +11,7 @@ pub mod arbitrary;
 pub mod challenge;
 pub mod check;
 pub mod converge;
+pub mod cost;
 pub mod detmath;
 pub mod engine;
 pub mod expect;

@@ -11,7 +11,7 @@
 //! The simulator keeps the node's disk, timers and clock; the worker keeps only the
 //! protocol state, so a crash may terminate the worker and a restart start a new one.
 
-use crate::engine::Sim;
+use crate::engine::{Found, Sim};
 use crate::host::{run_job, Job, JobResult};
 use crate::run::Engine;
 use crate::scenario::{Scenario, ScenarioError};
@@ -101,6 +101,9 @@ pub trait Coordinator {
     fn finish(&mut self, results: Encoded) -> Result<(), String>;
     /// Nodes that crashed since the last call (their workers may be terminated).
     fn take_crashed(&mut self) -> Vec<NodeId>;
+    /// Stop at the violation a replica holding every node's state met (see
+    /// [`Sim::stop_at`]): workers hold one node each, so they check no invariant.
+    fn stop_at(&mut self, found: &Found) -> bool;
     /// The run, for everything that does not need node state (time, hash, history,
     /// metrics). Its `views()` are empty: ask the workers.
     fn engine(&self) -> &dyn Engine;
@@ -129,6 +132,9 @@ impl<P: Protocol> Coordinator for Sim<P> {
     fn take_crashed(&mut self) -> Vec<NodeId> {
         Sim::take_crashed(self)
     }
+    fn stop_at(&mut self, found: &Found) -> bool {
+        Sim::stop_at(self, found)
+    }
     fn engine(&self) -> &dyn Engine {
         self
     }
@@ -151,13 +157,43 @@ pub fn run_remote_here_with_expectations(
     s: &Scenario,
     seed: u64,
 ) -> Result<(u64, Vec<crate::expect::ExpectOutcome>), String> {
+    let c = run_remote_coordinator(s, seed)?;
+    Ok((c.engine().trace_hash(), c.engine().expectations()))
+}
+
+/// [`run_remote_here`], handing back the finished coordinator (its engine has the
+/// run's time, events, violation, history and metrics; no node state).
+///
+/// When the scenario checks invariants, a replica of the run with every node's state
+/// here runs just ahead of the coordinator, as the page's own run does beside the
+/// workers: each window is checked by the replica before the workers run it, and a
+/// violation it meets stops the coordinator at the same event.
+pub fn run_remote_coordinator(s: &Scenario, seed: u64) -> Result<Box<dyn Coordinator>, String> {
     let mut c = coordinator(s, seed, 0).map_err(|e| e.to_string())?;
+    let mut replica = match s.checks.invariants {
+        true => Some(crate::build(s, seed, 0).map_err(|e| e.to_string())?),
+        false => None,
+    };
     let n = s.n();
     let fresh = || remote_node(s).map_err(|e| e.to_string());
     let mut nodes: Vec<Box<dyn RemoteNode>> = (0..n).map(|_| fresh()).collect::<Result<_, _>>()?;
     loop {
         for i in c.take_crashed() {
             nodes[i as usize] = fresh()?;
+        }
+        if let Some(r) = replica.as_mut() {
+            if let Some(t) = c.engine().next_time() {
+                r.run_until(t);
+            }
+            if let Some(f) = r.violation() {
+                if !c.stop_at(f) {
+                    return Err(format!(
+                        "the replica met a violation at event {} that the coordinator has passed",
+                        f.event
+                    ));
+                }
+                replica = None;
+            }
         }
         match c.begin() {
             Err(()) => break,
@@ -171,5 +207,5 @@ pub fn run_remote_here_with_expectations(
             }
         }
     }
-    Ok((c.engine().trace_hash(), c.engine().expectations()))
+    Ok(c)
 }

@@ -45,6 +45,8 @@ pub trait Engine {
     fn flights_at(&self, t: Time) -> Vec<Flight>;
     /// Every recorded message (when recording).
     fn flights(&self) -> &[Flight];
+    /// The recorded messages, to trim (a checkpoint keeps only the recent ones).
+    fn flights_mut(&mut self) -> Option<&mut Vec<Flight>>;
     fn violation(&self) -> Option<&Found>;
     fn invariants(&self) -> &'static [&'static str];
     fn scenario(&self) -> &Scenario;
@@ -115,6 +117,9 @@ impl<P: Protocol> Engine for Sim<P> {
     }
     fn flights_at(&self, t: Time) -> Vec<Flight> {
         Sim::flights_at(self, t)
+    }
+    fn flights_mut(&mut self) -> Option<&mut Vec<Flight>> {
+        self.recorder.as_mut().map(|r| &mut r.flights)
     }
     fn flights(&self) -> &[Flight] {
         self.recorder

@@ -56,6 +56,11 @@ pub fn set_global(name: &str, v: f64) {
     imp::set_global(name, v)
 }
 
+/// Ask the user a yes/no question (the browser's `confirm`); natively: yes.
+pub fn confirm(text: &str) -> bool {
+    imp::confirm(text)
+}
+
 /// A keyboard shortcut as the page sees it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Key {
@@ -155,6 +160,10 @@ mod imp {
             return;
         };
         let _ = p.post_message(&js, "*");
+    }
+
+    pub fn confirm(text: &str) -> bool {
+        web_sys::window().is_none_or(|w| w.confirm_with_message(text).unwrap_or(true))
     }
 
     pub fn set_global(name: &str, v: f64) {
@@ -368,6 +377,9 @@ mod imp {
     pub fn copy_text(_text: &str) {}
     pub fn post_to_parent(_v: &Value) {}
     pub fn set_global(_name: &str, _v: f64) {}
+    pub fn confirm(_text: &str) -> bool {
+        true
+    }
     pub fn rect_of(_node: &yew::NodeRef) -> Option<Rect> {
         None
     }

@@ -39,17 +39,13 @@ fn spent(ms: f64, input: bool) {
     });
 }
 
-/// The grid of the playground's run as it stands (nothing without a run).
-pub fn log_grid(p: &Playground) -> Html {
-    match p.session.engine() {
-        Some(e) => {
-            let t0 = browser::now_ms();
-            let input = Rc::new(GridInput::of(e, p.session.revision()));
-            spent(browser::now_ms() - t0, true);
-            html! { <LogGrid {input} /> }
-        }
-        None => html! {},
-    }
+/// The rows the log grid and the cluster table are drawn from (nothing without a run).
+pub fn grid_input(p: &Playground) -> Option<Rc<GridInput>> {
+    let e = p.session.engine()?;
+    let t0 = browser::now_ms();
+    let input = Rc::new(GridInput::of(e, p.session.revision()));
+    spent(browser::now_ms() - t0, true);
+    Some(input)
 }
 
 #[derive(Properties, Clone)]

@@ -6,6 +6,7 @@
 #![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 
 pub mod browser;
+pub mod cluster;
 pub mod console;
 pub mod edit;
 pub mod embed;
@@ -18,6 +19,7 @@ pub mod lessons;
 pub mod log_grid;
 pub mod playground;
 pub mod session;
+pub mod table_view;
 pub mod undo;
 pub mod views;
 pub mod workers;

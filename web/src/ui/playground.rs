@@ -76,6 +76,10 @@ pub enum Msg {
     /// An anomaly of the list was clicked: go to its moment and show its operations.
     ShowAnomaly(usize, Time),
     Select(Option<NodeId>),
+    /// The mouse is over this node (canvas or cluster table), or over none.
+    Hover(Option<NodeId>),
+    /// A click on the cluster table's column heading.
+    Sort(usize),
     Act(FaultKind),
     Edit(Result<Scenario, String>),
     Load(Box<Scenario>),
@@ -136,6 +140,10 @@ pub struct Playground {
     last_frame: Option<f64>,
     carry: f64,
     pub selected: Option<NodeId>,
+    /// The node under the mouse, on the canvas or in the cluster table.
+    pub hover: Option<NodeId>,
+    /// The cluster table's sort: column and descending.
+    pub sort: (usize, bool),
     pub drag: Option<Drag>,
     pub error: Option<String>,
     pub notice: Option<String>,
@@ -307,8 +315,13 @@ impl Playground {
             self.worker_trace_sent = false;
             self.views_asked_at = None;
         }
-        if self.session.engine().is_some() {
+        if let Some(e) = self.session.engine() {
             if let Some(m) = self.mirror.as_mut() {
+                // The workers check no invariant (each holds one node): the page's run
+                // does, and the workers' run stops where it stopped.
+                if let Some(f) = e.violation() {
+                    m.stop_at(f);
+                }
                 m.run_until(now);
             }
         }
@@ -330,7 +343,7 @@ impl Playground {
 
     /// Replace the scenario after an edit (remembered for undo) and replay to `at`.
     fn apply(&mut self, s: Scenario, at: Time) {
-        if s == *self.session.scenario() {
+        if s == *self.session.scenario() || self.declined(&s) {
             return;
         }
         self.undo.record(self.session.scenario().clone());
@@ -396,7 +409,23 @@ impl Playground {
         }
     }
 
+    /// A scenario that would take minutes to run asks first (`quorumlab_sim::cost`);
+    /// true when the user said no (then nothing changes).
+    fn declined(&mut self, s: &Scenario) -> bool {
+        let Some(q) = quorumlab_sim::cost::question(s) else {
+            return false;
+        };
+        if browser::confirm(&q) {
+            return false;
+        }
+        self.notice = Some("Not run: the scenario was left as it was.".into());
+        true
+    }
+
     fn load(&mut self, s: Scenario) {
+        if self.declined(&s) {
+            return;
+        }
         self.playing = true;
         self.selected = None;
         self.fault_sel = None;
@@ -530,6 +559,11 @@ impl Component for Playground {
 
     fn create(ctx: &Context<Self>) -> Self {
         let (mut scenario, error) = initial();
+        if let Some(q) = quorumlab_sim::cost::question(&scenario) {
+            if !browser::confirm(&q) {
+                scenario = gallery::default_scenario();
+            }
+        }
         quorumlab_sim::challenge::open(&mut scenario);
         let attempts = scenario.challenge.as_ref().map_or(0, |c| c.attempts);
         if error.is_some() {
@@ -550,6 +584,8 @@ impl Component for Playground {
             last_frame: None,
             carry: 0.0,
             selected: None,
+            hover: None,
+            sort: (0, false),
             drag: None,
             error,
             notice: None,
@@ -720,6 +756,13 @@ impl Component for Playground {
                 }
                 self.after_time();
             }
+            Msg::Hover(n) => {
+                if self.hover == n {
+                    return false;
+                }
+                self.hover = n;
+            }
+            Msg::Sort(col) => self.sort = super::cluster::clicked(self.sort, col),
             Msg::Select(n) => {
                 self.selected = n;
                 if n.is_some() {

@@ -15,6 +15,11 @@ pub const RECORD_LIMIT: usize = 200_000;
 /// Simulated time run per `run_until` call while advancing, so that the per-frame
 /// event budget is checked often.
 const CHUNK: Time = MS;
+/// Messages a checkpoint keeps for the space-time diagram (the most recent): going
+/// back in time shows these and what the replay records.
+const CHECKPOINT_FLIGHTS: usize = 2_000;
+/// History events all checkpoints together may hold (about 100 bytes each).
+const HISTORY_HELD: usize = 1_000_000;
 /// Most checkpoints kept; past this, every other one is dropped and the interval doubles.
 const MAX_CHECKPOINTS: usize = 128;
 
@@ -37,6 +42,8 @@ pub struct Session {
     every: Time,
     next_checkpoint: Time,
     record: usize,
+    /// History events all checkpoints together may hold ([`HISTORY_HELD`]).
+    history_held: usize,
     /// Counts rebuilds: equal revisions are the same run (cosmetic edits keep it).
     revision: u64,
 }
@@ -55,6 +62,7 @@ impl Session {
             every: MS,
             next_checkpoint: 0,
             record,
+            history_held: HISTORY_HELD,
             revision: 0,
         };
         s.rebuild();
@@ -127,12 +135,25 @@ impl Session {
             return;
         }
         if self.checkpoints.last().is_none_or(|c| c.now() < e.now()) {
-            self.checkpoints.push(e.boxed_clone());
+            let mut c = e.boxed_clone();
+            // Only the recent messages: a copy of the whole recorder in every checkpoint
+            // took hundreds of megabytes in a long run of a big cluster.
+            if let Some(f) = c.flights_mut() {
+                *f = f.split_off(f.len().saturating_sub(CHECKPOINT_FLIGHTS));
+            }
+            self.checkpoints.push(c);
         }
         while self.next_checkpoint <= e.now() {
             self.next_checkpoint += self.every;
         }
-        if self.checkpoints.len() > MAX_CHECKPOINTS {
+        // Every checkpoint holds the history so far: in a long run with clients, thin
+        // them until their histories together stay within a bound (going back then
+        // replays further; memory stays bounded).
+        let held =
+            |c: &[Box<dyn Engine>]| c.iter().map(|e| e.history().events.len()).sum::<usize>();
+        while self.checkpoints.len() > MAX_CHECKPOINTS
+            || (self.checkpoints.len() > 4 && held(&self.checkpoints) > self.history_held)
+        {
             // Keep the first and every other one after it.
             let mut k = 0;
             self.checkpoints.retain(|_| {
@@ -256,6 +277,43 @@ mod tests {
         let mut s = gallery::default_scenario();
         s.duration_ms = 2_000;
         s
+    }
+
+    #[test]
+    fn checkpoints_hold_a_bounded_history_and_going_back_stays_exact() {
+        let mut s = gallery::default_scenario();
+        s.duration_ms = 20_000;
+        let w = s
+            .workload
+            .as_mut()
+            .expect("the default scenario has clients");
+        (w.clients, w.rate) = (10, 50.0);
+        let mut sess = Session::new(s.clone());
+        sess.history_held = 1_000;
+        sess.advance_to(7_000_000, u64::MAX);
+        let at = (sess.engine().unwrap().trace_hash(), sess.now());
+        sess.run_to_end();
+        let lens: Vec<usize> = sess
+            .checkpoints
+            .iter()
+            .map(|c| c.history().events.len())
+            .collect();
+        let total = sess.engine().unwrap().history().events.len();
+        assert!(total > 3_000, "the run records {total} history events");
+        assert!(
+            lens.len() <= 4 || lens.iter().sum::<usize>() <= 1_000,
+            "{lens:?}"
+        );
+        assert!(lens.len() >= 3, "still some checkpoints: {lens:?}");
+        // The checkpoints keep only the recent messages.
+        assert!(sess
+            .checkpoints
+            .iter()
+            .all(|c| c.flights().len() <= CHECKPOINT_FLIGHTS));
+        sess.seek(7_000_000);
+        assert_eq!((sess.engine().unwrap().trace_hash(), sess.now()), at);
+        sess.run_to_end();
+        assert_eq!(sess.engine().unwrap().trace_hash(), straight(&s).0);
     }
 
     #[test]

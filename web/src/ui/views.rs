@@ -53,7 +53,7 @@ pub fn page(p: &Playground, ctx: &Ctx) -> Html {
             <div class="ql-main">
                 <div class="ql-left">
                     { canvas(p, ctx) }
-                    { super::grid_view::log_grid(p) }
+                    { replication(p, ctx) }
                     { timeline(p, ctx) }
                     { spacetime(p, ctx) }
                 </div>
@@ -72,6 +72,20 @@ pub fn page(p: &Playground, ctx: &Ctx) -> Html {
             </div>
             { gallery_view(p, ctx) }
         </div>
+    }
+}
+
+/// The log grid and the cluster table, drawn from the same rows (the views are
+/// formatted once a frame).
+fn replication(p: &Playground, ctx: &Ctx) -> Html {
+    let Some(input) = super::grid_view::grid_input(p) else {
+        return html! {};
+    };
+    html! {
+        <>
+            { super::table_view::cluster_table(p, ctx, &input) }
+            <super::grid_view::LogGrid {input} />
+        </>
     }
 }
 
@@ -330,6 +344,7 @@ fn canvas(p: &Playground, ctx: &Ctx) -> Html {
         let log = v.and_then(|v| v.log.as_ref());
         let skew = offsets.get(i).copied().unwrap_or(0);
         let sel = p.selected == Some(i as NodeId);
+        let hover = p.hover == Some(i as NodeId);
         let group = p.groups.get(&(i as NodeId)).copied().unwrap_or(0);
         let id = i as NodeId;
         let down = link.callback(move |e: PointerEvent| {
@@ -337,8 +352,10 @@ fn canvas(p: &Playground, ctx: &Ctx) -> Html {
             Msg::NodeDown(id, e.client_x() as f64, e.client_y() as f64)
         });
         html! {
-            <g class={classes!("ql-node", d.class, sel.then_some("sel"))}
-               data-node={i.to_string()} data-role={role.clone()} data-term={term.to_string()}
+            <g class={classes!("ql-node", d.class, sel.then_some("sel"), hover.then_some("hover"))}
+               data-node={i.to_string()} data-role={role.clone()} data-term={term.to_string()} data-hover={hover.to_string()}
+               onpointerenter={link.callback(move |_| Msg::Hover(Some(id)))}
+               onpointerleave={link.callback(|_| Msg::Hover(None))}
                data-kind={d.kind.map(|k| k.name())}
                data-commit={log.map(|l| l.commit_index.to_string())}
                data-applied={log.map(|l| l.applied_index.to_string())}
@@ -651,9 +668,7 @@ fn node_panel(p: &Playground, ctx: &Ctx) -> Html {
 }
 
 fn view_details(v: &NodeView, skew: i64) -> Html {
-    let shown = 40;
     let log = v.log.as_ref();
-    let prefix = legend::epoch_prefix(&v.epoch_label);
     let relations: Vec<String> = v
         .edges
         .iter()
@@ -677,29 +692,8 @@ fn view_details(v: &NodeView, skew: i64) -> Html {
                 <dt>{ "clock" }</dt><dd>{ format!("{:+.3} ms", skew as f64 / MS as f64) }</dd>
                 <dt>{ "last change" }</dt><dd>{ if v.last_change.is_empty() { "—".to_string() } else { v.last_change.clone() } }</dd>
             </dl>
-            if let Some(l) = log {
-                <h3>{ format!("Log ({} entries)", l.entries.len()) }</h3>
-                <div class="ql-log">
-                    if l.entries.len() > shown { <div class="ql-muted">{ format!("… {} earlier entries", l.entries.len() - shown) }</div> }
-                    { for l.entries.iter().skip(l.entries.len().saturating_sub(shown)).map(|en| {
-                        let done = en.index <= l.commit_index || en.mark.is_final();
-                        html! {
-                            <div class={classes!("entry", done.then_some("committed"), format!("m-{}", en.mark.name()))} data-mark={en.mark.name()}>
-                                <span class="idx">{ en.index }</span>
-                                <span class="t">{ if en.term == 0 { "·".to_string() } else { format!("{prefix}{}", en.term) } }</span>
-                                <span class="mark">{ en.mark.name() }</span>
-                                <span>{ en.what.clone() }</span>
-                            </div>
-                        }
-                    }) }
-                </div>
-                if !l.progress.is_empty() {
-                    <h3>{ "Followers (as the leader sees them)" }</h3>
-                    <table class="ql-table"><tr><th>{ "node" }</th><th>{ "match" }</th><th>{ "next" }</th></tr>
-                        { for l.progress.iter().map(|pr| html! { <tr><td>{ pr.node }</td><td>{ pr.match_index }</td><td>{ pr.next_index }</td></tr> }) }
-                    </table>
-                }
-            }
+            // The log itself, and the leader's match and next, are in the log grid
+            // under the canvas, every node's side by side.
             if let Some(kv) = &v.kv {
                 <h3>{ "State machine" }</h3>
                 if kv.is_empty() { <p class="ql-muted">{ "empty" }</p> } else {

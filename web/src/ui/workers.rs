@@ -103,6 +103,11 @@ mod wasm {
             self.run.refresh_views()
         }
 
+        /// Stop the workers' run at the violation the page's run met.
+        pub fn stop_at(&self, found: &quorumlab_sim::engine::Found) {
+            self.run.stop_at(found);
+        }
+
         /// Run the workers up to `t` (asynchronously; the status callback reports).
         pub fn run_until(&mut self, t: Time) {
             if t > self.target {
@@ -150,6 +155,7 @@ impl Mirror {
     pub fn refresh_views(&self) -> bool {
         false
     }
+    pub fn stop_at(&self, _found: &quorumlab_sim::engine::Found) {}
 }
 
 #[cfg(test)]
