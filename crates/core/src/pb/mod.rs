@@ -32,6 +32,7 @@
 pub mod check;
 pub mod msg;
 pub mod params;
+pub mod raftview;
 mod replica;
 mod view;
 mod vs;
@@ -47,7 +48,7 @@ use std::collections::VecDeque;
 
 /// Every node: pings, re-sends, the view service's decisions, the semi-sync timeout.
 pub const TIMER_TICK: TimerId = 1;
-/// The node that runs the view service.
+/// The node that runs the view service (the first view node, with a Raft view store).
 pub const VIEW_SERVICE: NodeId = 0;
 /// Entries a replica keeps in memory (for re-sending and for the picture); a peer
 /// further behind gets a snapshot.
@@ -104,8 +105,11 @@ impl Ghost {
 pub struct PrimaryBackup {
     id: NodeId,
     p: PbParams,
-    /// Node 0's view service.
+    /// A view node's view manager (node 0's view service; with a Raft view store, on
+    /// each of the group's nodes).
     vs: Option<ViewService>,
+    /// With a Raft view store: this view node's member of the group.
+    group: Option<Box<raftview::Group>>,
     /// The newest view this replica heard of (epoch 0: none since boot).
     view: View,
     /// The epoch whose state this replica holds (installed a snapshot from upstream, or
@@ -240,6 +244,7 @@ impl Protocol for PrimaryBackup {
             id,
             p: *params,
             vs: None,
+            group: None,
             view: View::default(),
             synced: 0,
             store: d.snapshot.state.clone(),
@@ -264,8 +269,23 @@ impl Protocol for PrimaryBackup {
                 "booted".to_string()
             },
         };
-        if id == VIEW_SERVICE {
-            node.vs = Some(ViewService::boot(nodes, disk.map(|d| d.view.clone())));
+        let first = params.view_nodes() as NodeId;
+        if id < first {
+            if params.view_store == ViewStore::Raft {
+                let g = raftview::Group::boot(id, disk.map(|d| &d.raft));
+                let mut vs = ViewService::boot(nodes, first, None);
+                if let Some(v) = g.committed() {
+                    vs.view = v;
+                }
+                node.vs = Some(vs);
+                node.group = Some(Box::new(g));
+            } else {
+                node.vs = Some(ViewService::boot(
+                    nodes,
+                    first,
+                    disk.map(|d| d.view.clone()),
+                ));
+            }
         } else {
             for e in &d.entries {
                 node.replay(e.clone());
@@ -277,6 +297,7 @@ impl Protocol for PrimaryBackup {
     fn start(&mut self, cx: &mut Ctx<'_, Self>) {
         if self.vs.is_some() {
             self.vs_start(cx);
+            self.drive(cx, |r, rcx| r.start(rcx));
         } else {
             self.ping(cx);
         }
@@ -285,7 +306,9 @@ impl Protocol for PrimaryBackup {
 
     fn on_message(&mut self, cx: &mut Ctx<'_, Self>, from: NodeId, msg: PbMsg) {
         self.ghost.clear();
-        if self.vs.is_some() {
+        if let PbMsg::Raft(m) = msg {
+            self.drive(cx, |r, rcx| r.on_message(rcx, from, m));
+        } else if self.vs.is_some() {
             self.vs_message(cx, from, msg);
         } else {
             self.replica_message(cx, from, msg);
@@ -294,6 +317,11 @@ impl Protocol for PrimaryBackup {
 
     fn on_timer(&mut self, cx: &mut Ctx<'_, Self>, timer: TimerId) {
         self.ghost.clear();
+        if timer >= raftview::RAFT_TIMER_BASE {
+            let t = timer - raftview::RAFT_TIMER_BASE;
+            self.drive(cx, |r, rcx| r.on_timer(rcx, t));
+            return;
+        }
         if timer != TIMER_TICK {
             return;
         }

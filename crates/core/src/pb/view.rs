@@ -1,7 +1,8 @@
 //! What the page draws of a primary-backup node. ALL of the protocol's picture is built
 //! here, from the node's state to a `NodeView`.
 //!
-//! `role`: `view service` (neutral), `primary` / `head` (leader kind), `backup` /
+//! `role`: `view service` (neutral; with a Raft view store each view node also shows
+//! its place in the group), `primary` / `head` (leader kind), `backup` /
 //! `middle` / `tail` (replica), `catching up` (learner: in the view, waiting for its
 //! state transfer), `deposed` (named primary no more, or its lease ran out) and `idle`
 //! (outside the view), both neutral; the epoch; a `follows` edge to the primary; the
@@ -76,6 +77,24 @@ pub(super) fn view(n: &PrimaryBackup) -> NodeView {
     if let Some(vs) = &n.vs {
         notes.push(("view".to_string(), format!("{:?}", v.members())));
         notes.push(("status".to_string(), vs.status.clone()));
+        if let Some(g) = &n.group {
+            let r = &g.raft;
+            let what = if g.serving() {
+                "leader, deciding"
+            } else if crate::Protocol::is_leader(r) {
+                "leader, catching up"
+            } else {
+                "follower"
+            };
+            notes.push((
+                "view group".to_string(),
+                format!(
+                    "{what} (Raft term {}, commit {})",
+                    r.term(),
+                    r.commit_index()
+                ),
+            ));
+        }
         return NodeView {
             role: role(n),
             term: v.epoch,

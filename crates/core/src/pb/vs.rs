@@ -35,16 +35,18 @@ pub struct ViewService {
     pub lagging: Vec<NodeId>,
     /// Why the view is as it is, or why it cannot change.
     pub status: String,
+    /// The first replica (the nodes before it keep the view).
+    pub first: NodeId,
 }
 
 impl ViewService {
-    pub(super) fn boot(nodes: usize, disk: Option<View>) -> Self {
+    pub(super) fn boot(nodes: usize, first: NodeId, disk: Option<View>) -> Self {
         let view = match disk {
             Some(v) if v.epoch > 0 => v,
             _ => View {
                 epoch: 1,
-                primary: (nodes > 1).then_some(1),
-                backups: (2..nodes as NodeId).collect(),
+                primary: (nodes > first as usize).then_some(first),
+                backups: (first + 1..nodes as NodeId).collect(),
             },
         };
         ViewService {
@@ -52,6 +54,7 @@ impl ViewService {
             seen: vec![Seen::default(); nodes],
             lagging: Vec::new(),
             status: "initial view".to_string(),
+            first,
         }
     }
 }
@@ -65,8 +68,10 @@ impl PrimaryBackup {
                 s.heard = now.max(1);
             }
         }
-        let v = vs.view.clone();
-        cx.persist(PbWrite::View(v));
+        if self.group.is_none() {
+            let v = vs.view.clone();
+            cx.persist(PbWrite::View(v));
+        }
     }
 
     pub(super) fn vs_message(&mut self, cx: &mut Ctx<'_, Self>, from: NodeId, msg: PbMsg) {
@@ -98,6 +103,10 @@ impl PrimaryBackup {
             // A rebooted primary must be replaced before it hears the view again.
             self.decide(cx);
         }
+        if self.group.as_ref().is_some_and(|g| !g.serving()) {
+            // A Raft view store: only the group's ready leader answers.
+            return;
+        }
         let view = self.view_known().clone();
         cx.send(from, PbMsg::View { view, sent });
     }
@@ -109,8 +118,20 @@ impl PrimaryBackup {
     fn decide(&mut self, cx: &mut Ctx<'_, Self>) {
         let now = cx.now();
         let p = self.p;
+        if let Some(g) = &self.group {
+            if !g.may_decide(now, p.dead_timeout_ms) {
+                return;
+            }
+            let Some(vs) = self.vs.as_mut() else { return };
+            match plan(vs, &p, now, super::raftview::MAX_PACKED) {
+                Ok(Some((view, why))) => self.propose(cx, view, &why),
+                Ok(None) => {}
+                Err(stuck) => vs.status = stuck,
+            }
+            return;
+        }
         let Some(vs) = self.vs.as_mut() else { return };
-        match plan(vs, &p, now) {
+        match plan(vs, &p, now, usize::MAX) {
             Ok(Some((view, why))) => {
                 vs.view = view.clone();
                 vs.lagging.clear();
@@ -129,6 +150,7 @@ fn plan(
     vs: &ViewService,
     p: &super::PbParams,
     now: Time,
+    max_members: usize,
 ) -> Result<Option<(View, String)>, String> {
     let dead_after = p.dead_timeout_ms * crate::MS;
     let chain = p.mode == Mode::Chain;
@@ -213,10 +235,10 @@ fn plan(
         )));
     }
     // New backups only join a live primary, which transfers its state to them.
-    if v.primary.is_none_or(dead) {
+    if v.primary.is_none_or(dead) || v.members().len() >= max_members {
         return Ok(None);
     }
-    let fresh = (1..vs.seen.len() as NodeId).find(|n| {
+    let fresh = (vs.first..vs.seen.len() as NodeId).find(|n| {
         let s = seen(*n);
         !v.contains(*n) && s.heard > 0 && now.saturating_sub(s.heard) <= dead_after / 2
     });

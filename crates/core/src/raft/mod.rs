@@ -172,6 +172,18 @@ impl Raft {
         self.leader
     }
 
+    /// The state machine (the key-value store) as applied so far.
+    pub fn state(&self) -> &Kv {
+        &self.state
+    }
+
+    /// A leader whose own term has an entry committed and who applied everything
+    /// committed: its state machine holds every command committed by any leader (used
+    /// by primary-backup's Raft view store before it proposes a view change).
+    pub fn leader_ready(&self) -> bool {
+        self.committed_in_term() && self.applied >= self.commit
+    }
+
     /// The configuration in effect (the last one appended).
     pub fn members(&self) -> &[NodeId] {
         self.config_log
