@@ -315,6 +315,82 @@ fn a_crashed_view_service_means_no_failover() {
     assert_eq!(late_ok, 0, "nothing is served after the primary's crash");
 }
 
+/// The contrast: with the view in a Raft group (nodes 0-2), the same two crashes leave
+/// two view nodes, a majority, which commit a new view promoting a backup; writes
+/// resume. Over many seeds, including those where the crashed view node led the group.
+#[test]
+fn a_view_kept_in_raft_survives_a_view_node_crash() {
+    let s = preset("pb-view-raft-crash.json");
+    passed("view-raft-crash", &s);
+    let group_leader =
+        |v: &NodeView| note(v, "view group").is_some_and(|g| g.starts_with("leader"));
+    let mut led_by_crashed = 0;
+    for seed in 0..40 {
+        let mut s = s.clone();
+        s.seed = seed;
+        let mut e = engine(&s);
+        let before = views_at(&mut e, 1490);
+        assert_eq!(
+            primaries(&before),
+            vec![(3, 1)],
+            "seed {seed}: node 3 is the first primary"
+        );
+        if before[0].as_ref().is_some_and(group_leader) {
+            led_by_crashed += 1;
+        }
+        let after = views_at(&mut e, 4000);
+        let p = primaries(&after);
+        assert_eq!(p.len(), 1, "seed {seed}: one new primary: {p:?}");
+        assert!(
+            p[0].0 > 3 && p[0].1 >= 2,
+            "seed {seed}: a backup in a new epoch: {p:?}"
+        );
+        for i in 1..3 {
+            let v = up(&after, i);
+            assert!(
+                v.term >= 2
+                    && note(v, "status").is_some_and(|s| s.contains("committed by the Raft group")),
+                "seed {seed}: view node {i} learned the new view from Raft: {:?}",
+                v.fields
+            );
+        }
+        e.run_to_end();
+        let late_ok = e
+            .history()
+            .events
+            .iter()
+            .filter(|ev| ev.kind == EventType::Ok && ev.f == Func::Write && ev.time > 3500 * MS)
+            .count();
+        assert!(
+            late_ok >= 20,
+            "seed {seed}: writes succeed after the failover ({late_ok})"
+        );
+        let sum = run(&s, seed);
+        assert!(
+            sum.ok,
+            "seed {seed}: {:?} {:?}",
+            sum.invariants.violation, sum.linearizable
+        );
+    }
+    assert!(
+        led_by_crashed >= 5,
+        "the crashed node 0 led the view group in {led_by_crashed} of 40 seeds"
+    );
+}
+
+/// A Raft view store needs its three view nodes and at least a primary and a backup;
+/// the message names the field.
+#[test]
+fn a_raft_view_store_on_too_few_nodes_is_refused_by_name() {
+    let mut s = preset("pb-view-raft-crash.json");
+    s.nodes = quorumlab_sim::scenario::Nodes::Count(4);
+    let text = serde_json::to_string(&s).expect("serialises");
+    let err = quorumlab_sim::scenario::load(&text).expect_err("4 nodes are too few");
+    let msg = format!("{err:?}");
+    assert!(msg.contains("view_store"), "{msg}");
+    assert!(msg.contains("at least 5 nodes"), "{msg}");
+}
+
 fn seeds() -> u64 {
     std::env::var("QUORUMLAB_SEEDS")
         .ok()

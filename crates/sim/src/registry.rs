@@ -137,6 +137,7 @@ pub fn catalogue(v: &mut impl Visitor) {
             "pb-split-brain-fenced",
             "pb-stale-replica-reads",
             "pb-sync-slow-backup",
+            "pb-view-raft-crash",
             "pb-view-service-crash",
         ],
         compare: &[

@@ -348,6 +348,20 @@ impl Protocol for PrimaryBackup {
         self.is_primary()
     }
 
+    /// The epoch of the view this node knows.
+    fn epoch(&self) -> u64 {
+        self.view_known().epoch
+    }
+
+    /// A replica's last index (0 on a view node).
+    fn log_len(&self) -> u64 {
+        if self.vs.is_some() {
+            0
+        } else {
+            self.last
+        }
+    }
+
     fn view(&self) -> NodeView {
         view::view(self)
     }
