@@ -391,6 +391,119 @@ fn a_raft_view_store_on_too_few_nodes_is_refused_by_name() {
     assert!(msg.contains("at least 5 nodes"), "{msg}");
 }
 
+fn scenario(json: &str) -> Scenario {
+    quorumlab_sim::scenario::load(json).expect("valid")
+}
+
+fn logged(e: &dyn Engine, what: &str) -> Option<u64> {
+    e.log()
+        .iter()
+        .find(|l| l.what.contains(what))
+        .map(|l| l.time / MS)
+}
+
+/// Manual failover, as operators do it: a switchover with fencing first lets the old
+/// primary's lease run out (never two primaries), then the promoted backup leads a new
+/// epoch with the old primary as its backup, and nothing acknowledged is lost.
+/// Promoting a node that crashed a moment ago, crashing the view service in the middle
+/// of a promotion, and promoting with no view service left end in the log and the
+/// view service's status, never in a panic.
+#[test]
+fn an_operator_promotes_a_backup_and_impossible_promotions_are_logged() {
+    let s = scenario(
+        r#"{"version": 1, "name": "promote",
+        "protocol": {"name": "primary-backup", "params": {"mode": "sync"}},
+        "nodes": 5,
+        "workload": {"clients": 4, "rate": 20, "keys": 2, "start_ms": 500, "attach": [1, 2, 3, 4]},
+        "faults": [
+            {"at_ms": 1500, "type": "promote", "node": 3},
+            {"at_ms": 2500, "type": "crash", "node": 2},
+            {"at_ms": 2510, "type": "promote", "node": 2},
+            {"at_ms": 3400, "type": "promote", "node": 4},
+            {"at_ms": 3450, "type": "crash", "node": 0},
+            {"at_ms": 4000, "type": "promote", "node": 1}
+        ],
+        "duration_ms": 5000, "seed": 3}"#,
+    );
+    passed("promote", &s);
+    let mut e = engine(&s);
+    let waiting = views_at(&mut e, 1550);
+    assert_eq!(
+        primaries(&waiting),
+        vec![(1, 1)],
+        "with fencing the old primary keeps its role until its lease runs out"
+    );
+    assert_eq!(
+        logged(&*e, "node 0 takes the request to promote node 3"),
+        Some(1500)
+    );
+    let after = views_at(&mut e, 2000);
+    assert_eq!(primaries(&after), vec![(3, 2)], "node 3 leads epoch 2");
+    assert_eq!(
+        up(&after, 1).role.label,
+        "backup",
+        "the old primary follows it"
+    );
+    let abandoned = (2510..2900).step_by(5).find(|t| {
+        let v = views_at(&mut e, *t);
+        note(up(&v, 0), "status")
+            .is_some_and(|s| s.contains("promotion of node 2 abandoned: it is down"))
+    });
+    assert!(
+        abandoned.is_some(),
+        "the view service says it did not promote the crashed node"
+    );
+    let vs = views_at(&mut e, 3000);
+    assert_eq!(
+        primaries(&vs),
+        vec![(3, 3)],
+        "node 3 still leads (epoch 3 without node 2)"
+    );
+    let end = views_at(&mut e, 5000);
+    assert_eq!(
+        primaries(&end),
+        vec![(3, 3)],
+        "the view service crashed mid-promotion: nothing changed"
+    );
+    let gave_up = e
+        .log()
+        .iter()
+        .find(|l| l.what.contains("promoting node 1 gave up"))
+        .map(|l| l.what.clone())
+        .unwrap_or_default();
+    assert!(
+        gave_up.contains("the view manager does"),
+        "with the view service down nobody takes it: {gave_up}"
+    );
+}
+
+/// With the view in a Raft group, the group's leader takes the promotion and commits it.
+#[test]
+fn a_raft_view_store_promotes_through_its_leader() {
+    let mut s = preset("pb-view-raft-crash.json");
+    s.faults = vec![
+        serde_json::from_str(r#"{"at_ms": 1500, "type": "promote", "node": 5}"#)
+            .expect("a promote fault"),
+    ];
+    s.expect.clear();
+    passed("raft promote", &s);
+    let mut e = engine(&s);
+    let v = views_at(&mut e, 2500);
+    assert_eq!(primaries(&v), vec![(5, 2)], "node 5 leads epoch 2");
+    let taker = e
+        .log()
+        .iter()
+        .find(|l| l.what.contains("takes the request to promote node 5"))
+        .map(|l| l.what.clone())
+        .unwrap_or_default();
+    assert!(
+        ["node 0", "node 1", "node 2"]
+            .iter()
+            .any(|n| taker.starts_with(n)),
+        "a view node takes it: {taker}"
+    );
+}
+
 fn seeds() -> u64 {
     std::env::var("QUORUMLAB_SEEDS")
         .ok()

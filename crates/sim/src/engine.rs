@@ -248,6 +248,8 @@ pub struct Sim<P: Protocol> {
     pub recorder: Option<Recorder>,
     /// Membership changes asked for, and whether a leader took each.
     admin: Vec<(MembershipChange, bool)>,
+    /// Distinct reasons nodes gave for refusing the latest admin request (for the log).
+    refusals: Vec<String>,
     /// Nodes crashed since the last [`Sim::take_crashed`] (so a runtime that hosts
     /// nodes elsewhere can kill them).
     crashed: Vec<NodeId>,
@@ -324,6 +326,7 @@ impl<P: Protocol> Sim<P> {
             log: Vec::new(),
             recorder: None,
             admin: Vec::new(),
+            refusals: Vec::new(),
             crashed: Vec::new(),
             window_end: 0,
             in_client_event: false,
@@ -922,8 +925,12 @@ impl<P: Protocol> Sim<P> {
                 }
             }
         }
-        if let Some(Ok(())) = rec.admin {
-            self.admin_accepted(node);
+        match &rec.admin {
+            Some(Ok(())) => self.admin_accepted(node),
+            Some(Err(e)) if !self.refusals.contains(e) && self.refusals.len() < 4 => {
+                self.refusals.push(e.clone());
+            }
+            _ => {}
         }
         let (a, b) = rec.effects;
         for _ in a..b {
@@ -1268,6 +1275,10 @@ impl<P: Protocol> Sim<P> {
                 self.member(MembershipChange::Add { node }, 0);
             }
             FaultKind::RemoveNode { node } => self.member(MembershipChange::Remove { node }, 0),
+            FaultKind::Promote { node } => {
+                self.note(format!("an operator asks to promote node {node}"));
+                self.member(MembershipChange::Promote { node }, 0)
+            }
             FaultKind::Client { node, op } => self.console(node, op),
         }
     }
@@ -1285,11 +1296,27 @@ impl<P: Protocol> Sim<P> {
         if self.admin[idx].1 {
             return;
         }
-        if tries >= 100 {
-            self.note(format!(
-                "membership change {change:?} gave up: no leader took it"
-            ));
+        // A promotion is an operator's request of the moment: asked for half a second.
+        let limit = if matches!(change, MembershipChange::Promote { .. }) {
+            5
+        } else {
+            100
+        };
+        if tries >= limit {
+            let why = if self.refusals.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", self.refusals.join("; "))
+            };
+            let what = match &change {
+                MembershipChange::Promote { node } => format!("promoting node {node}"),
+                c => format!("membership change {c:?}"),
+            };
+            self.note(format!("{what} gave up: no node took it{why}"));
             return;
+        }
+        if tries == 0 {
+            self.refusals.clear();
         }
         let now = self.now;
         for i in 0..self.n {
@@ -1304,8 +1331,11 @@ impl<P: Protocol> Sim<P> {
     fn admin_accepted(&mut self, node: NodeId) {
         if let Some(a) = self.admin.iter_mut().find(|a| !a.1) {
             a.1 = true;
-            let c = a.0.clone();
-            self.note(format!("node {node} takes the membership change {c:?}"));
+            let what = match &a.0 {
+                MembershipChange::Promote { node: n } => format!("the request to promote node {n}"),
+                c => format!("the membership change {c:?}"),
+            };
+            self.note(format!("node {node} takes {what}"));
         }
     }
 

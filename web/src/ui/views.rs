@@ -622,6 +622,11 @@ fn node_panel(p: &Playground, ctx: &Ctx) -> Html {
         .unwrap_or(0);
     let at = action_time(p) / MS;
     let drawn = legend::drawn(status, view.as_ref());
+    // Offered where a protocol has a leader to choose (those that elect it refuse).
+    let proto = &p.session.scenario().protocol.name;
+    let promotable = registry::entries()
+        .iter()
+        .any(|e| e.name == proto.as_str() && e.has_leader);
     html! {
         <section class="ql-panel" data-testid="node-panel" data-node={id.to_string()}>
             <h2>{ format!("Node {id}") }
@@ -632,6 +637,9 @@ fn node_panel(p: &Playground, ctx: &Ctx) -> Html {
                 <button data-testid="restart" disabled={status != Status::Crashed} onclick={act(FaultKind::Restart { node: id.into(), disk: true })}>{ "Restart (disk)" }</button>
                 <button data-testid="restart-blank" disabled={status != Status::Crashed} onclick={act(FaultKind::Restart { node: id.into(), disk: false })}>{ "Restart blank" }</button>
                 <button data-testid="pause-node" disabled={status != Status::Up} onclick={act(FaultKind::Pause { node: id.into(), duration_ms: 1000 })}>{ "Pause 1 s" }</button>
+                if promotable {
+                    <button data-testid="promote" title="Manual failover, as operators do: ask the cluster to make this node its leader (refusals go to the log)" disabled={status == Status::Spare} onclick={act(FaultKind::Promote { node: id })}>{ "Promote" }</button>
+                }
                 <button data-testid="skew" onclick={act(FaultKind::Clock { node: id.into(), skew_ms: 100, drift_ppm: 0 })}>{ "Clock +100 ms" }</button>
                 <button onclick={act(FaultKind::Clock { node: id.into(), skew_ms: 0, drift_ppm: 100_000 })}>{ "Clock 10% fast" }</button>
             </div>

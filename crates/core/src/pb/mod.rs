@@ -348,6 +348,23 @@ impl Protocol for PrimaryBackup {
         self.is_primary()
     }
 
+    /// Only an operator's promotion (manual failover): replicas join by pinging the
+    /// view manager, and leave when it stops hearing them.
+    fn change_membership(
+        &mut self,
+        cx: &mut Ctx<'_, Self>,
+        change: crate::MembershipChange,
+    ) -> Result<(), String> {
+        self.ghost.clear();
+        match change {
+            crate::MembershipChange::Promote { node } => self.request_promotion(cx, node),
+            _ => Err(
+                "primary-backup's view manager adds replicas that ping it and removes silent ones"
+                    .to_string(),
+            ),
+        }
+    }
+
     /// The epoch of the view this node knows.
     fn epoch(&self) -> u64 {
         self.view_known().epoch

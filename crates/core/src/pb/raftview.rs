@@ -162,6 +162,7 @@ impl PrimaryBackup {
             if v.epoch > vs.view.epoch {
                 vs.view = v;
                 vs.lagging.clear();
+                vs.promote = None;
                 vs.status = format!(
                     "epoch {} committed by the Raft group: {:?}",
                     vs.view.epoch,
@@ -194,6 +195,7 @@ impl PrimaryBackup {
             (false, Some(_)) => {
                 g.ready_since = None;
                 g.pending = None;
+                vs.promote = None;
                 self.last_change = format!(
                     "no longer leads the view group (Raft term {})",
                     g.raft.term()

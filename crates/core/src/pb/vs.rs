@@ -8,6 +8,12 @@
 //! 2. A backup is dead, or the primary reports it stopped answering: remove it (a chain
 //!    is spliced).
 //! 3. A live replica outside the view: add it at the end (the tail of a chain).
+//!
+//! And an operator's manual failover ([`PrimaryBackup::request_promotion`]): a live
+//! backup holding the epoch's state becomes primary, the old primary (if alive) a
+//! backup. With fencing the view manager first stops renewing the old primary's lease
+//! and waits `dead_timeout_ms` (longer than a lease), as if it had died, so that two
+//! primaries never serve at once.
 
 use super::{Mode, PbMsg, PbWrite, PrimaryBackup, View};
 use crate::{Ctx, NodeId, Time};
@@ -37,6 +43,8 @@ pub struct ViewService {
     pub status: String,
     /// The first replica (the nodes before it keep the view).
     pub first: NodeId,
+    /// A manual promotion asked by an operator: (node, local time asked).
+    pub promote: Option<(NodeId, Time)>,
 }
 
 impl ViewService {
@@ -55,6 +63,7 @@ impl ViewService {
             lagging: Vec::new(),
             status: "initial view".to_string(),
             first,
+            promote: None,
         }
     }
 }
@@ -107,6 +116,12 @@ impl PrimaryBackup {
             // A Raft view store: only the group's ready leader answers.
             return;
         }
+        if let Some(vs) = &self.vs {
+            if self.p.fencing && vs.promote.is_some() && vs.view.primary == Some(from) {
+                // Being replaced by hand: its lease must run out first.
+                return;
+            }
+        }
         let view = self.view_known().clone();
         cx.send(from, PbMsg::View { view, sent });
     }
@@ -118,31 +133,140 @@ impl PrimaryBackup {
     fn decide(&mut self, cx: &mut Ctx<'_, Self>) {
         let now = cx.now();
         let p = self.p;
-        if let Some(g) = &self.group {
-            if !g.may_decide(now, p.dead_timeout_ms) {
-                return;
-            }
-            let Some(vs) = self.vs.as_mut() else { return };
-            match plan(vs, &p, now, super::raftview::MAX_PACKED) {
-                Ok(Some((view, why))) => self.propose(cx, view, &why),
-                Ok(None) => {}
-                Err(stuck) => vs.status = stuck,
-            }
+        let raft = self.group.is_some();
+        if self
+            .group
+            .as_ref()
+            .is_some_and(|g| !g.may_decide(now, p.dead_timeout_ms))
+        {
             return;
         }
         let Some(vs) = self.vs.as_mut() else { return };
-        match plan(vs, &p, now, usize::MAX) {
+        // A promotion that became impossible (the node died, ...) is dropped, and said.
+        let dropped = match vs.promote {
+            Some((c, at)) if now >= at + promotion_wait(&p) => promotion_problem(vs, &p, now, c)
+                .map(|why| {
+                    vs.promote = None;
+                    format!("promotion of node {c} abandoned: {why}")
+                }),
+            _ => None,
+        };
+        let max = if raft {
+            super::raftview::MAX_PACKED
+        } else {
+            usize::MAX
+        };
+        let planned = plan(vs, &p, now, max);
+        if let Some(d) = &dropped {
+            vs.status = d.clone();
+            self.last_change = d.clone();
+        }
+        let why_with = |why: String| match &dropped {
+            Some(d) => format!("{d}; {why}"),
+            None => why,
+        };
+        match planned {
+            Ok(Some((view, why))) if raft => self.propose(cx, view, &why_with(why)),
             Ok(Some((view, why))) => {
                 vs.view = view.clone();
                 vs.lagging.clear();
-                vs.status = format!("epoch {}: {why}", view.epoch);
+                vs.promote = None;
+                vs.status = format!("epoch {}: {}", view.epoch, why_with(why));
                 self.last_change = vs.status.clone();
                 cx.persist(PbWrite::View(view));
             }
             Ok(None) => {}
-            Err(stuck) => vs.status = stuck,
+            Err(stuck) => vs.status = why_with(stuck),
         }
     }
+
+    /// An operator asks to make `node` the primary (manual failover, or a switchover
+    /// while the primary lives). Only the view manager that decides takes it.
+    pub(super) fn request_promotion(
+        &mut self,
+        cx: &mut Ctx<'_, Self>,
+        node: NodeId,
+    ) -> Result<(), String> {
+        let now = cx.now();
+        let p = self.p;
+        if let Some(g) = &self.group {
+            if !g.serving() {
+                return Err("not the view group's leader (its leader decides)".to_string());
+            }
+        }
+        let Some(vs) = self.vs.as_mut() else {
+            return Err("replicas cannot promote: the view manager does".to_string());
+        };
+        if let Some((c, _)) = vs.promote {
+            return Err(format!("the promotion of node {c} is still under way"));
+        }
+        if let Some(why) = promotion_problem(vs, &p, now, node) {
+            vs.status = format!("cannot promote node {node}: {why}");
+            self.last_change = vs.status.clone();
+            return Err(vs.status.clone());
+        }
+        vs.promote = Some((node, now));
+        vs.status = if p.fencing && vs.view.primary.is_some() {
+            format!(
+                "operator asks to promote node {node}: the old primary's lease runs out first ({} ms)",
+                p.dead_timeout_ms
+            )
+        } else {
+            format!("operator asks to promote node {node}")
+        };
+        self.last_change = vs.status.clone();
+        self.decide(cx);
+        Ok(())
+    }
+}
+
+/// How long a promotion waits: with fencing, until the old primary's lease is out.
+fn promotion_wait(p: &super::PbParams) -> Time {
+    if p.fencing {
+        p.dead_timeout_ms * crate::MS
+    } else {
+        0
+    }
+}
+
+/// Why `node` cannot be promoted now, if it cannot.
+fn promotion_problem(
+    vs: &ViewService,
+    p: &super::PbParams,
+    now: Time,
+    node: NodeId,
+) -> Option<String> {
+    let v = &vs.view;
+    if v.primary == Some(node) {
+        return Some(format!("it is already the primary of epoch {}", v.epoch));
+    }
+    if !v.backups.contains(&node) {
+        return Some(format!(
+            "it is not a backup of epoch {} (view {:?})",
+            v.epoch,
+            v.members()
+        ));
+    }
+    let s = vs.seen.get(node as usize).cloned().unwrap_or_default();
+    if s.heard == 0 || now.saturating_sub(s.heard) > p.dead_timeout_ms * crate::MS {
+        return Some(format!(
+            "it is down or cut off (no ping for over {} ms)",
+            p.dead_timeout_ms
+        ));
+    }
+    if s.synced != v.epoch || s.epoch != v.epoch {
+        return Some(format!(
+            "it does not hold epoch {}'s state yet (still catching up)",
+            v.epoch
+        ));
+    }
+    if p.mode == Mode::Chain && v.backups.first() != Some(&node) {
+        return Some(
+            "in a chain only the head's successor can take over (it holds the longest prefix)"
+                .to_string(),
+        );
+    }
+    None
 }
 
 /// The next view, if the view must change (with why); `Err`: why it cannot.
@@ -208,6 +332,34 @@ fn plan(
                 format!("{why}: promoted node {c}, {what}"),
             )));
         }
+    }
+    if let Some((c, at)) = vs.promote {
+        if now < at + promotion_wait(p) || promotion_problem(vs, p, now, c).is_some() {
+            return Ok(None);
+        }
+        let mut backups: Vec<NodeId> = v
+            .backups
+            .iter()
+            .copied()
+            .filter(|b| *b != c && !dead(*b))
+            .collect();
+        let old = v.primary.filter(|o| !dead(*o));
+        // The old primary stays on as a backup (the tail of a chain).
+        backups.extend(old);
+        let why = match old {
+            Some(o) => {
+                format!("operator switched over: promoted node {c}, primary {o} is now a backup")
+            }
+            None => format!("operator failed over: promoted node {c}"),
+        };
+        return Ok(Some((
+            View {
+                epoch: v.epoch + 1,
+                primary: Some(c),
+                backups,
+            },
+            why,
+        )));
     }
     if let Some(b) = v
         .backups

@@ -1426,6 +1426,11 @@ impl Protocol for Raft {
         cx: &mut Ctx<'_, Self>,
         change: MembershipChange,
     ) -> Result<(), String> {
+        if let MembershipChange::Promote { node } = change {
+            return Err(format!(
+                "Raft elects its leader: node {node} cannot be promoted by hand"
+            ));
+        }
         if self.role != Role::Leader {
             return Err(match self.leader {
                 Some(l) => format!("node {} is not the leader (node {l} is)", self.id),
@@ -1467,6 +1472,9 @@ impl Protocol for Raft {
                     return Err(format!("cannot remove node {node}, the last member"));
                 }
                 members.retain(|m| *m != node);
+            }
+            MembershipChange::Promote { .. } => {
+                return Err("Raft elects its leader: no manual promotion".to_string())
             }
         }
         self.maybe_compact(cx);
