@@ -504,6 +504,48 @@ fn a_raft_view_store_promotes_through_its_leader() {
     );
 }
 
+/// When (ms) a node other than `old` first holds the primary role after `from` ms.
+fn failover_at(s: &Scenario, old: usize, from: u64) -> Option<u64> {
+    let mut e = engine(s);
+    (from..from + 1000).step_by(2).find(|t| {
+        let v = views_at(&mut e, *t);
+        primaries(&v).iter().any(|(i, _)| *i != old)
+    })
+}
+
+/// Failure detection is a parameter: the view manager's phi-accrual (the failure
+/// detector module's) learns the pings' rhythm, and on a steady network declares the
+/// crashed primary dead sooner than the fixed 120 ms timeout (with fencing never
+/// before a lease can have run out); its status says phi did it, and the view service
+/// shows each replica's suspicion as a gauge.
+#[test]
+fn phi_accrual_detects_the_crashed_primary_sooner_than_the_fixed_timeout() {
+    let fixed = preset("pb-async-primary-crash.json");
+    let phi = with_param(&fixed, "detector", serde_json::json!("phi-accrual"));
+    let t_fixed = failover_at(&fixed, 1, 1500).expect("fixed timeout fails over");
+    let t_phi = failover_at(&phi, 1, 1500).expect("phi-accrual fails over");
+    assert!(
+        t_phi + 20 < t_fixed,
+        "phi-accrual at {t_phi} ms, fixed timeout at {t_fixed} ms"
+    );
+    assert!(
+        t_phi >= 1500 + 80,
+        "not before the lease ran out: {t_phi} ms"
+    );
+    let mut e = engine(&phi);
+    let v = views_at(&mut e, t_phi + 50);
+    let vs = up(&v, 0);
+    let status = note(vs, "status").unwrap_or_default();
+    assert!(status.contains("suspected: phi"), "{status}");
+    assert!(
+        vs.gauges.iter().any(|g| g.label == "phi" && !g.flagged),
+        "live replicas' phi shown below the threshold: {:?}",
+        vs.gauges
+    );
+    let sum = run(&phi, phi.seed);
+    assert!(sum.invariants.violation.is_none(), "{:?}", sum.invariants);
+}
+
 fn seeds() -> u64 {
     std::env::var("QUORUMLAB_SEEDS")
         .ok()

@@ -39,7 +39,7 @@ mod vs;
 
 pub use check::PbMonitor;
 pub use msg::{Entry, PbDisk, PbMsg, PbWrite, Snapshot, View};
-pub use params::{Mode, PbParams, ReadFrom, ViewStore};
+pub use params::{FailureDetector, Mode, PbParams, ReadFrom, ViewStore};
 pub use vs::ViewService;
 
 use crate::raft::Kv;
@@ -273,7 +273,7 @@ impl Protocol for PrimaryBackup {
         if id < first {
             if params.view_store == ViewStore::Raft {
                 let g = raftview::Group::boot(id, disk.map(|d| &d.raft));
-                let mut vs = ViewService::boot(nodes, first, None);
+                let mut vs = ViewService::boot(params, nodes, first, None);
                 if let Some(v) = g.committed() {
                     vs.view = v;
                 }
@@ -281,6 +281,7 @@ impl Protocol for PrimaryBackup {
                 node.group = Some(Box::new(g));
             } else {
                 node.vs = Some(ViewService::boot(
+                    params,
                     nodes,
                     first,
                     disk.map(|d| d.view.clone()),

@@ -54,6 +54,18 @@ pub enum ViewStore {
     Raft,
 }
 
+/// How the view manager decides that a replica is dead.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailureDetector {
+    /// No ping for `dead_timeout_ms`.
+    #[default]
+    Fixed,
+    /// Phi-accrual over the replica's ping inter-arrival times (the failure-detector
+    /// module's): dead once phi reaches `phi_threshold`.
+    PhiAccrual,
+}
+
 /// Primary-backup parameters. Durations are in milliseconds of the node's local clock.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -80,6 +92,10 @@ pub struct PbParams {
     pub dead_timeout_ms: u64,
     /// With fencing: how long a ping answered by the view service lets a replica serve.
     pub lease_ms: u64,
+    /// How the view manager detects a dead replica.
+    pub detector: FailureDetector,
+    /// Phi-accrual: the suspicion level at which a replica is dead.
+    pub phi_threshold: u64,
 }
 
 impl Default for PbParams {
@@ -94,6 +110,8 @@ impl Default for PbParams {
             ping_interval_ms: 20,
             dead_timeout_ms: 120,
             lease_ms: 80,
+            detector: FailureDetector::Fixed,
+            phi_threshold: 8,
         }
     }
 }
@@ -121,6 +139,13 @@ impl PbParams {
                     "{} must be at least 1 and below dead_timeout_ms ({}): with fencing a primary's lease must run out before the view service replaces it",
                     self.lease_ms, self.dead_timeout_ms
                 ),
+            ));
+        }
+        if self.detector == FailureDetector::PhiAccrual && !(1..=1000).contains(&self.phi_threshold)
+        {
+            v.push((
+                "phi_threshold",
+                format!("{} must be between 1 and 1000", self.phi_threshold),
             ));
         }
         if self.mode == Mode::SemiSync && self.acks == 0 {
@@ -198,6 +223,8 @@ pub const PB_PARAMS: &[ParamSpec] = &[
     ParamSpec::ms("ping_interval_ms", 1, "How often replicas ping the view service, and the primary re-sends what its backups lack."),
     ParamSpec::ms("dead_timeout_ms", 1, "The view service declares a replica dead after hearing no ping for this long; a primary reports a backup that has not answered for this long."),
     ParamSpec::ms("lease_ms", 0, "With fencing: how long after sending a ping the view service answered a replica may serve clients."),
+    ParamSpec::choice("detector", &["fixed", "phi-accrual"], "How the view manager decides a replica is dead. fixed: no ping for dead_timeout_ms. phi-accrual: the failure detectors' phi over the replica's ping inter-arrival times reaches phi_threshold (adapts to a jittery network; with fencing never before lease_ms of silence)."),
+    ParamSpec::count("phi_threshold", 1, "", "Phi-accrual: the suspicion level at which a replica is dead (phi = 8: a silence as unlikely as 1 in 10^8 given the pings so far). 1 to 1000."),
 ];
 
 #[cfg(test)]

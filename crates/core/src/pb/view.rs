@@ -95,6 +95,26 @@ pub(super) fn view(n: &PrimaryBackup) -> NodeView {
                 ),
             ));
         }
+        // How suspect each replica of the view looks to this view manager.
+        let phi = vs.phi.is_some();
+        let gauges = v
+            .members()
+            .into_iter()
+            .map(|m| {
+                let (level, dead) = vs.suspicion(&n.p, m, vs.now);
+                Gauge {
+                    node: m,
+                    label: if phi { "phi" } else { "silence ms" }.into(),
+                    value: level,
+                    max: if phi {
+                        n.p.phi_threshold as f64
+                    } else {
+                        n.p.dead_timeout_ms as f64
+                    },
+                    flagged: dead,
+                }
+            })
+            .collect();
         return NodeView {
             role: role(n),
             term: v.epoch,
@@ -102,6 +122,7 @@ pub(super) fn view(n: &PrimaryBackup) -> NodeView {
             fields: notes,
             members,
             last_change: n.last_change.clone(),
+            gauges,
             ..Default::default()
         };
     }

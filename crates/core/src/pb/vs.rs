@@ -15,12 +15,15 @@
 //! and waits `dead_timeout_ms` (longer than a lease), as if it had died, so that two
 //! primaries never serve at once.
 
-use super::{Mode, PbMsg, PbWrite, PrimaryBackup, View};
-use crate::{Ctx, NodeId, Time};
+use super::{FailureDetector, Mode, PbMsg, PbParams, PbWrite, PrimaryBackup, View};
+use crate::fd::{Detector, PhiAccrualDetector, PhiAccrualParams, Window};
+use crate::{Ctx, NodeId, Time, MS};
 
 /// What the view service keeps of each replica.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Seen {
+    /// Phi-accrual: the replica's recent ping inter-arrival times.
+    pub gaps: Window,
     /// Local time of its last ping.
     pub heard: Time,
     /// What it reported: the epoch it knows, the epoch of the state it holds, its last
@@ -45,10 +48,51 @@ pub struct ViewService {
     pub first: NodeId,
     /// A manual promotion asked by an operator: (node, local time asked).
     pub promote: Option<(NodeId, Time)>,
+    /// With `detector = "phi-accrual"`: the failure-detector module's phi-accrual.
+    pub phi: Option<PhiAccrualDetector>,
+    /// Local time of the last event (for the picture's suspicion gauges).
+    pub now: Time,
+}
+
+/// The phi-accrual detector for these parameters: heartbeats are the pings; a replica
+/// never heard twice is dead after `dead_timeout_ms`, and gaps longer than that are
+/// not learnt from (a partition or a crash is not the rhythm).
+pub fn phi_detector(p: &PbParams) -> Option<PhiAccrualDetector> {
+    (p.detector == FailureDetector::PhiAccrual).then(|| {
+        PhiAccrualDetector::new(&PhiAccrualParams {
+            interval_ms: p.ping_interval_ms,
+            check_interval_ms: p.ping_interval_ms,
+            threshold: p.phi_threshold as f64,
+            window: 100,
+            min_std_dev_ms: (p.ping_interval_ms / 4).max(1),
+            acceptable_pause_ms: 0,
+            bootstrap_ms: p.dead_timeout_ms,
+            max_sample_ms: p.dead_timeout_ms,
+        })
+    })
 }
 
 impl ViewService {
-    pub(super) fn boot(nodes: usize, first: NodeId, disk: Option<View>) -> Self {
+    /// Whether replica `n` is dead now, and its suspicion level (phi, or the silence
+    /// in milliseconds with a fixed timeout).
+    pub fn suspicion(&self, p: &PbParams, n: NodeId, now: Time) -> (f64, bool) {
+        let s = self.seen.get(n as usize);
+        let heard = s.map(|s| s.heard).unwrap_or(0);
+        let silence = now.saturating_sub(heard);
+        match (&self.phi, s) {
+            (Some(d), Some(s)) => {
+                let (level, verdict) = d.assess(&s.gaps, silence);
+                // With fencing, never before a lease can have run out.
+                let floor = if p.fencing { p.lease_ms * MS } else { 0 };
+                (level, verdict && silence > floor)
+            }
+            _ => (silence as f64 / MS as f64, silence > p.dead_timeout_ms * MS),
+        }
+    }
+}
+
+impl ViewService {
+    pub(super) fn boot(p: &PbParams, nodes: usize, first: NodeId, disk: Option<View>) -> Self {
         let view = match disk {
             Some(v) if v.epoch > 0 => v,
             _ => View {
@@ -64,6 +108,8 @@ impl ViewService {
             status: "initial view".to_string(),
             first,
             promote: None,
+            phi: phi_detector(p),
+            now: 0,
         }
     }
 }
@@ -96,9 +142,15 @@ impl PrimaryBackup {
         };
         let now = cx.now();
         let Some(vs) = self.vs.as_mut() else { return };
+        vs.now = now;
         let Some(s) = vs.seen.get_mut(from as usize) else {
             return;
         };
+        if let Some(d) = &vs.phi {
+            if s.heard > 0 && now > s.heard {
+                d.sample(&mut s.gaps, now - s.heard);
+            }
+        }
         s.heard = now.max(1);
         s.epoch = epoch;
         s.synced = synced;
@@ -127,6 +179,9 @@ impl PrimaryBackup {
     }
 
     pub(super) fn vs_tick(&mut self, cx: &mut Ctx<'_, Self>) {
+        if let Some(vs) = self.vs.as_mut() {
+            vs.now = cx.now();
+        }
         self.decide(cx);
     }
 
@@ -220,6 +275,19 @@ impl PrimaryBackup {
     }
 }
 
+/// Why a replica counts as dead, in words.
+fn silent(vs: &ViewService, p: &PbParams, n: NodeId, now: Time) -> String {
+    match vs.phi {
+        Some(_) => format!(
+            "suspected: phi {:.1} >= {} after {} ms without a ping",
+            vs.suspicion(p, n, now).0,
+            p.phi_threshold,
+            now.saturating_sub(vs.seen.get(n as usize).map(|s| s.heard).unwrap_or(0)) / MS
+        ),
+        None => format!("silent for over {} ms", p.dead_timeout_ms),
+    }
+}
+
 /// How long a promotion waits: with fencing, until the old primary's lease is out.
 fn promotion_wait(p: &super::PbParams) -> Time {
     if p.fencing {
@@ -248,10 +316,10 @@ fn promotion_problem(
         ));
     }
     let s = vs.seen.get(node as usize).cloned().unwrap_or_default();
-    if s.heard == 0 || now.saturating_sub(s.heard) > p.dead_timeout_ms * crate::MS {
+    if s.heard == 0 || vs.suspicion(p, node, now).1 {
         return Some(format!(
-            "it is down or cut off (no ping for over {} ms)",
-            p.dead_timeout_ms
+            "it is down or cut off ({})",
+            silent(vs, p, node, now)
         ));
     }
     if s.synced != v.epoch || s.epoch != v.epoch {
@@ -279,7 +347,7 @@ fn plan(
     let dead_after = p.dead_timeout_ms * crate::MS;
     let chain = p.mode == Mode::Chain;
     let seen = |n: NodeId| vs.seen.get(n as usize).cloned().unwrap_or_default();
-    let dead = |n: NodeId| now.saturating_sub(seen(n).heard) > dead_after;
+    let dead = |n: NodeId| vs.suspicion(p, n, now).1;
     let v = &vs.view;
     if let Some(pr) = v.primary {
         let sp = seen(pr);
@@ -304,7 +372,7 @@ fn plan(
             let why = if rebooted {
                 format!("primary {pr} rebooted")
             } else {
-                format!("primary {pr} silent for over {} ms", p.dead_timeout_ms)
+                format!("primary {pr} {}", silent(vs, p, pr, now))
             };
             let Some(c) = pick else {
                 return Err(format!(
@@ -368,7 +436,7 @@ fn plan(
         .find(|b| dead(*b) || vs.lagging.contains(b))
     {
         let why = if dead(b) {
-            format!("backup {b} silent for over {} ms", p.dead_timeout_ms)
+            format!("backup {b} {}", silent(vs, p, b, now))
         } else {
             format!("the primary reports backup {b} not answering")
         };
