@@ -546,6 +546,48 @@ fn phi_accrual_detects_the_crashed_primary_sooner_than_the_fixed_timeout() {
     assert!(sum.invariants.violation.is_none(), "{:?}", sum.invariants);
 }
 
+/// The CAP panel's comparisons: the same seed, faults and workload as async
+/// primary-backup, with sync replication and with Raft instead. Async loses an
+/// acknowledged write; sync and Raft do not.
+#[test]
+fn the_cap_panel_compares_async_with_sync_and_raft() {
+    let base = preset("pb-async-primary-crash.json");
+    let listing = quorumlab_sim::registry::entries()
+        .into_iter()
+        .find(|e| e.name == "primary-backup")
+        .expect("listed")
+        .listing;
+    let variant = |id: &str| {
+        let v = listing
+            .compare
+            .iter()
+            .find(|v| v.id == id)
+            .unwrap_or_else(|| panic!("a {id} variant"));
+        let s = v.apply(&base).expect("applies");
+        s.validate().expect("valid");
+        assert_eq!(s.faults, base.faults, "{id}: same faults");
+        assert_eq!(s.seed, base.seed, "{id}: same seed");
+        s
+    };
+    let sync = variant("Sync");
+    let raft = variant("Raft");
+    assert_eq!(raft.protocol.name, "raft");
+    assert!(
+        run(&base, base.seed).linearizable.failed(),
+        "async loses a write"
+    );
+    for (name, s) in [("sync", &sync), ("raft", &raft)] {
+        let sum = run(s, s.seed);
+        assert_eq!(
+            sum.linearizable,
+            Check::Passed,
+            "{name}: {:?}",
+            sum.linearizable
+        );
+        assert!(sum.invariants.violation.is_none(), "{name}");
+    }
+}
+
 fn seeds() -> u64 {
     std::env::var("QUORUMLAB_SEEDS")
         .ok()
