@@ -468,7 +468,7 @@ fn an_operator_promotes_a_backup_and_impossible_promotions_are_logged() {
     let gave_up = e
         .log()
         .iter()
-        .find(|l| l.what.contains("promoting node 1 gave up"))
+        .find(|l| l.what.contains("the request to promote node 1 gave up"))
         .map(|l| l.what.clone())
         .unwrap_or_default();
     assert!(

@@ -1303,16 +1303,7 @@ impl<P: Protocol> Sim<P> {
             100
         };
         if tries >= limit {
-            let why = if self.refusals.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", self.refusals.join("; "))
-            };
-            let what = match &change {
-                MembershipChange::Promote { node } => format!("promoting node {node}"),
-                c => format!("membership change {c:?}"),
-            };
-            self.note(format!("{what} gave up: no node took it{why}"));
+            self.note(admin_note(&change, None, &self.refusals));
             return;
         }
         if tries == 0 {
@@ -1331,11 +1322,8 @@ impl<P: Protocol> Sim<P> {
     fn admin_accepted(&mut self, node: NodeId) {
         if let Some(a) = self.admin.iter_mut().find(|a| !a.1) {
             a.1 = true;
-            let what = match &a.0 {
-                MembershipChange::Promote { node: n } => format!("the request to promote node {n}"),
-                c => format!("the membership change {c:?}"),
-            };
-            self.note(format!("node {node} takes {what}"));
+            let line = admin_note(&a.0, Some(node), &[]);
+            self.note(line);
         }
     }
 
@@ -2056,4 +2044,18 @@ fn plan_nemesis(
         _ => {}
     }
     plan
+}
+
+/// The log line of an admin request taken by `taker`, or given up (`None`) after the
+/// nodes' `refusals`. Not generic: one copy whatever the protocols (the page's bundle).
+fn admin_note(change: &MembershipChange, taker: Option<NodeId>, refusals: &[String]) -> String {
+    let what = match change {
+        MembershipChange::Promote { node } => format!("the request to promote node {node}"),
+        c => format!("the membership change {c:?}"),
+    };
+    match taker {
+        Some(n) => format!("node {n} takes {what}"),
+        None if refusals.is_empty() => format!("{what} gave up: no node took it"),
+        None => format!("{what} gave up: no node took it ({})", refusals.join("; ")),
+    }
 }

@@ -716,12 +716,17 @@ fn view_details(v: &NodeView, skew: i64) -> Html {
             }
             if !v.gauges.is_empty() {
                 <h3>{ "Peers" }</h3>
-                <table class="ql-table" data-testid="gauges"><tr><th>{ "node" }</th><th>{ "measure" }</th><th>{ "level" }</th><th>{ "threshold" }</th><th>{ "flagged" }</th></tr>
-                    { for v.gauges.iter().map(|g| html! {
-                        <tr class={classes!(g.flagged.then_some("bad"))} data-node={g.node.to_string()} data-flagged={g.flagged.to_string()}>
-                            <td>{ g.node }</td><td>{ g.label.clone() }</td><td>{ format!("{:.2}", g.value) }</td><td>{ format!("{:.2}", g.max) }</td><td>{ if g.flagged { "yes" } else { "no" } }</td>
+                <table class="ql-table" data-testid="gauges"><tr><th>{ "node" }</th><th>{ "measure" }</th><th>{ "level" }</th><th></th><th>{ "threshold" }</th><th>{ "flagged" }</th></tr>
+                    { for v.gauges.iter().map(|g| {
+                        // A bar: the level against the threshold (full at or past it).
+                        let w = if g.max > 0.0 { (g.value / g.max).clamp(0.0, 1.0) * 60.0 } else { 0.0 };
+                        html! {
+                        <tr class={classes!(g.flagged.then_some("bad"))} data-node={g.node.to_string()} data-flagged={g.flagged.to_string()} data-label={g.label.clone()}>
+                            <td>{ g.node }</td><td>{ g.label.clone() }</td><td>{ format!("{:.2}", g.value) }</td>
+                            <td><svg class="ql-bar" width="60" height="8"><rect width="60" height="8" /><rect class="lvl" data-testid="gauge-bar" width={format!("{w:.1}")} height="8" /></svg></td>
+                            <td>{ format!("{:.2}", g.max) }</td><td>{ if g.flagged { "yes" } else { "no" } }</td>
                         </tr>
-                    }) }
+                    } }) }
                 </table>
             }
         </div>

@@ -298,7 +298,7 @@ impl Protocol for PrimaryBackup {
     fn start(&mut self, cx: &mut Ctx<'_, Self>) {
         if self.vs.is_some() {
             self.vs_start(cx);
-            self.drive(cx, |r, rcx| r.start(rcx));
+            self.drive(cx, raftview::Input::Start);
         } else {
             self.ping(cx);
         }
@@ -308,7 +308,7 @@ impl Protocol for PrimaryBackup {
     fn on_message(&mut self, cx: &mut Ctx<'_, Self>, from: NodeId, msg: PbMsg) {
         self.ghost.clear();
         if let PbMsg::Raft(m) = msg {
-            self.drive(cx, |r, rcx| r.on_message(rcx, from, m));
+            self.drive(cx, raftview::Input::Msg(from, m));
         } else if self.vs.is_some() {
             self.vs_message(cx, from, msg);
         } else {
@@ -320,7 +320,7 @@ impl Protocol for PrimaryBackup {
         self.ghost.clear();
         if timer >= raftview::RAFT_TIMER_BASE {
             let t = timer - raftview::RAFT_TIMER_BASE;
-            self.drive(cx, |r, rcx| r.on_timer(rcx, t));
+            self.drive(cx, raftview::Input::Timer(t));
             return;
         }
         if timer != TIMER_TICK {

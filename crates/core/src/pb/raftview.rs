@@ -122,20 +122,30 @@ impl Group {
     }
 }
 
+/// What a view node hands its Raft member.
+pub(super) enum Input {
+    Start,
+    Msg(NodeId, crate::raft::RaftMsg),
+    Timer(TimerId),
+    Client(ClientRequest),
+}
+
 impl PrimaryBackup {
-    /// Run `f` on this view node's Raft member, turning its effects into ours, then
-    /// learn what it committed.
-    pub(super) fn drive(
-        &mut self,
-        cx: &mut Ctx<'_, Self>,
-        f: impl FnOnce(&mut Raft, &mut Ctx<'_, Raft>),
-    ) {
+    /// Hand `input` to this view node's Raft member, turn its effects into ours, then
+    /// learn what it committed. (One function, not one per handler: the page's bundle.)
+    pub(super) fn drive(&mut self, cx: &mut Ctx<'_, Self>, input: Input) {
         let Some(g) = self.group.as_mut() else { return };
         let mut effects: Vec<Effect<Raft>> = Vec::new();
         {
             let (id, now) = (cx.id(), cx.now());
             let mut rcx = Ctx::new(id, now, cx.rng(), &mut effects);
-            f(&mut g.raft, &mut rcx);
+            let r = &mut g.raft;
+            match input {
+                Input::Start => r.start(&mut rcx),
+                Input::Msg(from, m) => r.on_message(&mut rcx, from, m),
+                Input::Timer(t) => r.on_timer(&mut rcx, t),
+                Input::Client(req) => r.on_client(&mut rcx, req),
+            }
         }
         for e in effects {
             match e {
@@ -243,7 +253,7 @@ impl PrimaryBackup {
             vs.status = format!("proposed epoch {} to the Raft group: {why}", view.epoch);
             self.last_change = vs.status.clone();
         }
-        self.drive(cx, |r, rcx| r.on_client(rcx, req));
+        self.drive(cx, Input::Client(req));
     }
 }
 

@@ -7,7 +7,10 @@
 //! state transfer), `deposed` (named primary no more, or its lease ran out) and `idle`
 //! (outside the view), both neutral; the epoch; a `follows` edge to the primary; the
 //! log in memory, committed up to the last index when the node holds the epoch's state;
-//! each downstream replica's acknowledged index as progress, and its lag as a gauge.
+//! each downstream replica's acknowledged index as progress, and its lag as a gauge
+//! (`snapshot transfer` until a recovering replica installed its snapshot, then the
+//! entries it still has to replay). In a chain each node draws a `chain` arrow to its
+//! successor instead of `follows`. The view manager shows each member's suspicion.
 
 use super::{Mode, PrimaryBackup};
 use crate::{
@@ -191,7 +194,8 @@ pub(super) fn view(n: &PrimaryBackup) -> NodeView {
                 let lag = n.last.saturating_sub(p.acked);
                 Gauge {
                     node: p.node,
-                    label: "lag".into(),
+                    // A recovering replica: its snapshot first, then the log replayed.
+                    label: if p.synced { "lag" } else { "snapshot transfer" }.into(),
                     value: lag as f64,
                     max: 10.0,
                     flagged: !p.synced || lag > 10,
@@ -201,12 +205,23 @@ pub(super) fn view(n: &PrimaryBackup) -> NodeView {
     } else {
         Vec::new()
     };
-    let edges = match v.primary {
-        Some(p) if p != n.id && v.contains(n.id) => vec![EdgeMark {
-            to: p,
-            label: "follows".into(),
-        }],
-        _ => Vec::new(),
+    // A chain is drawn as arrows along it (head to tail); a backup follows its primary.
+    let edges = if n.p.mode == Mode::Chain {
+        v.successor(n.id)
+            .map(|to| EdgeMark {
+                to,
+                label: "chain".into(),
+            })
+            .into_iter()
+            .collect()
+    } else {
+        match v.primary {
+            Some(p) if p != n.id && v.contains(n.id) => vec![EdgeMark {
+                to: p,
+                label: "follows".into(),
+            }],
+            _ => Vec::new(),
+        }
     };
     NodeView {
         role: role(n),
