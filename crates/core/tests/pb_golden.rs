@@ -108,7 +108,7 @@ fn msg(m: &PbMsg) -> String {
         } => format!("ack epoch={epoch} last={last} synced={synced}"),
         PbMsg::Stale { epoch } => format!("stale-epoch epoch={epoch}"),
         PbMsg::Forward { req } => format!("forward {} (c{}#{})", op(&req.op), req.client, req.seq),
-        PbMsg::Raft(m) => {
+        PbMsg::Raft { msg: m } => {
             let mut s = format!("raft {} term={}", m.kind(), m.term());
             if let RaftMsg::Append {
                 entries, commit, ..

@@ -307,7 +307,7 @@ impl Protocol for PrimaryBackup {
 
     fn on_message(&mut self, cx: &mut Ctx<'_, Self>, from: NodeId, msg: PbMsg) {
         self.ghost.clear();
-        if let PbMsg::Raft(m) = msg {
+        if let PbMsg::Raft { msg: m } = msg {
             self.drive(cx, raftview::Input::Msg(from, m));
         } else if self.vs.is_some() {
             self.vs_message(cx, from, msg);

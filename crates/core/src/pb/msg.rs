@@ -93,8 +93,10 @@ pub enum PbMsg {
     Stale { epoch: u64 },
     /// A request passed along the chain: writes to the head, reads to the tail.
     Forward { req: ClientRequest },
-    /// Between the view nodes of a Raft view store: their Raft group's messages.
-    Raft(RaftMsg),
+    /// Between the view nodes of a Raft view store: their Raft group's messages. (A
+    /// struct variant: its field reads and writes through the very code Raft's own
+    /// messages do in a job, one copy in the bundles.)
+    Raft { msg: RaftMsg },
 }
 
 impl Message for PbMsg {
@@ -107,7 +109,7 @@ impl Message for PbMsg {
             PbMsg::Ack { .. } => "ack",
             PbMsg::Stale { .. } => "stale-epoch",
             PbMsg::Forward { .. } => "forward",
-            PbMsg::Raft(_) => "view-raft",
+            PbMsg::Raft { .. } => "view-raft",
         }
     }
 }

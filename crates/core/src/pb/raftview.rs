@@ -149,7 +149,7 @@ impl PrimaryBackup {
         }
         for e in effects {
             match e {
-                Effect::Send { to, msg } => cx.send(to, PbMsg::Raft(msg)),
+                Effect::Send { to, msg } => cx.send(to, PbMsg::Raft { msg }),
                 Effect::SetTimer { timer, after } => cx.set_timer(RAFT_TIMER_BASE + timer, after),
                 Effect::CancelTimer { timer } => cx.cancel_timer(RAFT_TIMER_BASE + timer),
                 Effect::Persist(w) => cx.persist(PbWrite::Raft(w)),

@@ -442,7 +442,7 @@ impl PrimaryBackup {
                 }
             }
             PbMsg::Forward { req } => self.client(cx, req, true),
-            PbMsg::Ping { .. } | PbMsg::Raft(_) => {}
+            PbMsg::Ping { .. } | PbMsg::Raft { .. } => {}
         }
     }
 
