@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { sharedBrowser } from './harness.mjs';
 import { ROOT } from './static-server.mjs';
@@ -67,7 +68,15 @@ test('a false expectation fails at its moment, and its moment is one click away'
   ];
   const { page, errors } = await open(s);
   await seek(page, 8000);
-  await page.waitForFunction(() => document.querySelector('[data-testid="lesson"]').dataset.failed === '1', null, { timeout: TIMEOUT, polling: 'raf' });
+  // The history's verdict comes from the analysis worker, after the run's own checks.
+  await page.waitForFunction(
+    () => {
+      const d = document.querySelector('[data-testid="lesson"]').dataset;
+      return d.failed === '1' && Number(d.passed) + Number(d.failed) === Number(d.total);
+    },
+    null,
+    { timeout: TIMEOUT, polling: 'raf' },
+  );
   const [bad, lin] = await items(page);
   assert.equal(bad.status, 'failed');
   assert.match(bad.text, /write succeeded/);
@@ -81,6 +90,49 @@ test('a false expectation fails at its moment, and its moment is one click away'
     { timeout: TIMEOUT, polling: 'raf' },
   );
   await page.locator('[data-testid="lesson"]').screenshot({ path: '/tmp/quorumlab-lessons-failed.png' });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('split brain without fencing: the anomalies are listed under the verdict, each one click from its moment', { timeout: 120_000 }, async () => {
+  const text = await readFile(join(ROOT, 'scenarios', 'pb-split-brain.json'), 'utf8');
+  // The CLI's run (built in release by the test step before); exit 1 is the expected
+  // non-linearizable history, not a failure of the command.
+  const r = spawnSync('cargo', ['run', '-q', '--release', '-p', 'quorumlab-cli', '--', 'run', '-', '--json'], {
+    cwd: ROOT,
+    input: text,
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
+  assert.ok(r.status === 0 || r.status === 1, `quorumlab run failed (${r.status}): ${r.stderr}`);
+  const native = JSON.parse(r.stdout);
+  const { page, errors } = await open(text);
+  await seek(page, JSON.parse(text).duration_ms);
+  await page.getByTestId('tab-cap').click();
+  const panel = page.locator('[data-testid="anomaly-list"]');
+  await panel.waitFor({ timeout: TIMEOUT });
+  const counts = await panel.evaluate((e) => ({ ...e.dataset }));
+  // The page's counts are the CLI's.
+  assert.equal(Number(counts.lost), native.anomalies.lost_writes);
+  assert.equal(Number(counts.stale), native.anomalies.stale_reads);
+  assert.equal(Number(counts.split), native.anomalies.split_brains);
+  assert.ok(Number(counts.split) >= 1 && Number(counts.lost) >= 1, JSON.stringify(counts));
+  // The lesson's anomaly expectations hold at the end.
+  await page.waitForFunction(
+    (n) => Number(document.querySelector('[data-testid="lesson"]').dataset.passed) === n,
+    JSON.parse(text).expect.length,
+    { timeout: TIMEOUT, polling: 'raf' },
+  );
+  const split = page.locator('[data-testid="anomaly"][data-kind="split_brain"]').first();
+  assert.match(await split.textContent(), /both accepted writes/);
+  const at = Number(await split.getAttribute('data-at'));
+  await split.locator('[data-testid="anomaly-seek"]').click();
+  await page.waitForFunction(
+    (us) => Math.abs(Number(document.querySelector('[data-testid="time"]')?.dataset.us) - us) <= 1000,
+    at,
+    { timeout: TIMEOUT, polling: 'raf' },
+  );
+  await page.locator('[data-testid="cap-panel"]').screenshot({ path: '/tmp/quorumlab-anomalies.png' });
   assert.deepEqual(errors, []);
   await page.close();
 });

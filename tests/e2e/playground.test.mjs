@@ -414,7 +414,8 @@ test('a stale read is caught by the checker and its explanation drawn', { timeou
       await waitForSimTime(page, 3_000 * MS, { timeout: TIMEOUT });
       await page.getByTestId('tab-console').click();
       await page.getByTestId('check-now').click();
-      const v = page.locator('[data-testid="verdict"] [data-verdict]');
+      // The analysis worker answers after a moment ("checking" until then).
+      const v = page.locator('[data-testid="verdict"] [data-verdict]:not([data-verdict="checking"])');
       await v.waitFor({ timeout: TIMEOUT });
       assert.equal(await v.getAttribute('data-verdict'), 'passed');
       const at = Number(await page.getByTestId('verdict').getAttribute('data-at'));

@@ -214,6 +214,12 @@ test('served without the isolation headers, the page isolates itself once with a
     await page.locator('[data-testid="runtime"][data-transport="shared-memory"]').waitFor({ timeout: 60_000 });
     assert.equal(await page.evaluate(() => crossOriginIsolated), true);
     assert.equal(await page.evaluate(() => navigator.serviceWorker.controller !== null), true);
+    // The page in front of us is the one reload: the browser says so, and the guard that
+    // forbids a second one is set. (Playwright may report the reload's `load` event after
+    // the runtime shows up, so the count is awaited rather than read at once.)
+    assert.equal(await page.evaluate(() => performance.getEntriesByType('navigation')[0].type), 'reload');
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('quorumlab-isolation-reload')), '1');
+    for (let i = 0; i < 100 && loads < 2; i++) await page.waitForTimeout(100);
     assert.equal(loads, 2, 'the first visit reloads once');
     // The link (runtime and scenario) survives the reload.
     assert.equal(page.url(), url);
@@ -238,6 +244,8 @@ test('served without the isolation headers, the page isolates itself once with a
     next.on('load', () => (nextLoads += 1));
     await next.goto(`${plain.url}?runtime=workers`, { waitUntil: 'load' });
     await next.locator('[data-testid="runtime"][data-transport="shared-memory"]').waitFor({ timeout: 60_000 });
+    assert.equal(await next.evaluate(() => performance.getEntriesByType('navigation')[0].type), 'navigate');
+    await next.waitForTimeout(500);
     assert.equal(nextLoads, 1);
     await next.close();
     assert.deepEqual([...errors, ...nextErrors], []);

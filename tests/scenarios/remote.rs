@@ -33,6 +33,7 @@ fn every_protocols_presets_are_the_same_run_through_the_worker_boundary() {
                             e.kind,
                             quorumlab_sim::expect::ExpectKind::Linearizable { .. }
                                 | quorumlab_sim::expect::ExpectKind::StateEqual {}
+                                | quorumlab_sim::expect::ExpectKind::Anomaly { .. }
                         )
                     })
                     .map(|(x, _)| x.clone())

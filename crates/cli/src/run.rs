@@ -153,6 +153,24 @@ fn human(s: &Summary, e: &dyn Engine, took: Duration) -> String {
     }
     println!("converge   {}", check_line(&s.convergence));
     println!("history    {}", check_line(&s.linearizable));
+    let a = &s.anomalies;
+    println!("anomalies  {}", a.line());
+    for x in a.list.iter().take(10) {
+        println!("  {:>10.3} ms  {}: {}", x.at_ms, x.kind.name(), x.detail);
+    }
+    if a.list.len() > 10 {
+        println!(
+            "  ... {} more (--json lists up to {})",
+            a.list.len() - 10,
+            quorumlab_sim::anomaly::LIST_CAP
+        );
+    }
+    for u in &a.unmeasured {
+        println!("  not measured: {u}");
+    }
+    for u in &a.notes {
+        println!("  note: {u}");
+    }
     if !s.expectations.is_empty() {
         let failed = s.expectations_failed();
         println!(

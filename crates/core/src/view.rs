@@ -116,6 +116,11 @@ pub struct LogSection {
     pub commit_label: String,
     /// Replication progress of each peer as a leader sees it.
     pub progress: Vec<ProgressView>,
+    /// Where each epoch's entries begin, `(epoch, first index)`, over the whole log
+    /// including what a snapshot compacted (empty: not kept). Lets a checker tell which
+    /// epoch wrote a compacted position.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub epoch_starts: Vec<(u64, u64)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

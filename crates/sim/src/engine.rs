@@ -229,6 +229,8 @@ pub struct Sim<P: Protocol> {
     nemesis_count: u32,
     client_stop: Time,
     pub history: History,
+    /// Who accepted acknowledged writes, when (for split brain: [`crate::anomaly`]).
+    pub serving: crate::anomaly::Serving,
     pub metrics: Metrics,
     hash: StableHasher,
     events: u64,
@@ -314,6 +316,7 @@ impl<P: Protocol> Sim<P> {
             nemesis_count: 0,
             client_stop: 0,
             history: History::default(),
+            serving: Default::default(),
             metrics: Metrics::new(scenario.metrics_window_ms * MS),
             hash: StableHasher::new(),
             events: 0,
@@ -1022,6 +1025,25 @@ impl<P: Protocol> Sim<P> {
                 let Some(c) = self.clients.get(r.client as usize) else {
                     return;
                 };
+                // A write acknowledged: the node that accepted it was serving writes.
+                if let (Outcome::Ok { .. }, Some(cur)) =
+                    (&r.outcome, c.current.as_ref().filter(|x| x.seq == r.seq))
+                {
+                    if !cur.op.is_read() {
+                        let (at, arrived) = cur
+                            .arrivals
+                            .iter()
+                            .rev()
+                            .find(|(n, t)| *n == node && *t <= now)
+                            .or(cur.arrivals.last())
+                            .copied()
+                            .unwrap_or((node, now));
+                        let epoch =
+                            r.at.and_then(|p| p.term)
+                                .unwrap_or(self.hosts[at as usize].epoch);
+                        self.serving.acked(at, epoch, arrived);
+                    }
+                }
                 if let Some(t) = self.net.route_to_client(node, c.home, now) {
                     self.push_ctrl(t, Ctrl::ClientReply(node, r));
                 }
@@ -1413,6 +1435,9 @@ impl<P: Protocol> Sim<P> {
         let (home, target) = (cl.home, cl.target);
         self.hash.add(StableHasher::of(&req));
         if let Some(t) = self.net.route_client(home, target, now) {
+            if let Some(cur) = self.clients[c as usize].current.as_mut() {
+                cur.arrivals.push((target, t));
+            }
             self.push_input(t, target, Input::Client(req));
         }
         self.push_ctrl(now + timeout, Ctrl::ClientTimeout(c, seq, attempt));

@@ -134,6 +134,13 @@ pub enum ExpectKind {
         from_ms: u64,
         to_ms: u64,
     },
+    /// The run's count of one kind of anomaly ([`crate::anomaly`]: lost writes, stale
+    /// reads, split brain, divergent replicas) is at least / at most this many.
+    Anomaly {
+        kind: crate::anomaly::AnomalyKind,
+        at_least: Option<f64>,
+        at_most: Option<f64>,
+    },
 }
 
 /// Every field any expectation has, for reading and writing them as one plain
@@ -211,6 +218,7 @@ pub const FIELDS: &[(&str, &[&str])] = &[
         "false_suspicions",
         &["from_ms", "to_ms", "at_least?", "at_most?"],
     ),
+    ("anomaly", &["kind", "at_least?", "at_most?"]),
 ];
 
 impl Flat {
@@ -344,6 +352,27 @@ impl Flat {
                     to_ms,
                 }
             }
+            "anomaly" => {
+                let name = self
+                    .kind
+                    .as_deref()
+                    .ok_or("missing field `kind` (an `anomaly` expectation needs it)")?;
+                let kind = crate::anomaly::AnomalyKind::parse(name).ok_or_else(|| {
+                    let known: Vec<&str> = crate::anomaly::AnomalyKind::ALL
+                        .iter()
+                        .map(|k| k.name())
+                        .collect();
+                    format!(
+                        "unknown anomaly kind `{name}`, expected one of {}",
+                        known.join(", ")
+                    )
+                })?;
+                ExpectKind::Anomaly {
+                    kind,
+                    at_least: self.at_least,
+                    at_most: self.at_most,
+                }
+            }
             _ => ExpectKind::StateEqual {},
         };
         Ok(Expectation {
@@ -443,6 +472,16 @@ impl Flat {
                 f.at_least = *at_least;
                 f.at_most = *at_most;
                 "false_suspicions"
+            }
+            ExpectKind::Anomaly {
+                kind,
+                at_least,
+                at_most,
+            } => {
+                f.kind = Some(kind.name().to_string());
+                f.at_least = *at_least;
+                f.at_most = *at_most;
+                "anomaly"
             }
         };
         f.ty = ty.to_string();
@@ -588,6 +627,20 @@ impl ExpectKind {
                     (None, None) => "any number of".into(),
                 };
                 format!("{bound} false suspicions in [{from_ms}, {to_ms}) ms")
+            }
+            ExpectKind::Anomaly {
+                kind,
+                at_least,
+                at_most,
+            } => {
+                let bound = match (at_least, at_most) {
+                    (Some(a), Some(b)) => format!("between {a} and {b}"),
+                    (Some(a), None) => format!("at least {a}"),
+                    (None, Some(b)) if *b == 0.0 => "no".into(),
+                    (None, Some(b)) => format!("at most {b}"),
+                    (None, None) => "any number of".into(),
+                };
+                format!("{bound} {}", kind.words())
             }
         }
     }
@@ -735,6 +788,9 @@ impl ExpectKind {
                 }
             }
             ExpectKind::FalseSuspicions {
+                at_least, at_most, ..
+            }
+            | ExpectKind::Anomaly {
                 at_least, at_most, ..
             } => {
                 if at_least.is_none() && at_most.is_none() {
@@ -1247,7 +1303,9 @@ impl Tracker {
                     let terms = self.counts[i].led.len();
                     self.decide(i, true, end, format!("{terms} terms led, each by one node"));
                 }
-                ExpectKind::Linearizable { .. } | ExpectKind::StateEqual {} => {}
+                ExpectKind::Linearizable { .. }
+                | ExpectKind::StateEqual {}
+                | ExpectKind::Anomaly { .. } => {}
                 _ if !complete => {
                     self.decide(
                         i,
@@ -1282,6 +1340,7 @@ pub fn decide_end(
     end: Time,
     linearizable: HistoryVerdict,
     views: Option<&[Option<NodeView>]>,
+    anomalies: Option<&crate::anomaly::Anomalies>,
 ) {
     for (x, o) in list.iter().zip(out.iter_mut()) {
         if o.status != ExpectStatus::Pending {
@@ -1303,6 +1362,33 @@ pub fn decide_end(
             ExpectKind::StateEqual {} => match views {
                 Some(v) => state_equal(v),
                 None => continue,
+            },
+            ExpectKind::Anomaly {
+                kind,
+                at_least,
+                at_most,
+            } => match anomalies {
+                None => continue,
+                Some(a) if !a.measured(*kind) => {
+                    let why = a
+                        .unmeasured
+                        .iter()
+                        .find(|u| u.starts_with(kind.name()))
+                        .cloned()
+                        .unwrap_or_default();
+                    (false, format!("not measured in this run ({why})"))
+                }
+                Some(a) => {
+                    let n = a.count(*kind) as f64;
+                    let pass = at_least.is_none_or(|x| n >= x) && at_most.is_none_or(|x| n <= x);
+                    let extra = match kind {
+                        crate::anomaly::AnomalyKind::SplitBrain => {
+                            format!(" ({:.0} ms in all)", a.split_brain_ms)
+                        }
+                        _ => String::new(),
+                    };
+                    (pass, format!("{n} {}{extra}", kind.words()))
+                }
             },
             _ => continue,
         };

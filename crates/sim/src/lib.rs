@@ -5,6 +5,8 @@
 //! A run is a pure function of (scenario, seed, user actions stamped with simulated
 //! time): no wall clock, no threads, no unseeded randomness. See `ARCHITECTURE.md`.
 
+pub mod analysis;
+pub mod anomaly;
 pub mod arbitrary;
 pub mod check;
 pub mod converge;

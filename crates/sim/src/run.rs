@@ -1,6 +1,7 @@
 //! A run of any protocol behind one object-safe interface, for the CLI and the page,
 //! and the summary a run ends with.
 
+use crate::anomaly::{Anomalies, EndState};
 use crate::engine::{Flight, Found, LogLine, Sim, Status};
 use crate::expect::{decide_end, ExpectOutcome, ExpectStatus, HistoryVerdict};
 use crate::history::History;
@@ -54,6 +55,8 @@ pub trait Engine {
     fn expectations(&self) -> Vec<ExpectOutcome>;
     fn metrics(&self) -> Vec<WindowReport>;
     fn total(&self) -> WindowReport;
+    /// Who accepted acknowledged writes, when (see [`crate::anomaly`]).
+    fn serving(&self) -> &crate::anomaly::Serving;
     /// A copy of the whole run, for checkpoints (scrubbing back in time).
     fn boxed_clone(&self) -> Box<dyn Engine>;
 }
@@ -143,6 +146,9 @@ impl<P: Protocol> Engine for Sim<P> {
     fn total(&self) -> WindowReport {
         self.metrics.total()
     }
+    fn serving(&self) -> &crate::anomaly::Serving {
+        &self.serving
+    }
     fn boxed_clone(&self) -> Box<dyn Engine> {
         Box::new(Clone::clone(self))
     }
@@ -174,6 +180,10 @@ pub struct Summary {
     /// The scenario's expectations, each passed or failed with when and why.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub expectations: Vec<ExpectOutcome>,
+    /// Anomalies classified and counted (lost acknowledged writes, stale reads, split
+    /// brain, divergent replicas), each with its moment and operations.
+    #[serde(default)]
+    pub anomalies: Anomalies,
     /// Every node at the end: its status and, when running, its role, term (ballot,
     /// epoch), commit and applied positions, log length and membership.
     #[serde(default)]
@@ -349,7 +359,8 @@ pub fn summarize(e: &dyn Engine, linearizable: Check) -> Summary {
             explanation: None,
         },
     };
-    let expectations = expectations_at_end(e, &linearizable);
+    let anomalies = anomalies(e);
+    let expectations = expectations_at_end(e, &linearizable, &anomalies);
     let anomaly_expected = s.expect.iter().any(|x| {
         matches!(
             x.kind,
@@ -378,6 +389,7 @@ pub fn summarize(e: &dyn Engine, linearizable: Check) -> Summary {
         linearizable,
         anomaly_expected,
         expectations,
+        anomalies,
         final_state: final_state(e),
         totals: e.total(),
         windows: e.metrics(),
@@ -385,11 +397,30 @@ pub fn summarize(e: &dyn Engine, linearizable: Check) -> Summary {
     }
 }
 
+/// The run's anomalies so far (at its end: all of them), from its history, the
+/// serving spans and the nodes' views now.
+pub fn anomalies(e: &dyn Engine) -> Anomalies {
+    let views = e.views();
+    crate::anomaly::analyse(
+        e.history(),
+        e.serving(),
+        &EndState {
+            views: &views,
+            settled: e.convergence().is_some(),
+            end: e.now(),
+        },
+    )
+}
+
 /// Where each of the scenario's expectations stands once the run is over, with the
 /// history check's verdict `linearizable` (and the nodes' end state, where the engine has
 /// it: in the workers runtime the page asks the workers, so "equal state" stays pending
 /// there).
-pub fn expectations_at_end(e: &dyn Engine, linearizable: &Check) -> Vec<ExpectOutcome> {
+pub fn expectations_at_end(
+    e: &dyn Engine,
+    linearizable: &Check,
+    anomalies: &Anomalies,
+) -> Vec<ExpectOutcome> {
     let mut expectations = e.expectations();
     if expectations.is_empty() {
         return expectations;
@@ -416,6 +447,7 @@ pub fn expectations_at_end(e: &dyn Engine, linearizable: &Check) -> Vec<ExpectOu
         e.now(),
         lin,
         have_views.then_some(views.as_slice()),
+        have_views.then_some(anomalies),
     );
     expectations
 }
@@ -424,18 +456,27 @@ pub fn expectations_at_end(e: &dyn Engine, linearizable: &Check) -> Vec<ExpectOu
 /// for it). `out_of_time` is polled during the search; when it says yes the verdict is
 /// unknown, never a guess.
 pub fn check_history(e: &dyn Engine, out_of_time: &mut dyn FnMut() -> bool) -> Check {
-    let s = e.scenario();
-    if !s.checks.linearizable {
+    check_history_of(e.history(), e.scenario().checks.linearizable, out_of_time)
+}
+
+/// [`check_history`] from the history alone (`enabled`: the scenario's
+/// `checks.linearizable`): what the page's analysis worker runs.
+pub fn check_history_of(
+    history: &History,
+    enabled: bool,
+    out_of_time: &mut dyn FnMut() -> bool,
+) -> Check {
+    if !enabled {
         return Check::Skipped {
             why: "switched off".into(),
         };
     }
-    if e.history().events.is_empty() {
+    if history.events.is_empty() {
         return Check::Skipped {
             why: "no client operations".into(),
         };
     }
-    match crate::check::check(e.history(), crate::check::Model::CasRegister, out_of_time) {
+    match crate::check::check(history, crate::check::Model::CasRegister, out_of_time) {
         Ok(crate::check::Verdict::Linearizable) => Check::Passed,
         Ok(crate::check::Verdict::NotLinearizable(x)) => Check::Failed {
             detail: x.text.clone(),

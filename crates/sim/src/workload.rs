@@ -45,6 +45,8 @@ pub struct InFlight {
     pub fruitless: u32,
     /// Some attempt may have reached a node that applies it.
     pub maybe_applied: bool,
+    /// Where and when each attempt arrived (for who accepted a write: `anomaly`).
+    pub arrivals: Vec<(NodeId, Time)>,
 }
 
 impl InFlight {
@@ -59,6 +61,7 @@ impl InFlight {
             failures: 0,
             redirects: 0,
             fruitless: 0,
+            arrivals: Vec::new(),
             maybe_applied: false,
         }
     }

@@ -1228,6 +1228,11 @@ fn all_expectations() -> Vec<Expectation> {
             from_ms: 10,
             to_ms: 20,
         },
+        ExpectKind::Anomaly {
+            kind: quorumlab_sim::anomaly::AnomalyKind::StaleRead,
+            at_least: Some(0.0),
+            at_most: Some(3.0),
+        },
     ];
     kinds
         .into_iter()

@@ -17,7 +17,7 @@ pub fn outcomes(p: &Playground) -> Vec<ExpectOutcome> {
     };
     match &p.verdict {
         Some(v) if e.done() && p.verdict_at >= e.now() => {
-            quorumlab_sim::run::expectations_at_end(e, v)
+            quorumlab_sim::run::expectations_at_end(e, v, &p.anomalies)
         }
         _ => e.expectations(),
     }

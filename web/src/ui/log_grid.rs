@@ -702,6 +702,7 @@ mod tests {
                 applied_index: commit,
                 commit_label: "commit".into(),
                 progress: Vec::new(),
+                epoch_starts: Vec::new(),
             }),
             ..NodeView::default()
         }

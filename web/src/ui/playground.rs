@@ -9,8 +9,10 @@ use super::session::{ceil_ms, Session};
 use super::undo::Undo;
 use super::views;
 use super::workers::{runtime_from_query, Mirror, Runtime, WorkerStatus};
+use crate::analysis::{Analyst, Answer};
 use quorumlab_core::{NodeId, Op, Time, MS};
-use quorumlab_sim::run::{check_history, Check};
+use quorumlab_sim::analysis::Request;
+use quorumlab_sim::run::Check;
 use quorumlab_sim::scenario::{FaultKind, Scenario};
 use quorumlab_sim::Status;
 use serde_json::Value;
@@ -100,6 +102,8 @@ pub enum Msg {
     ShowJson(bool),
     /// Check the history so far (operations still pending may have taken effect).
     CheckNow,
+    /// The analysis worker answered (see [`crate::analysis`]).
+    Analysed(Answer),
     /// Partition drawing on the canvas on or off.
     DrawPartition(bool),
     /// The address's fragment changed (a share link opened in this tab).
@@ -146,6 +150,13 @@ pub struct Playground {
     pub verdict: Option<Check>,
     /// Simulated time of the history the verdict is about.
     pub verdict_at: Time,
+    /// The anomalies of the run up to `verdict_at` (computed with the verdict; shown
+    /// only while there is one).
+    pub anomalies: quorumlab_sim::anomaly::Anomalies,
+    /// The moment of the run whose analysis was asked for last (its answer is awaited
+    /// while `verdict_at` is older).
+    pub asked: Option<Time>,
+    analyst: Analyst,
     pub compare: Option<(Variant, Session)>,
     pub window_ms: f64,
     pub presets: Vec<gallery::Preset>,
@@ -325,6 +336,7 @@ impl Playground {
 
     fn after_change(&mut self) {
         self.verdict = None;
+        self.asked = None;
         self.trace_sent = false;
         self.violation_sent = false;
         browser::storage_set(browser::STORAGE_KEY, &self.session.scenario().to_json());
@@ -399,11 +411,11 @@ impl Playground {
         }
         if self.session.done() {
             self.playing = false;
-            if self.verdict.is_none() || self.verdict_at < e.now() {
-                let start = browser::now_ms();
-                let verdict = check_history(e, &mut || browser::now_ms() - start > 3000.0);
-                self.verdict = Some(verdict);
-                self.verdict_at = e.now();
+            if (self.verdict.is_none() || self.verdict_at < e.now()) && self.asked != Some(e.now())
+            {
+                // Off the page's thread: the check may take its time (10 s at most).
+                self.asked = Some(e.now());
+                self.analyst.ask(&Request::of(e, 10_000.0));
             }
             if !self.trace_sent && self.runtime == Runtime::Inline {
                 self.trace_sent = true;
@@ -515,6 +527,9 @@ impl Component for Playground {
             },
             verdict: None,
             verdict_at: 0,
+            anomalies: Default::default(),
+            asked: None,
+            analyst: Analyst::new(ctx.link().callback(Msg::Analysed)),
             compare: None,
             window_ms: 400.0,
             presets: gallery::presets(),
@@ -638,6 +653,7 @@ impl Component for Playground {
             Msg::Reset => {
                 self.session.seek(0);
                 self.verdict = None;
+                self.asked = None;
                 self.trace_sent = false;
                 self.violation_sent = false;
                 self.playing = true;
@@ -647,7 +663,9 @@ impl Component for Playground {
             Msg::Seek(t) => {
                 self.session.seek(t);
                 if !self.session.done() {
-                    self.verdict = None;
+                    // The verdict and anomalies stay, shown as about the history up to
+                    // their moment: a student follows an anomaly back in time with its
+                    // list in view.
                     self.trace_sent = false;
                 }
                 self.after_time();
@@ -903,10 +921,27 @@ impl Component for Playground {
             Msg::Workers(st) => self.on_workers(st),
             Msg::CheckNow => {
                 if let Some(e) = self.session.engine() {
-                    let start = browser::now_ms();
-                    self.verdict =
-                        Some(check_history(e, &mut || browser::now_ms() - start > 1000.0));
-                    self.verdict_at = e.now();
+                    self.asked = Some(e.now());
+                    self.analyst.ask(&Request::of(e, 5_000.0));
+                }
+            }
+            Msg::Analysed(answer) => {
+                let now = self.session.engine().map(|e| e.now());
+                match answer {
+                    // Only the answer for the moment asked last counts (a reset or a
+                    // newer question since makes it stale); the run may have played on: the
+                    // verdict then says it is about the history up to its moment.
+                    Ok(o) if Some(o.at) == self.asked => {
+                        self.verdict = Some(o.verdict);
+                        self.verdict_at = o.at;
+                        self.anomalies = o.anomalies;
+                    }
+                    Ok(_) => {}
+                    Err(why) => {
+                        self.verdict = Some(Check::Unknown { why });
+                        self.verdict_at = now.unwrap_or(0);
+                        self.anomalies = Default::default();
+                    }
                 }
             }
             Msg::DrawPartition(on) => {

@@ -1065,6 +1065,7 @@ fn verdict_view(p: &Playground, ctx: &Ctx) -> Html {
             }
             {
                 match &p.verdict {
+                    None if p.asked.is_some() => html! { <p class="ql-muted" data-verdict="checking">{ "Checking the history…" }</p> },
                     None => html! { <p class="ql-muted">{ "Linearizability is checked when the run ends, or now with the button." }</p> },
                     Some(Check::Passed) => html! { <p class="good" data-verdict="passed">{ "Linearizable ✓" }</p> },
                     Some(Check::Failed { detail, explanation }) => html! {
@@ -1078,6 +1079,36 @@ fn verdict_view(p: &Playground, ctx: &Ctx) -> Html {
                     Some(Check::Unknown { why }) => html! { <p class="ql-muted" data-verdict="unknown">{ format!("Linearizability unknown: {why}") }</p> },
                 }
             }
+            if p.verdict.is_some() { { anomalies_view(&p.anomalies, ctx) } }
+        </div>
+    }
+}
+
+/// The run's anomalies: a line of counts, then each one with its moment (click: the
+/// playhead goes there) and what it involved.
+fn anomalies_view(a: &quorumlab_sim::anomaly::Anomalies, ctx: &Ctx) -> Html {
+    let items = a.list.iter().map(|x| {
+        let t = (x.at_ms * MS as f64) as Time;
+        let when = match x.until_ms {
+            Some(u) => format!("{:.0}–{u:.0} ms", x.at_ms),
+            None => format!("{:.0} ms", x.at_ms),
+        };
+        html! {
+            <li data-testid="anomaly" data-kind={x.kind.name()} data-at={t.to_string()}>
+                <button class="ql-linkish" data-testid="anomaly-seek" onclick={ctx.link().callback(move |_| Msg::Seek(t))}
+                        title="Move the playhead to this moment">{ when }</button>
+                { format!(" {}: {}", x.kind.name().replace('_', " "), x.detail) }
+            </li>
+        }
+    });
+    let total = a.total();
+    html! {
+        <div class="ql-anomalies" data-testid="anomaly-list" data-total={total.to_string()}
+             data-lost={a.lost_writes.to_string()} data-stale={a.stale_reads.to_string()}
+             data-split={a.split_brains.to_string()} data-divergent={a.divergent.to_string()}>
+            <p class={if total > 0 { "bad" } else { "good" }}>{ format!("Anomalies: {}", a.line()) }</p>
+            if total > 0 { <ol>{ for items }</ol> }
+            { for a.unmeasured.iter().chain(&a.notes).map(|u| html! { <p class="ql-muted">{ u.clone() }</p> }) }
         </div>
     }
 }

@@ -120,6 +120,8 @@ pub struct PrimaryBackup {
     log: VecDeque<Entry>,
     base: u64,
     base_hash: u64,
+    /// Where each epoch's entries began, `(epoch, first index)`, compacted ones too.
+    epochs: Vec<(u64, u64)>,
     last: u64,
     hash: u64,
     since_snapshot: u64,
@@ -201,6 +203,16 @@ impl PrimaryBackup {
             at: None,
         });
     }
+    /// The epoch the entry at `index` was written in, while it is in memory.
+    pub fn epoch_at(&self, index: u64) -> Option<u64> {
+        if index > self.base && index <= self.last {
+            return self
+                .log
+                .get((index - self.base - 1) as usize)
+                .map(|e| e.epoch);
+        }
+        None
+    }
 
     fn redirect(&self, cx: &mut Ctx<'_, Self>, req: &ClientRequest, to: Option<NodeId>) {
         let view = self.view_known();
@@ -251,6 +263,7 @@ impl Protocol for PrimaryBackup {
             log: VecDeque::new(),
             base: d.snapshot.index,
             base_hash: d.snapshot.hash,
+            epochs: d.snapshot.epochs.clone(),
             last: d.snapshot.index,
             hash: d.snapshot.hash,
             since_snapshot: 0,

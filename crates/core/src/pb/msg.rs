@@ -59,6 +59,8 @@ pub struct Snapshot {
     pub index: u64,
     pub hash: u64,
     pub state: Kv,
+    /// Where each epoch's entries began, `(epoch, first index)`, up to `index`.
+    pub epochs: Vec<(u64, u64)>,
 }
 
 /// What primary-backup nodes say to each other.

@@ -71,6 +71,9 @@ impl PrimaryBackup {
     }
 
     fn push(&mut self, e: Entry) {
+        if self.epochs.last().map(|x| x.0) != Some(e.epoch) {
+            self.epochs.push((e.epoch, e.index));
+        }
         self.last = e.index;
         self.hash = e.hash;
         self.log.push_back(e);
@@ -116,6 +119,7 @@ impl PrimaryBackup {
             index: self.last,
             hash: self.hash,
             state: self.store.clone(),
+            epochs: self.epochs.clone(),
         }
     }
 
@@ -126,6 +130,7 @@ impl PrimaryBackup {
         self.hash = s.hash;
         self.base = s.index;
         self.base_hash = s.hash;
+        self.epochs = s.epochs.clone();
         self.log.clear();
         self.since_snapshot = 0;
         cx.persist(PbWrite::Snapshot(Box::new(s)));
@@ -485,10 +490,20 @@ impl PrimaryBackup {
                 continue;
             }
             let req = e.req.clone();
+            let written = e.epoch;
             let outcome = self.append(cx, e.req, e.epoch);
             if tail && serving {
                 self.ghost.acked.push((self.last, self.hash));
-                self.reply(cx, &req, outcome);
+                // The tail acknowledges: the write's place is this entry.
+                cx.reply(crate::ClientReply {
+                    client: req.client,
+                    seq: req.seq,
+                    at: (!req.op.is_read()).then_some(crate::LogPos {
+                        index: self.last,
+                        term: Some(written),
+                    }),
+                    outcome,
+                });
             }
         }
         cx.send(
@@ -737,9 +752,11 @@ impl PrimaryBackup {
                     client: w.client,
                     seq: w.seq,
                     outcome: w.outcome,
+                    // The epoch the entry was written in (a primary may reply after
+                    // the view moved on, for an entry of its older epoch).
                     at: w.write.then_some(crate::LogPos {
                         index: w.index,
-                        term: Some(self.view.epoch),
+                        term: Some(self.epoch_at(w.index).unwrap_or(self.view.epoch)),
                     }),
                 });
             } else {

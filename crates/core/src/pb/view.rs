@@ -237,6 +237,7 @@ pub(super) fn view(n: &PrimaryBackup) -> NodeView {
             applied_index: n.last,
             commit_label: "commit".into(),
             progress,
+            epoch_starts: n.epochs.clone(),
         }),
         kv: Some(n.store.kv.clone()),
         gauges,

@@ -158,6 +158,7 @@ pub(super) fn view(r: &super::Raft) -> NodeView {
             applied_index: r.applied,
             commit_label: "commit".into(),
             progress,
+            epoch_starts: Vec::new(),
         }),
         kv: Some(r.state.kv.clone()),
         gauges: Vec::new(),

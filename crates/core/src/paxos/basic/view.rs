@@ -82,6 +82,7 @@ pub(super) fn view(n: &Paxos) -> NodeView {
             applied_index: n.learned.len() as u64,
             commit_label: "learned".into(),
             progress: Vec::new(),
+            epoch_starts: Vec::new(),
         }),
         kv: Some(n.learned.clone().into_iter().collect()),
         gauges: Vec::new(),

@@ -110,6 +110,7 @@ pub(super) fn view(n: &MultiPaxos) -> NodeView {
             applied_index: n.log.commit(),
             commit_label: "chosen".into(),
             progress,
+            epoch_starts: Vec::new(),
         }),
         kv: Some(n.log.state().kv.clone()),
         gauges: Vec::new(),

@@ -1,0 +1,845 @@
+//! Anomalies: what went wrong for the clients, classified and counted, each with the
+//! operations, nodes and moments involved.
+//!
+//! The linearizability checker says *whether* a history has an order; replication
+//! systems that are not consensus (asynchronous primary-backup, an unfenced failover,
+//! lease reads under clock skew) break it in a few recognisable ways, and a student
+//! learns more from "write x=7, acknowledged at 1.32 s, is not on the new primary" than
+//! from "no order exists". Four kinds, any protocol:
+//!
+//! - **lost write**: a write (or successful cas) acknowledged to its client whose log
+//!   position is not in the final authority's log (the live leader of the highest
+//!   epoch, else the most up-to-date live node): the entry is missing, or another epoch's
+//!   entry sits there. Needs the protocol to say where it committed (`ClientReply.at`).
+//! - **stale read**: a read returned a value older than a write that was acknowledged
+//!   before the read began (the value's write finished before that write started, or sits
+//!   at an earlier log position). Every stale read makes the history non-linearizable.
+//! - **split brain**: two nodes both accepting writes that were then acknowledged, at
+//!   overlapping times. A node's serving span is, per (node, epoch), from the arrival of
+//!   the first to the last write it accepted and acknowledged. Arrival times, not reply
+//!   times: a Raft leader may acknowledge an old write late (its followers' answers were
+//!   delayed) after a newer leader began, which is not two nodes accepting at once.
+//! - **divergent replica**: after the run healed and settled (the convergence check's
+//!   moment), a live node whose key-value state differs from the authority's.
+//!
+//! Pure functions of the history, the serving spans the engine recorded and the nodes'
+//! views at the end: the same natively, on the page's thread and with workers (the page
+//! computes them from its own replica of the run).
+
+use crate::history::{EventType, Func, History, Value};
+use quorumlab_core::{NodeId, NodeView, Time, MS};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// At most this many anomalies are listed (the counts stay exact).
+pub const LIST_CAP: usize = 200;
+
+/// The kinds of anomaly, as scenarios name them (`expect`'s `anomaly` kind).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnomalyKind {
+    LostWrite,
+    StaleRead,
+    SplitBrain,
+    Divergent,
+}
+
+impl AnomalyKind {
+    pub const ALL: [AnomalyKind; 4] = [
+        AnomalyKind::LostWrite,
+        AnomalyKind::StaleRead,
+        AnomalyKind::SplitBrain,
+        AnomalyKind::Divergent,
+    ];
+    /// The name scenarios use.
+    pub fn name(self) -> &'static str {
+        match self {
+            AnomalyKind::LostWrite => "lost_write",
+            AnomalyKind::StaleRead => "stale_read",
+            AnomalyKind::SplitBrain => "split_brain",
+            AnomalyKind::Divergent => "divergent",
+        }
+    }
+    pub fn parse(s: &str) -> Option<AnomalyKind> {
+        AnomalyKind::ALL.into_iter().find(|k| k.name() == s)
+    }
+    /// In words, plural.
+    pub fn words(self) -> &'static str {
+        match self {
+            AnomalyKind::LostWrite => "acknowledged writes lost",
+            AnomalyKind::StaleRead => "stale reads",
+            AnomalyKind::SplitBrain => "split-brain intervals",
+            AnomalyKind::Divergent => "divergent replicas",
+        }
+    }
+}
+
+/// One anomaly.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Anomaly {
+    pub kind: AnomalyKind,
+    /// When it shows: the lost write's acknowledgement, the stale read's answer, the
+    /// start of a split brain, the end of the run for a divergent replica.
+    pub at_ms: f64,
+    /// The end of a split brain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until_ms: Option<f64>,
+    /// The nodes involved.
+    pub nodes: Vec<NodeId>,
+    /// The operations involved, as indices of their completion events in the history.
+    pub ops: Vec<usize>,
+    pub detail: String,
+}
+
+/// Every anomaly of a run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Anomalies {
+    pub lost_writes: u64,
+    pub stale_reads: u64,
+    /// Split-brain intervals, and their total length (their union).
+    pub split_brains: u64,
+    pub split_brain_ms: f64,
+    pub divergent: u64,
+    /// What could not be measured, and why (no log positions, no settle point, ...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unmeasured: Vec<String>,
+    /// What was measured only in part, and how.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// The anomalies, in order of their moment, at most [`LIST_CAP`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub list: Vec<Anomaly>,
+}
+
+impl Anomalies {
+    pub fn count(&self, kind: AnomalyKind) -> u64 {
+        match kind {
+            AnomalyKind::LostWrite => self.lost_writes,
+            AnomalyKind::StaleRead => self.stale_reads,
+            AnomalyKind::SplitBrain => self.split_brains,
+            AnomalyKind::Divergent => self.divergent,
+        }
+    }
+    pub fn total(&self) -> u64 {
+        AnomalyKind::ALL.iter().map(|k| self.count(*k)).sum()
+    }
+    /// Whether `kind` could be measured in this run (a count of zero then means none).
+    pub fn measured(&self, kind: AnomalyKind) -> bool {
+        !self.unmeasured.iter().any(|u| u.starts_with(kind.name()))
+    }
+    /// One line: `2 acknowledged writes lost, 1 stale read` or `none`.
+    pub fn line(&self) -> String {
+        let parts: Vec<String> = AnomalyKind::ALL
+            .iter()
+            .filter(|k| self.count(**k) > 0)
+            .map(|k| match k {
+                AnomalyKind::SplitBrain => format!(
+                    "{} {} ({:.0} ms)",
+                    self.split_brains,
+                    k.words(),
+                    self.split_brain_ms
+                ),
+                _ => format!("{} {}", self.count(*k), k.words()),
+            })
+            .collect();
+        if parts.is_empty() {
+            "none".into()
+        } else {
+            parts.join(", ")
+        }
+    }
+}
+
+/// One node's writes in one epoch: from the arrival of the first write it accepted (and
+/// acknowledged) to the arrival of the last, and the log positions it gave them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Span {
+    pub node: NodeId,
+    pub epoch: u64,
+    pub first: Time,
+    pub last: Time,
+    pub writes: u64,
+}
+
+/// What the engine records as the run goes: who accepted which acknowledged writes when.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Serving {
+    spans: Vec<Span>,
+    /// (node, epoch) -> its span (not serialised: the analysis reads only the spans).
+    #[serde(skip)]
+    at: BTreeMap<(NodeId, u64), usize>,
+}
+
+impl Serving {
+    /// Node `node`, in `epoch`, acknowledged a write that arrived at `arrived`.
+    pub fn acked(&mut self, node: NodeId, epoch: u64, arrived: Time) {
+        match self.at.get(&(node, epoch)) {
+            Some(&i) => {
+                let s = &mut self.spans[i];
+                s.first = s.first.min(arrived);
+                s.last = s.last.max(arrived);
+                s.writes += 1;
+            }
+            None => {
+                self.at.insert((node, epoch), self.spans.len());
+                self.spans.push(Span {
+                    node,
+                    epoch,
+                    first: arrived,
+                    last: arrived,
+                    writes: 1,
+                });
+            }
+        }
+    }
+    pub fn spans(&self) -> &[Span] {
+        &self.spans
+    }
+}
+
+/// The end of a run as the analysis needs it.
+pub struct EndState<'a> {
+    /// Every node's view at the end (`None`: not running).
+    pub views: &'a [Option<NodeView>],
+    /// Whether the run healed and settled (the convergence check ran): only then is a
+    /// replica differing from the authority an anomaly rather than a lag.
+    pub settled: bool,
+    pub end: Time,
+}
+
+/// One client operation of a history: its invocation and completion.
+#[derive(Clone, Debug)]
+struct Op {
+    f: Func,
+    key: String,
+    /// What a write wrote (a cas: its new value); what a read returned (`None`: nil).
+    value: Option<i64>,
+    invoke: Time,
+    /// Completion time and event index, when it completed `ok`.
+    ok: Option<(Time, usize)>,
+    index: Option<u64>,
+    term: Option<u64>,
+}
+
+fn ms(t: Time) -> f64 {
+    t as f64 / MS as f64
+}
+
+fn ops_of(history: &History) -> Vec<Op> {
+    let mut ops: Vec<Op> = Vec::new();
+    let mut open: BTreeMap<u64, usize> = BTreeMap::new();
+    for (i, e) in history.events.iter().enumerate() {
+        match e.kind {
+            EventType::Invoke => {
+                let value = match (&e.f, &e.value) {
+                    (Func::Write, Value::Int(v)) => Some(*v),
+                    (Func::Cas, Value::Pair([_, new])) => Some(*new),
+                    _ => None,
+                };
+                open.insert(e.process, ops.len());
+                ops.push(Op {
+                    f: e.f,
+                    key: e.key.clone().unwrap_or_default(),
+                    value,
+                    invoke: e.time,
+                    ok: None,
+                    index: None,
+                    term: None,
+                });
+            }
+            kind => {
+                let Some(j) = open.remove(&e.process) else {
+                    continue;
+                };
+                if kind == EventType::Ok {
+                    let op = &mut ops[j];
+                    op.ok = Some((e.time, i));
+                    op.index = e.index;
+                    op.term = e.term;
+                    if op.f == Func::Read {
+                        op.value = match e.value {
+                            Value::Int(v) => Some(v),
+                            _ => None,
+                        };
+                    }
+                }
+            }
+        }
+    }
+    ops
+}
+
+fn describe(op: &Op) -> String {
+    match (op.f, op.value) {
+        (Func::Read, Some(v)) => format!("read {} = {v}", op.key),
+        (Func::Read, None) => format!("read {} = nil", op.key),
+        (Func::Cas, Some(v)) => format!("cas {} -> {v}", op.key),
+        (_, Some(v)) => format!("write {}={v}", op.key),
+        (_, None) => format!("{:?} {}", op.f, op.key).to_lowercase(),
+    }
+}
+
+/// The node whose state counts as the cluster's at the end: the live leader of the
+/// highest epoch, else the live node with the most up-to-date log (last entry's epoch,
+/// then length), else the first live node with a key-value table.
+pub fn authority(views: &[Option<NodeView>]) -> Option<NodeId> {
+    let live = || {
+        views
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| v.as_ref().map(|v| (i as NodeId, v)))
+    };
+    if let Some((i, _)) = live()
+        .filter(|(_, v)| v.is_leader_kind())
+        .max_by_key(|(i, v)| (v.term, std::cmp::Reverse(*i)))
+    {
+        return Some(i);
+    }
+    live()
+        .filter(|(_, v)| v.log.is_some() || v.kv.is_some())
+        .max_by_key(|(i, v)| {
+            let last = v
+                .entries()
+                .last()
+                .map_or((0, v.snapshot_index()), |e| (e.term, e.index));
+            (last, std::cmp::Reverse(*i))
+        })
+        .map(|(i, _)| i)
+}
+
+/// Classify and count the anomalies of a run.
+pub fn analyse(history: &History, serving: &Serving, end: &EndState<'_>) -> Anomalies {
+    let ops = ops_of(history);
+    let mut out = Anomalies::default();
+    let mut list = Vec::new();
+    lost_writes(&ops, end, &mut out, &mut list);
+    stale_reads(&ops, &mut out, &mut list);
+    split_brain(serving, &mut out, &mut list);
+    divergent(end, &mut out, &mut list);
+    // In order of their moments. (Sorting `(u64, u64)` keys rather than the anomalies
+    // reuses a sort the page already has: a stable sort of `Anomaly` cost it 35 kB.)
+    let mut order: Vec<(u64, u64)> = list
+        .iter()
+        .enumerate()
+        .map(|(i, a)| ((a.at_ms * 1000.0) as u64, i as u64))
+        .collect();
+    order.sort_unstable();
+    let mut slots: Vec<Option<Anomaly>> = list.into_iter().map(Some).collect();
+    out.list = order
+        .iter()
+        .take(LIST_CAP)
+        .filter_map(|(_, i)| slots[*i as usize].take())
+        .collect();
+    out
+}
+
+fn lost_writes(ops: &[Op], end: &EndState<'_>, out: &mut Anomalies, list: &mut Vec<Anomaly>) {
+    let acked: Vec<&Op> = ops
+        .iter()
+        .filter(|o| o.f != Func::Read && o.ok.is_some())
+        .collect();
+    if acked.is_empty() {
+        return;
+    }
+    let name = AnomalyKind::LostWrite.name();
+    let Some(a) = authority(end.views) else {
+        out.unmeasured
+            .push(format!("{name}: no node is running at the end"));
+        return;
+    };
+    let Some(log) = end.views[a as usize].as_ref().and_then(|v| v.log.as_ref()) else {
+        out.unmeasured.push(format!(
+            "{name}: node {a}, the authority at the end, keeps no log"
+        ));
+        return;
+    };
+    let kv = end.views[a as usize].as_ref().and_then(|v| v.kv.as_ref());
+    // Who wrote each value (values are unique per key), for the check by value.
+    let mut writer: BTreeMap<(&str, i64), &Op> = BTreeMap::new();
+    for o in ops.iter().filter(|o| o.f != Func::Read) {
+        if let Some(v) = o.value {
+            writer.insert((o.key.as_str(), v), o);
+        }
+    }
+    let mut by_value = 0;
+    for o in acked {
+        let (t, ev) = o.ok.expect("acked");
+        // A compacted position whose epoch the log still knows (`epoch_starts`).
+        let compacted_epoch = o.index.filter(|i| *i <= log.snapshot_index).and_then(|i| {
+            log.epoch_starts
+                .iter()
+                .take_while(|(_, first)| *first <= i)
+                .last()
+                .map(|(e, _)| *e)
+        });
+        if let (Some(index), Some(want), Some(have)) = (o.index, o.term, compacted_epoch) {
+            if want != have {
+                out.lost_writes += 1;
+                list.push(Anomaly {
+                    kind: AnomalyKind::LostWrite,
+                    at_ms: ms(t),
+                    until_ms: None,
+                    nodes: vec![a],
+                    ops: vec![ev],
+                    detail: format!(
+                        "{}, acknowledged at {:.0} ms (index {index}, epoch {want}), is not in node {a}'s log at the end: epoch {have} wrote its index {index}",
+                        describe(o),
+                        ms(t)
+                    ),
+                });
+            }
+            continue;
+        }
+        let index = match o.index {
+            Some(i) if i > log.snapshot_index => i,
+            _ => {
+                // No position, or one compacted into the authority's snapshot: the
+                // final value must not be older than this write (written by a write
+                // that finished before this one began), nor missing.
+                let Some(kv) = kv else { continue };
+                by_value += 1;
+                let older = match kv.get(&o.key) {
+                    None => Some("the key is missing".to_string()),
+                    Some(v) => writer
+                        .get(&(o.key.as_str(), *v))
+                        .filter(|w| w.ok.is_some_and(|(c, _)| c < o.invoke))
+                        .map(|w| format!("it holds {}, an older write", describe(w))),
+                };
+                let Some(why) = older else { continue };
+                out.lost_writes += 1;
+                list.push(Anomaly {
+                    kind: AnomalyKind::LostWrite,
+                    at_ms: ms(t),
+                    until_ms: None,
+                    nodes: vec![a],
+                    ops: vec![ev],
+                    detail: format!(
+                        "{}, acknowledged at {:.0} ms, is not in node {a}'s state at the end: {why}",
+                        describe(o),
+                        ms(t)
+                    ),
+                });
+                continue;
+            }
+        };
+        let held = log.entries.iter().find(|e| e.index == index);
+        let kept = match (held, o.term) {
+            (Some(e), Some(t)) => e.term == t,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if kept {
+            continue;
+        }
+        out.lost_writes += 1;
+        let epoch = o.term.map(|t| format!(", epoch {t}")).unwrap_or_default();
+        let there = match held {
+            Some(e) => format!("it holds epoch {}'s entry {} there", e.term, e.what),
+            None => format!(
+                "its log ends at {}",
+                log.entries.last().map_or(log.snapshot_index, |e| e.index)
+            ),
+        };
+        list.push(Anomaly {
+            kind: AnomalyKind::LostWrite,
+            at_ms: ms(t),
+            until_ms: None,
+            nodes: vec![a],
+            ops: vec![ev],
+            detail: format!(
+                "{}, acknowledged at {:.0} ms (index {index}{epoch}), is not in node {a}'s log at the end: {there}",
+                describe(o),
+                ms(t)
+            ),
+        });
+    }
+    if by_value > 0 {
+        out.notes.push(format!(
+            "{name}: {by_value} acknowledged writes without a place in node {a}'s log (no position, or compacted into its snapshot) were checked by value only: a lost write a later write overwrote goes unseen"
+        ));
+    }
+}
+
+fn stale_reads(ops: &[Op], out: &mut Anomalies, list: &mut Vec<Anomaly>) {
+    // Per key: the acknowledged writes by completion time, with running maxima of
+    // their invocation times and positions (the newest a read must at least see).
+    struct KeyWrites<'a> {
+        by_done: Vec<(Time, &'a Op)>,
+        /// Prefix maxima over `by_done`: (invoke, which), (index, which).
+        max_invoke: Vec<(Time, usize)>,
+        max_index: Vec<(u64, usize)>,
+    }
+    let mut keys: BTreeMap<&str, KeyWrites<'_>> = BTreeMap::new();
+    let mut writer: BTreeMap<(&str, i64), &Op> = BTreeMap::new();
+    for o in ops.iter().filter(|o| o.f != Func::Read) {
+        if let Some(v) = o.value {
+            writer.insert((o.key.as_str(), v), o);
+        }
+        if let Some((t, _)) = o.ok {
+            keys.entry(o.key.as_str())
+                .or_insert_with(|| KeyWrites {
+                    by_done: Vec::new(),
+                    max_invoke: Vec::new(),
+                    max_index: Vec::new(),
+                })
+                .by_done
+                .push((t, o));
+        }
+    }
+    for k in keys.values_mut() {
+        k.by_done.sort_unstable_by_key(|(t, _)| *t);
+        let (mut mi, mut mx) = ((0, usize::MAX), (0, usize::MAX));
+        for (j, (_, o)) in k.by_done.iter().enumerate() {
+            if mi.1 == usize::MAX || o.invoke > mi.0 {
+                mi = (o.invoke, j);
+            }
+            if let Some(ix) = o.index {
+                if mx.1 == usize::MAX || ix > mx.0 {
+                    mx = (ix, j);
+                }
+            }
+            k.max_invoke.push(mi);
+            k.max_index.push(mx);
+        }
+    }
+    for r in ops.iter().filter(|o| o.f == Func::Read) {
+        let Some((done, ev)) = r.ok else { continue };
+        let Some(k) = keys.get(r.key.as_str()) else {
+            continue;
+        };
+        // The writes acknowledged before the read began.
+        let n = k.by_done.partition_point(|(t, _)| *t < r.invoke);
+        if n == 0 {
+            continue;
+        }
+        let newer: Option<&Op> = match r.value {
+            // Nil is older than any write.
+            None => Some(k.by_done[n - 1].1),
+            Some(v) => {
+                let Some(w) = writer.get(&(r.key.as_str(), v)) else {
+                    continue; // a value nobody wrote: the checker's business
+                };
+                let (inv, j) = k.max_invoke[n - 1];
+                let (ix, jx) = k.max_index[n - 1];
+                if w.ok.is_some_and(|(c, _)| c < inv) {
+                    Some(k.by_done[j].1)
+                } else if jx != usize::MAX && w.index.is_some_and(|wi| wi < ix) {
+                    Some(k.by_done[jx].1)
+                } else {
+                    None
+                }
+            }
+        };
+        let Some(newer) = newer else { continue };
+        out.stale_reads += 1;
+        let (wt, wev) = newer.ok.expect("acked");
+        list.push(Anomaly {
+            kind: AnomalyKind::StaleRead,
+            at_ms: ms(done),
+            until_ms: None,
+            nodes: Vec::new(),
+            ops: vec![ev, wev],
+            detail: format!(
+                "{} (begun at {:.0} ms) missed {}, acknowledged at {:.0} ms",
+                describe(r),
+                ms(r.invoke),
+                describe(newer),
+                ms(wt)
+            ),
+        });
+    }
+}
+
+fn split_brain(serving: &Serving, out: &mut Anomalies, list: &mut Vec<Anomaly>) {
+    let spans = serving.spans();
+    let mut intervals: Vec<(Time, Time)> = Vec::new();
+    for (i, a) in spans.iter().enumerate() {
+        for b in &spans[i + 1..] {
+            if a.node == b.node {
+                continue;
+            }
+            let (from, to) = (a.first.max(b.first), a.last.min(b.last));
+            if from > to {
+                continue;
+            }
+            out.split_brains += 1;
+            intervals.push((from, to));
+            let (x, y) = if a.first <= b.first { (a, b) } else { (b, a) };
+            list.push(Anomaly {
+                kind: AnomalyKind::SplitBrain,
+                at_ms: ms(from),
+                until_ms: Some(ms(to)),
+                nodes: vec![x.node, y.node],
+                ops: Vec::new(),
+                detail: format!(
+                    "nodes {} (epoch {}, {} writes) and {} (epoch {}, {} writes) both accepted writes from {:.0} to {:.0} ms",
+                    x.node, x.epoch, x.writes, y.node, y.epoch, y.writes, ms(from), ms(to)
+                ),
+            });
+        }
+    }
+    // The union's length.
+    intervals.sort_unstable();
+    let mut total: Time = 0;
+    let mut cur: Option<(Time, Time)> = None;
+    for (f, t) in intervals {
+        cur = match cur {
+            Some((cf, ct)) if f <= ct => Some((cf, ct.max(t))),
+            Some((cf, ct)) => {
+                total += ct - cf;
+                Some((f, t))
+            }
+            None => Some((f, t)),
+        };
+    }
+    if let Some((cf, ct)) = cur {
+        total += ct - cf;
+    }
+    out.split_brain_ms = ms(total);
+}
+
+fn divergent(end: &EndState<'_>, out: &mut Anomalies, list: &mut Vec<Anomaly>) {
+    let name = AnomalyKind::Divergent.name();
+    if !end.settled {
+        out.unmeasured.push(format!(
+            "{name}: the run did not heal and settle before its end"
+        ));
+        return;
+    }
+    let Some(a) = authority(end.views) else {
+        return;
+    };
+    let Some(reference) = end.views[a as usize].as_ref().and_then(|v| v.kv.as_ref()) else {
+        return;
+    };
+    // Only the authority's members replicate its state (a node removed by a membership
+    // change keeps what it had).
+    let members = end.views[a as usize]
+        .as_ref()
+        .map(|v| &v.members[..])
+        .unwrap_or(&[]);
+    for (i, v) in end.views.iter().enumerate() {
+        let Some(kv) = v.as_ref().and_then(|v| v.kv.as_ref()) else {
+            continue;
+        };
+        if !members.is_empty() && !members.contains(&(i as NodeId)) {
+            continue;
+        }
+        if i as NodeId == a || kv == reference {
+            continue;
+        }
+        let key = reference
+            .iter()
+            .find(|(k, x)| kv.get(*k) != Some(x))
+            .map(|(k, _)| k.clone())
+            .or_else(|| kv.keys().find(|k| !reference.contains_key(*k)).cloned())
+            .unwrap_or_default();
+        let show = |m: &BTreeMap<String, i64>| {
+            m.get(&key).map_or("nothing".to_string(), |x| x.to_string())
+        };
+        out.divergent += 1;
+        list.push(Anomaly {
+            kind: AnomalyKind::Divergent,
+            at_ms: ms(end.end),
+            until_ms: None,
+            nodes: vec![i as NodeId, a],
+            ops: Vec::new(),
+            detail: format!(
+                "node {i} holds {key}={} where node {a} holds {}, after the cluster healed and settled",
+                show(kv),
+                show(reference)
+            ),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::HistoryEvent;
+    use quorumlab_core::{LogEntryView, LogSection, Mark, Role, RoleKind};
+
+    fn ev(p: u64, kind: EventType, f: Func, key: &str, value: Value, t_ms: u64) -> HistoryEvent {
+        HistoryEvent {
+            process: p,
+            kind,
+            f,
+            key: Some(key.into()),
+            value,
+            time: t_ms * MS,
+            index: None,
+            term: None,
+        }
+    }
+    fn placed(mut e: HistoryEvent, index: u64, term: u64) -> HistoryEvent {
+        (e.index, e.term) = (Some(index), Some(term));
+        e
+    }
+    fn node(leader: bool, term: u64, log: &[(u64, u64)], kv: &[(&str, i64)]) -> Option<NodeView> {
+        Some(NodeView {
+            role: Role::new(
+                if leader { "primary" } else { "backup" },
+                if leader {
+                    RoleKind::Leader
+                } else {
+                    RoleKind::Follower
+                },
+            ),
+            term,
+            log: Some(LogSection {
+                entries: log
+                    .iter()
+                    .map(|&(index, term)| LogEntryView {
+                        index,
+                        term,
+                        what: format!("e{index}"),
+                        mark: Mark::Committed,
+                    })
+                    .collect(),
+                ..Default::default()
+            }),
+            kv: Some(kv.iter().map(|(k, v)| (k.to_string(), *v)).collect()),
+            ..Default::default()
+        })
+    }
+    use EventType::*;
+
+    #[test]
+    fn an_acknowledged_write_missing_from_the_new_primary_is_lost() {
+        let h = History {
+            events: vec![
+                ev(0, Invoke, Func::Write, "x", Value::Int(1), 10),
+                placed(ev(0, Ok, Func::Write, "x", Value::Int(1), 20), 1, 1),
+                ev(0, Invoke, Func::Write, "x", Value::Int(2), 30),
+                placed(ev(0, Ok, Func::Write, "x", Value::Int(2), 40), 2, 1),
+            ],
+        };
+        // The new primary (epoch 2) has entry 1 but wrote its own entry 2.
+        let views = vec![
+            None,
+            node(true, 2, &[(1, 1), (2, 2)], &[("x", 9)]),
+            node(false, 2, &[(1, 1), (2, 2)], &[("x", 9)]),
+        ];
+        let a = analyse(
+            &h,
+            &Serving::default(),
+            &EndState {
+                views: &views,
+                settled: true,
+                end: 100 * MS,
+            },
+        );
+        assert_eq!(a.lost_writes, 1, "{a:?}");
+        assert_eq!(a.list[0].ops, vec![3]);
+        assert!(
+            a.list[0].detail.contains("write x=2"),
+            "{}",
+            a.list[0].detail
+        );
+        assert_eq!(a.divergent, 0);
+        // The same writes on the new primary: nothing lost.
+        let views = vec![None, node(true, 2, &[(1, 1), (2, 1)], &[("x", 2)]), None];
+        let a = analyse(
+            &h,
+            &Serving::default(),
+            &EndState {
+                views: &views,
+                settled: true,
+                end: 100 * MS,
+            },
+        );
+        assert_eq!((a.lost_writes, a.total()), (0, 0), "{a:?}");
+    }
+
+    #[test]
+    fn a_read_older_than_a_finished_write_is_stale_and_concurrent_ones_are_not() {
+        let h = History {
+            events: vec![
+                ev(0, Invoke, Func::Write, "x", Value::Int(1), 10),
+                ev(0, Ok, Func::Write, "x", Value::Int(1), 20),
+                ev(0, Invoke, Func::Write, "x", Value::Int(2), 30),
+                ev(0, Ok, Func::Write, "x", Value::Int(2), 40),
+                // Begins after x=2 was acknowledged, returns 1: stale.
+                ev(1, Invoke, Func::Read, "x", Value::Nil, 50),
+                ev(1, Ok, Func::Read, "x", Value::Int(1), 60),
+                // Concurrent with a write of 3 still in flight: 2 is fine.
+                ev(0, Invoke, Func::Write, "x", Value::Int(3), 70),
+                ev(1, Invoke, Func::Read, "x", Value::Nil, 75),
+                ev(1, Ok, Func::Read, "x", Value::Int(2), 80),
+                ev(0, Ok, Func::Write, "x", Value::Int(3), 90),
+                // Nil after writes were acknowledged: stale.
+                ev(2, Invoke, Func::Read, "x", Value::Nil, 95),
+                ev(2, Ok, Func::Read, "x", Value::Nil, 99),
+            ],
+        };
+        let a = analyse(
+            &h,
+            &Serving::default(),
+            &EndState {
+                views: &[],
+                settled: false,
+                end: 100 * MS,
+            },
+        );
+        assert_eq!(a.stale_reads, 2, "{a:?}");
+        assert_eq!(a.list[0].ops, vec![5, 3]);
+        assert!(
+            a.list[0].detail.contains("missed write x=2"),
+            "{}",
+            a.list[0].detail
+        );
+        assert!(a.list[1].detail.contains("read x = nil"));
+        assert!(!a.measured(AnomalyKind::Divergent));
+    }
+
+    #[test]
+    fn overlapping_serving_spans_of_two_nodes_are_a_split_brain() {
+        let mut s = Serving::default();
+        s.acked(1, 1, 10 * MS);
+        s.acked(1, 1, 500 * MS);
+        s.acked(2, 2, 300 * MS);
+        s.acked(2, 2, 900 * MS);
+        // A later epoch of the same node, and a third node after everyone: no overlap.
+        s.acked(1, 3, 950 * MS);
+        s.acked(3, 4, 2000 * MS);
+        let a = analyse(
+            &History::default(),
+            &s,
+            &EndState {
+                views: &[],
+                settled: false,
+                end: 3000 * MS,
+            },
+        );
+        assert_eq!(a.split_brains, 1, "{a:?}");
+        assert_eq!(a.split_brain_ms, 200.0);
+        assert_eq!(a.list[0].nodes, vec![1, 2]);
+        assert_eq!(a.list[0].until_ms, Some(500.0));
+    }
+
+    #[test]
+    fn after_settling_a_replica_with_other_state_is_divergent() {
+        let views = vec![
+            node(false, 2, &[], &[("x", 1)]),
+            node(true, 2, &[], &[("x", 2)]),
+            node(false, 2, &[], &[("x", 2)]),
+        ];
+        let a = analyse(
+            &History::default(),
+            &Serving::default(),
+            &EndState {
+                views: &views,
+                settled: true,
+                end: 100 * MS,
+            },
+        );
+        assert_eq!(a.divergent, 1);
+        assert_eq!(a.list[0].nodes, vec![0, 1]);
+        assert!(
+            a.list[0].detail.contains("x=1 where node 1 holds 2"),
+            "{}",
+            a.list[0].detail
+        );
+        assert_eq!(a.line(), "1 divergent replicas");
+    }
+}
