@@ -588,6 +588,51 @@ fn the_cap_panel_compares_async_with_sync_and_raft() {
     }
 }
 
+/// The leader probe (`is_leader`, which the anomaly classifier and role-aimed faults
+/// read) is true exactly while a node would accept writes as primary: a primary cut off
+/// by a partition stops leading once its lease runs out with fencing, and, unfenced,
+/// goes on leading (and accepting writes) until it hears of its successor.
+#[test]
+fn the_leader_probe_is_true_exactly_while_a_primary_accepts_writes() {
+    for (name, role_late) in [
+        ("pb-split-brain-fenced.json", "follower"),
+        ("pb-split-brain.json", "leader"),
+    ] {
+        let mut s = preset(name);
+        s.expect = vec![
+            serde_json::from_value(serde_json::json!(
+                {"type": "role", "node": 1, "role": "leader", "at_ms": 1450}
+            ))
+            .expect("an expectation"),
+            serde_json::from_value(serde_json::json!(
+                {"type": "role", "node": 1, "role": role_late, "at_ms": 1700}
+            ))
+            .expect("an expectation"),
+            serde_json::from_value(serde_json::json!(
+                {"type": "role", "node": 1, "role": role_late, "at_ms": 3900}
+            ))
+            .expect("an expectation"),
+        ];
+        let sum = run(&s, s.seed);
+        for x in &sum.expectations {
+            assert_eq!(
+                x.status,
+                quorumlab_sim::expect::ExpectStatus::Passed,
+                "{name}: {} ({})",
+                x.what,
+                x.detail
+            );
+        }
+        let mut e = engine(&s);
+        let v = views_at(&mut e, 1700);
+        assert_eq!(
+            up(&v, 1).role.label,
+            "primary",
+            "{name}: node 1 still believes it is primary"
+        );
+    }
+}
+
 fn seeds() -> u64 {
     std::env::var("QUORUMLAB_SEEDS")
         .ok()

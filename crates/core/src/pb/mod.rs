@@ -141,6 +141,8 @@ pub struct PrimaryBackup {
     floor: u64,
     /// The last state transfer this replica installed: (from, index).
     transfer: Option<(NodeId, u64)>,
+    /// Local time of the last event handled (for the `is_leader` probe's lease check).
+    clock: Time,
     ghost: Ghost,
     last_change: String,
 }
@@ -275,6 +277,7 @@ impl Protocol for PrimaryBackup {
             blank: disk.is_none(),
             floor: d.view.epoch,
             transfer: None,
+            clock: 0,
             ghost: Ghost::default(),
             last_change: if disk.is_some() {
                 "restarted from its disk".to_string()
@@ -309,6 +312,7 @@ impl Protocol for PrimaryBackup {
     }
 
     fn start(&mut self, cx: &mut Ctx<'_, Self>) {
+        self.clock = cx.now();
         if self.vs.is_some() {
             self.vs_start(cx);
             self.drive(cx, raftview::Input::Start);
@@ -320,6 +324,7 @@ impl Protocol for PrimaryBackup {
 
     fn on_message(&mut self, cx: &mut Ctx<'_, Self>, from: NodeId, msg: PbMsg) {
         self.ghost.clear();
+        self.clock = cx.now();
         if let PbMsg::Raft { msg: m } = msg {
             self.drive(cx, raftview::Input::Msg(from, m));
         } else if self.vs.is_some() {
@@ -331,6 +336,7 @@ impl Protocol for PrimaryBackup {
 
     fn on_timer(&mut self, cx: &mut Ctx<'_, Self>, timer: TimerId) {
         self.ghost.clear();
+        self.clock = cx.now();
         if timer >= raftview::RAFT_TIMER_BASE {
             let t = timer - raftview::RAFT_TIMER_BASE;
             self.drive(cx, raftview::Input::Timer(t));
@@ -349,6 +355,7 @@ impl Protocol for PrimaryBackup {
 
     fn on_client(&mut self, cx: &mut Ctx<'_, Self>, req: ClientRequest) {
         self.ghost.clear();
+        self.clock = cx.now();
         if self.vs.is_some() {
             // The view service knows the primary: send the client there.
             let to = self.view_known().primary;
@@ -358,8 +365,12 @@ impl Protocol for PrimaryBackup {
         self.client(cx, req, false);
     }
 
+    /// Exactly while it would accept a write as primary (head): it holds the epoch's
+    /// state as the view's primary and, with fencing, its lease had not run out at its
+    /// last event (its tick comes every ping interval). A deposed primary that has not
+    /// heard of its successor and is not fenced still accepts writes: it leads here.
     fn is_leader(&self) -> bool {
-        self.is_primary()
+        self.is_primary() && self.serving(self.clock)
     }
 
     /// Only an operator's promotion (manual failover): replicas join by pinging the
