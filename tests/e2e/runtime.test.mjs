@@ -1,4 +1,5 @@
-// The browser runtime is the same run as the native CLI: for Raft presets with faults,
+// The browser runtime is the same run as the native CLI: for Raft presets with faults
+// and every primary-backup preset (the registry's list),
 // the trace hash in worker mode (one Web Worker per node, over shared memory when the page
 // is cross-origin isolated, over postMessage when not) and in single-thread mode equals
 // `quorumlab run --json`'s. Also: a worker that fails is reported on the page,
@@ -74,22 +75,38 @@ async function apiPage(url = env.server.url, query = '', browser = env.browser) 
   return { page, errors };
 }
 
+/** Every preset the registry lists for `protocol` (`quorumlab protocols NAME --json`). */
+function presetsOf(protocol) {
+  const r = cli(['protocols', protocol, '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const [entry] = JSON.parse(r.stdout);
+  assert.ok(entry.presets.length > 0, `${protocol} has presets`);
+  return entry.presets.map((p) => `${p}.json`);
+}
+
+/** The scenario text run with workers and on the page's thread equals the native CLI's
+ * trace hash and event count. */
+async function sameAsNative(page, name, text) {
+  const native = nativeRun(text);
+  console.log(`# ${name}: native ${native.trace_hash}, ${native.events} events`);
+  const workers = await page.evaluate((j) => window.quorumlab.runWorkers(j), text);
+  const inline = await page.evaluate((j) => window.quorumlab.runInline(j), text);
+  assert.match(native.trace_hash, /^[0-9a-f]{16}$/);
+  assert.equal(workers.trace_hash, native.trace_hash, `${name}: workers vs native`);
+  assert.equal(inline.trace_hash, native.trace_hash, `${name}: single thread vs native`);
+  assert.equal(workers.events, native.events, `${name}: event count`);
+  assert.ok(workers.workers_started >= 5, `${name}: ${workers.workers_started} workers started`);
+  // The test server isolates the page, so the workers' shared buffers carry the jobs.
+  assert.equal(workers.transport, 'shared-memory', name);
+  assert.ok(workers.shared_windows > 0, `${name}: ${workers.shared_windows} windows over shared memory`);
+  return native;
+}
+
 test('workers and single-thread runs equal the native CLI, preset by preset', { timeout: 240_000 }, async () => {
   const { page, errors } = await apiPage();
   for (const name of PRESETS) {
     const text = await readFile(join(ROOT, 'scenarios', name), 'utf8');
-    const native = nativeRun(text);
-    console.log(`# ${name}: native ${native.trace_hash}, ${native.events} events`);
-    const workers = await page.evaluate((j) => window.quorumlab.runWorkers(j), text);
-    const inline = await page.evaluate((j) => window.quorumlab.runInline(j), text);
-    assert.match(native.trace_hash, /^[0-9a-f]{16}$/);
-    assert.equal(workers.trace_hash, native.trace_hash, `${name}: workers vs native`);
-    assert.equal(inline.trace_hash, native.trace_hash, `${name}: single thread vs native`);
-    assert.equal(workers.events, native.events, `${name}: event count`);
-    assert.ok(workers.workers_started >= 5, `${name}: ${workers.workers_started} workers started`);
-    // The test server isolates the page, so the workers' shared buffers carry the jobs.
-    assert.equal(workers.transport, 'shared-memory', name);
-    assert.ok(workers.shared_windows > 0, `${name}: ${workers.shared_windows} windows over shared memory`);
+    const native = await sameAsNative(page, name, text);
     // Another seed is another run (the hash is not a constant).
     if (name === 'raft-leader-crash.json') {
       const other = JSON.parse(text);
@@ -104,6 +121,31 @@ test('workers and single-thread runs equal the native CLI, preset by preset', { 
   const crash = await readFile(join(ROOT, 'scenarios', 'raft-leader-crash.json'), 'utf8');
   const w = await page.evaluate((j) => window.quorumlab.runWorkers(j), crash);
   assert.equal(w.workers_started, 6, 'five workers, and one more after the restart');
+  await page.close();
+  assert.deepEqual(errors, []);
+});
+
+test('every primary-backup preset (and manual failovers): workers and single-thread runs equal the native CLI', { timeout: 300_000 }, async () => {
+  const { page, errors } = await apiPage();
+  const names = presetsOf('primary-backup');
+  assert.ok(names.includes('pb-view-raft-crash.json'), names.join(' '));
+  for (const name of names) {
+    await sameAsNative(page, name, await readFile(join(ROOT, 'scenarios', name), 'utf8'));
+  }
+  // Operators' promotions go through the admin path, which crosses to the workers too:
+  // a switchover, a crashed node promoted, the view service crashed mid-promotion.
+  const s = JSON.parse(await readFile(join(ROOT, 'scenarios', 'pb-view-service-crash.json'), 'utf8'));
+  s.protocol.params.fencing = true;
+  s.expect = [];
+  s.faults = [
+    { at_ms: 1000, type: 'promote', node: 3 },
+    { at_ms: 1500, type: 'crash', node: 2 },
+    { at_ms: 1510, type: 'promote', node: 2 },
+    { at_ms: 2000, type: 'promote', node: 4 },
+    { at_ms: 2050, type: 'crash', node: 0 },
+  ];
+  const native = await sameAsNative(page, 'promotions', JSON.stringify(s));
+  assert.equal(native.ok, true, 'invariants and linearizability hold');
   await page.close();
   assert.deepEqual(errors, []);
 });

@@ -315,6 +315,324 @@ fn a_crashed_view_service_means_no_failover() {
     assert_eq!(late_ok, 0, "nothing is served after the primary's crash");
 }
 
+/// The contrast: with the view in a Raft group (nodes 0-2), the same two crashes leave
+/// two view nodes, a majority, which commit a new view promoting a backup; writes
+/// resume. Over many seeds, including those where the crashed view node led the group.
+#[test]
+fn a_view_kept_in_raft_survives_a_view_node_crash() {
+    let s = preset("pb-view-raft-crash.json");
+    passed("view-raft-crash", &s);
+    let group_leader =
+        |v: &NodeView| note(v, "view group").is_some_and(|g| g.starts_with("leader"));
+    let mut led_by_crashed = 0;
+    for seed in 0..40 {
+        let mut s = s.clone();
+        s.seed = seed;
+        let mut e = engine(&s);
+        let before = views_at(&mut e, 1490);
+        assert_eq!(
+            primaries(&before),
+            vec![(3, 1)],
+            "seed {seed}: node 3 is the first primary"
+        );
+        if before[0].as_ref().is_some_and(group_leader) {
+            led_by_crashed += 1;
+        }
+        let after = views_at(&mut e, 4000);
+        let p = primaries(&after);
+        assert_eq!(p.len(), 1, "seed {seed}: one new primary: {p:?}");
+        assert!(
+            p[0].0 > 3 && p[0].1 >= 2,
+            "seed {seed}: a backup in a new epoch: {p:?}"
+        );
+        for i in 1..3 {
+            let v = up(&after, i);
+            assert!(
+                v.term >= 2
+                    && note(v, "status").is_some_and(|s| s.contains("committed by the Raft group")),
+                "seed {seed}: view node {i} learned the new view from Raft: {:?}",
+                v.fields
+            );
+        }
+        e.run_to_end();
+        let late_ok = e
+            .history()
+            .events
+            .iter()
+            .filter(|ev| ev.kind == EventType::Ok && ev.f == Func::Write && ev.time > 3500 * MS)
+            .count();
+        assert!(
+            late_ok >= 20,
+            "seed {seed}: writes succeed after the failover ({late_ok})"
+        );
+        let sum = run(&s, seed);
+        assert!(
+            sum.ok,
+            "seed {seed}: {:?} {:?}",
+            sum.invariants.violation, sum.linearizable
+        );
+    }
+    assert!(
+        led_by_crashed >= 5,
+        "the crashed node 0 led the view group in {led_by_crashed} of 40 seeds"
+    );
+}
+
+/// A Raft view store needs its three view nodes and at least a primary and a backup;
+/// the message names the field.
+#[test]
+fn a_raft_view_store_on_too_few_nodes_is_refused_by_name() {
+    let mut s = preset("pb-view-raft-crash.json");
+    s.nodes = quorumlab_sim::scenario::Nodes::Count(4);
+    let text = serde_json::to_string(&s).expect("serialises");
+    let err = quorumlab_sim::scenario::load(&text).expect_err("4 nodes are too few");
+    let msg = format!("{err:?}");
+    assert!(msg.contains("view_store"), "{msg}");
+    assert!(msg.contains("at least 5 nodes"), "{msg}");
+}
+
+fn scenario(json: &str) -> Scenario {
+    quorumlab_sim::scenario::load(json).expect("valid")
+}
+
+fn logged(e: &dyn Engine, what: &str) -> Option<u64> {
+    e.log()
+        .iter()
+        .find(|l| l.what.contains(what))
+        .map(|l| l.time / MS)
+}
+
+/// Manual failover, as operators do it: a switchover with fencing first lets the old
+/// primary's lease run out (never two primaries), then the promoted backup leads a new
+/// epoch with the old primary as its backup, and nothing acknowledged is lost.
+/// Promoting a node that crashed a moment ago, crashing the view service in the middle
+/// of a promotion, and promoting with no view service left end in the log and the
+/// view service's status, never in a panic.
+#[test]
+fn an_operator_promotes_a_backup_and_impossible_promotions_are_logged() {
+    let s = scenario(
+        r#"{"version": 1, "name": "promote",
+        "protocol": {"name": "primary-backup", "params": {"mode": "sync"}},
+        "nodes": 5,
+        "workload": {"clients": 4, "rate": 20, "keys": 2, "start_ms": 500, "attach": [1, 2, 3, 4]},
+        "faults": [
+            {"at_ms": 1500, "type": "promote", "node": 3},
+            {"at_ms": 2500, "type": "crash", "node": 2},
+            {"at_ms": 2510, "type": "promote", "node": 2},
+            {"at_ms": 3400, "type": "promote", "node": 4},
+            {"at_ms": 3450, "type": "crash", "node": 0},
+            {"at_ms": 4000, "type": "promote", "node": 1}
+        ],
+        "duration_ms": 5000, "seed": 3}"#,
+    );
+    passed("promote", &s);
+    let mut e = engine(&s);
+    let waiting = views_at(&mut e, 1550);
+    assert_eq!(
+        primaries(&waiting),
+        vec![(1, 1)],
+        "with fencing the old primary keeps its role until its lease runs out"
+    );
+    assert_eq!(
+        logged(&*e, "node 0 takes the request to promote node 3"),
+        Some(1500)
+    );
+    let after = views_at(&mut e, 2000);
+    assert_eq!(primaries(&after), vec![(3, 2)], "node 3 leads epoch 2");
+    assert_eq!(
+        up(&after, 1).role.label,
+        "backup",
+        "the old primary follows it"
+    );
+    let abandoned = (2510..2900).step_by(5).find(|t| {
+        let v = views_at(&mut e, *t);
+        note(up(&v, 0), "status")
+            .is_some_and(|s| s.contains("promotion of node 2 abandoned: it is down"))
+    });
+    assert!(
+        abandoned.is_some(),
+        "the view service says it did not promote the crashed node"
+    );
+    let vs = views_at(&mut e, 3000);
+    assert_eq!(
+        primaries(&vs),
+        vec![(3, 3)],
+        "node 3 still leads (epoch 3 without node 2)"
+    );
+    let end = views_at(&mut e, 5000);
+    assert_eq!(
+        primaries(&end),
+        vec![(3, 3)],
+        "the view service crashed mid-promotion: nothing changed"
+    );
+    let gave_up = e
+        .log()
+        .iter()
+        .find(|l| l.what.contains("the request to promote node 1 gave up"))
+        .map(|l| l.what.clone())
+        .unwrap_or_default();
+    assert!(
+        gave_up.contains("the view manager does"),
+        "with the view service down nobody takes it: {gave_up}"
+    );
+}
+
+/// With the view in a Raft group, the group's leader takes the promotion and commits it.
+#[test]
+fn a_raft_view_store_promotes_through_its_leader() {
+    let mut s = preset("pb-view-raft-crash.json");
+    s.faults = vec![
+        serde_json::from_str(r#"{"at_ms": 1500, "type": "promote", "node": 5}"#)
+            .expect("a promote fault"),
+    ];
+    s.expect.clear();
+    passed("raft promote", &s);
+    let mut e = engine(&s);
+    let v = views_at(&mut e, 2500);
+    assert_eq!(primaries(&v), vec![(5, 2)], "node 5 leads epoch 2");
+    let taker = e
+        .log()
+        .iter()
+        .find(|l| l.what.contains("takes the request to promote node 5"))
+        .map(|l| l.what.clone())
+        .unwrap_or_default();
+    assert!(
+        ["node 0", "node 1", "node 2"]
+            .iter()
+            .any(|n| taker.starts_with(n)),
+        "a view node takes it: {taker}"
+    );
+}
+
+/// When (ms) a node other than `old` first holds the primary role after `from` ms.
+fn failover_at(s: &Scenario, old: usize, from: u64) -> Option<u64> {
+    let mut e = engine(s);
+    (from..from + 1000).step_by(2).find(|t| {
+        let v = views_at(&mut e, *t);
+        primaries(&v).iter().any(|(i, _)| *i != old)
+    })
+}
+
+/// Failure detection is a parameter: the view manager's phi-accrual (the failure
+/// detector module's) learns the pings' rhythm, and on a steady network declares the
+/// crashed primary dead sooner than the fixed 120 ms timeout (with fencing never
+/// before a lease can have run out); its status says phi did it, and the view service
+/// shows each replica's suspicion as a gauge.
+#[test]
+fn phi_accrual_detects_the_crashed_primary_sooner_than_the_fixed_timeout() {
+    let fixed = preset("pb-async-primary-crash.json");
+    let phi = with_param(&fixed, "detector", serde_json::json!("phi-accrual"));
+    let t_fixed = failover_at(&fixed, 1, 1500).expect("fixed timeout fails over");
+    let t_phi = failover_at(&phi, 1, 1500).expect("phi-accrual fails over");
+    assert!(
+        t_phi + 20 < t_fixed,
+        "phi-accrual at {t_phi} ms, fixed timeout at {t_fixed} ms"
+    );
+    assert!(
+        t_phi >= 1500 + 80,
+        "not before the lease ran out: {t_phi} ms"
+    );
+    let mut e = engine(&phi);
+    let v = views_at(&mut e, t_phi + 50);
+    let vs = up(&v, 0);
+    let status = note(vs, "status").unwrap_or_default();
+    assert!(status.contains("suspected: phi"), "{status}");
+    assert!(
+        vs.gauges.iter().any(|g| g.label == "phi" && !g.flagged),
+        "live replicas' phi shown below the threshold: {:?}",
+        vs.gauges
+    );
+    let sum = run(&phi, phi.seed);
+    assert!(sum.invariants.violation.is_none(), "{:?}", sum.invariants);
+}
+
+/// The CAP panel's comparisons: the same seed, faults and workload as async
+/// primary-backup, with sync replication and with Raft instead. Async loses an
+/// acknowledged write; sync and Raft do not.
+#[test]
+fn the_cap_panel_compares_async_with_sync_and_raft() {
+    let base = preset("pb-async-primary-crash.json");
+    let listing = quorumlab_sim::registry::entries()
+        .into_iter()
+        .find(|e| e.name == "primary-backup")
+        .expect("listed")
+        .listing;
+    let variant = |id: &str| {
+        let v = listing
+            .compare
+            .iter()
+            .find(|v| v.id == id)
+            .unwrap_or_else(|| panic!("a {id} variant"));
+        let s = v.apply(&base).expect("applies");
+        s.validate().expect("valid");
+        assert_eq!(s.faults, base.faults, "{id}: same faults");
+        assert_eq!(s.seed, base.seed, "{id}: same seed");
+        s
+    };
+    let sync = variant("Sync");
+    let raft = variant("Raft");
+    assert_eq!(raft.protocol.name, "raft");
+    assert!(
+        run(&base, base.seed).linearizable.failed(),
+        "async loses a write"
+    );
+    for (name, s) in [("sync", &sync), ("raft", &raft)] {
+        let sum = run(s, s.seed);
+        assert_eq!(
+            sum.linearizable,
+            Check::Passed,
+            "{name}: {:?}",
+            sum.linearizable
+        );
+        assert!(sum.invariants.violation.is_none(), "{name}");
+    }
+}
+
+/// The leader probe (`is_leader`, which the anomaly classifier and role-aimed faults
+/// read) is true exactly while a node would accept writes as primary: a primary cut off
+/// by a partition stops leading once its lease runs out with fencing, and, unfenced,
+/// goes on leading (and accepting writes) until it hears of its successor.
+#[test]
+fn the_leader_probe_is_true_exactly_while_a_primary_accepts_writes() {
+    for (name, role_late) in [
+        ("pb-split-brain-fenced.json", "follower"),
+        ("pb-split-brain.json", "leader"),
+    ] {
+        let mut s = preset(name);
+        s.expect = vec![
+            serde_json::from_value(serde_json::json!(
+                {"type": "role", "node": 1, "role": "leader", "at_ms": 1450}
+            ))
+            .expect("an expectation"),
+            serde_json::from_value(serde_json::json!(
+                {"type": "role", "node": 1, "role": role_late, "at_ms": 1700}
+            ))
+            .expect("an expectation"),
+            serde_json::from_value(serde_json::json!(
+                {"type": "role", "node": 1, "role": role_late, "at_ms": 3900}
+            ))
+            .expect("an expectation"),
+        ];
+        let sum = run(&s, s.seed);
+        for x in &sum.expectations {
+            assert_eq!(
+                x.status,
+                quorumlab_sim::expect::ExpectStatus::Passed,
+                "{name}: {} ({})",
+                x.what,
+                x.detail
+            );
+        }
+        let mut e = engine(&s);
+        let v = views_at(&mut e, 1700);
+        assert_eq!(
+            up(&v, 1).role.label,
+            "primary",
+            "{name}: node 1 still believes it is primary"
+        );
+    }
+}
+
 fn seeds() -> u64 {
     std::env::var("QUORUMLAB_SEEDS")
         .ok()

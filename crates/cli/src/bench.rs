@@ -133,9 +133,24 @@ pub fn main(raw: &[String]) -> Result<i32, BadInput> {
             say!("{}", measure_threads(label, &json, secs)?);
         }
     }
-    for mode in ["sync", "semi-sync", "async", "chain"] {
-        let label = format!("primary-backup {mode}, 5 nodes, 200 op/s");
-        let params = format!(r#"{{"mode": "{mode}"}}"#);
+    let modes = ["sync", "semi-sync", "async", "chain"].map(|m| {
+        (
+            format!("primary-backup {m}, 5 nodes, 200 op/s"),
+            format!(r#"{{"mode": "{m}"}}"#),
+        )
+    });
+    let variants = [
+        (
+            "primary-backup sync, view in a Raft group (3 view nodes, 2 replicas), 200 op/s",
+            r#"{"mode": "sync", "view_store": "raft"}"#,
+        ),
+        (
+            "primary-backup sync, phi-accrual detector, 5 nodes, 200 op/s",
+            r#"{"mode": "sync", "detector": "phi-accrual"}"#,
+        ),
+    ]
+    .map(|(l, p)| (l.to_string(), p.to_string()));
+    for (label, params) in modes.into_iter().chain(variants) {
         let json = scenario_json_with("primary-backup", &params, 5, 5, 10);
         let line = measure(&label, &json, secs)?;
         say!("{line}");

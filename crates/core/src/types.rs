@@ -118,12 +118,21 @@ impl core::fmt::Display for Violation {
     }
 }
 
-/// A change of cluster membership, asked of the current leader.
+/// A change of cluster membership (or of who leads), asked of the current leader.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "change", rename_all = "snake_case")]
 pub enum MembershipChange {
-    Add { node: NodeId },
-    Remove { node: NodeId },
+    Add {
+        node: NodeId,
+    },
+    Remove {
+        node: NodeId,
+    },
+    /// An operator's manual failover: make this node the leader (primary-backup: the
+    /// view manager promotes this backup). Protocols that elect their leader refuse.
+    Promote {
+        node: NodeId,
+    },
 }
 
 // ---- reading the internally tagged client types ------------------------------------------

@@ -17,15 +17,20 @@
 //! * `propose I x=4 | read x | cas x 4 5 [client=C] [seq=S]`: a client request to I.
 //! * `deliver [A->B]`, `drop A->B`: as in the other transcripts.
 //! * `crash I`, `restart I [--no-disk]`, `partition 0,1 | 2`, `heal`, `status`.
+//! * `raft-timer I election|heartbeat|check-quorum`: with `view_store=raft`, fire view
+//!   node I's Raft timer (its Raft messages print as `raft KIND term=T`, with the view
+//!   a command writes decoded).
 
 mod common;
 
 use common::{parse_pat, Flat, Transcript};
 use quorumlab_core::pb::{
-    PbDisk, PbMonitor, PbMsg, PbParams, PbWrite, PrimaryBackup, View, TIMER_TICK,
+    raftview, PbDisk, PbMonitor, PbMsg, PbParams, PbWrite, PrimaryBackup, View, TIMER_TICK,
 };
+use quorumlab_core::raft::{Cmd, RaftMsg, RaftWrite};
 use quorumlab_core::{
-    ClientReply, ClientRequest, Ctx, Effect, NodeId, Op, Outcome, Protocol, Rng, Time, TimerId, MS,
+    ClientReply, ClientRequest, Ctx, Effect, Message, NodeId, Op, Outcome, Protocol, Rng, Time,
+    TimerId, MS,
 };
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
@@ -103,6 +108,36 @@ fn msg(m: &PbMsg) -> String {
         } => format!("ack epoch={epoch} last={last} synced={synced}"),
         PbMsg::Stale { epoch } => format!("stale-epoch epoch={epoch}"),
         PbMsg::Forward { req } => format!("forward {} (c{}#{})", op(&req.op), req.client, req.seq),
+        PbMsg::Raft { msg: m } => {
+            let mut s = format!("raft {} term={}", m.kind(), m.term());
+            if let RaftMsg::Append {
+                entries, commit, ..
+            } = m
+            {
+                let e: Vec<String> = entries.iter().map(|e| cmd(&e.cmd)).collect();
+                let _ = write!(s, " [{}] commit={commit}", e.join(", "));
+            }
+            s
+        }
+    }
+}
+
+/// A Raft view store's command: the view it writes, decoded.
+fn cmd(c: &Cmd) -> String {
+    match c {
+        Cmd::Noop => "noop".into(),
+        Cmd::Config { members } => format!("config {}", set(members)),
+        Cmd::Client(r) => match &r.op {
+            Op::Write { key, value } if key == "view" => {
+                format!("set view ({})", view(&raftview::unpack(*value)))
+            }
+            Op::Cas { key, expect, new } if key == "view" => format!(
+                "cas view ({}) -> ({})",
+                view(&raftview::unpack(*expect)),
+                view(&raftview::unpack(*new))
+            ),
+            o => op(o),
+        },
     }
 }
 
@@ -189,6 +224,20 @@ impl Cluster {
                             format!("snapshot index={} kv={}", s.index, kv(&s.state.kv))
                         }
                         PbWrite::View(v) => format!("view {}", view(v)),
+                        PbWrite::Raft(RaftWrite::HardState { term, vote }) => {
+                            let v = vote.map(|v| v.to_string()).unwrap_or("-".into());
+                            format!("raft term={term} vote={v}")
+                        }
+                        PbWrite::Raft(RaftWrite::Append {
+                            from_index,
+                            entries,
+                        }) => {
+                            let e: Vec<String> = entries.iter().map(|e| cmd(&e.cmd)).collect();
+                            format!("raft log from {from_index}: [{}]", e.join(", "))
+                        }
+                        PbWrite::Raft(RaftWrite::Snapshot(s)) => {
+                            format!("raft snapshot index={}", s.index)
+                        }
                     };
                     self.line(format!("  {i} persist {text}"));
                     PrimaryBackup::apply_write(
@@ -225,7 +274,7 @@ impl Cluster {
                 b.role, b.term, a.role, a.term, a.last_change
             ));
         }
-        for label in ["semi-sync", "chain"] {
+        for label in ["semi-sync", "chain", "view group", "status"] {
             if note(a, label) != note(b, label) {
                 self.line(format!("  {i} {label}: {}", note(a, label)));
             }
@@ -373,6 +422,16 @@ impl Transcript for Cluster {
                         self.fire(i, TIMER_TICK);
                     }
                 }
+            }
+            "raft-timer" => {
+                // A view node's Raft timer (a Raft view store).
+                let t = match words.get(2).copied() {
+                    Some("election") => quorumlab_core::raft::TIMER_ELECTION,
+                    Some("heartbeat") => quorumlab_core::raft::TIMER_HEARTBEAT,
+                    Some("check-quorum") => quorumlab_core::raft::TIMER_CHECK_QUORUM,
+                    _ => panic!("`{line}`: election, heartbeat or check-quorum"),
+                };
+                self.fire(num(1), raftview::RAFT_TIMER_BASE + t);
             }
             "advance" => {
                 self.now += num(1) as u64 * MS;

@@ -253,6 +253,8 @@ pub struct Sim<P: Protocol> {
     pub recorder: Option<Recorder>,
     /// Membership changes asked for, and whether a leader took each.
     admin: Vec<(MembershipChange, bool)>,
+    /// Distinct reasons nodes gave for refusing the latest admin request (for the log).
+    refusals: Vec<String>,
     /// Nodes crashed since the last [`Sim::take_crashed`] (so a runtime that hosts
     /// nodes elsewhere can kill them).
     crashed: Vec<NodeId>,
@@ -478,6 +480,7 @@ impl<P: Protocol> Sim<P> {
             log: Vec::new(),
             recorder: None,
             admin: Vec::new(),
+            refusals: Vec::new(),
             crashed: Vec::new(),
             window_end: 0,
             in_client_event: false,
@@ -1094,8 +1097,12 @@ impl<P: Protocol> Sim<P> {
     ) {
         self.events += 1;
         hash_record(&mut self.hash, &mut self.metrics, node, rec, meta);
-        if let Some(Ok(())) = rec.admin {
-            self.admin_accepted(node);
+        match &rec.admin {
+            Some(Ok(())) => self.admin_accepted(node),
+            Some(Err(e)) if !self.refusals.contains(e) && self.refusals.len() < 4 => {
+                self.refusals.push(e.clone());
+            }
+            _ => {}
         }
         let (a, b) = rec.effects;
         for _ in a..b {
@@ -1419,6 +1426,10 @@ impl<P: Protocol> Sim<P> {
                 self.member(MembershipChange::Add { node }, 0);
             }
             FaultKind::RemoveNode { node } => self.member(MembershipChange::Remove { node }, 0),
+            FaultKind::Promote { node } => {
+                self.note(format!("an operator asks to promote node {node}"));
+                self.member(MembershipChange::Promote { node }, 0)
+            }
             FaultKind::Client { node, op } => self.console(node, op),
         }
     }
@@ -1436,11 +1447,18 @@ impl<P: Protocol> Sim<P> {
         if self.admin[idx].1 {
             return;
         }
-        if tries >= 100 {
-            self.note(format!(
-                "membership change {change:?} gave up: no leader took it"
-            ));
+        // A promotion is an operator's request of the moment: asked for half a second.
+        let limit = if matches!(change, MembershipChange::Promote { .. }) {
+            5
+        } else {
+            100
+        };
+        if tries >= limit {
+            self.note(admin_note(&change, None, &self.refusals));
             return;
+        }
+        if tries == 0 {
+            self.refusals.clear();
         }
         let now = self.now;
         for i in 0..self.n {
@@ -1455,8 +1473,8 @@ impl<P: Protocol> Sim<P> {
     fn admin_accepted(&mut self, node: NodeId) {
         if let Some(a) = self.admin.iter_mut().find(|a| !a.1) {
             a.1 = true;
-            let c = a.0.clone();
-            self.note(format!("node {node} takes the membership change {c:?}"));
+            let line = admin_note(&a.0, Some(node), &[]);
+            self.note(line);
         }
     }
 
@@ -2180,4 +2198,18 @@ fn plan_nemesis(
         _ => {}
     }
     plan
+}
+
+/// The log line of an admin request taken by `taker`, or given up (`None`) after the
+/// nodes' `refusals`. Not generic: one copy whatever the protocols (the page's bundle).
+fn admin_note(change: &MembershipChange, taker: Option<NodeId>, refusals: &[String]) -> String {
+    let what = match change {
+        MembershipChange::Promote { node } => format!("the request to promote node {node}"),
+        c => format!("the membership change {c:?}"),
+    };
+    match taker {
+        Some(n) => format!("node {n} takes {what}"),
+        None if refusals.is_empty() => format!("{what} gave up: no node took it"),
+        None => format!("{what} gave up: no node took it ({})", refusals.join("; ")),
+    }
 }

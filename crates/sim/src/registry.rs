@@ -53,6 +53,9 @@ pub struct Variant {
     pub label: &'static str,
     /// `(parameter, value as JSON)` pairs set on top of the scenario's parameters.
     pub params: &'static [(&'static str, &'static str)],
+    /// Another protocol of the catalogue on the same cluster, seed, faults and
+    /// workload (its default parameters, then `params`); `None`: the same protocol.
+    pub protocol: Option<&'static str>,
 }
 
 impl Variant {
@@ -60,9 +63,12 @@ impl Variant {
     pub fn apply(&self, s: &Scenario) -> Result<Scenario, String> {
         let mut out = s.clone();
         let mut params = match &s.protocol.params {
-            Value::Object(o) => o.clone(),
+            Value::Object(o) if self.protocol.is_none() => o.clone(),
             _ => serde_json::Map::new(),
         };
+        if let Some(name) = self.protocol {
+            out.protocol.name = name.to_string();
+        }
         for (k, v) in self.params {
             let v: Value = serde_json::from_str(v)
                 .map_err(|e| format!("variant `{}`: {k} = {v}: {e}", self.id))?;
@@ -98,16 +104,19 @@ pub fn catalogue(v: &mut impl Visitor) {
                 id: "NoPreVote",
                 label: "pre-vote and check-quorum off",
                 params: &[("pre_vote", "false"), ("check_quorum", "false")],
+                protocol: None,
             },
             Variant {
                 id: "LeaseReads",
                 label: "lease reads",
                 params: &[("read_mode", "\"lease\"")],
+                protocol: None,
             },
             Variant {
                 id: "LogReads",
                 label: "reads through the log",
                 params: &[("read_mode", "\"log\"")],
+                protocol: None,
             },
         ],
         converged: Some(converge::replicated_log),
@@ -137,6 +146,7 @@ pub fn catalogue(v: &mut impl Visitor) {
             "pb-split-brain-fenced",
             "pb-stale-replica-reads",
             "pb-sync-slow-backup",
+            "pb-view-raft-crash",
             "pb-view-service-crash",
         ],
         compare: &[
@@ -144,16 +154,25 @@ pub fn catalogue(v: &mut impl Visitor) {
                 id: "Sync",
                 label: "sync replication",
                 params: &[("mode", "\"sync\"")],
+                protocol: None,
             },
             Variant {
                 id: "Async",
                 label: "async replication",
                 params: &[("mode", "\"async\"")],
+                protocol: None,
             },
             Variant {
                 id: "NoFencing",
                 label: "fencing off",
                 params: &[("fencing", "false")],
+                protocol: None,
+            },
+            Variant {
+                id: "Raft",
+                label: "Raft (consensus) instead",
+                params: &[],
+                protocol: Some("raft"),
             },
         ],
         converged: None,

@@ -412,6 +412,9 @@ pub enum FaultKind {
     AddNode { node: NodeId },
     /// Ask the cluster to remove a member.
     RemoveNode { node: NodeId },
+    /// An operator's manual failover: ask the cluster to make this node its leader
+    /// (primary-backup: the view manager promotes this backup). Refusals are logged.
+    Promote { node: NodeId },
     /// One client operation sent by the user from the console to `node`.
     Client { node: NodeId, op: Op },
 }
@@ -495,6 +498,7 @@ const FAULT_FIELDS: &[(&str, &[&str])] = &[
     ("restore", &["from", "to", "both_ways?"]),
     ("add_node", &["node"]),
     ("remove_node", &["node"]),
+    ("promote", &["node"]),
     ("client", &["node", "op"]),
 ];
 
@@ -600,6 +604,7 @@ impl FaultFlat {
             },
             "add_node" => FaultKind::AddNode { node: id()? },
             "remove_node" => FaultKind::RemoveNode { node: id()? },
+            "promote" => FaultKind::Promote { node: id()? },
             _ => FaultKind::Client {
                 node: id()?,
                 op: self.op.clone().ok_or_else(|| missing("op"))?,
@@ -636,6 +641,7 @@ impl FaultKind {
             FaultKind::Restore { .. } => "restore",
             FaultKind::AddNode { .. } => "add_node",
             FaultKind::RemoveNode { .. } => "remove_node",
+            FaultKind::Promote { .. } => "promote",
             FaultKind::Client { .. } => "client",
         }
     }
@@ -1304,9 +1310,9 @@ impl Scenario {
                     }
                     aimed(format!("{p}.node"), *x, &mut e2)
                 }
-                FaultKind::AddNode { node: x } | FaultKind::RemoveNode { node: x } => {
-                    node(format!("{p}.node"), *x, &mut e2)
-                }
+                FaultKind::AddNode { node: x }
+                | FaultKind::RemoveNode { node: x }
+                | FaultKind::Promote { node: x } => node(format!("{p}.node"), *x, &mut e2),
                 FaultKind::Pause {
                     node: x,
                     duration_ms,

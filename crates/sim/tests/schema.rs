@@ -552,6 +552,7 @@ fn every_documented_snippet_passes_and_every_fault_type_has_one() {
         "restore",
         "add_node",
         "remove_node",
+        "promote",
         "client",
     ] {
         assert!(
@@ -1297,6 +1298,7 @@ fn all_faults() -> Vec<Fault> {
         },
         FaultKind::AddNode { node: 1 },
         FaultKind::RemoveNode { node: 0 },
+        FaultKind::Promote { node: 1 },
         FaultKind::Client {
             node: 0,
             op: Op::Cas {

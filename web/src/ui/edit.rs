@@ -93,7 +93,7 @@ pub fn remove_node(s: &Scenario, id: NodeId) -> Result<Scenario, String> {
                     None => true,
                 }
             }
-            AddNode { node } | RemoveNode { node } | Client { node, .. } => {
+            AddNode { node } | RemoveNode { node } | Promote { node } | Client { node, .. } => {
                 if *node == id {
                     return false;
                 }
@@ -332,6 +332,7 @@ pub fn describe_fault(k: &FaultKind) -> String {
         Restore { from, to, .. } => format!("restore link {from} – {to}"),
         AddNode { node } => format!("add node {node}"),
         RemoveNode { node } => format!("remove node {node}"),
+        Promote { node } => format!("promote node {node}"),
         Client { node, op } => format!("console {} → node {node}", describe_op(op)),
     }
 }

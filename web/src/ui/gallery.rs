@@ -75,6 +75,10 @@ pub const PRESETS: &[(&str, &str)] = &[
         include_str!("../../../scenarios/pb-sync-slow-backup.json"),
     ),
     (
+        "pb-view-raft-crash",
+        include_str!("../../../scenarios/pb-view-raft-crash.json"),
+    ),
+    (
         "pb-view-service-crash",
         include_str!("../../../scenarios/pb-view-service-crash.json"),
     ),

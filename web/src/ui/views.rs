@@ -639,6 +639,11 @@ fn node_panel(p: &Playground, ctx: &Ctx) -> Html {
         .unwrap_or(0);
     let at = action_time(p) / MS;
     let drawn = legend::drawn(status, view.as_ref());
+    // Offered where a protocol has a leader to choose (those that elect it refuse).
+    let proto = &p.session.scenario().protocol.name;
+    let promotable = registry::entries()
+        .iter()
+        .any(|e| e.name == proto.as_str() && e.has_leader);
     html! {
         <section class="ql-panel" data-testid="node-panel" data-node={id.to_string()}>
             <h2>{ format!("Node {id}") }
@@ -649,6 +654,9 @@ fn node_panel(p: &Playground, ctx: &Ctx) -> Html {
                 <button data-testid="restart" disabled={status != Status::Crashed} onclick={act(FaultKind::Restart { node: id.into(), disk: true })}>{ "Restart (disk)" }</button>
                 <button data-testid="restart-blank" disabled={status != Status::Crashed} onclick={act(FaultKind::Restart { node: id.into(), disk: false })}>{ "Restart blank" }</button>
                 <button data-testid="pause-node" disabled={status != Status::Up} onclick={act(FaultKind::Pause { node: id.into(), duration_ms: 1000 })}>{ "Pause 1 s" }</button>
+                if promotable {
+                    <button data-testid="promote" title="Manual failover, as operators do: ask the cluster to make this node its leader (refusals go to the log)" disabled={status == Status::Spare} onclick={act(FaultKind::Promote { node: id })}>{ "Promote" }</button>
+                }
                 <button data-testid="skew" onclick={act(FaultKind::Clock { node: id.into(), skew_ms: 100, drift_ppm: 0 })}>{ "Clock +100 ms" }</button>
                 <button onclick={act(FaultKind::Clock { node: id.into(), skew_ms: 0, drift_ppm: 100_000 })}>{ "Clock 10% fast" }</button>
             </div>
@@ -702,12 +710,17 @@ fn view_details(v: &NodeView, skew: i64) -> Html {
             }
             if !v.gauges.is_empty() {
                 <h3>{ "Peers" }</h3>
-                <table class="ql-table" data-testid="gauges"><tr><th>{ "node" }</th><th>{ "measure" }</th><th>{ "level" }</th><th>{ "threshold" }</th><th>{ "flagged" }</th></tr>
-                    { for v.gauges.iter().map(|g| html! {
-                        <tr class={classes!(g.flagged.then_some("bad"))} data-node={g.node.to_string()} data-flagged={g.flagged.to_string()}>
-                            <td>{ g.node }</td><td>{ g.label.clone() }</td><td>{ format!("{:.2}", g.value) }</td><td>{ format!("{:.2}", g.max) }</td><td>{ if g.flagged { "yes" } else { "no" } }</td>
+                <table class="ql-table" data-testid="gauges"><tr><th>{ "node" }</th><th>{ "measure" }</th><th>{ "level" }</th><th></th><th>{ "threshold" }</th><th>{ "flagged" }</th></tr>
+                    { for v.gauges.iter().map(|g| {
+                        // A bar: the level against the threshold (full at or past it).
+                        let w = if g.max > 0.0 { (g.value / g.max).clamp(0.0, 1.0) * 60.0 } else { 0.0 };
+                        html! {
+                        <tr class={classes!(g.flagged.then_some("bad"))} data-node={g.node.to_string()} data-flagged={g.flagged.to_string()} data-label={g.label.clone()}>
+                            <td>{ g.node }</td><td>{ g.label.clone() }</td><td>{ format!("{:.2}", g.value) }</td>
+                            <td><svg class="ql-bar" width="60" height="8"><rect width="60" height="8" /><rect class="lvl" data-testid="gauge-bar" width={format!("{w:.1}")} height="8" /></svg></td>
+                            <td>{ format!("{:.2}", g.max) }</td><td>{ if g.flagged { "yes" } else { "no" } }</td>
                         </tr>
-                    }) }
+                    } }) }
                 </table>
             }
         </div>

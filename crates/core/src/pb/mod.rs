@@ -32,13 +32,14 @@
 pub mod check;
 pub mod msg;
 pub mod params;
+pub mod raftview;
 mod replica;
 mod view;
 mod vs;
 
 pub use check::PbMonitor;
 pub use msg::{Entry, PbDisk, PbMsg, PbWrite, Snapshot, View};
-pub use params::{Mode, PbParams, ReadFrom, ViewStore};
+pub use params::{FailureDetector, Mode, PbParams, ReadFrom, ViewStore};
 pub use vs::ViewService;
 
 use crate::raft::Kv;
@@ -47,7 +48,7 @@ use std::collections::VecDeque;
 
 /// Every node: pings, re-sends, the view service's decisions, the semi-sync timeout.
 pub const TIMER_TICK: TimerId = 1;
-/// The node that runs the view service.
+/// The node that runs the view service (the first view node, with a Raft view store).
 pub const VIEW_SERVICE: NodeId = 0;
 /// Entries a replica keeps in memory (for re-sending and for the picture); a peer
 /// further behind gets a snapshot.
@@ -104,8 +105,11 @@ impl Ghost {
 pub struct PrimaryBackup {
     id: NodeId,
     p: PbParams,
-    /// Node 0's view service.
+    /// A view node's view manager (node 0's view service; with a Raft view store, on
+    /// each of the group's nodes).
     vs: Option<ViewService>,
+    /// With a Raft view store: this view node's member of the group.
+    group: Option<Box<raftview::Group>>,
     /// The newest view this replica heard of (epoch 0: none since boot).
     view: View,
     /// The epoch whose state this replica holds (installed a snapshot from upstream, or
@@ -137,6 +141,8 @@ pub struct PrimaryBackup {
     floor: u64,
     /// The last state transfer this replica installed: (from, index).
     transfer: Option<(NodeId, u64)>,
+    /// Local time of the last event handled (for the `is_leader` probe's lease check).
+    clock: Time,
     ghost: Ghost,
     last_change: String,
 }
@@ -252,6 +258,7 @@ impl Protocol for PrimaryBackup {
             id,
             p: *params,
             vs: None,
+            group: None,
             view: View::default(),
             synced: 0,
             store: d.snapshot.state.clone(),
@@ -270,6 +277,7 @@ impl Protocol for PrimaryBackup {
             blank: disk.is_none(),
             floor: d.view.epoch,
             transfer: None,
+            clock: 0,
             ghost: Ghost::default(),
             last_change: if disk.is_some() {
                 "restarted from its disk".to_string()
@@ -277,8 +285,24 @@ impl Protocol for PrimaryBackup {
                 "booted".to_string()
             },
         };
-        if id == VIEW_SERVICE {
-            node.vs = Some(ViewService::boot(nodes, disk.map(|d| d.view.clone())));
+        let first = params.view_nodes() as NodeId;
+        if id < first {
+            if params.view_store == ViewStore::Raft {
+                let g = raftview::Group::boot(id, disk.map(|d| &d.raft));
+                let mut vs = ViewService::boot(params, nodes, first, None);
+                if let Some(v) = g.committed() {
+                    vs.view = v;
+                }
+                node.vs = Some(vs);
+                node.group = Some(Box::new(g));
+            } else {
+                node.vs = Some(ViewService::boot(
+                    params,
+                    nodes,
+                    first,
+                    disk.map(|d| d.view.clone()),
+                ));
+            }
         } else {
             for e in &d.entries {
                 node.replay(e.clone());
@@ -288,8 +312,10 @@ impl Protocol for PrimaryBackup {
     }
 
     fn start(&mut self, cx: &mut Ctx<'_, Self>) {
+        self.clock = cx.now();
         if self.vs.is_some() {
             self.vs_start(cx);
+            self.drive(cx, raftview::Input::Start);
         } else {
             self.ping(cx);
         }
@@ -298,7 +324,10 @@ impl Protocol for PrimaryBackup {
 
     fn on_message(&mut self, cx: &mut Ctx<'_, Self>, from: NodeId, msg: PbMsg) {
         self.ghost.clear();
-        if self.vs.is_some() {
+        self.clock = cx.now();
+        if let PbMsg::Raft { msg: m } = msg {
+            self.drive(cx, raftview::Input::Msg(from, m));
+        } else if self.vs.is_some() {
             self.vs_message(cx, from, msg);
         } else {
             self.replica_message(cx, from, msg);
@@ -307,6 +336,12 @@ impl Protocol for PrimaryBackup {
 
     fn on_timer(&mut self, cx: &mut Ctx<'_, Self>, timer: TimerId) {
         self.ghost.clear();
+        self.clock = cx.now();
+        if timer >= raftview::RAFT_TIMER_BASE {
+            let t = timer - raftview::RAFT_TIMER_BASE;
+            self.drive(cx, raftview::Input::Timer(t));
+            return;
+        }
         if timer != TIMER_TICK {
             return;
         }
@@ -320,6 +355,7 @@ impl Protocol for PrimaryBackup {
 
     fn on_client(&mut self, cx: &mut Ctx<'_, Self>, req: ClientRequest) {
         self.ghost.clear();
+        self.clock = cx.now();
         if self.vs.is_some() {
             // The view service knows the primary: send the client there.
             let to = self.view_known().primary;
@@ -329,8 +365,43 @@ impl Protocol for PrimaryBackup {
         self.client(cx, req, false);
     }
 
+    /// Exactly while it would accept a write as primary (head): it holds the epoch's
+    /// state as the view's primary and, with fencing, its lease had not run out at its
+    /// last event (its tick comes every ping interval). A deposed primary that has not
+    /// heard of its successor and is not fenced still accepts writes: it leads here.
     fn is_leader(&self) -> bool {
-        self.is_primary()
+        self.is_primary() && self.serving(self.clock)
+    }
+
+    /// Only an operator's promotion (manual failover): replicas join by pinging the
+    /// view manager, and leave when it stops hearing them.
+    fn change_membership(
+        &mut self,
+        cx: &mut Ctx<'_, Self>,
+        change: crate::MembershipChange,
+    ) -> Result<(), String> {
+        self.ghost.clear();
+        match change {
+            crate::MembershipChange::Promote { node } => self.request_promotion(cx, node),
+            _ => Err(
+                "primary-backup's view manager adds replicas that ping it and removes silent ones"
+                    .to_string(),
+            ),
+        }
+    }
+
+    /// The epoch of the view this node knows.
+    fn epoch(&self) -> u64 {
+        self.view_known().epoch
+    }
+
+    /// A replica's last index (0 on a view node).
+    fn log_len(&self) -> u64 {
+        if self.vs.is_some() {
+            0
+        } else {
+            self.last
+        }
     }
 
     fn view(&self) -> NodeView {

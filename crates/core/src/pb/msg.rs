@@ -1,6 +1,6 @@
 //! Primary-backup's view, log entries, messages and durable writes.
 
-use crate::raft::Kv;
+use crate::raft::{Kv, RaftDisk, RaftMsg, RaftWrite};
 use crate::{ClientRequest, Message, NodeId, Time};
 use serde::{Deserialize, Serialize};
 
@@ -95,6 +95,10 @@ pub enum PbMsg {
     Stale { epoch: u64 },
     /// A request passed along the chain: writes to the head, reads to the tail.
     Forward { req: ClientRequest },
+    /// Between the view nodes of a Raft view store: their Raft group's messages. (A
+    /// struct variant: its field reads and writes through the very code Raft's own
+    /// messages do in a job, one copy in the bundles.)
+    Raft { msg: RaftMsg },
 }
 
 impl Message for PbMsg {
@@ -107,6 +111,7 @@ impl Message for PbMsg {
             PbMsg::Ack { .. } => "ack",
             PbMsg::Stale { .. } => "stale-epoch",
             PbMsg::Forward { .. } => "forward",
+            PbMsg::Raft { .. } => "view-raft",
         }
     }
 }
@@ -119,6 +124,9 @@ pub struct PbDisk {
     /// Sorted by index, all above `snapshot.index`.
     pub entries: Vec<Entry>,
     pub view: View,
+    /// A view node of a Raft view store: its Raft member's disk.
+    #[serde(default)]
+    pub raft: RaftDisk,
 }
 
 /// One durable write, folded into a [`PbDisk`].
@@ -131,6 +139,8 @@ pub enum PbWrite {
     Snapshot(Box<Snapshot>),
     /// The view service's view.
     View(View),
+    /// A view node's Raft member's write.
+    Raft(RaftWrite),
 }
 
 impl PbDisk {
@@ -149,6 +159,7 @@ impl PbDisk {
                 self.snapshot = *s;
             }
             PbWrite::View(v) => self.view = v,
+            PbWrite::Raft(w) => self.raft.apply(w),
         }
     }
 }

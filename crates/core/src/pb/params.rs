@@ -50,8 +50,20 @@ pub enum ViewStore {
     /// Node 0 is a single view service (a single point of failure).
     #[default]
     Single,
-    /// A Raft group (not built yet: refused by the parameter check).
+    /// Nodes 0, 1 and 2 keep the view in a Raft group (one of them may fail).
     Raft,
+}
+
+/// How the view manager decides that a replica is dead.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailureDetector {
+    /// No ping for `dead_timeout_ms`.
+    #[default]
+    Fixed,
+    /// Phi-accrual over the replica's ping inter-arrival times (the failure-detector
+    /// module's): dead once phi reaches `phi_threshold`.
+    PhiAccrual,
 }
 
 /// Primary-backup parameters. Durations are in milliseconds of the node's local clock.
@@ -80,6 +92,10 @@ pub struct PbParams {
     pub dead_timeout_ms: u64,
     /// With fencing: how long a ping answered by the view service lets a replica serve.
     pub lease_ms: u64,
+    /// How the view manager detects a dead replica.
+    pub detector: FailureDetector,
+    /// Phi-accrual: the suspicion level at which a replica is dead.
+    pub phi_threshold: u64,
 }
 
 impl Default for PbParams {
@@ -94,6 +110,8 @@ impl Default for PbParams {
             ping_interval_ms: 20,
             dead_timeout_ms: 120,
             lease_ms: 80,
+            detector: FailureDetector::Fixed,
+            phi_threshold: 8,
         }
     }
 }
@@ -102,13 +120,6 @@ impl PbParams {
     /// Problems the types cannot express, as `(field, message)`.
     pub fn problems(&self) -> Vec<(&'static str, String)> {
         let mut v = Vec::new();
-        if self.view_store == ViewStore::Raft {
-            v.push((
-                "view_store",
-                "\"raft\" is not built yet: use \"single\" (node 0 is the view service)"
-                    .to_string(),
-            ));
-        }
         if self.ping_interval_ms == 0 {
             v.push(("ping_interval_ms", "must be at least 1".to_string()));
         }
@@ -130,6 +141,13 @@ impl PbParams {
                 ),
             ));
         }
+        if self.detector == FailureDetector::PhiAccrual && !(1..=1000).contains(&self.phi_threshold)
+        {
+            v.push((
+                "phi_threshold",
+                format!("{} must be between 1 and 1000", self.phi_threshold),
+            ));
+        }
         if self.mode == Mode::SemiSync && self.acks == 0 {
             v.push((
                 "acks",
@@ -139,11 +157,37 @@ impl PbParams {
         v
     }
 
-    /// Problems with these parameters on a cluster of `nodes` nodes (node 0 is the view
-    /// service, the others are replicas).
+    /// How many nodes (the first ones) keep the view: 1 view service, or a Raft group.
+    pub fn view_nodes(&self) -> usize {
+        match self.view_store {
+            ViewStore::Single => 1,
+            ViewStore::Raft => super::raftview::RAFT_VIEW_NODES,
+        }
+    }
+
+    /// Problems with these parameters on a cluster of `nodes` nodes (the view nodes
+    /// first, then the replicas).
     pub fn cluster_problems(&self, nodes: usize) -> Vec<(&'static str, String)> {
         let mut v = Vec::new();
-        let backups = nodes.saturating_sub(2) as u64;
+        let k = self.view_nodes();
+        let backups = nodes.saturating_sub(k + 1) as u64;
+        if self.view_store == ViewStore::Raft {
+            let max = k + super::raftview::MAX_PACKED;
+            if nodes < k + 2 {
+                v.push((
+                    "view_store",
+                    format!("\"raft\" needs at least {} nodes (nodes 0-{} keep the view in a Raft group, then a primary and a backup); the scenario has {nodes}", k + 2, k - 1),
+                ));
+            } else if nodes > max {
+                v.push((
+                    "view_store",
+                    format!("\"raft\" keeps views of at most {} replicas: at most {max} nodes; the scenario has {nodes}", super::raftview::MAX_PACKED),
+                ));
+            }
+            if !v.is_empty() {
+                return v;
+            }
+        }
         if nodes < 2 {
             v.push((
                 "mode",
@@ -153,12 +197,12 @@ impl PbParams {
             v.push((
                 "acks",
                 format!(
-                    "{} is above the number of backups ({backups}: {nodes} nodes, less the view service and the primary)",
+                    "{} is above the number of backups ({backups}: {nodes} nodes, less {k} view node(s) and the primary)",
                     self.acks
                 ),
             ));
         }
-        if self.mode == Mode::Chain && self.read_from == ReadFrom::Any && nodes < 3 {
+        if self.mode == Mode::Chain && self.read_from == ReadFrom::Any && nodes < k + 2 {
             v.push((
                 "read_from",
                 "\"any\" in a chain needs at least 2 replicas (3 nodes with the view service): a chain of one has only its tail to read from".to_string(),
@@ -174,11 +218,13 @@ pub const PB_PARAMS: &[ParamSpec] = &[
     ParamSpec::count("acks", 0, "backups", "Semi-sync: how many backups must store a write before the client hears ok (at most the number of backups)."),
     ParamSpec::ms("semi_sync_timeout_ms", 0, "Semi-sync: after waiting this long for `acks` backups the primary falls back to async replication, as MySQL does, until they catch up. 0: never falls back."),
     ParamSpec::choice("read_from", &["primary", "any"], "primary: reads are answered by the primary (the tail in a chain) and see every acknowledged write; any: every replica answers from its own copy, which may lag (stale reads)."),
-    ParamSpec::choice("view_store", &["single", "raft"], "single: node 0 is the view service (MIT 6.824 style), which decides the primary and bumps the epoch, and can crash; raft: not built yet."),
+    ParamSpec::choice("view_store", &["single", "raft"], "single: node 0 is the view service (MIT 6.824 style), which decides the primary and bumps the epoch, and can crash; raft: nodes 0, 1 and 2 keep the view in a Raft group (its leader decides, each change is committed by a majority), so one of them can crash and failover still works; replicas start at node 3."),
     ParamSpec::flag("fencing", "Epochs fence deposed primaries: replicas reject an older epoch's requests and a primary serves only while its lease from the view service lasts. Off: a primary cut off from the view service keeps accepting writes (split brain)."),
     ParamSpec::ms("ping_interval_ms", 1, "How often replicas ping the view service, and the primary re-sends what its backups lack."),
     ParamSpec::ms("dead_timeout_ms", 1, "The view service declares a replica dead after hearing no ping for this long; a primary reports a backup that has not answered for this long."),
     ParamSpec::ms("lease_ms", 0, "With fencing: how long after sending a ping the view service answered a replica may serve clients."),
+    ParamSpec::choice("detector", &["fixed", "phi-accrual"], "How the view manager decides a replica is dead. fixed: no ping for dead_timeout_ms. phi-accrual: the failure detectors' phi over the replica's ping inter-arrival times reaches phi_threshold (adapts to a jittery network; with fencing never before lease_ms of silence)."),
+    ParamSpec::count("phi_threshold", 1, "", "Phi-accrual: the suspicion level at which a replica is dead (phi = 8: a silence as unlikely as 1 in 10^8 given the pings so far). 1 to 1000."),
 ];
 
 #[cfg(test)]
@@ -197,7 +243,18 @@ mod tests {
             view_store: ViewStore::Raft,
             ..Default::default()
         };
-        assert!(raft.problems()[0].1.contains("not built yet"));
+        assert!(raft.problems().is_empty());
+        assert_eq!(raft.cluster_problems(4)[0].0, "view_store");
+        assert!(raft.cluster_problems(4)[0].1.contains("at least 5 nodes"));
+        assert!(raft.cluster_problems(5).is_empty());
+        assert!(raft.cluster_problems(11)[0].1.contains("at most 10 nodes"));
+        let raft_acks = PbParams {
+            mode: Mode::SemiSync,
+            acks: 2,
+            ..raft
+        };
+        assert_eq!(raft_acks.cluster_problems(5)[0].0, "acks");
+        assert!(raft_acks.cluster_problems(6).is_empty());
         let chain = PbParams {
             mode: Mode::Chain,
             read_from: ReadFrom::Any,

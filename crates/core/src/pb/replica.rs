@@ -2,7 +2,6 @@
 
 use super::{
     Entry, Mode, PbMsg, PbWrite, Peer, PrimaryBackup, ReadFrom, Snapshot, View, Waiter, KEEP,
-    VIEW_SERVICE,
 };
 use crate::raft::Applied;
 use crate::{digest, ClientRequest, Ctx, NodeId, Outcome, Time, MS};
@@ -274,16 +273,19 @@ impl PrimaryBackup {
         } else {
             Vec::new()
         };
-        cx.send(
-            VIEW_SERVICE,
-            PbMsg::Ping {
-                epoch: self.view.epoch,
-                synced: self.synced,
-                last: self.last,
-                sent: now,
-                lagging,
-            },
-        );
+        // Every view node hears it (with a Raft view store, the group's leader answers).
+        for to in 0..self.p.view_nodes() as NodeId {
+            cx.send(
+                to,
+                PbMsg::Ping {
+                    epoch: self.view.epoch,
+                    synced: self.synced,
+                    last: self.last,
+                    sent: now,
+                    lagging: lagging.clone(),
+                },
+            );
+        }
     }
 
     pub(super) fn replica_tick(&mut self, cx: &mut Ctx<'_, Self>) {
@@ -445,7 +447,7 @@ impl PrimaryBackup {
                 }
             }
             PbMsg::Forward { req } => self.client(cx, req, true),
-            PbMsg::Ping { .. } => {}
+            PbMsg::Ping { .. } | PbMsg::Raft { .. } => {}
         }
     }
 

@@ -1,12 +1,16 @@
 //! What the page draws of a primary-backup node. ALL of the protocol's picture is built
 //! here, from the node's state to a `NodeView`.
 //!
-//! `role`: `view service` (neutral), `primary` / `head` (leader kind), `backup` /
+//! `role`: `view service` (neutral; with a Raft view store each view node also shows
+//! its place in the group), `primary` / `head` (leader kind), `backup` /
 //! `middle` / `tail` (replica), `catching up` (learner: in the view, waiting for its
 //! state transfer), `deposed` (named primary no more, or its lease ran out) and `idle`
 //! (outside the view), both neutral; the epoch; a `follows` edge to the primary; the
 //! log in memory, committed up to the last index when the node holds the epoch's state;
-//! each downstream replica's acknowledged index as progress, and its lag as a gauge.
+//! each downstream replica's acknowledged index as progress, and its lag as a gauge
+//! (`snapshot transfer` until a recovering replica installed its snapshot, then the
+//! entries it still has to replay). In a chain each node draws a `chain` arrow to its
+//! successor instead of `follows`. The view manager shows each member's suspicion.
 
 use super::{Mode, PrimaryBackup};
 use crate::{
@@ -76,6 +80,44 @@ pub(super) fn view(n: &PrimaryBackup) -> NodeView {
     if let Some(vs) = &n.vs {
         notes.push(("view".to_string(), format!("{:?}", v.members())));
         notes.push(("status".to_string(), vs.status.clone()));
+        if let Some(g) = &n.group {
+            let r = &g.raft;
+            let what = if g.serving() {
+                "leader, deciding"
+            } else if crate::Protocol::is_leader(r) {
+                "leader, catching up"
+            } else {
+                "follower"
+            };
+            notes.push((
+                "view group".to_string(),
+                format!(
+                    "{what} (Raft term {}, commit {})",
+                    r.term(),
+                    r.commit_index()
+                ),
+            ));
+        }
+        // How suspect each replica of the view looks to this view manager.
+        let phi = vs.phi.is_some();
+        let gauges = v
+            .members()
+            .into_iter()
+            .map(|m| {
+                let (level, dead) = vs.suspicion(&n.p, m, vs.now);
+                Gauge {
+                    node: m,
+                    label: if phi { "phi" } else { "silence ms" }.into(),
+                    value: level,
+                    max: if phi {
+                        n.p.phi_threshold as f64
+                    } else {
+                        n.p.dead_timeout_ms as f64
+                    },
+                    flagged: dead,
+                }
+            })
+            .collect();
         return NodeView {
             role: role(n),
             term: v.epoch,
@@ -83,6 +125,7 @@ pub(super) fn view(n: &PrimaryBackup) -> NodeView {
             fields: notes,
             members,
             last_change: n.last_change.clone(),
+            gauges,
             ..Default::default()
         };
     }
@@ -151,7 +194,8 @@ pub(super) fn view(n: &PrimaryBackup) -> NodeView {
                 let lag = n.last.saturating_sub(p.acked);
                 Gauge {
                     node: p.node,
-                    label: "lag".into(),
+                    // A recovering replica: its snapshot first, then the log replayed.
+                    label: if p.synced { "lag" } else { "snapshot transfer" }.into(),
                     value: lag as f64,
                     max: 10.0,
                     flagged: !p.synced || lag > 10,
@@ -161,12 +205,23 @@ pub(super) fn view(n: &PrimaryBackup) -> NodeView {
     } else {
         Vec::new()
     };
-    let edges = match v.primary {
-        Some(p) if p != n.id && v.contains(n.id) => vec![EdgeMark {
-            to: p,
-            label: "follows".into(),
-        }],
-        _ => Vec::new(),
+    // A chain is drawn as arrows along it (head to tail); a backup follows its primary.
+    let edges = if n.p.mode == Mode::Chain {
+        v.successor(n.id)
+            .map(|to| EdgeMark {
+                to,
+                label: "chain".into(),
+            })
+            .into_iter()
+            .collect()
+    } else {
+        match v.primary {
+            Some(p) if p != n.id && v.contains(n.id) => vec![EdgeMark {
+                to: p,
+                label: "follows".into(),
+            }],
+            _ => Vec::new(),
+        }
     };
     NodeView {
         role: role(n),

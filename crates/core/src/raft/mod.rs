@@ -172,6 +172,18 @@ impl Raft {
         self.leader
     }
 
+    /// The state machine (the key-value store) as applied so far.
+    pub fn state(&self) -> &Kv {
+        &self.state
+    }
+
+    /// A leader whose own term has an entry committed and who applied everything
+    /// committed: its state machine holds every command committed by any leader (used
+    /// by primary-backup's Raft view store before it proposes a view change).
+    pub fn leader_ready(&self) -> bool {
+        self.committed_in_term() && self.applied >= self.commit
+    }
+
     /// The configuration in effect (the last one appended).
     pub fn members(&self) -> &[NodeId] {
         self.config_log
@@ -1414,6 +1426,11 @@ impl Protocol for Raft {
         cx: &mut Ctx<'_, Self>,
         change: MembershipChange,
     ) -> Result<(), String> {
+        if let MembershipChange::Promote { node } = change {
+            return Err(format!(
+                "Raft elects its leader: node {node} cannot be promoted by hand"
+            ));
+        }
         if self.role != Role::Leader {
             return Err(match self.leader {
                 Some(l) => format!("node {} is not the leader (node {l} is)", self.id),
@@ -1455,6 +1472,9 @@ impl Protocol for Raft {
                     return Err(format!("cannot remove node {node}, the last member"));
                 }
                 members.retain(|m| *m != node);
+            }
+            MembershipChange::Promote { .. } => {
+                return Err("Raft elects its leader: no manual promotion".to_string())
             }
         }
         self.maybe_compact(cx);
