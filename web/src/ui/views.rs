@@ -1105,10 +1105,9 @@ fn explanation_view(ex: &quorumlab_sim::check::Explanation) -> Html {
     let bars = ex.ops.iter().enumerate().map(|(i, o)| {
         let y = 10.0 + i as f64 * row;
         let what = match o.f {
-            Func::Read => format!("{} p{} read → {}", o.label, o.process, show(&o.value)),
-            Func::Write => format!("{} p{} write {}", o.label, o.process, show(&o.value)),
-            Func::Cas => format!("{} p{} cas {}", o.label, o.process, show(&o.value)),
-            Func::Append => format!("{} p{} append {}", o.label, o.process, show(&o.value)),
+            Func::Read | Func::Acquire => format!("{} p{} {} → {}", o.label, o.process, o.f.name(), show(&o.value)),
+            Func::Release => format!("{} p{} release", o.label, o.process),
+            f => format!("{} p{} {} {}", o.label, o.process, f.name(), show(&o.value)),
         };
         let (a, b) = (x(o.invoke_time as f64), x(o.return_time.map(|t| t as f64).unwrap_or(t1)));
         html! {
