@@ -36,6 +36,20 @@ pub trait Message: Clone + Debug + Hash + Serialize + DeserializeOwned + 'static
     /// A short, stable name of the kind of message ("vote", "append", "heartbeat", ...),
     /// used by the page to label messages in flight and by the trace.
     fn kind(&self) -> &'static str;
+    /// A short label of this very message for the picture and the console: its kind
+    /// and what matters in it ("append 12-14 t3", "promise b7.1"). Read only for
+    /// display (never hashed); the default is the kind.
+    fn describe(&self) -> String {
+        self.kind().to_string()
+    }
+}
+
+/// "12", or "12-14" for a range of `n` indices starting at `first` (`n` > 1).
+pub fn index_range(first: u64, n: u64) -> String {
+    match n {
+        0 | 1 => first.to_string(),
+        n => format!("{first}-{}", first + n - 1),
+    }
 }
 
 /// One protocol: a deterministic state machine run on every node of a cluster.

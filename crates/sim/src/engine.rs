@@ -120,6 +120,9 @@ pub struct Flight {
     pub from: NodeId,
     pub to: NodeId,
     pub kind: String,
+    /// The message's own short description (`Message::describe`: "append 12-14 t3").
+    #[serde(default)]
+    pub label: String,
     pub sent: Time,
     pub arrives: Time,
     /// `delivered`, `lost`, `blocked`, `duplicate` (a second copy, delivered), or
@@ -952,10 +955,12 @@ impl<P: Protocol> Sim<P> {
                         Fate::Lost => (now + self.lookahead, "lost"),
                         Fate::Blocked => (now + self.lookahead, "blocked"),
                     };
+                    let label = msg.describe();
                     r.push(Flight {
                         from: node,
                         to,
                         kind: msg.kind().to_string(),
+                        label: label.clone(),
                         sent: now,
                         arrives,
                         fate: f.into(),
@@ -965,6 +970,7 @@ impl<P: Protocol> Sim<P> {
                             from: node,
                             to,
                             kind: msg.kind().to_string(),
+                            label,
                             sent: now,
                             arrives: d,
                             fate: "duplicate".into(),

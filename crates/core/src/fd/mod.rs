@@ -70,6 +70,12 @@ impl Message for FdMsg {
             FdMsg::Heartbeat { .. } => "heartbeat",
         }
     }
+
+    fn describe(&self) -> String {
+        match self {
+            FdMsg::Heartbeat { seq, .. } => format!("heartbeat #{seq}"),
+        }
+    }
 }
 
 /// A failure detector keeps nothing on disk.

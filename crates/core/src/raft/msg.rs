@@ -119,6 +119,35 @@ impl Message for RaftMsg {
             RaftMsg::TimeoutNow { .. } => "timeout-now",
         }
     }
+
+    fn describe(&self) -> String {
+        let t = self.term();
+        let yes = |g: bool| if g { "yes" } else { "no" };
+        match self {
+            RaftMsg::PreVoteReply { granted, .. } | RaftMsg::VoteReply { granted, .. } => {
+                format!("{} {} t{t}", self.kind(), yes(*granted))
+            }
+            RaftMsg::Append {
+                prev_index,
+                entries,
+                commit,
+                ..
+            } if !entries.is_empty() => format!(
+                "append {} t{t} c{commit}",
+                crate::index_range(prev_index + 1, entries.len() as u64)
+            ),
+            RaftMsg::Append { commit, .. } => format!("heartbeat t{t} c{commit}"),
+            RaftMsg::AppendReply {
+                success: true,
+                index,
+                ..
+            } => format!("ok {index} t{t}"),
+            RaftMsg::AppendReply { index, .. } => format!("reject {index} t{t}"),
+            RaftMsg::Snapshot { snapshot, .. } => format!("snapshot ≤{} t{t}", snapshot.index),
+            RaftMsg::SnapshotReply { index, .. } => format!("snapshot ok {index} t{t}"),
+            _ => format!("{} t{t}", self.kind()),
+        }
+    }
 }
 
 /// What survives a crash.

@@ -65,6 +65,26 @@ impl Message for PaxosMsg {
             PaxosMsg::Chosen { .. } => "chosen",
         }
     }
+
+    fn describe(&self) -> String {
+        let k = self.key();
+        match self {
+            PaxosMsg::Prepare { ballot, .. } | PaxosMsg::Accepted { ballot, .. } => {
+                format!("{} {k} b{ballot}", self.kind())
+            }
+            PaxosMsg::Promise {
+                ballot,
+                accepted: Some(a),
+                ..
+            } => format!("promise {k} b{ballot} (had {}@b{})", a.value, a.ballot),
+            PaxosMsg::Promise { ballot, .. } => format!("promise {k} b{ballot}"),
+            PaxosMsg::Accept { ballot, value, .. } => format!("accept {k}={value} b{ballot}"),
+            PaxosMsg::Reject {
+                ballot, promised, ..
+            } => format!("reject {k} b{ballot} < b{promised}"),
+            PaxosMsg::Chosen { value, .. } => format!("chosen {k}={value}"),
+        }
+    }
 }
 
 /// One key's acceptor state on disk.

@@ -105,6 +105,31 @@ impl Message for MultiPaxosMsg {
             MultiPaxosMsg::Snapshot { .. } => "snapshot",
         }
     }
+
+    fn describe(&self) -> String {
+        let b = self.ballot();
+        match self {
+            MultiPaxosMsg::Prepare { from_slot, .. } => format!("prepare b{b} from {from_slot}"),
+            MultiPaxosMsg::Promise { accepted, .. } => {
+                format!("promise b{b} ({} accepted)", accepted.len())
+            }
+            MultiPaxosMsg::Accept { slot, cmd, .. } => {
+                format!("accept {slot} b{b} {}", cmd.describe())
+            }
+            MultiPaxosMsg::Accepted { slot, .. } => format!("accepted {slot} b{b}"),
+            MultiPaxosMsg::Reject { promised, .. } => format!("reject b{b} < b{promised}"),
+            MultiPaxosMsg::Heartbeat { commit, .. } => format!("heartbeat b{b} c{commit}"),
+            MultiPaxosMsg::Chosen { slots, .. } => match (slots.first(), slots.last()) {
+                (Some(f), Some(l)) if f.slot != l.slot => format!("chosen {}-{}", f.slot, l.slot),
+                (Some(f), _) => format!("chosen {}", f.slot),
+                _ => "chosen".into(),
+            },
+            MultiPaxosMsg::Snapshot { snapshot, .. } => {
+                format!("snapshot ≤{} b{b}", snapshot.base)
+            }
+            _ => format!("{} b{b}", self.kind()),
+        }
+    }
 }
 
 /// What survives a crash: the acceptor's promise and accepted values, and the snapshot
