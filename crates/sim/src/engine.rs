@@ -187,6 +187,47 @@ impl Recorder {
         }
         self.flights.push(f);
     }
+
+    /// A message sent at `now`: its flight, and a second one for a duplicate copy
+    /// (one function for every protocol: the page pays for it once).
+    #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
+    fn sent(
+        &mut self,
+        from: NodeId,
+        to: NodeId,
+        kind: &str,
+        label: String,
+        now: Time,
+        arrives: Time,
+        fate: &str,
+        duplicate: Option<Time>,
+    ) {
+        let f = Flight {
+            from,
+            to,
+            kind: kind.to_string(),
+            label,
+            sent: now,
+            arrives,
+            fate: fate.into(),
+        };
+        if let Some(d) = duplicate {
+            let mut copy = f.clone();
+            copy.arrives = d;
+            copy.fate = "duplicate".into();
+            self.push(f);
+            self.push(copy);
+        } else {
+            self.push(f);
+        }
+    }
+}
+
+/// A message's label, out of line (once per protocol, not at every inlined send).
+#[inline(never)]
+fn label_of<M: Message>(m: &M) -> String {
+    m.describe()
 }
 
 /// The simulator for one protocol.
@@ -950,32 +991,12 @@ impl<P: Protocol> Sim<P> {
                 }
                 let fate = self.net.route(node, to, now);
                 if let Some(r) = &mut self.recorder {
-                    let (arrives, f) = match fate {
-                        Fate::Arrives(t, _) => (t, "delivered"),
-                        Fate::Lost => (now + self.lookahead, "lost"),
-                        Fate::Blocked => (now + self.lookahead, "blocked"),
+                    let (arrives, f, dup) = match fate {
+                        Fate::Arrives(t, dup) => (t, "delivered", dup),
+                        Fate::Lost => (now + self.lookahead, "lost", None),
+                        Fate::Blocked => (now + self.lookahead, "blocked", None),
                     };
-                    let label = msg.describe();
-                    r.push(Flight {
-                        from: node,
-                        to,
-                        kind: msg.kind().to_string(),
-                        label: label.clone(),
-                        sent: now,
-                        arrives,
-                        fate: f.into(),
-                    });
-                    if let Fate::Arrives(_, Some(d)) = fate {
-                        r.push(Flight {
-                            from: node,
-                            to,
-                            kind: msg.kind().to_string(),
-                            label,
-                            sent: now,
-                            arrives: d,
-                            fate: "duplicate".into(),
-                        });
-                    }
+                    r.sent(node, to, msg.kind(), label_of(&msg), now, arrives, f, dup);
                 }
                 match fate {
                     Fate::Arrives(t, dup) => {

@@ -44,23 +44,31 @@ pub struct Listing {
     pub converged: Option<converge::Rule>,
 }
 
-/// A CAP-lab comparison: the same scenario with some parameters changed.
+/// A CAP-lab comparison: the same scenario with some parameters changed, or run by
+/// another protocol (the same nodes, workload, faults and expectations).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Variant {
     /// A stable id (for the page's select element and share links).
     pub id: &'static str,
     /// What the page shows ("lease reads").
     pub label: &'static str,
+    /// Another protocol of the catalogue to run the scenario with (its parameters are
+    /// its defaults and `params`: the scenario's own are another protocol's).
+    pub protocol: Option<&'static str>,
     /// `(parameter, value as JSON)` pairs set on top of the scenario's parameters.
     pub params: &'static [(&'static str, &'static str)],
 }
 
 impl Variant {
-    /// The scenario with this variant's parameters set (not validated).
+    /// The scenario with this variant's protocol and parameters set (not validated).
     pub fn apply(&self, s: &Scenario) -> Result<Scenario, String> {
         let mut out = s.clone();
-        let mut params = match &s.protocol.params {
-            Value::Object(o) => o.clone(),
+        let mut params = match (&s.protocol.params, self.protocol) {
+            (_, Some(other)) => {
+                out.protocol.name = other.to_string();
+                serde_json::Map::new()
+            }
+            (Value::Object(o), None) => o.clone(),
             _ => serde_json::Map::new(),
         };
         for (k, v) in self.params {
@@ -95,18 +103,27 @@ pub fn catalogue(v: &mut impl Visitor) {
         ],
         compare: &[
             Variant {
+                id: "MultiPaxos",
+                label: "Multi-Paxos",
+                protocol: Some("multi-paxos"),
+                params: &[],
+            },
+            Variant {
                 id: "NoPreVote",
                 label: "pre-vote and check-quorum off",
+                protocol: None,
                 params: &[("pre_vote", "false"), ("check_quorum", "false")],
             },
             Variant {
                 id: "LeaseReads",
                 label: "lease reads",
+                protocol: None,
                 params: &[("read_mode", "\"lease\"")],
             },
             Variant {
                 id: "LogReads",
                 label: "reads through the log",
+                protocol: None,
                 params: &[("read_mode", "\"log\"")],
             },
         ],
@@ -143,16 +160,19 @@ pub fn catalogue(v: &mut impl Visitor) {
             Variant {
                 id: "Sync",
                 label: "sync replication",
+                protocol: None,
                 params: &[("mode", "\"sync\"")],
             },
             Variant {
                 id: "Async",
                 label: "async replication",
+                protocol: None,
                 params: &[("mode", "\"async\"")],
             },
             Variant {
                 id: "NoFencing",
                 label: "fencing off",
+                protocol: None,
                 params: &[("fencing", "false")],
             },
         ],

@@ -21,7 +21,7 @@ fn every_protocols_messages_are_labelled_by_their_content() {
         let kinds: BTreeSet<&str> = flights.iter().map(|f| f.kind.as_str()).collect();
         let labels: BTreeSet<&str> = flights.iter().map(|f| f.label.as_str()).collect();
         assert!(
-            labels.len() > 2 * kinds.len(),
+            labels.len() > kinds.len() + 3,
             "{name}: labels say little more than the kinds: {labels:?}"
         );
         let numbered = flights
@@ -31,10 +31,15 @@ fn every_protocols_messages_are_labelled_by_their_content() {
         assert_eq!(numbered, flights.len(), "{name}: a label without a number");
         // What each protocol's labels must show.
         let want: &[&str] = match e.name {
-            "raft" => &["append ", "heartbeat t", "vote-reply yes t", "ok "],
+            "raft" => &[
+                "append ",
+                "heartbeat t",
+                "vote-reply t",
+                "prevote-reply no t",
+            ],
             "multi-paxos" => &["accept ", "accepted ", "promise b", "heartbeat b"],
-            "paxos" => &["prepare ", "promise ", "accept "],
-            "primary-backup" => &["ping e", "append ", "ack "],
+            "paxos" => &["prepare b", "promise b", "accept b"],
+            "primary-backup" => &["ping e", "append e", "ack e"],
             _ => &["heartbeat #"],
         };
         for w in want {

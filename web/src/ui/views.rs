@@ -1104,11 +1104,8 @@ fn explanation_view(ex: &quorumlab_sim::check::Explanation) -> Html {
     };
     let bars = ex.ops.iter().enumerate().map(|(i, o)| {
         let y = 10.0 + i as f64 * row;
-        let what = match o.f {
-            Func::Read | Func::Acquire => format!("{} p{} {} → {}", o.label, o.process, o.f.name(), show(&o.value)),
-            Func::Release => format!("{} p{} release", o.label, o.process),
-            f => format!("{} p{} {} {}", o.label, o.process, f.name(), show(&o.value)),
-        };
+        let arrow = if matches!(o.f, Func::Read | Func::Acquire) { " →" } else { "" };
+        let what = format!("{} p{} {}{arrow} {}", o.label, o.process, o.f.name(), show(&o.value));
         let (a, b) = (x(o.invoke_time as f64), x(o.return_time.map(|t| t as f64).unwrap_or(t1)));
         html! {
             <g class={classes!("op", o.stuck.then_some("stuck"), o.return_time.is_none().then_some("open"))}

@@ -42,11 +42,17 @@ pub use params::{Mode, PbParams, ReadFrom, ViewStore};
 pub use vs::ViewService;
 
 use crate::raft::Kv;
-use crate::{ClientRequest, Ctx, NodeId, NodeView, Outcome, Protocol, Time, TimerId, Violation};
+use crate::{ClientRequest, Ctx, NodeId, NodeView, Outcome, Protocol, Time, Violation};
 use std::collections::VecDeque;
 
-/// Every node: pings, re-sends, the view service's decisions, the semi-sync timeout.
-pub const TIMER_TICK: TimerId = 1;
+crate::timers!(
+    /// Primary-backup's one timer.
+    PbTimer {
+        /// Every node: pings, re-sends, the view service's decisions, the semi-sync timeout.
+        Tick = 1,
+    }
+);
+pub const TIMER_TICK: PbTimer = PbTimer::Tick;
 /// The node that runs the view service.
 pub const VIEW_SERVICE: NodeId = 0;
 /// Entries a replica keeps in memory (for re-sending and for the picture); a peer
@@ -219,6 +225,7 @@ impl Protocol for PrimaryBackup {
     type Disk = PbDisk;
     type Write = PbWrite;
     type Monitor = PbMonitor;
+    type Timer = PbTimer;
 
     fn param_problems(p: &PbParams) -> Vec<(&'static str, String)> {
         p.problems()
@@ -292,7 +299,7 @@ impl Protocol for PrimaryBackup {
         }
     }
 
-    fn on_timer(&mut self, cx: &mut Ctx<'_, Self>, timer: TimerId) {
+    fn on_timer(&mut self, cx: &mut Ctx<'_, Self>, timer: PbTimer) {
         self.ghost.clear();
         if timer != TIMER_TICK {
             return;

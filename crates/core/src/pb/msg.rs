@@ -109,26 +109,15 @@ impl Message for PbMsg {
     }
 
     fn describe(&self) -> String {
-        match self {
-            PbMsg::Ping { epoch, last, .. } => format!("ping e{epoch} @{last}"),
-            PbMsg::View { view, .. } => match view.primary {
-                Some(p) => format!("view e{} primary {p}", view.epoch),
-                None => format!("view e{} no primary", view.epoch),
-            },
-            PbMsg::Snapshot { view, snapshot } => {
-                format!("snapshot ≤{} e{}", snapshot.index, view.epoch)
-            }
-            PbMsg::Append { epoch, entries, .. } => match entries.first() {
-                Some(f) => format!(
-                    "append {} e{epoch}",
-                    crate::index_range(f.index, entries.len() as u64)
-                ),
-                None => format!("append e{epoch}"),
-            },
-            PbMsg::Ack { epoch, last, .. } => format!("ack {last} e{epoch}"),
-            PbMsg::Stale { epoch } => format!("stale e{epoch}"),
-            PbMsg::Forward { req } => format!("forward c{}#{}", req.client, req.seq),
-        }
+        let (template, n) = match self {
+            PbMsg::Append { epoch, .. }
+            | PbMsg::Ack { epoch, .. }
+            | PbMsg::Ping { epoch, .. }
+            | PbMsg::Stale { epoch } => ("{k} e{}", *epoch),
+            PbMsg::View { view, .. } | PbMsg::Snapshot { view, .. } => ("{k} e{}", view.epoch),
+            PbMsg::Forward { req } => ("{k} #{}", req.seq),
+        };
+        crate::label(template, self.kind(), &[n as i64])
     }
 }
 

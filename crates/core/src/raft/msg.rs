@@ -121,31 +121,26 @@ impl Message for RaftMsg {
     }
 
     fn describe(&self) -> String {
-        let t = self.term();
-        let yes = |g: bool| if g { "yes" } else { "no" };
+        let t = self.term() as i64;
         match self {
-            RaftMsg::PreVoteReply { granted, .. } | RaftMsg::VoteReply { granted, .. } => {
-                format!("{} {} t{t}", self.kind(), yes(*granted))
-            }
             RaftMsg::Append {
                 prev_index,
                 entries,
                 commit,
                 ..
-            } if !entries.is_empty() => format!(
-                "append {} t{t} c{commit}",
-                crate::index_range(prev_index + 1, entries.len() as u64)
-            ),
-            RaftMsg::Append { commit, .. } => format!("heartbeat t{t} c{commit}"),
-            RaftMsg::AppendReply {
-                success: true,
-                index,
-                ..
-            } => format!("ok {index} t{t}"),
-            RaftMsg::AppendReply { index, .. } => format!("reject {index} t{t}"),
-            RaftMsg::Snapshot { snapshot, .. } => format!("snapshot ≤{} t{t}", snapshot.index),
-            RaftMsg::SnapshotReply { index, .. } => format!("snapshot ok {index} t{t}"),
-            _ => format!("{} t{t}", self.kind()),
+            } if !entries.is_empty() => {
+                let (first, n) = (*prev_index as i64 + 1, entries.len() as i64);
+                crate::label(
+                    "append {}{-} t{} c{}",
+                    "",
+                    &[first, first + n - 1, t, *commit as i64],
+                )
+            }
+            RaftMsg::PreVoteReply { granted: false, .. }
+            | RaftMsg::VoteReply { granted: false, .. } => {
+                crate::label("{k} no t{}", self.kind(), &[t])
+            }
+            _ => crate::label("{k} t{}", self.kind(), &[t]),
         }
     }
 }

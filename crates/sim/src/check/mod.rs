@@ -151,8 +151,9 @@ pub struct Options {
     pub memo_layout: MemoLayout,
     /// Run the register family through its sequential specification
     /// ([`spec::Register`], numbered by [`spec`]'s generic table) instead of its
-    /// compiled codes: slower, no pruning; for tests that the two agree. Other data
-    /// types always run through their specification.
+    /// compiled codes: slower, no pruning; for tests and the benchmark that the two
+    /// agree (native builds only: ignored on wasm32). Other data types always run
+    /// through their specification.
     pub generic: bool,
 }
 

@@ -19,6 +19,16 @@ use crate::history::{Func, Value};
 use std::collections::HashMap;
 use std::hash::Hash;
 
+/// Whether this build checks lock histories: natively yes (`quorumlab check`, the
+/// tests); the page (wasm32) checks only the histories its protocols produce, all
+/// registers today, and leaves the lock's search and explanations out of its bundle.
+/// A protocol whose clients use a lock will have to bring them in (and pay for them).
+pub const LOCKS: bool = cfg!(not(target_arch = "wasm32"));
+
+/// Whether this build runs any specification through a [`Machine`] (the lock, or the
+/// register's generic path): natively only, like [`LOCKS`].
+pub(crate) const MACHINES: bool = cfg!(not(target_arch = "wasm32"));
+
 /// A data type's sequential behaviour.
 pub trait SequentialSpec {
     /// What the object holds between operations.
@@ -261,12 +271,24 @@ where
     }
 }
 
-/// The machine the search runs for `model`'s operations when they are not compiled
-/// to the register's own codes.
-pub(crate) fn machine(model: Model, all: &[Op], subset: &[usize]) -> Box<dyn Machine> {
+/// The machine the search runs for `model`'s operations, `None` for the register's
+/// own compiled codes. The register family runs through its specification only when
+/// `generic` asks, and only natively: that path is a cross-check for tests and the
+/// benchmark, and the page keeps the compiled codes alone (bundle budget).
+pub(crate) fn machine(
+    model: Model,
+    all: &[Op],
+    subset: &[usize],
+    generic: bool,
+) -> Option<Box<dyn Machine>> {
     match model {
-        Model::Lock => Box::new(Table::new(Lock, all, subset)),
-        m => Box::new(Table::new(Register { model: m }, all, subset)),
+        Model::Lock if LOCKS => Some(Box::new(Table::new(Lock, all, subset))),
+        #[cfg(not(target_arch = "wasm32"))]
+        m if generic => Some(Box::new(Table::new(Register { model: m }, all, subset))),
+        _ => {
+            let _ = generic;
+            None
+        }
     }
 }
 

@@ -67,22 +67,15 @@ impl Message for PaxosMsg {
     }
 
     fn describe(&self) -> String {
-        let k = self.key();
         match self {
-            PaxosMsg::Prepare { ballot, .. } | PaxosMsg::Accepted { ballot, .. } => {
-                format!("{} {k} b{ballot}", self.kind())
+            PaxosMsg::Prepare { ballot, .. }
+            | PaxosMsg::Promise { ballot, .. }
+            | PaxosMsg::Accept { ballot, .. }
+            | PaxosMsg::Accepted { ballot, .. }
+            | PaxosMsg::Reject { ballot, .. } => {
+                crate::label("{k} b{}.{}", self.kind(), &ballot.nums())
             }
-            PaxosMsg::Promise {
-                ballot,
-                accepted: Some(a),
-                ..
-            } => format!("promise {k} b{ballot} (had {}@b{})", a.value, a.ballot),
-            PaxosMsg::Promise { ballot, .. } => format!("promise {k} b{ballot}"),
-            PaxosMsg::Accept { ballot, value, .. } => format!("accept {k}={value} b{ballot}"),
-            PaxosMsg::Reject {
-                ballot, promised, ..
-            } => format!("reject {k} b{ballot} < b{promised}"),
-            PaxosMsg::Chosen { value, .. } => format!("chosen {k}={value}"),
+            PaxosMsg::Chosen { value, .. } => crate::label("chosen {}", "", &[*value]),
         }
     }
 }

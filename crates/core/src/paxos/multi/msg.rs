@@ -107,27 +107,12 @@ impl Message for MultiPaxosMsg {
     }
 
     fn describe(&self) -> String {
-        let b = self.ballot();
+        let [b0, b1] = self.ballot().nums();
         match self {
-            MultiPaxosMsg::Prepare { from_slot, .. } => format!("prepare b{b} from {from_slot}"),
-            MultiPaxosMsg::Promise { accepted, .. } => {
-                format!("promise b{b} ({} accepted)", accepted.len())
+            MultiPaxosMsg::Accept { slot, .. } | MultiPaxosMsg::Accepted { slot, .. } => {
+                crate::label("{k} {} b{}.{}", self.kind(), &[*slot as i64, b0, b1])
             }
-            MultiPaxosMsg::Accept { slot, cmd, .. } => {
-                format!("accept {slot} b{b} {}", cmd.describe())
-            }
-            MultiPaxosMsg::Accepted { slot, .. } => format!("accepted {slot} b{b}"),
-            MultiPaxosMsg::Reject { promised, .. } => format!("reject b{b} < b{promised}"),
-            MultiPaxosMsg::Heartbeat { commit, .. } => format!("heartbeat b{b} c{commit}"),
-            MultiPaxosMsg::Chosen { slots, .. } => match (slots.first(), slots.last()) {
-                (Some(f), Some(l)) if f.slot != l.slot => format!("chosen {}-{}", f.slot, l.slot),
-                (Some(f), _) => format!("chosen {}", f.slot),
-                _ => "chosen".into(),
-            },
-            MultiPaxosMsg::Snapshot { snapshot, .. } => {
-                format!("snapshot ≤{} b{b}", snapshot.base)
-            }
-            _ => format!("{} b{b}", self.kind()),
+            _ => crate::label("{k} b{}.{}", self.kind(), &[b0, b1]),
         }
     }
 }
