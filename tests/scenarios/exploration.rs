@@ -144,8 +144,16 @@ mod lazy {
             for e in effects {
                 match e {
                     Effect::Send { to, msg } => cx.send(to, msg),
-                    Effect::SetTimer { timer, after } => cx.set_timer(timer, after),
-                    Effect::CancelTimer { timer } => cx.cancel_timer(timer),
+                    Effect::SetTimer { timer, after } => {
+                        if let Some(t) = quorumlab_core::Timer::from_id(timer) {
+                            cx.set_timer(t, after)
+                        }
+                    }
+                    Effect::CancelTimer { timer } => {
+                        if let Some(t) = quorumlab_core::Timer::from_id(timer) {
+                            cx.cancel_timer(t)
+                        }
+                    }
                     Effect::Persist(w) => cx.persist(w),
                     Effect::Reply(r) => cx.reply(r),
                 }
@@ -161,6 +169,7 @@ mod lazy {
         type Disk = <Raft as Protocol>::Disk;
         type Write = <Raft as Protocol>::Write;
         type Monitor = ();
+        type Timer = <Raft as Protocol>::Timer;
         fn apply_write(disk: &mut Self::Disk, w: Self::Write) {
             Raft::apply_write(disk, w)
         }
@@ -183,7 +192,7 @@ mod lazy {
             }
             self.inner(cx, |r, cx| r.on_message(cx, from, msg))
         }
-        fn on_timer(&mut self, cx: &mut Ctx<'_, Self>, timer: TimerId) {
+        fn on_timer(&mut self, cx: &mut Ctx<'_, Self>, timer: Self::Timer) {
             self.inner(cx, |r, cx| r.on_timer(cx, timer))
         }
         fn on_client(&mut self, cx: &mut Ctx<'_, Self>, req: ClientRequest) {

@@ -319,3 +319,83 @@ fn acknowledged_operations_have_distinct_log_positions() {
     }
     assert!(checked > 1000, "only {checked} positions checked");
 }
+
+/// The CAP panel's Raft-vs-Multi-Paxos comparison (a variant the registry lists for
+/// Raft) on its preset: the same cluster, workload and partition run by both. Both stay
+/// linearizable and serve the majority side during the partition; after the heal
+/// Raft's term holds (pre-vote), while Multi-Paxos's cut-off nodes, whose ballots kept
+/// rising, can take leadership back in a higher ballot.
+#[test]
+fn raft_and_multi_paxos_side_by_side() {
+    use quorumlab_sim::expect::ExpectStatus;
+    use quorumlab_sim::registry;
+    let (_, s) = presets()
+        .into_iter()
+        .find(|(n, _)| n == "raft-minority-partition.json")
+        .expect("the comparison's preset");
+    let raft = registry::entries()
+        .into_iter()
+        .find(|e| e.name == "raft")
+        .expect("raft");
+    let v = raft
+        .listing
+        .compare
+        .iter()
+        .find(|v| v.protocol == Some("multi-paxos"))
+        .expect("the CAP panel lists Multi-Paxos beside Raft");
+    let other = v.apply(&s).expect("applies");
+    other
+        .validate()
+        .unwrap_or_else(|e| panic!("{}", quorumlab_sim::scenario::describe(&e)));
+    assert_eq!(other.protocol.name, "multi-paxos");
+    assert_eq!(
+        (other.nodes.clone(), other.faults.clone()),
+        (s.nodes.clone(), s.faults.clone())
+    );
+    let term_stable = |sum: &quorumlab_sim::run::Summary| {
+        sum.expectations
+            .iter()
+            .find(|x| x.says.starts_with("pre-vote"))
+            .map(|x| x.status == ExpectStatus::Passed)
+            .expect("the preset expects a stable term after the heal")
+    };
+    // Availability while the partition holds, after the majority's new leader (2.5 s
+    // to 4.5 s), from the run's windows.
+    let served = |sum: &quorumlab_sim::run::Summary| {
+        let w: Vec<f64> = sum
+            .windows
+            .iter()
+            .filter(|w| w.start_ms >= 2500 && w.start_ms < 4500)
+            .map(|w| w.availability)
+            .collect();
+        w.iter().sum::<f64>() / w.len().max(1) as f64
+    };
+    let (mut moved, mut raft_served, mut paxos_served) = (0, 0.0, 0.0);
+    let seeds = 30;
+    for seed in 0..seeds {
+        let (a, b) = (run(&s, seed), run(&other, seed));
+        for (name, sum) in [("raft", &a), ("multi-paxos", &b)] {
+            assert!(sum.invariants.violation.is_none(), "{name} seed {seed}");
+            assert!(
+                !sum.linearizable.failed(),
+                "{name} seed {seed}: {:?}",
+                sum.linearizable
+            );
+        }
+        assert!(
+            term_stable(&a),
+            "raft seed {seed}: the term moved after the heal"
+        );
+        moved += usize::from(!term_stable(&b));
+        raft_served += served(&a) / seeds as f64;
+        paxos_served += served(&b) / seeds as f64;
+    }
+    eprintln!(
+        "after the heal Multi-Paxos's ballot moved at {moved} of {seeds} seeds; availability 2.5-4.5 s: raft {raft_served:.2}, multi-paxos {paxos_served:.2}"
+    );
+    assert!(moved > 0, "Multi-Paxos's ballot never moved after the heal");
+    assert!(
+        raft_served > 0.3 && paxos_served > 0.3,
+        "{raft_served} {paxos_served}"
+    );
+}

@@ -1,4 +1,4 @@
-//! `quorumlab check HISTORY [--model register|cas-register|kv] [--format jsonl|jepsen-log]
+//! `quorumlab check HISTORY [--model register|cas-register|kv|lock] [--format jsonl|jepsen-log]
 //! [--budget-ms N] [--memory-mib N] [--threads N] [--json]`: is a client history
 //! linearizable?
 //!
@@ -16,12 +16,13 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 const USAGE: &str = "\
-usage: quorumlab check HISTORY [--model register|cas-register|kv] [--format jsonl|jepsen-log]
+usage: quorumlab check HISTORY [--model register|cas-register|kv|lock] [--format jsonl|jepsen-log]
                        [--budget-ms N] [--memory-mib N] [--threads N] [--json]
 
 HISTORY is a file, or - for standard input. The format defaults to jepsen-log for .log
-files and jsonl otherwise. The model is detected from the history (kv if it appends or
-holds strings, else cas-register) and printed; --model forces one.
+files and jsonl otherwise. The model is detected from the history (lock if it acquires or
+releases, kv if it appends or holds strings, else cas-register) and printed; --model
+forces one.
 --budget-ms bounds the whole command, explanation included (default: no limit);
 --memory-mib caps what the search holds (default 1024); --threads: keys are checked on
 this many threads (default: every core).
@@ -70,9 +71,9 @@ fn parse_args(args: &[String]) -> Result<Option<CheckArgs>, String> {
             "-h" | "--help" => return Ok(None),
             "--json" => json = true,
             "--model" => {
-                let v = value("a model (register, cas-register or kv)")?;
+                let v = value("a model (register, cas-register, kv or lock)")?;
                 model = Some(Model::from_name(&v).ok_or_else(|| {
-                    format!("unknown model {v:?} (expected register, cas-register or kv)")
+                    format!("unknown model {v:?} (expected register, cas-register, kv or lock)")
                 })?);
             }
             "--format" => {
@@ -319,14 +320,24 @@ fn bench_one(
     runs: usize,
     budget: Option<Duration>,
 ) -> String {
+    bench_opts(label, h, &Options::new(model), expect, runs, budget)
+}
+
+fn bench_opts(
+    label: &str,
+    h: &quorumlab_sim::history::History,
+    opts: &Options,
+    expect: &str,
+    runs: usize,
+    budget: Option<Duration>,
+) -> String {
     let (mut decided, mut total, mut peak) = (Vec::new(), Vec::new(), 0usize);
     let mut got = String::new();
     let threads = cores();
     for _ in 0..runs.max(1) {
         let t0 = Instant::now();
         let deadline = budget.map(|b| t0 + b);
-        let opts = Options::new(model);
-        let mut c = match Checker::new(h, None, &opts) {
+        let mut c = match Checker::new(h, None, opts) {
             Ok(c) => c,
             Err(e) => return format!("linearizability, {label}: UNEXPECTED error {e}"),
         };
@@ -515,6 +526,35 @@ pub fn bench(quick: bool) -> Vec<String> {
             None,
         ));
     }
+    // The register through its sequential specification (the generic table, no
+    // pruning), against the compiled line above, and the lock.
+    let mut generic = Options::new(Model::CasRegister);
+    generic.generic = true;
+    lines.push(bench_opts(
+        "50 clients, 20000 ops on 10 keys, through the register's sequential spec",
+        &gen::shapes::large(20_000, false, 1),
+        &generic,
+        "linearizable",
+        runs,
+        None,
+    ));
+    let locks = gen::GenSpec {
+        model: Model::Lock,
+        clients: 50,
+        ops: 20_000,
+        keys: 10,
+        max_latency: 3000,
+        max_think: 500,
+        unknown_per_mille: 10,
+    };
+    lines.push(bench_one(
+        "lock, 50 clients, 20,000 acquires and releases on 10 locks",
+        &gen::linearizable_history(&locks, 1),
+        Model::Lock,
+        "linearizable",
+        runs,
+        None,
+    ));
     lines.push(bench_one(
         "100 clients on 3 keys, 3,000 ops, values squashed to 0..4",
         &gen::shapes::many_clients_few_keys_squashed(3000, 1),

@@ -31,7 +31,7 @@ usage:
   quorumlab explore SCENARIO --seeds N [--nemesis] [--start N] [--threads N] [--budget-ms N] [--allow-unknown] [--json]
   quorumlab explore SCENARIO|--protocol NAME --swarm --seeds N [--swarm-unsafe] [...]
   quorumlab determinism --scenarios N [--start N] [--threads N] [--json] [--print]   random scenarios, every runtime agrees
-  quorumlab check HISTORY [--model register|cas-register|kv] [--format jsonl|jepsen-log] [--budget-ms N] [--memory-mib N] [--threads N] [--json]
+  quorumlab check HISTORY [--model register|cas-register|kv|lock] [--format jsonl|jepsen-log] [--budget-ms N] [--memory-mib N] [--threads N] [--json]
   quorumlab url SCENARIO [--base URL] | quorumlab url --decode URL
   quorumlab bench [--quick] [--threads] [--checker] [SCENARIO]
   quorumlab protocols [NAME...] [--brief] [--json]   the protocols, their parameters and presets

@@ -36,6 +36,78 @@ pub trait Message: Clone + Debug + Hash + Serialize + DeserializeOwned + 'static
     /// A short, stable name of the kind of message ("vote", "append", "heartbeat", ...),
     /// used by the page to label messages in flight and by the trace.
     fn kind(&self) -> &'static str;
+    /// A short label of this very message for the picture and the console: its kind
+    /// and what matters in it ("append 12-14 t3", "promise b7.1"). Read only for
+    /// display (never hashed); the default is the kind.
+    fn describe(&self) -> String {
+        self.kind().to_string()
+    }
+}
+
+/// A message label from a template: each `{}` takes the next of `nums`, `{-}` too as
+/// the end of a range (nothing when it equals the number before), `{k}` takes `key`
+/// (`label("append {}{-} t{}", "", &[12, 14, 3])` is "append 12-14 t3"). One
+/// formatter for every protocol's [`Message::describe`]: the page pays for it once,
+/// and each message variant only for its template and numbers.
+#[inline(never)]
+pub fn label(template: &str, key: &str, nums: &[i64]) -> String {
+    use core::fmt::Write;
+    let mut s = String::with_capacity(template.len() + 8);
+    let (mut nums, mut last) = (nums.iter(), None);
+    let mut parts = template.split('{');
+    s.push_str(parts.next().unwrap_or(""));
+    for part in parts {
+        let (hole, text) = part.split_once('}').unwrap_or(("", part));
+        match hole {
+            "k" => s.push_str(key),
+            "-" => {
+                let n = nums.next();
+                if let Some(n) = n.filter(|_| n != last) {
+                    let _ = write!(s, "-{n}");
+                }
+            }
+            _ => {
+                last = nums.next();
+                if let Some(n) = last {
+                    let _ = write!(s, "{n}");
+                }
+            }
+        }
+        s.push_str(text);
+    }
+    s
+}
+
+/// A protocol's timers, typed: an enum of its own. Each has a stable id ([`TimerId`]),
+/// which is what the simulator keeps, folds into the trace hash and hands to workers.
+pub trait Timer: Copy + Debug + PartialEq + 'static {
+    fn id(self) -> TimerId;
+    /// The timer with id `id`, if the protocol has one.
+    fn from_id(id: TimerId) -> Option<Self>;
+}
+
+/// Typed timers for a protocol: `timers!(RaftTimer { Election = 1, Heartbeat = 2 })`
+/// defines the enum (ids as discriminants) and its [`Timer`] impl.
+#[macro_export]
+macro_rules! timers {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident = $id:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($(#[$vm])* $v = $id),+
+        }
+        impl $crate::Timer for $name {
+            fn id(self) -> $crate::TimerId {
+                self as $crate::TimerId
+            }
+            fn from_id(id: $crate::TimerId) -> Option<Self> {
+                match id {
+                    $($id => Some($name::$v),)+
+                    _ => None,
+                }
+            }
+        }
+    };
 }
 
 /// One protocol: a deterministic state machine run on every node of a cluster.
@@ -62,6 +134,8 @@ pub trait Protocol: Sized + Clone + Debug + 'static {
     /// Ghost state kept by the invariant checker across the whole run (for example, who
     /// was leader in which term). It never influences the protocol.
     type Monitor: Clone + Default + Debug + 'static;
+    /// Its timers ([`timers!`]).
+    type Timer: Timer;
 
     /// Problems with parameters that their types cannot express (a minimum above its
     /// maximum, say), as `(field, message)` pairs; empty when they make sense.
@@ -94,7 +168,7 @@ pub trait Protocol: Sized + Clone + Debug + 'static {
     fn on_message(&mut self, cx: &mut Ctx<'_, Self>, from: NodeId, msg: Self::Msg);
 
     /// A timer armed with [`Ctx::set_timer`] fired.
-    fn on_timer(&mut self, cx: &mut Ctx<'_, Self>, timer: TimerId);
+    fn on_timer(&mut self, cx: &mut Ctx<'_, Self>, timer: Self::Timer);
 
     /// A client request arrived at this node. Every request must eventually get a
     /// [`Ctx::reply`] or be dropped (the client then times out).
@@ -201,12 +275,15 @@ impl<'a, P: Protocol> Ctx<'a, P> {
     }
     /// Arm (or re-arm, replacing the earlier deadline) timer `timer` to fire after
     /// `after` microseconds of the node's local clock.
-    pub fn set_timer(&mut self, timer: TimerId, after: Time) {
-        self.effects.push(Effect::SetTimer { timer, after });
+    pub fn set_timer(&mut self, timer: P::Timer, after: Time) {
+        self.effects.push(Effect::SetTimer {
+            timer: timer.id(),
+            after,
+        });
     }
     /// Disarm timer `timer`; a disarmed timer never fires.
-    pub fn cancel_timer(&mut self, timer: TimerId) {
-        self.effects.push(Effect::CancelTimer { timer });
+    pub fn cancel_timer(&mut self, timer: P::Timer) {
+        self.effects.push(Effect::CancelTimer { timer: timer.id() });
     }
     /// Make `write` durable. It is on disk before any message sent by this handler
     /// leaves the node.
@@ -216,5 +293,32 @@ impl<'a, P: Protocol> Ctx<'a, P> {
     /// Answer a client.
     pub fn reply(&mut self, reply: ClientReply) {
         self.effects.push(Effect::Reply(reply));
+    }
+}
+
+#[cfg(test)]
+mod label_tests {
+    use super::*;
+
+    #[test]
+    fn labels_read_as_written() {
+        assert_eq!(
+            label("append {}{-} t{}", "", &[12, 14, 3]),
+            "append 12-14 t3"
+        );
+        assert_eq!(label("append {}{-} t{}", "", &[12, 12, 3]), "append 12 t3");
+        assert_eq!(label("prepare {k} b{}.{}", "x", &[3, 1]), "prepare x b3.1");
+        assert_eq!(label("a {} {} {}", "", &[-1]), "a -1  ");
+        let m = raft::RaftMsg::VoteReply {
+            term: 4,
+            granted: false,
+        };
+        assert_eq!(m.describe(), "vote-reply no t4");
+        let p = paxos::basic::PaxosMsg::Reject {
+            key: "x".into(),
+            ballot: paxos::Ballot::new(2, 1),
+            promised: paxos::Ballot::new(3, 0),
+        };
+        assert_eq!(p.describe(), "reject b2.1");
     }
 }

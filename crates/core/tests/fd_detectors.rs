@@ -3,11 +3,11 @@
 //! and both invariants checked after every event.
 
 use quorumlab_core::fd::{
-    Detector, Fd, FdMsg, FixedTimeout, Heartbeat, HeartbeatParams, PhiAccrual, PhiAccrualDetector,
-    PhiAccrualParams,
+    Detector, Fd, FdMsg, FdTimer, FixedTimeout, Heartbeat, HeartbeatParams, PhiAccrual,
+    PhiAccrualDetector, PhiAccrualParams,
 };
 use quorumlab_core::{
-    ClientRequest, Ctx, Effect, NodeId, Op, Outcome, Protocol, Rng, Time, TimerId, MS, SEC,
+    ClientRequest, Ctx, Effect, NodeId, Op, Outcome, Protocol, Rng, Time, Timer, TimerId, MS, SEC,
 };
 use std::collections::BTreeMap;
 
@@ -142,7 +142,8 @@ impl<P: Protocol> Driver<P> {
                 (Some((t, i, id)), m) if t < end && m.is_none_or(|m| t <= m.0) => {
                     self.now = self.now.max(t);
                     self.timers[i as usize].retain(|x| x.0 != id);
-                    self.run(i, |p, cx| p.on_timer(cx, id));
+                    let t = <P::Timer as Timer>::from_id(id).expect("a timer the node armed");
+                    self.run(i, |p, cx| p.on_timer(cx, t));
                 }
                 (_, Some(k)) if k.0 < end => {
                     let (from, to, msg) = self.queue.remove(&k).unwrap();
@@ -430,7 +431,8 @@ fn odd_messages_and_clients_never_panic() {
     ] {
         d.run(0, |p, cx| p.on_message(cx, from, msg));
     }
-    d.run(0, |p, cx| p.on_timer(cx, 12345));
+    // An id no detector timer has is not a timer of its type (the host drops it).
+    assert_eq!(<FdTimer as Timer>::from_id(12345), None);
     d.run(0, |p, cx| {
         p.on_client(
             cx,

@@ -23,12 +23,13 @@ mod common;
 
 use common::{parse_pat, Flat, Transcript};
 use quorumlab_core::paxos::multi::{
-    MultiPaxos, MultiPaxosDisk, MultiPaxosMsg, MultiPaxosParams, MultiPaxosWrite,
+    MultiPaxos, MultiPaxosDisk, MultiPaxosMsg, MultiPaxosParams, MultiPaxosTimer, MultiPaxosWrite,
     TIMER_CHECK_QUORUM, TIMER_ELECTION, TIMER_HEARTBEAT,
 };
 use quorumlab_core::paxos::{Cmd, PaxosMonitor};
 use quorumlab_core::{
-    ClientReply, ClientRequest, Ctx, Effect, NodeId, Op, Outcome, Protocol, Rng, Time, TimerId, MS,
+    ClientReply, ClientRequest, Ctx, Effect, NodeId, Op, Outcome, Protocol, Rng, Time, Timer,
+    TimerId, MS,
 };
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
@@ -308,13 +309,13 @@ impl Cluster {
         self.run(i, |r, cx| r.start(cx));
     }
 
-    fn fire(&mut self, i: NodeId, timer: TimerId) {
+    fn fire(&mut self, i: NodeId, timer: MultiPaxosTimer) {
         let iu = i as usize;
         if self.nodes.get(iu).is_none_or(|n| n.is_none()) {
             self.line(format!("node {i} is down"));
             return;
         }
-        match self.timers[iu].remove(&timer) {
+        match self.timers[iu].remove(&timer.id()) {
             Some(t) => self.now = self.now.max(t),
             None => self.line(format!(
                 "  ({i}: that timer was not armed; firing it anyway)"

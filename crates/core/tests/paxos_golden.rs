@@ -15,7 +15,8 @@ use quorumlab_core::paxos::basic::{
 };
 use quorumlab_core::paxos::PaxosMonitor;
 use quorumlab_core::{
-    ClientReply, ClientRequest, Ctx, Effect, NodeId, Op, Outcome, Protocol, Rng, Time, TimerId,
+    ClientReply, ClientRequest, Ctx, Effect, NodeId, Op, Outcome, Protocol, Rng, Time, Timer,
+    TimerId,
 };
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
@@ -218,7 +219,7 @@ impl Cluster {
             }
             "tick" => {
                 let i = num(1);
-                match self.timers[i as usize].remove(&TIMER_ROUND) {
+                match self.timers[i as usize].remove(&TIMER_ROUND.id()) {
                     Some(t) => {
                         self.now = self.now.max(t);
                         self.line(format!(

@@ -25,12 +25,12 @@ mod common;
 
 use common::{parse_pat, Flat, Transcript};
 use quorumlab_core::pb::{
-    raftview, PbDisk, PbMonitor, PbMsg, PbParams, PbWrite, PrimaryBackup, View, TIMER_TICK,
+    raftview, PbDisk, PbMonitor, PbMsg, PbParams, PbTimer, PbWrite, PrimaryBackup, View, TIMER_TICK,
 };
 use quorumlab_core::raft::{Cmd, RaftMsg, RaftWrite};
 use quorumlab_core::{
     ClientReply, ClientRequest, Ctx, Effect, Message, NodeId, Op, Outcome, Protocol, Rng, Time,
-    TimerId, MS,
+    Timer, TimerId, MS,
 };
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
@@ -311,13 +311,13 @@ impl Cluster {
         self.run(i, |r, cx| r.start(cx));
     }
 
-    fn fire(&mut self, i: NodeId, timer: TimerId) {
+    fn fire(&mut self, i: NodeId, timer: PbTimer) {
         let iu = i as usize;
         if self.nodes.get(iu).is_none_or(|n| n.is_none()) {
             self.line(format!("node {i} is down"));
             return;
         }
-        match self.timers[iu].remove(&timer) {
+        match self.timers[iu].remove(&timer.id()) {
             Some(t) => self.now = self.now.max(t),
             None => self.line(format!(
                 "  ({i}: that timer was not armed; firing it anyway)"
@@ -426,12 +426,22 @@ impl Transcript for Cluster {
             "raft-timer" => {
                 // A view node's Raft timer (a Raft view store).
                 let t = match words.get(2).copied() {
-                    Some("election") => quorumlab_core::raft::TIMER_ELECTION,
-                    Some("heartbeat") => quorumlab_core::raft::TIMER_HEARTBEAT,
-                    Some("check-quorum") => quorumlab_core::raft::TIMER_CHECK_QUORUM,
+                    Some("election") => PbTimer::RaftElection,
+                    Some("heartbeat") => PbTimer::RaftHeartbeat,
+                    Some("check-quorum") => PbTimer::RaftCheckQuorum,
                     _ => panic!("`{line}`: election, heartbeat or check-quorum"),
                 };
-                self.fire(num(1), raftview::RAFT_TIMER_BASE + t);
+                // Raft's own timer ids, shifted past primary-backup's.
+                assert_eq!(
+                    t.id(),
+                    raftview::RAFT_TIMER_BASE
+                        + match t {
+                            PbTimer::RaftElection => quorumlab_core::raft::TIMER_ELECTION.id(),
+                            PbTimer::RaftHeartbeat => quorumlab_core::raft::TIMER_HEARTBEAT.id(),
+                            _ => quorumlab_core::raft::TIMER_CHECK_QUORUM.id(),
+                        }
+                );
+                self.fire(num(1), t);
             }
             "advance" => {
                 self.now += num(1) as u64 * MS;

@@ -25,12 +25,12 @@ mod common;
 
 use common::{parse_pat, Flat, Transcript};
 use quorumlab_core::raft::{
-    Cmd, Entry, Raft, RaftDisk, RaftMonitor, RaftMsg, RaftParams, TIMER_CHECK_QUORUM,
+    Cmd, Entry, Raft, RaftDisk, RaftMonitor, RaftMsg, RaftParams, RaftTimer, TIMER_CHECK_QUORUM,
     TIMER_ELECTION, TIMER_HEARTBEAT,
 };
 use quorumlab_core::{
     ClientReply, ClientRequest, Ctx, Effect, MembershipChange, NodeId, Op, Outcome, Protocol, Rng,
-    Time, TimerId, MS,
+    Time, Timer, TimerId, MS,
 };
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
@@ -370,13 +370,13 @@ impl Cluster {
         self.run(i, |r, cx| r.start(cx));
     }
 
-    fn fire(&mut self, i: NodeId, timer: TimerId) {
+    fn fire(&mut self, i: NodeId, timer: RaftTimer) {
         let iu = i as usize;
         if self.nodes.get(iu).is_none_or(|n| n.is_none()) {
             self.line(format!("node {i} is down"));
             return;
         }
-        match self.timers[iu].remove(&timer) {
+        match self.timers[iu].remove(&timer.id()) {
             Some(t) => self.now = self.now.max(t),
             None => self.line(format!(
                 "  ({i}: that timer was not armed; firing it anyway)"

@@ -120,6 +120,9 @@ pub struct Flight {
     pub from: NodeId,
     pub to: NodeId,
     pub kind: String,
+    /// The message's own short description (`Message::describe`: "append 12-14 t3").
+    #[serde(default)]
+    pub label: String,
     pub sent: Time,
     pub arrives: Time,
     /// `delivered`, `lost`, `blocked`, `duplicate` (a second copy, delivered), or
@@ -184,6 +187,47 @@ impl Recorder {
         }
         self.flights.push(f);
     }
+
+    /// A message sent at `now`: its flight, and a second one for a duplicate copy
+    /// (one function for every protocol: the page pays for it once).
+    #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
+    fn sent(
+        &mut self,
+        from: NodeId,
+        to: NodeId,
+        kind: &str,
+        label: String,
+        now: Time,
+        arrives: Time,
+        fate: &str,
+        duplicate: Option<Time>,
+    ) {
+        let f = Flight {
+            from,
+            to,
+            kind: kind.to_string(),
+            label,
+            sent: now,
+            arrives,
+            fate: fate.into(),
+        };
+        if let Some(d) = duplicate {
+            let mut copy = f.clone();
+            copy.arrives = d;
+            copy.fate = "duplicate".into();
+            self.push(f);
+            self.push(copy);
+        } else {
+            self.push(f);
+        }
+    }
+}
+
+/// A message's label, out of line (once per protocol, not at every inlined send).
+#[inline(never)]
+fn label_of<M: Message>(m: &M) -> String {
+    m.describe()
 }
 
 /// The simulator for one protocol.
@@ -365,7 +409,7 @@ fn route_send(
     recorder: Option<&mut Recorder>,
     (n, lookahead): (usize, Time),
     (node, to, now): (NodeId, NodeId, Time),
-    (kind, msg_hash): (&'static str, u64),
+    (kind, msg_hash, label): (&'static str, u64, Option<String>),
 ) -> Option<Fate> {
     hash.add(10);
     hash.add(to as u64);
@@ -379,29 +423,21 @@ fn route_send(
     }
     let fate = net.route(node, to, now);
     if let Some(r) = recorder {
-        let (arrives, f) = match fate {
-            Fate::Arrives(t, _) => (t, "delivered"),
-            Fate::Lost => (now + lookahead, "lost"),
-            Fate::Blocked => (now + lookahead, "blocked"),
+        let (arrives, f, dup) = match fate {
+            Fate::Arrives(t, dup) => (t, "delivered", dup),
+            Fate::Lost => (now + lookahead, "lost", None),
+            Fate::Blocked => (now + lookahead, "blocked", None),
         };
-        r.push(Flight {
-            from: node,
+        r.sent(
+            node,
             to,
-            kind: kind.to_string(),
-            sent: now,
+            kind,
+            label.unwrap_or_default(),
+            now,
             arrives,
-            fate: f.into(),
-        });
-        if let Fate::Arrives(_, Some(d)) = fate {
-            r.push(Flight {
-                from: node,
-                to,
-                kind: kind.to_string(),
-                sent: now,
-                arrives: d,
-                fate: "duplicate".into(),
-            });
-        }
+            f,
+            dup,
+        );
     }
     match fate {
         Fate::Arrives(t, dup) => {
@@ -1114,6 +1150,8 @@ impl<P: Protocol> Sim<P> {
     fn apply_effect(&mut self, node: NodeId, now: Time, e: Effect<P>) {
         match e {
             Effect::Send { to, msg } => {
+                // The label only when recording (describing allocates).
+                let label = self.recorder.as_ref().map(|_| label_of(&msg));
                 let fate = route_send(
                     &mut self.hash,
                     &mut self.metrics,
@@ -1122,7 +1160,7 @@ impl<P: Protocol> Sim<P> {
                     self.recorder.as_mut(),
                     (self.n, self.lookahead),
                     (node, to, now),
-                    (msg.kind(), StableHasher::of(&msg)),
+                    (msg.kind(), StableHasher::of(&msg), label),
                 );
                 if let Some(Fate::Arrives(t, dup)) = fate {
                     if let Some(d) = dup {

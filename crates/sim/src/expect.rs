@@ -1047,7 +1047,11 @@ impl Tracker {
                 {
                     self.counts[i].messages += false_new;
                 }
-                ExpectKind::Suspects { node, ref nodes, at_ms } if t > at_ms * MS => {
+                ExpectKind::Suspects {
+                    node,
+                    ref nodes,
+                    at_ms,
+                } if t > at_ms * MS => {
                     let at = at_ms * MS;
                     let want = |me: usize| {
                         nodes

@@ -17,7 +17,8 @@ pub enum EventType {
     Info,
 }
 
-/// The operation's function.
+/// The operation's function: a register's (read, write, cas), a key-value map's (and
+/// append), or a lock's (acquire, release).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Func {
@@ -25,6 +26,38 @@ pub enum Func {
     Write,
     Cas,
     Append,
+    /// Take the lock (the key names it); its `ok` carries the fencing token granted.
+    Acquire,
+    /// Give the lock back.
+    Release,
+}
+
+impl Func {
+    /// Every function, in the order the error messages list them.
+    pub const ALL: [Func; 6] = [
+        Func::Read,
+        Func::Write,
+        Func::Cas,
+        Func::Append,
+        Func::Acquire,
+        Func::Release,
+    ];
+
+    /// The name in a history line (`"f": "read"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Func::Read => "read",
+            Func::Write => "write",
+            Func::Cas => "cas",
+            Func::Append => "append",
+            Func::Acquire => "acquire",
+            Func::Release => "release",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Func> {
+        Func::ALL.into_iter().find(|f| f.name() == s)
+    }
 }
 
 /// A history value: `null`, an integer, a cas pair `[old, new]`, or a string (append

@@ -4,7 +4,8 @@
 //! same trace.
 
 use quorumlab_core::{
-    ClientRequest, Ctx, Effect, MembershipChange, NodeId, Protocol, Rng, Time, TimerId, Violation,
+    ClientRequest, Ctx, Effect, MembershipChange, NodeId, Protocol, Rng, Time, Timer, TimerId,
+    Violation,
 };
 use serde::{Deserialize, Serialize};
 
@@ -323,8 +324,12 @@ impl Host {
             let mut admin = None;
             match input {
                 None => {
-                    if let Cause::Timer(id) = cause {
-                        node.on_timer(&mut cx, id)
+                    // Every armed id is the protocol's own (`Ctx::set_timer` takes its type).
+                    if let Some(t) = match cause {
+                        Cause::Timer(id) => <P::Timer as Timer>::from_id(id),
+                        _ => None,
+                    } {
+                        node.on_timer(&mut cx, t)
                     }
                 }
                 Some(Input::Msg { from, msg }) => node.on_message(&mut cx, from, msg),

@@ -44,22 +44,23 @@ pub struct Listing {
     pub converged: Option<converge::Rule>,
 }
 
-/// A CAP-lab comparison: the same scenario with some parameters changed.
+/// A CAP-lab comparison: the same scenario with some parameters changed, or run by
+/// another protocol (the same nodes, workload, faults and expectations).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Variant {
     /// A stable id (for the page's select element and share links).
     pub id: &'static str,
     /// What the page shows ("lease reads").
     pub label: &'static str,
+    /// Another protocol of the catalogue to run the scenario with (its parameters are
+    /// its defaults and `params`: the scenario's own are another protocol's).
+    pub protocol: Option<&'static str>,
     /// `(parameter, value as JSON)` pairs set on top of the scenario's parameters.
     pub params: &'static [(&'static str, &'static str)],
-    /// Another protocol of the catalogue on the same cluster, seed, faults and
-    /// workload (its default parameters, then `params`); `None`: the same protocol.
-    pub protocol: Option<&'static str>,
 }
 
 impl Variant {
-    /// The scenario with this variant's parameters set (not validated).
+    /// The scenario with this variant's protocol and parameters set (not validated).
     pub fn apply(&self, s: &Scenario) -> Result<Scenario, String> {
         let mut out = s.clone();
         let mut params = match &s.protocol.params {
@@ -101,22 +102,28 @@ pub fn catalogue(v: &mut impl Visitor) {
         ],
         compare: &[
             Variant {
+                id: "MultiPaxos",
+                label: "Multi-Paxos",
+                protocol: Some("multi-paxos"),
+                params: &[],
+            },
+            Variant {
                 id: "NoPreVote",
                 label: "pre-vote and check-quorum off",
-                params: &[("pre_vote", "false"), ("check_quorum", "false")],
                 protocol: None,
+                params: &[("pre_vote", "false"), ("check_quorum", "false")],
             },
             Variant {
                 id: "LeaseReads",
                 label: "lease reads",
-                params: &[("read_mode", "\"lease\"")],
                 protocol: None,
+                params: &[("read_mode", "\"lease\"")],
             },
             Variant {
                 id: "LogReads",
                 label: "reads through the log",
-                params: &[("read_mode", "\"log\"")],
                 protocol: None,
+                params: &[("read_mode", "\"log\"")],
             },
         ],
         converged: Some(converge::replicated_log),
@@ -153,20 +160,20 @@ pub fn catalogue(v: &mut impl Visitor) {
             Variant {
                 id: "Sync",
                 label: "sync replication",
-                params: &[("mode", "\"sync\"")],
                 protocol: None,
+                params: &[("mode", "\"sync\"")],
             },
             Variant {
                 id: "Async",
                 label: "async replication",
-                params: &[("mode", "\"async\"")],
                 protocol: None,
+                params: &[("mode", "\"async\"")],
             },
             Variant {
                 id: "NoFencing",
                 label: "fencing off",
-                params: &[("fencing", "false")],
                 protocol: None,
+                params: &[("fencing", "false")],
             },
             Variant {
                 id: "Raft",

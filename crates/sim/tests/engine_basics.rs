@@ -44,6 +44,8 @@ struct ToyMonitor {
     checks: u64,
 }
 
+quorumlab_core::timers!(ToyTimer { Tick = 0 });
+
 impl Protocol for Toy {
     const NAME: &'static str = "toy";
     type Params = ToyParams;
@@ -51,6 +53,7 @@ impl Protocol for Toy {
     type Disk = ToyDisk;
     type Write = u64;
     type Monitor = ToyMonitor;
+    type Timer = ToyTimer;
     fn apply_write(disk: &mut ToyDisk, w: u64) {
         disk.boots = w;
     }
@@ -67,7 +70,7 @@ impl Protocol for Toy {
         cx.persist(self.boots);
         if self.id == 0 {
             let j = cx.rng().below(1000);
-            cx.set_timer(0, 10 * MS + j);
+            cx.set_timer(ToyTimer::Tick, 10 * MS + j);
         }
     }
     fn on_message(&mut self, cx: &mut Ctx<'_, Self>, from: NodeId, msg: ToyMsg) {
@@ -75,14 +78,14 @@ impl Protocol for Toy {
             cx.send(from, ToyMsg::Pong);
         }
     }
-    fn on_timer(&mut self, cx: &mut Ctx<'_, Self>, _t: TimerId) {
+    fn on_timer(&mut self, cx: &mut Ctx<'_, Self>, _t: ToyTimer) {
         self.pings += 1;
         for &m in &self.members.clone() {
             if m != self.id {
                 cx.send(m, ToyMsg::Ping(self.pings));
             }
         }
-        cx.set_timer(0, 10 * MS);
+        cx.set_timer(ToyTimer::Tick, 10 * MS);
     }
     fn on_client(&mut self, cx: &mut Ctx<'_, Self>, req: ClientRequest) {
         if self.id != 0 {

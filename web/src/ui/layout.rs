@@ -172,6 +172,7 @@ mod tests {
             from: 0,
             to: 1,
             kind: "vote".into(),
+            label: "vote t2".into(),
             sent: 1000,
             arrives: 3000,
             fate: "delivered".into(),

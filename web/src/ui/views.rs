@@ -294,14 +294,14 @@ fn canvas(p: &Playground, ctx: &Ctx) -> Html {
         let (x, y) = layout::along(a, b, pr, 6.0);
         let kind = f.kind.clone();
         Some(html! {
-            <g class={classes!("ql-msg", lost.then_some("lost"))} data-kind={kind.clone()} transform={format!("translate({x:.1},{y:.1})")}>
+            <g class={classes!("ql-msg", lost.then_some("lost"))} data-kind={kind} transform={format!("translate({x:.1},{y:.1})")}>
                 if lost {
                     <path d="M-6,-6L6,6M6,-6L-6,6" />
                 } else {
                     <circle r="5" />
                 }
                 if labels {
-                    <text y="-9">{ kind }</text>
+                    <text y="-9">{ f.label.clone() }</text>
                 }
             </g>
         })
@@ -521,7 +521,7 @@ fn spacetime(p: &Playground, ctx: &Ctx) -> Html {
             <line class={classes!("st", f.kind.clone(), lost.then_some("lost"))} x1={format!("{x1:.1}")} y1={format!("{y1:.1}")}
                   x2={format!("{x2:.1}")} y2={format!("{y2:.1}")} marker-end={if lost || end_t < arr { "" } else { "url(#ql-arrow)" }}>
                 if n <= 8 {
-                    <title>{ format!("{} {} → {} at {} ({})", f.kind, f.from, f.to, ms(f.sent), f.fate) }</title>
+                    <title>{ format!("{} {} → {} at {} ({})", f.label, f.from, f.to, ms(f.sent), f.fate) }</title>
                 }
             </line>
         });
@@ -1159,12 +1159,8 @@ fn explanation_view(ex: &quorumlab_sim::check::Explanation) -> Html {
     };
     let bars = ex.ops.iter().enumerate().map(|(i, o)| {
         let y = 10.0 + i as f64 * row;
-        let what = match o.f {
-            Func::Read => format!("{} p{} read → {}", o.label, o.process, show(&o.value)),
-            Func::Write => format!("{} p{} write {}", o.label, o.process, show(&o.value)),
-            Func::Cas => format!("{} p{} cas {}", o.label, o.process, show(&o.value)),
-            Func::Append => format!("{} p{} append {}", o.label, o.process, show(&o.value)),
-        };
+        let arrow = if matches!(o.f, Func::Read | Func::Acquire) { " →" } else { "" };
+        let what = format!("{} p{} {}{arrow} {}", o.label, o.process, o.f.name(), show(&o.value));
         let (a, b) = (x(o.invoke_time as f64), x(o.return_time.map(|t| t as f64).unwrap_or(t1)));
         html! {
             <g class={classes!("op", o.stuck.then_some("stuck"), o.return_time.is_none().then_some("open"))}

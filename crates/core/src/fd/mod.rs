@@ -37,7 +37,7 @@ pub use detector::{
 
 use crate::{
     ClientReply, ClientRequest, Ctx, EdgeMark, Gauge, Message, NodeId, NodeView, Outcome, Protocol,
-    Role, RoleKind, Time, TimerId, Violation, MS, SEC,
+    Role, RoleKind, Time, Violation, MS, SEC,
 };
 use serde::{Deserialize, Serialize};
 
@@ -46,10 +46,17 @@ pub type Heartbeat = Fd<FixedTimeout>;
 /// The phi-accrual detector, `phi-accrual`.
 pub type PhiAccrual = Fd<detector::PhiAccrual>;
 
-/// Timer: send the next round of heartbeats.
-pub const TIMER_HEARTBEAT: TimerId = 1;
-/// Timer: re-evaluate suspicion of every peer.
-pub const TIMER_CHECK: TimerId = 2;
+crate::timers!(
+    /// A failure detector's timers.
+    FdTimer {
+        /// Send the next round of heartbeats.
+        Heartbeat = 1,
+        /// Re-evaluate suspicion of every peer.
+        Check = 2,
+    }
+);
+pub const TIMER_HEARTBEAT: FdTimer = FdTimer::Heartbeat;
+pub const TIMER_CHECK: FdTimer = FdTimer::Check;
 
 /// What failure-detector nodes say to each other.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -68,6 +75,12 @@ impl Message for FdMsg {
     fn kind(&self) -> &'static str {
         match self {
             FdMsg::Heartbeat { .. } => "heartbeat",
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            FdMsg::Heartbeat { seq, .. } => crate::label("heartbeat #{}", "", &[*seq as i64]),
         }
     }
 }
@@ -356,6 +369,7 @@ impl<D: Detector> Protocol for Fd<D> {
     type Disk = FdDisk;
     type Write = FdWrite;
     type Monitor = FdMonitor;
+    type Timer = FdTimer;
 
     fn apply_write(_: &mut FdDisk, write: FdWrite) {
         match write {}
@@ -408,7 +422,7 @@ impl<D: Detector> Protocol for Fd<D> {
         }
     }
 
-    fn on_timer(&mut self, cx: &mut Ctx<'_, Self>, timer: TimerId) {
+    fn on_timer(&mut self, cx: &mut Ctx<'_, Self>, timer: FdTimer) {
         self.enter(cx);
         match timer {
             TIMER_HEARTBEAT => {
@@ -419,7 +433,6 @@ impl<D: Detector> Protocol for Fd<D> {
                 self.evaluate_all();
                 cx.set_timer(TIMER_CHECK, self.det.check_period());
             }
-            _ => {}
         }
     }
 

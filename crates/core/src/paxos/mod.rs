@@ -37,6 +37,13 @@ impl Ballot {
     }
 }
 
+impl Ballot {
+    /// The ballot's two numbers, for a message label ("b{}.{}").
+    pub fn nums(self) -> [i64; 2] {
+        [self.round as i64, i64::from(self.node)]
+    }
+}
+
 impl core::fmt::Display for Ballot {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         if self.round == 0 {

@@ -43,11 +43,22 @@ pub use params::{FailureDetector, Mode, PbParams, ReadFrom, ViewStore};
 pub use vs::ViewService;
 
 use crate::raft::Kv;
-use crate::{ClientRequest, Ctx, NodeId, NodeView, Outcome, Protocol, Time, TimerId, Violation};
+use crate::{ClientRequest, Ctx, NodeId, NodeView, Outcome, Protocol, Time, Violation};
 use std::collections::VecDeque;
 
-/// Every node: pings, re-sends, the view service's decisions, the semi-sync timeout.
-pub const TIMER_TICK: TimerId = 1;
+crate::timers!(
+    /// Primary-backup's timers.
+    PbTimer {
+        /// Every node: pings, re-sends, the view service's decisions, the semi-sync timeout.
+        Tick = 1,
+        /// A view node's Raft member's timers: Raft's own, shifted past ours
+        /// (`raftview::RAFT_TIMER_BASE`).
+        RaftElection = 17,
+        RaftHeartbeat = 18,
+        RaftCheckQuorum = 19,
+    }
+);
+pub const TIMER_TICK: PbTimer = PbTimer::Tick;
 /// The node that runs the view service (the first view node, with a Raft view store).
 pub const VIEW_SERVICE: NodeId = 0;
 /// Entries a replica keeps in memory (for re-sending and for the picture); a peer
@@ -237,6 +248,7 @@ impl Protocol for PrimaryBackup {
     type Disk = PbDisk;
     type Write = PbWrite;
     type Monitor = PbMonitor;
+    type Timer = PbTimer;
 
     fn param_problems(p: &PbParams) -> Vec<(&'static str, String)> {
         p.problems()
@@ -334,12 +346,16 @@ impl Protocol for PrimaryBackup {
         }
     }
 
-    fn on_timer(&mut self, cx: &mut Ctx<'_, Self>, timer: TimerId) {
+    fn on_timer(&mut self, cx: &mut Ctx<'_, Self>, timer: PbTimer) {
         self.ghost.clear();
         self.clock = cx.now();
-        if timer >= raftview::RAFT_TIMER_BASE {
-            let t = timer - raftview::RAFT_TIMER_BASE;
-            self.drive(cx, raftview::Input::Timer(t));
+        let id = crate::Timer::id(timer);
+        if id >= raftview::RAFT_TIMER_BASE {
+            if let Some(t) =
+                <crate::raft::RaftTimer as crate::Timer>::from_id(id - raftview::RAFT_TIMER_BASE)
+            {
+                self.drive(cx, raftview::Input::Timer(t));
+            }
             return;
         }
         if timer != TIMER_TICK {

@@ -114,6 +114,20 @@ impl Message for PbMsg {
             PbMsg::Raft { .. } => "view-raft",
         }
     }
+
+    fn describe(&self) -> String {
+        let (template, n) = match self {
+            PbMsg::Append { epoch, .. }
+            | PbMsg::Ack { epoch, .. }
+            | PbMsg::Ping { epoch, .. }
+            | PbMsg::Stale { epoch } => ("{k} e{}", *epoch),
+            PbMsg::View { view, .. } | PbMsg::Snapshot { view, .. } => ("{k} e{}", view.epoch),
+            PbMsg::Forward { req } => ("{k} #{}", req.seq),
+            // The view group's own Raft traffic: Raft's label.
+            PbMsg::Raft { msg } => return crate::Message::describe(msg),
+        };
+        crate::label(template, self.kind(), &[n as i64])
+    }
 }
 
 /// What survives a crash. Replicas: the snapshot and the entries after it. The view

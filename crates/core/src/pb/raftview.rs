@@ -15,9 +15,9 @@
 //! the group has stepped down (check-quorum) and the leases it handed out have expired,
 //! as with the single view service's `dead_timeout_ms > lease_ms`.
 
-use super::{PbMsg, PbWrite, PrimaryBackup, View};
+use super::{PbMsg, PbTimer, PbWrite, PrimaryBackup, View};
 use crate::raft::{Raft, RaftParams};
-use crate::{ClientRequest, Ctx, Effect, NodeId, Op, Protocol, Time, TimerId, MS};
+use crate::{ClientRequest, Ctx, Effect, NodeId, Op, Protocol, Time, Timer, TimerId, MS};
 
 /// Nodes that run the Raft group holding the view.
 pub const RAFT_VIEW_NODES: usize = 3;
@@ -126,7 +126,7 @@ impl Group {
 pub(super) enum Input {
     Start,
     Msg(NodeId, crate::raft::RaftMsg),
-    Timer(TimerId),
+    Timer(crate::raft::RaftTimer),
     Client(ClientRequest),
 }
 
@@ -150,8 +150,16 @@ impl PrimaryBackup {
         for e in effects {
             match e {
                 Effect::Send { to, msg } => cx.send(to, PbMsg::Raft { msg }),
-                Effect::SetTimer { timer, after } => cx.set_timer(RAFT_TIMER_BASE + timer, after),
-                Effect::CancelTimer { timer } => cx.cancel_timer(RAFT_TIMER_BASE + timer),
+                Effect::SetTimer { timer, after } => {
+                    if let Some(t) = <PbTimer as Timer>::from_id(RAFT_TIMER_BASE + timer) {
+                        cx.set_timer(t, after);
+                    }
+                }
+                Effect::CancelTimer { timer } => {
+                    if let Some(t) = <PbTimer as Timer>::from_id(RAFT_TIMER_BASE + timer) {
+                        cx.cancel_timer(t);
+                    }
+                }
                 Effect::Persist(w) => cx.persist(PbWrite::Raft(w)),
                 // Answers to our own proposals: what they did shows in the state.
                 Effect::Reply(_) => {}

@@ -40,16 +40,24 @@ pub use sm::{Applied, Kv, Session};
 
 use crate::{
     ClientId, ClientReply, ClientRequest, Ctx, MembershipChange, NodeId, NodeView, Op, Outcome,
-    Protocol, Time, TimerId, Violation, MS,
+    Protocol, Time, Violation, MS,
 };
 use std::collections::{BTreeMap, VecDeque};
 
-/// Followers, candidates and pre-candidates: fires when no leader was heard from.
-pub const TIMER_ELECTION: TimerId = 1;
-/// Leaders: time to send heartbeats.
-pub const TIMER_HEARTBEAT: TimerId = 2;
-/// Leaders with `check_quorum`: time to check that a majority was heard from.
-pub const TIMER_CHECK_QUORUM: TimerId = 3;
+crate::timers!(
+    /// Raft's timers.
+    RaftTimer {
+        /// Followers, candidates and pre-candidates: fires when no leader was heard from.
+        Election = 1,
+        /// Leaders: time to send heartbeats.
+        Heartbeat = 2,
+        /// Leaders with `check_quorum`: time to check that a majority was heard from.
+        CheckQuorum = 3,
+    }
+);
+pub const TIMER_ELECTION: RaftTimer = RaftTimer::Election;
+pub const TIMER_HEARTBEAT: RaftTimer = RaftTimer::Heartbeat;
+pub const TIMER_CHECK_QUORUM: RaftTimer = RaftTimer::CheckQuorum;
 
 /// A node's role.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -1248,6 +1256,7 @@ impl Protocol for Raft {
     type Disk = RaftDisk;
     type Write = RaftWrite;
     type Monitor = RaftMonitor;
+    type Timer = RaftTimer;
 
     fn apply_write(disk: &mut RaftDisk, write: RaftWrite) {
         disk.apply(write);
@@ -1324,7 +1333,7 @@ impl Protocol for Raft {
         self.handle(cx, from, msg);
     }
 
-    fn on_timer(&mut self, cx: &mut Ctx<'_, Self>, timer: TimerId) {
+    fn on_timer(&mut self, cx: &mut Ctx<'_, Self>, timer: RaftTimer) {
         self.maybe_compact(cx);
         match timer {
             TIMER_ELECTION => self.on_election_timeout(cx),

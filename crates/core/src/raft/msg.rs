@@ -119,6 +119,30 @@ impl Message for RaftMsg {
             RaftMsg::TimeoutNow { .. } => "timeout-now",
         }
     }
+
+    fn describe(&self) -> String {
+        let t = self.term() as i64;
+        match self {
+            RaftMsg::Append {
+                prev_index,
+                entries,
+                commit,
+                ..
+            } if !entries.is_empty() => {
+                let (first, n) = (*prev_index as i64 + 1, entries.len() as i64);
+                crate::label(
+                    "append {}{-} t{} c{}",
+                    "",
+                    &[first, first + n - 1, t, *commit as i64],
+                )
+            }
+            RaftMsg::PreVoteReply { granted: false, .. }
+            | RaftMsg::VoteReply { granted: false, .. } => {
+                crate::label("{k} no t{}", self.kind(), &[t])
+            }
+            _ => crate::label("{k} t{}", self.kind(), &[t]),
+        }
+    }
 }
 
 /// What survives a crash.

@@ -27,7 +27,8 @@ pub struct ExplainedOp {
     pub process: u64,
     pub key: Option<String>,
     pub f: Func,
-    /// What a write/cas/append wrote, or what a read returned.
+    /// What a write/cas/append wrote, what a read returned, or the fencing token an
+    /// acquire was granted.
     pub value: Value,
     pub outcome: OpOutcome,
     /// µs for the design's histories; the line number for Jepsen logs.
@@ -124,6 +125,7 @@ fn needs(o: &Op) -> Option<Value> {
 struct Shrink<'b, 'a> {
     work: Vec<Op>,
     model: Model,
+    generic: bool,
     appends: bool,
     budget: &'b mut Budget<'a>,
     effort: u64,
@@ -152,7 +154,7 @@ impl Shrink<'_, '_> {
                 return None;
             }
             self.grace -= 1;
-            let p = Problem::new(&self.work, set, self.model);
+            let p = Problem::new(&self.work, set, self.model, self.generic);
             let mut never = || false;
             let mut b = Budget::new(&mut never, Some(SUB_STEPS));
             return match search::run(p, &mut b, self.max_bytes) {
@@ -160,7 +162,7 @@ impl Shrink<'_, '_> {
                 _ => None,
             };
         }
-        let p = Problem::new(&self.work, set, self.model);
+        let p = Problem::new(&self.work, set, self.model, self.generic);
         let cap = SUB_STEPS.max(8 * set.len() as u64).min(self.effort);
         let mut sub = self.budget.sub(cap);
         let out = search::run(p, &mut sub, self.max_bytes);
@@ -541,6 +543,7 @@ pub(crate) fn explain(
     let mut sh = Shrink {
         work: ops.clone(),
         model: opts.model,
+        generic: opts.generic,
         appends,
         budget,
         effort: opts.explain_steps,
@@ -548,7 +551,16 @@ pub(crate) fn explain(
         need_count: Default::default(),
         grace: GRACE,
     };
-    let (mut set, last, minimal) = sh.shrink(start, &v.whole, &[v.blocked, v.stuck]);
+    // A lock's operations are not shrunk like a register's (dropping a release adds a
+    // constraint): two witnesses that are honest on their own, else the prefix.
+    let lock_witness = (super::spec::LOCKS && opts.model == Model::Lock)
+        .then(|| lock_witness(ops, &v.whole))
+        .flatten();
+    let (mut set, last, minimal) = match (&lock_witness, opts.model) {
+        (Some(w), _) => (w.ops.clone(), Some(w.stuck), true),
+        (None, Model::Lock) => (start, None, false),
+        _ => sh.shrink(start, &v.whole, &[v.blocked, v.stuck]),
+    };
     let sh_timed_out = sh.budget.timed_out;
     let stuck_global = last.unwrap_or(v.blocked);
     set.sort_by_key(|&i| (ops[i].call, ops[i].call_event));
@@ -563,7 +575,7 @@ pub(crate) fn explain(
                 process: o.process,
                 key: o.key.clone(),
                 f: o.f,
-                value: if o.f == Func::Read {
+                value: if matches!(o.f, Func::Read | Func::Acquire) {
                     o.output.clone()
                 } else {
                     o.input.clone()
@@ -586,7 +598,14 @@ pub(crate) fn explain(
         model: opts.model,
         key,
     };
-    let why = w.why(ops, key_ops, &set, &labels, stuck_global);
+    let why = match &lock_witness {
+        Some(lw) => lw.why(&w, ops, &set, &labels),
+        None if super::spec::LOCKS && opts.model == Model::Lock => format!(
+            "{}, but no order of these operations that respects real time keeps one holder at a time with growing fencing tokens.",
+            w.who(&ops[stuck_global], &labels[set.iter().position(|&i| i == stuck_global).unwrap_or(0)])
+        ),
+        None => w.why(ops, key_ops, &set, &labels, stuck_global),
+    };
     let keyname = key.map(|k| format!(" on key {k:?}")).unwrap_or_default();
     let summary = match explained.len() {
         1 => format!("Not linearizable{keyname}: {why}"),
@@ -631,7 +650,14 @@ pub(crate) fn explain(
         v.best_len,
         key_ops.len(),
         key.map(|k| format!(" on key {k:?}")).unwrap_or_default(),
-        if minimal {
+        if super::spec::LOCKS && opts.model == Model::Lock {
+            if minimal {
+                "these are enough on their own, whatever else the history holds"
+            } else {
+                "the operations above are all those invoked before the point the search \
+                 could not get past"
+            }
+        } else if minimal {
             "drop any read above, or any write whose value none of the others reads, \
              and the rest can be ordered"
         } else {
@@ -654,6 +680,104 @@ pub(crate) fn explain(
         timed,
         summary,
         text,
+    }
+}
+
+/// An honest witness in a lock's history: operations that cannot be ordered whatever
+/// else happened.
+struct LockWitness {
+    ops: Vec<usize>,
+    stuck: usize,
+    /// The earlier acquire and, for a token going back, its holder's release.
+    first: usize,
+    release: Option<usize>,
+}
+
+/// Two kinds: process p's acquire A returned before B's acquire began, and p released
+/// only after B returned (no release of p's that could fall between them): two holders
+/// at once. Or A, then p's release, then B, all completed in that order, B's token not
+/// above A's: a fencing token that went back.
+fn lock_witness(ops: &[Op], whole: &[usize]) -> Option<LockWitness> {
+    let token = |i: usize| match (ops[i].f, &ops[i].output, ops[i].ended) {
+        (Func::Acquire, Value::Int(t), Ended::Ok) => Some(*t),
+        _ => None,
+    };
+    let acquires: Vec<usize> = whole
+        .iter()
+        .copied()
+        .filter(|&i| token(i).is_some())
+        .collect();
+    let releases = |p: u64| {
+        whole
+            .iter()
+            .copied()
+            .filter(move |&i| ops[i].f == Func::Release && ops[i].process == p)
+    };
+    for &b in &acquires {
+        let b_call = ops[b].call;
+        for &a in &acquires {
+            let Some(a_ret) = ops[a].ret.filter(|&r| r < b_call) else {
+                continue;
+            };
+            // Token first: a release of A's process completed between them.
+            if token(b) <= token(a) {
+                if let Some(r) = releases(ops[a].process).find(|&r| {
+                    ops[r].ended == Ended::Ok
+                        && ops[r].call > a_ret
+                        && ops[r].ret.is_some_and(|t| t < b_call)
+                }) {
+                    return Some(LockWitness {
+                        ops: vec![a, r, b],
+                        stuck: b,
+                        first: a,
+                        release: Some(r),
+                    });
+                }
+            }
+            // Double holding: no release of A's process may take effect between A and
+            // B's return (one that returned before A began cannot).
+            let b_ret = ops[b].ret.unwrap_or(u64::MAX);
+            let freed = releases(ops[a].process)
+                .any(|r| ops[r].call < b_ret && ops[r].ret.is_none_or(|t| t >= ops[a].call));
+            if !freed {
+                return Some(LockWitness {
+                    ops: vec![a, b],
+                    stuck: b,
+                    first: a,
+                    release: None,
+                });
+            }
+        }
+    }
+    None
+}
+
+impl LockWitness {
+    fn why(&self, w: &Words, ops: &[Op], set: &[usize], labels: &[String]) -> String {
+        let l = |i: usize| labels[set.iter().position(|&j| j == i).unwrap_or(0)].clone();
+        let (a, b) = (&ops[self.first], &ops[self.stuck]);
+        let tok = |o: &Op| match o.output {
+            Value::Int(t) => t.to_string(),
+            _ => "?".into(),
+        };
+        let who = w.who(b, &l(self.stuck));
+        match self.release {
+            Some(r) => format!(
+                "{who}, but process {} ({}) had been granted token {} (returned at {}) and released the lock ({}) before it began: fencing tokens must grow, or a storage service fencing by token would refuse the new holder's writes and take the old one's.",
+                a.process,
+                l(self.first),
+                tok(a),
+                w.time(a.ret.unwrap_or(0)),
+                l(r)
+            ),
+            None => format!(
+                "{who}, but process {} ({}) acquired the lock with token {} (returned at {}) before it began and did not release it before it returned: two holders at once.",
+                a.process,
+                l(self.first),
+                tok(a),
+                w.time(a.ret.unwrap_or(0))
+            ),
+        }
     }
 }
 
@@ -691,6 +815,7 @@ impl Words<'_> {
             Model::Register => "register",
             Model::CasRegister => "register with compare-and-set",
             Model::Kv => "key-value map",
+            Model::Lock => "lock",
         }
     }
 
@@ -718,6 +843,11 @@ impl Words<'_> {
             (Func::Cas, Value::Pair([a, b])) => format!("cas {a} → {b}"),
             (Func::Cas, v) => format!("cas {}", show(v)),
             (Func::Append, v) => format!("append {}", show(v)),
+            (Func::Acquire, _) if super::spec::LOCKS => match (&o.output, o.ended) {
+                (Value::Int(t), Ended::Ok) => format!("acquire → token {t}"),
+                _ => "acquire".into(),
+            },
+            (Func::Acquire | Func::Release, _) => o.f.name().into(),
         }
     }
 

@@ -58,6 +58,8 @@ pub fn linearizable_history(spec: &GenSpec, seed: u64) -> History {
     let clients = spec.clients.max(1);
     let mut clock = vec![0u64; clients as usize];
     let mut plan: Vec<Planned> = Vec::with_capacity(spec.ops);
+    // Lock: whether each client's next operation is a release (they alternate).
+    let mut releasing = vec![false; clients as usize];
     for next_value in (1i64..).take(spec.ops) {
         let c = rng.below(clients) as usize;
         let call = clock[c] + 1 + rng.below(spec.max_think.max(1));
@@ -81,6 +83,11 @@ pub fn linearizable_history(spec: &GenSpec, seed: u64) -> History {
                 // The old value is filled in below from what the register holds.
                 _ => (Func::Cas, Value::Pair([0, next_value])),
             },
+            Model::Lock => {
+                let r = releasing[c];
+                releasing[c] = !r;
+                (if r { Func::Release } else { Func::Acquire }, Value::Nil)
+            }
         };
         let unknown = f != Func::Read && rng.below(1000) < spec.unknown_per_mille as u64;
         plan.push(Planned {
@@ -100,6 +107,8 @@ pub fn linearizable_history(spec: &GenSpec, seed: u64) -> History {
     let mut order: Vec<usize> = (0..plan.len()).collect();
     order.sort_by_key(|&i| (plan[i].at, i));
     let mut state: HashMap<Option<String>, Value> = HashMap::new();
+    // Per lock: its holder and the last fencing token granted.
+    let mut locks: HashMap<Option<String>, (Option<u64>, i64)> = HashMap::new();
     let init = match spec.model {
         Model::Kv => Value::Str(String::new()),
         _ => Value::Nil,
@@ -108,6 +117,26 @@ pub fn linearizable_history(spec: &GenSpec, seed: u64) -> History {
         let p = &mut plan[i];
         let cur = state.entry(p.key.clone()).or_insert_with(|| init.clone());
         match p.f {
+            Func::Acquire | Func::Release => {
+                let (holder, token) = locks.entry(p.key.clone()).or_default();
+                let fits = if p.f == Func::Acquire {
+                    holder.is_none()
+                } else {
+                    *holder == Some(p.process)
+                };
+                if p.happens && fits {
+                    if p.f == Func::Acquire {
+                        *token += 1;
+                        *holder = Some(p.process);
+                        p.output = Value::Int(*token);
+                    } else {
+                        *holder = None;
+                    }
+                } else {
+                    // It did not happen: refused (or, of unknown outcome, never done).
+                    p.happens = false;
+                }
+            }
             Func::Read => p.output = cur.clone(),
             Func::Write => {
                 if p.happens {
@@ -166,12 +195,16 @@ pub fn linearizable_history(spec: &GenSpec, seed: u64) -> History {
         ));
         let kind = if p.unknown {
             EventType::Info
-        } else if p.f == Func::Cas && !p.happens {
+        } else if matches!(p.f, Func::Cas | Func::Acquire | Func::Release) && !p.happens {
             EventType::Fail
         } else {
             EventType::Ok
         };
-        let value = if p.f == Func::Read { p.output } else { p.input };
+        let value = match (p.f, kind) {
+            (Func::Read, _) | (Func::Acquire, EventType::Ok) => p.output,
+            (Func::Acquire, _) => Value::Nil,
+            _ => p.input,
+        };
         events.push((
             p.ret,
             0,

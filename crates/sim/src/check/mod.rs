@@ -24,6 +24,7 @@ pub mod gen;
 mod ops;
 mod parse;
 mod search;
+pub mod spec;
 
 use crate::history::{Func, History, Value};
 use serde::{Deserialize, Serialize};
@@ -45,6 +46,9 @@ pub enum Model {
     /// A map of string keys to string values with read / write / append; every key
     /// starts as `""`; append concatenates.
     Kv,
+    /// A lock per key with acquire / release; starts free. An acquire's `ok` carries
+    /// its fencing token (see [`spec::Lock`]).
+    Lock,
 }
 
 impl Model {
@@ -53,6 +57,7 @@ impl Model {
             Model::Register => "register",
             Model::CasRegister => "cas-register",
             Model::Kv => "kv",
+            Model::Lock => "lock",
         }
     }
 
@@ -61,13 +66,21 @@ impl Model {
             "register" => Some(Model::Register),
             "cas-register" => Some(Model::CasRegister),
             "kv" => Some(Model::Kv),
+            "lock" => Some(Model::Lock),
             _ => None,
         }
     }
 
-    /// The default model for a history: `kv` if it appends or holds strings, else
-    /// `cas-register`.
+    /// The default model for a history: `lock` if it acquires or releases, `kv` if it
+    /// appends or holds strings, else `cas-register`.
     pub fn infer(history: &History) -> Model {
+        if history
+            .events
+            .iter()
+            .any(|e| matches!(e.f, Func::Acquire | Func::Release))
+        {
+            return Model::Lock;
+        }
         let kv = history
             .events
             .iter()
@@ -136,6 +149,12 @@ pub struct Options {
     pub explain_steps: u64,
     /// How the memo stores linearized sets (for tests; the default is right).
     pub memo_layout: MemoLayout,
+    /// Run the register family through its sequential specification
+    /// ([`spec::Register`], numbered by [`spec`]'s generic table) instead of its
+    /// compiled codes: slower, no pruning; for tests and the benchmark that the two
+    /// agree (native builds only: ignored on wasm32). Other data types always run
+    /// through their specification.
+    pub generic: bool,
 }
 
 impl Options {
@@ -147,6 +166,7 @@ impl Options {
             max_bytes: 1 << 30,
             explain_steps: 1_000_000,
             memo_layout: MemoLayout::Auto,
+            generic: false,
         }
     }
 }
@@ -532,7 +552,7 @@ impl<'h> Checker<'h> {
         for (index, (_, idx)) in all.keys.iter().enumerate() {
             let useful = ops::drop_unobserved(&all.ops, idx);
             let s = search::Search::new(
-                search::Problem::new(&all.ops, &useful, opts.model),
+                search::Problem::new(&all.ops, &useful, opts.model, opts.generic),
                 opts.memo_layout,
             );
             let mut t = KeyTask {

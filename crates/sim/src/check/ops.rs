@@ -53,16 +53,40 @@ fn describe(v: &Value) -> String {
     }
 }
 
+/// Where this build does not check locks (see `spec::LOCKS`).
+const NO_LOCKS: &str = "field \"f\": lock histories are checked by quorumlab check";
+
 fn fname(f: Func) -> &'static str {
-    match f {
-        Func::Read => "read",
-        Func::Write => "write",
-        Func::Cas => "cas",
-        Func::Append => "append",
+    f.name()
+}
+
+/// Whether `f` is an operation of `model`'s data type; else the message, naming the
+/// field.
+fn fits_model(f: Func, model: Model) -> Result<(), String> {
+    let lock_op = matches!(f, Func::Acquire | Func::Release);
+    match (model, lock_op) {
+        (Model::Lock, true) | (Model::Register | Model::CasRegister | Model::Kv, false) => Ok(()),
+        (Model::Lock, false) => Err(format!(
+            "field \"f\": {} is not an operation of the lock model (a lock's are acquire and release; for a register use --model register, cas-register or kv)",
+            fname(f)
+        )),
+        (m, true) => Err(format!(
+            "field \"f\": {} is an operation of a lock, not of the {} model (use --model lock)",
+            fname(f),
+            m.name()
+        )),
     }
 }
 
 fn check_invoke(e: &HistoryEvent, model: Model) -> Result<(), String> {
+    let lock_op = matches!(e.f, Func::Acquire | Func::Release);
+    if !super::spec::LOCKS && lock_op {
+        // The page's build: its histories are registers' (see `spec::LOCKS`).
+        return Err(NO_LOCKS.into());
+    }
+    if super::spec::LOCKS {
+        fits_model(e.f, model)?;
+    }
     let scalar = |v: &Value| match (model, v) {
         (Model::Kv, Value::Str(_)) => Ok(()),
         (Model::Kv, v) => Err(format!(
@@ -101,6 +125,17 @@ fn check_invoke(e: &HistoryEvent, model: Model) -> Result<(), String> {
                 )),
             }
         }
+        // Refused above when this build does not check locks.
+        Func::Acquire | Func::Release if !super::spec::LOCKS => Ok(()),
+        Func::Acquire | Func::Release => match &e.value {
+            Value::Nil => Ok(()),
+            v => Err(format!(
+                "field \"value\": the invoke of {} {} carries no value (null), not {}",
+                if e.f == Func::Acquire { "an" } else { "a" },
+                fname(e.f),
+                describe(v)
+            )),
+        },
         Func::Append => {
             if model != Model::Kv {
                 return Err(format!(
@@ -147,6 +182,20 @@ fn check_completion(e: &HistoryEvent, inv: &HistoryEvent, model: Model) -> Resul
         return Ok(());
     }
     match e.f {
+        Func::Acquire if super::spec::LOCKS => match &e.value {
+            Value::Int(_) => Ok(()),
+            v => Err(format!(
+                "field \"value\": an acquire's ok carries the fencing token it was granted (an integer), not {}",
+                describe(v)
+            )),
+        },
+        Func::Release if super::spec::LOCKS => match &e.value {
+            Value::Nil => Ok(()),
+            v => Err(format!(
+                "field \"value\": a release's ok carries no value (null), not {}",
+                describe(v)
+            )),
+        },
         Func::Read => match (model, &e.value) {
             (_, Value::Pair(_)) => Err("a read cannot return a pair".into()),
             (Model::Kv, Value::Int(i)) => Err(format!(
@@ -174,6 +223,9 @@ pub(crate) fn pair(
     model: Model,
     failed_cas: FailedCas,
 ) -> Result<Ops, Bad> {
+    if model == Model::Lock && !super::spec::LOCKS {
+        return Err((0, NO_LOCKS.into(), None));
+    }
     let mut open: HashMap<u64, usize> = HashMap::new();
     let mut ops = Vec::new();
     let mut push = |inv_i: usize, inv: &HistoryEvent, done: Option<(usize, &HistoryEvent)>| {

@@ -65,13 +65,7 @@ fn kind_of(s: &str) -> Option<EventType> {
 }
 
 fn func_of(s: &str) -> Option<Func> {
-    Some(match s {
-        "read" => Func::Read,
-        "write" => Func::Write,
-        "cas" => Func::Cas,
-        "append" => Func::Append,
-        _ => return None,
-    })
+    Func::from_name(s)
 }
 
 fn json_value(v: &serde_json::Value) -> Option<Value> {
@@ -145,7 +139,7 @@ fn jsonl_event(line: usize, text: &str) -> Result<HistoryEvent, ParseError> {
         Some((s, None)) => {
             return err(
                 line,
-                format!("unknown f {s:?} (expected read, write, cas or append)"),
+                format!("unknown f {s:?} (expected read, write, cas, append, acquire or release)"),
             )
         }
         None => return err(line, "\"f\" must be a string"),
@@ -342,12 +336,7 @@ pub fn parse_jepsen_log(text: &str) -> Result<Parsed, ParseError> {
 fn structure(p: &Parsed) -> Result<(), ParseError> {
     let ev = &p.history.events;
     let mut open: HashMap<u64, usize> = HashMap::new();
-    let name = |f: Func| match f {
-        Func::Read => "read",
-        Func::Write => "write",
-        Func::Cas => "cas",
-        Func::Append => "append",
-    };
+    let name = Func::name;
     for (i, e) in ev.iter().enumerate() {
         let line = p.lines[i];
         if e.kind == EventType::Invoke {

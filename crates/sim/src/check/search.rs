@@ -2,6 +2,7 @@
 //! (linearized set, state), over operations compiled to small integers.
 
 use super::ops::{Ended, Op};
+use super::spec::{self, Machine};
 use super::Model;
 use crate::history::{Func, Value};
 use std::collections::HashMap;
@@ -49,6 +50,8 @@ const WRITE: u8 = 1;
 const CAS: u8 = 2;
 const CAS_FAILED: u8 = 3;
 const APPEND: u8 = 4;
+/// An operation of a data type run through its [`Machine`] (`a`: its index).
+const SPEC: u8 = 5;
 
 #[derive(Clone, Copy, Debug)]
 struct Code {
@@ -187,13 +190,31 @@ pub(crate) struct Problem {
     needers: Vec<u32>,
     needer_start: Vec<u32>,
     needer_list: Vec<u32>,
+    /// The data type's machine, for operations not compiled to the register's codes.
+    machine: Option<Box<dyn Machine>>,
 }
 
 impl Problem {
-    pub(crate) fn new(all: &[Op], subset: &[usize], model: Model) -> Problem {
+    /// `model`'s operations `subset` of `all`. The register family is compiled to its
+    /// own codes unless `generic`; every other data type runs through its
+    /// specification's [`Machine`].
+    pub(crate) fn new(all: &[Op], subset: &[usize], model: Model, generic: bool) -> Problem {
         let mut t = Interner::new(model);
         let mut code = Vec::with_capacity(subset.len());
-        for &i in subset {
+        let machine = if spec::MACHINES {
+            spec::machine(model, all, subset, generic)
+        } else {
+            None
+        };
+        for (k, &i) in subset.iter().enumerate() {
+            if machine.is_some() {
+                code.push(Code {
+                    kind: SPEC,
+                    a: k as u32,
+                    b: 0,
+                });
+                continue;
+            }
             let o = &all[i];
             let c = match (o.f, &o.input, o.ended) {
                 (Func::Read, _, _) => Code {
@@ -221,8 +242,9 @@ impl Problem {
                     a: t.id(v),
                     b: 0,
                 },
-                // Validation rules this out; a cas without a pair constrains nothing.
-                (Func::Cas, _, _) => Code {
+                // Validation rules these out; a cas without a pair constrains nothing,
+                // a lock's operation never fits a register.
+                (Func::Cas, _, _) | (Func::Acquire | Func::Release, _, _) => Code {
                     kind: CAS_FAILED,
                     a: u32::MAX,
                     b: 0,
@@ -265,7 +287,7 @@ impl Problem {
             }
         }
         let once: Vec<bool> = (0..values)
-            .map(|v| !appends && producers[v] == u32::from(v != 0))
+            .map(|v| !appends && machine.is_none() && producers[v] == u32::from(v != 0))
             .collect();
         // Operations other than reads that do exactly what another one does.
         let mut same_code: FastMap<(u8, u32, u32), u32> = FastMap::default();
@@ -287,6 +309,7 @@ impl Problem {
             needers,
             needer_start,
             needer_list,
+            machine,
         }
     }
 
@@ -564,6 +587,7 @@ pub enum MemoLayout {
 pub(crate) struct Search {
     p: Problem,
     interner: Interner,
+    machine: Option<Box<dyn Machine>>,
     order: Vec<(u64, u8, u32)>,
     next: Vec<u32>,
     prev: Vec<u32>,
@@ -620,6 +644,7 @@ impl Search {
     pub(crate) fn new(mut p: Problem, layout: MemoLayout) -> Search {
         let n = p.len();
         let interner = std::mem::take(&mut p.interner);
+        let machine = p.machine.take();
         // Entries: calls and returns sorted by time, calls first at equal times (an
         // operation returning at t and one invoked at t overlap), unknown returns last.
         let mut order: Vec<(u64, u8, u32)> = Vec::with_capacity(2 * n);
@@ -686,6 +711,7 @@ impl Search {
         Search {
             p,
             interner,
+            machine,
             order,
             next,
             prev,
@@ -724,7 +750,11 @@ impl Search {
     /// Everything this search holds, in bytes (an estimate of the allocations: tables
     /// by capacity, strings by length).
     pub(crate) fn bytes(&self) -> usize {
-        self.fixed_bytes + self.memo.bytes() + self.interner.bytes() + self.stack.capacity() * 8
+        self.fixed_bytes
+            + self.memo.bytes()
+            + self.interner.bytes()
+            + machine_bytes(&self.machine)
+            + self.stack.capacity() * 8
     }
 
     /// Why it cannot go on, if it cannot.
@@ -755,6 +785,7 @@ impl Search {
         let (next, prev) = (&mut self.next, &mut self.prev);
         let (op_of, is_call, partner) = (&self.op_of, &self.is_call, &self.partner);
         let interner = &mut self.interner;
+        let machine = &mut self.machine;
         let mut entry = self.entry;
         let mut state = self.state;
         let mut back = self.back;
@@ -768,6 +799,7 @@ impl Search {
                     && self.fixed_bytes
                         + self.memo.bytes()
                         + interner.bytes()
+                        + machine_bytes(machine)
                         + self.stack.capacity() * 8
                         > max_bytes)
             {
@@ -782,7 +814,10 @@ impl Search {
                     WRITE => Some(c.a),
                     CAS => (state == c.a).then_some(c.b),
                     CAS_FAILED => (state != c.a).then_some(state),
-                    _ => Some(interner.append(state, c.a)),
+                    APPEND => Some(interner.append(state, c.a)),
+                    // Only builds that check other data types run machines.
+                    _ if spec::MACHINES => machine.as_mut().and_then(|m| m.step(state, c.a)),
+                    _ => None,
                 };
                 // Leaving a value written once while a completed operation still needs
                 // it is a dead end: it will never hold that value again.
@@ -846,6 +881,7 @@ impl Search {
                     let now = self.fixed_bytes
                         + self.memo.bytes()
                         + interner.bytes()
+                        + machine_bytes(machine)
                         + self.stack.capacity() * 8;
                     if now + self.memo.growth() > max_bytes {
                         self.halted = Some(Halt::Memory);
@@ -989,6 +1025,10 @@ impl Search {
         self.steps += taken;
         found
     }
+}
+
+fn machine_bytes(m: &Option<Box<dyn Machine>>) -> usize {
+    m.as_ref().map_or(0, |m| m.bytes())
 }
 
 /// Search for a linearization of `p` within `budget`, giving up when it holds more than

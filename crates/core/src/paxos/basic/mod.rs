@@ -35,13 +35,18 @@ use crate::digest::mix;
 use crate::paxos::ghost::{self, Describe};
 use crate::paxos::{key_slot, Ghost, PaxosMonitor};
 use crate::{
-    ClientReply, ClientRequest, Ctx, NodeId, NodeView, Op, Outcome, Protocol, Time, TimerId,
-    Violation,
+    ClientReply, ClientRequest, Ctx, NodeId, NodeView, Op, Outcome, Protocol, Time, Violation,
 };
 use std::collections::BTreeMap;
 
-/// Fires when a round is due: its timeout, or the end of a back-off.
-pub const TIMER_ROUND: TimerId = 1;
+crate::timers!(
+    /// Basic Paxos's one timer.
+    PaxosTimer {
+        /// Fires when a round is due: its timeout, or the end of a back-off.
+        Round = 1,
+    }
+);
+pub const TIMER_ROUND: PaxosTimer = PaxosTimer::Round;
 
 /// The checker's digest of a value.
 pub fn value_digest(v: i64) -> u64 {
@@ -211,6 +216,7 @@ impl Protocol for Paxos {
     type Disk = PaxosDisk;
     type Write = PaxosWrite;
     type Monitor = PaxosMonitor;
+    type Timer = PaxosTimer;
 
     fn param_problems(p: &PaxosParams) -> Vec<(&'static str, String)> {
         p.problems()
@@ -257,7 +263,7 @@ impl Protocol for Paxos {
         self.handle(cx, from, msg);
     }
 
-    fn on_timer(&mut self, cx: &mut Ctx<'_, Self>, timer: TimerId) {
+    fn on_timer(&mut self, cx: &mut Ctx<'_, Self>, timer: PaxosTimer) {
         self.ghost.clear();
         if timer == TIMER_ROUND {
             self.on_round_timer(cx);

@@ -65,6 +65,19 @@ impl Message for PaxosMsg {
             PaxosMsg::Chosen { .. } => "chosen",
         }
     }
+
+    fn describe(&self) -> String {
+        match self {
+            PaxosMsg::Prepare { ballot, .. }
+            | PaxosMsg::Promise { ballot, .. }
+            | PaxosMsg::Accept { ballot, .. }
+            | PaxosMsg::Accepted { ballot, .. }
+            | PaxosMsg::Reject { ballot, .. } => {
+                crate::label("{k} b{}.{}", self.kind(), &ballot.nums())
+            }
+            PaxosMsg::Chosen { value, .. } => crate::label("chosen {}", "", &[*value]),
+        }
+    }
 }
 
 /// One key's acceptor state on disk.

@@ -45,15 +45,23 @@ pub use params::MultiPaxosParams;
 use crate::paxos::ghost::{self, Describe};
 use crate::paxos::{Ballot, Cmd, Ghost, PaxosMonitor};
 use crate::{
-    ClientReply, ClientRequest, Ctx, NodeId, NodeView, Outcome, Protocol, Time, TimerId, Violation,
+    ClientReply, ClientRequest, Ctx, NodeId, NodeView, Outcome, Protocol, Time, Violation,
 };
 
-/// Followers and candidates: no leader heard from (or phase 1 took too long).
-pub const TIMER_ELECTION: TimerId = 1;
-/// Leaders: heartbeats and re-sending unanswered accepts.
-pub const TIMER_HEARTBEAT: TimerId = 2;
-/// Leaders with `check_quorum`: was a majority heard from?
-pub const TIMER_CHECK_QUORUM: TimerId = 3;
+crate::timers!(
+    /// Multi-Paxos's timers.
+    MultiPaxosTimer {
+        /// Followers and candidates: no leader heard from (or phase 1 took too long).
+        Election = 1,
+        /// Leaders: heartbeats and re-sending unanswered accepts.
+        Heartbeat = 2,
+        /// Leaders with `check_quorum`: was a majority heard from?
+        CheckQuorum = 3,
+    }
+);
+pub const TIMER_ELECTION: MultiPaxosTimer = MultiPaxosTimer::Election;
+pub const TIMER_HEARTBEAT: MultiPaxosTimer = MultiPaxosTimer::Heartbeat;
+pub const TIMER_CHECK_QUORUM: MultiPaxosTimer = MultiPaxosTimer::CheckQuorum;
 
 /// One Multi-Paxos node.
 #[derive(Clone, Debug)]
@@ -289,6 +297,7 @@ impl Protocol for MultiPaxos {
     type Disk = MultiPaxosDisk;
     type Write = MultiPaxosWrite;
     type Monitor = PaxosMonitor;
+    type Timer = MultiPaxosTimer;
 
     fn param_problems(p: &MultiPaxosParams) -> Vec<(&'static str, String)> {
         p.problems()
@@ -339,7 +348,7 @@ impl Protocol for MultiPaxos {
         self.maybe_truncate(cx);
     }
 
-    fn on_timer(&mut self, cx: &mut Ctx<'_, Self>, timer: TimerId) {
+    fn on_timer(&mut self, cx: &mut Ctx<'_, Self>, timer: MultiPaxosTimer) {
         self.ghost.clear();
         match timer {
             TIMER_ELECTION => self.on_election_timeout(cx),

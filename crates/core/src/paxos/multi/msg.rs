@@ -105,6 +105,16 @@ impl Message for MultiPaxosMsg {
             MultiPaxosMsg::Snapshot { .. } => "snapshot",
         }
     }
+
+    fn describe(&self) -> String {
+        let [b0, b1] = self.ballot().nums();
+        match self {
+            MultiPaxosMsg::Accept { slot, .. } | MultiPaxosMsg::Accepted { slot, .. } => {
+                crate::label("{k} {} b{}.{}", self.kind(), &[*slot as i64, b0, b1])
+            }
+            _ => crate::label("{k} b{}.{}", self.kind(), &[b0, b1]),
+        }
+    }
 }
 
 /// What survives a crash: the acceptor's promise and accepted values, and the snapshot
