@@ -553,7 +553,7 @@ pub(crate) fn explain(
     };
     // A lock's operations are not shrunk like a register's (dropping a release adds a
     // constraint): two witnesses that are honest on their own, else the prefix.
-    let lock_witness = (super::spec::LOCKS && opts.model == Model::Lock)
+    let lock_witness = (opts.model == Model::Lock)
         .then(|| lock_witness(ops, &v.whole))
         .flatten();
     let (mut set, last, minimal) = match (&lock_witness, opts.model) {
@@ -600,7 +600,7 @@ pub(crate) fn explain(
     };
     let why = match &lock_witness {
         Some(lw) => lw.why(&w, ops, &set, &labels),
-        None if super::spec::LOCKS && opts.model == Model::Lock => format!(
+        None if opts.model == Model::Lock => format!(
             "{}, but no order of these operations that respects real time keeps one holder at a time with growing fencing tokens.",
             w.who(&ops[stuck_global], &labels[set.iter().position(|&i| i == stuck_global).unwrap_or(0)])
         ),
@@ -650,7 +650,7 @@ pub(crate) fn explain(
         v.best_len,
         key_ops.len(),
         key.map(|k| format!(" on key {k:?}")).unwrap_or_default(),
-        if super::spec::LOCKS && opts.model == Model::Lock {
+        if opts.model == Model::Lock {
             if minimal {
                 "these are enough on their own, whatever else the history holds"
             } else {
@@ -843,11 +843,11 @@ impl Words<'_> {
             (Func::Cas, Value::Pair([a, b])) => format!("cas {a} → {b}"),
             (Func::Cas, v) => format!("cas {}", show(v)),
             (Func::Append, v) => format!("append {}", show(v)),
-            (Func::Acquire, _) if super::spec::LOCKS => match (&o.output, o.ended) {
+            (Func::Acquire, _) => match (&o.output, o.ended) {
                 (Value::Int(t), Ended::Ok) => format!("acquire → token {t}"),
                 _ => "acquire".into(),
             },
-            (Func::Acquire | Func::Release, _) => o.f.name().into(),
+            (Func::Release, _) => o.f.name().into(),
         }
     }
 

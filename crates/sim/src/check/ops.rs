@@ -53,9 +53,6 @@ fn describe(v: &Value) -> String {
     }
 }
 
-/// Where this build does not check locks (see `spec::LOCKS`).
-const NO_LOCKS: &str = "field \"f\": lock histories are checked by quorumlab check";
-
 fn fname(f: Func) -> &'static str {
     f.name()
 }
@@ -79,14 +76,7 @@ fn fits_model(f: Func, model: Model) -> Result<(), String> {
 }
 
 fn check_invoke(e: &HistoryEvent, model: Model) -> Result<(), String> {
-    let lock_op = matches!(e.f, Func::Acquire | Func::Release);
-    if !super::spec::LOCKS && lock_op {
-        // The page's build: its histories are registers' (see `spec::LOCKS`).
-        return Err(NO_LOCKS.into());
-    }
-    if super::spec::LOCKS {
-        fits_model(e.f, model)?;
-    }
+    fits_model(e.f, model)?;
     let scalar = |v: &Value| match (model, v) {
         (Model::Kv, Value::Str(_)) => Ok(()),
         (Model::Kv, v) => Err(format!(
@@ -125,8 +115,6 @@ fn check_invoke(e: &HistoryEvent, model: Model) -> Result<(), String> {
                 )),
             }
         }
-        // Refused above when this build does not check locks.
-        Func::Acquire | Func::Release if !super::spec::LOCKS => Ok(()),
         Func::Acquire | Func::Release => match &e.value {
             Value::Nil => Ok(()),
             v => Err(format!(
@@ -182,14 +170,14 @@ fn check_completion(e: &HistoryEvent, inv: &HistoryEvent, model: Model) -> Resul
         return Ok(());
     }
     match e.f {
-        Func::Acquire if super::spec::LOCKS => match &e.value {
+        Func::Acquire => match &e.value {
             Value::Int(_) => Ok(()),
             v => Err(format!(
                 "field \"value\": an acquire's ok carries the fencing token it was granted (an integer), not {}",
                 describe(v)
             )),
         },
-        Func::Release if super::spec::LOCKS => match &e.value {
+        Func::Release => match &e.value {
             Value::Nil => Ok(()),
             v => Err(format!(
                 "field \"value\": a release's ok carries no value (null), not {}",
@@ -223,9 +211,6 @@ pub(crate) fn pair(
     model: Model,
     failed_cas: FailedCas,
 ) -> Result<Ops, Bad> {
-    if model == Model::Lock && !super::spec::LOCKS {
-        return Err((0, NO_LOCKS.into(), None));
-    }
     let mut open: HashMap<u64, usize> = HashMap::new();
     let mut ops = Vec::new();
     let mut push = |inv_i: usize, inv: &HistoryEvent, done: Option<(usize, &HistoryEvent)>| {

@@ -201,11 +201,7 @@ impl Problem {
     pub(crate) fn new(all: &[Op], subset: &[usize], model: Model, generic: bool) -> Problem {
         let mut t = Interner::new(model);
         let mut code = Vec::with_capacity(subset.len());
-        let machine = if spec::MACHINES {
-            spec::machine(model, all, subset, generic)
-        } else {
-            None
-        };
+        let machine = spec::machine(model, all, subset, generic);
         for (k, &i) in subset.iter().enumerate() {
             if machine.is_some() {
                 code.push(Code {
@@ -815,9 +811,8 @@ impl Search {
                     CAS => (state == c.a).then_some(c.b),
                     CAS_FAILED => (state != c.a).then_some(state),
                     APPEND => Some(interner.append(state, c.a)),
-                    // Only builds that check other data types run machines.
-                    _ if spec::MACHINES => machine.as_mut().and_then(|m| m.step(state, c.a)),
-                    _ => None,
+                    // Other data types (a lock) run their machine.
+                    _ => machine.as_mut().and_then(|m| m.step(state, c.a)),
                 };
                 // Leaving a value written once while a completed operation still needs
                 // it is a dead end: it will never hold that value again.

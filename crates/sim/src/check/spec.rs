@@ -19,16 +19,6 @@ use crate::history::{Func, Value};
 use std::collections::HashMap;
 use std::hash::Hash;
 
-/// Whether this build checks lock histories: natively yes (`quorumlab check`, the
-/// tests); the page (wasm32) checks only the histories its protocols produce, all
-/// registers today, and leaves the lock's search and explanations out of its bundle.
-/// A protocol whose clients use a lock will have to bring them in (and pay for them).
-pub const LOCKS: bool = cfg!(not(target_arch = "wasm32"));
-
-/// Whether this build runs any specification through a [`Machine`] (the lock, or the
-/// register's generic path): natively only, like [`LOCKS`].
-pub(crate) const MACHINES: bool = cfg!(not(target_arch = "wasm32"));
-
 /// A data type's sequential behaviour.
 pub trait SequentialSpec {
     /// What the object holds between operations.
@@ -282,7 +272,7 @@ pub(crate) fn machine(
     generic: bool,
 ) -> Option<Box<dyn Machine>> {
     match model {
-        Model::Lock if LOCKS => Some(Box::new(Table::new(Lock, all, subset))),
+        Model::Lock => Some(Box::new(Table::new(Lock, all, subset))),
         #[cfg(not(target_arch = "wasm32"))]
         m if generic => Some(Box::new(Table::new(Register { model: m }, all, subset))),
         _ => {
