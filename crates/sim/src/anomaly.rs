@@ -364,99 +364,86 @@ fn lost_writes(ops: &[Op], end: &EndState<'_>, out: &mut Anomalies, list: &mut V
     let mut by_value = 0;
     for o in acked {
         let (t, ev) = o.ok.expect("acked");
-        // A compacted position whose epoch the log still knows (`epoch_starts`).
-        let compacted_epoch = o.index.filter(|i| *i <= log.snapshot_index).and_then(|i| {
-            log.epoch_starts
-                .iter()
-                .take_while(|(_, first)| *first <= i)
-                .last()
-                .map(|(e, _)| *e)
-        });
-        if let (Some(index), Some(want), Some(have)) = (o.index, o.term, compacted_epoch) {
-            if want != have {
-                out.lost_writes += 1;
-                list.push(Anomaly {
-                    kind: AnomalyKind::LostWrite,
-                    at_ms: ms(t),
-                    until_ms: None,
-                    nodes: vec![a],
-                    ops: vec![ev],
-                    detail: format!(
-                        "{}, acknowledged at {:.0} ms (index {index}, epoch {want}), is not in node {a}'s log at the end: epoch {have} wrote its index {index}",
-                        describe(o),
-                        ms(t)
-                    ),
-                });
-            }
+        let Some(why) = lost_why(o, (a, log), kv, &writer, &mut by_value) else {
             continue;
-        }
-        let index = match o.index {
-            Some(i) if i > log.snapshot_index => i,
-            _ => {
-                // No position, or one compacted into the authority's snapshot: the
-                // final value must not be older than this write (written by a write
-                // that finished before this one began), nor missing.
-                let Some(kv) = kv else { continue };
-                by_value += 1;
-                let older = match kv.get(&o.key) {
-                    None => Some("the key is missing".to_string()),
-                    Some(v) => writer
-                        .get(&(o.key.as_str(), *v))
-                        .filter(|w| w.ok.is_some_and(|(c, _)| c < o.invoke))
-                        .map(|w| format!("it holds {}, an older write", describe(w))),
-                };
-                let Some(why) = older else { continue };
-                out.lost_writes += 1;
-                list.push(Anomaly {
-                    kind: AnomalyKind::LostWrite,
-                    at_ms: ms(t),
-                    until_ms: None,
-                    nodes: vec![a],
-                    ops: vec![ev],
-                    detail: format!(
-                        "{}, acknowledged at {:.0} ms, is not in node {a}'s state at the end: {why}",
-                        describe(o),
-                        ms(t)
-                    ),
-                });
-                continue;
-            }
         };
-        let held = log.entries.iter().find(|e| e.index == index);
-        let kept = match (held, o.term) {
-            (Some(e), Some(t)) => e.term == t,
-            (Some(_), None) => true,
-            (None, _) => false,
-        };
-        if kept {
-            continue;
-        }
         out.lost_writes += 1;
-        let epoch = o.term.map(|t| format!(", epoch {t}")).unwrap_or_default();
-        let there = match held {
-            Some(e) => format!("it holds epoch {}'s entry {} there", e.term, e.what),
-            None => format!(
-                "its log ends at {}",
-                log.entries.last().map_or(log.snapshot_index, |e| e.index)
-            ),
-        };
         list.push(Anomaly {
             kind: AnomalyKind::LostWrite,
             at_ms: ms(t),
             until_ms: None,
             nodes: vec![a],
             ops: vec![ev],
-            detail: format!(
-                "{}, acknowledged at {:.0} ms (index {index}{epoch}), is not in node {a}'s log at the end: {there}",
-                describe(o),
-                ms(t)
-            ),
+            detail: format!("{}, acknowledged at {:.0} ms{why}", describe(o), ms(t)),
         });
     }
     if by_value > 0 {
         out.notes.push(format!(
             "{name}: {by_value} acknowledged writes without a place in node {a}'s log (no position, or compacted into its snapshot) were checked by value only: a lost write a later write overwrote goes unseen"
         ));
+    }
+}
+
+/// Why the acknowledged write `o` is not in the authority's final log or state (the end
+/// of the anomaly's sentence), or `None` when it is there. `by_value` counts the writes
+/// only a check by value could judge.
+fn lost_why(
+    o: &Op,
+    (a, log): (NodeId, &quorumlab_core::LogSection),
+    kv: Option<&BTreeMap<String, i64>>,
+    writer: &BTreeMap<(&str, i64), &Op>,
+    by_value: &mut usize,
+) -> Option<String> {
+    let placed = |index: u64| {
+        let epoch = o.term.map(|t| format!(", epoch {t}")).unwrap_or_default();
+        format!(" (index {index}{epoch}), is not in node {a}'s log at the end: ")
+    };
+    // A compacted position whose epoch the log still knows (`epoch_starts`).
+    let compacted_epoch = o.index.filter(|i| *i <= log.snapshot_index).and_then(|i| {
+        log.epoch_starts
+            .iter()
+            .take_while(|(_, first)| *first <= i)
+            .last()
+            .map(|(e, _)| *e)
+    });
+    if let (Some(index), Some(want), Some(have)) = (o.index, o.term, compacted_epoch) {
+        return (want != have)
+            .then(|| format!("{}epoch {have} wrote its index {index}", placed(index)));
+    }
+    match o.index {
+        Some(index) if index > log.snapshot_index => {
+            let held = log.entries.iter().find(|e| e.index == index);
+            match (held, o.term) {
+                (Some(e), Some(t)) if e.term == t => None,
+                (Some(_), None) => None,
+                (Some(e), _) => Some(format!(
+                    "{}it holds epoch {}'s entry {} there",
+                    placed(index),
+                    e.term,
+                    e.what
+                )),
+                (None, _) => Some(format!(
+                    "{}its log ends at {}",
+                    placed(index),
+                    log.entries.last().map_or(log.snapshot_index, |e| e.index)
+                )),
+            }
+        }
+        // No position, or one compacted without its epoch: the final value must not be
+        // older than this write (written by a write that finished before this one
+        // began), nor missing.
+        _ => {
+            let kv = kv?;
+            *by_value += 1;
+            let why = match kv.get(&o.key) {
+                None => "the key is missing".to_string(),
+                Some(v) => writer
+                    .get(&(o.key.as_str(), *v))
+                    .filter(|w| w.ok.is_some_and(|(c, _)| c < o.invoke))
+                    .map(|w| format!("it holds {}, an older write", describe(w)))?,
+            };
+            Some(format!(", is not in node {a}'s state at the end: {why}"))
+        }
     }
 }
 
