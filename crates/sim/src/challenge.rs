@@ -118,7 +118,7 @@ pub fn problems(s: &Scenario, c: &Challenge) -> Vec<ScenarioError> {
             ));
         }
     }
-    if c.expect_missing(s) {
+    if s.expect.is_empty() {
         out.push(ScenarioError::new(
             "expect",
             "a challenge's goal is its expectations: give at least one",
@@ -133,12 +133,6 @@ pub fn problems(s: &Scenario, c: &Challenge) -> Vec<ScenarioError> {
         }
     }
     out
-}
-
-impl Challenge {
-    fn expect_missing(&self, s: &Scenario) -> bool {
-        s.expect.is_empty()
-    }
 }
 
 /// The seal of `s`: a hash of everything but what its challenge allows to change (and

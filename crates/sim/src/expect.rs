@@ -568,12 +568,12 @@ impl ExpectKind {
                     .as_ref()
                     .map(|k| format!("'{k}' messages"))
                     .unwrap_or_else(|| "messages".into());
-                let bound = match (at_most_per_s, at_least_per_s) {
-                    (Some(a), Some(b)) => format!("between {b} and {a}"),
-                    (Some(a), None) => format!("at most {a}"),
-                    (None, Some(b)) => format!("at least {b}"),
-                    (None, None) => "any number of".into(),
-                };
+                let bound = bounds(
+                    at_least_per_s,
+                    at_most_per_s,
+                    |x| x.to_string(),
+                    "any number of",
+                );
                 format!("{bound} {what} per second in [{from_ms}, {to_ms}) ms")
             }
             ExpectKind::Availability {
@@ -588,12 +588,7 @@ impl ExpectKind {
                 } else {
                     format!(" for the clients beside nodes {nodes:?}")
                 };
-                let bound = match (at_least, at_most) {
-                    (Some(a), Some(b)) => format!("between {} and {}", pct(*a), pct(*b)),
-                    (Some(a), None) => format!("at least {}", pct(*a)),
-                    (None, Some(b)) => format!("at most {}", pct(*b)),
-                    (None, None) => "any".into(),
-                };
+                let bound = bounds(at_least, at_most, pct, "any");
                 format!("availability {bound}{side} in [{from_ms}, {to_ms}) ms")
             }
             ExpectKind::Linearizable { holds: true } => "the history is linearizable".into(),
@@ -620,12 +615,7 @@ impl ExpectKind {
                 from_ms,
                 to_ms,
             } => {
-                let bound = match (at_least, at_most) {
-                    (Some(a), Some(b)) => format!("between {a} and {b}"),
-                    (Some(a), None) => format!("at least {a}"),
-                    (None, Some(b)) => format!("at most {b}"),
-                    (None, None) => "any number of".into(),
-                };
+                let bound = bounds(at_least, at_most, |x| x.to_string(), "any number of");
                 format!("{bound} false suspicions in [{from_ms}, {to_ms}) ms")
             }
             ExpectKind::Anomaly {
@@ -634,11 +624,8 @@ impl ExpectKind {
                 at_most,
             } => {
                 let bound = match (at_least, at_most) {
-                    (Some(a), Some(b)) => format!("between {a} and {b}"),
-                    (Some(a), None) => format!("at least {a}"),
                     (None, Some(b)) if *b == 0.0 => "no".into(),
-                    (None, Some(b)) => format!("at most {b}"),
-                    (None, None) => "any number of".into(),
+                    _ => bounds(at_least, at_most, |x| x.to_string(), "any number of"),
                 };
                 format!("{bound} {}", kind.words())
             }
@@ -808,6 +795,21 @@ impl ExpectKind {
             _ => {}
         }
         out
+    }
+}
+
+/// `between a and b`, `at least a`, `at most b`, or `any` (each bound shown by `show`).
+fn bounds(
+    at_least: &Option<f64>,
+    at_most: &Option<f64>,
+    show: impl Fn(f64) -> String,
+    any: &str,
+) -> String {
+    match (at_least, at_most) {
+        (Some(a), Some(b)) => format!("between {} and {}", show(*a), show(*b)),
+        (Some(a), None) => format!("at least {}", show(*a)),
+        (None, Some(b)) => format!("at most {}", show(*b)),
+        (None, None) => any.into(),
     }
 }
 

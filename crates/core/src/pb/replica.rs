@@ -241,19 +241,7 @@ impl PrimaryBackup {
     fn send_entries(&mut self, cx: &mut Ctx<'_, Self>, k: usize, now: Time) {
         let from = self.peers[k].acked;
         match self.entries_after(from) {
-            Some(entries) if !entries.is_empty() => {
-                let peer = &mut self.peers[k];
-                peer.sent = entries.last().map(|e| e.index).unwrap_or(from);
-                let epoch = self.view.epoch;
-                cx.send(
-                    peer.node,
-                    PbMsg::Append {
-                        epoch,
-                        prev: from,
-                        entries,
-                    },
-                );
-            }
+            Some(entries) if !entries.is_empty() => self.send_append(cx, k, from, entries),
             Some(_) => {}
             None => self.send_snapshot(cx, k, now),
         }
@@ -525,22 +513,24 @@ impl PrimaryBackup {
     }
 
     fn send_entries_from(&mut self, cx: &mut Ctx<'_, Self>, k: usize, from: u64) {
-        if let Some(entries) = self.entries_after(from) {
-            if entries.is_empty() {
-                return;
-            }
-            let peer = &mut self.peers[k];
-            peer.sent = entries.last().map(|e| e.index).unwrap_or(from);
-            let epoch = self.view.epoch;
-            cx.send(
-                peer.node,
-                PbMsg::Append {
-                    epoch,
-                    prev: from,
-                    entries,
-                },
-            );
+        if let Some(entries) = self.entries_after(from).filter(|e| !e.is_empty()) {
+            self.send_append(cx, k, from, entries);
         }
+    }
+
+    /// Send peer `k` the entries after `from` (not empty), and note what it was sent.
+    fn send_append(&mut self, cx: &mut Ctx<'_, Self>, k: usize, from: u64, entries: Vec<Entry>) {
+        let peer = &mut self.peers[k];
+        peer.sent = entries.last().map(|e| e.index).unwrap_or(from);
+        let epoch = self.view.epoch;
+        cx.send(
+            peer.node,
+            PbMsg::Append {
+                epoch,
+                prev: from,
+                entries,
+            },
+        );
     }
 
     // ---- clients ---------------------------------------------------------------------
