@@ -251,12 +251,15 @@ test('served without the isolation headers, the page isolates itself once with a
     assert.equal(await page.evaluate(() => crossOriginIsolated), true);
     assert.equal(await page.evaluate(() => navigator.serviceWorker.controller !== null), true);
     // The page in front of us is the one reload: the browser says so, and the guard that
-    // forbids a second one is set. (Playwright may report the reload's `load` event after
-    // the runtime shows up, so the count is awaited rather than read at once.)
+    // forbids a second one is set. (Counting `load` events cannot tell: the reload may
+    // cut the first visit short before its own `load` fires; a clean run saw 1 of 2.)
     assert.equal(await page.evaluate(() => performance.getEntriesByType('navigation')[0].type), 'reload');
     assert.equal(await page.evaluate(() => sessionStorage.getItem('quorumlab-isolation-reload')), '1');
-    for (let i = 0; i < 100 && loads < 2; i++) await page.waitForTimeout(100);
-    assert.equal(loads, 2, 'the first visit reloads once');
+    assert.ok(loads >= 1 && loads <= 2, `${loads} load events`);
+    // And no second reload: a mark left on this document is still there a second later.
+    await page.evaluate(() => { window.__quorumlabMark = 1; });
+    await page.waitForTimeout(1000);
+    assert.equal(await page.evaluate(() => window.__quorumlabMark), 1, 'the first visit reloads once');
     // The link (runtime and scenario) survives the reload.
     assert.equal(page.url(), url);
     assert.equal((await page.locator('.ql-scn').textContent()).trim(), scenario.name);
