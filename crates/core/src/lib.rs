@@ -137,6 +137,14 @@ pub trait Protocol: Sized + Clone + Debug + 'static {
     /// Its timers ([`timers!`]).
     type Timer: Timer;
 
+    /// How long clients may wait with nothing committing before the timeline marks the
+    /// spell as a stall: about the time the protocol itself takes to notice a dead
+    /// leader and replace it (its longest election timeout), so that a mark means
+    /// "longer than a failover".
+    fn patience(_params: &Self::Params) -> Time {
+        SEC
+    }
+
     /// Problems with parameters that their types cannot express (a minimum above its
     /// maximum, say), as `(field, message)` pairs; empty when they make sense.
     fn param_problems(_params: &Self::Params) -> Vec<(&'static str, String)> {

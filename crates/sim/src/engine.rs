@@ -22,6 +22,7 @@ use crate::expect::{ExpectOutcome, NodeProbe, Probe, Tracker};
 use crate::hash::StableHasher;
 use crate::history::{EventType, History};
 use crate::host::{Cause, Host, Input, InputMeta, Job, JobResult, Jobs, Record};
+use crate::marks::{self, Mark, Marks};
 use crate::metrics::Metrics;
 use crate::net::{Fate, Network};
 use crate::scenario::{FaultKind, NodeRef, Scenario, ScenarioError};
@@ -309,6 +310,8 @@ pub struct Sim<P: Protocol> {
     records: Vec<Record>,
     /// The scenario's expectations and where each stands (`None`: it has none).
     expect: Option<Box<Tracker>>,
+    /// The moments the timeline marks, as they happen (see [`crate::marks`]).
+    marks: Marks,
     /// Whether the expectations were told the run is over.
     expect_done: bool,
 }
@@ -525,6 +528,7 @@ impl<P: Protocol> Sim<P> {
             records: Vec::new(),
             expect: (!scenario.expect.is_empty()).then(|| Box::new(Tracker::new(&scenario.expect))),
             expect_done: false,
+            marks: Marks::new(n),
         };
         sim.hash.add(seed);
         let quiet = scenario.checks.converge_after_ms * MS;
@@ -872,6 +876,20 @@ impl<P: Protocol> Sim<P> {
         }
     }
 
+    /// The moments the timeline marks, in time order, up to now: elections, snapshots
+    /// and membership changes seen as they happened, stalls read from the history
+    /// (patience: [`Protocol::patience`]), the violation and the decided expectations.
+    pub fn marks(&self) -> Vec<Mark> {
+        marks::assemble(
+            &self.marks,
+            &self.history,
+            P::patience(&self.params),
+            self.now,
+            self.violation.as_ref(),
+            &self.expectations(),
+        )
+    }
+
     /// Every node as its host last saw it.
     fn probe_nodes(&self) -> Vec<NodeProbe> {
         self.hosts
@@ -1121,6 +1139,11 @@ impl<P: Protocol> Sim<P> {
         for rec in records {
             self.account(node, rec, meta, &mut effs);
         }
+        drop(effs);
+        if let Some(last) = records.last() {
+            let h = &self.hosts[node as usize];
+            self.marks.leader(last.time, node, h.leader, h.epoch);
+        }
     }
 
     /// Fold one handled event into the hash and apply its effects.
@@ -1134,7 +1157,7 @@ impl<P: Protocol> Sim<P> {
         self.events += 1;
         hash_record(&mut self.hash, &mut self.metrics, node, rec, meta);
         match &rec.admin {
-            Some(Ok(())) => self.admin_accepted(node),
+            Some(Ok(())) => self.admin_accepted(node, rec.time),
             Some(Err(e)) if !self.refusals.contains(e) && self.refusals.len() < 4 => {
                 self.refusals.push(e.clone());
             }
@@ -1150,6 +1173,9 @@ impl<P: Protocol> Sim<P> {
     fn apply_effect(&mut self, node: NodeId, now: Time, e: Effect<P>) {
         match e {
             Effect::Send { to, msg } => {
+                if msg.kind() == "snapshot" {
+                    self.marks.snapshot(now, node, to);
+                }
                 // The label only when recording (describing allocates).
                 let label = self.recorder.as_ref().map(|_| label_of(&msg));
                 let fate = route_send(
@@ -1295,6 +1321,7 @@ impl<P: Protocol> Sim<P> {
             self.deferred[iu].clear();
             self.states[iu] = None;
             self.hosts[iu].crash();
+            self.marks.down(i);
             self.crashed.push(i);
             self.crash_order.retain(|&x| x != i);
             self.crash_order.push(i);
@@ -1508,10 +1535,11 @@ impl<P: Protocol> Sim<P> {
     }
 
     /// Node `node` took the oldest pending membership change it was asked.
-    fn admin_accepted(&mut self, node: NodeId) {
+    fn admin_accepted(&mut self, node: NodeId, at: Time) {
         if let Some(a) = self.admin.iter_mut().find(|a| !a.1) {
             a.1 = true;
             let line = admin_note(&a.0, Some(node), &[]);
+            self.marks.membership(at, node, line.clone());
             self.note(line);
         }
     }
@@ -2243,7 +2271,8 @@ fn plan_nemesis(
 fn admin_note(change: &MembershipChange, taker: Option<NodeId>, refusals: &[String]) -> String {
     let what = match change {
         MembershipChange::Promote { node } => format!("the request to promote node {node}"),
-        c => format!("the membership change {c:?}"),
+        MembershipChange::Add { node } => format!("the change that adds node {node}"),
+        MembershipChange::Remove { node } => format!("the change that removes node {node}"),
     };
     match taker {
         Some(n) => format!("node {n} takes {what}"),

@@ -18,6 +18,7 @@ pub mod expect;
 pub mod hash;
 pub mod history;
 pub mod host;
+pub mod marks;
 pub mod metrics;
 pub mod net;
 pub mod registry;

@@ -250,6 +250,10 @@ impl Protocol for PrimaryBackup {
     type Monitor = PbMonitor;
     type Timer = PbTimer;
 
+    fn patience(p: &PbParams) -> crate::Time {
+        (p.dead_timeout_ms + p.lease_ms) * crate::MS
+    }
+
     fn param_problems(p: &PbParams) -> Vec<(&'static str, String)> {
         p.problems()
     }

@@ -1220,6 +1220,10 @@ impl Protocol for Raft {
     const PARAMS: &'static [crate::ParamSpec] = params::RAFT_PARAMS;
     const HAS_LEADER: bool = true;
 
+    fn patience(p: &RaftParams) -> crate::Time {
+        p.election_timeout_max_ms * crate::MS
+    }
+
     fn param_problems(p: &RaftParams) -> Vec<(&'static str, String)> {
         let mut v = Vec::new();
         if p.election_timeout_min_ms == 0 {

@@ -218,6 +218,10 @@ impl Protocol for Paxos {
     type Monitor = PaxosMonitor;
     type Timer = PaxosTimer;
 
+    fn patience(p: &PaxosParams) -> crate::Time {
+        (p.round_timeout_ms + p.backoff_max_ms) * crate::MS
+    }
+
     fn param_problems(p: &PaxosParams) -> Vec<(&'static str, String)> {
         p.problems()
     }

@@ -299,6 +299,10 @@ impl Protocol for MultiPaxos {
     type Monitor = PaxosMonitor;
     type Timer = MultiPaxosTimer;
 
+    fn patience(p: &MultiPaxosParams) -> crate::Time {
+        p.election_timeout_max_ms * crate::MS
+    }
+
     fn param_problems(p: &MultiPaxosParams) -> Vec<(&'static str, String)> {
         p.problems()
     }
