@@ -44,6 +44,7 @@ pub fn main(raw: &[String]) -> Result<i32, BadInput> {
             "swarm-seed",
             "protocol",
             "scenario-out",
+            "faults",
         ],
         &["json", "nemesis", "swarm-unsafe", "marks"],
     )?;
@@ -52,7 +53,17 @@ pub fn main(raw: &[String]) -> Result<i32, BadInput> {
     if a.flag("swarm-unsafe") && swarm_seed.is_none() {
         return Err(BadInput("--swarm-unsafe needs --swarm-seed N".into()));
     }
-    let (mut s, _) = base_scenario(&a, swarm_seed.is_some())?;
+    let (mut s, _) = match crate::compare::faults_arg(&a)? {
+        // `--faults F|none`: the scenario with another fault schedule (as `compare`
+        // runs it, so its reproduce commands work).
+        Some((_, faults)) => {
+            let path = a.one_positional("SCENARIO file")?;
+            let s = crate::compare::load(path, Some(&faults))
+                .map_err(|e| BadInput(format!("{path} with --faults: {e}")))?;
+            (s, path.to_string())
+        }
+        None => base_scenario(&a, swarm_seed.is_some())?,
+    };
     if a.flag("nemesis") {
         force_nemesis(&mut s);
     }
@@ -98,7 +109,7 @@ pub fn main(raw: &[String]) -> Result<i32, BadInput> {
         std::fs::write(f, out).map_err(|err| BadInput(format!("cannot write {f}: {err}")))?;
     }
     if a.flag("json") {
-        println!(
+        say!(
             "{}",
             serde_json::to_string_pretty(&summary).unwrap_or_default()
         );

@@ -10,6 +10,7 @@ pub mod anomaly;
 pub mod arbitrary;
 pub mod challenge;
 pub mod check;
+pub mod compare;
 pub mod converge;
 pub mod cost;
 pub mod detmath;
