@@ -24,6 +24,7 @@ pub mod metrics;
 pub mod net;
 pub mod registry;
 pub mod remote;
+pub mod resilience;
 pub mod run;
 pub mod scenario;
 pub mod url;
