@@ -30,6 +30,12 @@ pub struct RunFigures {
     pub write_p999: Option<f64>,
     /// Messages sent per successful operation (every message: heartbeats count).
     pub messages_per_op: f64,
+    /// Client attempts per operation started (retries and redirects make it grow).
+    pub attempts_per_op: f64,
+    /// Share of attempts that timed out, in percent.
+    pub timeouts_pct: f64,
+    /// Reads answered from a client's cache.
+    pub degraded: u64,
     pub lost_writes: u64,
     pub stale_reads: u64,
     pub split_brain_ms: f64,
@@ -64,6 +70,9 @@ impl RunFigures {
             write_p99: quantile(&writes, 0.99),
             write_p999: quantile(&writes, 0.999),
             messages_per_op: t.messages as f64 / t.ok.max(1) as f64,
+            attempts_per_op: t.attempts as f64 / t.invoked.max(1) as f64,
+            timeouts_pct: 100.0 * t.timeouts as f64 / t.attempts.max(1) as f64,
+            degraded: t.degraded,
             lost_writes: s.anomalies.lost_writes,
             stale_reads: s.anomalies.stale_reads,
             split_brain_ms: s.anomalies.split_brain_ms,
@@ -259,6 +268,24 @@ pub const FIGURES: &[Figure] = &[
         unit: "",
         lower_is_better: true,
         get: |r| Some(r.messages_per_op),
+    },
+    Figure {
+        name: "attempts per op",
+        unit: "",
+        lower_is_better: true,
+        get: |r| Some(r.attempts_per_op),
+    },
+    Figure {
+        name: "attempts timed out",
+        unit: "%",
+        lower_is_better: true,
+        get: |r| Some(r.timeouts_pct),
+    },
+    Figure {
+        name: "degraded reads",
+        unit: "",
+        lower_is_better: true,
+        get: |r| Some(r.degraded as f64),
     },
     Figure {
         name: "lost acked writes",

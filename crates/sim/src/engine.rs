@@ -25,6 +25,7 @@ use crate::host::{Cause, Host, Input, InputMeta, Job, JobResult, Jobs, Record};
 use crate::marks::{self, Mark, Marks};
 use crate::metrics::Metrics;
 use crate::net::{Fate, Network};
+use crate::resilience::{Guard, TokenBucket};
 use crate::scenario::{FaultKind, NodeRef, Scenario, ScenarioError};
 use crate::workload::{self, Client, InFlight, OpGen, MAX_REDIRECTS};
 use quorumlab_core::{
@@ -76,6 +77,9 @@ enum Ctrl {
     ClientTimeout(u32, u64, u32),
     /// A node's reply reaches its client.
     ClientReply(NodeId, ClientReply),
+    /// A node's rate limiter turned an attempt away (client, sequence number, attempt,
+    /// node): the client hears it at once.
+    ClientRejected(u32, u64, u32, NodeId),
     Resume(NodeId),
     Nemesis,
     NemesisUndo(Undo),
@@ -93,6 +97,7 @@ impl Ctrl {
                 | Ctrl::ClientSend(..)
                 | Ctrl::ClientTimeout(..)
                 | Ctrl::ClientReply(..)
+                | Ctrl::ClientRejected(..)
         )
     }
 }
@@ -312,6 +317,10 @@ pub struct Sim<P: Protocol> {
     expect: Option<Box<Tracker>>,
     /// The moments the timeline marks, as they happen (see [`crate::marks`]).
     marks: Marks,
+    /// The clients' resilience patterns (`workload.client`), when set.
+    guard: Option<Box<Guard>>,
+    /// Each node's rate limiter (`workload.rate_limit`), when set.
+    buckets: Vec<TokenBucket>,
     /// Whether the expectations were told the run is over.
     expect_done: bool,
 }
@@ -529,6 +538,17 @@ impl<P: Protocol> Sim<P> {
             expect: (!scenario.expect.is_empty()).then(|| Box::new(Tracker::new(&scenario.expect))),
             expect_done: false,
             marks: Marks::new(n),
+            guard: scenario
+                .workload
+                .as_ref()
+                .and_then(|w| w.client.as_ref())
+                .map(|p| Box::new(Guard::new(p, n))),
+            buckets: scenario
+                .workload
+                .as_ref()
+                .and_then(|w| w.rate_limit.as_ref())
+                .map(|r| vec![TokenBucket::new(r.rate, r.burst); n])
+                .unwrap_or_default(),
         };
         sim.hash.add(seed);
         let quiet = scenario.checks.converge_after_ms * MS;
@@ -1272,6 +1292,9 @@ impl<P: Protocol> Sim<P> {
             Ctrl::ClientSend(c, seq) => self.client_send(c, seq),
             Ctrl::ClientTimeout(c, seq, attempt) => self.client_timeout(c, seq, attempt),
             Ctrl::ClientReply(node, r) => self.client_reply(node, r),
+            Ctrl::ClientRejected(c, seq, attempt, node) => {
+                self.client_rejected(c, seq, attempt, node)
+            }
             Ctrl::Resume(i) => {
                 if self.status[i as usize] == Status::Paused
                     && self.hosts[i as usize].paused_until <= self.now
@@ -1583,17 +1606,25 @@ impl<P: Protocol> Sim<P> {
         cl.next_seq += 1;
         cl.current = Some(InFlight::new(seq, op.clone(), self.now));
         // A new operation goes to the leader it knows of, else where the last one went,
-        // unless that node timed out on it recently.
-        let members = self.scenario.nodes.initial_members();
+        // unless that node timed out on it recently (or, with a load balancer, where
+        // the balancer sends it).
         let now = self.now;
-        if cl.leader.is_some()
+        let balanced = self.guard.as_ref().is_some_and(|g| g.balanced());
+        if let Some(g) = self.guard.as_mut() {
+            g.started(c as usize, self.n);
+        }
+        let cl = &mut self.clients[c as usize];
+        if balanced
+            || cl.leader.is_some()
             || cl
                 .avoid_until
                 .get(cl.target as usize)
                 .is_some_and(|t| *t > now)
         {
             let last = cl.target;
-            cl.target = cl.choose(&members, last, now, &mut self.client_rng);
+            if let Some(t) = self.choose_target(c, last) {
+                self.clients[c as usize].target = t;
+            }
         }
         self.history.push(workload::history_event(
             c,
@@ -1615,21 +1646,48 @@ impl<P: Protocol> Sim<P> {
             .map(|w| w.timeout_ms)
             .unwrap_or(1000)
             * MS;
+        if self.clients[c as usize]
+            .current
+            .as_ref()
+            .is_none_or(|x| x.seq != seq)
+        {
+            return;
+        }
+        if !self.guard_lets_through(c) {
+            return;
+        }
         let cl = &mut self.clients[c as usize];
         let Some(cur) = cl.current.as_mut().filter(|x| x.seq == seq) else {
             return;
         };
         cur.attempt += 1;
         cur.sent_to = cl.target;
+        self.metrics.attempt(now);
         let attempt = cur.attempt;
         let req = ClientRequest {
             client: c,
             seq,
             op: cur.op.clone(),
         };
-        let (home, target) = (cl.home, cl.target);
+        let (home, target, console) = (cl.home, cl.target, cl.console);
         self.hash.add(StableHasher::of(&req));
+        if !console {
+            if let Some(g) = self.guard.as_mut() {
+                g.sent(c as usize, target, self.n);
+            }
+        }
         if let Some(t) = self.net.route_client(home, target, now) {
+            // The node's front door: a request beyond its rate is turned away.
+            if let Some(b) = self.buckets.get_mut(target as usize) {
+                if !b.take(t) {
+                    self.hash.add(13);
+                    if let Some(back) = self.net.route_to_client(target, home, t) {
+                        self.push_ctrl(back, Ctrl::ClientRejected(c, seq, attempt, target));
+                    }
+                    self.push_ctrl(now + timeout, Ctrl::ClientTimeout(c, seq, attempt));
+                    return;
+                }
+            }
             if let Some(cur) = self.clients[c as usize].current.as_mut() {
                 cur.arrivals.push((target, t));
             }
@@ -1657,18 +1715,176 @@ impl<P: Protocol> Sim<P> {
         };
         cur.maybe_applied |= !cur.op.is_read();
         cur.failures += 1;
+        self.metrics.timeout(now);
         let give_up = cl.console || cur.failures > retries;
-        let last = cur.sent_to;
+        let (last, failures, console) = (cur.sent_to, cur.failures, cl.console);
         cl.timed_out(last, now);
-        if give_up {
-            self.finish(c, None, "timed out");
-        } else {
-            // The wait was long enough: try another node at once.
-            let members = self.scenario.nodes.initial_members();
-            let cl = &mut self.clients[c as usize];
-            cl.target = cl.choose(&members, last, now, &mut self.client_rng);
-            self.client_send(c, seq);
+        if let Some(g) = self.guard.as_mut().filter(|_| !console) {
+            g.ended(c as usize, last, false, now, self.n);
         }
+        self.retry_or_give_up(c, seq, last, give_up, failures, None, "timed out");
+    }
+
+    /// After a failed attempt of client `c`'s operation `seq` at `last`: give up, or
+    /// retry on the node the client (or its balancer) picks, after the wait its
+    /// back-off says (`wait`: the client's own rule when no back-off is set; `None`:
+    /// at once).
+    #[allow(clippy::too_many_arguments)]
+    fn retry_or_give_up(
+        &mut self,
+        c: u32,
+        seq: u64,
+        last: NodeId,
+        give_up: bool,
+        failures: u32,
+        wait: Option<Time>,
+        what: &str,
+    ) {
+        let now = self.now;
+        let guarded = self.guard.is_some() && !self.clients[c as usize].console;
+        let refused = !give_up
+            && guarded
+            && self
+                .guard
+                .as_mut()
+                .is_some_and(|g| !g.may_retry(c as usize, self.n));
+        if give_up || refused {
+            let what = if refused { "retry budget spent" } else { what };
+            self.cannot_serve(c, what);
+            return;
+        }
+        let wait = match self.guard.as_ref().filter(|_| guarded) {
+            Some(g) => g.wait(failures, &mut self.client_rng).or(wait),
+            None => wait,
+        };
+        if let Some(t) = self.choose_target(c, last) {
+            self.clients[c as usize].target = t;
+        }
+        match wait {
+            Some(d) if d > 0 => self.push_ctrl(now + d, Ctrl::ClientSend(c, seq)),
+            // The wait was long enough: try another node at once.
+            _ => self.client_send(c, seq),
+        }
+    }
+
+    /// Client `c`'s operation cannot be served: a read with degradation on is answered
+    /// from the client's cache (degraded, not an error, not a consistent read: the
+    /// history records it as not done), anything else ends as given up.
+    fn cannot_serve(&mut self, c: u32, what: &str) {
+        let degrade = self.guard.as_ref().is_some_and(|g| g.policy.degrade)
+            && !self.clients[c as usize].console
+            && self.clients[c as usize]
+                .current
+                .as_ref()
+                .is_some_and(|x| x.op.is_read() && !x.maybe_applied);
+        if degrade {
+            if let Some(g) = self.guard.as_mut() {
+                g.degraded += 1;
+            }
+            self.metrics.degraded(self.now);
+            self.finish(
+                c,
+                Some(Err(format!(
+                    "degraded ({what}): served from the client's cache"
+                ))),
+                "degraded",
+            );
+        } else {
+            self.finish(c, None, what);
+        }
+    }
+
+    /// Whether client `c` may send to its target now: its breaker for the target is
+    /// closed, or half-open and free for a trial; else another node whose breaker
+    /// lets it becomes the target. With none, the operation cannot be served (and
+    /// false).
+    fn guard_lets_through(&mut self, c: u32) -> bool {
+        let now = self.now;
+        if self.clients[c as usize].console {
+            return true;
+        }
+        let Some(g) = self.guard.as_mut() else {
+            return true;
+        };
+        let target = self.clients[c as usize].target;
+        if g.allow(c as usize, target, now, self.n) {
+            return true;
+        }
+        let members = self.scenario.nodes.initial_members();
+        for m in g.usable(c as usize, &members, now) {
+            if m != target && g.allow(c as usize, m, now, self.n) {
+                self.clients[c as usize].target = m;
+                return true;
+            }
+        }
+        g.short_circuited += 1;
+        self.cannot_serve(c, "every circuit open");
+        false
+    }
+
+    /// Where client `c` sends next after `last`: its balancer's pick, or its own
+    /// choice (the leader hint, its home node, another node), among the nodes whose
+    /// circuit is not open. `None`: leave the target as it is.
+    fn choose_target(&mut self, c: u32, last: NodeId) -> Option<NodeId> {
+        let now = self.now;
+        let members = self.scenario.nodes.initial_members();
+        let cl = &self.clients[c as usize];
+        let Some(g) = self.guard.as_mut().filter(|_| !cl.console) else {
+            return Some(cl.choose(&members, last, now, &mut self.client_rng));
+        };
+        let usable = g.usable(c as usize, &members, now);
+        let pool = if usable.is_empty() { &members } else { &usable };
+        if g.balanced() {
+            return g.balancer.pick(pool, now, &mut self.client_rng);
+        }
+        Some(cl.choose(pool, last, now, &mut self.client_rng))
+    }
+
+    /// A node's rate limiter turned away attempt `attempt` of client `c`'s operation
+    /// `seq`: the attempt failed, fast; the client retries as after a timeout.
+    fn client_rejected(&mut self, c: u32, seq: u64, attempt: u32, node: NodeId) {
+        let retries = self
+            .scenario
+            .workload
+            .as_ref()
+            .map(|w| w.retries)
+            .unwrap_or(0);
+        let now = self.now;
+        self.metrics.rejected(now);
+        let Some(cl) = self.clients.get_mut(c as usize) else {
+            return;
+        };
+        let Some(cur) = cl
+            .current
+            .as_mut()
+            .filter(|x| x.seq == seq && x.attempt == attempt && x.answered < attempt)
+        else {
+            return;
+        };
+        // Answered: its timeout no longer counts. Never applied: it was not let in.
+        cur.answered = attempt;
+        cur.failures += 1;
+        cur.fruitless += 1;
+        let (give_up, failures, fruitless, console) = (
+            cl.console || cur.failures > retries,
+            cur.failures,
+            cur.fruitless,
+            cl.console,
+        );
+        cl.heard_from(node);
+        if let Some(g) = self.guard.as_mut().filter(|_| !console) {
+            g.ended(c as usize, node, false, now, self.n);
+        }
+        let wait = workload::backoff(fruitless, &mut self.client_rng);
+        self.retry_or_give_up(
+            c,
+            seq,
+            node,
+            give_up,
+            failures,
+            Some(wait),
+            "turned away by the rate limit",
+        );
     }
 
     fn client_reply(&mut self, node: NodeId, r: ClientReply) {
@@ -1712,6 +1928,18 @@ impl<P: Protocol> Sim<P> {
             }
             cur.answered = cur.attempt;
         }
+        let console = cl.console;
+        if let Some(g) = self.guard.as_mut().filter(|_| !console) {
+            let ok = !matches!(r.outcome, Outcome::Unknown { .. });
+            g.ended(r.client as usize, node, ok, now, self.n);
+        }
+        let balanced = !console && self.guard.as_ref().is_some_and(|g| g.balanced());
+        let Some(cl) = self.clients.get_mut(r.client as usize) else {
+            return;
+        };
+        let Some(cur) = cl.current.as_mut() else {
+            return;
+        };
         match r.outcome {
             Outcome::Ok { value } => {
                 cl.served_by(node);
@@ -1732,25 +1960,56 @@ impl<P: Protocol> Sim<P> {
                     return;
                 }
                 let leader = leader.filter(|l| (*l as usize) < self.n);
-                let news = cl.redirected(node, leader, term, now);
+                // A load balancer does not follow the hint: its next pick gets it.
+                let news = cl.redirected(node, leader, term, now) && !balanced;
                 let cur = cl.current.as_mut().expect("checked above");
                 let delay = if news {
                     cur.fruitless = 0;
                     0
+                } else if balanced {
+                    // A load balancer tries its next pick at once (a redirect is a
+                    // fast answer), after the back-off when one is set.
+                    let r = cur.redirects;
+                    self.guard
+                        .as_ref()
+                        .and_then(|g| g.wait(r, &mut self.client_rng))
+                        .unwrap_or(0)
                 } else {
                     cur.fruitless += 1;
                     workload::backoff(cur.fruitless, &mut self.client_rng)
                 };
-                cl.target = cl.choose(&members, node, now, &mut self.client_rng);
+                let cl = &mut self.clients[r.client as usize];
+                if self.guard.is_some() && !console {
+                    if let Some(t) = self.choose_target(r.client, node) {
+                        self.clients[r.client as usize].target = t;
+                    }
+                } else {
+                    cl.target = cl.choose(&members, node, now, &mut self.client_rng);
+                }
                 self.push_ctrl(now + delay, Ctrl::ClientSend(r.client, seq));
             }
             Outcome::Unknown { .. } => {
                 cur.maybe_applied |= !cur.op.is_read();
                 cur.failures += 1;
                 cur.fruitless += 1;
-                let (give_up, fruitless) = (cl.console || cur.failures > retries, cur.fruitless);
+                let (give_up, fruitless, failures) = (
+                    cl.console || cur.failures > retries,
+                    cur.fruitless,
+                    cur.failures,
+                );
                 cl.gave_up(node);
-                if give_up {
+                if self.guard.is_some() && !console {
+                    let wait = workload::backoff(fruitless, &mut self.client_rng);
+                    self.retry_or_give_up(
+                        r.client,
+                        seq,
+                        node,
+                        give_up,
+                        failures,
+                        Some(wait),
+                        "outcome unknown",
+                    );
+                } else if give_up {
                     self.finish(r.client, None, "outcome unknown");
                 } else {
                     let delay = workload::backoff(fruitless, &mut self.client_rng);
@@ -1776,6 +2035,9 @@ impl<P: Protocol> Sim<P> {
         at: Option<quorumlab_core::LogPos>,
     ) {
         let now = self.now;
+        if let Some(g) = self.guard.as_mut() {
+            g.finished(c as usize);
+        }
         let cl = &mut self.clients[c as usize];
         let Some(cur) = cl.current.take() else { return };
         let (kind, value) = match &result {

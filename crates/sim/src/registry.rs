@@ -89,6 +89,10 @@ pub trait Visitor {
 pub fn catalogue(v: &mut impl Visitor) {
     v.visit::<raft::Raft>(&Listing {
         presets: &[
+            "client-circuit-breaker",
+            "client-degraded-reads",
+            "client-load-balancer",
+            "client-rate-limit",
             "raft-first-election",
             "raft-leader-crash",
             "raft-lease-clock-skew",

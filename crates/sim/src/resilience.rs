@@ -97,7 +97,11 @@ impl Balancer {
             .copied()
             .filter(|m| !self.ejected(*m, now))
             .collect();
-        let pool: &[NodeId] = if healthy.is_empty() { members } else { &healthy };
+        let pool: &[NodeId] = if healthy.is_empty() {
+            members
+        } else {
+            &healthy
+        };
         let pick = match self.balance {
             Balance::LeaderAware => return None,
             Balance::RoundRobin => {
@@ -130,7 +134,8 @@ impl Balancer {
             Balance::LeastOutstanding => {
                 let load = |m: NodeId| self.outstanding.get(m as usize).copied().unwrap_or(0);
                 let least = pool.iter().map(|m| load(*m)).min().unwrap_or(0);
-                let tied: Vec<NodeId> = pool.iter().copied().filter(|m| load(*m) == least).collect();
+                let tied: Vec<NodeId> =
+                    pool.iter().copied().filter(|m| load(*m) == least).collect();
                 let i = tied
                     .iter()
                     .position(|m| *m as usize >= self.next)
@@ -148,12 +153,24 @@ impl Balancer {
         self.outstanding[node as usize] += 1;
     }
 
+    /// An attempt to `node` is no longer outstanding.
+    pub fn release(&mut self, node: NodeId) {
+        if let Some(x) = self.outstanding.get_mut(node as usize) {
+            *x = x.saturating_sub(1);
+        }
+    }
+
     /// The attempt to `node` ended: answered (`ok`: the node was healthy, whatever the
     /// operation's outcome) or failed (timed out, refused, rate limited) at `now`.
     pub fn ended(&mut self, node: NodeId, ok: bool, now: Time) {
+        self.release(node);
+        self.health(node, ok, now);
+    }
+
+    /// What an answer (`ok`) or a failure of `node` says of its health.
+    pub fn health(&mut self, node: NodeId, ok: bool, now: Time) {
         self.grow(node);
         let i = node as usize;
-        self.outstanding[i] = self.outstanding[i].saturating_sub(1);
         if ok {
             self.failures[i] = 0;
         } else {
@@ -163,6 +180,168 @@ impl Balancer {
                 self.failures[i] = 0;
             }
         }
+    }
+}
+
+// ---- the clients' guard -------------------------------------------------------------
+
+/// Every pattern of a run's workload (`workload.client` in the scenario), with the
+/// state of each client: the shared balancer, a breaker per client per node, a retry
+/// budget per client, and the attempt each client has outstanding. Console clients
+/// (the user's own requests) are not guarded.
+#[derive(Clone, Debug)]
+pub struct Guard {
+    pub policy: crate::scenario::ClientPolicy,
+    pub balancer: Balancer,
+    breakers: Vec<Vec<Breaker>>,
+    budgets: Vec<RetryBudget>,
+    open: Vec<Option<NodeId>>,
+    /// Reads answered from a client's cache.
+    pub degraded: u64,
+    /// Attempts not sent because every circuit was open.
+    pub short_circuited: u64,
+    /// Retries the budget refused.
+    pub budget_refused: u64,
+}
+
+impl Guard {
+    pub fn new(policy: &crate::scenario::ClientPolicy, nodes: usize) -> Self {
+        Guard {
+            policy: policy.clone(),
+            balancer: Balancer::new(
+                policy.balance,
+                nodes,
+                &policy.weights,
+                policy.eject_after,
+                ms(policy.eject_ms),
+            ),
+            breakers: Vec::new(),
+            budgets: Vec::new(),
+            open: Vec::new(),
+            degraded: 0,
+            short_circuited: 0,
+            budget_refused: 0,
+        }
+    }
+
+    fn grow(&mut self, c: usize, nodes: usize) {
+        if self.open.len() <= c {
+            self.open.resize(c + 1, None);
+            let p = &self.policy;
+            self.budgets
+                .resize(c + 1, RetryBudget::new(p.retry_budget.unwrap_or(0.0), 3));
+            let b = p
+                .breaker
+                .as_ref()
+                .map(|b| Breaker::new(b.failures, ms(b.cool_down_ms), b.trials));
+            self.breakers
+                .resize(c + 1, b.map(|b| vec![b; nodes]).unwrap_or_default());
+        }
+    }
+
+    /// Whether the balancer, not the client, picks nodes.
+    pub fn balanced(&self) -> bool {
+        self.policy.balance != Balance::LeaderAware
+    }
+
+    /// Client `c`'s breaker for `node` is open at `now`.
+    pub fn circuit_open(&self, c: usize, node: NodeId, now: Time) -> bool {
+        self.breakers
+            .get(c)
+            .and_then(|b| b.get(node as usize))
+            .is_some_and(|b| b.is_open(now))
+    }
+
+    /// The members client `c` may send to at `now` (its circuit to them not open).
+    pub fn usable(&self, c: usize, members: &[NodeId], now: Time) -> Vec<NodeId> {
+        members
+            .iter()
+            .copied()
+            .filter(|m| !self.circuit_open(c, *m, now))
+            .collect()
+    }
+
+    /// Client `c` starts an operation: the budget earns its share.
+    pub fn started(&mut self, c: usize, nodes: usize) {
+        self.grow(c, nodes);
+        self.budgets[c].deposit();
+    }
+
+    /// Client `c` is about to send to `node` at `now`: whether its breaker lets it
+    /// (a half-open one lets one trial through).
+    pub fn allow(&mut self, c: usize, node: NodeId, now: Time, nodes: usize) -> bool {
+        self.grow(c, nodes);
+        match self.breakers[c].get_mut(node as usize) {
+            Some(b) => b.allow(now),
+            None => true,
+        }
+    }
+
+    /// Client `c` sent an attempt to `node`.
+    pub fn sent(&mut self, c: usize, node: NodeId, nodes: usize) {
+        self.grow(c, nodes);
+        if let Some(prev) = self.open[c].replace(node) {
+            self.balancer.release(prev);
+        }
+        self.balancer.sent(node);
+    }
+
+    /// `node` answered client `c` (`ok`: a real answer, whatever the outcome) or its
+    /// attempt failed (timed out, outcome unknown, turned away) at `now`.
+    pub fn ended(&mut self, c: usize, node: NodeId, ok: bool, now: Time, nodes: usize) {
+        self.grow(c, nodes);
+        if self.open[c] == Some(node) {
+            self.open[c] = None;
+            self.balancer.release(node);
+        }
+        self.balancer.health(node, ok, now);
+        if let Some(b) = self.breakers[c].get_mut(node as usize) {
+            if ok {
+                b.success();
+            } else {
+                b.failure(now);
+            }
+        }
+    }
+
+    /// Client `c`'s operation is over: nothing of it is outstanding.
+    pub fn finished(&mut self, c: usize) {
+        if let Some(prev) = self.open.get_mut(c).and_then(Option::take) {
+            self.balancer.release(prev);
+        }
+    }
+
+    /// Whether client `c` may retry now (the budget pays for it).
+    pub fn may_retry(&mut self, c: usize, nodes: usize) -> bool {
+        if self.policy.retry_budget.is_none() {
+            return true;
+        }
+        self.grow(c, nodes);
+        let ok = self.budgets[c].withdraw();
+        self.budget_refused += !ok as u64;
+        ok
+    }
+
+    /// The wait before retry number `retry`, or `None` with no back-off set (the
+    /// client's own rule applies).
+    pub fn wait(&self, retry: u32, rng: &mut Rng) -> Option<Time> {
+        let p = &self.policy;
+        match p.backoff {
+            BackoffKind::None => None,
+            k => Some(retry_wait(
+                k,
+                ms(p.backoff_ms),
+                ms(p.backoff_max_ms),
+                p.jitter,
+                retry,
+                rng,
+            )),
+        }
+    }
+
+    /// Client `c`'s breakers, by node (for the page).
+    pub fn breakers(&self, c: usize) -> &[Breaker] {
+        self.breakers.get(c).map_or(&[], Vec::as_slice)
     }
 }
 
@@ -184,7 +363,14 @@ pub enum BackoffKind {
 /// The wait before retry number `retry` (1 for the first retry): `base` fixed, or
 /// doubled per retry up to `cap`; with `jitter`, a uniform draw in `[0, wait]` ("full
 /// jitter": clients that failed together do not retry together).
-pub fn retry_wait(kind: BackoffKind, base: Time, cap: Time, jitter: bool, retry: u32, rng: &mut Rng) -> Time {
+pub fn retry_wait(
+    kind: BackoffKind,
+    base: Time,
+    cap: Time,
+    jitter: bool,
+    retry: u32,
+    rng: &mut Rng,
+) -> Time {
     let wait = match kind {
         BackoffKind::None => return 0,
         BackoffKind::Fixed => base,
@@ -410,7 +596,9 @@ mod tests {
         let members = [0, 1, 2];
         let mut rng = Rng::derive(1, 1);
         let mut b = Balancer::new(Balance::RoundRobin, 3, &[], 2, ms(100));
-        let picks: Vec<_> = (0..4).map(|_| b.pick(&members, 0, &mut rng).unwrap()).collect();
+        let picks: Vec<_> = (0..4)
+            .map(|_| b.pick(&members, 0, &mut rng).unwrap())
+            .collect();
         assert_eq!(picks, vec![0, 1, 2, 0]);
         // Node 1 fails twice: out for 100 ms.
         b.sent(1);
@@ -418,7 +606,9 @@ mod tests {
         b.sent(1);
         b.ended(1, false, ms(20));
         assert!(b.ejected(1, ms(50)));
-        let picks: Vec<_> = (0..4).map(|_| b.pick(&members, ms(50), &mut rng).unwrap()).collect();
+        let picks: Vec<_> = (0..4)
+            .map(|_| b.pick(&members, ms(50), &mut rng).unwrap())
+            .collect();
         assert_eq!(picks, vec![2, 0, 2, 0]);
         // Back in rotation after the ejection ends.
         assert!(!b.ejected(1, ms(120)));
@@ -452,8 +642,14 @@ mod tests {
     #[test]
     fn backoff_is_fixed_or_doubles_to_its_cap_and_jitter_stays_below_it() {
         let mut rng = Rng::derive(3, 1);
-        assert_eq!(retry_wait(BackoffKind::None, ms(10), ms(80), false, 3, &mut rng), 0);
-        assert_eq!(retry_wait(BackoffKind::Fixed, ms(10), ms(80), false, 5, &mut rng), ms(10));
+        assert_eq!(
+            retry_wait(BackoffKind::None, ms(10), ms(80), false, 3, &mut rng),
+            0
+        );
+        assert_eq!(
+            retry_wait(BackoffKind::Fixed, ms(10), ms(80), false, 5, &mut rng),
+            ms(10)
+        );
         let waits: Vec<_> = (1..=6)
             .map(|r| retry_wait(BackoffKind::Exponential, ms(10), ms(80), false, r, &mut rng) / MS)
             .collect();

@@ -1154,6 +1154,27 @@ fn full() -> Scenario {
             retries: 1,
             start_ms: 10,
             stop_ms: Some(900),
+            client: Some(quorumlab_sim::scenario::ClientPolicy {
+                balance: quorumlab_sim::resilience::Balance::Weighted,
+                weights: vec![1, 2],
+                eject_after: 2,
+                eject_ms: 300,
+                backoff: quorumlab_sim::resilience::BackoffKind::Exponential,
+                backoff_ms: 10,
+                backoff_max_ms: 80,
+                jitter: false,
+                retry_budget: Some(0.2),
+                breaker: Some(quorumlab_sim::scenario::BreakerSpec {
+                    failures: 2,
+                    cool_down_ms: 200,
+                    trials: 2,
+                }),
+                degrade: true,
+            }),
+            rate_limit: Some(quorumlab_sim::scenario::RateLimit {
+                rate: 50.0,
+                burst: 5,
+            }),
         }),
         faults: all_faults(),
         nemesis: Some(NemesisSpec {

@@ -256,6 +256,8 @@ pub fn set_workload(s: &Scenario, field: WorkloadField, v: f64) -> Result<Scenar
         retries: 3,
         start_ms: 0,
         stop_ms: None,
+        client: None,
+        rate_limit: None,
     });
     match field {
         WorkloadField::Clients => w.clients = v as u32,

@@ -7,6 +7,22 @@ use quorumlab_sim::scenario::{self, Scenario};
 /// `(id, JSON text)` of every preset.
 pub const PRESETS: &[(&str, &str)] = &[
     (
+        "client-circuit-breaker",
+        include_str!("../../../scenarios/client-circuit-breaker.json"),
+    ),
+    (
+        "client-degraded-reads",
+        include_str!("../../../scenarios/client-degraded-reads.json"),
+    ),
+    (
+        "client-load-balancer",
+        include_str!("../../../scenarios/client-load-balancer.json"),
+    ),
+    (
+        "client-rate-limit",
+        include_str!("../../../scenarios/client-rate-limit.json"),
+    ),
+    (
         "fd-crash-detected",
         include_str!("../../../scenarios/fd-crash-detected.json"),
     ),
