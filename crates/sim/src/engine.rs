@@ -458,6 +458,13 @@ impl<P: Protocol> Sim<P> {
     /// Build a run of a validated scenario with `seed`.
     pub fn new(scenario: &Scenario, seed: u64) -> Result<Self, ScenarioError> {
         let params = params_of::<P>(scenario)?;
+        // Clients ask only for operations of the protocol's data type.
+        if let Some(e) = workload::check_clients(scenario, P::NAME, &P::DATA_TYPE)
+            .into_iter()
+            .next()
+        {
+            return Err(e);
+        }
         let n = scenario.n();
         let net = Network::new(scenario, Rng::derive(seed, 1));
         let lookahead = Network::min_latency(scenario);
@@ -501,7 +508,13 @@ impl<P: Protocol> Sim<P> {
             nemesis_active: false,
             nemesis_count: 0,
             client_stop: 0,
-            history: History::default(),
+            history: History {
+                events: Vec::new(),
+                // The protocol's client data type: what the history is checked as.
+                data_type: P::DATA_TYPE
+                    .serves_clients()
+                    .then(|| P::DATA_TYPE.name.to_string()),
+            },
             serving: Default::default(),
             metrics: Metrics::new(scenario.metrics_window_ms * MS),
             hash: StableHasher::new(),
@@ -541,7 +554,7 @@ impl<P: Protocol> Sim<P> {
         }
         if let Some(w) = &scenario.workload {
             let members = scenario.nodes.initial_members();
-            let mut gen = OpGen::new(w, Rng::derive(seed, 2));
+            let mut gen = OpGen::new(w, &P::DATA_TYPE, Rng::derive(seed, 2));
             sim.client_stop = w.stop_ms.map(|s| s * MS).unwrap_or_else(|| {
                 let c = scenario.checks.converge_after_ms * MS;
                 if c > 0 && sim.end > 2 * c {
@@ -1519,6 +1532,17 @@ impl<P: Protocol> Sim<P> {
     // ---- clients -------------------------------------------------------------------
 
     fn console(&mut self, node: NodeId, op: Op) {
+        if !P::DATA_TYPE.has(op.kind()) {
+            let why = format!(
+                "console: {} is not an operation of {}'s data type {} (its operations: {})",
+                op.kind().name(),
+                P::NAME,
+                P::DATA_TYPE.name,
+                P::DATA_TYPE.op_names()
+            );
+            self.note(why);
+            return;
+        }
         let id = self.clients.len() as u32;
         let keys = self
             .scenario
@@ -1762,6 +1786,7 @@ impl<P: Protocol> Sim<P> {
                     Op::Read { .. } => value,
                     Op::Write { value, .. } => Some(*value),
                     Op::Cas { new, .. } => Some(*new),
+                    Op::Acquire { .. } | Op::Release { .. } => *slot,
                 };
             }
         }

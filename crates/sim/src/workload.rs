@@ -13,8 +13,8 @@
 //! jitter. Every random choice comes from the run's client stream of the seeded RNG.
 
 use crate::history::{EventType, Func, HistoryEvent, Value};
-use crate::scenario::WorkloadSpec;
-use quorumlab_core::{ClientId, NodeId, Op, Rng, Time};
+use crate::scenario::{FaultKind, Scenario, ScenarioError, WorkloadSpec};
+use quorumlab_core::{ClientId, DataType, NodeId, Op, OpKind, Rng, Time};
 
 /// Redirects a client follows for one operation before it gives up.
 pub const MAX_REDIRECTS: u32 = 8;
@@ -191,14 +191,15 @@ pub fn backoff(fruitless: u32, rng: &mut Rng) -> Time {
     d / 2 + rng.below(d / 2 + 1)
 }
 
-/// Draws operations for the workload.
+/// Draws operations for the workload: only operations of the protocol's client data
+/// type, weighted by the scenario's mix (or the type's default mix).
 #[derive(Clone, Debug)]
 pub struct OpGen {
     pub rng: Rng,
     /// The next value a write will write: values are unique, readable, increasing.
     pub next_value: i64,
     pub keys: u32,
-    weights: [f64; 3],
+    weights: Vec<(OpKind, f64)>,
 }
 
 pub fn key_name(k: u32) -> String {
@@ -210,12 +211,18 @@ pub fn key_index(key: &str) -> Option<usize> {
 }
 
 impl OpGen {
-    pub fn new(w: &WorkloadSpec, rng: Rng) -> OpGen {
+    pub fn new(w: &WorkloadSpec, data_type: &DataType, rng: Rng) -> OpGen {
         OpGen {
             rng,
             next_value: 1,
             keys: w.keys,
-            weights: [w.mix.read, w.mix.write, w.mix.cas],
+            // Append has no client operation of its own yet (no data type serves it).
+            weights: w
+                .mix
+                .weights(data_type)
+                .into_iter()
+                .filter(|(k, _)| *k != OpKind::Append)
+                .collect(),
         }
     }
 
@@ -226,24 +233,103 @@ impl OpGen {
         ((-crate::detmath::ln(u)) * mean_us).clamp(1.0, 3.6e9) as Time
     }
 
+    /// The operations it may make, with their weights.
+    pub fn weights(&self) -> &[(OpKind, f64)] {
+        &self.weights
+    }
+
+    /// The next operation: a key drawn uniformly, then an operation by weight (the
+    /// last one when the draw passes the others).
     pub fn next_op(&mut self, client: &Client) -> Op {
         let k = self.rng.below(self.keys as u64) as u32;
         let key = key_name(k);
-        let total: f64 = self.weights.iter().sum();
+        let total: f64 = self.weights.iter().map(|w| w.1).sum();
         let x = self.rng.unit() * total;
-        if x < self.weights[0] {
-            Op::Read { key }
-        } else if x < self.weights[0] + self.weights[1] {
-            let value = self.next_value;
-            self.next_value += 1;
-            Op::Write { key, value }
-        } else {
-            let expect = client.seen.get(k as usize).copied().flatten().unwrap_or(0);
-            let new = self.next_value;
-            self.next_value += 1;
-            Op::Cas { key, expect, new }
+        let mut kind = self.weights.last().map_or(OpKind::Read, |w| w.0);
+        let mut acc = 0.0;
+        for &(op, w) in self
+            .weights
+            .iter()
+            .take(self.weights.len().saturating_sub(1))
+        {
+            acc += w;
+            if x < acc {
+                kind = op;
+                break;
+            }
+        }
+        match kind {
+            OpKind::Write => {
+                let value = self.next_value;
+                self.next_value += 1;
+                Op::Write { key, value }
+            }
+            OpKind::Cas => {
+                let expect = client.seen.get(k as usize).copied().flatten().unwrap_or(0);
+                let new = self.next_value;
+                self.next_value += 1;
+                Op::Cas { key, expect, new }
+            }
+            OpKind::Acquire => Op::Acquire { key },
+            OpKind::Release => Op::Release { key },
+            OpKind::Read | OpKind::Append => Op::Read { key },
         }
     }
+}
+
+/// Whether a scenario's clients fit the client data type of its protocol (`protocol`,
+/// declaring `data_type`): a protocol that serves no client operations takes no
+/// workload and no console requests, and a mix or a console request names only the
+/// type's operations. Each problem names its field and what is allowed.
+pub fn check_clients(s: &Scenario, protocol: &str, data_type: &DataType) -> Vec<ScenarioError> {
+    let mut errs = Vec::new();
+    let not_ours = |op: OpKind| {
+        if data_type.serves_clients() {
+            format!(
+                "{} is not an operation of {protocol}'s data type {} (its operations: {})",
+                op.name(),
+                data_type.name,
+                data_type.op_names()
+            )
+        } else {
+            format!(
+                "{protocol} serves no client operations (its data type is {}), so it takes no {}",
+                data_type.name,
+                op.name()
+            )
+        }
+    };
+    if let Some(w) = &s.workload {
+        if !data_type.serves_clients() {
+            errs.push(ScenarioError::new(
+                "workload",
+                format!(
+                    "{protocol} serves no client operations (its data type is {}): leave out the workload",
+                    data_type.name
+                ),
+            ));
+        } else {
+            for (op, _) in w.mix.given() {
+                if !data_type.has(op) {
+                    errs.push(ScenarioError::new(
+                        format!("workload.mix.{}", op.name()),
+                        not_ours(op),
+                    ));
+                }
+            }
+        }
+    }
+    for (i, f) in s.faults.iter().enumerate() {
+        if let FaultKind::Client { op, .. } = &f.kind {
+            if !data_type.has(op.kind()) {
+                errs.push(ScenarioError::new(
+                    format!("faults[{i}].op"),
+                    not_ours(op.kind()),
+                ));
+            }
+        }
+    }
+    errs
 }
 
 /// The history line for an operation.
@@ -266,6 +352,16 @@ pub fn history_event(
         ),
         Op::Write { key, value } => (Func::Write, key, Value::Int(*value)),
         Op::Cas { key, expect, new } => (Func::Cas, key, Value::Pair([*expect, *new])),
+        // An acquire's ok carries its fencing token.
+        Op::Acquire { key } => (
+            Func::Acquire,
+            key,
+            match (kind, result) {
+                (EventType::Ok, Some(token)) => Value::Int(token),
+                _ => Value::Nil,
+            },
+        ),
+        Op::Release { key } => (Func::Release, key, Value::Nil),
     };
     HistoryEvent {
         process: process as u64,

@@ -1,7 +1,7 @@
 //! Scenario edits from the editor panels, the canvas and the timeline. Each returns the
 //! edited scenario or a message; the caller validates and replays.
 
-use quorumlab_core::NodeId;
+use quorumlab_core::{DataType, NodeId, OpKind};
 use quorumlab_sim::scenario::{
     self, FaultKind, LatencySpec, LinkSpec, NemesisSpec, NodeRef, NodeSpec, Nodes, Scenario,
     WorkloadSpec, MAX_NODES,
@@ -241,6 +241,11 @@ pub enum WorkloadField {
     Cas,
 }
 
+/// The client data type of the scenario's protocol (none for an unknown one).
+pub fn data_type(s: &Scenario) -> DataType {
+    quorumlab_sim::registry::entry(&s.protocol.name).map_or(DataType::NONE, |e| e.data_type)
+}
+
 pub fn set_workload(s: &Scenario, field: WorkloadField, v: f64) -> Result<Scenario, String> {
     if !v.is_finite() || v < 0.0 {
         return Err(format!("{v} must be a number of 0 or more"));
@@ -262,9 +267,9 @@ pub fn set_workload(s: &Scenario, field: WorkloadField, v: f64) -> Result<Scenar
         WorkloadField::Rate => w.rate = v,
         WorkloadField::Keys => w.keys = v as u32,
         WorkloadField::TimeoutMs => w.timeout_ms = v as u64,
-        WorkloadField::Read => w.mix.read = v,
-        WorkloadField::Write => w.mix.write = v,
-        WorkloadField::Cas => w.mix.cas = v,
+        WorkloadField::Read => w.mix.set(OpKind::Read, v, &data_type(&s)),
+        WorkloadField::Write => w.mix.set(OpKind::Write, v, &data_type(&s)),
+        WorkloadField::Cas => w.mix.set(OpKind::Cas, v, &data_type(&s)),
     }
     s.workload = if w.clients == 0 { None } else { Some(w) };
     checked(s)
@@ -343,6 +348,7 @@ pub fn describe_op(op: &quorumlab_core::Op) -> String {
         Read { key } => format!("read {key}"),
         Write { key, value } => format!("write {key}={value}"),
         Cas { key, expect, new } => format!("cas {key} {expect}→{new}"),
+        other => format!("{} {}", other.kind().name(), other.key()),
     }
 }
 
