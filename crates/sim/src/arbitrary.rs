@@ -190,17 +190,21 @@ fn rate(rng: &mut Rng, off: f64, max: f64) -> f64 {
     }
 }
 
-fn op(rng: &mut Rng) -> Value {
+/// A console operation of a data type with operations `ops` (not empty).
+fn op(rng: &mut Rng, ops: &[OpKind]) -> Value {
     let key = format!("k{}", rng.below(4));
-    match rng.below(3) {
-        0 => json!({"f": "read", "key": key}),
-        1 => json!({"f": "write", "key": key, "value": rng.below(100)}),
-        _ => json!({"f": "cas", "key": key, "expect": rng.below(100), "new": rng.below(100)}),
+    match ops[rng.below(ops.len() as u64) as usize] {
+        OpKind::Write => json!({"f": "write", "key": key, "value": rng.below(100)}),
+        OpKind::Cas => {
+            json!({"f": "cas", "key": key, "expect": rng.below(100), "new": rng.below(100)})
+        }
+        k => json!({"f": k.name(), "key": key}),
     }
 }
 
-/// One fault of any kind at a time in `[0, duration]`, on nodes `0..n`.
-fn fault(rng: &mut Rng, n: u64, duration: u64) -> Value {
+/// One fault of any kind at a time in `[0, duration]`, on nodes `0..n`; a console
+/// operation is one of `ops` (a heal for a protocol that serves none).
+fn fault(rng: &mut Rng, n: u64, duration: u64, ops: &[OpKind]) -> Value {
     let at = rng.range(0, duration);
     let node = rng.below(n);
     let other = rng.below(n);
@@ -245,7 +249,8 @@ fn fault(rng: &mut Rng, n: u64, duration: u64) -> Value {
             1 => json!({"type": "add_node", "node": node}),
             _ => json!({"type": "remove_node", "node": node}),
         },
-        _ => json!({"type": "client", "node": node, "op": op(rng)}),
+        _ if ops.is_empty() => json!({"type": "heal"}),
+        _ => json!({"type": "client", "node": node, "op": op(rng, ops)}),
     };
     f["at_ms"] = json!(at);
     f
@@ -402,7 +407,7 @@ pub fn scenario(seed: u64) -> Scenario {
 
     let mut fr = Rng::derive(seed, STREAM_FAULTS);
     let faults: Vec<Value> = (0..fr.below(11))
-        .map(|_| fault(&mut fr, n, duration))
+        .map(|_| fault(&mut fr, n, duration, e.data_type.ops))
         .collect();
 
     let mut nm = Rng::derive(seed, STREAM_NEMESIS);
