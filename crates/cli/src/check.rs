@@ -239,6 +239,11 @@ pub fn main(args: &[String]) -> i32 {
                     " (the history's first line names the data type {}; --model forces another)",
                     model.name()
                 )
+            } else if let Some(d) = declared.filter(|d| *d != model) {
+                format!(
+                    " (the history names the data type {}: leave out --model to use it)",
+                    d.name()
+                )
             } else if model != detected {
                 format!(
                     " (this history looks like the {} model: leave out --model to use it)",

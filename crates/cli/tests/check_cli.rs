@@ -60,15 +60,18 @@ fn the_readme_example_works() {
     let (code, out, err) = run(&dir, &check_args);
     assert_eq!(code, 0, "{check_args:?}: {out}{err}");
     assert!(out.starts_with("linearizable: "), "{out}");
-    // It says which model it used, and that it found it in the history.
-    assert!(out.contains("model cas-register (detected"), "{out}");
+    // It says which model it used: the data type the run recorded for Raft.
+    assert!(
+        out.contains("model cas-register (the data type the history names"),
+        "{out}"
+    );
     // Forcing the wrong model says what the history looks like.
     let mut forced = check_args.clone();
     forced.extend(["--model".to_string(), "kv".to_string()]);
     let (code, _, err) = run(&dir, &forced);
     assert_eq!(code, 2, "{err}");
     assert!(
-        err.contains("looks like the cas-register model: leave out --model"),
+        err.contains("the history names the data type cas-register: leave out --model"),
         "{err}"
     );
 }
