@@ -69,6 +69,9 @@ impl Variant {
         };
         if let Some(name) = self.protocol {
             out.protocol.name = name.to_string();
+            if let Some(e) = entry(name) {
+                crate::workload::fit_clients(&mut out, &e.data_type);
+            }
         }
         for (k, v) in self.params {
             let v: Value = serde_json::from_str(v)

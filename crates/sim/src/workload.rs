@@ -277,6 +277,25 @@ impl OpGen {
     }
 }
 
+/// Fit a scenario's clients to `data_type` (the scenario switched to a protocol of
+/// another type): without operations, no workload; a mix naming another type's
+/// operations gives way to the type's default mix; console operations of another type
+/// go.
+pub fn fit_clients(s: &mut Scenario, data_type: &DataType) {
+    if !data_type.serves_clients() {
+        s.workload = None;
+    }
+    if let Some(w) = s.workload.as_mut() {
+        if w.mix.given().iter().any(|(op, _)| !data_type.has(*op)) {
+            w.mix = Default::default();
+        }
+    }
+    s.faults.retain(|f| match &f.kind {
+        FaultKind::Client { op, .. } => data_type.has(op.kind()),
+        _ => true,
+    });
+}
+
 /// Whether a scenario's clients fit the client data type of its protocol (`protocol`,
 /// declaring `data_type`): a protocol that serves no client operations takes no
 /// workload and no console requests, and a mix or a console request names only the

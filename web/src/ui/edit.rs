@@ -205,6 +205,9 @@ pub fn set_protocol(s: &Scenario, name: &str) -> Result<Scenario, String> {
     let mut s = s.clone();
     s.protocol.name = name.to_string();
     s.protocol.params = serde_json::Value::Null;
+    // Its clients ask for what the new protocol serves (a failure detector: nothing).
+    let served = data_type(&s);
+    quorumlab_sim::workload::fit_clients(&mut s, &served);
     checked(s)
 }
 
@@ -410,6 +413,23 @@ mod tests {
         assert!(set_workload(&s, WorkloadField::Rate, f64::NAN).is_err());
         let s = set_workload(&s, WorkloadField::Rate, 7.0).unwrap();
         assert_eq!(s.workload.as_ref().unwrap().rate, 7.0);
+        // One weight edited: the others keep the data type's default weights.
+        let c = set_workload(&s, WorkloadField::Cas, 0.3).unwrap();
+        let mix = &c.workload.as_ref().unwrap().mix;
+        assert_eq!(
+            (mix.read, mix.write, mix.cas),
+            (Some(0.5), Some(0.4), Some(0.3))
+        );
+        // A failure detector serves no client operations: no workload for it.
+        let mut fd = s.clone();
+        fd.protocol.name = "heartbeat".into();
+        fd.protocol.params = serde_json::Value::Null;
+        fd.workload = None;
+        let e = set_workload(&fd, WorkloadField::Clients, 2.0).unwrap_err();
+        assert!(
+            e.contains("workload: heartbeat serves no client operations"),
+            "{e}"
+        );
         let s = set_nemesis(&s, true).unwrap();
         assert!(s.nemesis.is_some());
         let s = toggle_nemesis_kind(&s, "crash").unwrap();
@@ -439,6 +459,13 @@ mod tests {
                 assert!(t.protocol.params.is_null(), "{}", e.name);
             }
             assert_eq!(t.nodes, s.nodes);
+            // Clients only for a protocol that serves them.
+            assert_eq!(
+                t.workload.is_some(),
+                e.data_type.serves_clients(),
+                "{}",
+                e.name
+            );
             assert!(
                 crate::ui::session::build_engine(&t, 0).is_ok(),
                 "{}",
