@@ -435,6 +435,77 @@ mod tests {
         assert_eq!(c.choose(&members, 1, 201 * MS, &mut rng), 0);
     }
 
+    fn workload(mix: &str) -> WorkloadSpec {
+        let s = crate::scenario::parse(&format!(
+            r#"{{"version": 1, "protocol": {{"name": "raft"}}, "nodes": 3, "duration_ms": 1000,
+                "workload": {{"clients": 1, "keys": 3 {mix}}}}}"#
+        ))
+        .expect("parses");
+        s.workload.expect("a workload")
+    }
+
+    /// The generator before data types, for the register: three weights in a row.
+    fn old_next_op(rng: &mut Rng, w: [f64; 3], keys: u32, next: &mut i64) -> Op {
+        let key = key_name(rng.below(keys as u64) as u32);
+        let total: f64 = w.iter().sum();
+        let x = rng.unit() * total;
+        if x < w[0] {
+            Op::Read { key }
+        } else if x < w[0] + w[1] {
+            *next += 1;
+            Op::Write {
+                key,
+                value: *next - 1,
+            }
+        } else {
+            *next += 1;
+            Op::Cas {
+                key,
+                expect: 0,
+                new: *next - 1,
+            }
+        }
+    }
+
+    #[test]
+    fn the_register_draws_what_it_drew_before_data_types() {
+        let client = Client::new(0, 0, 3, false, 3);
+        for (mix, w) in [
+            ("", [0.5, 0.4, 0.1]),
+            (r#", "mix": {"read": 0.7, "write": 0.3}"#, [0.7, 0.3, 0.0]),
+            (r#", "mix": {"cas": 2, "read": 0.25}"#, [0.25, 0.0, 2.0]),
+        ] {
+            let mut gen = OpGen::new(&workload(mix), &DataType::CAS_REGISTER, Rng::derive(5, 2));
+            let mut old = Rng::derive(5, 2);
+            let mut next = 1;
+            for i in 0..5000 {
+                let want = old_next_op(&mut old, w, 3, &mut next);
+                assert_eq!(gen.next_op(&client), want, "{mix}: draw {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_lock_workload_only_acquires_and_releases() {
+        let client = Client::new(0, 0, 3, false, 3);
+        let mut gen = OpGen::new(&workload(""), &DataType::LOCK, Rng::derive(1, 2));
+        let mut kinds = std::collections::BTreeMap::new();
+        for _ in 0..2000 {
+            *kinds.entry(gen.next_op(&client).kind()).or_insert(0) += 1;
+        }
+        assert_eq!(
+            kinds.keys().copied().collect::<Vec<_>>(),
+            [OpKind::Acquire, OpKind::Release]
+        );
+        assert!(kinds.values().all(|n| *n > 800), "{kinds:?}");
+        let mut gen = OpGen::new(
+            &workload(r#", "mix": {"release": 1}"#),
+            &DataType::LOCK,
+            Rng::derive(1, 2),
+        );
+        assert!((0..100).all(|_| gen.next_op(&client).kind() == OpKind::Release));
+    }
+
     #[test]
     fn backoff_doubles_with_jitter_from_the_seeded_stream() {
         let mut a = Rng::derive(9, 4);
