@@ -465,14 +465,9 @@ pub fn check_params(s: &Scenario) -> Result<(), ScenarioError> {
 /// data type (and that a protocol serving none has no workload), naming the field and
 /// the operations allowed. An unknown protocol passes here ([`check_name`]).
 pub fn check_clients(s: &Scenario) -> Vec<ScenarioError> {
-    struct Check<'a>(&'a Scenario);
-    impl Op for Check<'_> {
-        type Out = Vec<ScenarioError>;
-        fn run<P: Protocol>(self, _: &'static Listing) -> Self::Out {
-            crate::workload::check_clients(self.0, P::NAME, &P::DATA_TYPE)
-        }
-    }
-    dispatch(&s.protocol.name, Check(s)).unwrap_or_default()
+    entry(&s.protocol.name)
+        .map(|e| crate::workload::check_clients(s, e.name, &e.data_type))
+        .unwrap_or_default()
 }
 
 /// Check that the scenario names a protocol of the catalogue.
