@@ -1533,14 +1533,8 @@ impl<P: Protocol> Sim<P> {
 
     fn console(&mut self, node: NodeId, op: Op) {
         if !P::DATA_TYPE.has(op.kind()) {
-            let why = format!(
-                "console: {} is not an operation of {}'s data type {} (its operations: {})",
-                op.kind().name(),
-                P::NAME,
-                P::DATA_TYPE.name,
-                P::DATA_TYPE.op_names()
-            );
-            self.note(why);
+            let why = workload::not_served(P::NAME, &P::DATA_TYPE, op.kind());
+            self.note(format!("console: {why}"));
             return;
         }
         let id = self.clients.len() as u32;

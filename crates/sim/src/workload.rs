@@ -296,28 +296,31 @@ pub fn fit_clients(s: &mut Scenario, data_type: &DataType) {
     });
 }
 
+/// Why `protocol` (of `data_type`) does not take `op`, listing what it does take.
+pub fn not_served(protocol: &str, data_type: &DataType, op: OpKind) -> String {
+    if data_type.serves_clients() {
+        format!(
+            "{} is not an operation of {protocol}'s data type {} (its operations: {})",
+            op.name(),
+            data_type.name,
+            data_type.op_names()
+        )
+    } else {
+        format!(
+            "{protocol} serves no client operations (its data type is {}), so it takes no {}",
+            data_type.name,
+            op.name()
+        )
+    }
+}
+
 /// Whether a scenario's clients fit the client data type of its protocol (`protocol`,
 /// declaring `data_type`): a protocol that serves no client operations takes no
 /// workload and no console requests, and a mix or a console request names only the
 /// type's operations. Each problem names its field and what is allowed.
 pub fn check_clients(s: &Scenario, protocol: &str, data_type: &DataType) -> Vec<ScenarioError> {
     let mut errs = Vec::new();
-    let not_ours = |op: OpKind| {
-        if data_type.serves_clients() {
-            format!(
-                "{} is not an operation of {protocol}'s data type {} (its operations: {})",
-                op.name(),
-                data_type.name,
-                data_type.op_names()
-            )
-        } else {
-            format!(
-                "{protocol} serves no client operations (its data type is {}), so it takes no {}",
-                data_type.name,
-                op.name()
-            )
-        }
-    };
+    let not_ours = |op: OpKind| not_served(protocol, data_type, op);
     if let Some(w) = &s.workload {
         if !data_type.serves_clients() {
             errs.push(ScenarioError::new(

@@ -1397,6 +1397,8 @@ fn schema_property_names_are_the_serde_field_names() {
             expect: 1,
             new: 2,
         },
+        Op::Acquire { key: "k".into() },
+        Op::Release { key: "k".into() },
     ];
     let variants = schema["$defs"]["op"]["oneOf"]
         .as_array()
