@@ -346,30 +346,33 @@ impl OpMix {
 
     /// Every weight written, with its operation.
     pub fn given(&self) -> Vec<(OpKind, f64)> {
-        [
-            (OpKind::Read, self.read),
-            (OpKind::Write, self.write),
-            (OpKind::Cas, self.cas),
-            (OpKind::Acquire, self.acquire),
-            (OpKind::Release, self.release),
-        ]
-        .into_iter()
-        .filter_map(|(k, w)| w.map(|w| (k, w)))
-        .collect()
+        OpKind::ALL
+            .into_iter()
+            .filter_map(|k| self.get(k).map(|w| (k, w)))
+            .collect()
     }
 
     /// The weight written for `op` (`None`: left out).
     pub fn get(&self, op: OpKind) -> Option<f64> {
-        self.given().into_iter().find(|g| g.0 == op).map(|g| g.1)
+        match op {
+            OpKind::Read => self.read,
+            OpKind::Write => self.write,
+            OpKind::Cas => self.cas,
+            OpKind::Acquire => self.acquire,
+            OpKind::Release => self.release,
+            OpKind::Append => None,
+        }
     }
 
     /// The weight `op` has for clients of `data_type`: as written, 0 when left out of a
     /// written mix, the type's default when none is written.
     pub fn weight_of(&self, op: OpKind, data_type: &DataType) -> f64 {
-        self.weights(data_type)
-            .into_iter()
-            .find(|w| w.0 == op)
-            .map_or(0.0, |w| w.1)
+        if self.is_unset() {
+            let w = data_type.default_mix.iter().find(|w| w.0 == op);
+            w.map_or(0.0, |w| w.1)
+        } else {
+            self.get(op).unwrap_or(0.0)
+        }
     }
 
     /// Set the weight of `op`, writing out `data_type`'s default mix first if none is
@@ -401,23 +404,19 @@ impl OpMix {
 
     /// No weight written: the data type's default mix applies.
     pub fn is_unset(&self) -> bool {
-        self.given().is_empty()
+        OpKind::ALL.into_iter().all(|k| self.get(k).is_none())
     }
 
     /// The weights of `data_type`'s operations, in its order: those written (0 for an
     /// operation left out), or its default mix when none is.
     pub fn weights(&self, data_type: &DataType) -> Vec<(OpKind, f64)> {
-        let given = self.given();
-        if given.is_empty() {
+        if self.is_unset() {
             return data_type.default_mix.to_vec();
         }
         data_type
             .ops
             .iter()
-            .map(|o| {
-                let w = given.iter().find(|g| g.0 == *o).map_or(0.0, |g| g.1);
-                (*o, w)
-            })
+            .map(|o| (*o, self.get(*o).unwrap_or(0.0)))
             .collect()
     }
 }
