@@ -470,6 +470,13 @@ impl<P: Protocol> Sim<P> {
     /// Build a run of a validated scenario with `seed`.
     pub fn new(scenario: &Scenario, seed: u64) -> Result<Self, ScenarioError> {
         let params = params_of::<P>(scenario)?;
+        // Clients ask only for operations of the protocol's data type.
+        if let Some(e) = workload::check_clients(scenario, P::NAME, &P::DATA_TYPE)
+            .into_iter()
+            .next()
+        {
+            return Err(e);
+        }
         let n = scenario.n();
         let net = Network::new(scenario, Rng::derive(seed, 1));
         let lookahead = Network::min_latency(scenario);
@@ -513,7 +520,13 @@ impl<P: Protocol> Sim<P> {
             nemesis_active: false,
             nemesis_count: 0,
             client_stop: 0,
-            history: History::default(),
+            history: History {
+                events: Vec::new(),
+                // The protocol's client data type: what the history is checked as.
+                data_type: P::DATA_TYPE
+                    .serves_clients()
+                    .then(|| P::DATA_TYPE.name.to_string()),
+            },
             serving: Default::default(),
             metrics: Metrics::new(scenario.metrics_window_ms * MS),
             hash: StableHasher::new(),
@@ -565,7 +578,7 @@ impl<P: Protocol> Sim<P> {
         }
         if let Some(w) = &scenario.workload {
             let members = scenario.nodes.initial_members();
-            let mut gen = OpGen::new(w, Rng::derive(seed, 2));
+            let mut gen = OpGen::new(w, &P::DATA_TYPE, Rng::derive(seed, 2));
             sim.client_stop = w.stop_ms.map(|s| s * MS).unwrap_or_else(|| {
                 let c = scenario.checks.converge_after_ms * MS;
                 if c > 0 && sim.end > 2 * c {
@@ -1570,6 +1583,11 @@ impl<P: Protocol> Sim<P> {
     // ---- clients -------------------------------------------------------------------
 
     fn console(&mut self, node: NodeId, op: Op) {
+        if !P::DATA_TYPE.has(op.kind()) {
+            let why = workload::not_served(P::NAME, &P::DATA_TYPE, op.kind());
+            self.note(format!("console: {why}"));
+            return;
+        }
         let id = self.clients.len() as u32;
         let keys = self
             .scenario
@@ -2052,6 +2070,7 @@ impl<P: Protocol> Sim<P> {
                     Op::Read { .. } => value,
                     Op::Write { value, .. } => Some(*value),
                     Op::Cas { new, .. } => Some(*new),
+                    Op::Acquire { .. } | Op::Release { .. } => *slot,
                 };
             }
         }

@@ -354,6 +354,7 @@ mod tests {
                 // Still waiting at the end.
                 ev(1, EventType::Invoke, 600),
             ],
+            ..History::default()
         };
         let s = stalls(&h, 50 * MS, 700 * MS);
         let got: Vec<_> = s

@@ -491,7 +491,14 @@ pub fn check_history_of(
             why: "no client operations".into(),
         };
     }
-    match crate::check::check(history, crate::check::Model::CasRegister, out_of_time) {
+    // The data type the protocol declared (the engine records it); a history without
+    // one is a register's, as before data types were recorded.
+    let model = history
+        .data_type
+        .as_deref()
+        .and_then(crate::check::Model::from_name)
+        .unwrap_or(crate::check::Model::CasRegister);
+    match crate::check::check(history, model, out_of_time) {
         Ok(crate::check::Verdict::Linearizable) => Check::Passed,
         Ok(crate::check::Verdict::NotLinearizable(x)) => Check::Failed {
             detail: x.text.clone(),

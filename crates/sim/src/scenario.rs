@@ -7,7 +7,7 @@
 //! cannot say (node ids in range, times inside the run, probabilities in `[0, 1]`).
 
 use crate::expect::Expectation;
-use quorumlab_core::{NodeId, Op, Time, MS};
+use quorumlab_core::{DataType, NodeId, Op, OpKind, Time, MS};
 use serde::{Deserialize, Serialize};
 
 /// The scenario format version this build reads and writes.
@@ -281,8 +281,9 @@ pub struct WorkloadSpec {
     /// Operations per second per client (mean; think times are exponential).
     #[serde(default = "default_rate")]
     pub rate: f64,
-    /// Relative weights of the operations.
-    #[serde(default)]
+    /// Relative weights of the operations, which must be operations of the protocol's
+    /// client data type; left out: the data type's default mix.
+    #[serde(default, skip_serializing_if = "OpMix::is_unset")]
     pub mix: OpMix,
     /// Number of distinct keys (`k0`, `k1`, ...).
     #[serde(default = "default_keys")]
@@ -498,24 +499,109 @@ fn default_retries() -> u32 {
     3
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// Relative weights of the operations clients choose, by name. Only the operations of
+/// the protocol's client data type may be named ([`quorumlab_core::DataType`]); once
+/// one is written, the others weigh 0. None written: the data type's default mix.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OpMix {
-    #[serde(default)]
-    pub read: f64,
-    #[serde(default)]
-    pub write: f64,
-    #[serde(default)]
-    pub cas: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cas: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acquire: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release: Option<f64>,
 }
 
-impl Default for OpMix {
-    fn default() -> Self {
+impl OpMix {
+    /// The register's mix (read 0.5, write 0.4, cas 0.1) written out.
+    pub fn register(read: f64, write: f64, cas: f64) -> OpMix {
         OpMix {
-            read: 0.5,
-            write: 0.4,
-            cas: 0.1,
+            read: Some(read),
+            write: Some(write),
+            cas: Some(cas),
+            ..OpMix::default()
         }
+    }
+
+    /// Every weight written, with its operation.
+    pub fn given(&self) -> Vec<(OpKind, f64)> {
+        OpKind::ALL
+            .into_iter()
+            .filter_map(|k| self.get(k).map(|w| (k, w)))
+            .collect()
+    }
+
+    /// The weight written for `op` (`None`: left out).
+    pub fn get(&self, op: OpKind) -> Option<f64> {
+        match op {
+            OpKind::Read => self.read,
+            OpKind::Write => self.write,
+            OpKind::Cas => self.cas,
+            OpKind::Acquire => self.acquire,
+            OpKind::Release => self.release,
+            OpKind::Append => None,
+        }
+    }
+
+    /// The weight `op` has for clients of `data_type`: as written, 0 when left out of a
+    /// written mix, the type's default when none is written.
+    pub fn weight_of(&self, op: OpKind, data_type: &DataType) -> f64 {
+        if self.is_unset() {
+            let w = data_type.default_mix.iter().find(|w| w.0 == op);
+            w.map_or(0.0, |w| w.1)
+        } else {
+            self.get(op).unwrap_or(0.0)
+        }
+    }
+
+    /// Set the weight of `op`, writing out `data_type`'s default mix first if none is
+    /// written (so the others keep their weights).
+    pub fn set(&mut self, op: OpKind, weight: f64, data_type: &DataType) {
+        if self.is_unset() {
+            for (o, w) in data_type.default_mix {
+                if let Some(slot) = self.slot(*o) {
+                    *slot = Some(*w);
+                }
+            }
+        }
+        if let Some(slot) = self.slot(op) {
+            *slot = Some(weight);
+        }
+    }
+
+    /// The field of `op` (append has none: no data type serves it to clients yet).
+    fn slot(&mut self, op: OpKind) -> Option<&mut Option<f64>> {
+        match op {
+            OpKind::Read => Some(&mut self.read),
+            OpKind::Write => Some(&mut self.write),
+            OpKind::Cas => Some(&mut self.cas),
+            OpKind::Acquire => Some(&mut self.acquire),
+            OpKind::Release => Some(&mut self.release),
+            OpKind::Append => None,
+        }
+    }
+
+    /// No weight written: the data type's default mix applies.
+    pub fn is_unset(&self) -> bool {
+        OpKind::ALL.into_iter().all(|k| self.get(k).is_none())
+    }
+
+    /// The weights of `data_type`'s operations, in its order: those written (0 for an
+    /// operation left out), or its default mix when none is.
+    pub fn weights(&self, data_type: &DataType) -> Vec<(OpKind, f64)> {
+        if self.is_unset() {
+            return data_type.default_mix.to_vec();
+        }
+        data_type
+            .ops
+            .iter()
+            .map(|o| (*o, self.get(*o).unwrap_or(0.0)))
+            .collect()
     }
 }
 
@@ -1378,16 +1464,16 @@ impl Scenario {
                     ),
                 ));
             }
-            let m = &w.mix;
-            for (name, v) in [("read", m.read), ("write", m.write), ("cas", m.cas)] {
-                if !(v >= 0.0 && v.is_finite()) {
+            let given = w.mix.given();
+            for (op, v) in &given {
+                if !(*v >= 0.0 && v.is_finite()) {
                     e2.push(ScenarioError::new(
-                        format!("workload.mix.{name}"),
+                        format!("workload.mix.{}", op.name()),
                         format!("{v} must be a weight of 0 or more"),
                     ));
                 }
             }
-            if m.read + m.write + m.cas <= 0.0 {
+            if !given.is_empty() && given.iter().map(|g| g.1).sum::<f64>() <= 0.0 {
                 e2.push(ScenarioError::new(
                     "workload.mix",
                     "at least one operation needs a weight above 0",
@@ -1655,6 +1741,7 @@ impl Scenario {
         if let Err(e) = crate::registry::check_params(self) {
             errs.push(e);
         }
+        errs.extend(crate::registry::check_clients(self));
         for (i, x) in self.expect.iter().enumerate() {
             for (field, message) in x.kind.problems(self.duration_ms, n, has_leader) {
                 errs.push(ScenarioError::new(format!("expect[{i}].{field}"), message));

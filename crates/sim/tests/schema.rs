@@ -1148,7 +1148,7 @@ fn full() -> Scenario {
             clients: 2,
             attach: vec![0, 0],
             rate: 3.0,
-            mix: OpMix::default(),
+            mix: OpMix::register(0.5, 0.4, 0.1),
             keys: 3,
             timeout_ms: 100,
             retries: 1,
@@ -1351,12 +1351,21 @@ fn schema_property_names_are_the_serde_field_names() {
         (&schema["$defs"]["node"], &v["nodes"][1]),
         (&schema["$defs"]["link"], &v["links"][0]),
         (&schema["$defs"]["workload"], &v["workload"]),
-        (&schema["$defs"]["op_mix"], &v["workload"]["mix"]),
         (&schema["$defs"]["nemesis"], &v["nemesis"]),
     ];
     for (def, inst) in pairs {
         assert_eq!(schema_keys(&schema, def), keys(inst), "fields of {inst}");
     }
+    // A mix names the operations of every data type a protocol can declare.
+    let mut ops: Vec<String> = quorumlab_core::DataType::ALL
+        .iter()
+        .flat_map(|d| d.ops.iter().map(|o| o.name().to_string()))
+        .collect();
+    ops.sort();
+    ops.dedup();
+    let mut mix_keys = schema_keys(&schema, &schema["$defs"]["op_mix"]);
+    mix_keys.sort();
+    assert_eq!(mix_keys, ops, "the operations a mix may name");
     // Every fault type, and nothing else, has a variant in the schema.
     let mut types: Vec<String> = Vec::new();
     for f in v["faults"].as_array().expect("faults") {
@@ -1409,6 +1418,8 @@ fn schema_property_names_are_the_serde_field_names() {
             expect: 1,
             new: 2,
         },
+        Op::Acquire { key: "k".into() },
+        Op::Release { key: "k".into() },
     ];
     let variants = schema["$defs"]["op"]["oneOf"]
         .as_array()

@@ -243,6 +243,7 @@ impl Protocol for PrimaryBackup {
         "replication without consensus: sync, semi-sync, async and chain, with a view service";
     const PARAMS: &'static [crate::ParamSpec] = params::PB_PARAMS;
     const HAS_LEADER: bool = true;
+    const DATA_TYPE: crate::DataType = crate::DataType::CAS_REGISTER;
     type Params = PbParams;
     type Msg = PbMsg;
     type Disk = PbDisk;

@@ -1217,6 +1217,7 @@ impl Progress {
 impl Protocol for Raft {
     const NAME: &'static str = "raft";
     const SUMMARY: &'static str = "consensus";
+    const DATA_TYPE: crate::DataType = crate::DataType::CAS_REGISTER;
     const PARAMS: &'static [crate::ParamSpec] = params::RAFT_PARAMS;
     const HAS_LEADER: bool = true;
 
