@@ -51,6 +51,17 @@ pub fn post_to_parent(v: &Value) {
     imp::post_to_parent(v)
 }
 
+/// The page is the embeddable widget: commands only from the parent window, and if
+/// `origins` is not empty only from those origins (events go only to them too).
+pub fn set_embed_policy(origins: &[String]) {
+    imp::set_embed_policy(origins)
+}
+
+/// Force the light or dark colours (`None`: the reader's preference).
+pub fn set_theme(theme: Option<&str>) {
+    imp::set_theme(theme)
+}
+
 /// Expose a number to scripts and tests as `window[name]`.
 pub fn set_global(name: &str, v: f64) {
     imp::set_global(name, v)
@@ -80,6 +91,24 @@ mod imp {
     use yew::Callback;
 
     pub type Rect = (f64, f64, f64, f64);
+
+    thread_local! {
+        /// `Some(origins)` in the widget (see `set_embed_policy`).
+        static EMBED: std::cell::RefCell<Option<Vec<String>>> = const { std::cell::RefCell::new(None) };
+    }
+
+    pub fn set_embed_policy(origins: &[String]) {
+        EMBED.with(|e| *e.borrow_mut() = Some(origins.to_vec()));
+    }
+
+    pub fn set_theme(theme: Option<&str>) {
+        let root = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.document_element());
+        if let (Some(root), Some(t)) = (root, theme) {
+            let _ = root.set_attribute("data-theme", t);
+        }
+    }
 
     pub fn now_ms() -> f64 {
         web_sys::window()
@@ -159,7 +188,14 @@ mod imp {
         let Ok(js) = js_sys::JSON::parse(&v.to_string()) else {
             return;
         };
-        let _ = p.post_message(&js, "*");
+        // A widget told its readers' origins speaks only to them.
+        let origins = EMBED.with(|e| e.borrow().clone()).unwrap_or_default();
+        if origins.is_empty() {
+            let _ = p.post_message(&js, "*");
+        }
+        for o in &origins {
+            let _ = p.post_message(&js, o);
+        }
     }
 
     pub fn confirm(text: &str) -> bool {
@@ -261,14 +297,20 @@ mod imp {
                     // Only the embedding page or this page itself may drive the playground;
                     // anyone else is ignored without an answer.
                     let Some(w) = web_sys::window() else { return };
+                    // The widget: only its parent, from an allowed origin if any are named.
+                    let embed = EMBED.with(|e| e.borrow().clone());
                     let from_ok = match e.source() {
                         Some(src) => {
                             let src: JsValue = src.into();
-                            js_sys::Object::is(&src, &w)
-                                || w.parent()
-                                    .ok()
-                                    .flatten()
-                                    .is_some_and(|p| js_sys::Object::is(&src, &p))
+                            let from_parent =
+                                parent().is_some_and(|p| js_sys::Object::is(&src, &p));
+                            match &embed {
+                                None => from_parent || js_sys::Object::is(&src, &w),
+                                Some(origins) => {
+                                    from_parent
+                                        && (origins.is_empty() || origins.contains(&e.origin()))
+                                }
+                            }
                         }
                         None => false,
                     };
@@ -376,6 +418,8 @@ mod imp {
     pub fn clear_fragment() {}
     pub fn copy_text(_text: &str) {}
     pub fn post_to_parent(_v: &Value) {}
+    pub fn set_embed_policy(_origins: &[String]) {}
+    pub fn set_theme(_theme: Option<&str>) {}
     pub fn set_global(_name: &str, _v: f64) {}
     pub fn confirm(_text: &str) -> bool {
         true

@@ -116,6 +116,8 @@ pub enum Msg {
     Hash(String),
     /// The Web Worker run moved on, ended or failed.
     Workers(WorkerStatus),
+    /// The Embed dialog opened (with its choices), changed or closed.
+    EmbedForm(Option<super::embed_view::Form>),
 }
 
 pub struct Drag {
@@ -197,6 +199,10 @@ pub struct Playground {
     worker_trace_sent: bool,
     /// The time the workers were last asked for their nodes' views.
     views_asked_at: Option<Time>,
+    /// The page is the embeddable widget (`?embed=1`), with these options.
+    pub embed: Option<super::embed_view::Options>,
+    /// The Embed dialog, when open.
+    pub embed_form: Option<super::embed_view::Form>,
 }
 
 /// A node's role as drawn: the protocol's label, or its status when it is not running.
@@ -281,6 +287,7 @@ impl Playground {
         if st.done && !self.worker_trace_sent {
             self.worker_trace_sent = true;
             browser::post_to_parent(&embed::trace(&st.trace_hash));
+            self.post_finished(&st.trace_hash);
         }
         self.worker_status = Some(st);
     }
@@ -465,9 +472,17 @@ impl Playground {
         };
         browser::post_to_parent(&embed::time(self.now_ms_sim()));
         let now_roles = roles(&self.session);
+        let views = e.views();
         for (i, r) in now_roles.iter().enumerate() {
             if self.roles.get(i) != Some(r) {
                 browser::post_to_parent(&embed::role(i as NodeId, &r.0, r.1));
+                let leads = views.get(i).and_then(|v| v.as_ref()).is_some_and(|v| {
+                    v.role.kind == quorumlab_core::RoleKind::Leader
+                        && e.status().get(i) == Some(&Status::Up)
+                });
+                if leads {
+                    browser::post_to_parent(&embed::leader(i as NodeId, r.1, self.now_ms_sim()));
+                }
             }
         }
         self.roles = now_roles;
@@ -487,7 +502,9 @@ impl Playground {
             }
             if !self.trace_sent && self.runtime == Runtime::Inline {
                 self.trace_sent = true;
-                browser::post_to_parent(&embed::trace(&format!("{:016x}", e.trace_hash())));
+                let hash = format!("{:016x}", e.trace_hash());
+                browser::post_to_parent(&embed::trace(&hash));
+                self.post_finished(&hash);
             }
         }
         if let Some((_, other)) = self.compare.as_mut() {
@@ -496,7 +513,20 @@ impl Playground {
         self.count_attempt();
     }
 
-    fn share_link(&self) -> String {
+    /// The run ended: its summary and trace hash to the embedding page.
+    fn post_finished(&self, hash: &str) {
+        if let Some(e) = self.session.engine() {
+            let v = e.violation().map(|v| v.invariant.clone());
+            browser::post_to_parent(&embed::finished(
+                hash,
+                self.now_ms_sim(),
+                &e.total(),
+                v.as_deref(),
+            ));
+        }
+    }
+
+    pub fn share_link(&self) -> String {
         let mut s = self.session.scenario().clone();
         if let Some(c) = s.challenge.as_mut() {
             // The link carries the attempt and how many came before it.
@@ -549,6 +579,7 @@ impl Playground {
                     .collect(),
             }),
             Command::Heal => self.act(FaultKind::Heal),
+            Command::Op(node, op) => self.act(FaultKind::Client { node, op }),
         };
     }
 }
@@ -559,6 +590,10 @@ impl Component for Playground {
 
     fn create(ctx: &Context<Self>) -> Self {
         let (mut scenario, error) = initial();
+        let embedded = super::embed_view::from_query(&browser::query());
+        if let Some(seed) = embedded.as_ref().and_then(|(o, _)| o.seed) {
+            scenario.seed = seed;
+        }
         if let Some(q) = quorumlab_sim::cost::question(&scenario) {
             if !browser::confirm(&q) {
                 scenario = gallery::default_scenario();
@@ -632,6 +667,8 @@ impl Component for Playground {
             worker_status: None,
             worker_trace_sent: false,
             views_asked_at: None,
+            embed: None,
+            embed_form: None,
         };
         let query = browser::query();
         let mut settings = Vec::new();
@@ -642,8 +679,14 @@ impl Component for Playground {
         if let Err(e) = crate::run_status::lane_kib_from_query(&query) {
             settings.push(e);
         }
+        if let Some((o, errors)) = embedded {
+            super::embed_view::start(&mut p, &o);
+            settings.extend(errors);
+            p.embed = Some(o);
+        }
         if !settings.is_empty() {
-            p.error = Some(settings.join("\n"));
+            let prev = p.error.take().into_iter();
+            p.error = Some(prev.chain(settings).collect::<Vec<_>>().join("\n"));
         }
         if p.runtime == Runtime::Workers {
             match Mirror::start(
@@ -663,11 +706,22 @@ impl Component for Playground {
             });
             p.playing = false;
         }
-        browser::post_to_parent(&embed::ready());
+        if let (Some(_), Some(e)) = (&p.embed, &p.error) {
+            // A bad link or option: said in the frame and to the embedding page.
+            browser::post_to_parent(&embed::error(e));
+        }
+        let s = p.session.scenario();
+        browser::post_to_parent(&embed::ready(&s.name, s.n(), s.seed));
         p
     }
 
     fn update(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
+        if let Some(o) = &self.embed {
+            if !super::embed_view::allows(o, &msg) {
+                return false;
+            }
+        }
+        let before = self.session.now();
         match msg {
             Msg::Frame(ts) => {
                 if !self.playing {
@@ -701,6 +755,10 @@ impl Component for Playground {
                     browser::set_global("__quorumlab_running_ms", now);
                 }
                 self.after_time();
+                if let Some(o) = &self.embed {
+                    ctx.link()
+                        .send_message_batch(super::embed_view::after_frame(o, self, before));
+                }
             }
             Msg::TogglePlay => {
                 return Component::update(
@@ -979,10 +1037,7 @@ impl Component for Playground {
             Msg::Message(Ok(v)) => {
                 // Our own event kinds (from a page that forwards them back) are not commands.
                 let ty = v.get("type").and_then(Value::as_str).unwrap_or("");
-                if matches!(
-                    ty,
-                    "ready" | "time" | "role" | "violation" | "trace" | "error"
-                ) {
+                if embed::EVENTS.contains(&ty) {
                     return false;
                 }
                 match embed::parse(&v, self.session.scenario().n()) {
@@ -1012,6 +1067,7 @@ impl Component for Playground {
             }
             Msg::ShowJson(b) => self.show_json = b,
             Msg::Workers(st) => self.on_workers(st),
+            Msg::EmbedForm(f) => self.embed_form = f,
             Msg::CheckNow => {
                 if let Some(e) = self.session.engine() {
                     self.asked = Some(e.now());
@@ -1029,6 +1085,13 @@ impl Component for Playground {
                         self.verdict_at = o.at;
                         self.anomalies = o.anomalies;
                         self.anomaly_sel = None;
+                        for a in self.anomalies.list.iter().take(20) {
+                            browser::post_to_parent(&embed::anomaly(
+                                a.kind.name(),
+                                a.at_ms,
+                                &a.detail,
+                            ));
+                        }
                         self.count_attempt();
                     }
                     Ok(_) => {}
@@ -1071,7 +1134,10 @@ impl Component for Playground {
     }
 
     fn view(&self, ctx: &Context<Self>) -> Html {
-        views::page(self, ctx)
+        match &self.embed {
+            Some(o) => super::embed_view::page(self, ctx, o),
+            None => views::page(self, ctx),
+        }
     }
 }
 
