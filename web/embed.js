@@ -8,6 +8,7 @@
 // data-readonly, data-autoplay, data-speed, data-start-ms, ...; see docs/embedding.md).
 // Each iframe loads when it is about to scroll into view, and each runs on its own.
 // A link that is not one leaves a message in the div; the host page is never broken.
+// The playground loads it too, for its Embed dialog (the snippets for the run on screen).
 (function () {
   'use strict';
   // Attributes that are the div's own, not options of the widget.
@@ -93,7 +94,98 @@
     });
   }
 
-  window.quorumlabEmbed = { scan: scan };
+  // The playground's own Embed dialog: it leaves the run's share link in
+  // [data-quorumlab-builder]; the choices and the snippets are made here.
+  var PANELS = ['log', 'spacetime', 'console', 'cap', 'node', 'lesson'];
+
+  function snippets(link, o) {
+    var page = link.split('#')[0].split('?')[0];
+    var frag = link.split('#')[1] || '';
+    var dir = page.slice(0, page.lastIndexOf('/') + 1);
+    var opts = [];
+    if (o.panels.length) opts.push(['panels', o.panels.join(',')]);
+    if (o.readonly) opts.push(['readonly', '1']);
+    if (!o.autoplay) opts.push(['autoplay', '0']);
+    var query = opts.map(function (kv) { return '&' + kv[0] + '=' + kv[1]; }).join('');
+    var data = opts.map(function (kv) { return ' data-' + kv[0] + '="' + kv[1] + '"'; }).join('');
+    var title = o.title.replace(/[<>&"]/g, ' ');
+    return {
+      iframe: '<iframe src="' + page + '?embed=1' + query + '#' + frag + '" width="100%" height="' + o.height +
+        '" style="border:0" loading="lazy" title="quorumlab: ' + title + '"></iframe>',
+      script: '<div data-quorumlab="' + page + '#' + frag + '" data-height="' + o.height + '"' + data + '></div>\n' +
+        '<script src="' + dir + 'embed.js" defer></' + 'script>',
+    };
+  }
+
+  function el(tag, props, kids) {
+    var e = document.createElement(tag);
+    for (var k in props) {
+      if (k.indexOf('data-') === 0 || k === 'for' || k === 'aria-label') e.setAttribute(k, props[k]);
+      else e[k] = props[k];
+    }
+    (kids || []).forEach(function (c) { e.append(c); });
+    return e;
+  }
+
+  function builder(slot) {
+    slot.setAttribute('data-built', '1');
+    var link = slot.getAttribute('data-quorumlab-builder');
+    var title = (document.querySelector('.ql-scn') || {}).textContent || 'a simulation';
+    var o = { panels: [], readonly: true, autoplay: true, height: 420, title: title };
+    var out = {};
+    function box(label, on, change) {
+      var input = el('input', { type: 'checkbox', checked: on });
+      input.addEventListener('change', function () { change(input.checked); update(); });
+      return el('label', { className: 'ql-check' }, [input, ' ' + label]);
+    }
+    function snippet(label, id) {
+      var area = el('textarea', { id: id, readOnly: true, rows: 3, 'data-testid': id });
+      var copy = el('button', { type: 'button', textContent: 'Copy' });
+      copy.addEventListener('click', function () {
+        area.select();
+        if (navigator.clipboard) navigator.clipboard.writeText(area.value).catch(function () {});
+      });
+      out[id] = area;
+      return el('div', { className: 'ql-snippet' }, [el('label', { for: id, textContent: label }), area, copy]);
+    }
+    function update() {
+      var s = snippets(link, o);
+      out['embed-iframe'].value = s.iframe;
+      out['embed-script'].value = s.script;
+    }
+    var height = el('input', { type: 'number', min: 200, max: 3000, step: 20, value: 420, 'aria-label': 'height in pixels' });
+    height.addEventListener('input', function () {
+      var h = parseInt(height.value, 10);
+      if (h >= 200 && h <= 3000) { o.height = h; update(); }
+    });
+    slot.append(
+      el('p', {}, [el('strong', { textContent: 'Embed this run' }), ' in course notes or a blog: paste one of these.']),
+      el('div', { className: 'ql-row' }, ['panels:'].concat(PANELS.map(function (p) {
+        return box(p, false, function (on) {
+          o.panels = PANELS.filter(function (q) { return q === p ? on : o.panels.indexOf(q) >= 0; });
+        });
+      }))),
+      el('div', { className: 'ql-row' }, [
+        box('read-only (faults still work)', true, function (on) { o.readonly = on; }),
+        box('play on load', true, function (on) { o.autoplay = on; }),
+        el('label', {}, ['height ', height, ' px']),
+      ]),
+      snippet('iframe', 'embed-iframe'),
+      snippet('script (lazy, several per page)', 'embed-script'));
+    update();
+  }
+
+  function builders() {
+    document.querySelectorAll('[data-quorumlab-builder]:not([data-built])').forEach(builder);
+  }
+  // The dialog appears on the next render after the Embed button's click.
+  document.addEventListener('click', function (e) {
+    if (e.target.closest && e.target.closest('[data-testid="embed-open"]')) {
+      [0, 50, 200].forEach(function (ms) { setTimeout(builders, ms); });
+    }
+  });
+
+  window.quorumlabEmbed = { scan: scan, snippets: snippets };
   if (document.readyState === 'loading') {
     document.addEventListener('DOMContentLoaded', function () { scan(); });
   } else {

@@ -46,8 +46,8 @@ pub fn copy_text(text: &str) {
     imp::copy_text(text)
 }
 
-/// Send an event to the embedding page, if any.
-pub fn post_to_parent(v: &Value) {
+/// Send an event (JSON text) to the embedding page, if any.
+pub fn post_to_parent(v: &str) {
     imp::post_to_parent(v)
 }
 
@@ -183,9 +183,9 @@ mod imp {
         }
     }
 
-    pub fn post_to_parent(v: &Value) {
+    pub fn post_to_parent(v: &str) {
         let Some(p) = parent() else { return };
-        let Ok(js) = js_sys::JSON::parse(&v.to_string()) else {
+        let Ok(js) = js_sys::JSON::parse(v) else {
             return;
         };
         // A widget told its readers' origins speaks only to them.
@@ -417,7 +417,7 @@ mod imp {
     }
     pub fn clear_fragment() {}
     pub fn copy_text(_text: &str) {}
-    pub fn post_to_parent(_v: &Value) {}
+    pub fn post_to_parent(_v: &str) {}
     pub fn set_embed_policy(_origins: &[String]) {}
     pub fn set_theme(_theme: Option<&str>) {}
     pub fn set_global(_name: &str, _v: f64) {}

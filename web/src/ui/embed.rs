@@ -217,35 +217,86 @@ pub const EVENTS: &[&str] = &[
     "error",
 ];
 
-fn event(mut v: Value) -> Value {
-    v["api"] = json!(API);
-    v
+/// A JSON string (events are written as text: building `Value` maps cost the bundle
+/// kilobytes).
+fn q(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
 }
 
-pub fn ready(scenario: &str, nodes: usize, seed: u64) -> Value {
-    event(json!({"type": "ready", "scenario": scenario, "nodes": nodes, "seed": seed}))
+/// A JSON number (`null` for what JSON cannot hold).
+fn num(x: f64) -> String {
+    if x.is_finite() {
+        format!("{x}")
+    } else {
+        "null".into()
+    }
 }
 
-pub fn time(ms: f64) -> Value {
-    event(json!({"type": "time", "time": ms}))
+/// One event: its type and its other fields, already JSON.
+fn event(ty: &str, fields: &[(&str, String)]) -> String {
+    let mut out = format!("{{\"type\":\"{ty}\",\"api\":{API}");
+    for (k, v) in fields {
+        out.push_str(&format!(",\"{k}\":{v}"));
+    }
+    out.push('}');
+    out
 }
 
-pub fn role(node: NodeId, role: &str, term: u64) -> Value {
-    event(json!({"type": "role", "node": node, "role": role, "term": term}))
+pub fn ready(scenario: &str, nodes: usize, seed: u64) -> String {
+    event(
+        "ready",
+        &[
+            ("scenario", q(scenario)),
+            ("nodes", nodes.to_string()),
+            ("seed", seed.to_string()),
+        ],
+    )
+}
+
+pub fn time(ms: f64) -> String {
+    event("time", &[("time", num(ms))])
+}
+
+pub fn role(node: NodeId, role: &str, term: u64) -> String {
+    event(
+        "role",
+        &[
+            ("node", node.to_string()),
+            ("role", q(role)),
+            ("term", term.to_string()),
+        ],
+    )
 }
 
 /// A node became its protocol's leader (or primary) at `term`.
-pub fn leader(node: NodeId, term: u64, time_ms: f64) -> Value {
-    event(json!({"type": "leader", "node": node, "term": term, "time": time_ms}))
+pub fn leader(node: NodeId, term: u64, time_ms: f64) -> String {
+    event(
+        "leader",
+        &[
+            ("node", node.to_string()),
+            ("term", term.to_string()),
+            ("time", num(time_ms)),
+        ],
+    )
 }
 
-pub fn violation(invariant: &str, detail: &str) -> Value {
-    event(json!({"type": "violation", "invariant": invariant, "detail": detail}))
+pub fn violation(invariant: &str, detail: &str) -> String {
+    event(
+        "violation",
+        &[("invariant", q(invariant)), ("detail", q(detail))],
+    )
 }
 
 /// An anomaly the end-of-run analysis found (lost write, stale read, split brain...).
-pub fn anomaly(kind: &str, at_ms: f64, detail: &str) -> Value {
-    event(json!({"type": "anomaly", "kind": kind, "time": at_ms, "detail": detail}))
+pub fn anomaly(kind: &str, at_ms: f64, detail: &str) -> String {
+    event(
+        "anomaly",
+        &[
+            ("kind", q(kind)),
+            ("time", num(at_ms)),
+            ("detail", q(detail)),
+        ],
+    )
 }
 
 /// The run reached its end: its trace hash and a summary of what clients saw.
@@ -254,22 +305,34 @@ pub fn finished(
     time_ms: f64,
     t: &quorumlab_sim::metrics::WindowReport,
     violation: Option<&str>,
-) -> Value {
+) -> String {
+    let summary = format!(
+        "{{\"ok\":{},\"fail\":{},\"info\":{},\"availability\":{},\"messages\":{},\"dropped\":{},\"p99_ms\":{},\"violation\":{}}}",
+        t.ok,
+        t.fail,
+        t.info,
+        num(t.availability),
+        t.messages,
+        t.dropped,
+        t.p99_ms.map_or("null".into(), num),
+        violation.map_or("null".into(), q)
+    );
     event(
-        json!({"type": "finished", "trace_hash": hash, "time": time_ms, "summary": {
-            "ok": t.ok, "fail": t.fail, "info": t.info, "availability": t.availability,
-            "messages": t.messages, "dropped": t.dropped, "p99_ms": t.p99_ms,
-            "violation": violation,
-        }}),
+        "finished",
+        &[
+            ("trace_hash", q(hash)),
+            ("time", num(time_ms)),
+            ("summary", summary),
+        ],
     )
 }
 
-pub fn trace(hash: &str) -> Value {
-    event(json!({"type": "trace", "hash": hash}))
+pub fn trace(hash: &str) -> String {
+    event("trace", &[("hash", q(hash))])
 }
 
-pub fn error(message: &str) -> Value {
-    event(json!({"type": "error", "message": message}))
+pub fn error(message: &str) -> String {
+    event("error", &[("message", q(message))])
 }
 
 #[cfg(test)]
@@ -341,6 +404,24 @@ mod tests {
         assert!(parse(&json!({"type":"partition","groups":[[0,9]]}), 5).is_err());
         assert!(parse(&json!({"type":"partition","groups":3}), 5).is_err());
         assert!(parse(&json!({"type":"nope"}), 5).is_err());
+        // Events are JSON, with the API version.
+        let v: Value = serde_json::from_str(&error("a \"b\"\n")).unwrap();
+        assert_eq!(
+            v,
+            json!({"type": "error", "api": API, "message": "a \"b\"\n"})
+        );
+        let t = quorumlab_sim::metrics::WindowReport {
+            ok: 3,
+            availability: 0.5,
+            ..Default::default()
+        };
+        let v: Value = serde_json::from_str(&finished("ab", 1.5, &t, Some("x"))).unwrap();
+        assert_eq!(v["summary"]["ok"], 3);
+        assert_eq!(v["summary"]["availability"], 0.5);
+        assert_eq!(v["summary"]["p99_ms"], Value::Null);
+        assert_eq!(v["time"], 1.5);
+        let v: Value = serde_json::from_str(&time(f64::NAN)).unwrap();
+        assert_eq!(v["time"], Value::Null);
         assert_eq!(
             parse(
                 &json!({"type":"op","node":1,"op":"write","key":"x","value":3}),

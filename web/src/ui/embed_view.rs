@@ -102,17 +102,96 @@ fn unescape(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn flag(k: &str, v: &str) -> Result<bool, String> {
+fn flag(v: &str) -> Option<bool> {
     match v {
-        "" | "1" | "true" | "yes" | "on" => Ok(true),
-        "0" | "false" | "no" | "off" => Ok(false),
-        _ => Err(format!("{k}={v}: use {k}=1 or {k}=0")),
+        "" | "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
     }
 }
 
-fn millis(k: &str, v: &str) -> Result<u64, String> {
-    v.parse::<u64>()
-        .map_err(|_| format!("{k}={v}: give simulated milliseconds, a whole number"))
+/// Each option and what a good value is (for the message about a bad one).
+const HINTS: &[(&str, &str)] = &[
+    (
+        "panels",
+        "a comma-separated list of log, spacetime, console, cap, node, lesson",
+    ),
+    ("theme", "light, dark or auto"),
+    ("autoplay", "1 or 0"),
+    ("loop", "1 or 0"),
+    ("controls", "1 or 0"),
+    ("readonly", "1 (no editing), all (no faults either) or 0"),
+    ("speed", "simulated milliseconds per second, 1 to 100000"),
+    ("start_ms", "simulated milliseconds, a whole number"),
+    ("stop_ms", "simulated milliseconds, a whole number"),
+    ("seed", "a whole number"),
+    (
+        "allow_origins",
+        "comma-separated origins such as https://example.org",
+    ),
+    // Read elsewhere (`workers::runtime_from_query`, `run_status`), named there.
+    ("runtime", ""),
+    ("lane_kib", ""),
+    ("embed", ""),
+];
+
+/// Set option `k` to `v`; `None` if the value is not one.
+fn set(o: &mut Options, k: &str, v: &str) -> Option<()> {
+    let ms = || v.parse::<u64>().ok();
+    match k {
+        "panels" => {
+            let mut ps = Vec::new();
+            for p in v.split(',').filter(|p| !p.is_empty()) {
+                ps.push(PANELS.iter().find(|(n, _)| *n == p)?.1);
+            }
+            o.panels = ps;
+        }
+        "theme" => {
+            o.theme = match v {
+                "light" => Some("light"),
+                "dark" => Some("dark"),
+                "auto" | "" => None,
+                _ => return None,
+            }
+        }
+        "autoplay" => o.autoplay = flag(v)?,
+        "loop" => o.looped = flag(v)?,
+        "controls" => o.controls = flag(v)?,
+        "readonly" => {
+            o.readonly = match (v, flag(v)) {
+                ("all", _) => ReadOnly::All,
+                (_, Some(true)) => ReadOnly::Edits,
+                (_, Some(false)) => ReadOnly::No,
+                _ => return None,
+            }
+        }
+        "speed" => {
+            o.speed = Some(
+                v.parse::<f64>()
+                    .ok()
+                    .filter(|s| (1.0..=100_000.0).contains(s))?,
+            )
+        }
+        "start_ms" => o.start_ms = Some(ms()?),
+        "stop_ms" => o.stop_ms = Some(ms()?),
+        "seed" => o.seed = Some(ms()?),
+        "allow_origins" => {
+            let list: Vec<String> = v
+                .split([',', ' '])
+                .filter(|x| !x.is_empty())
+                .map(|x| x.trim_end_matches('/').to_string())
+                .collect();
+            if !list
+                .iter()
+                .all(|x| x.starts_with("https://") || x.starts_with("http://"))
+            {
+                return None;
+            }
+            o.allow_origins = list;
+        }
+        _ => {}
+    }
+    Some(())
 }
 
 /// Read the widget's options from a query string (without `?`). `None` when the page is
@@ -127,88 +206,22 @@ pub fn from_query(query: &str) -> Option<(Options, Vec<String>)> {
             (unescape(k), unescape(v))
         })
         .collect();
-    let on = pairs
+    if !pairs
         .iter()
-        .find(|(k, _)| k == "embed")
-        .is_some_and(|(_, v)| flag("embed", v).unwrap_or(true));
-    if !on {
+        .any(|(k, v)| k == "embed" && flag(v) != Some(false))
+    {
         return None;
     }
     let mut o = Options::default();
     let mut errors = Vec::new();
     for (k, v) in &pairs {
-        let r: Result<(), String> = match k.as_str() {
-            // Read elsewhere (`workers::runtime_from_query`, `run_status`).
-            "embed" | "runtime" | "lane_kib" => Ok(()),
-            "panels" => v
-                .split(',')
-                .filter(|p| !p.is_empty())
-                .map(|p| {
-                    PANELS
-                        .iter()
-                        .find(|(n, _)| *n == p)
-                        .map(|(_, x)| *x)
-                        .ok_or_else(|| {
-                            let names: Vec<&str> = PANELS.iter().map(|(n, _)| *n).collect();
-                            format!("panels: `{p}` is not a panel ({})", names.join(", "))
-                        })
-                })
-                .collect::<Result<Vec<_>, _>>()
-                .map(|ps| o.panels = ps),
-            "theme" => match v.as_str() {
-                "light" => Ok(Some("light")),
-                "dark" => Ok(Some("dark")),
-                "auto" | "" => Ok(None),
-                _ => Err(format!("theme={v}: use light, dark or auto")),
-            }
-            .map(|t| o.theme = t),
-            "autoplay" => flag(k, v).map(|b| o.autoplay = b),
-            "loop" => flag(k, v).map(|b| o.looped = b),
-            "controls" => flag(k, v).map(|b| o.controls = b),
-            "readonly" => match v.as_str() {
-                "all" => Ok(ReadOnly::All),
-                _ => flag("readonly", v)
-                    .map(|b| if b { ReadOnly::Edits } else { ReadOnly::No })
-                    .map_err(|e| format!("{e} (or readonly=all: no faults either)")),
-            }
-            .map(|r| o.readonly = r),
-            "speed" => v
-                .parse::<f64>()
-                .ok()
-                .filter(|s| s.is_finite() && *s > 0.0 && *s <= 100_000.0)
-                .map(|s| o.speed = Some(s))
-                .ok_or_else(|| {
-                    format!("speed={v}: give simulated milliseconds per second (1 to 100000)")
-                }),
-            "start_ms" => millis(k, v).map(|t| o.start_ms = Some(t)),
-            "stop_ms" => millis(k, v).map(|t| o.stop_ms = Some(t)),
-            "seed" => v
-                .parse::<u64>()
-                .map(|s| o.seed = Some(s))
-                .map_err(|_| format!("seed={v}: give a whole number")),
-            "allow_origins" => {
-                let list: Vec<String> = v
-                    .split([',', ' '])
-                    .filter(|x| !x.is_empty())
-                    .map(|x| x.trim_end_matches('/').to_string())
-                    .collect();
-                match list
-                    .iter()
-                    .find(|x| !(x.starts_with("https://") || x.starts_with("http://")))
-                {
-                    Some(bad) => Err(format!(
-                        "allow_origins: `{bad}` is not an origin (like https://example.org)"
-                    )),
-                    None => {
-                        o.allow_origins = list;
-                        Ok(())
-                    }
+        match HINTS.iter().find(|(n, _)| n == k) {
+            None => errors.push(format!("`{k}` is not an option of the widget")),
+            Some((_, hint)) => {
+                if set(&mut o, k, v).is_none() {
+                    errors.push(format!("{k}={v} is not a value of {k}: give {hint}"));
                 }
             }
-            _ => Err(format!("`{k}` is not an option of the widget")),
-        };
-        if let Err(e) = r {
-            errors.push(e);
         }
     }
     if let (Some(a), Some(b)) = (o.start_ms, o.stop_ms) {
@@ -285,136 +298,17 @@ pub fn start(p: &mut Playground, o: &Options) {
     super::browser::set_theme(o.theme);
 }
 
-/// The Embed dialog's choices.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Form {
-    pub panels: Vec<Panel>,
-    pub readonly: bool,
-    pub autoplay: bool,
-    pub height: u32,
-}
-
-impl Default for Form {
-    fn default() -> Self {
-        Form {
-            panels: Vec::new(),
-            readonly: true,
-            autoplay: true,
-            height: 420,
-        }
-    }
-}
-
-impl Form {
-    /// The widget's options as `name=value` pairs.
-    fn options(&self) -> Vec<(&'static str, String)> {
-        let mut v = Vec::new();
-        if !self.panels.is_empty() {
-            let names: Vec<&str> = PANELS
-                .iter()
-                .filter(|(_, x)| self.panels.contains(x))
-                .map(|(n, _)| *n)
-                .collect();
-            v.push(("panels", names.join(",")));
-        }
-        if self.readonly {
-            v.push(("readonly", "1".into()));
-        }
-        if !self.autoplay {
-            v.push(("autoplay", "0".into()));
-        }
-        v
-    }
-
-    /// The iframe snippet and the script snippet for the scenario in `fragment`, the
-    /// page being at `base_url`.
-    pub fn snippets(&self, base_url: &str, fragment: &str, name: &str) -> (String, String) {
-        let page = base_url.split('?').next().unwrap_or(base_url);
-        let dir = &page[..page.rfind('/').map_or(0, |i| i + 1)];
-        let query: String = self
-            .options()
-            .iter()
-            .map(|(k, v)| format!("&{k}={v}"))
-            .collect();
-        let title = name.replace(['"', '<', '&'], " ");
-        let iframe = format!(
-            "<iframe src=\"{page}?embed=1{query}#{fragment}\" width=\"100%\" height=\"{h}\" style=\"border:0\" loading=\"lazy\" title=\"quorumlab: {title}\"></iframe>",
-            h = self.height
-        );
-        let data: String = self
-            .options()
-            .iter()
-            .map(|(k, v)| format!(" data-{k}=\"{v}\""))
-            .collect();
-        let script = format!(
-            "<div data-quorumlab=\"{page}#{fragment}\" data-height=\"{h}\"{data}></div>\n<script src=\"{dir}embed.js\" defer></script>",
-            h = self.height
-        );
-        (iframe, script)
-    }
-}
-
-/// The Embed dialog of the full page: choices, then the two snippets with a Copy button
-/// each.
+/// The full page's Embed dialog: the share link of the run on screen, for `embed.js`
+/// (loaded by the page too) to turn into the choices and the two snippets: string
+/// templating, kept out of the WebAssembly bundle.
 pub fn builder(p: &Playground, ctx: &Context<Playground>) -> Html {
-    let Some(f) = &p.embed_form else {
+    let Some(link) = &p.embed_form else {
         return html! {};
-    };
-    let link = ctx.link();
-    let s = p.session.scenario();
-    let (iframe, script) = f.snippets(
-        &super::browser::base_url(),
-        &quorumlab_sim::url::encode(s),
-        &s.name,
-    );
-    let panel_box = |(name, x): &(&'static str, Panel)| {
-        let x = *x;
-        let on = f.panels.contains(&x);
-        let mut g = f.clone();
-        if on {
-            g.panels.retain(|y| *y != x);
-        } else {
-            g.panels.push(x);
-        }
-        html! {
-            <label class="ql-check"><input type="checkbox" checked={on}
-                onchange={link.callback(move |_| Msg::EmbedForm(Some(g.clone())))} />{ *name }</label>
-        }
-    };
-    let toggle = |label: &'static str, on: bool, set: fn(&mut Form, bool)| {
-        let mut g = f.clone();
-        set(&mut g, !on);
-        html! {
-            <label class="ql-check"><input type="checkbox" checked={on}
-                onchange={link.callback(move |_| Msg::EmbedForm(Some(g.clone())))} />{ label }</label>
-        }
-    };
-    let snippet = |label: &'static str, id: &'static str, text: String| {
-        let t = text.clone();
-        html! {
-            <div class="ql-snippet">
-                <label for={id}>{ label }</label>
-                <textarea id={id} data-testid={id} readonly=true rows="3" value={text} />
-                <button onclick={Callback::from(move |_| super::browser::copy_text(&t))}>{ "Copy" }</button>
-            </div>
-        }
     };
     html! {
         <section class="ql-banner ql-embed-builder" data-testid="embed-builder" aria-label="Embed this run">
-            <div>
-                <p><strong>{ "Embed this run" }</strong>{ " in course notes or a blog: paste one of these." }</p>
-                <div class="ql-row">
-                    <span>{ "panels:" }</span>
-                    { for PANELS.iter().map(panel_box) }
-                </div>
-                <div class="ql-row">
-                    { toggle("read-only (faults still work)", f.readonly, |g, b| g.readonly = b) }
-                    { toggle("play on load", f.autoplay, |g, b| g.autoplay = b) }
-                </div>
-                { snippet("iframe", "embed-iframe", iframe) }
-                { snippet("script (lazy, several per page)", "embed-script", script) }
-            </div>
-            <button onclick={link.callback(|_| Msg::EmbedForm(None))}>{ "Close" }</button>
+            <div data-quorumlab-builder={link.clone()}></div>
+            <button onclick={ctx.link().callback(|_| Msg::EmbedForm(None))}>{ "Close" }</button>
         </section>
     }
 }
@@ -495,14 +389,14 @@ mod tests {
         assert_eq!(o, defaults);
         let all = e.join("\n");
         for needle in [
-            "`graph` is not a panel",
+            "panels=log,graph is not a value of panels: give a comma-separated list of log,",
             "`colour` is not an option",
-            "speed=-3",
-            "seed=x",
-            "theme=pink",
-            "autoplay=maybe",
+            "speed=-3 is not a value of speed",
+            "seed=x is not a value of seed: give a whole number",
+            "theme=pink is not a value of theme: give light, dark or auto",
+            "autoplay=maybe is not a value of autoplay: give 1 or 0",
             "stop_ms=10 is not after start_ms=50",
-            "`evil` is not an origin",
+            "allow_origins=evil is not a value of allow_origins",
         ] {
             assert!(all.contains(needle), "{needle} missing from:\n{all}");
         }
@@ -522,29 +416,6 @@ mod tests {
         assert!(allows(&o, &Msg::Step));
         let (o, _) = from_query("embed").unwrap();
         assert!(allows(&o, &Msg::Undo));
-    }
-
-    #[test]
-    fn snippets_carry_the_run_and_the_options() {
-        let f = Form {
-            panels: vec![Panel::Cap, Panel::Log],
-            readonly: true,
-            autoplay: false,
-            height: 300,
-        };
-        let (iframe, script) = f.snippets("https://x.org/ql/?runtime=inline", "v1AB", "a \"b\"");
-        assert_eq!(
-            iframe,
-            "<iframe src=\"https://x.org/ql/?embed=1&panels=log,cap&readonly=1&autoplay=0#v1AB\" width=\"100%\" height=\"300\" style=\"border:0\" loading=\"lazy\" title=\"quorumlab: a  b \"></iframe>"
-        );
-        assert_eq!(
-            script,
-            "<div data-quorumlab=\"https://x.org/ql/#v1AB\" data-height=\"300\" data-panels=\"log,cap\" data-readonly=\"1\" data-autoplay=\"0\"></div>\n<script src=\"https://x.org/ql/embed.js\" defer></script>"
-        );
-        let (iframe, _) = Form::default().snippets("https://x.org/ql/index.html", "v1", "x");
-        assert!(
-            iframe.starts_with("<iframe src=\"https://x.org/ql/index.html?embed=1&readonly=1#v1\"")
-        );
     }
 
     #[test]

@@ -116,8 +116,8 @@ pub enum Msg {
     Hash(String),
     /// The Web Worker run moved on, ended or failed.
     Workers(WorkerStatus),
-    /// The Embed dialog opened (with its choices), changed or closed.
-    EmbedForm(Option<super::embed_view::Form>),
+    /// The Embed dialog opened (with the run's share link) or closed.
+    EmbedForm(Option<String>),
 }
 
 pub struct Drag {
@@ -201,8 +201,8 @@ pub struct Playground {
     views_asked_at: Option<Time>,
     /// The page is the embeddable widget (`?embed=1`), with these options.
     pub embed: Option<super::embed_view::Options>,
-    /// The Embed dialog, when open.
-    pub embed_form: Option<super::embed_view::Form>,
+    /// The Embed dialog, when open: the share link of the run it was opened for.
+    pub embed_form: Option<String>,
 }
 
 /// A node's role as drawn: the protocol's label, or its status when it is not running.
@@ -472,10 +472,12 @@ impl Playground {
         };
         browser::post_to_parent(&embed::time(self.now_ms_sim()));
         let now_roles = roles(&self.session);
-        let views = e.views();
+        // The views only when a role changed (they are copied).
+        let mut views = None;
         for (i, r) in now_roles.iter().enumerate() {
             if self.roles.get(i) != Some(r) {
                 browser::post_to_parent(&embed::role(i as NodeId, &r.0, r.1));
+                let views = views.get_or_insert_with(|| e.views());
                 let leads = views.get(i).and_then(|v| v.as_ref()).is_some_and(|v| {
                     v.role.kind == quorumlab_core::RoleKind::Leader
                         && e.status().get(i) == Some(&Status::Up)
@@ -526,7 +528,7 @@ impl Playground {
         }
     }
 
-    pub fn share_link(&self) -> String {
+    fn share_link(&self) -> String {
         let mut s = self.session.scenario().clone();
         if let Some(c) = s.challenge.as_mut() {
             // The link carries the attempt and how many came before it.
@@ -1067,7 +1069,7 @@ impl Component for Playground {
             }
             Msg::ShowJson(b) => self.show_json = b,
             Msg::Workers(st) => self.on_workers(st),
-            Msg::EmbedForm(f) => self.embed_form = f,
+            Msg::EmbedForm(f) => self.embed_form = f.map(|_| self.share_link()),
             Msg::CheckNow => {
                 if let Some(e) = self.session.engine() {
                     self.asked = Some(e.now());

@@ -187,7 +187,7 @@ pub(super) fn controls(p: &Playground, ctx: &Ctx) -> Html {
                 <button data-testid="redo" disabled={!p.undo.can_redo()} title="Redo (Ctrl+Shift+Z)" onclick={link.callback(|_| Msg::Redo)}>{ "Redo" }</button>
                 <button data-testid="copy-link" title="Copy a link to this scenario" onclick={link.callback(|_| Msg::CopyLink)}>{ "Share link" }</button>
                 if p.embed.is_none() {
-                    <button data-testid="embed-open" title="Put this run in your own page" onclick={link.callback(|_| Msg::EmbedForm(Some(Default::default())))}>{ "Embed" }</button>
+                    <button data-testid="embed-open" title="Put this run in your own page" onclick={link.callback(|_| Msg::EmbedForm(Some(String::new())))}>{ "Embed" }</button>
                 }
             </div>
         </div>
