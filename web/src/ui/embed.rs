@@ -5,7 +5,9 @@
 
 use quorumlab_core::{NodeId, Op};
 use quorumlab_sim::scenario::{self, Scenario};
-use serde_json::{json, Value};
+use serde_json::Value;
+#[cfg(test)]
+use serde_json::json;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
