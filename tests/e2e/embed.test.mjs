@@ -138,7 +138,7 @@ test('three widgets on another site run on their own, reach the CLI trace hashes
     const w1 = page.frameLocator('#w1 iframe');
     const w3 = page.frameLocator('#w3');
     // The parent's commands work; a stranger frame's are ignored.
-    const stranger = page.frame({ name: '' }) && page.frames().find((f) => f.url().startsWith('about:srcdoc'));
+    const stranger = page.frames().find((f) => f.url() === 'about:srcdoc');
     await stranger.evaluate(() => {
       const target = parent.document.querySelector('#w1 iframe').contentWindow;
       target.postMessage({ type: 'seek', time: 0 }, '*');

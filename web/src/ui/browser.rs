@@ -2,7 +2,6 @@
 //! the embedding page. Natively every function is a harmless no-op, so the component
 //! compiles (and its logic is testable) on the host.
 
-
 /// Milliseconds since navigation (wall clock: for pacing and measuring only).
 pub fn now_ms() -> f64 {
     imp::now_ms()

@@ -5,9 +5,9 @@
 
 use quorumlab_core::{NodeId, Op};
 use quorumlab_sim::scenario::{self, Scenario};
-use serde_json::Value;
 #[cfg(test)]
 use serde_json::json;
+use serde_json::Value;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {

@@ -118,6 +118,8 @@ pub enum Msg {
     Workers(WorkerStatus),
     /// The Embed dialog opened (with the run's share link) or closed.
     EmbedForm(Option<String>),
+    /// A preset's file arrived (`gallery::fetch_all`).
+    Preset(usize, Result<String, String>),
 }
 
 pub struct Drag {
@@ -681,10 +683,14 @@ impl Component for Playground {
         if let Err(e) = crate::run_status::lane_kib_from_query(&query) {
             settings.push(e);
         }
-        if let Some((o, errors)) = embedded {
-            super::embed_view::start(&mut p, &o);
-            settings.extend(errors);
-            p.embed = Some(o);
+        match embedded {
+            Some((o, errors)) => {
+                super::embed_view::start(&mut p, &o);
+                settings.extend(errors);
+                p.embed = Some(o);
+            }
+            // The widget has no gallery.
+            None => gallery::fetch_all(ctx.link().callback(|(i, t)| Msg::Preset(i, t))),
         }
         if !settings.is_empty() {
             let prev = p.error.take().into_iter();
@@ -1070,6 +1076,7 @@ impl Component for Playground {
             Msg::ShowJson(b) => self.show_json = b,
             Msg::Workers(st) => self.on_workers(st),
             Msg::EmbedForm(f) => self.embed_form = f.map(|_| self.share_link()),
+            Msg::Preset(i, text) => gallery::arrived(&mut self.presets, i, text),
             Msg::CheckNow => {
                 if let Some(e) = self.session.engine() {
                     self.asked = Some(e.now());

@@ -367,7 +367,6 @@ pub(super) fn canvas(p: &Playground, ctx: &Ctx) -> Html {
         html! {
             <g class={classes!("ql-node", d.class, sel.then_some("sel"), hover.then_some("hover"))}
                tabindex="0" role="button" aria-pressed={sel.to_string()} onkeydown={key}
-               aria-label={format!("node {i}: {role}")}
                data-node={i.to_string()} data-role={role.clone()} data-term={term.to_string()} data-hover={hover.to_string()}
                onpointerenter={link.callback(move |_| Msg::Hover(Some(id)))}
                onpointerleave={link.callback(|_| Msg::Hover(None))}
@@ -1340,6 +1339,7 @@ fn gallery_view(p: &Playground, ctx: &Ctx) -> Html {
     let (challenges, presets): (Vec<_>, Vec<_>) = p
         .presets
         .iter()
+        .filter(|pr| !matches!(&pr.scenario, Err(e) if e == super::gallery::LOADING))
         .partition(|pr| pr.scenario.as_ref().is_ok_and(|s| s.challenge.is_some()));
     html! {
         <section class="ql-gallery" data-testid="gallery">
