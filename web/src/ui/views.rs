@@ -1323,7 +1323,8 @@ fn gallery_view(p: &Playground, ctx: &Ctx) -> Html {
             let proto = s.protocol.name.clone();
             let b = Box::new(s.clone());
             html! {
-                <article class="ql-card" data-preset={pr.id}>
+                // Keyed: presets arrive in any order, and a card must keep its element.
+                <article class="ql-card" key={pr.id} data-preset={pr.id}>
                     <h3>{ name }</h3>
                     <p class="ql-muted">{ proto }</p>
                     <p>{ desc }</p>
@@ -1333,7 +1334,7 @@ fn gallery_view(p: &Playground, ctx: &Ctx) -> Html {
             }
         }
         Err(e) => {
-            html! { <article class="ql-card bad"><h3>{ pr.id }</h3><p>{ e.clone() }</p></article> }
+            html! { <article class="ql-card bad" key={pr.id}><h3>{ pr.id }</h3><p>{ e.clone() }</p></article> }
         }
     };
     let (challenges, presets): (Vec<_>, Vec<_>) = p
