@@ -165,6 +165,7 @@ test('three widgets on another site run on their own, reach the CLI trace hashes
     // Scrolled to, the far one loads.
     await page.locator('#far').scrollIntoViewIfNeeded();
     await page.locator('#far iframe').waitFor({ timeout: TIMEOUT });
+    await page.waitForFunction(() => window.events.some((e) => e.from === 'far' && e.data.type === 'ready'), null, { timeout: TIMEOUT });
   } finally {
     await page.close();
     await host.close();
