@@ -568,46 +568,14 @@ impl<P: Protocol> Sim<P> {
         if quiet > 0 {
             sim.settle_at = sim.end.saturating_sub(quiet / 2).max(1);
         }
-        for i in 0..n {
-            if sim.status[i] != Status::Spare {
-                sim.push_ctrl(0, Ctrl::Boot(i as NodeId));
-            }
+        let start = Start::of(scenario, seed, &sim.status, sim.end, &P::DATA_TYPE);
+        for (t, c) in start.ctrl {
+            sim.push_ctrl(t, c);
         }
-        for f in &scenario.faults {
-            sim.push_ctrl(f.at_ms * MS, Ctrl::Fault(f.kind.clone()));
-        }
-        if let Some(w) = &scenario.workload {
-            let members = scenario.nodes.initial_members();
-            let mut gen = OpGen::new(w, &P::DATA_TYPE, Rng::derive(seed, 2));
-            sim.client_stop = w.stop_ms.map(|s| s * MS).unwrap_or_else(|| {
-                let c = scenario.checks.converge_after_ms * MS;
-                if c > 0 && sim.end > 2 * c {
-                    sim.end - c
-                } else {
-                    sim.end
-                }
-            });
-            for c in 0..w.clients {
-                let home = w
-                    .attach
-                    .get(c as usize)
-                    .copied()
-                    .unwrap_or_else(|| members[c as usize % members.len()]);
-                sim.clients
-                    .push(Client::new(c, home, w.keys as usize, false, n));
-                let first = w.start_ms * MS + gen.think_time(w.rate);
-                sim.push_ctrl(first, Ctrl::ClientWake(c));
-            }
-            sim.opgen = Some(gen);
-        }
-        if let Some(nm) = &scenario.nemesis {
-            sim.push_ctrl(nm.start_ms * MS, Ctrl::Nemesis);
-            sim.push_ctrl(
-                scenario.nemesis_stop_ms().unwrap_or(0) * MS,
-                Ctrl::NemesisStop,
-            );
-            sim.nemesis_active = true;
-        }
+        sim.clients = start.clients;
+        sim.opgen = start.opgen;
+        sim.client_stop = start.client_stop;
+        sim.nemesis_active = start.nemesis_active;
         Ok(sim)
     }
 
@@ -1447,66 +1415,15 @@ impl<P: Protocol> Sim<P> {
                     "node {node}'s clock jumps {skew_ms:+} ms and drifts {drift_ppm:+} ppm"
                 ));
             }
-            FaultKind::Partition { groups } => {
-                let groups: Vec<Vec<NodeId>> = groups
-                    .iter()
-                    .map(|g| g.iter().map(|r| id(*r)).collect())
-                    .collect();
-                self.note(format!("partition {:?}", groups));
-                self.net.partition(&groups);
-            }
-            FaultKind::Isolate { node } => {
-                let node = id(node);
-                self.note(format!("node {node} isolated"));
-                self.net.isolate(node);
-            }
-            FaultKind::Reconnect { node } => {
-                let node = id(node);
-                self.note(format!("node {node} reconnected"));
-                self.net.reconnect(node);
-            }
-            FaultKind::Cut { from, to } => {
-                self.note(format!("link {from} -> {to} cut"));
-                self.net.cut(from, to);
-            }
-            FaultKind::Heal => {
-                self.note("network healed".into());
-                self.net.heal();
-            }
-            FaultKind::Degrade {
-                from,
-                to,
-                both_ways,
-                latency,
-                loss,
-                duplicate,
-                reorder,
-                long_delay,
-            } => {
-                self.note(format!(
-                    "link {from} {} {to} degraded",
-                    if both_ways { "<->" } else { "->" }
-                ));
-                let d = crate::net::Degradation {
-                    latency: latency.as_ref(),
-                    loss,
-                    duplicate,
-                    reorder,
-                    long_delay: long_delay.as_ref(),
-                };
-                self.net.degrade(from, to, &d);
-                if both_ways {
-                    self.net.degrade(to, from, &d);
-                }
-            }
-            FaultKind::Restore {
-                from,
-                to,
-                both_ways,
-            } => {
-                self.net.restore(from, to);
-                if both_ways {
-                    self.net.restore(to, from);
+            FaultKind::Partition { .. }
+            | FaultKind::Isolate { .. }
+            | FaultKind::Reconnect { .. }
+            | FaultKind::Cut { .. }
+            | FaultKind::Heal
+            | FaultKind::Degrade { .. }
+            | FaultKind::Restore { .. } => {
+                if let Some(line) = net_fault(&mut self.net, kind) {
+                    self.note(line);
                 }
             }
             FaultKind::AddNode { node } => {
@@ -2559,5 +2476,150 @@ fn admin_note(change: &MembershipChange, taker: Option<NodeId>, refusals: &[Stri
         Some(n) => format!("node {n} takes {what}"),
         None if refusals.is_empty() => format!("{what} gave up: no node took it"),
         None => format!("{what} gave up: no node took it ({})", refusals.join("; ")),
+    }
+}
+
+/// The network's part of a fault, and its log line. Not generic: one copy in a bundle
+/// whatever the number of protocols (each `Sim<P>` would otherwise carry its own).
+fn net_fault(net: &mut Network, kind: FaultKind) -> Option<String> {
+    let id = |r: NodeRef| r.id().unwrap_or(NodeId::MAX);
+    let mut line = None;
+    match kind {
+        FaultKind::Partition { groups } => {
+            let groups: Vec<Vec<NodeId>> = groups
+                .iter()
+                .map(|g| g.iter().map(|r| id(*r)).collect())
+                .collect();
+            line = Some(format!("partition {:?}", groups));
+            net.partition(&groups);
+        }
+        FaultKind::Isolate { node } => {
+            let node = id(node);
+            line = Some(format!("node {node} isolated"));
+            net.isolate(node);
+        }
+        FaultKind::Reconnect { node } => {
+            let node = id(node);
+            line = Some(format!("node {node} reconnected"));
+            net.reconnect(node);
+        }
+        FaultKind::Cut { from, to } => {
+            line = Some(format!("link {from} -> {to} cut"));
+            net.cut(from, to);
+        }
+        FaultKind::Heal => {
+            line = Some("network healed".into());
+            net.heal();
+        }
+        FaultKind::Degrade {
+            from,
+            to,
+            both_ways,
+            latency,
+            loss,
+            duplicate,
+            reorder,
+            long_delay,
+        } => {
+            line = Some(format!(
+                "link {from} {} {to} degraded",
+                if both_ways { "<->" } else { "->" }
+            ));
+            let d = crate::net::Degradation {
+                latency: latency.as_ref(),
+                loss,
+                duplicate,
+                reorder,
+                long_delay: long_delay.as_ref(),
+            };
+            net.degrade(from, to, &d);
+            if both_ways {
+                net.degrade(to, from, &d);
+            }
+        }
+        FaultKind::Restore {
+            from,
+            to,
+            both_ways,
+        } => {
+            net.restore(from, to);
+            if both_ways {
+                net.restore(to, from);
+            }
+        }
+        _ => {}
+    }
+    line
+}
+
+/// What a run starts with besides its nodes: the control events in the order they are
+/// scheduled (boots, faults, clients' first wakes, the nemesis), the clients and their
+/// operation generator. Not generic, so one copy serves every protocol.
+struct Start {
+    ctrl: Vec<(Time, Ctrl)>,
+    clients: Vec<Client>,
+    opgen: Option<OpGen>,
+    client_stop: Time,
+    nemesis_active: bool,
+}
+
+impl Start {
+    fn of(
+        scenario: &Scenario,
+        seed: u64,
+        status: &[Status],
+        end: Time,
+        data_type: &quorumlab_core::DataType,
+    ) -> Start {
+        let n = status.len();
+        let mut start = Start {
+            ctrl: Vec::new(),
+            clients: Vec::new(),
+            opgen: None,
+            client_stop: 0,
+            nemesis_active: false,
+        };
+        for (i, st) in status.iter().enumerate() {
+            if *st != Status::Spare {
+                start.ctrl.push((0, Ctrl::Boot(i as NodeId)));
+            }
+        }
+        for f in &scenario.faults {
+            start.ctrl.push((f.at_ms * MS, Ctrl::Fault(f.kind.clone())));
+        }
+        if let Some(w) = &scenario.workload {
+            let members = scenario.nodes.initial_members();
+            let mut gen = OpGen::new(w, data_type, Rng::derive(seed, 2));
+            start.client_stop = w.stop_ms.map(|s| s * MS).unwrap_or_else(|| {
+                let c = scenario.checks.converge_after_ms * MS;
+                if c > 0 && end > 2 * c {
+                    end - c
+                } else {
+                    end
+                }
+            });
+            for c in 0..w.clients {
+                let home = w
+                    .attach
+                    .get(c as usize)
+                    .copied()
+                    .unwrap_or_else(|| members[c as usize % members.len()]);
+                start
+                    .clients
+                    .push(Client::new(c, home, w.keys as usize, false, n));
+                let first = w.start_ms * MS + gen.think_time(w.rate);
+                start.ctrl.push((first, Ctrl::ClientWake(c)));
+            }
+            start.opgen = Some(gen);
+        }
+        if let Some(nm) = &scenario.nemesis {
+            start.ctrl.push((nm.start_ms * MS, Ctrl::Nemesis));
+            start.ctrl.push((
+                scenario.nemesis_stop_ms().unwrap_or(0) * MS,
+                Ctrl::NemesisStop,
+            ));
+            start.nemesis_active = true;
+        }
+        start
     }
 }

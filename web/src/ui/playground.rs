@@ -116,6 +116,10 @@ pub enum Msg {
     Hash(String),
     /// The Web Worker run moved on, ended or failed.
     Workers(WorkerStatus),
+    /// The Embed dialog opened (with the run's share link) or closed.
+    EmbedForm(Option<String>),
+    /// A preset's file arrived (`gallery::fetch_all`).
+    Preset(usize, Result<String, String>),
 }
 
 pub struct Drag {
@@ -197,6 +201,10 @@ pub struct Playground {
     worker_trace_sent: bool,
     /// The time the workers were last asked for their nodes' views.
     views_asked_at: Option<Time>,
+    /// The page is the embeddable widget (`?embed=1`), with these options.
+    pub embed: Option<super::embed_view::Options>,
+    /// The Embed dialog, when open: the share link of the run it was opened for.
+    pub embed_form: Option<String>,
 }
 
 /// A node's role as drawn: the protocol's label, or its status when it is not running.
@@ -281,6 +289,7 @@ impl Playground {
         if st.done && !self.worker_trace_sent {
             self.worker_trace_sent = true;
             browser::post_to_parent(&embed::trace(&st.trace_hash));
+            self.post_finished(&st.trace_hash);
         }
         self.worker_status = Some(st);
     }
@@ -465,9 +474,19 @@ impl Playground {
         };
         browser::post_to_parent(&embed::time(self.now_ms_sim()));
         let now_roles = roles(&self.session);
+        // The views only when a role changed (they are copied).
+        let mut views = None;
         for (i, r) in now_roles.iter().enumerate() {
             if self.roles.get(i) != Some(r) {
                 browser::post_to_parent(&embed::role(i as NodeId, &r.0, r.1));
+                let views = views.get_or_insert_with(|| e.views());
+                let leads = views.get(i).and_then(|v| v.as_ref()).is_some_and(|v| {
+                    v.role.kind == quorumlab_core::RoleKind::Leader
+                        && e.status().get(i) == Some(&Status::Up)
+                });
+                if leads {
+                    browser::post_to_parent(&embed::leader(i as NodeId, r.1, self.now_ms_sim()));
+                }
             }
         }
         self.roles = now_roles;
@@ -487,13 +506,28 @@ impl Playground {
             }
             if !self.trace_sent && self.runtime == Runtime::Inline {
                 self.trace_sent = true;
-                browser::post_to_parent(&embed::trace(&format!("{:016x}", e.trace_hash())));
+                let hash = format!("{:016x}", e.trace_hash());
+                browser::post_to_parent(&embed::trace(&hash));
+                self.post_finished(&hash);
             }
         }
         if let Some((_, other)) = self.compare.as_mut() {
             other.advance_to(self.session.now(), FRAME_BUDGET * 4);
         }
         self.count_attempt();
+    }
+
+    /// The run ended: its summary and trace hash to the embedding page.
+    fn post_finished(&self, hash: &str) {
+        if let Some(e) = self.session.engine() {
+            let v = e.violation().map(|v| v.invariant.clone());
+            browser::post_to_parent(&embed::finished(
+                hash,
+                self.now_ms_sim(),
+                &e.total(),
+                v.as_deref(),
+            ));
+        }
     }
 
     fn share_link(&self) -> String {
@@ -549,6 +583,7 @@ impl Playground {
                     .collect(),
             }),
             Command::Heal => self.act(FaultKind::Heal),
+            Command::Op(node, op) => self.act(FaultKind::Client { node, op }),
         };
     }
 }
@@ -559,6 +594,10 @@ impl Component for Playground {
 
     fn create(ctx: &Context<Self>) -> Self {
         let (mut scenario, error) = initial();
+        let embedded = super::embed_view::from_query(&browser::query());
+        if let Some(seed) = embedded.as_ref().and_then(|(o, _)| o.seed) {
+            scenario.seed = seed;
+        }
         if let Some(q) = quorumlab_sim::cost::question(&scenario) {
             if !browser::confirm(&q) {
                 scenario = gallery::default_scenario();
@@ -632,6 +671,8 @@ impl Component for Playground {
             worker_status: None,
             worker_trace_sent: false,
             views_asked_at: None,
+            embed: None,
+            embed_form: None,
         };
         let query = browser::query();
         let mut settings = Vec::new();
@@ -642,8 +683,18 @@ impl Component for Playground {
         if let Err(e) = crate::run_status::lane_kib_from_query(&query) {
             settings.push(e);
         }
+        match embedded {
+            Some((o, errors)) => {
+                super::embed_view::start(&mut p, &o);
+                settings.extend(errors);
+                p.embed = Some(o);
+            }
+            // The widget has no gallery.
+            None => gallery::fetch_all(ctx.link().callback(|(i, t)| Msg::Preset(i, t))),
+        }
         if !settings.is_empty() {
-            p.error = Some(settings.join("\n"));
+            let prev = p.error.take().into_iter();
+            p.error = Some(prev.chain(settings).collect::<Vec<_>>().join("\n"));
         }
         if p.runtime == Runtime::Workers {
             match Mirror::start(
@@ -663,11 +714,22 @@ impl Component for Playground {
             });
             p.playing = false;
         }
-        browser::post_to_parent(&embed::ready());
+        if let (Some(_), Some(e)) = (&p.embed, &p.error) {
+            // A bad link or option: said in the frame and to the embedding page.
+            browser::post_to_parent(&embed::error(e));
+        }
+        let s = p.session.scenario();
+        browser::post_to_parent(&embed::ready(&s.name, s.n(), s.seed));
         p
     }
 
     fn update(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
+        if let Some(o) = &self.embed {
+            if !super::embed_view::allows(o, &msg) {
+                return false;
+            }
+        }
+        let before = self.session.now();
         match msg {
             Msg::Frame(ts) => {
                 if !self.playing {
@@ -701,6 +763,10 @@ impl Component for Playground {
                     browser::set_global("__quorumlab_running_ms", now);
                 }
                 self.after_time();
+                if let Some(o) = &self.embed {
+                    ctx.link()
+                        .send_message_batch(super::embed_view::after_frame(o, self, before));
+                }
             }
             Msg::TogglePlay => {
                 return Component::update(
@@ -979,10 +1045,7 @@ impl Component for Playground {
             Msg::Message(Ok(v)) => {
                 // Our own event kinds (from a page that forwards them back) are not commands.
                 let ty = v.get("type").and_then(Value::as_str).unwrap_or("");
-                if matches!(
-                    ty,
-                    "ready" | "time" | "role" | "violation" | "trace" | "error"
-                ) {
+                if embed::EVENTS.contains(&ty) {
                     return false;
                 }
                 match embed::parse(&v, self.session.scenario().n()) {
@@ -1012,6 +1075,8 @@ impl Component for Playground {
             }
             Msg::ShowJson(b) => self.show_json = b,
             Msg::Workers(st) => self.on_workers(st),
+            Msg::EmbedForm(f) => self.embed_form = f.map(|_| self.share_link()),
+            Msg::Preset(i, text) => gallery::arrived(&mut self.presets, i, text),
             Msg::CheckNow => {
                 if let Some(e) = self.session.engine() {
                     self.asked = Some(e.now());
@@ -1029,6 +1094,13 @@ impl Component for Playground {
                         self.verdict_at = o.at;
                         self.anomalies = o.anomalies;
                         self.anomaly_sel = None;
+                        for a in self.anomalies.list.iter().take(20) {
+                            browser::post_to_parent(&embed::anomaly(
+                                a.kind.name(),
+                                a.at_ms,
+                                &a.detail,
+                            ));
+                        }
                         self.count_attempt();
                     }
                     Ok(_) => {}
@@ -1071,7 +1143,10 @@ impl Component for Playground {
     }
 
     fn view(&self, ctx: &Context<Self>) -> Html {
-        views::page(self, ctx)
+        match &self.embed {
+            Some(o) => super::embed_view::page(self, ctx, o),
+            None => views::page(self, ctx),
+        }
     }
 }
 

@@ -39,7 +39,7 @@ pub fn cluster_table(p: &Playground, ctx: &Context<Playground>, input: &GridInpu
     let over = link.callback(|e: PointerEvent| Msg::Hover(node_near(&e)));
     let leave = link.callback(|_: PointerEvent| Msg::Hover(None));
     html! {
-        <div class="ql-cluster" data-testid="cluster-table" onclick={click} onpointerover={over} onpointerleave={leave}>
+        <div class="ql-cluster" data-testid="cluster-table" tabindex="0" role="region" aria-label="Cluster table" onclick={click} onpointerover={over} onpointerleave={leave}>
             { Html::from_html_unchecked(text.into()) }
         </div>
     }

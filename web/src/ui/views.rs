@@ -50,6 +50,7 @@ pub fn page(p: &Playground, ctx: &Ctx) -> Html {
                 { controls(p, ctx) }
             </header>
             { banners(p, ctx) }
+            { super::embed_view::builder(p, ctx) }
             <div class="ql-main">
                 <div class="ql-left">
                     { canvas(p, ctx) }
@@ -77,7 +78,7 @@ pub fn page(p: &Playground, ctx: &Ctx) -> Html {
 
 /// The log grid and the cluster table, drawn from the same rows (the views are
 /// formatted once a frame).
-fn replication(p: &Playground, ctx: &Ctx) -> Html {
+pub(super) fn replication(p: &Playground, ctx: &Ctx) -> Html {
     let Some(input) = super::grid_view::grid_input(p) else {
         return html! {};
     };
@@ -149,7 +150,7 @@ fn runtime_readout(p: &Playground, now: Time, inline_hash: String, end: Time) ->
     }
 }
 
-fn controls(p: &Playground, ctx: &Ctx) -> Html {
+pub(super) fn controls(p: &Playground, ctx: &Ctx) -> Html {
     let link = ctx.link();
     let (now, hash, end) = match p.session.engine() {
         Some(e) => (e.now(), format!("{:016x}", e.trace_hash()), e.end()),
@@ -185,12 +186,15 @@ fn controls(p: &Playground, ctx: &Ctx) -> Html {
                 <button data-testid="undo" disabled={!p.undo.can_undo()} title="Undo (Ctrl+Z)" onclick={link.callback(|_| Msg::Undo)}>{ "Undo" }</button>
                 <button data-testid="redo" disabled={!p.undo.can_redo()} title="Redo (Ctrl+Shift+Z)" onclick={link.callback(|_| Msg::Redo)}>{ "Redo" }</button>
                 <button data-testid="copy-link" title="Copy a link to this scenario" onclick={link.callback(|_| Msg::CopyLink)}>{ "Share link" }</button>
+                if p.embed.is_none() {
+                    <button data-testid="embed-open" title="Put this run in your own page" onclick={link.callback(|_| Msg::EmbedForm(Some(String::new())))}>{ "Embed" }</button>
+                }
             </div>
         </div>
     }
 }
 
-fn banners(p: &Playground, ctx: &Ctx) -> Html {
+pub(super) fn banners(p: &Playground, ctx: &Ctx) -> Html {
     let close = ctx.link().callback(|_| Msg::DismissError);
     html! {
         <>
@@ -219,7 +223,7 @@ fn banners(p: &Playground, ctx: &Ctx) -> Html {
     }
 }
 
-fn canvas(p: &Playground, ctx: &Ctx) -> Html {
+pub(super) fn canvas(p: &Playground, ctx: &Ctx) -> Html {
     let link = ctx.link();
     let s = p.session.scenario();
     let n = s.n();
@@ -351,8 +355,18 @@ fn canvas(p: &Playground, ctx: &Ctx) -> Html {
             e.prevent_default();
             Msg::NodeDown(id, e.client_x() as f64, e.client_y() as f64)
         });
+        // Keyboard: Tab reaches each node, Enter or Space selects it (as a click does).
+        let key = link.batch_callback(move |e: KeyboardEvent| {
+            let hit = e.key() == "Enter" || e.key() == " ";
+            if hit {
+                e.prevent_default();
+                e.stop_propagation();
+            }
+            hit.then_some(Msg::Select((!sel).then_some(id)))
+        });
         html! {
             <g class={classes!("ql-node", d.class, sel.then_some("sel"), hover.then_some("hover"))}
+               tabindex="0" role="button" aria-pressed={sel.to_string()} onkeydown={key}
                data-node={i.to_string()} data-role={role.clone()} data-term={term.to_string()} data-hover={hover.to_string()}
                onpointerenter={link.callback(move |_| Msg::Hover(Some(id)))}
                onpointerleave={link.callback(|_| Msg::Hover(None))}
@@ -411,7 +425,7 @@ fn canvas(p: &Playground, ctx: &Ctx) -> Html {
     }
 }
 
-fn timeline(p: &Playground, ctx: &Ctx) -> Html {
+pub(super) fn timeline(p: &Playground, ctx: &Ctx) -> Html {
     let link = ctx.link();
     let s = p.session.scenario();
     let d = s.duration_ms.max(1) as f64;
@@ -448,6 +462,19 @@ fn timeline(p: &Playground, ctx: &Ctx) -> Html {
     let mv = link.callback(|e: PointerEvent| Msg::TimelineMove(e.client_x() as f64));
     let up = link.callback(|_: PointerEvent| Msg::TimelineUp);
     let leave = link.callback(|_: PointerEvent| Msg::TimelineUp);
+    // Keyboard: arrows move the playhead by a fiftieth of the run, Home and End jump.
+    let seek_key = link.batch_callback(move |e: KeyboardEvent| {
+        let to = match e.key().as_str() {
+            "ArrowLeft" | "ArrowDown" => now - d / 50.0,
+            "ArrowRight" | "ArrowUp" => now + d / 50.0,
+            "Home" => 0.0,
+            "End" => d,
+            _ => return None,
+        };
+        e.prevent_default();
+        e.stop_propagation();
+        Some(Msg::Seek((to.clamp(0.0, d) * MS as f64) as Time))
+    });
     let nem_on = s.nemesis.is_some();
     let sc = s.clone();
     let toggle = link.callback(move |_| Msg::Edit(edit::set_nemesis(&sc, !nem_on)));
@@ -465,6 +492,8 @@ fn timeline(p: &Playground, ctx: &Ctx) -> Html {
                 <span class="ql-muted">{ "click or drag to scrub; drag a mark to move it; click a mark to select it" }</span>
             </div>
             <svg ref={p.timeline_ref.clone()} viewBox="0 0 1000 44" preserveAspectRatio="none"
+                 tabindex="0" role="slider" aria-label="Simulated time" aria-valuemin="0"
+                 aria-valuemax={format!("{d:.0}")} aria-valuenow={format!("{now:.0}")} onkeydown={seek_key}
                  onpointerdown={down} onpointermove={mv} onpointerup={up} onpointerleave={leave}>
                 <rect class="track" x="0" y="18" width="1000" height="4" />
                 { for nemesis }
@@ -486,7 +515,7 @@ fn timeline(p: &Playground, ctx: &Ctx) -> Html {
     }
 }
 
-fn spacetime(p: &Playground, ctx: &Ctx) -> Html {
+pub(super) fn spacetime(p: &Playground, ctx: &Ctx) -> Html {
     let link = ctx.link();
     let Some(e) = p.session.engine() else {
         return html! {};
@@ -611,7 +640,7 @@ fn tabs(p: &Playground, ctx: &Ctx) -> Html {
     }
 }
 
-fn node_panel(p: &Playground, ctx: &Ctx) -> Html {
+pub(super) fn node_panel(p: &Playground, ctx: &Ctx) -> Html {
     let link = ctx.link();
     let Some(id) = p.selected else {
         return html! {
@@ -973,7 +1002,7 @@ fn edit_panel(p: &Playground, ctx: &Ctx) -> Html {
     }
 }
 
-fn console_panel(p: &Playground, ctx: &Ctx) -> Html {
+pub(super) fn console_panel(p: &Playground, ctx: &Ctx) -> Html {
     let link = ctx.link();
     let n = p.session.scenario().n();
     let f = p.console.clone();
@@ -1236,7 +1265,7 @@ fn cap_numbers(e: &dyn Engine) -> Html {
     }
 }
 
-fn cap_panel(p: &Playground, ctx: &Ctx) -> Html {
+pub(super) fn cap_panel(p: &Playground, ctx: &Ctx) -> Html {
     let link = ctx.link();
     let Some(e) = p.session.engine() else {
         return html! { <section class="ql-panel"><p>{ "No run." }</p></section> };
@@ -1294,7 +1323,8 @@ fn gallery_view(p: &Playground, ctx: &Ctx) -> Html {
             let proto = s.protocol.name.clone();
             let b = Box::new(s.clone());
             html! {
-                <article class="ql-card" data-preset={pr.id}>
+                // Keyed: presets arrive in any order, and a card must keep its element.
+                <article class="ql-card" key={pr.id} data-preset={pr.id}>
                     <h3>{ name }</h3>
                     <p class="ql-muted">{ proto }</p>
                     <p>{ desc }</p>
@@ -1304,12 +1334,13 @@ fn gallery_view(p: &Playground, ctx: &Ctx) -> Html {
             }
         }
         Err(e) => {
-            html! { <article class="ql-card bad"><h3>{ pr.id }</h3><p>{ e.clone() }</p></article> }
+            html! { <article class="ql-card bad" key={pr.id}><h3>{ pr.id }</h3><p>{ e.clone() }</p></article> }
         }
     };
     let (challenges, presets): (Vec<_>, Vec<_>) = p
         .presets
         .iter()
+        .filter(|pr| !matches!(&pr.scenario, Err(e) if e == super::gallery::LOADING))
         .partition(|pr| pr.scenario.as_ref().is_ok_and(|s| s.challenge.is_some()));
     html! {
         <section class="ql-gallery" data-testid="gallery">
