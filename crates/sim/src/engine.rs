@@ -605,17 +605,13 @@ impl<P: Protocol> Sim<P> {
     }
 
     fn push_ctrl(&mut self, time: Time, item: Ctrl) {
-        self.seq += 1;
-        let p = Pending {
+        push_ctrl(
+            &mut self.seq,
+            &mut self.ctrl,
+            &mut self.client_ctrl,
             time,
-            seq: self.seq,
             item,
-        };
-        if p.item.is_client() {
-            self.client_ctrl.push(p);
-        } else {
-            self.ctrl.push(p);
-        }
+        );
     }
 
     /// The earliest control event of either queue (by time, then as queued): its time,
@@ -2156,6 +2152,28 @@ impl Start {
     }
 }
 
+/// Queue a control event at `time`, numbered after everything queued before it; a
+/// client's own events wait in a queue of their own.
+fn push_ctrl(
+    seq: &mut u64,
+    ctrl: &mut BinaryHeap<Pending<Ctrl>>,
+    client_ctrl: &mut BinaryHeap<Pending<Ctrl>>,
+    time: Time,
+    item: Ctrl,
+) {
+    *seq += 1;
+    let p = Pending {
+        time,
+        seq: *seq,
+        item,
+    };
+    if p.item.is_client() {
+        client_ctrl.push(p);
+    } else {
+        ctrl.push(p);
+    }
+}
+
 /// Everything a client event touches (none of it the protocol's): the clients and
 /// their generator, guard and rate limiters, the run's queues, history, metrics, trace
 /// hash, network and log. Requests the clients send wait in `out` for the simulator.
@@ -2185,17 +2203,7 @@ struct Cx<'a> {
 
 impl Cx<'_> {
     fn push_ctrl(&mut self, time: Time, item: Ctrl) {
-        *self.seq += 1;
-        let p = Pending {
-            time,
-            seq: *self.seq,
-            item,
-        };
-        if p.item.is_client() {
-            self.client_ctrl.push(p);
-        } else {
-            self.ctrl.push(p);
-        }
+        push_ctrl(self.seq, self.ctrl, self.client_ctrl, time, item);
     }
 
     /// A request that reaches `to` at `time`: numbered now, queued by the simulator.
