@@ -5,7 +5,6 @@
 use super::browser;
 use super::field::Field;
 use super::log_grid::{self as lg, Follow, GridInput, Row, RowStatus, Source, Tracker, CELL_W};
-use super::playground::Playground;
 use std::cell::Cell;
 use std::rc::Rc;
 use web_sys::{Element, HtmlInputElement};
@@ -16,11 +15,11 @@ thread_local! {
     static SPENT: Cell<(f64, f64, u32, f64)> = const { Cell::new((0.0, 0.0, 0, 0.0)) };
 }
 
-/// Count `ms` spent on the grid this frame (`input`: on its input, the nodes' views,
-/// which starts a frame); about once a second, publish the means per frame as
-/// `window.__quorumlab_grid_ms` and `__quorumlab_grid_input_ms` (for the browser tests'
-/// measurements).
-fn spent(ms: f64, input: bool) {
+/// Count `ms` spent on the grid this frame (`input`: on its input, the run's
+/// [`Frame`](super::state::Frame) with the nodes' views, which starts a frame); about
+/// once a second, publish the means per frame as `window.__quorumlab_grid_ms` and
+/// `__quorumlab_grid_input_ms` (for the browser tests' measurements).
+pub fn spent(ms: f64, input: bool) {
     SPENT.with(|c| {
         let (total, inp, frames, since) = c.get();
         let (total, inp, frames) = if input {
@@ -37,15 +36,6 @@ fn spent(ms: f64, input: bool) {
             c.set((total, inp, frames, since));
         }
     });
-}
-
-/// The rows the log grid and the cluster table are drawn from (nothing without a run).
-pub fn grid_input(p: &Playground) -> Option<Rc<GridInput>> {
-    let e = p.session.engine()?;
-    let t0 = browser::now_ms();
-    let input = Rc::new(GridInput::of(e, p.session.revision()));
-    spent(browser::now_ms() - t0, true);
-    Some(input)
 }
 
 #[derive(Properties, Clone)]

@@ -74,6 +74,22 @@ pub fn client_to_unit(cx: f64, cy: f64, rect: (f64, f64, f64, f64)) -> (f64, f64
     (c(ux), c(uy))
 }
 
+/// From a pointer's client x over the timeline at `rect` (left, top, width, height),
+/// to the moment under it in a run of `duration_ms` (whole ms, clamped to the run).
+pub fn client_to_ms(cx: f64, rect: (f64, f64, f64, f64), duration_ms: u64) -> u64 {
+    let (left, _, w, _) = rect;
+    if w.is_nan() || w <= 0.0 {
+        return 0;
+    }
+    let x = (cx - left) / w;
+    let x = if x.is_finite() {
+        x.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    (x * duration_ms as f64).round() as u64
+}
+
 /// Move node `i` to `(x, y)` (unit square) in the scenario, turning a node count into a
 /// list if needed. Other nodes keep where they are drawn now.
 pub fn set_position(s: &mut Scenario, i: usize, x: f64, y: f64) {
@@ -134,6 +150,18 @@ pub fn node_radius(n: usize) -> f64 {
 mod tests {
     use super::*;
     use crate::ui::gallery::default_scenario;
+
+    #[test]
+    fn a_pointer_over_the_timeline_is_a_moment_of_the_run() {
+        let rect = (100.0, 0.0, 500.0, 40.0);
+        assert_eq!(client_to_ms(100.0, rect, 10_000), 0);
+        assert_eq!(client_to_ms(350.0, rect, 10_000), 5_000);
+        assert_eq!(client_to_ms(600.0, rect, 10_000), 10_000);
+        // Past either end: clamped to the run; an unlaid-out timeline: time 0.
+        assert_eq!(client_to_ms(900.0, rect, 10_000), 10_000);
+        assert_eq!(client_to_ms(0.0, rect, 10_000), 0);
+        assert_eq!(client_to_ms(350.0, (0.0, 0.0, 0.0, 0.0), 10_000), 0);
+    }
 
     #[test]
     fn circle_and_round_trip_through_the_pointer() {

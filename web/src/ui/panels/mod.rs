@@ -1,0 +1,142 @@
+//! The page's panels, each drawn by its own component instance ([`Pane`]) from props
+//! that compare cheaply (small snapshots, and `Rc`s compared by pointer through
+//! [`Shared`]): a panel whose props did not change is not drawn again when the page
+//! re-renders every frame. Panels send [`Action`](super::state::Action)s through an
+//! `on` callback; the state and its reducer are in [`super::state`].
+//!
+//! One component type serves every panel (its props say which panel it is): each Yew
+//! component type costs the bundle its own copy of Yew's lifecycle (a few kilobytes),
+//! which a dozen panel types could not afford within the app's budget.
+
+pub mod canvas;
+pub mod cap;
+pub mod console;
+pub mod edit;
+pub mod gallery;
+pub mod node;
+pub mod run;
+pub mod spacetime;
+pub mod timeline;
+
+use super::lessons::{self, LessonProps};
+use super::table_view::{self, TableProps};
+use quorumlab_core::{Time, MS};
+use std::ops::Deref;
+use std::rc::Rc;
+use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
+use yew::prelude::*;
+
+/// An `Rc` compared by pointer: a new value is a new `Rc`, so equal pointers mean
+/// nothing changed (and comparing is free, however big the value).
+#[derive(Debug, Default)]
+pub struct Shared<T>(pub Rc<T>);
+
+impl<T> Clone for Shared<T> {
+    fn clone(&self) -> Self {
+        Shared(self.0.clone())
+    }
+}
+
+impl<T> PartialEq for Shared<T> {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl<T> Deref for Shared<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> From<Rc<T>> for Shared<T> {
+    fn from(r: Rc<T>) -> Self {
+        Shared(r)
+    }
+}
+
+/// The value of the input, select or text area an event came from (a checkbox:
+/// `"true"` or `"false"`).
+pub fn input_text(e: &Event) -> String {
+    if let Some(i) = e.target_dyn_into::<HtmlInputElement>() {
+        if i.type_() == "checkbox" {
+            return i.checked().to_string();
+        }
+        return i.value();
+    }
+    if let Some(s) = e.target_dyn_into::<HtmlSelectElement>() {
+        return s.value();
+    }
+    if let Some(t) = e.target_dyn_into::<HtmlTextAreaElement>() {
+        return t.value();
+    }
+    String::new()
+}
+
+/// A simulated time in milliseconds with microseconds: `12.345 ms`.
+pub fn ms(t: Time) -> String {
+    let whole = t / MS;
+    let frac = t % MS;
+    format!("{whole}.{frac:03} ms")
+}
+
+/// Which panel a [`Pane`] draws, with its props.
+// Each pane holds one; boxing the big ones would buy nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(PartialEq)]
+pub enum Panel {
+    Controls(run::ControlsProps),
+    Banners(run::BannersProps),
+    Tabs(run::TabsProps),
+    Canvas(canvas::CanvasProps),
+    Table(TableProps),
+    Timeline(timeline::TimelineProps),
+    Spacetime(spacetime::SpacetimeProps),
+    Lesson(LessonProps),
+    Node(node::NodePanelProps),
+    Edit(edit::EditPanelProps),
+    Console(console::ConsoleProps),
+    Cap(cap::CapProps),
+    Gallery(gallery::GalleryProps),
+}
+
+#[derive(Properties, PartialEq)]
+pub struct PaneProps {
+    pub panel: Panel,
+}
+
+/// One panel of the page: drawn again only when its props change.
+pub struct Pane {
+    /// The panel's element, for panels that read pointer positions against it.
+    node: NodeRef,
+}
+
+impl Component for Pane {
+    type Message = ();
+    type Properties = PaneProps;
+
+    fn create(_ctx: &Context<Self>) -> Self {
+        Pane {
+            node: NodeRef::default(),
+        }
+    }
+
+    fn view(&self, ctx: &Context<Self>) -> Html {
+        match &ctx.props().panel {
+            Panel::Controls(p) => run::controls(p),
+            Panel::Banners(p) => run::banners(p),
+            Panel::Tabs(p) => run::tabs(p),
+            Panel::Canvas(p) => canvas::canvas(p, &self.node),
+            Panel::Table(p) => table_view::cluster_table(p),
+            Panel::Timeline(p) => timeline::timeline(p, &self.node),
+            Panel::Spacetime(p) => spacetime::spacetime(p),
+            Panel::Lesson(p) => lessons::checklist(p),
+            Panel::Node(p) => node::node_panel(p),
+            Panel::Edit(p) => edit::edit_panel(p),
+            Panel::Console(p) => console::console_panel(p),
+            Panel::Cap(p) => cap::cap_panel(p),
+            Panel::Gallery(p) => gallery::gallery_view(p),
+        }
+    }
+}
