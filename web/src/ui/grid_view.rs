@@ -5,6 +5,7 @@
 use super::browser;
 use super::field::Field;
 use super::log_grid::{self as lg, Follow, GridInput, Row, RowStatus, Source, Tracker, CELL_W};
+use super::state::Action;
 use std::cell::Cell;
 use std::rc::Rc;
 use web_sys::{Element, HtmlInputElement};
@@ -41,11 +42,14 @@ pub fn spent(ms: f64, input: bool) {
 #[derive(Properties, Clone)]
 pub struct Props {
     pub input: Rc<GridInput>,
+    /// Told what the grid follows and how wide it is (the page then describes the log
+    /// entries in view: see [`lg::window`]).
+    pub on: Callback<Action>,
 }
 
 impl PartialEq for Props {
     fn eq(&self, other: &Self) -> bool {
-        Rc::ptr_eq(&self.input, &other.input)
+        Rc::ptr_eq(&self.input, &other.input) && self.on == other.on
     }
 }
 
@@ -73,6 +77,8 @@ pub struct LogGrid {
     /// not the user's, even if the content has grown since (a clean-run browser test
     /// saw the grid pin itself when such an event arrived after the log grew).
     own_scroll: Cell<Option<i32>>,
+    /// What the page was last told the grid shows.
+    told: Option<(Follow, f64)>,
 }
 
 /// What fits in a snapshot block `w` pixels wide (the title says it all).
@@ -121,6 +127,7 @@ impl Component for LogGrid {
             tracker,
             drawn: Cell::new((None, 0.0)),
             own_scroll: Cell::new(None),
+            told: None,
         }
     }
 
@@ -196,6 +203,11 @@ impl Component for LogGrid {
         let w = el.client_width() as f64;
         if w > 0.0 && (w - self.viewport_px).abs() >= 1.0 {
             ctx.link().send_message(GMsg::Width(w));
+        }
+        let view = (self.follow, self.viewport_px);
+        if self.told != Some(view) {
+            self.told = Some(view);
+            ctx.props().on.emit(Action::GridView(view.0, view.1));
         }
     }
 

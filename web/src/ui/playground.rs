@@ -430,7 +430,7 @@ impl Playground {
                         <Pane panel={canvas} />
                         if let (Some(table), Some(f)) = (table, &frame) {
                             <Pane panel={table} />
-                            <LogGrid input={f.input.clone()} />
+                            <LogGrid input={f.input.clone()} on={self.on.clone()} />
                         }
                         <Pane panel={timeline} />
                         if let Some(panel) = spacetime {

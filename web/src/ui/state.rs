@@ -12,12 +12,12 @@ use super::edit;
 use super::embed::{self, Command};
 use super::gallery;
 use super::layout;
-use super::log_grid::{GridInput, Source};
+use super::log_grid::{self, Follow, GridInput, Source};
 use super::session::Session;
 use super::undo::Undo;
 use super::workers::{Runtime, WorkerStatus};
 use crate::analysis::Answer;
-use quorumlab_core::{NodeId, NodeView, Op, Time, MS};
+use quorumlab_core::{LogWindow, NodeId, NodeView, Op, Time, MS};
 use quorumlab_sim::analysis::Request;
 use quorumlab_sim::anomaly::Anomalies;
 use quorumlab_sim::expect::ExpectOutcome;
@@ -138,6 +138,9 @@ pub enum Action {
     Hash(String),
     /// The Web Worker run moved on, ended or failed.
     Workers(WorkerStatus),
+    /// The log grid follows this and is this wide (pixels): the frame describes the
+    /// log entries it shows.
+    GridView(Follow, f64),
     /// The user answered a [`Effect::Confirm`].
     Confirmed(bool, Box<Pending>),
 }
@@ -283,6 +286,8 @@ pub struct State {
     worker_trace_sent: bool,
     /// The time the workers were last asked for their nodes' views.
     pub views_asked_at: Option<Time>,
+    /// What the log grid shows: what it follows and its width (pixels).
+    pub grid_view: (Follow, f64),
     /// The scenario as the panels see it (shared; replaced when it changes).
     scenario: Rc<Scenario>,
     /// The run at the last moment drawn, and which moment that was.
@@ -296,6 +301,7 @@ struct FrameKey {
     revision: u64,
     now: Time,
     events: u64,
+    window: LogWindow,
 }
 
 impl State {
@@ -362,6 +368,7 @@ impl State {
             worker_status: None,
             worker_trace_sent: false,
             views_asked_at: None,
+            grid_view: (Follow::Newest, 640.0),
             frame: RefCell::new(None),
             effects: Vec::new(),
         };
@@ -404,6 +411,7 @@ impl State {
             revision: self.session.revision(),
             now: e.now(),
             events: e.events(),
+            window: self.log_window(),
         };
         if let Some((k, f)) = &*self.frame.borrow() {
             if *k == key {
@@ -413,7 +421,7 @@ impl State {
         let now = e.now();
         let t0 = super::browser::now_ms();
         let f = Rc::new(Frame {
-            input: Rc::new(GridInput::of(e, self.session.revision())),
+            input: Rc::new(GridInput::window(e, self.session.revision(), key.window)),
             status: e.status(),
             offsets: e.clock_offsets(),
             flights: e.flights_at(now),
@@ -425,6 +433,19 @@ impl State {
         // What building it cost (published for the browser tests' measurements).
         super::grid_view::spent(super::browser::now_ms() - t0, true);
         Some(f)
+    }
+
+    /// The log entries a frame describes: what the grid shows, and everything above
+    /// the lowest commit index of the last frame's running nodes (where the grid looks
+    /// for conflicts; commit indexes only grow while a node runs). No frame yet:
+    /// everything.
+    fn log_window(&self) -> LogWindow {
+        let above = match &*self.frame.borrow() {
+            Some((_, f)) => log_grid::lowest_commit(&f.input.rows).unwrap_or(0),
+            None => return LogWindow::ALL,
+        };
+        let (follow, width) = self.grid_view;
+        log_grid::window(follow, width, above)
     }
 
     /// The workers cannot go on: say so, and keep running on the page's thread.
@@ -1105,6 +1126,12 @@ impl State {
             }
             Action::ShowJson(b) => self.show_json = b,
             Action::Workers(st) => self.on_workers(st),
+            Action::GridView(follow, width) => {
+                if self.grid_view == (follow, width) {
+                    return false;
+                }
+                self.grid_view = (follow, width);
+            }
             Action::CheckNow => {
                 if let Some(e) = self.session.engine() {
                     self.asked = Some(e.now());
