@@ -252,7 +252,7 @@ impl LogGrid {
             .columns()
             .filter(|i| i % axis_step == 0 || *i == first)
             .map(|i| {
-                html! { <span style={format!("left:{}px", x(i))}>{ i }</span> }
+                html! { <span key={i} style={format!("left:{}px", x(i))}>{ i }</span> }
             });
         let labels = g.rows.iter().map(|r| {
             let mut text = format!("n{}", r.node);
@@ -294,8 +294,10 @@ impl LogGrid {
                     c.struck.then_some("struck"),
                     c.replaced.is_some().then_some("replaced")
                 );
+                // Keyed by index: as the newest entries come in, the cells already
+                // drawn keep their elements and attributes (no DOM writes for them).
                 html! {
-                    <div class={class} style={format!("left:{}px", x(c.index))}
+                    <div key={c.index} class={class} style={format!("left:{}px", x(c.index))}
                          data-index={c.index.to_string()} data-term={c.term.to_string()}
                          data-committed={c.committed.to_string()} data-applied={c.applied.to_string()} data-mark={c.mark.name()}
                          data-conflicting={c.conflicting.to_string()} data-struck={c.struck.to_string()}

@@ -76,7 +76,7 @@ pub fn variants_for(s: &Scenario) -> &'static [Variant] {
 /// What happened: the user's gestures and the browser's events, in the page's units.
 // Actions are moved once each; boxing the big ones would buy nothing.
 #[allow(clippy::large_enum_variant)]
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub enum Action {
     /// An animation frame at this timestamp (ms).
     Frame(f64),

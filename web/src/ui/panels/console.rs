@@ -12,7 +12,8 @@ use quorumlab_sim::run::Check;
 use quorumlab_sim::Found;
 use yew::prelude::*;
 
-#[derive(PartialEq, Clone)]
+/// The verdict's props. Not compared (they are part of the console's and the CAP
+/// panel's, which change with every moment of the run anyway): see `ConsoleProps`.
 pub struct VerdictProps {
     pub verdict: Option<Check>,
     /// The moment of the history the verdict is about.
@@ -28,7 +29,6 @@ pub struct VerdictProps {
     pub on: Callback<Action>,
 }
 
-#[derive(PartialEq)]
 pub struct ConsoleProps {
     pub n: usize,
     pub form: ConsoleForm,
@@ -221,5 +221,13 @@ fn explanation_view(ex: &quorumlab_sim::check::Explanation) -> Html {
             <text class="axis" x={left.to_string()} y={(h - 4.0).to_string()}>{ format!("{} {unit}", at(t0)) }</text>
             <text class="axis" x={(w - right).to_string()} y={(h - 4.0).to_string()} text-anchor="end">{ format!("{} {unit}", at(t1)) }</text>
         </svg>
+    }
+}
+
+/// The console shows the history as it grows: always drawn again (comparing its props
+/// would cost the bundle more than drawing saves).
+impl PartialEq for ConsoleProps {
+    fn eq(&self, _: &Self) -> bool {
+        false
     }
 }

@@ -85,16 +85,16 @@ fn runtime_readout(p: &ControlsProps) -> Html {
 
 pub fn controls(p: &ControlsProps) -> Html {
     let on = &p.on;
-    let act = |a: Action| on.reform(move |_: MouseEvent| a.clone());
+    let act = |a: fn() -> Action| on.reform(move |_: MouseEvent| a());
     let speed_change = on.reform(|e: Event| Action::Speed(input_text(&e).parse().unwrap_or(0.0)));
     html! {
         <div class="ql-controls">
             <div class="ql-buttons">
-                <button data-testid="play" class={classes!(p.playing.then_some("on"))} title="Play (space)" onclick={act(Action::Play)}>{ "▶ Play" }</button>
-                <button data-testid="pause" class={classes!((!p.playing).then_some("on"))} title="Pause (space)" onclick={act(Action::Pause)}>{ "❚❚ Pause" }</button>
-                <button data-testid="step" title="One engine step (n or →)" onclick={act(Action::Step)}>{ "Step ›" }</button>
-                <button data-testid="run-to-end" title="Fast-forward to the end" onclick={act(Action::RunToEnd)}>{ "End »" }</button>
-                <button data-testid="reset" title="Back to time 0" onclick={act(Action::Reset)}>{ "Reset" }</button>
+                <button data-testid="play" class={classes!(p.playing.then_some("on"))} title="Play (space)" onclick={act(|| Action::Play)}>{ "▶ Play" }</button>
+                <button data-testid="pause" class={classes!((!p.playing).then_some("on"))} title="Pause (space)" onclick={act(|| Action::Pause)}>{ "❚❚ Pause" }</button>
+                <button data-testid="step" title="One engine step (n or →)" onclick={act(|| Action::Step)}>{ "Step ›" }</button>
+                <button data-testid="run-to-end" title="Fast-forward to the end" onclick={act(|| Action::RunToEnd)}>{ "End »" }</button>
+                <button data-testid="reset" title="Back to time 0" onclick={act(|| Action::Reset)}>{ "Reset" }</button>
                 <label class="ql-speed">
                     <span>{ "speed" }</span>
                     <select data-testid="speed" onchange={speed_change} title="Simulated milliseconds per second">
@@ -113,9 +113,9 @@ pub fn controls(p: &ControlsProps) -> Html {
                 { runtime_readout(p) }
             </div>
             <div class="ql-buttons">
-                <button data-testid="undo" disabled={!p.can_undo} title="Undo (Ctrl+Z)" onclick={act(Action::Undo)}>{ "Undo" }</button>
-                <button data-testid="redo" disabled={!p.can_redo} title="Redo (Ctrl+Shift+Z)" onclick={act(Action::Redo)}>{ "Redo" }</button>
-                <button data-testid="copy-link" title="Copy a link to this scenario" onclick={act(Action::CopyLink)}>{ "Share link" }</button>
+                <button data-testid="undo" disabled={!p.can_undo} title="Undo (Ctrl+Z)" onclick={act(|| Action::Undo)}>{ "Undo" }</button>
+                <button data-testid="redo" disabled={!p.can_redo} title="Redo (Ctrl+Shift+Z)" onclick={act(|| Action::Redo)}>{ "Redo" }</button>
+                <button data-testid="copy-link" title="Copy a link to this scenario" onclick={act(|| Action::CopyLink)}>{ "Share link" }</button>
             </div>
         </div>
     }
