@@ -5,10 +5,12 @@
 use super::browser;
 use super::field::Field;
 use super::log_grid::{self as lg, Follow, GridInput, Row, RowStatus, Source, Tracker, CELL_W};
+use super::panels::Pane;
 use super::state::Action;
 use std::cell::Cell;
 use std::rc::Rc;
 use web_sys::{Element, HtmlInputElement};
+use yew::html::Scope;
 use yew::prelude::*;
 
 thread_local! {
@@ -39,7 +41,7 @@ pub fn spent(ms: f64, input: bool) {
     });
 }
 
-#[derive(Properties, Clone)]
+#[derive(Clone)]
 pub struct Props {
     pub input: Rc<GridInput>,
     /// Told what the grid follows and how wide it is (the page then describes the log
@@ -113,13 +115,12 @@ fn label_class(r: &Row) -> Classes {
     )
 }
 
-impl Component for LogGrid {
-    type Message = GMsg;
-    type Properties = Props;
-
-    fn create(ctx: &Context<Self>) -> Self {
+/// The grid is drawn by a [`Pane`] (one component type for every panel: see
+/// [`super::panels`]); this is its state there, with the component's methods.
+impl LogGrid {
+    pub fn new(props: &Props) -> Self {
         let mut tracker = Tracker::default();
-        tracker.observe(&ctx.props().input);
+        tracker.observe(&props.input);
         LogGrid {
             follow: Follow::Newest,
             scroller: NodeRef::default(),
@@ -131,14 +132,14 @@ impl Component for LogGrid {
         }
     }
 
-    fn changed(&mut self, ctx: &Context<Self>, _old: &Props) -> bool {
+    /// New props (a new moment of the run).
+    pub fn changed(&mut self, props: &Props) {
         let t0 = browser::now_ms();
-        self.tracker.observe(&ctx.props().input);
+        self.tracker.observe(&props.input);
         spent(browser::now_ms() - t0, false);
-        true
     }
 
-    fn update(&mut self, _ctx: &Context<Self>, msg: GMsg) -> bool {
+    pub fn update(&mut self, msg: GMsg) -> bool {
         let (span, _) = self.drawn.get();
         match msg {
             GMsg::Scrolled => {
@@ -191,7 +192,7 @@ impl Component for LogGrid {
         true
     }
 
-    fn rendered(&mut self, ctx: &Context<Self>, _first: bool) {
+    pub fn rendered(&mut self, props: &Props, link: &Scope<Pane>) {
         let Some(el) = self.scroller.cast::<Element>() else {
             return;
         };
@@ -202,27 +203,24 @@ impl Component for LogGrid {
         }
         let w = el.client_width() as f64;
         if w > 0.0 && (w - self.viewport_px).abs() >= 1.0 {
-            ctx.link().send_message(GMsg::Width(w));
+            link.send_message(GMsg::Width(w));
         }
         let view = (self.follow, self.viewport_px);
         if self.told != Some(view) {
             self.told = Some(view);
-            ctx.props().on.emit(Action::GridView(view.0, view.1));
+            props.on.emit(Action::GridView(view.0, view.1));
         }
     }
 
-    fn view(&self, ctx: &Context<Self>) -> Html {
+    pub fn view(&self, props: &Props, link: &Scope<Pane>) -> Html {
         let t0 = browser::now_ms();
-        let html = self.draw(ctx);
+        let html = self.draw(props, link);
         spent(browser::now_ms() - t0, false);
         html
     }
-}
 
-impl LogGrid {
-    fn draw(&self, ctx: &Context<Self>) -> Html {
-        let link = ctx.link();
-        let input = &ctx.props().input;
+    fn draw(&self, props: &Props, link: &Scope<Pane>) -> Html {
+        let input = &props.input;
         let recent = self.tracker.recent();
         let span = lg::span_with(&input.rows, recent);
         let (lo, hi) = span.unwrap_or((1, 0));
@@ -347,7 +345,9 @@ impl LogGrid {
                      data-conflicts={r.conflicts.to_string()} data-struck={r.struck.to_string()}
                      title={r.title.clone()}>
                     { for block }
-                    { for cells }
+                    // A list of its own, so that its keys (the indexes) are what Yew
+                    // matches cells by (`display: contents`: laid out as the row's own).
+                    <div class="ql-grid-cells">{ for cells }</div>
                     { for ghosts }
                     { marks }
                 </div>

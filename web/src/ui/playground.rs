@@ -8,7 +8,7 @@
 use super::browser::{self, Frames, Listeners};
 use super::console;
 use super::gallery;
-use super::grid_view::LogGrid;
+use super::grid_view::Props as GridProps;
 use super::lessons::LessonProps;
 use super::panels::canvas::CanvasProps;
 use super::panels::cap::{CapNumbers, CapProps};
@@ -19,7 +19,7 @@ use super::panels::node::NodePanelProps;
 use super::panels::run::{BannersProps, ControlsProps, TabsProps};
 use super::panels::spacetime::{in_window, SpacetimeProps};
 use super::panels::timeline::TimelineProps;
-use super::panels::{Pane, Panel, Shared};
+use super::panels::{pane, Panel, Shared};
 use super::state::{variants_for, Action, Effect, Frame, State, Tab};
 use super::table_view::TableProps;
 use super::workers::{runtime_from_query, Mirror, Runtime};
@@ -53,6 +53,8 @@ fn initial() -> (Scenario, Option<String>) {
 /// The moment and window the space-time diagram's messages are for (revision, time,
 /// window's bits).
 type DiagramKey = (u64, u64, u64);
+/// The messages the space-time diagram draws (see [`in_window`]).
+type Diagram = Shared<Vec<(usize, Flight)>>;
 
 pub struct Playground {
     state: State,
@@ -64,7 +66,7 @@ pub struct Playground {
     /// The run in Web Workers (runtime `workers`).
     mirror: Option<Mirror>,
     /// The messages the space-time diagram drew last, and for which moment and window.
-    spacetime: RefCell<Option<(DiagramKey, Shared<Vec<Flight>>)>>,
+    spacetime: RefCell<Option<(DiagramKey, Diagram)>>,
 }
 
 impl Playground {
@@ -179,7 +181,7 @@ impl Playground {
                 scenario: scenario.clone(),
                 selected: st.selected,
                 link_sel: st.link_sel,
-                groups: st.groups.clone(),
+                groups: Shared(st.groups.clone()),
                 draw_partition: st.draw_partition,
                 show_json: st.show_json,
                 on,
@@ -311,7 +313,7 @@ impl Component for Playground {
 impl Playground {
     /// The messages the space-time diagram draws now (kept while the moment and the
     /// window stay).
-    fn spacetime_flights(&self) -> Option<Shared<Vec<Flight>>> {
+    fn spacetime_flights(&self) -> Option<Diagram> {
         let st = &self.state;
         let e = st.session.engine()?;
         let key = (st.session.revision(), e.now(), st.window_ms.to_bits());
@@ -364,7 +366,7 @@ impl Playground {
             frame: canvas_frame,
             selected: st.selected,
             hover: st.hover,
-            groups: st.groups.clone(),
+            groups: Shared(st.groups.clone()),
             link_sel: st.link_sel,
             draw_partition: st.draw_partition,
             playing: st.playing,
@@ -422,30 +424,30 @@ impl Playground {
                         <h1>{ "quorumlab" }</h1>
                         <span class="ql-scn" title={ s.description.clone() }>{ s.name.clone() }</span>
                     </div>
-                    <Pane panel={controls} />
+                    { pane(controls) }
                 </header>
-                <Pane panel={banners} />
+                { pane(banners) }
                 <div class="ql-main">
                     <div class="ql-left">
-                        <Pane panel={canvas} />
+                        { pane(canvas) }
                         if let (Some(table), Some(f)) = (table, &frame) {
-                            <Pane panel={table} />
-                            <LogGrid input={f.input.clone()} on={self.on.clone()} />
+                            { pane(table) }
+                            { pane(Panel::Grid(GridProps { input: f.input.clone(), on: self.on.clone() })) }
                         }
-                        <Pane panel={timeline} />
+                        { pane(timeline) }
                         if let Some(panel) = spacetime {
-                            <Pane {panel} />
+                            { pane(panel) }
                         }
                     </div>
                     <aside class="ql-side">
                         if let Some(panel) = lesson {
-                            <Pane {panel} />
+                            { pane(panel) }
                         }
-                        <Pane panel={tabs} />
-                        <Pane panel={side} />
+                        { pane(tabs) }
+                        { pane(side) }
                     </aside>
                 </div>
-                <Pane panel={gallery} />
+                { pane(gallery) }
             </div>
         }
     }

@@ -243,7 +243,8 @@ pub struct State {
     pub notice: Option<String>,
     pub link: Option<String>,
     pub tab: Tab,
-    pub groups: BTreeMap<NodeId, u8>,
+    /// Partition groups (1: A, 2: B); shared with the panels, replaced when changed.
+    pub groups: Rc<BTreeMap<NodeId, u8>>,
     /// Dragging a node across the canvas's middle line puts it in group A or B.
     pub draw_partition: bool,
     pub link_sel: Option<(NodeId, NodeId)>,
@@ -332,7 +333,7 @@ impl State {
             notice: None,
             link: None,
             tab: Tab::Node,
-            groups: BTreeMap::new(),
+            groups: Default::default(),
             draw_partition: false,
             link_sel: None,
             fault_sel: None,
@@ -389,12 +390,9 @@ impl State {
         std::mem::take(&mut self.effects)
     }
 
-    /// The scenario, shared with the panels.
+    /// The scenario, shared with the panels (never stale: `reduce` shares the new one
+    /// after every change).
     pub fn scenario(&self) -> Rc<Scenario> {
-        if *self.scenario != *self.session.scenario() {
-            // Never stale: `sync_scenario` runs after every change; this is a guard.
-            return Rc::new(self.session.scenario().clone());
-        }
         self.scenario.clone()
     }
 
@@ -521,7 +519,7 @@ impl State {
         for (i, &(x, _)) in pos.iter().enumerate() {
             let id = i as NodeId;
             if node.is_none_or(|n| n == id) {
-                self.groups.insert(id, if x < 0.5 { 1 } else { 2 });
+                Rc::make_mut(&mut self.groups).insert(id, if x < 0.5 { 1 } else { 2 });
             }
         }
     }
@@ -627,7 +625,7 @@ impl State {
         self.playing = true;
         self.selected = None;
         self.fault_sel = None;
-        self.groups.clear();
+        self.groups = Default::default();
         self.link_sel = None;
         self.error = None;
         self.undo.record(self.session.scenario().clone());
@@ -1028,9 +1026,9 @@ impl State {
             }
             Action::Group(n, g) => {
                 if g == 0 {
-                    self.groups.remove(&n);
+                    Rc::make_mut(&mut self.groups).remove(&n);
                 } else {
-                    self.groups.insert(n, g);
+                    Rc::make_mut(&mut self.groups).insert(n, g);
                 }
             }
             Action::ApplyPartition => self.partition_groups(),

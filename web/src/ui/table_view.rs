@@ -28,10 +28,15 @@ fn node_near(e: &Event) -> Option<quorumlab_core::NodeId> {
     attr_near(e, "data-node")?.parse().ok()
 }
 
-pub fn cluster_table(p: &TableProps) -> Html {
+/// `node`: the table's element (the row under the mouse is marked on it after each
+/// render: see [`mark_hover`]).
+pub fn cluster_table(p: &TableProps, node: &NodeRef) -> Html {
+    // The row under the mouse is not part of the HTML: a change of it must not replace
+    // the rows (the one under the pointer would vanish, and with it the event that says
+    // so); `mark_hover` marks it on the rows in place.
     let marks = Marks {
         sort: p.sort,
-        hover: p.hover,
+        hover: None,
         selected: p.selected,
     };
     let text = html(table(&p.frame.input, &p.frame.offsets), marks);
@@ -46,8 +51,22 @@ pub fn cluster_table(p: &TableProps) -> Html {
     let over = p.on.reform(|e: PointerEvent| Action::Hover(node_near(&e)));
     let leave = p.on.reform(|_: PointerEvent| Action::Hover(None));
     html! {
-        <div class="ql-cluster" data-testid="cluster-table" onclick={click} onpointerover={over} onpointerleave={leave}>
+        <div class="ql-cluster" data-testid="cluster-table" ref={node.clone()} onclick={click} onpointerover={over} onpointerleave={leave}>
             { Html::from_html_unchecked(text.into()) }
         </div>
+    }
+}
+
+/// Mark the row of node `hover` (and only it) as under the mouse (`data-hover`), in
+/// place.
+pub fn mark_hover(table: &web_sys::Element, hover: Option<NodeId>) {
+    let set = |sel: &str, v: &str| {
+        if let Ok(Some(row)) = table.query_selector(sel) {
+            let _ = row.set_attribute("data-hover", v);
+        }
+    };
+    set("tr[data-hover=\"true\"]", "false");
+    if let Some(n) = hover {
+        set(&format!("tr[data-node=\"{n}\"]"), "true");
     }
 }

@@ -19,7 +19,7 @@ pub struct CanvasProps {
     pub frame: Shared<Frame>,
     pub selected: Option<NodeId>,
     pub hover: Option<NodeId>,
-    pub groups: BTreeMap<NodeId, u8>,
+    pub groups: Shared<BTreeMap<NodeId, u8>>,
     pub link_sel: Option<(NodeId, NodeId)>,
     pub draw_partition: bool,
     pub playing: bool,

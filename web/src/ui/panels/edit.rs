@@ -18,7 +18,7 @@ pub struct EditPanelProps {
     pub scenario: Shared<Scenario>,
     pub selected: Option<NodeId>,
     pub link_sel: Option<(NodeId, NodeId)>,
-    pub groups: BTreeMap<NodeId, u8>,
+    pub groups: Shared<BTreeMap<NodeId, u8>>,
     pub draw_partition: bool,
     pub show_json: bool,
     pub on: Callback<Action>,

@@ -18,6 +18,7 @@ pub mod run;
 pub mod spacetime;
 pub mod timeline;
 
+use super::grid_view::{GMsg, LogGrid, Props as GridProps};
 use super::lessons::{self, LessonProps};
 use super::table_view::{self, TableProps};
 use quorumlab_core::{Time, MS};
@@ -91,6 +92,7 @@ pub enum Panel {
     Tabs(run::TabsProps),
     Canvas(canvas::CanvasProps),
     Table(TableProps),
+    Grid(GridProps),
     Timeline(timeline::TimelineProps),
     Spacetime(spacetime::SpacetimeProps),
     Lesson(LessonProps),
@@ -99,6 +101,12 @@ pub enum Panel {
     Console(console::ConsoleProps),
     Cap(cap::CapProps),
     Gallery(gallery::GalleryProps),
+}
+
+/// A pane drawing `panel` (one place that builds a pane: each `html!` of a component
+/// costs the bundle its own builder code).
+pub fn pane(panel: Panel) -> Html {
+    html! { <Pane {panel} /> }
 }
 
 #[derive(Properties, PartialEq)]
@@ -110,25 +118,62 @@ pub struct PaneProps {
 pub struct Pane {
     /// The panel's element, for panels that read pointer positions against it.
     node: NodeRef,
+    /// The log grid's own state (how it scrolls, replaced entries), in its pane.
+    grid: Option<LogGrid>,
 }
 
 impl Component for Pane {
-    type Message = ();
+    /// Only the log grid has messages of its own.
+    type Message = GMsg;
     type Properties = PaneProps;
 
-    fn create(_ctx: &Context<Self>) -> Self {
+    fn create(ctx: &Context<Self>) -> Self {
         Pane {
             node: NodeRef::default(),
+            grid: match &ctx.props().panel {
+                Panel::Grid(p) => Some(LogGrid::new(p)),
+                _ => None,
+            },
+        }
+    }
+
+    fn changed(&mut self, ctx: &Context<Self>, _old: &PaneProps) -> bool {
+        if let Panel::Grid(p) = &ctx.props().panel {
+            match self.grid.as_mut() {
+                Some(g) => g.changed(p),
+                None => self.grid = Some(LogGrid::new(p)),
+            }
+        }
+        true
+    }
+
+    fn update(&mut self, _ctx: &Context<Self>, msg: GMsg) -> bool {
+        self.grid.as_mut().is_some_and(|g| g.update(msg))
+    }
+
+    fn rendered(&mut self, ctx: &Context<Self>, _first: bool) {
+        match (&ctx.props().panel, self.grid.as_mut()) {
+            (Panel::Grid(p), Some(g)) => g.rendered(p, ctx.link()),
+            (Panel::Table(p), _) => {
+                if let Some(el) = self.node.cast::<web_sys::Element>() {
+                    table_view::mark_hover(&el, p.hover);
+                }
+            }
+            _ => {}
         }
     }
 
     fn view(&self, ctx: &Context<Self>) -> Html {
         match &ctx.props().panel {
+            Panel::Grid(p) => match &self.grid {
+                Some(g) => g.view(p, ctx.link()),
+                None => html! {},
+            },
             Panel::Controls(p) => run::controls(p),
             Panel::Banners(p) => run::banners(p),
             Panel::Tabs(p) => run::tabs(p),
             Panel::Canvas(p) => canvas::canvas(p, &self.node),
-            Panel::Table(p) => table_view::cluster_table(p),
+            Panel::Table(p) => table_view::cluster_table(p, &self.node),
             Panel::Timeline(p) => timeline::timeline(p, &self.node),
             Panel::Spacetime(p) => spacetime::spacetime(p),
             Panel::Lesson(p) => lessons::checklist(p),

@@ -13,24 +13,26 @@ pub struct SpacetimeProps {
     pub now: Time,
     pub window_ms: f64,
     /// The messages in the window ([`in_window`]).
-    pub flights: Shared<Vec<Flight>>,
+    pub flights: Shared<Vec<(usize, Flight)>>,
     pub on: Callback<Action>,
 }
 
 /// The messages the diagram draws at `now` with a window of `window_ms`: the most
-/// recent 300 that overlap it.
-pub fn in_window(flights: &[Flight], now: Time, window_ms: f64) -> Vec<Flight> {
+/// recent 300 that overlap it, each with its position in the run's record (which
+/// names it while it stays in the diagram).
+pub fn in_window(flights: &[Flight], now: Time, window_ms: f64) -> Vec<(usize, Flight)> {
     let (now, w) = (now as f64, window_ms * MS as f64);
     let (t0, t1) = (now - w * 0.85, now + w * 0.15);
-    let mut out: Vec<Flight> = flights
+    let mut out: Vec<(usize, Flight)> = flights
         .iter()
+        .enumerate()
         .rev()
-        .filter(|f| {
+        .filter(|(_, f)| {
             let (sent, arr) = (f.sent as f64, f.arrives as f64);
             !(sent > now || arr < t0 || sent > t1)
         })
         .take(300)
-        .cloned()
+        .map(|(i, f)| (i, f.clone()))
         .collect();
     out.reverse();
     out
@@ -46,20 +48,25 @@ pub fn spacetime(p: &SpacetimeProps) -> Html {
     let (sw, sh, left) = (1000.0, (n as f64 * 22.0 + 24.0).clamp(90.0, 520.0), 36.0);
     let row = |i: u32| 14.0 + (i as f64 + 0.5) * (sh - 24.0) / n as f64;
     let tx = |t: f64| left + (t - t0) / (t1 - t0) * (sw - left - 6.0);
+    // Messages are drawn at their absolute times in a group shifted to the window, and
+    // keyed: as the playhead moves, only the shift and the messages still on the wire
+    // change (rewriting every arrow each frame was most of the page's DOM writes).
+    let k = (sw - left - 6.0) / (t1 - t0);
+    let shift = left - t0 * k;
     let mut arrows = Vec::new();
-    for f in p.flights.iter().rev() {
+    for (key, f) in p.flights.iter().rev() {
         let (sent, arr) = (f.sent as f64, f.arrives as f64);
         let lost = f.dropped();
         let end_t = arr.min(now);
-        let (x1, y1) = (tx(sent), row(f.from));
+        let (x1, y1) = (sent * k, row(f.from));
         let frac = if arr > sent {
             (end_t - sent) / (arr - sent)
         } else {
             1.0
         };
-        let (x2, y2) = (tx(end_t), y1 + (row(f.to) - y1) * frac);
+        let (x2, y2) = (end_t * k, y1 + (row(f.to) - y1) * frac);
         arrows.push(html! {
-            <line class={classes!("st", f.kind.clone(), lost.then_some("lost"))} x1={format!("{x1:.1}")} y1={format!("{y1:.1}")}
+            <line key={*key} class={classes!("st", f.kind.clone(), lost.then_some("lost"))} x1={format!("{x1:.1}")} y1={format!("{y1:.1}")}
                   x2={format!("{x2:.1}")} y2={format!("{y2:.1}")} marker-end={if lost || end_t < arr { "" } else { "url(#ql-arrow)" }}>
                 if n <= 8 {
                     <title>{ format!("{} {} → {} at {} ({})", f.label, f.from, f.to, ms(f.sent), f.fate) }</title>
@@ -127,7 +134,7 @@ pub fn spacetime(p: &SpacetimeProps) -> Html {
                 </defs>
                 { ticks }
                 { for rows }
-                { arrows }
+                <g class="st-msgs" transform={format!("translate({shift:.1},0)")}>{ arrows }</g>
                 <line class="playhead" x1={format!("{nowx:.1}")} x2={format!("{nowx:.1}")} y1="0" y2={sh.to_string()} />
             </svg>
         </div>
