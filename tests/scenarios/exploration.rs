@@ -164,6 +164,7 @@ mod lazy {
     impl Protocol for Lazy {
         const NAME: &'static str = "raft";
         const HAS_LEADER: bool = true;
+        const DATA_TYPE: quorumlab_core::DataType = Raft::DATA_TYPE;
         type Params = <Raft as Protocol>::Params;
         type Msg = <Raft as Protocol>::Msg;
         type Disk = <Raft as Protocol>::Disk;

@@ -10,6 +10,12 @@ use std::process::{Command, Stdio};
 const APP_BUDGET_GZIP: u64 = 600_000;
 /// Each worker's WASM + JS, gzipped.
 const WORKER_BUDGET_GZIP: u64 = 200_000;
+/// `embed.js`, the script other sites include to embed the widget, gzipped.
+const EMBED_SCRIPT_BUDGET_GZIP: u64 = 4_000;
+/// The script other sites include (not loaded by the page: a bundle of its own).
+pub const EMBED_SCRIPT: &str = "embed.js";
+/// Where the book (docs/book, mdBook) goes inside dist/.
+pub const BOOK_DIR: &str = "learn";
 
 pub fn build_and_report() -> Result<(), Fail> {
     // Release mode picks data-cargo-profile-release="wasm-release" in web/index.html.
@@ -24,6 +30,12 @@ pub fn build_and_report() -> Result<(), Fail> {
         ],
     )
     .run()?;
+    // The book of lessons, next to the page (its widgets link back to `../`).
+    let dest = util::root().join("dist").join(BOOK_DIR);
+    let dest = dest.to_string_lossy();
+    util::tool("mdbook", &["build", "docs/book", "--dest-dir", &dest])
+        .dir(util::root())
+        .run()?;
     let html = fs::read_to_string(util::root().join("web/index.html"))
         .map_err(|e| Fail::new(format!("cannot read web/index.html: {e}")))?;
     report(&util::root().join("dist"), &worker_bins(&html))
@@ -95,6 +107,10 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Fail> {
         fs::read_dir(dir).map_err(|e| Fail::new(format!("cannot read {}: {e}", dir.display())))?;
     for entry in entries.flatten() {
         let path = entry.path();
+        if path.is_dir() && path.file_name().is_some_and(|n| n == BOOK_DIR) {
+            // The book's own scripts (mdBook's search, highlighting) are not a bundle.
+            continue;
+        }
         if path.is_dir() {
             collect(&path, out)?;
         } else if matches!(
@@ -118,6 +134,11 @@ fn report(dist: &Path, workers: &[String]) -> Result<(), Fail> {
     for w in workers {
         groups.push((format!("worker {w}"), WORKER_BUDGET_GZIP, Vec::new()));
     }
+    groups.push((
+        "embed script".to_string(),
+        EMBED_SCRIPT_BUDGET_GZIP,
+        Vec::new(),
+    ));
     for path in &files {
         let name = path
             .file_name()
@@ -131,6 +152,7 @@ fn report(dist: &Path, workers: &[String]) -> Result<(), Fail> {
             .to_string_lossy()
             .into_owned();
         let index = match owner(name, workers) {
+            _ if name == EMBED_SCRIPT => groups.len() - 1,
             Some(w) => 1 + workers.iter().position(|x| x == w).expect("a known worker"),
             None => 0,
         };

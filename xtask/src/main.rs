@@ -90,6 +90,7 @@ fn ensure_web_tools() -> Result<(), Fail> {
     tools::ensure_wasm_target()?;
     tools::ensure_wasm_bindgen()?;
     tools::ensure_trunk()?;
+    tools::ensure_mdbook()?;
     tools::ensure_wasm_opt()?;
     // Trunk.toml says `offline = true`, which also makes Trunk run cargo offline.
     util::cargo(&["fetch"]).run()

@@ -1,5 +1,5 @@
 //! Installing what a fresh machine lacks: the wasm32 target, wasm-bindgen (exactly the
-//! version in Cargo.lock), Trunk 0.21, wasm-opt (Binaryen, from npm), Chromium and the
+//! version in Cargo.lock), Trunk 0.21, mdBook 0.5 (the book), wasm-opt (Binaryen, from npm), Chromium and the
 //! browser tests' node modules.
 
 use crate::util::{self, Fail};
@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
 /// The Trunk series this project is written against (Trunk.toml, index.html attributes).
 const TRUNK_SERIES: &str = "0.21";
+/// The mdBook series docs/book is written for (book.toml).
+const MDBOOK_SERIES: &str = "0.5";
 /// The browser the tests drive; override with QUORUMLAB_CHROMIUM.
 const DEFAULT_CHROMIUM: &str = "/usr/bin/chromium";
 /// playwright-core needs this Node.js major version or newer.
@@ -118,7 +120,9 @@ fn toml_string<'a>(line: &'a str, key: &str) -> Option<&'a str> {
 pub fn version_from_output(output: &str, program: &str) -> Option<String> {
     let line = output.lines().next()?.trim();
     let rest = line.strip_prefix(program)?.trim();
+    // mdBook says "mdbook v0.5.4".
     let version = rest.split_whitespace().next()?;
+    let version = version.strip_prefix('v').unwrap_or(version);
     version
         .chars()
         .next()
@@ -218,6 +222,50 @@ pub fn ensure_trunk() -> Result<(), Fail> {
             "installed trunk {TRUNK_SERIES}, but `trunk --version` now says {other:?}"
         ))),
     }
+}
+
+/// `cargo install <krate> --version ~<series> --locked` unless `program --version`
+/// already says that series.
+fn ensure_cargo_tool(program: &str, krate: &str, series: &str, how_long: &str) -> Result<(), Fail> {
+    let prefix = format!("{series}.");
+    match installed_version(program) {
+        Some(v) if v.starts_with(&prefix) => {
+            println!("xtask: {program} {v}: installed");
+            return Ok(());
+        }
+        Some(v) => println!(
+            "xtask: {program} {v} is installed, this project needs {series}.x: installing it"
+        ),
+        None => println!("xtask: {program} is missing: installing {krate} {series}.x ({how_long})"),
+    }
+    let version = format!("~{series}");
+    let install = util::cargo(&[
+        "install",
+        krate,
+        "--version",
+        &version,
+        "--locked",
+        "--force",
+    ]);
+    install
+        .run()
+        .map_err(|f| cannot_install(&format!("{krate} {series}"), f, &install.display()))?;
+    match installed_version(program) {
+        Some(v) if v.starts_with(&prefix) => Ok(()),
+        other => Err(Fail::new(format!(
+            "installed {krate} {series}, but `{program} --version` now says {other:?}"
+        ))),
+    }
+}
+
+/// mdBook, which builds the book of lessons (docs/book) into dist/learn.
+pub fn ensure_mdbook() -> Result<(), Fail> {
+    ensure_cargo_tool(
+        "mdbook",
+        "mdbook",
+        MDBOOK_SERIES,
+        "about 3 minutes on 2 cores",
+    )
 }
 
 pub fn chromium_path() -> PathBuf {
@@ -432,6 +480,10 @@ dependencies = [
             version_from_output("wasm-bindgen 0.2.130 (abcdef 2025-01-01)", "wasm-bindgen")
                 .as_deref(),
             Some("0.2.130")
+        );
+        assert_eq!(
+            version_from_output("mdbook v0.5.4\n", "mdbook").as_deref(),
+            Some("0.5.4")
         );
         assert_eq!(version_from_output("something else", "trunk"), None);
         assert_eq!(version_from_output("", "trunk"), None);

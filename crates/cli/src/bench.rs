@@ -17,14 +17,24 @@ fn scenario_json_with(
     clients: u32,
     seconds: u64,
 ) -> String {
+    // Clients only for a protocol that serves them (not the failure detectors).
+    let serves =
+        quorumlab_sim::registry::entry(protocol).is_some_and(|e| e.data_type.serves_clients());
+    let workload = if serves {
+        format!(
+            r#""workload": {{"clients": {}, "rate": 200, "keys": 4}},"#,
+            clients.max(1)
+        )
+    } else {
+        String::new()
+    };
     format!(
         r#"{{"version": 1, "name": "bench {protocol} {nodes}", "protocol": {{"name": "{protocol}", "params": {params}}},
             "nodes": {nodes}, "duration_ms": {ms},
             "network": {{"latency": {{"base_ms": 1, "jitter_ms": 4}}}},
-            "workload": {{"clients": {clients}, "rate": 200, "keys": 4}},
+            {workload}
             "checks": {{"linearizable": false}} }}"#,
         ms = seconds * 1000,
-        clients = clients.max(1)
     )
 }
 

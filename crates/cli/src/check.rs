@@ -20,9 +20,10 @@ usage: quorumlab check HISTORY [--model register|cas-register|kv|lock] [--format
                        [--budget-ms N] [--memory-mib N] [--threads N] [--json]
 
 HISTORY is a file, or - for standard input. The format defaults to jepsen-log for .log
-files and jsonl otherwise. The model is detected from the history (lock if it acquires or
-releases, kv if it appends or holds strings, else cas-register) and printed; --model
-forces one.
+files and jsonl otherwise. The model is the data type the history names on its first line
+({\"data_type\": \"cas-register\"}, as `quorumlab run --history` writes it), else detected
+from the history (lock if it acquires or releases, kv if it appends or holds strings, else
+cas-register), and printed; --model forces one.
 --budget-ms bounds the whole command, explanation included (default: no limit);
 --memory-mib caps what the search holds (default 1024); --threads: keys are checked on
 this many threads (default: every core).
@@ -211,10 +212,19 @@ pub fn main(args: &[String]) -> i32 {
         Ok(p) => p,
         Err(e) => return bad_input(a.json, &a.path, Some(e.line), &e.message),
     };
-    let detected = Model::infer(&parsed.history);
+    // The data type the file names (its first line, written by `quorumlab run
+    // --history` from the protocol's declaration), else what its operations suggest.
+    let declared = parsed
+        .history
+        .data_type
+        .as_deref()
+        .and_then(Model::from_name);
+    let detected = declared.unwrap_or_else(|| Model::infer(&parsed.history));
     let model = a.model.unwrap_or(detected);
     let how = if a.model.is_some() {
         "given with --model"
+    } else if declared.is_some() {
+        "the data type the history names; --model forces another"
     } else {
         "detected from the history; --model forces another"
     };
@@ -224,7 +234,17 @@ pub fn main(args: &[String]) -> i32 {
     let mut c = match Checker::new(&parsed.history, Some(&parsed), &opts) {
         Ok(c) => c,
         Err(e) => {
-            let hint = if model != detected {
+            let hint = if a.model.is_none() && declared.is_some() {
+                format!(
+                    " (the history's first line names the data type {}; --model forces another)",
+                    model.name()
+                )
+            } else if let Some(d) = declared.filter(|d| *d != model) {
+                format!(
+                    " (the history names the data type {}: leave out --model to use it)",
+                    d.name()
+                )
+            } else if model != detected {
                 format!(
                     " (this history looks like the {} model: leave out --model to use it)",
                     detected.name()

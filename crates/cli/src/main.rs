@@ -14,6 +14,7 @@ macro_rules! say {
 mod args;
 mod bench;
 mod check;
+mod compare;
 mod determinism;
 mod explore;
 mod protocols;
@@ -26,11 +27,13 @@ const USAGE: &str = "\
 quorumlab: a deterministic distributed-systems playground, headless
 
 usage:
-  quorumlab run SCENARIO [--seed N] [--nemesis] [--budget-ms N] [--trace FILE] [--history FILE] [--json]
+  quorumlab run SCENARIO [--seed N] [--nemesis] [--faults F.json|none] [--budget-ms N] [--trace FILE] [--history FILE] [--marks] [--json]
   quorumlab run SCENARIO|--protocol NAME --swarm-seed N [--swarm-unsafe] [--scenario-out FILE] [...]
   quorumlab explore SCENARIO --seeds N [--nemesis] [--start N] [--threads N] [--budget-ms N] [--allow-unknown] [--json]
   quorumlab explore SCENARIO|--protocol NAME --swarm --seeds N [--swarm-unsafe] [...]
   quorumlab determinism --scenarios N [--start N] [--threads N] [--json] [--print]   random scenarios, every runtime agrees
+  quorumlab compare A.json B.json [C.json ...] [--seeds N] [--start N] [--faults F.json|none] [--format md|csv|json] [--threads N] [--budget-ms N]
+            the same seeds (and with --faults the same faults) for every configuration: each figure as a mean with its 95% interval
   quorumlab check HISTORY [--model register|cas-register|kv|lock] [--format jsonl|jepsen-log] [--budget-ms N] [--memory-mib N] [--threads N] [--json]
   quorumlab url SCENARIO [--base URL] | quorumlab url --decode URL
   quorumlab bench [--quick] [--threads] [--checker] [SCENARIO]
@@ -61,6 +64,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::main(rest),
         Some("protocols") => protocols::main(rest),
         Some("check") => Ok(check::main(rest)),
+        Some("compare") => compare::main(rest),
         Some("determinism") => determinism::main(rest),
         Some("-h") | Some("--help") | Some("help") => {
             println!("{USAGE}");

@@ -1,5 +1,6 @@
 //! `quorumlab protocols`: the protocol catalogue (`quorumlab_sim::registry`), with every
-//! protocol's parameters, their defaults, ranges and help.
+//! protocol's client data type and its operations, and its parameters, their defaults,
+//! ranges and help.
 
 use crate::args::Args;
 use crate::BadInput;
@@ -28,6 +29,7 @@ pub fn main(raw: &[String]) -> Result<i32, BadInput> {
         if a.flag("brief") {
             continue;
         }
+        say!("  {}", data_type_line(e));
         let defaults = e.default_params();
         for p in e.params {
             let d = defaults
@@ -48,6 +50,21 @@ pub fn main(raw: &[String]) -> Result<i32, BadInput> {
     Ok(0)
 }
 
+/// "data type cas-register (integer registers ...): read, write, cas".
+fn data_type_line(e: &Entry) -> String {
+    let d = &e.data_type;
+    if d.serves_clients() {
+        format!(
+            "data type {} ({}): operations {}",
+            d.name,
+            d.summary,
+            d.op_names()
+        )
+    } else {
+        format!("data type {}: {} (no workload)", d.name, d.summary)
+    }
+}
+
 fn as_json(e: &Entry) -> Value {
     let defaults = e.default_params();
     json!({
@@ -55,6 +72,12 @@ fn as_json(e: &Entry) -> Value {
         "summary": e.summary,
         "has_leader": e.has_leader,
         "invariants": e.invariants,
+        "data_type": {
+            "name": e.data_type.name,
+            "summary": e.data_type.summary,
+            "operations": e.data_type.ops.iter().map(|o| o.name()).collect::<Vec<_>>(),
+            "default_mix": e.data_type.default_mix.iter().map(|(o, w)| (o.name().to_string(), json!(w))).collect::<serde_json::Map<String, Value>>(),
+        },
         "params": e.params.iter().map(|p| json!({
             "name": p.name,
             "default": defaults.get(p.name),

@@ -44,15 +44,26 @@ pub fn main(raw: &[String]) -> Result<i32, BadInput> {
             "swarm-seed",
             "protocol",
             "scenario-out",
+            "faults",
         ],
-        &["json", "nemesis", "swarm-unsafe"],
+        &["json", "nemesis", "swarm-unsafe", "marks"],
     )?;
     let budget = budget(&a)?;
     let swarm_seed = a.number("swarm-seed")?;
     if a.flag("swarm-unsafe") && swarm_seed.is_none() {
         return Err(BadInput("--swarm-unsafe needs --swarm-seed N".into()));
     }
-    let (mut s, _) = base_scenario(&a, swarm_seed.is_some())?;
+    let (mut s, _) = match crate::compare::faults_arg(&a)? {
+        // `--faults F|none`: the scenario with another fault schedule (as `compare`
+        // runs it, so its reproduce commands work).
+        Some((_, faults)) => {
+            let path = a.one_positional("SCENARIO file")?;
+            let s = crate::compare::load(path, Some(&faults))
+                .map_err(|e| BadInput(format!("{path} with --faults: {e}")))?;
+            (s, path.to_string())
+        }
+        None => base_scenario(&a, swarm_seed.is_some())?,
+    };
     if a.flag("nemesis") {
         force_nemesis(&mut s);
     }
@@ -98,25 +109,25 @@ pub fn main(raw: &[String]) -> Result<i32, BadInput> {
         std::fs::write(f, out).map_err(|err| BadInput(format!("cannot write {f}: {err}")))?;
     }
     if a.flag("json") {
-        println!(
+        say!(
             "{}",
             serde_json::to_string_pretty(&summary).unwrap_or_default()
         );
     } else {
-        print_human(&summary, e.as_ref(), took);
+        print_human(&summary, e.as_ref(), took, a.flag("marks"));
     }
     // An unknown verdict is not a pass: 3, as `quorumlab check` says for one.
     Ok(summary.exit_code())
 }
 
-fn print_human(s: &Summary, e: &dyn Engine, took: Duration) {
+fn print_human(s: &Summary, e: &dyn Engine, took: Duration, all_marks: bool) {
     use std::io::Write;
-    let text = human(s, e, took);
+    let text = human(s, e, took, all_marks);
     // A closed pipe (`| head`) is not an error worth a panic.
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }
 
-fn human(s: &Summary, e: &dyn Engine, took: Duration) -> String {
+fn human(s: &Summary, e: &dyn Engine, took: Duration, all_marks: bool) -> String {
     use std::fmt::Write;
     let mut o = String::new();
     macro_rules! println {
@@ -170,6 +181,20 @@ fn human(s: &Summary, e: &dyn Engine, took: Duration) -> String {
     }
     for u in &a.notes {
         println!("  note: {u}");
+    }
+    println!("marks      {}", marks_line(&s.marks, all_marks));
+    if all_marks {
+        for m in &s.marks {
+            let until = m.until.map_or(String::new(), |u| {
+                format!(" .. {:.3} ms", u as f64 / 1000.0)
+            });
+            println!(
+                "  {:>10.3} ms{until}  {}: {}",
+                m.at as f64 / 1000.0,
+                m.kind.name(),
+                m.text
+            );
+        }
     }
     if !s.expectations.is_empty() {
         let failed = s.expectations_failed();
@@ -292,4 +317,21 @@ pub fn url(raw: &[String]) -> Result<i32, BadInput> {
     let base = base.split('#').next().unwrap_or(base);
     println!("{base}#{}", url::encode(&s));
     Ok(0)
+}
+
+/// How many marks of each kind, in the order kinds first appear.
+fn marks_line(marks: &[quorumlab_sim::marks::Mark], listed: bool) -> String {
+    let mut kinds: Vec<(&str, usize)> = Vec::new();
+    for m in marks {
+        match kinds.iter_mut().find(|k| k.0 == m.kind.name()) {
+            Some(k) => k.1 += 1,
+            None => kinds.push((m.kind.name(), 1)),
+        }
+    }
+    if kinds.is_empty() {
+        return "none".into();
+    }
+    let counts: Vec<String> = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    let hint = if listed { "" } else { " (--marks lists them)" };
+    format!("{}{hint}", counts.join(", "))
 }

@@ -60,15 +60,18 @@ fn the_readme_example_works() {
     let (code, out, err) = run(&dir, &check_args);
     assert_eq!(code, 0, "{check_args:?}: {out}{err}");
     assert!(out.starts_with("linearizable: "), "{out}");
-    // It says which model it used, and that it found it in the history.
-    assert!(out.contains("model cas-register (detected"), "{out}");
+    // It says which model it used: the data type the run recorded for Raft.
+    assert!(
+        out.contains("model cas-register (the data type the history names"),
+        "{out}"
+    );
     // Forcing the wrong model says what the history looks like.
     let mut forced = check_args.clone();
     forced.extend(["--model".to_string(), "kv".to_string()]);
     let (code, _, err) = run(&dir, &forced);
     assert_eq!(code, 2, "{err}");
     assert!(
-        err.contains("looks like the cas-register model: leave out --model"),
+        err.contains("the history names the data type cas-register: leave out --model"),
         "{err}"
     );
 }
@@ -146,4 +149,55 @@ fn the_verdict_is_printed_before_the_explanation() {
             "{out}"
         );
     }
+}
+
+/// A history names its data type on its first line (as `quorumlab run --history`
+/// writes it): the check takes that model, and refuses operations of another type,
+/// naming the field; a file without the line is checked as before.
+#[test]
+fn the_data_type_a_history_names_is_its_model() {
+    let dir = temp_dir("data-type");
+    let spec = GenSpec {
+        model: Model::CasRegister,
+        clients: 4,
+        ops: 200,
+        keys: 2,
+        max_latency: 300,
+        max_think: 100,
+        unknown_per_mille: 20,
+    };
+    let mut h = gen::linearizable_history(&spec, 3);
+    let old = write(&dir, "old.jsonl", &h);
+    let (code, out, err) = run(&dir, &args(&["check", &old]));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("model cas-register (detected from the history"),
+        "{out}"
+    );
+
+    h.data_type = Some("cas-register".into());
+    let named = write(&dir, "named.jsonl", &h);
+    let (code, out, err) = run(&dir, &args(&["check", &named]));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("model cas-register (the data type the history names"),
+        "{out}"
+    );
+
+    h.data_type = Some("lock".into());
+    let lock = write(&dir, "lock.jsonl", &h);
+    let (code, out, err) = run(&dir, &args(&["check", &lock]));
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("line 2: field \"f\": "), "{err}");
+    assert!(
+        err.contains("is not an operation of the lock model"),
+        "{err}"
+    );
+    assert!(
+        err.contains("the history's first line names the data type lock"),
+        "{err}"
+    );
+    // --model still forces another.
+    let (code, out, err) = run(&dir, &args(&["check", &lock, "--model", "cas-register"]));
+    assert_eq!(code, 0, "{out}{err}");
 }

@@ -1,5 +1,5 @@
-//! `quorumlab protocols` lists the registry: every protocol, its parameters with their
-//! defaults, ranges and help, and its presets.
+//! `quorumlab protocols` lists the registry: every protocol, its client data type and
+//! its operations, its parameters with their defaults, ranges and help, and its presets.
 
 use std::process::Command;
 
@@ -43,6 +43,27 @@ fn lists_every_protocol_with_its_parameters_and_presets() {
         ),
         "{out}"
     );
+    // Each protocol's client data type and its operations.
+    for e in quorumlab_sim::registry::entries() {
+        let d = e.data_type;
+        let line = if d.serves_clients() {
+            format!(
+                "data type {} ({}): operations {}",
+                d.name,
+                d.summary,
+                d.op_names()
+            )
+        } else {
+            format!("data type {}: {} (no workload)", d.name, d.summary)
+        };
+        let block = out
+            .split("\n\n")
+            .find(|b| b.starts_with(&format!("{:<12} ", e.name)))
+            .expect("its block");
+        assert!(block.contains(&line), "{}: {block}", e.name);
+    }
+    assert!(out.contains("data type cas-register (integer registers per key: read, write, compare-and-set): operations read, write, cas"));
+    assert!(out.contains("data type none: serves no client operations (no workload)"));
 }
 
 #[test]
@@ -54,6 +75,12 @@ fn json_and_one_protocol() {
     assert_eq!(v[0]["params"][0]["name"], "round_timeout_ms");
     assert_eq!(v[0]["params"][0]["default"], 100);
     assert_eq!(v[0]["params"][0]["schema"]["minimum"], 1);
+    assert_eq!(v[0]["data_type"]["name"], "cas-register");
+    assert_eq!(
+        v[0]["data_type"]["operations"],
+        serde_json::json!(["read", "write", "cas"])
+    );
+    assert_eq!(v[0]["data_type"]["default_mix"]["cas"], 0.1);
 }
 
 #[test]

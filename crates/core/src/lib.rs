@@ -11,6 +11,7 @@
 //! [`Protocol::boot`] from the node's disk, which is exactly the sum of the
 //! [`Protocol::Write`]s it asked to persist (or nothing, if the disk was lost).
 
+pub mod datatype;
 pub(crate) mod digest;
 pub mod params;
 pub mod rng;
@@ -22,6 +23,7 @@ pub mod paxos;
 pub mod pb;
 pub mod raft;
 
+pub use datatype::{DataType, OpKind};
 pub use params::{ParamKind, ParamSpec};
 pub use rng::Rng;
 pub use types::*;
@@ -123,6 +125,11 @@ pub trait Protocol: Sized + Clone + Debug + 'static {
     /// unit and help text. The scenario schema and the page's editor are derived from
     /// it (the simulator's registry test checks it names exactly the fields).
     const PARAMS: &'static [ParamSpec] = &[];
+    /// What its clients may ask of it ([`DataType::CAS_REGISTER`], [`DataType::LOCK`],
+    /// or [`DataType::NONE`] for a protocol that serves no client operations): the
+    /// workload makes only these operations, and the history is checked against this
+    /// type's sequential specification.
+    const DATA_TYPE: DataType;
     /// Parameters a user can change (timeouts, switches).
     type Params: Clone + Debug + Default + Serialize + DeserializeOwned + 'static;
     /// What nodes say to each other.
@@ -136,6 +143,14 @@ pub trait Protocol: Sized + Clone + Debug + 'static {
     type Monitor: Clone + Default + Debug + 'static;
     /// Its timers ([`timers!`]).
     type Timer: Timer;
+
+    /// How long clients may wait with nothing committing before the timeline marks the
+    /// spell as a stall: about the time the protocol itself takes to notice a dead
+    /// leader and replace it (its longest election timeout), so that a mark means
+    /// "longer than a failover".
+    fn patience(_params: &Self::Params) -> Time {
+        SEC
+    }
 
     /// Problems with parameters that their types cannot express (a minimum above its
     /// maximum, say), as `(field, message)` pairs; empty when they make sense.

@@ -16,23 +16,58 @@ pub const MS: Time = 1_000;
 /// Microseconds in one second.
 pub const SEC: Time = 1_000_000;
 
-/// A client operation on the replicated key-value store. Values are integers so that
-/// every operation can be checked as a compare-and-set register per key.
+/// A client operation: on the replicated key-value store (read, write, cas; values are
+/// integers so that every operation can be checked as a compare-and-set register per
+/// key), or on a lock. Which of them a protocol serves is its
+/// [`crate::Protocol::DATA_TYPE`].
 /// Written as `{"f": "write", "key": "x", "value": 1}` (internally tagged); read by a
 /// visitor of its own ([`OpVisitor`]): the derived reader buffers every value and was
 /// one of the page's largest functions.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(tag = "f", rename_all = "lowercase", deny_unknown_fields)]
 pub enum Op {
-    Read { key: String },
-    Write { key: String, value: i64 },
-    Cas { key: String, expect: i64, new: i64 },
+    Read {
+        key: String,
+    },
+    Write {
+        key: String,
+        value: i64,
+    },
+    Cas {
+        key: String,
+        expect: i64,
+        new: i64,
+    },
+    /// Take the lock `key` (a lock's operation: [`crate::DataType::LOCK`]); its `Ok`
+    /// carries the fencing token granted.
+    Acquire {
+        key: String,
+    },
+    /// Give the lock `key` back.
+    Release {
+        key: String,
+    },
 }
 
 impl Op {
     pub fn key(&self) -> &str {
         match self {
-            Op::Read { key } | Op::Write { key, .. } | Op::Cas { key, .. } => key,
+            Op::Read { key }
+            | Op::Write { key, .. }
+            | Op::Cas { key, .. }
+            | Op::Acquire { key }
+            | Op::Release { key } => key,
+        }
+    }
+    /// Which kind of operation it is.
+    pub fn kind(&self) -> crate::OpKind {
+        use crate::OpKind as K;
+        match self {
+            Op::Read { .. } => K::Read,
+            Op::Write { .. } => K::Write,
+            Op::Cas { .. } => K::Cas,
+            Op::Acquire { .. } => K::Acquire,
+            Op::Release { .. } => K::Release,
         }
     }
     pub fn is_read(&self) -> bool {
@@ -145,10 +180,12 @@ use serde::de::{self, MapAccess, SeqAccess, Visitor};
 
 struct OpVisitor;
 
+const OP_NAMES: &[&str] = &["read", "write", "cas", "acquire", "release"];
+
 impl<'de> Visitor<'de> for OpVisitor {
     type Value = Op;
     fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("an operation: {\"f\": \"read\" | \"write\" | \"cas\", \"key\": ..., ...}")
+        f.write_str("an operation: {\"f\": \"read\" | \"write\" | \"cas\" | \"acquire\" | \"release\", \"key\": ..., ...}")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Op, A::Error> {
         let (mut f, mut key, mut value, mut expect, mut new) =
@@ -178,11 +215,15 @@ impl<'de> Visitor<'de> for OpVisitor {
             }
         };
         match f.as_str() {
-            "read" => {
+            "read" | "acquire" | "release" => {
                 extra("value", value.is_some())?;
                 extra("expect", expect.is_some())?;
                 extra("new", new.is_some())?;
-                Ok(Op::Read { key })
+                Ok(match f.as_str() {
+                    "read" => Op::Read { key },
+                    "acquire" => Op::Acquire { key },
+                    _ => Op::Release { key },
+                })
             }
             "write" => {
                 extra("expect", expect.is_some())?;
@@ -200,7 +241,7 @@ impl<'de> Visitor<'de> for OpVisitor {
                     new: new.ok_or_else(|| de::Error::missing_field("new"))?,
                 })
             }
-            other => Err(de::Error::unknown_variant(other, &["read", "write", "cas"])),
+            other => Err(de::Error::unknown_variant(other, OP_NAMES)),
         }
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<Op, A::Error> {
@@ -221,7 +262,9 @@ impl<'de> Visitor<'de> for OpVisitor {
                 expect: next(2)?.int()?,
                 new: next(3)?.int()?,
             }),
-            other => Err(de::Error::unknown_variant(other, &["read", "write", "cas"])),
+            "acquire" => Ok(Op::Acquire { key }),
+            "release" => Ok(Op::Release { key }),
+            other => Err(de::Error::unknown_variant(other, OP_NAMES)),
         }
     }
 }

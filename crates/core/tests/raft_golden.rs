@@ -44,6 +44,7 @@ fn entry(index: u64, e: &Entry) -> String {
                 Op::Read { key } => format!("read {key}"),
                 Op::Write { key, value } => format!("{key}={value}"),
                 Op::Cas { key, expect, new } => format!("cas {key} {expect}→{new}"),
+                other => format!("{} {}", other.kind().name(), other.key()),
             };
             format!("{op} (c{}#{})", r.client, r.seq)
         }

@@ -700,6 +700,7 @@ mod tests {
                 ev(0, Invoke, Func::Write, "x", Value::Int(2), 30),
                 placed(ev(0, Ok, Func::Write, "x", Value::Int(2), 40), 2, 1),
             ],
+            data_type: None,
         };
         // The new primary (epoch 2) has entry 1 but wrote its own entry 2.
         let views = vec![
@@ -758,6 +759,7 @@ mod tests {
                 ev(2, Invoke, Func::Read, "x", Value::Nil, 95),
                 ev(2, Ok, Func::Read, "x", Value::Nil, 99),
             ],
+            data_type: None,
         };
         let a = analyse(
             &h,

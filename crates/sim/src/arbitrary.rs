@@ -12,7 +12,7 @@
 
 use crate::registry::{self, Entry};
 use crate::scenario::{self, Nodes, Scenario, NEMESIS_KINDS};
-use quorumlab_core::{ParamKind, ParamSpec, Rng};
+use quorumlab_core::{OpKind, ParamKind, ParamSpec, Rng};
 use serde_json::{json, Map, Value};
 
 /// Streams of a seed, one per part of the scenario, so that changing how one part is
@@ -190,17 +190,21 @@ fn rate(rng: &mut Rng, off: f64, max: f64) -> f64 {
     }
 }
 
-fn op(rng: &mut Rng) -> Value {
+/// A console operation of a data type with operations `ops` (not empty).
+fn op(rng: &mut Rng, ops: &[OpKind]) -> Value {
     let key = format!("k{}", rng.below(4));
-    match rng.below(3) {
-        0 => json!({"f": "read", "key": key}),
-        1 => json!({"f": "write", "key": key, "value": rng.below(100)}),
-        _ => json!({"f": "cas", "key": key, "expect": rng.below(100), "new": rng.below(100)}),
+    match ops[rng.below(ops.len() as u64) as usize] {
+        OpKind::Write => json!({"f": "write", "key": key, "value": rng.below(100)}),
+        OpKind::Cas => {
+            json!({"f": "cas", "key": key, "expect": rng.below(100), "new": rng.below(100)})
+        }
+        k => json!({"f": k.name(), "key": key}),
     }
 }
 
-/// One fault of any kind at a time in `[0, duration]`, on nodes `0..n`.
-fn fault(rng: &mut Rng, n: u64, duration: u64) -> Value {
+/// One fault of any kind at a time in `[0, duration]`, on nodes `0..n`; a console
+/// operation is one of `ops` (a heal for a protocol that serves none).
+fn fault(rng: &mut Rng, n: u64, duration: u64, ops: &[OpKind]) -> Value {
     let at = rng.range(0, duration);
     let node = rng.below(n);
     let other = rng.below(n);
@@ -245,7 +249,8 @@ fn fault(rng: &mut Rng, n: u64, duration: u64) -> Value {
             1 => json!({"type": "add_node", "node": node}),
             _ => json!({"type": "remove_node", "node": node}),
         },
-        _ => json!({"type": "client", "node": node, "op": op(rng)}),
+        _ if ops.is_empty() => json!({"type": "heal"}),
+        _ => json!({"type": "client", "node": node, "op": op(rng, ops)}),
     };
     f["at_ms"] = json!(at);
     f
@@ -275,24 +280,41 @@ fn nemesis_faults(rng: &mut Rng, disk_loss: bool) -> Vec<&'static str> {
     kinds
 }
 
-fn workload(rng: &mut Rng, members: u64, duration: u64) -> Value {
-    let clients = rng.range(1, 6);
-    let mut mix = [0.0f64; 3];
-    for m in &mut mix {
-        *m = if rng.chance(0.25) {
-            0.0
-        } else {
-            uniform(rng, 0.05, 1.0)
-        };
-    }
+/// A mix of `ops` (a data type's operations): each weight drawn, 0 with probability
+/// `zero`; all 0 draws give the second operation (the write of a register) weight 1.
+fn draw_mix(rng: &mut Rng, ops: &[OpKind], zero: f64) -> Value {
+    let mut mix: Vec<f64> = ops
+        .iter()
+        .map(|_| {
+            if rng.chance(zero) {
+                0.0
+            } else {
+                uniform(rng, 0.05, 1.0)
+            }
+        })
+        .collect();
     if mix.iter().all(|&m| m == 0.0) {
-        mix[1] = 1.0;
+        let i = 1.min(mix.len().saturating_sub(1));
+        if let Some(m) = mix.get_mut(i) {
+            *m = 1.0;
+        }
     }
+    let o: serde_json::Map<String, Value> = ops
+        .iter()
+        .zip(mix)
+        .map(|(k, w)| (k.name().to_string(), json!(w)))
+        .collect();
+    Value::Object(o)
+}
+
+fn workload(rng: &mut Rng, ops: &[OpKind], members: u64, duration: u64) -> Value {
+    let clients = rng.range(1, 6);
+    let mix = draw_mix(rng, ops, 0.25);
     let start = rng.range(0, duration / 2);
     let mut w = json!({
         "clients": clients,
         "rate": uniform(rng, 1.0, 40.0).max(1.0),
-        "mix": {"read": mix[0], "write": mix[1], "cas": mix[2]},
+        "mix": mix,
         "keys": rng.range(1, 6),
         "timeout_ms": rng.range(50, 1000),
         "retries": rng.range(0, 5),
@@ -378,12 +400,14 @@ pub fn scenario(seed: u64) -> Scenario {
         .collect();
 
     let mut wl = Rng::derive(seed, STREAM_WORKLOAD);
-    let workload_on = wl.chance(0.7);
-    let wl_value = workload(&mut wl, n, duration);
+    // A protocol that serves no client operations gets no workload (drawn all the
+    // same, so that the other streams' draws do not depend on the protocol).
+    let workload_on = wl.chance(0.7) && e.data_type.serves_clients();
+    let wl_value = workload(&mut wl, e.data_type.ops, n, duration);
 
     let mut fr = Rng::derive(seed, STREAM_FAULTS);
     let faults: Vec<Value> = (0..fr.below(11))
-        .map(|_| fault(&mut fr, n, duration))
+        .map(|_| fault(&mut fr, n, duration, e.data_type.ops))
         .collect();
 
     let mut nm = Rng::derive(seed, STREAM_NEMESIS);
@@ -477,9 +501,10 @@ pub fn swarm_base(protocol: &str) -> Result<Scenario, String> {
         "nodes": 5,
         "duration_ms": 10_000,
     });
-    // Clients for every protocol (a failure detector answers each with a failure, at
-    // once): the swarm draws their rate and mix.
-    doc["workload"] = json!({"clients": 4, "rate": 20, "keys": 3, "timeout_ms": 300});
+    // Clients for every protocol that serves them: the swarm draws their rate and mix.
+    if e.data_type.serves_clients() {
+        doc["workload"] = json!({"clients": 4, "rate": 20, "keys": 3, "timeout_ms": 300});
+    }
     scenario::load(&doc.to_string()).map_err(|errs| scenario::describe(&errs))
 }
 
@@ -529,18 +554,7 @@ pub fn swarm(base: &Scenario, seed: u64, opts: Swarm) -> Result<Scenario, String
         let r = w["rate"].as_f64().unwrap_or(10.0);
         w["rate"] = json!(round((r * rate_scale).clamp(0.5, 200.0), 3));
         w["keys"] = json!(wl.range(1, 8));
-        let mut mix = [0.0f64; 3];
-        for m in &mut mix {
-            *m = if wl.chance(0.2) {
-                0.0
-            } else {
-                uniform(&mut wl, 0.05, 1.0)
-            };
-        }
-        if mix.iter().all(|&m| m == 0.0) {
-            mix[1] = 1.0;
-        }
-        w["mix"] = json!({"read": mix[0], "write": mix[1], "cas": mix[2]});
+        w["mix"] = draw_mix(&mut wl, e.data_type.ops, 0.2);
     }
 
     // The fault mix: always a nemesis, with a drawn set of kinds and pace.

@@ -22,8 +22,10 @@ use crate::expect::{ExpectOutcome, NodeProbe, Probe, Tracker};
 use crate::hash::StableHasher;
 use crate::history::{EventType, History};
 use crate::host::{Cause, Host, Input, InputMeta, Job, JobResult, Jobs, Record};
+use crate::marks::{self, Mark, Marks};
 use crate::metrics::Metrics;
 use crate::net::{Fate, Network};
+use crate::resilience::{Guard, TokenBucket};
 use crate::scenario::{FaultKind, NodeRef, Scenario, ScenarioError};
 use crate::workload::{self, Client, InFlight, OpGen, MAX_REDIRECTS};
 use quorumlab_core::{
@@ -75,6 +77,9 @@ enum Ctrl {
     ClientTimeout(u32, u64, u32),
     /// A node's reply reaches its client.
     ClientReply(NodeId, ClientReply),
+    /// A node's rate limiter turned an attempt away (client, sequence number, attempt,
+    /// node): the client hears it at once.
+    ClientRejected(u32, u64, u32, NodeId),
     Resume(NodeId),
     Nemesis,
     NemesisUndo(Undo),
@@ -92,6 +97,7 @@ impl Ctrl {
                 | Ctrl::ClientSend(..)
                 | Ctrl::ClientTimeout(..)
                 | Ctrl::ClientReply(..)
+                | Ctrl::ClientRejected(..)
         )
     }
 }
@@ -309,6 +315,14 @@ pub struct Sim<P: Protocol> {
     records: Vec<Record>,
     /// The scenario's expectations and where each stands (`None`: it has none).
     expect: Option<Box<Tracker>>,
+    /// The moments the timeline marks, as they happen (see [`crate::marks`]).
+    marks: Marks,
+    /// The clients' resilience patterns (`workload.client`), when set.
+    guard: Option<Box<Guard>>,
+    /// Each node's rate limiter (`workload.rate_limit`), when set.
+    buckets: Vec<TokenBucket>,
+    /// Requests a client event sent, with their sequence numbers (see `with_clients`).
+    client_out: Vec<(Time, NodeId, ClientRequest, u64)>,
     /// Whether the expectations were told the run is over.
     expect_done: bool,
 }
@@ -458,6 +472,13 @@ impl<P: Protocol> Sim<P> {
     /// Build a run of a validated scenario with `seed`.
     pub fn new(scenario: &Scenario, seed: u64) -> Result<Self, ScenarioError> {
         let params = params_of::<P>(scenario)?;
+        // Clients ask only for operations of the protocol's data type.
+        if let Some(e) = workload::check_clients(scenario, P::NAME, &P::DATA_TYPE)
+            .into_iter()
+            .next()
+        {
+            return Err(e);
+        }
         let n = scenario.n();
         let net = Network::new(scenario, Rng::derive(seed, 1));
         let lookahead = Network::min_latency(scenario);
@@ -501,7 +522,13 @@ impl<P: Protocol> Sim<P> {
             nemesis_active: false,
             nemesis_count: 0,
             client_stop: 0,
-            history: History::default(),
+            history: History {
+                events: Vec::new(),
+                // The protocol's client data type: what the history is checked as.
+                data_type: P::DATA_TYPE
+                    .serves_clients()
+                    .then(|| P::DATA_TYPE.name.to_string()),
+            },
             serving: Default::default(),
             metrics: Metrics::new(scenario.metrics_window_ms * MS),
             hash: StableHasher::new(),
@@ -525,52 +552,33 @@ impl<P: Protocol> Sim<P> {
             records: Vec::new(),
             expect: (!scenario.expect.is_empty()).then(|| Box::new(Tracker::new(&scenario.expect))),
             expect_done: false,
+            marks: Marks::new(n),
+            guard: scenario
+                .workload
+                .as_ref()
+                .and_then(|w| w.client.as_ref())
+                .map(|p| Box::new(Guard::new(p, n))),
+            buckets: scenario
+                .workload
+                .as_ref()
+                .and_then(|w| w.rate_limit.as_ref())
+                .map(|r| vec![TokenBucket::new(r.rate, r.burst); n])
+                .unwrap_or_default(),
+            client_out: Vec::new(),
         };
         sim.hash.add(seed);
         let quiet = scenario.checks.converge_after_ms * MS;
         if quiet > 0 {
             sim.settle_at = sim.end.saturating_sub(quiet / 2).max(1);
         }
-        for i in 0..n {
-            if sim.status[i] != Status::Spare {
-                sim.push_ctrl(0, Ctrl::Boot(i as NodeId));
-            }
+        let start = Start::of(scenario, seed, &sim.status, sim.end, &P::DATA_TYPE);
+        for (t, c) in start.ctrl {
+            sim.push_ctrl(t, c);
         }
-        for f in &scenario.faults {
-            sim.push_ctrl(f.at_ms * MS, Ctrl::Fault(f.kind.clone()));
-        }
-        if let Some(w) = &scenario.workload {
-            let members = scenario.nodes.initial_members();
-            let mut gen = OpGen::new(w, Rng::derive(seed, 2));
-            sim.client_stop = w.stop_ms.map(|s| s * MS).unwrap_or_else(|| {
-                let c = scenario.checks.converge_after_ms * MS;
-                if c > 0 && sim.end > 2 * c {
-                    sim.end - c
-                } else {
-                    sim.end
-                }
-            });
-            for c in 0..w.clients {
-                let home = w
-                    .attach
-                    .get(c as usize)
-                    .copied()
-                    .unwrap_or_else(|| members[c as usize % members.len()]);
-                sim.clients
-                    .push(Client::new(c, home, w.keys as usize, false, n));
-                let first = w.start_ms * MS + gen.think_time(w.rate);
-                sim.push_ctrl(first, Ctrl::ClientWake(c));
-            }
-            sim.opgen = Some(gen);
-        }
-        if let Some(nm) = &scenario.nemesis {
-            sim.push_ctrl(nm.start_ms * MS, Ctrl::Nemesis);
-            sim.push_ctrl(
-                scenario.nemesis_stop_ms().unwrap_or(0) * MS,
-                Ctrl::NemesisStop,
-            );
-            sim.nemesis_active = true;
-        }
+        sim.clients = start.clients;
+        sim.opgen = start.opgen;
+        sim.client_stop = start.client_stop;
+        sim.nemesis_active = start.nemesis_active;
         Ok(sim)
     }
 
@@ -629,6 +637,13 @@ impl<P: Protocol> Sim<P> {
     }
 
     fn push_input(&mut self, time: Time, to: NodeId, input: Input<P>) {
+        self.seq += 1;
+        let seq = self.seq;
+        self.push_input_seq(time, to, input, seq);
+    }
+
+    /// [`Sim::push_input`] with its sequence number already drawn.
+    fn push_input_seq(&mut self, time: Time, to: NodeId, input: Input<P>, seq: u64) {
         // Client events may be handled after a window that spans them (see the module
         // doc); what they send must not land inside that window.
         if self.in_client_event && time < self.window_end && self.violation.is_none() {
@@ -644,7 +659,6 @@ impl<P: Protocol> Sim<P> {
                 ),
             );
         }
-        self.seq += 1;
         let slot = match self.free.pop() {
             Some(i) => {
                 self.slab[i as usize] = Some((to, input));
@@ -657,7 +671,7 @@ impl<P: Protocol> Sim<P> {
         };
         self.inputs.push(Pending {
             time,
-            seq: self.seq,
+            seq,
             item: slot,
         });
     }
@@ -875,6 +889,20 @@ impl<P: Protocol> Sim<P> {
                 );
             }
         }
+    }
+
+    /// The moments the timeline marks, in time order, up to now: elections, snapshots
+    /// and membership changes seen as they happened, stalls read from the history
+    /// (patience: [`Protocol::patience`]), the violation and the decided expectations.
+    pub fn marks(&self) -> Vec<Mark> {
+        marks::assemble(
+            &self.marks,
+            &self.history,
+            P::patience(&self.params),
+            self.now,
+            self.violation.as_ref(),
+            &self.expectations(),
+        )
     }
 
     /// Every node as its host last saw it.
@@ -1126,6 +1154,11 @@ impl<P: Protocol> Sim<P> {
         for rec in records {
             self.account(node, rec, meta, &mut effs);
         }
+        drop(effs);
+        if let Some(last) = records.last() {
+            let h = &self.hosts[node as usize];
+            self.marks.leader(last.time, node, h.leader, h.epoch);
+        }
     }
 
     /// Fold one handled event into the hash and apply its effects.
@@ -1139,7 +1172,7 @@ impl<P: Protocol> Sim<P> {
         self.events += 1;
         hash_record(&mut self.hash, &mut self.metrics, node, rec, meta);
         match &rec.admin {
-            Some(Ok(())) => self.admin_accepted(node),
+            Some(Ok(())) => self.admin_accepted(node, rec.time),
             Some(Err(e)) if !self.refusals.contains(e) && self.refusals.len() < 4 => {
                 self.refusals.push(e.clone());
             }
@@ -1155,6 +1188,9 @@ impl<P: Protocol> Sim<P> {
     fn apply_effect(&mut self, node: NodeId, now: Time, e: Effect<P>) {
         match e {
             Effect::Send { to, msg } => {
+                if msg.kind() == "snapshot" {
+                    self.marks.snapshot(now, node, to);
+                }
                 // The label only when recording (describing allocates).
                 let label = self.recorder.as_ref().map(|_| label_of(&msg));
                 let fate = route_send(
@@ -1247,10 +1283,15 @@ impl<P: Protocol> Sim<P> {
         match c {
             Ctrl::Boot(i) => self.boot(i, true),
             Ctrl::Fault(kind) => self.fault(kind),
-            Ctrl::ClientWake(c) => self.client_wake(c),
-            Ctrl::ClientSend(c, seq) => self.client_send(c, seq),
-            Ctrl::ClientTimeout(c, seq, attempt) => self.client_timeout(c, seq, attempt),
-            Ctrl::ClientReply(node, r) => self.client_reply(node, r),
+            Ctrl::ClientWake(c) => self.with_clients(|x| x.client_wake(c)),
+            Ctrl::ClientSend(c, seq) => self.with_clients(|x| x.client_send(c, seq)),
+            Ctrl::ClientTimeout(c, seq, attempt) => {
+                self.with_clients(|x| x.client_timeout(c, seq, attempt))
+            }
+            Ctrl::ClientReply(node, r) => self.with_clients(|x| x.client_reply(node, r)),
+            Ctrl::ClientRejected(c, seq, attempt, node) => {
+                self.with_clients(|x| x.client_rejected(c, seq, attempt, node))
+            }
             Ctrl::Resume(i) => {
                 if self.status[i as usize] == Status::Paused
                     && self.hosts[i as usize].paused_until <= self.now
@@ -1300,6 +1341,7 @@ impl<P: Protocol> Sim<P> {
             self.deferred[iu].clear();
             self.states[iu] = None;
             self.hosts[iu].crash();
+            self.marks.down(i);
             self.crashed.push(i);
             self.crash_order.retain(|&x| x != i);
             self.crash_order.push(i);
@@ -1389,66 +1431,15 @@ impl<P: Protocol> Sim<P> {
                     "node {node}'s clock jumps {skew_ms:+} ms and drifts {drift_ppm:+} ppm"
                 ));
             }
-            FaultKind::Partition { groups } => {
-                let groups: Vec<Vec<NodeId>> = groups
-                    .iter()
-                    .map(|g| g.iter().map(|r| id(*r)).collect())
-                    .collect();
-                self.note(format!("partition {:?}", groups));
-                self.net.partition(&groups);
-            }
-            FaultKind::Isolate { node } => {
-                let node = id(node);
-                self.note(format!("node {node} isolated"));
-                self.net.isolate(node);
-            }
-            FaultKind::Reconnect { node } => {
-                let node = id(node);
-                self.note(format!("node {node} reconnected"));
-                self.net.reconnect(node);
-            }
-            FaultKind::Cut { from, to } => {
-                self.note(format!("link {from} -> {to} cut"));
-                self.net.cut(from, to);
-            }
-            FaultKind::Heal => {
-                self.note("network healed".into());
-                self.net.heal();
-            }
-            FaultKind::Degrade {
-                from,
-                to,
-                both_ways,
-                latency,
-                loss,
-                duplicate,
-                reorder,
-                long_delay,
-            } => {
-                self.note(format!(
-                    "link {from} {} {to} degraded",
-                    if both_ways { "<->" } else { "->" }
-                ));
-                let d = crate::net::Degradation {
-                    latency: latency.as_ref(),
-                    loss,
-                    duplicate,
-                    reorder,
-                    long_delay: long_delay.as_ref(),
-                };
-                self.net.degrade(from, to, &d);
-                if both_ways {
-                    self.net.degrade(to, from, &d);
-                }
-            }
-            FaultKind::Restore {
-                from,
-                to,
-                both_ways,
-            } => {
-                self.net.restore(from, to);
-                if both_ways {
-                    self.net.restore(to, from);
+            FaultKind::Partition { .. }
+            | FaultKind::Isolate { .. }
+            | FaultKind::Reconnect { .. }
+            | FaultKind::Cut { .. }
+            | FaultKind::Heal
+            | FaultKind::Degrade { .. }
+            | FaultKind::Restore { .. } => {
+                if let Some(line) = net_fault(&mut self.net, kind) {
+                    self.note(line);
                 }
             }
             FaultKind::AddNode { node } => {
@@ -1473,7 +1464,7 @@ impl<P: Protocol> Sim<P> {
                 self.note(format!("an operator asks to promote node {node}"));
                 self.member(MembershipChange::Promote { node }, 0)
             }
-            FaultKind::Client { node, op } => self.console(node, op),
+            FaultKind::Client { node, op } => self.with_clients(|x| x.console(node, op)),
         }
     }
 
@@ -1513,286 +1504,53 @@ impl<P: Protocol> Sim<P> {
     }
 
     /// Node `node` took the oldest pending membership change it was asked.
-    fn admin_accepted(&mut self, node: NodeId) {
+    fn admin_accepted(&mut self, node: NodeId, at: Time) {
         if let Some(a) = self.admin.iter_mut().find(|a| !a.1) {
             a.1 = true;
             let line = admin_note(&a.0, Some(node), &[]);
+            self.marks.membership(at, node, line.clone());
             self.note(line);
         }
     }
 
-    // ---- clients -------------------------------------------------------------------
+    // ---- clients ----------------------------------------------------------------
+    // The clients' logic is in `Cx` below: it needs none of the protocol's types, so it
+    // is compiled once rather than once per protocol (each copy cost the page's bundle).
 
-    fn console(&mut self, node: NodeId, op: Op) {
-        let id = self.clients.len() as u32;
-        let keys = self
-            .scenario
-            .workload
-            .as_ref()
-            .map(|w| w.keys as usize)
-            .unwrap_or(0);
-        let mut c = Client::new(id, node, keys, true, self.n);
-        c.next_seq = 2;
-        c.current = Some(InFlight::new(1, op.clone(), self.now));
-        self.clients.push(c);
-        self.history.push(workload::history_event(
-            id,
-            EventType::Invoke,
-            &op,
-            None,
-            self.now,
-        ));
-        self.metrics.invoke(self.now);
-        self.note(format!("console: {op:?} sent to node {node}"));
-        self.client_send(id, 1);
-    }
-
-    fn client_wake(&mut self, c: u32) {
-        let Some(gen) = self.opgen.as_mut() else {
-            return;
-        };
-        let cl = &mut self.clients[c as usize];
-        if cl.current.is_some() || self.now >= self.client_stop {
-            return;
-        }
-        let op = gen.next_op(cl);
-        let seq = cl.next_seq;
-        cl.next_seq += 1;
-        cl.current = Some(InFlight::new(seq, op.clone(), self.now));
-        // A new operation goes to the leader it knows of, else where the last one went,
-        // unless that node timed out on it recently.
-        let members = self.scenario.nodes.initial_members();
-        let now = self.now;
-        if cl.leader.is_some()
-            || cl
-                .avoid_until
-                .get(cl.target as usize)
-                .is_some_and(|t| *t > now)
-        {
-            let last = cl.target;
-            cl.target = cl.choose(&members, last, now, &mut self.client_rng);
-        }
-        self.history.push(workload::history_event(
-            c,
-            EventType::Invoke,
-            &op,
-            None,
-            self.now,
-        ));
-        self.metrics.invoke(self.now);
-        self.client_send(c, seq);
-    }
-
-    fn client_send(&mut self, c: u32, seq: u64) {
-        let now = self.now;
-        let timeout = self
-            .scenario
-            .workload
-            .as_ref()
-            .map(|w| w.timeout_ms)
-            .unwrap_or(1000)
-            * MS;
-        let cl = &mut self.clients[c as usize];
-        let Some(cur) = cl.current.as_mut().filter(|x| x.seq == seq) else {
-            return;
-        };
-        cur.attempt += 1;
-        cur.sent_to = cl.target;
-        let attempt = cur.attempt;
-        let req = ClientRequest {
-            client: c,
-            seq,
-            op: cur.op.clone(),
-        };
-        let (home, target) = (cl.home, cl.target);
-        self.hash.add(StableHasher::of(&req));
-        if let Some(t) = self.net.route_client(home, target, now) {
-            if let Some(cur) = self.clients[c as usize].current.as_mut() {
-                cur.arrivals.push((target, t));
-            }
-            self.push_input(t, target, Input::Client(req));
-        }
-        self.push_ctrl(now + timeout, Ctrl::ClientTimeout(c, seq, attempt));
-    }
-
-    fn client_timeout(&mut self, c: u32, seq: u64, attempt: u32) {
-        let retries = self
-            .scenario
-            .workload
-            .as_ref()
-            .map(|w| w.retries)
-            .unwrap_or(0);
-        let now = self.now;
-        let cl = &mut self.clients[c as usize];
-        // Only the latest attempt's timeout counts, and only while it is unanswered.
-        let Some(cur) = cl
-            .current
-            .as_mut()
-            .filter(|x| x.seq == seq && x.attempt == attempt && x.answered < attempt)
-        else {
-            return;
-        };
-        cur.maybe_applied |= !cur.op.is_read();
-        cur.failures += 1;
-        let give_up = cl.console || cur.failures > retries;
-        let last = cur.sent_to;
-        cl.timed_out(last, now);
-        if give_up {
-            self.finish(c, None, "timed out");
-        } else {
-            // The wait was long enough: try another node at once.
-            let members = self.scenario.nodes.initial_members();
-            let cl = &mut self.clients[c as usize];
-            cl.target = cl.choose(&members, last, now, &mut self.client_rng);
-            self.client_send(c, seq);
+    /// The clients' view of the run, for one client event.
+    fn clients_cx(&mut self) -> Cx<'_> {
+        Cx {
+            scenario: &self.scenario,
+            n: self.n,
+            now: self.now,
+            seq: &mut self.seq,
+            ctrl: &mut self.ctrl,
+            client_ctrl: &mut self.client_ctrl,
+            clients: &mut self.clients,
+            opgen: &mut self.opgen,
+            client_rng: &mut self.client_rng,
+            client_stop: self.client_stop,
+            history: &mut self.history,
+            metrics: &mut self.metrics,
+            hash: &mut self.hash,
+            net: &mut self.net,
+            expect: &mut self.expect,
+            log: &mut self.log,
+            guard: &mut self.guard,
+            buckets: &mut self.buckets,
+            out: &mut self.client_out,
+            data_type: &P::DATA_TYPE,
+            protocol: P::NAME,
         }
     }
 
-    fn client_reply(&mut self, node: NodeId, r: ClientReply) {
-        let retries = self
-            .scenario
-            .workload
-            .as_ref()
-            .map(|w| w.retries)
-            .unwrap_or(0);
-        let now = self.now;
-        let members = self.scenario.nodes.initial_members();
-        let Some(cl) = self.clients.get_mut(r.client as usize) else {
-            return;
-        };
-        let Some(cur) = cl.current.as_mut().filter(|x| x.seq == r.seq) else {
-            // An answer to an attempt of an operation already finished: still news of
-            // the node.
-            cl.heard_from(node);
-            return;
-        };
-        let seq = cur.seq;
-        // A redirect or an unknown outcome answers the latest attempt only if it comes
-        // from where that went, once; an earlier attempt's is news of the nodes, no more
-        // (acting on it would start a second chain of attempts).
-        let current = node == cur.sent_to && cur.answered < cur.attempt;
-        if matches!(
-            r.outcome,
-            Outcome::Redirect { .. } | Outcome::Unknown { .. }
-        ) {
-            if !current {
-                match r.outcome {
-                    Outcome::Redirect { leader, term } => {
-                        cl.redirected(node, leader.filter(|l| (*l as usize) < self.n), term, now);
-                    }
-                    _ => {
-                        cur.maybe_applied |= !cur.op.is_read();
-                        cl.gave_up(node);
-                    }
-                }
-                return;
-            }
-            cur.answered = cur.attempt;
-        }
-        match r.outcome {
-            Outcome::Ok { value } => {
-                cl.served_by(node);
-                self.finish_at(r.client, Some(Ok(value)), "ok", r.at)
-            }
-            Outcome::Fail { reason } => {
-                cl.served_by(node);
-                self.finish(r.client, Some(Err(reason)), "failed")
-            }
-            Outcome::Redirect { leader, term } => {
-                cur.redirects += 1;
-                if cl.console || cur.redirects > MAX_REDIRECTS {
-                    let what = match leader {
-                        Some(l) => format!("redirected to node {l}"),
-                        None => "redirected: no leader known".to_string(),
-                    };
-                    self.finish(r.client, None, &what);
-                    return;
-                }
-                let leader = leader.filter(|l| (*l as usize) < self.n);
-                let news = cl.redirected(node, leader, term, now);
-                let cur = cl.current.as_mut().expect("checked above");
-                let delay = if news {
-                    cur.fruitless = 0;
-                    0
-                } else {
-                    cur.fruitless += 1;
-                    workload::backoff(cur.fruitless, &mut self.client_rng)
-                };
-                cl.target = cl.choose(&members, node, now, &mut self.client_rng);
-                self.push_ctrl(now + delay, Ctrl::ClientSend(r.client, seq));
-            }
-            Outcome::Unknown { .. } => {
-                cur.maybe_applied |= !cur.op.is_read();
-                cur.failures += 1;
-                cur.fruitless += 1;
-                let (give_up, fruitless) = (cl.console || cur.failures > retries, cur.fruitless);
-                cl.gave_up(node);
-                if give_up {
-                    self.finish(r.client, None, "outcome unknown");
-                } else {
-                    let delay = workload::backoff(fruitless, &mut self.client_rng);
-                    cl.target = cl.choose(&members, node, now, &mut self.client_rng);
-                    self.push_ctrl(now + delay, Ctrl::ClientSend(r.client, seq));
-                }
-            }
-        }
-    }
-
-    /// Complete the client's operation: `Some(Ok(v))` happened, `Some(Err(_))` certainly
-    /// did not (the node said so), `None`: the client gave up.
-    fn finish(&mut self, c: u32, result: Option<Result<Option<i64>, String>>, what: &str) {
-        self.finish_at(c, result, what, None)
-    }
-
-    /// [`Sim::finish`], with where the protocol committed the operation.
-    fn finish_at(
-        &mut self,
-        c: u32,
-        result: Option<Result<Option<i64>, String>>,
-        what: &str,
-        at: Option<quorumlab_core::LogPos>,
-    ) {
-        let now = self.now;
-        let cl = &mut self.clients[c as usize];
-        let Some(cur) = cl.current.take() else { return };
-        let (kind, value) = match &result {
-            Some(Ok(v)) => (EventType::Ok, *v),
-            Some(Err(_)) => (EventType::Fail, None),
-            None if cur.maybe_applied => (EventType::Info, None),
-            None => (EventType::Fail, None),
-        };
-        if let (EventType::Ok, Some(k)) = (kind, workload::key_index(cur.op.key())) {
-            if let Some(slot) = cl.seen.get_mut(k) {
-                *slot = match &cur.op {
-                    Op::Read { .. } => value,
-                    Op::Write { value, .. } => Some(*value),
-                    Op::Cas { new, .. } => Some(*new),
-                };
-            }
-        }
-        let (console, home) = (cl.console, cl.home);
-        let mut ev = workload::history_event(c, kind, &cur.op, value, now);
-        if let (EventType::Ok, Some(p)) = (kind, at) {
-            (ev.index, ev.term) = (Some(p.index), p.term);
-        }
-        self.history.push(ev);
-        self.metrics
-            .complete(now, now - cur.invoked, result.is_some(), kind);
-        if let Some(x) = self.expect.as_mut() {
-            let write = !matches!(cur.op, Op::Read { .. });
-            x.on_complete(now, home, write, kind, result.is_some());
-        }
-        if console {
-            self.note(format!("console: {:?} {what}", cur.op));
-        }
-        if !console {
-            if let Some(w) = &self.scenario.workload {
-                let rate = w.rate;
-                if let Some(gen) = self.opgen.as_mut() {
-                    let t = gen.think_time(rate);
-                    self.push_ctrl(now + t, Ctrl::ClientWake(c));
-                }
-            }
+    /// Run a client event, then hand the requests it sent to their nodes (with the
+    /// sequence numbers they were given when sent, so ties break as before).
+    fn with_clients(&mut self, f: impl FnOnce(&mut Cx<'_>)) {
+        f(&mut self.clients_cx());
+        let out = std::mem::take(&mut self.client_out);
+        for (t, to, req, seq) in out {
+            self.push_input_seq(t, to, Input::Client(req), seq);
         }
     }
 
@@ -2248,11 +2006,731 @@ fn plan_nemesis(
 fn admin_note(change: &MembershipChange, taker: Option<NodeId>, refusals: &[String]) -> String {
     let what = match change {
         MembershipChange::Promote { node } => format!("the request to promote node {node}"),
-        c => format!("the membership change {c:?}"),
+        MembershipChange::Add { node } => format!("the change that adds node {node}"),
+        MembershipChange::Remove { node } => format!("the change that removes node {node}"),
     };
     match taker {
         Some(n) => format!("node {n} takes {what}"),
         None if refusals.is_empty() => format!("{what} gave up: no node took it"),
         None => format!("{what} gave up: no node took it ({})", refusals.join("; ")),
+    }
+}
+
+/// The network's part of a fault, and its log line. Not generic: one copy in a bundle
+/// whatever the number of protocols (each `Sim<P>` would otherwise carry its own).
+fn net_fault(net: &mut Network, kind: FaultKind) -> Option<String> {
+    let id = |r: NodeRef| r.id().unwrap_or(NodeId::MAX);
+    let mut line = None;
+    match kind {
+        FaultKind::Partition { groups } => {
+            let groups: Vec<Vec<NodeId>> = groups
+                .iter()
+                .map(|g| g.iter().map(|r| id(*r)).collect())
+                .collect();
+            line = Some(format!("partition {:?}", groups));
+            net.partition(&groups);
+        }
+        FaultKind::Isolate { node } => {
+            let node = id(node);
+            line = Some(format!("node {node} isolated"));
+            net.isolate(node);
+        }
+        FaultKind::Reconnect { node } => {
+            let node = id(node);
+            line = Some(format!("node {node} reconnected"));
+            net.reconnect(node);
+        }
+        FaultKind::Cut { from, to } => {
+            line = Some(format!("link {from} -> {to} cut"));
+            net.cut(from, to);
+        }
+        FaultKind::Heal => {
+            line = Some("network healed".into());
+            net.heal();
+        }
+        FaultKind::Degrade {
+            from,
+            to,
+            both_ways,
+            latency,
+            loss,
+            duplicate,
+            reorder,
+            long_delay,
+        } => {
+            line = Some(format!(
+                "link {from} {} {to} degraded",
+                if both_ways { "<->" } else { "->" }
+            ));
+            let d = crate::net::Degradation {
+                latency: latency.as_ref(),
+                loss,
+                duplicate,
+                reorder,
+                long_delay: long_delay.as_ref(),
+            };
+            net.degrade(from, to, &d);
+            if both_ways {
+                net.degrade(to, from, &d);
+            }
+        }
+        FaultKind::Restore {
+            from,
+            to,
+            both_ways,
+        } => {
+            net.restore(from, to);
+            if both_ways {
+                net.restore(to, from);
+            }
+        }
+        _ => {}
+    }
+    line
+}
+
+/// What a run starts with besides its nodes: the control events in the order they are
+/// scheduled (boots, faults, clients' first wakes, the nemesis), the clients and their
+/// operation generator. Not generic, so one copy serves every protocol.
+struct Start {
+    ctrl: Vec<(Time, Ctrl)>,
+    clients: Vec<Client>,
+    opgen: Option<OpGen>,
+    client_stop: Time,
+    nemesis_active: bool,
+}
+
+impl Start {
+    fn of(
+        scenario: &Scenario,
+        seed: u64,
+        status: &[Status],
+        end: Time,
+        data_type: &quorumlab_core::DataType,
+    ) -> Start {
+        let n = status.len();
+        let mut start = Start {
+            ctrl: Vec::new(),
+            clients: Vec::new(),
+            opgen: None,
+            client_stop: 0,
+            nemesis_active: false,
+        };
+        for (i, st) in status.iter().enumerate() {
+            if *st != Status::Spare {
+                start.ctrl.push((0, Ctrl::Boot(i as NodeId)));
+            }
+        }
+        for f in &scenario.faults {
+            start.ctrl.push((f.at_ms * MS, Ctrl::Fault(f.kind.clone())));
+        }
+        if let Some(w) = &scenario.workload {
+            let members = scenario.nodes.initial_members();
+            let mut gen = OpGen::new(w, data_type, Rng::derive(seed, 2));
+            start.client_stop = w.stop_ms.map(|s| s * MS).unwrap_or_else(|| {
+                let c = scenario.checks.converge_after_ms * MS;
+                if c > 0 && end > 2 * c {
+                    end - c
+                } else {
+                    end
+                }
+            });
+            for c in 0..w.clients {
+                let home = w
+                    .attach
+                    .get(c as usize)
+                    .copied()
+                    .unwrap_or_else(|| members[c as usize % members.len()]);
+                start
+                    .clients
+                    .push(Client::new(c, home, w.keys as usize, false, n));
+                let first = w.start_ms * MS + gen.think_time(w.rate);
+                start.ctrl.push((first, Ctrl::ClientWake(c)));
+            }
+            start.opgen = Some(gen);
+        }
+        if let Some(nm) = &scenario.nemesis {
+            start.ctrl.push((nm.start_ms * MS, Ctrl::Nemesis));
+            start.ctrl.push((
+                scenario.nemesis_stop_ms().unwrap_or(0) * MS,
+                Ctrl::NemesisStop,
+            ));
+            start.nemesis_active = true;
+        }
+        start
+    }
+}
+
+/// Everything a client event touches (none of it the protocol's): the clients and
+/// their generator, guard and rate limiters, the run's queues, history, metrics, trace
+/// hash, network and log. Requests the clients send wait in `out` for the simulator.
+struct Cx<'a> {
+    scenario: &'a Scenario,
+    n: usize,
+    now: Time,
+    seq: &'a mut u64,
+    ctrl: &'a mut BinaryHeap<Pending<Ctrl>>,
+    client_ctrl: &'a mut BinaryHeap<Pending<Ctrl>>,
+    clients: &'a mut Vec<Client>,
+    opgen: &'a mut Option<OpGen>,
+    client_rng: &'a mut Rng,
+    client_stop: Time,
+    history: &'a mut History,
+    metrics: &'a mut Metrics,
+    hash: &'a mut StableHasher,
+    net: &'a mut Network,
+    expect: &'a mut Option<Box<Tracker>>,
+    log: &'a mut Vec<LogLine>,
+    guard: &'a mut Option<Box<Guard>>,
+    buckets: &'a mut Vec<TokenBucket>,
+    out: &'a mut Vec<(Time, NodeId, ClientRequest, u64)>,
+    data_type: &'static quorumlab_core::DataType,
+    protocol: &'static str,
+}
+
+impl Cx<'_> {
+    fn push_ctrl(&mut self, time: Time, item: Ctrl) {
+        *self.seq += 1;
+        let p = Pending {
+            time,
+            seq: *self.seq,
+            item,
+        };
+        if p.item.is_client() {
+            self.client_ctrl.push(p);
+        } else {
+            self.ctrl.push(p);
+        }
+    }
+
+    /// A request that reaches `to` at `time`: numbered now, queued by the simulator.
+    fn push_request(&mut self, time: Time, to: NodeId, req: ClientRequest) {
+        *self.seq += 1;
+        self.out.push((time, to, req, *self.seq));
+    }
+
+    fn note(&mut self, what: String) {
+        self.log.push(LogLine {
+            time: self.now,
+            what,
+        });
+    }
+
+    fn console(&mut self, node: NodeId, op: Op) {
+        if !self.data_type.has(op.kind()) {
+            let why = workload::not_served(self.protocol, self.data_type, op.kind());
+            self.note(format!("console: {why}"));
+            return;
+        }
+        let id = self.clients.len() as u32;
+        let keys = self
+            .scenario
+            .workload
+            .as_ref()
+            .map(|w| w.keys as usize)
+            .unwrap_or(0);
+        let mut c = Client::new(id, node, keys, true, self.n);
+        c.next_seq = 2;
+        c.current = Some(InFlight::new(1, op.clone(), self.now));
+        self.clients.push(c);
+        self.history.push(workload::history_event(
+            id,
+            EventType::Invoke,
+            &op,
+            None,
+            self.now,
+        ));
+        self.metrics.invoke(self.now);
+        self.note(format!("console: {op:?} sent to node {node}"));
+        self.client_send(id, 1);
+    }
+
+    fn client_wake(&mut self, c: u32) {
+        let Some(gen) = self.opgen.as_mut() else {
+            return;
+        };
+        let cl = &mut self.clients[c as usize];
+        if cl.current.is_some() || self.now >= self.client_stop {
+            return;
+        }
+        let op = gen.next_op(cl);
+        let seq = cl.next_seq;
+        cl.next_seq += 1;
+        cl.current = Some(InFlight::new(seq, op.clone(), self.now));
+        // A new operation goes to the leader it knows of, else where the last one went,
+        // unless that node timed out on it recently (or, with a load balancer, where
+        // the balancer sends it).
+        let now = self.now;
+        let balanced = self.guard.as_ref().is_some_and(|g| g.balanced());
+        if let Some(g) = self.guard.as_mut() {
+            g.started(c as usize, self.n);
+        }
+        let cl = &mut self.clients[c as usize];
+        if balanced
+            || cl.leader.is_some()
+            || cl
+                .avoid_until
+                .get(cl.target as usize)
+                .is_some_and(|t| *t > now)
+        {
+            let last = cl.target;
+            if let Some(t) = self.choose_target(c, last) {
+                self.clients[c as usize].target = t;
+            }
+        }
+        self.history.push(workload::history_event(
+            c,
+            EventType::Invoke,
+            &op,
+            None,
+            self.now,
+        ));
+        self.metrics.invoke(self.now);
+        self.client_send(c, seq);
+    }
+
+    fn client_send(&mut self, c: u32, seq: u64) {
+        let now = self.now;
+        let timeout = self
+            .scenario
+            .workload
+            .as_ref()
+            .map(|w| w.timeout_ms)
+            .unwrap_or(1000)
+            * MS;
+        if self.clients[c as usize]
+            .current
+            .as_ref()
+            .is_none_or(|x| x.seq != seq)
+        {
+            return;
+        }
+        if !self.guard_lets_through(c) {
+            return;
+        }
+        let cl = &mut self.clients[c as usize];
+        let Some(cur) = cl.current.as_mut().filter(|x| x.seq == seq) else {
+            return;
+        };
+        cur.attempt += 1;
+        cur.sent_to = cl.target;
+        self.metrics.attempt(now);
+        let attempt = cur.attempt;
+        let req = ClientRequest {
+            client: c,
+            seq,
+            op: cur.op.clone(),
+        };
+        let (home, target, console) = (cl.home, cl.target, cl.console);
+        self.hash.add(StableHasher::of(&req));
+        if !console {
+            if let Some(g) = self.guard.as_mut() {
+                g.sent(c as usize, target, self.n);
+            }
+        }
+        if let Some(t) = self.net.route_client(home, target, now) {
+            // The node's front door: a request beyond its rate is turned away.
+            if let Some(b) = self.buckets.get_mut(target as usize) {
+                if !b.take(t) {
+                    self.hash.add(13);
+                    if let Some(back) = self.net.route_to_client(target, home, t) {
+                        self.push_ctrl(back, Ctrl::ClientRejected(c, seq, attempt, target));
+                    }
+                    self.push_ctrl(now + timeout, Ctrl::ClientTimeout(c, seq, attempt));
+                    return;
+                }
+            }
+            if let Some(cur) = self.clients[c as usize].current.as_mut() {
+                cur.arrivals.push((target, t));
+            }
+            self.push_request(t, target, req);
+        }
+        self.push_ctrl(now + timeout, Ctrl::ClientTimeout(c, seq, attempt));
+    }
+
+    fn client_timeout(&mut self, c: u32, seq: u64, attempt: u32) {
+        let retries = self
+            .scenario
+            .workload
+            .as_ref()
+            .map(|w| w.retries)
+            .unwrap_or(0);
+        let now = self.now;
+        let cl = &mut self.clients[c as usize];
+        // Only the latest attempt's timeout counts, and only while it is unanswered.
+        let Some(cur) = cl
+            .current
+            .as_mut()
+            .filter(|x| x.seq == seq && x.attempt == attempt && x.answered < attempt)
+        else {
+            return;
+        };
+        cur.maybe_applied |= !cur.op.is_read();
+        cur.failures += 1;
+        self.metrics.timeout(now);
+        let give_up = cl.console || cur.failures > retries;
+        let (last, failures, console) = (cur.sent_to, cur.failures, cl.console);
+        cl.timed_out(last, now);
+        if let Some(g) = self.guard.as_mut().filter(|_| !console) {
+            g.ended(c as usize, last, false, now, self.n);
+        }
+        self.retry_or_give_up(c, seq, last, give_up, failures, None, "timed out");
+    }
+
+    /// After a failed attempt of client `c`'s operation `seq` at `last`: give up, or
+    /// retry on the node the client (or its balancer) picks, after the wait its
+    /// back-off says (`wait`: the client's own rule when no back-off is set; `None`:
+    /// at once).
+    #[allow(clippy::too_many_arguments)]
+    fn retry_or_give_up(
+        &mut self,
+        c: u32,
+        seq: u64,
+        last: NodeId,
+        give_up: bool,
+        failures: u32,
+        wait: Option<Time>,
+        what: &str,
+    ) {
+        let now = self.now;
+        let guarded = self.guard.is_some() && !self.clients[c as usize].console;
+        let refused = !give_up
+            && guarded
+            && self
+                .guard
+                .as_mut()
+                .is_some_and(|g| !g.may_retry(c as usize, self.n));
+        if give_up || refused {
+            let what = if refused { "retry budget spent" } else { what };
+            self.cannot_serve(c, what);
+            return;
+        }
+        let wait = match self.guard.as_ref().filter(|_| guarded) {
+            Some(g) => g.wait(failures, &mut self.client_rng).or(wait),
+            None => wait,
+        };
+        if let Some(t) = self.choose_target(c, last) {
+            self.clients[c as usize].target = t;
+        }
+        match wait {
+            Some(d) if d > 0 => self.push_ctrl(now + d, Ctrl::ClientSend(c, seq)),
+            // The wait was long enough: try another node at once.
+            _ => self.client_send(c, seq),
+        }
+    }
+
+    /// Client `c`'s operation cannot be served: a read with degradation on is answered
+    /// from the client's cache (degraded, not an error, not a consistent read: the
+    /// history records it as not done), anything else ends as given up.
+    fn cannot_serve(&mut self, c: u32, what: &str) {
+        let degrade = self.guard.as_ref().is_some_and(|g| g.policy.degrade)
+            && !self.clients[c as usize].console
+            && self.clients[c as usize]
+                .current
+                .as_ref()
+                .is_some_and(|x| x.op.is_read() && !x.maybe_applied);
+        if degrade {
+            if let Some(g) = self.guard.as_mut() {
+                g.degraded += 1;
+            }
+            self.metrics.degraded(self.now);
+            self.finish(
+                c,
+                Some(Err(format!(
+                    "degraded ({what}): served from the client's cache"
+                ))),
+                "degraded",
+            );
+        } else {
+            self.finish(c, None, what);
+        }
+    }
+
+    /// Whether client `c` may send to its target now: its breaker for the target is
+    /// closed, or half-open and free for a trial; else another node whose breaker
+    /// lets it becomes the target. With none, the operation cannot be served (and
+    /// false).
+    fn guard_lets_through(&mut self, c: u32) -> bool {
+        let now = self.now;
+        if self.clients[c as usize].console {
+            return true;
+        }
+        let Some(g) = self.guard.as_mut() else {
+            return true;
+        };
+        let target = self.clients[c as usize].target;
+        if g.allow(c as usize, target, now, self.n) {
+            return true;
+        }
+        let members = self.scenario.nodes.initial_members();
+        for m in g.usable(c as usize, &members, now) {
+            if m != target && g.allow(c as usize, m, now, self.n) {
+                self.clients[c as usize].target = m;
+                return true;
+            }
+        }
+        g.short_circuited += 1;
+        self.cannot_serve(c, "every circuit open");
+        false
+    }
+
+    /// Where client `c` sends next after `last`: its balancer's pick, or its own
+    /// choice (the leader hint, its home node, another node), among the nodes whose
+    /// circuit is not open. `None`: leave the target as it is.
+    fn choose_target(&mut self, c: u32, last: NodeId) -> Option<NodeId> {
+        let now = self.now;
+        let members = self.scenario.nodes.initial_members();
+        let cl = &self.clients[c as usize];
+        let Some(g) = self.guard.as_mut().filter(|_| !cl.console) else {
+            return Some(cl.choose(&members, last, now, &mut self.client_rng));
+        };
+        let usable = g.usable(c as usize, &members, now);
+        let pool = if usable.is_empty() { &members } else { &usable };
+        if g.balanced() {
+            return g.balancer.pick(pool, now, &mut self.client_rng);
+        }
+        Some(cl.choose(pool, last, now, &mut self.client_rng))
+    }
+
+    /// A node's rate limiter turned away attempt `attempt` of client `c`'s operation
+    /// `seq`: the attempt failed, fast; the client retries as after a timeout.
+    fn client_rejected(&mut self, c: u32, seq: u64, attempt: u32, node: NodeId) {
+        let retries = self
+            .scenario
+            .workload
+            .as_ref()
+            .map(|w| w.retries)
+            .unwrap_or(0);
+        let now = self.now;
+        self.metrics.rejected(now);
+        let Some(cl) = self.clients.get_mut(c as usize) else {
+            return;
+        };
+        let Some(cur) = cl
+            .current
+            .as_mut()
+            .filter(|x| x.seq == seq && x.attempt == attempt && x.answered < attempt)
+        else {
+            return;
+        };
+        // Answered: its timeout no longer counts. Never applied: it was not let in.
+        cur.answered = attempt;
+        cur.failures += 1;
+        cur.fruitless += 1;
+        let (give_up, failures, fruitless, console) = (
+            cl.console || cur.failures > retries,
+            cur.failures,
+            cur.fruitless,
+            cl.console,
+        );
+        cl.heard_from(node);
+        if let Some(g) = self.guard.as_mut().filter(|_| !console) {
+            g.ended(c as usize, node, false, now, self.n);
+        }
+        let wait = workload::backoff(fruitless, &mut self.client_rng);
+        self.retry_or_give_up(
+            c,
+            seq,
+            node,
+            give_up,
+            failures,
+            Some(wait),
+            "turned away by the rate limit",
+        );
+    }
+
+    fn client_reply(&mut self, node: NodeId, r: ClientReply) {
+        let retries = self
+            .scenario
+            .workload
+            .as_ref()
+            .map(|w| w.retries)
+            .unwrap_or(0);
+        let now = self.now;
+        let members = self.scenario.nodes.initial_members();
+        let Some(cl) = self.clients.get_mut(r.client as usize) else {
+            return;
+        };
+        let Some(cur) = cl.current.as_mut().filter(|x| x.seq == r.seq) else {
+            // An answer to an attempt of an operation already finished: still news of
+            // the node.
+            cl.heard_from(node);
+            return;
+        };
+        let seq = cur.seq;
+        // A redirect or an unknown outcome answers the latest attempt only if it comes
+        // from where that went, once; an earlier attempt's is news of the nodes, no more
+        // (acting on it would start a second chain of attempts).
+        let current = node == cur.sent_to && cur.answered < cur.attempt;
+        if matches!(
+            r.outcome,
+            Outcome::Redirect { .. } | Outcome::Unknown { .. }
+        ) {
+            if !current {
+                match r.outcome {
+                    Outcome::Redirect { leader, term } => {
+                        cl.redirected(node, leader.filter(|l| (*l as usize) < self.n), term, now);
+                    }
+                    _ => {
+                        cur.maybe_applied |= !cur.op.is_read();
+                        cl.gave_up(node);
+                    }
+                }
+                return;
+            }
+            cur.answered = cur.attempt;
+        }
+        let console = cl.console;
+        if let Some(g) = self.guard.as_mut().filter(|_| !console) {
+            let ok = !matches!(r.outcome, Outcome::Unknown { .. });
+            g.ended(r.client as usize, node, ok, now, self.n);
+        }
+        let balanced = !console && self.guard.as_ref().is_some_and(|g| g.balanced());
+        let Some(cl) = self.clients.get_mut(r.client as usize) else {
+            return;
+        };
+        let Some(cur) = cl.current.as_mut() else {
+            return;
+        };
+        match r.outcome {
+            Outcome::Ok { value } => {
+                cl.served_by(node);
+                self.finish_at(r.client, Some(Ok(value)), "ok", r.at)
+            }
+            Outcome::Fail { reason } => {
+                cl.served_by(node);
+                self.finish(r.client, Some(Err(reason)), "failed")
+            }
+            Outcome::Redirect { leader, term } => {
+                cur.redirects += 1;
+                if cl.console || cur.redirects > MAX_REDIRECTS {
+                    let what = match leader {
+                        Some(l) => format!("redirected to node {l}"),
+                        None => "redirected: no leader known".to_string(),
+                    };
+                    self.finish(r.client, None, &what);
+                    return;
+                }
+                let leader = leader.filter(|l| (*l as usize) < self.n);
+                // A load balancer does not follow the hint: its next pick gets it.
+                let news = cl.redirected(node, leader, term, now) && !balanced;
+                let cur = cl.current.as_mut().expect("checked above");
+                let delay = if news {
+                    cur.fruitless = 0;
+                    0
+                } else if balanced {
+                    // A load balancer tries its next pick at once (a redirect is a
+                    // fast answer), after the back-off when one is set.
+                    let r = cur.redirects;
+                    self.guard
+                        .as_ref()
+                        .and_then(|g| g.wait(r, &mut self.client_rng))
+                        .unwrap_or(0)
+                } else {
+                    cur.fruitless += 1;
+                    workload::backoff(cur.fruitless, &mut self.client_rng)
+                };
+                let cl = &mut self.clients[r.client as usize];
+                if self.guard.is_some() && !console {
+                    if let Some(t) = self.choose_target(r.client, node) {
+                        self.clients[r.client as usize].target = t;
+                    }
+                } else {
+                    cl.target = cl.choose(&members, node, now, &mut self.client_rng);
+                }
+                self.push_ctrl(now + delay, Ctrl::ClientSend(r.client, seq));
+            }
+            Outcome::Unknown { .. } => {
+                cur.maybe_applied |= !cur.op.is_read();
+                cur.failures += 1;
+                cur.fruitless += 1;
+                let (give_up, fruitless, failures) = (
+                    cl.console || cur.failures > retries,
+                    cur.fruitless,
+                    cur.failures,
+                );
+                cl.gave_up(node);
+                if self.guard.is_some() && !console {
+                    let wait = workload::backoff(fruitless, &mut self.client_rng);
+                    self.retry_or_give_up(
+                        r.client,
+                        seq,
+                        node,
+                        give_up,
+                        failures,
+                        Some(wait),
+                        "outcome unknown",
+                    );
+                } else if give_up {
+                    self.finish(r.client, None, "outcome unknown");
+                } else {
+                    let delay = workload::backoff(fruitless, &mut self.client_rng);
+                    cl.target = cl.choose(&members, node, now, &mut self.client_rng);
+                    self.push_ctrl(now + delay, Ctrl::ClientSend(r.client, seq));
+                }
+            }
+        }
+    }
+
+    /// Complete the client's operation: `Some(Ok(v))` happened, `Some(Err(_))` certainly
+    /// did not (the node said so), `None`: the client gave up.
+    fn finish(&mut self, c: u32, result: Option<Result<Option<i64>, String>>, what: &str) {
+        self.finish_at(c, result, what, None)
+    }
+
+    /// [`Sim::finish`], with where the protocol committed the operation.
+    fn finish_at(
+        &mut self,
+        c: u32,
+        result: Option<Result<Option<i64>, String>>,
+        what: &str,
+        at: Option<quorumlab_core::LogPos>,
+    ) {
+        let now = self.now;
+        if let Some(g) = self.guard.as_mut() {
+            g.finished(c as usize);
+        }
+        let cl = &mut self.clients[c as usize];
+        let Some(cur) = cl.current.take() else { return };
+        let (kind, value) = match &result {
+            Some(Ok(v)) => (EventType::Ok, *v),
+            Some(Err(_)) => (EventType::Fail, None),
+            None if cur.maybe_applied => (EventType::Info, None),
+            None => (EventType::Fail, None),
+        };
+        if let (EventType::Ok, Some(k)) = (kind, workload::key_index(cur.op.key())) {
+            if let Some(slot) = cl.seen.get_mut(k) {
+                *slot = match &cur.op {
+                    Op::Read { .. } => value,
+                    Op::Write { value, .. } => Some(*value),
+                    Op::Cas { new, .. } => Some(*new),
+                    Op::Acquire { .. } | Op::Release { .. } => *slot,
+                };
+            }
+        }
+        let (console, home) = (cl.console, cl.home);
+        let mut ev = workload::history_event(c, kind, &cur.op, value, now);
+        if let (EventType::Ok, Some(p)) = (kind, at) {
+            (ev.index, ev.term) = (Some(p.index), p.term);
+        }
+        self.history.push(ev);
+        self.metrics
+            .complete(now, now - cur.invoked, result.is_some(), kind);
+        if let Some(x) = self.expect.as_mut() {
+            let write = !matches!(cur.op, Op::Read { .. });
+            x.on_complete(now, home, write, kind, result.is_some());
+        }
+        if console {
+            self.note(format!("console: {:?} {what}", cur.op));
+        }
+        if !console {
+            if let Some(w) = &self.scenario.workload {
+                let rate = w.rate;
+                if let Some(gen) = self.opgen.as_mut() {
+                    let t = gen.think_time(rate);
+                    self.push_ctrl(now + t, Ctrl::ClientWake(c));
+                }
+            }
+        }
     }
 }

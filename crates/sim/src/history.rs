@@ -18,47 +18,10 @@ pub enum EventType {
 }
 
 /// The operation's function: a register's (read, write, cas), a key-value map's (and
-/// append), or a lock's (acquire, release).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Func {
-    Read,
-    Write,
-    Cas,
-    Append,
-    /// Take the lock (the key names it); its `ok` carries the fencing token granted.
-    Acquire,
-    /// Give the lock back.
-    Release,
-}
-
-impl Func {
-    /// Every function, in the order the error messages list them.
-    pub const ALL: [Func; 6] = [
-        Func::Read,
-        Func::Write,
-        Func::Cas,
-        Func::Append,
-        Func::Acquire,
-        Func::Release,
-    ];
-
-    /// The name in a history line (`"f": "read"`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Func::Read => "read",
-            Func::Write => "write",
-            Func::Cas => "cas",
-            Func::Append => "append",
-            Func::Acquire => "acquire",
-            Func::Release => "release",
-        }
-    }
-
-    pub fn from_name(s: &str) -> Option<Func> {
-        Func::ALL.into_iter().find(|f| f.name() == s)
-    }
-}
+/// append), or a lock's (acquire, release): the client operation kinds of
+/// `quorumlab-core`, whose data types ([`quorumlab_core::DataType`]) say which a
+/// protocol serves.
+pub type Func = quorumlab_core::OpKind;
 
 /// A history value: `null`, an integer, a cas pair `[old, new]`, or a string (append
 /// and the key-value model).
@@ -98,6 +61,13 @@ pub struct HistoryEvent {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct History {
     pub events: Vec<HistoryEvent>,
+    /// The client data type the operations act on (a [`quorumlab_core::DataType`]'s
+    /// name, which is also the checker's model: `cas-register`, `lock`), as the
+    /// protocol that served them declares it; `None` in files from before it was
+    /// recorded (they are checked as registers, or as the history's operations
+    /// suggest). In JSON Lines, a first line of its own: `{"data_type": "cas-register"}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_type: Option<String>,
 }
 
 impl History {
@@ -105,9 +75,14 @@ impl History {
         self.events.push(e);
     }
 
-    /// The history as JSON Lines, one event a line.
+    /// The history as JSON Lines, one event a line, after a line naming the data type
+    /// when it is known.
     pub fn to_jsonl(&self) -> String {
         let mut out = String::new();
+        if let Some(d) = &self.data_type {
+            out.push_str(&serde_json::json!({ "data_type": d }).to_string());
+            out.push('\n');
+        }
         for e in &self.events {
             // Serialising these plain structs cannot fail.
             out.push_str(&serde_json::to_string(e).unwrap_or_default());

@@ -19,6 +19,14 @@ struct Window {
     answered: u64,
     /// Latencies of operations that got an answer, in microseconds.
     latencies: Vec<u32>,
+    /// Reads answered from a client's cache (`workload.client.degrade`).
+    degraded: u64,
+    /// Attempts a node's rate limiter turned away.
+    rejected: u64,
+    /// Client attempts sent (first tries and retries).
+    attempts: u64,
+    /// Client attempts that timed out.
+    timeouts: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -43,6 +51,18 @@ pub struct WindowReport {
     pub info: u64,
     /// Answered over completed (1 when nothing completed).
     pub availability: f64,
+    /// Reads answered from a client's cache (counted in `fail`: not done).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub degraded: u64,
+    /// Client attempts a node's rate limiter turned away.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub rejected: u64,
+    /// Client attempts sent: first tries and retries (a retry storm shows here).
+    #[serde(default)]
+    pub attempts: u64,
+    /// Client attempts that timed out.
+    #[serde(default)]
+    pub timeouts: u64,
     pub p50_ms: Option<f64>,
     pub p99_ms: Option<f64>,
     pub max_ms: Option<f64>,
@@ -84,6 +104,18 @@ impl Metrics {
     pub fn dropped(&mut self, t: Time) {
         self.at(t).dropped += 1;
     }
+    pub fn degraded(&mut self, t: Time) {
+        self.at(t).degraded += 1;
+    }
+    pub fn rejected(&mut self, t: Time) {
+        self.at(t).rejected += 1;
+    }
+    pub fn attempt(&mut self, t: Time) {
+        self.at(t).attempts += 1;
+    }
+    pub fn timeout(&mut self, t: Time) {
+        self.at(t).timeouts += 1;
+    }
     pub fn invoke(&mut self, t: Time) {
         self.at(t).invoked += 1;
     }
@@ -114,6 +146,10 @@ impl Metrics {
                 *r.by_kind.entry((*k).to_string()).or_default() += n;
             }
             r.dropped += w.dropped;
+            r.degraded += w.degraded;
+            r.rejected += w.rejected;
+            r.attempts += w.attempts;
+            r.timeouts += w.timeouts;
             r.invoked += w.invoked;
             r.ok += w.ok;
             r.fail += w.fail;
@@ -155,4 +191,8 @@ impl Metrics {
     pub fn total(&self) -> WindowReport {
         Self::report(0, &self.windows.iter().collect::<Vec<_>>())
     }
+}
+
+fn is_zero(x: &u64) -> bool {
+    *x == 0
 }

@@ -14,9 +14,9 @@
 //! help text it does not show. [`entries`] is the plain-data view of the catalogue for
 //! listings.
 //!
-//! Extension points: what a protocol says about itself (its client data type and
-//! sequential specification for the linearizability checker, a generic view model)
-//! belongs on [`Protocol`] in `crates/core`, and reaches every caller through
+//! Extension points: what a protocol says about itself (its client data type,
+//! [`Protocol::DATA_TYPE`], whose name is the linearizability checker's model; a
+//! generic view model) belongs on [`Protocol`] in `crates/core`, and reaches every caller through
 //! [`Visitor::visit`]'s type parameter without changing this file; what the playground
 //! says about a protocol (presets, comparisons, a convergence rule) belongs in
 //! [`Listing`]. An [`Op`] is how a new front-end operation gets the protocol's type.
@@ -26,7 +26,7 @@ use crate::engine::Sim;
 use crate::remote::{Coordinator, RemoteNode};
 use crate::run::Engine;
 use crate::scenario::{Scenario, ScenarioError};
-use quorumlab_core::{fd, paxos, pb, raft, ParamKind, ParamSpec, Protocol};
+use quorumlab_core::{fd, paxos, pb, raft, DataType, ParamKind, ParamSpec, Protocol};
 use serde_json::Value;
 
 /// What the catalogue says of a protocol beyond its type.
@@ -69,6 +69,9 @@ impl Variant {
         };
         if let Some(name) = self.protocol {
             out.protocol.name = name.to_string();
+            if let Some(e) = entry(name) {
+                crate::workload::fit_clients(&mut out, &e.data_type);
+            }
         }
         for (k, v) in self.params {
             let v: Value = serde_json::from_str(v)
@@ -89,6 +92,10 @@ pub trait Visitor {
 pub fn catalogue(v: &mut impl Visitor) {
     v.visit::<raft::Raft>(&Listing {
         presets: &[
+            "client-circuit-breaker",
+            "client-degraded-reads",
+            "client-load-balancer",
+            "client-rate-limit",
             "raft-first-election",
             "raft-leader-crash",
             "raft-lease-clock-skew",
@@ -230,6 +237,9 @@ pub struct Entry {
     pub has_leader: bool,
     /// The invariants it promises.
     pub invariants: &'static [&'static str],
+    /// Its client data type: the operations clients may ask for, and the sequential
+    /// specification its histories are checked against.
+    pub data_type: DataType,
     default_params: fn() -> Value,
 }
 
@@ -269,6 +279,7 @@ pub fn entries() -> Vec<Entry> {
                 listing,
                 has_leader: P::HAS_LEADER,
                 invariants: P::invariants(),
+                data_type: P::DATA_TYPE,
                 default_params: defaults_of::<P>,
             });
         }
@@ -452,6 +463,15 @@ pub fn check_params(s: &Scenario) -> Result<(), ScenarioError> {
         }
     }
     dispatch(&s.protocol.name, Check(s)).unwrap_or(Ok(()))
+}
+
+/// Check that the scenario's clients ask only for operations of the protocol's client
+/// data type (and that a protocol serving none has no workload), naming the field and
+/// the operations allowed. An unknown protocol passes here ([`check_name`]).
+pub fn check_clients(s: &Scenario) -> Vec<ScenarioError> {
+    entry(&s.protocol.name)
+        .map(|e| crate::workload::check_clients(s, e.name, &e.data_type))
+        .unwrap_or_default()
 }
 
 /// Check that the scenario names a protocol of the catalogue.

@@ -61,6 +61,8 @@ pub trait Engine {
     fn total(&self) -> WindowReport;
     /// Who accepted acknowledged writes, when (see [`crate::anomaly`]).
     fn serving(&self) -> &crate::anomaly::Serving;
+    /// The moments that matter so far, in time order (see [`crate::marks`]).
+    fn marks(&self) -> Vec<crate::marks::Mark>;
     /// A copy of the whole run, for checkpoints (scrubbing back in time).
     fn boxed_clone(&self) -> Box<dyn Engine>;
 }
@@ -159,6 +161,9 @@ impl<P: Protocol> Engine for Sim<P> {
     fn serving(&self) -> &crate::anomaly::Serving {
         &self.serving
     }
+    fn marks(&self) -> Vec<crate::marks::Mark> {
+        Sim::marks(self)
+    }
     fn boxed_clone(&self) -> Box<dyn Engine> {
         Box::new(Clone::clone(self))
     }
@@ -198,6 +203,10 @@ pub struct Summary {
     /// epoch), commit and applied positions, log length and membership.
     #[serde(default)]
     pub final_state: Vec<NodeState>,
+    /// The moments that matter, in time order: elections, snapshots, membership
+    /// changes, stalls, the violation, expectations decided during the run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub marks: Vec<crate::marks::Mark>,
     pub totals: WindowReport,
     pub windows: Vec<WindowReport>,
     /// True when every check that ran passed. A check whose verdict is unknown did not
@@ -401,6 +410,7 @@ pub fn summarize(e: &dyn Engine, linearizable: Check) -> Summary {
         expectations,
         anomalies,
         final_state: final_state(e),
+        marks: e.marks(),
         totals: e.total(),
         windows: e.metrics(),
         ok,
@@ -486,7 +496,14 @@ pub fn check_history_of(
             why: "no client operations".into(),
         };
     }
-    match crate::check::check(history, crate::check::Model::CasRegister, out_of_time) {
+    // The data type the protocol declared (the engine records it); a history without
+    // one is a register's, as before data types were recorded.
+    let model = history
+        .data_type
+        .as_deref()
+        .and_then(crate::check::Model::from_name)
+        .unwrap_or(crate::check::Model::CasRegister);
+    match crate::check::check(history, model, out_of_time) {
         Ok(crate::check::Verdict::Linearizable) => Check::Passed,
         Ok(crate::check::Verdict::NotLinearizable(x)) => Check::Failed {
             detail: x.text.clone(),

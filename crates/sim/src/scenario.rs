@@ -7,7 +7,7 @@
 //! cannot say (node ids in range, times inside the run, probabilities in `[0, 1]`).
 
 use crate::expect::Expectation;
-use quorumlab_core::{NodeId, Op, Time, MS};
+use quorumlab_core::{DataType, NodeId, Op, OpKind, Time, MS};
 use serde::{Deserialize, Serialize};
 
 /// The scenario format version this build reads and writes.
@@ -281,8 +281,9 @@ pub struct WorkloadSpec {
     /// Operations per second per client (mean; think times are exponential).
     #[serde(default = "default_rate")]
     pub rate: f64,
-    /// Relative weights of the operations.
-    #[serde(default)]
+    /// Relative weights of the operations, which must be operations of the protocol's
+    /// client data type; left out: the data type's default mix.
+    #[serde(default, skip_serializing_if = "OpMix::is_unset")]
     pub mix: OpMix,
     /// Number of distinct keys (`k0`, `k1`, ...).
     #[serde(default = "default_keys")]
@@ -299,6 +300,190 @@ pub struct WorkloadSpec {
     /// When clients stop starting new operations; default: the end of the run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_ms: Option<u64>,
+    /// How clients pick nodes, wait between attempts and protect themselves (load
+    /// balancing, back-off, a retry budget, a circuit breaker, degradation). `None`:
+    /// leader-aware clients retrying at once, as before these patterns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<ClientPolicy>,
+    /// A token bucket at each node's front door: client requests beyond it are turned
+    /// away at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimit>,
+}
+
+/// Client-side resilience patterns (see [`crate::resilience`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientPolicy {
+    /// Which node an attempt goes to.
+    #[serde(default)]
+    pub balance: crate::resilience::Balance,
+    /// Per node weights for `weighted` (missing nodes weigh 1).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub weights: Vec<u32>,
+    /// Failed attempts in a row (timeouts, rejections) after which the balancer takes a
+    /// node out of rotation; 0: no health checks.
+    #[serde(default)]
+    pub eject_after: u32,
+    /// How long an ejected node stays out of rotation.
+    #[serde(default = "default_eject_ms")]
+    pub eject_ms: u64,
+    /// The wait before a retry: none (at once), fixed or exponential.
+    #[serde(default)]
+    pub backoff: crate::resilience::BackoffKind,
+    /// The fixed wait, or the first exponential one.
+    #[serde(default = "default_backoff_ms")]
+    pub backoff_ms: u64,
+    /// The longest exponential wait.
+    #[serde(default = "default_backoff_max_ms")]
+    pub backoff_max_ms: u64,
+    /// Draw each wait uniformly below its value ("full jitter").
+    #[serde(default = "yes")]
+    pub jitter: bool,
+    /// At most this many retries per first attempt, per client (0.1: one retry per ten
+    /// operations, after 3 to start with). `None`: no budget.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_budget: Option<f64>,
+    /// A circuit breaker per client per node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub breaker: Option<BreakerSpec>,
+    /// When a read cannot be served (every circuit open, retries or budget spent),
+    /// answer it from the client's cache and count it as degraded: not an error, and
+    /// not a consistent read (the history records it as not done).
+    #[serde(default)]
+    pub degrade: bool,
+}
+
+impl ClientPolicy {
+    fn problems(&self, n: usize, e: &mut Vec<ScenarioError>) {
+        use crate::resilience::{BackoffKind, Balance};
+        let p = "workload.client";
+        if !self.weights.is_empty() && self.balance != Balance::Weighted {
+            e.push(ScenarioError::new(
+                format!("{p}.weights"),
+                "weights are only read with \"balance\": \"weighted\"",
+            ));
+        }
+        if self.balance == Balance::Weighted {
+            if self.weights.len() > n {
+                e.push(ScenarioError::new(
+                    format!("{p}.weights"),
+                    format!("lists {} weights for {n} nodes", self.weights.len()),
+                ));
+            } else if !self.weights.is_empty()
+                && self.weights.iter().all(|w| *w == 0)
+                && self.weights.len() == n
+            {
+                e.push(ScenarioError::new(
+                    format!("{p}.weights"),
+                    "at least one node needs a weight above 0",
+                ));
+            }
+        }
+        if self.eject_after > 1000 {
+            e.push(ScenarioError::new(
+                format!("{p}.eject_after"),
+                format!("{} is more than the limit of 1000", self.eject_after),
+            ));
+        }
+        if self.eject_ms == 0 && self.eject_after > 0 {
+            e.push(ScenarioError::new(
+                format!("{p}.eject_ms"),
+                "must be more than 0",
+            ));
+        }
+        if self.backoff != BackoffKind::None && self.backoff_ms == 0 {
+            e.push(ScenarioError::new(
+                format!("{p}.backoff_ms"),
+                "must be more than 0",
+            ));
+        }
+        if self.backoff_max_ms < self.backoff_ms {
+            e.push(ScenarioError::new(
+                format!("{p}.backoff_max_ms"),
+                format!(
+                    "{} is below backoff_ms ({})",
+                    self.backoff_max_ms, self.backoff_ms
+                ),
+            ));
+        }
+        if let Some(r) = self.retry_budget {
+            if !(0.0..=10.0).contains(&r) {
+                e.push(ScenarioError::new(
+                    format!("{p}.retry_budget"),
+                    format!("{r} must be between 0 and 10 retries per operation"),
+                ));
+            }
+        }
+        if let Some(b) = &self.breaker {
+            if b.failures == 0 || b.failures > 1000 {
+                e.push(ScenarioError::new(
+                    format!("{p}.breaker.failures"),
+                    format!("{} must be between 1 and 1000", b.failures),
+                ));
+            }
+            if b.cool_down_ms == 0 {
+                e.push(ScenarioError::new(
+                    format!("{p}.breaker.cool_down_ms"),
+                    "must be more than 0",
+                ));
+            }
+            if b.trials == 0 || b.trials > 100 {
+                e.push(ScenarioError::new(
+                    format!("{p}.breaker.trials"),
+                    format!("{} must be between 1 and 100", b.trials),
+                ));
+            }
+        }
+    }
+}
+
+/// A circuit breaker's thresholds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BreakerSpec {
+    /// Failed attempts in a row that open it.
+    #[serde(default = "default_breaker_failures")]
+    pub failures: u32,
+    /// How long it stays open before letting a trial through.
+    #[serde(default = "default_cool_down_ms")]
+    pub cool_down_ms: u64,
+    /// Trial requests that must succeed to close it.
+    #[serde(default = "default_trials")]
+    pub trials: u32,
+}
+
+/// A token bucket per node for client requests.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    /// Requests a second each node admits, on average.
+    pub rate: f64,
+    /// The most it admits at once after a quiet spell.
+    #[serde(default = "default_burst")]
+    pub burst: u32,
+}
+
+fn default_eject_ms() -> u64 {
+    1000
+}
+fn default_backoff_ms() -> u64 {
+    20
+}
+fn default_backoff_max_ms() -> u64 {
+    1000
+}
+fn default_breaker_failures() -> u32 {
+    3
+}
+fn default_cool_down_ms() -> u64 {
+    1000
+}
+fn default_trials() -> u32 {
+    1
+}
+fn default_burst() -> u32 {
+    10
 }
 
 fn default_rate() -> f64 {
@@ -314,24 +499,109 @@ fn default_retries() -> u32 {
     3
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// Relative weights of the operations clients choose, by name. Only the operations of
+/// the protocol's client data type may be named ([`quorumlab_core::DataType`]); once
+/// one is written, the others weigh 0. None written: the data type's default mix.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OpMix {
-    #[serde(default)]
-    pub read: f64,
-    #[serde(default)]
-    pub write: f64,
-    #[serde(default)]
-    pub cas: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cas: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acquire: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release: Option<f64>,
 }
 
-impl Default for OpMix {
-    fn default() -> Self {
+impl OpMix {
+    /// The register's mix (read 0.5, write 0.4, cas 0.1) written out.
+    pub fn register(read: f64, write: f64, cas: f64) -> OpMix {
         OpMix {
-            read: 0.5,
-            write: 0.4,
-            cas: 0.1,
+            read: Some(read),
+            write: Some(write),
+            cas: Some(cas),
+            ..OpMix::default()
         }
+    }
+
+    /// Every weight written, with its operation.
+    pub fn given(&self) -> Vec<(OpKind, f64)> {
+        OpKind::ALL
+            .into_iter()
+            .filter_map(|k| self.get(k).map(|w| (k, w)))
+            .collect()
+    }
+
+    /// The weight written for `op` (`None`: left out).
+    pub fn get(&self, op: OpKind) -> Option<f64> {
+        match op {
+            OpKind::Read => self.read,
+            OpKind::Write => self.write,
+            OpKind::Cas => self.cas,
+            OpKind::Acquire => self.acquire,
+            OpKind::Release => self.release,
+            OpKind::Append => None,
+        }
+    }
+
+    /// The weight `op` has for clients of `data_type`: as written, 0 when left out of a
+    /// written mix, the type's default when none is written.
+    pub fn weight_of(&self, op: OpKind, data_type: &DataType) -> f64 {
+        if self.is_unset() {
+            let w = data_type.default_mix.iter().find(|w| w.0 == op);
+            w.map_or(0.0, |w| w.1)
+        } else {
+            self.get(op).unwrap_or(0.0)
+        }
+    }
+
+    /// Set the weight of `op`, writing out `data_type`'s default mix first if none is
+    /// written (so the others keep their weights).
+    pub fn set(&mut self, op: OpKind, weight: f64, data_type: &DataType) {
+        if self.is_unset() {
+            for (o, w) in data_type.default_mix {
+                if let Some(slot) = self.slot(*o) {
+                    *slot = Some(*w);
+                }
+            }
+        }
+        if let Some(slot) = self.slot(op) {
+            *slot = Some(weight);
+        }
+    }
+
+    /// The field of `op` (append has none: no data type serves it to clients yet).
+    fn slot(&mut self, op: OpKind) -> Option<&mut Option<f64>> {
+        match op {
+            OpKind::Read => Some(&mut self.read),
+            OpKind::Write => Some(&mut self.write),
+            OpKind::Cas => Some(&mut self.cas),
+            OpKind::Acquire => Some(&mut self.acquire),
+            OpKind::Release => Some(&mut self.release),
+            OpKind::Append => None,
+        }
+    }
+
+    /// No weight written: the data type's default mix applies.
+    pub fn is_unset(&self) -> bool {
+        OpKind::ALL.into_iter().all(|k| self.get(k).is_none())
+    }
+
+    /// The weights of `data_type`'s operations, in its order: those written (0 for an
+    /// operation left out), or its default mix when none is.
+    pub fn weights(&self, data_type: &DataType) -> Vec<(OpKind, f64)> {
+        if self.is_unset() {
+            return data_type.default_mix.to_vec();
+        }
+        data_type
+            .ops
+            .iter()
+            .map(|o| (*o, self.get(*o).unwrap_or(0.0)))
+            .collect()
     }
 }
 
@@ -1194,16 +1464,16 @@ impl Scenario {
                     ),
                 ));
             }
-            let m = &w.mix;
-            for (name, v) in [("read", m.read), ("write", m.write), ("cas", m.cas)] {
-                if !(v >= 0.0 && v.is_finite()) {
+            let given = w.mix.given();
+            for (op, v) in &given {
+                if !(*v >= 0.0 && v.is_finite()) {
                     e2.push(ScenarioError::new(
-                        format!("workload.mix.{name}"),
+                        format!("workload.mix.{}", op.name()),
                         format!("{v} must be a weight of 0 or more"),
                     ));
                 }
             }
-            if m.read + m.write + m.cas <= 0.0 {
+            if !given.is_empty() && given.iter().map(|g| g.1).sum::<f64>() <= 0.0 {
                 e2.push(ScenarioError::new(
                     "workload.mix",
                     "at least one operation needs a weight above 0",
@@ -1262,6 +1532,26 @@ impl Scenario {
                     "workload.retries",
                     format!("{} is more than the limit of 100", w.retries),
                 ));
+            }
+            if let Some(c) = &w.client {
+                c.problems(self.n(), &mut e2);
+            }
+            if let Some(r) = &w.rate_limit {
+                if !(r.rate > 0.0 && r.rate <= 1e6) {
+                    e2.push(ScenarioError::new(
+                        "workload.rate_limit.rate",
+                        format!(
+                            "{} must be above 0 and at most 1000000 requests a second",
+                            r.rate
+                        ),
+                    ));
+                }
+                if r.burst == 0 || r.burst > 1_000_000 {
+                    e2.push(ScenarioError::new(
+                        "workload.rate_limit.burst",
+                        format!("{} must be between 1 and 1000000", r.burst),
+                    ));
+                }
             }
         }
         if self.faults.len() > MAX_FAULTS {
@@ -1451,6 +1741,7 @@ impl Scenario {
         if let Err(e) = crate::registry::check_params(self) {
             errs.push(e);
         }
+        errs.extend(crate::registry::check_clients(self));
         for (i, x) in self.expect.iter().enumerate() {
             for (field, message) in x.kind.problems(self.duration_ms, n, has_leader) {
                 errs.push(ScenarioError::new(format!("expect[{i}].{field}"), message));

@@ -747,6 +747,36 @@ mod tests {
     }
 
     #[test]
+    fn every_client_operation_round_trips_in_both_forms() {
+        use quorumlab_core::Op;
+        let key = || "k1".to_string();
+        let ops = [
+            Op::Read { key: key() },
+            Op::Write {
+                key: key(),
+                value: -4,
+            },
+            Op::Cas {
+                key: key(),
+                expect: 1,
+                new: 2,
+            },
+            Op::Acquire { key: key() },
+            Op::Release { key: key() },
+        ];
+        for op in ops {
+            let bytes = to_vec(&op).unwrap();
+            assert_eq!(from_slice::<Op>(&bytes).unwrap(), op);
+            let json = serde_json::to_string(&op).unwrap();
+            assert_eq!(serde_json::from_str::<Op>(&json).unwrap(), op, "{json}");
+        }
+        let acquire = serde_json::to_string(&Op::Acquire { key: key() }).unwrap();
+        assert_eq!(acquire, r#"{"f":"acquire","key":"k1"}"#);
+        let e = serde_json::from_str::<Op>(r#"{"f":"acquire","key":"k1","value":3}"#);
+        assert!(e.is_err(), "an acquire carries no value");
+    }
+
+    #[test]
     fn everything_round_trips() {
         let v = sample();
         let bytes = to_vec(&v).unwrap();

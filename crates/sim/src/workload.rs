@@ -13,8 +13,8 @@
 //! jitter. Every random choice comes from the run's client stream of the seeded RNG.
 
 use crate::history::{EventType, Func, HistoryEvent, Value};
-use crate::scenario::WorkloadSpec;
-use quorumlab_core::{ClientId, NodeId, Op, Rng, Time};
+use crate::scenario::{FaultKind, Scenario, ScenarioError, WorkloadSpec};
+use quorumlab_core::{ClientId, DataType, NodeId, Op, OpKind, Rng, Time};
 
 /// Redirects a client follows for one operation before it gives up.
 pub const MAX_REDIRECTS: u32 = 8;
@@ -191,14 +191,15 @@ pub fn backoff(fruitless: u32, rng: &mut Rng) -> Time {
     d / 2 + rng.below(d / 2 + 1)
 }
 
-/// Draws operations for the workload.
+/// Draws operations for the workload: only operations of the protocol's client data
+/// type, weighted by the scenario's mix (or the type's default mix).
 #[derive(Clone, Debug)]
 pub struct OpGen {
     pub rng: Rng,
     /// The next value a write will write: values are unique, readable, increasing.
     pub next_value: i64,
     pub keys: u32,
-    weights: [f64; 3],
+    weights: Vec<(OpKind, f64)>,
 }
 
 pub fn key_name(k: u32) -> String {
@@ -210,12 +211,18 @@ pub fn key_index(key: &str) -> Option<usize> {
 }
 
 impl OpGen {
-    pub fn new(w: &WorkloadSpec, rng: Rng) -> OpGen {
+    pub fn new(w: &WorkloadSpec, data_type: &DataType, rng: Rng) -> OpGen {
         OpGen {
             rng,
             next_value: 1,
             keys: w.keys,
-            weights: [w.mix.read, w.mix.write, w.mix.cas],
+            // Append has no client operation of its own yet (no data type serves it).
+            weights: w
+                .mix
+                .weights(data_type)
+                .into_iter()
+                .filter(|(k, _)| *k != OpKind::Append)
+                .collect(),
         }
     }
 
@@ -226,24 +233,125 @@ impl OpGen {
         ((-crate::detmath::ln(u)) * mean_us).clamp(1.0, 3.6e9) as Time
     }
 
+    /// The operations it may make, with their weights.
+    pub fn weights(&self) -> &[(OpKind, f64)] {
+        &self.weights
+    }
+
+    /// The next operation: a key drawn uniformly, then an operation by weight (the
+    /// last one when the draw passes the others).
     pub fn next_op(&mut self, client: &Client) -> Op {
         let k = self.rng.below(self.keys as u64) as u32;
         let key = key_name(k);
-        let total: f64 = self.weights.iter().sum();
+        let total: f64 = self.weights.iter().map(|w| w.1).sum();
         let x = self.rng.unit() * total;
-        if x < self.weights[0] {
-            Op::Read { key }
-        } else if x < self.weights[0] + self.weights[1] {
-            let value = self.next_value;
-            self.next_value += 1;
-            Op::Write { key, value }
-        } else {
-            let expect = client.seen.get(k as usize).copied().flatten().unwrap_or(0);
-            let new = self.next_value;
-            self.next_value += 1;
-            Op::Cas { key, expect, new }
+        let mut kind = self.weights.last().map_or(OpKind::Read, |w| w.0);
+        let mut acc = 0.0;
+        for &(op, w) in self
+            .weights
+            .iter()
+            .take(self.weights.len().saturating_sub(1))
+        {
+            acc += w;
+            if x < acc {
+                kind = op;
+                break;
+            }
+        }
+        match kind {
+            OpKind::Write => {
+                let value = self.next_value;
+                self.next_value += 1;
+                Op::Write { key, value }
+            }
+            OpKind::Cas => {
+                let expect = client.seen.get(k as usize).copied().flatten().unwrap_or(0);
+                let new = self.next_value;
+                self.next_value += 1;
+                Op::Cas { key, expect, new }
+            }
+            OpKind::Acquire => Op::Acquire { key },
+            OpKind::Release => Op::Release { key },
+            OpKind::Read | OpKind::Append => Op::Read { key },
         }
     }
+}
+
+/// Fit a scenario's clients to `data_type` (the scenario switched to a protocol of
+/// another type): without operations, no workload; a mix naming another type's
+/// operations gives way to the type's default mix; console operations of another type
+/// go.
+pub fn fit_clients(s: &mut Scenario, data_type: &DataType) {
+    if !data_type.serves_clients() {
+        s.workload = None;
+    }
+    if let Some(w) = s.workload.as_mut() {
+        if w.mix.given().iter().any(|(op, _)| !data_type.has(*op)) {
+            w.mix = Default::default();
+        }
+    }
+    s.faults.retain(|f| match &f.kind {
+        FaultKind::Client { op, .. } => data_type.has(op.kind()),
+        _ => true,
+    });
+}
+
+/// Why `protocol` (of `data_type`) does not take `op`, listing what it does take.
+pub fn not_served(protocol: &str, data_type: &DataType, op: OpKind) -> String {
+    if data_type.serves_clients() {
+        format!(
+            "{} is not an operation of {protocol}'s data type {} (its operations: {})",
+            op.name(),
+            data_type.name,
+            data_type.op_names()
+        )
+    } else {
+        format!(
+            "{protocol} serves no client operations (its data type is {}), so it takes no {}",
+            data_type.name,
+            op.name()
+        )
+    }
+}
+
+/// Whether a scenario's clients fit the client data type of its protocol (`protocol`,
+/// declaring `data_type`): a protocol that serves no client operations takes no
+/// workload and no console requests, and a mix or a console request names only the
+/// type's operations. Each problem names its field and what is allowed.
+pub fn check_clients(s: &Scenario, protocol: &str, data_type: &DataType) -> Vec<ScenarioError> {
+    let mut errs = Vec::new();
+    let not_ours = |op: OpKind| not_served(protocol, data_type, op);
+    if let Some(w) = &s.workload {
+        if !data_type.serves_clients() {
+            errs.push(ScenarioError::new(
+                "workload",
+                format!(
+                    "{protocol} serves no client operations (its data type is {}): leave out the workload",
+                    data_type.name
+                ),
+            ));
+        } else {
+            for (op, _) in w.mix.given() {
+                if !data_type.has(op) {
+                    errs.push(ScenarioError::new(
+                        format!("workload.mix.{}", op.name()),
+                        not_ours(op),
+                    ));
+                }
+            }
+        }
+    }
+    for (i, f) in s.faults.iter().enumerate() {
+        if let FaultKind::Client { op, .. } = &f.kind {
+            if !data_type.has(op.kind()) {
+                errs.push(ScenarioError::new(
+                    format!("faults[{i}].op"),
+                    not_ours(op.kind()),
+                ));
+            }
+        }
+    }
+    errs
 }
 
 /// The history line for an operation.
@@ -266,6 +374,16 @@ pub fn history_event(
         ),
         Op::Write { key, value } => (Func::Write, key, Value::Int(*value)),
         Op::Cas { key, expect, new } => (Func::Cas, key, Value::Pair([*expect, *new])),
+        // An acquire's ok carries its fencing token.
+        Op::Acquire { key } => (
+            Func::Acquire,
+            key,
+            match (kind, result) {
+                (EventType::Ok, Some(token)) => Value::Int(token),
+                _ => Value::Nil,
+            },
+        ),
+        Op::Release { key } => (Func::Release, key, Value::Nil),
     };
     HistoryEvent {
         process: process as u64,
@@ -318,6 +436,77 @@ mod tests {
             c.timed_out(m, 200 * MS + m as Time);
         }
         assert_eq!(c.choose(&members, 1, 201 * MS, &mut rng), 0);
+    }
+
+    fn workload(mix: &str) -> WorkloadSpec {
+        let s = crate::scenario::parse(&format!(
+            r#"{{"version": 1, "protocol": {{"name": "raft"}}, "nodes": 3, "duration_ms": 1000,
+                "workload": {{"clients": 1, "keys": 3 {mix}}}}}"#
+        ))
+        .expect("parses");
+        s.workload.expect("a workload")
+    }
+
+    /// The generator before data types, for the register: three weights in a row.
+    fn old_next_op(rng: &mut Rng, w: [f64; 3], keys: u32, next: &mut i64) -> Op {
+        let key = key_name(rng.below(keys as u64) as u32);
+        let total: f64 = w.iter().sum();
+        let x = rng.unit() * total;
+        if x < w[0] {
+            Op::Read { key }
+        } else if x < w[0] + w[1] {
+            *next += 1;
+            Op::Write {
+                key,
+                value: *next - 1,
+            }
+        } else {
+            *next += 1;
+            Op::Cas {
+                key,
+                expect: 0,
+                new: *next - 1,
+            }
+        }
+    }
+
+    #[test]
+    fn the_register_draws_what_it_drew_before_data_types() {
+        let client = Client::new(0, 0, 3, false, 3);
+        for (mix, w) in [
+            ("", [0.5, 0.4, 0.1]),
+            (r#", "mix": {"read": 0.7, "write": 0.3}"#, [0.7, 0.3, 0.0]),
+            (r#", "mix": {"cas": 2, "read": 0.25}"#, [0.25, 0.0, 2.0]),
+        ] {
+            let mut gen = OpGen::new(&workload(mix), &DataType::CAS_REGISTER, Rng::derive(5, 2));
+            let mut old = Rng::derive(5, 2);
+            let mut next = 1;
+            for i in 0..5000 {
+                let want = old_next_op(&mut old, w, 3, &mut next);
+                assert_eq!(gen.next_op(&client), want, "{mix}: draw {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_lock_workload_only_acquires_and_releases() {
+        let client = Client::new(0, 0, 3, false, 3);
+        let mut gen = OpGen::new(&workload(""), &DataType::LOCK, Rng::derive(1, 2));
+        let mut kinds = std::collections::BTreeMap::new();
+        for _ in 0..2000 {
+            *kinds.entry(gen.next_op(&client).kind()).or_insert(0) += 1;
+        }
+        assert_eq!(
+            kinds.keys().copied().collect::<Vec<_>>(),
+            [OpKind::Acquire, OpKind::Release]
+        );
+        assert!(kinds.values().all(|n| *n > 800), "{kinds:?}");
+        let mut gen = OpGen::new(
+            &workload(r#", "mix": {"release": 1}"#),
+            &DataType::LOCK,
+            Rng::derive(1, 2),
+        );
+        assert!((0..100).all(|_| gen.next_op(&client).kind() == OpKind::Release));
     }
 
     #[test]

@@ -218,6 +218,7 @@ fn to_history(ops: &[Small]) -> History {
     ev.sort_by_key(|e| (e.0, e.1));
     History {
         events: ev.into_iter().map(|e| e.2).collect(),
+        data_type: None,
     }
 }
 

@@ -48,6 +48,7 @@ quorumlab_core::timers!(ToyTimer { Tick = 0 });
 
 impl Protocol for Toy {
     const NAME: &'static str = "toy";
+    const DATA_TYPE: quorumlab_core::DataType = quorumlab_core::DataType::CAS_REGISTER;
     type Params = ToyParams;
     type Msg = ToyMsg;
     type Disk = ToyDisk;
@@ -118,6 +119,9 @@ impl Protocol for Toy {
                     }
                 }
             }
+            other => Outcome::Fail {
+                reason: format!("{} is not a register's", other.kind().name()),
+            },
         };
         cx.reply(ClientReply {
             client: req.client,

@@ -1148,12 +1148,33 @@ fn full() -> Scenario {
             clients: 2,
             attach: vec![0, 0],
             rate: 3.0,
-            mix: OpMix::default(),
+            mix: OpMix::register(0.5, 0.4, 0.1),
             keys: 3,
             timeout_ms: 100,
             retries: 1,
             start_ms: 10,
             stop_ms: Some(900),
+            client: Some(quorumlab_sim::scenario::ClientPolicy {
+                balance: quorumlab_sim::resilience::Balance::Weighted,
+                weights: vec![1, 2],
+                eject_after: 2,
+                eject_ms: 300,
+                backoff: quorumlab_sim::resilience::BackoffKind::Exponential,
+                backoff_ms: 10,
+                backoff_max_ms: 80,
+                jitter: false,
+                retry_budget: Some(0.2),
+                breaker: Some(quorumlab_sim::scenario::BreakerSpec {
+                    failures: 2,
+                    cool_down_ms: 200,
+                    trials: 2,
+                }),
+                degrade: true,
+            }),
+            rate_limit: Some(quorumlab_sim::scenario::RateLimit {
+                rate: 50.0,
+                burst: 5,
+            }),
         }),
         faults: all_faults(),
         nemesis: Some(NemesisSpec {
@@ -1330,12 +1351,21 @@ fn schema_property_names_are_the_serde_field_names() {
         (&schema["$defs"]["node"], &v["nodes"][1]),
         (&schema["$defs"]["link"], &v["links"][0]),
         (&schema["$defs"]["workload"], &v["workload"]),
-        (&schema["$defs"]["op_mix"], &v["workload"]["mix"]),
         (&schema["$defs"]["nemesis"], &v["nemesis"]),
     ];
     for (def, inst) in pairs {
         assert_eq!(schema_keys(&schema, def), keys(inst), "fields of {inst}");
     }
+    // A mix names the operations of every data type a protocol can declare.
+    let mut ops: Vec<String> = quorumlab_core::DataType::ALL
+        .iter()
+        .flat_map(|d| d.ops.iter().map(|o| o.name().to_string()))
+        .collect();
+    ops.sort();
+    ops.dedup();
+    let mut mix_keys = schema_keys(&schema, &schema["$defs"]["op_mix"]);
+    mix_keys.sort();
+    assert_eq!(mix_keys, ops, "the operations a mix may name");
     // Every fault type, and nothing else, has a variant in the schema.
     let mut types: Vec<String> = Vec::new();
     for f in v["faults"].as_array().expect("faults") {
@@ -1388,6 +1418,8 @@ fn schema_property_names_are_the_serde_field_names() {
             expect: 1,
             new: 2,
         },
+        Op::Acquire { key: "k".into() },
+        Op::Release { key: "k".into() },
     ];
     let variants = schema["$defs"]["op"]["oneOf"]
         .as_array()

@@ -2,8 +2,6 @@
 //! the embedding page. Natively every function is a harmless no-op, so the component
 //! compiles (and its logic is testable) on the host.
 
-use serde_json::Value;
-
 /// Milliseconds since navigation (wall clock: for pacing and measuring only).
 pub fn now_ms() -> f64 {
     imp::now_ms()
@@ -46,9 +44,20 @@ pub fn copy_text(text: &str) {
     imp::copy_text(text)
 }
 
-/// Send an event to the embedding page, if any.
-pub fn post_to_parent(v: &Value) {
+/// Send an event (JSON text) to the embedding page, if any.
+pub fn post_to_parent(v: &str) {
     imp::post_to_parent(v)
+}
+
+/// The page is the embeddable widget: commands only from the parent window, and if
+/// `origins` is not empty only from those origins (events go only to them too).
+pub fn set_embed_policy(origins: &[String]) {
+    imp::set_embed_policy(origins)
+}
+
+/// Force the light or dark colours (`None`: the reader's preference).
+pub fn set_theme(theme: Option<&str>) {
+    imp::set_theme(theme)
 }
 
 /// Expose a number to scripts and tests as `window[name]`.
@@ -80,6 +89,24 @@ mod imp {
     use yew::Callback;
 
     pub type Rect = (f64, f64, f64, f64);
+
+    thread_local! {
+        /// `Some(origins)` in the widget (see `set_embed_policy`).
+        static EMBED: std::cell::RefCell<Option<Vec<String>>> = const { std::cell::RefCell::new(None) };
+    }
+
+    pub fn set_embed_policy(origins: &[String]) {
+        EMBED.with(|e| *e.borrow_mut() = Some(origins.to_vec()));
+    }
+
+    pub fn set_theme(theme: Option<&str>) {
+        let root = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.document_element());
+        if let (Some(root), Some(t)) = (root, theme) {
+            let _ = root.set_attribute("data-theme", t);
+        }
+    }
 
     pub fn now_ms() -> f64 {
         web_sys::window()
@@ -154,12 +181,19 @@ mod imp {
         }
     }
 
-    pub fn post_to_parent(v: &Value) {
+    pub fn post_to_parent(v: &str) {
         let Some(p) = parent() else { return };
-        let Ok(js) = js_sys::JSON::parse(&v.to_string()) else {
+        let Ok(js) = js_sys::JSON::parse(v) else {
             return;
         };
-        let _ = p.post_message(&js, "*");
+        // A widget told its readers' origins speaks only to them.
+        let origins = EMBED.with(|e| e.borrow().clone()).unwrap_or_default();
+        if origins.is_empty() {
+            let _ = p.post_message(&js, "*");
+        }
+        for o in &origins {
+            let _ = p.post_message(&js, o);
+        }
     }
 
     pub fn confirm(text: &str) -> bool {
@@ -261,14 +295,20 @@ mod imp {
                     // Only the embedding page or this page itself may drive the playground;
                     // anyone else is ignored without an answer.
                     let Some(w) = web_sys::window() else { return };
+                    // The widget: only its parent, from an allowed origin if any are named.
+                    let embed = EMBED.with(|e| e.borrow().clone());
                     let from_ok = match e.source() {
                         Some(src) => {
                             let src: JsValue = src.into();
-                            js_sys::Object::is(&src, &w)
-                                || w.parent()
-                                    .ok()
-                                    .flatten()
-                                    .is_some_and(|p| js_sys::Object::is(&src, &p))
+                            let from_parent =
+                                parent().is_some_and(|p| js_sys::Object::is(&src, &p));
+                            match &embed {
+                                None => from_parent || js_sys::Object::is(&src, &w),
+                                Some(origins) => {
+                                    from_parent
+                                        && (origins.is_empty() || origins.contains(&e.origin()))
+                                }
+                            }
                         }
                         None => false,
                     };
@@ -375,7 +415,9 @@ mod imp {
     }
     pub fn clear_fragment() {}
     pub fn copy_text(_text: &str) {}
-    pub fn post_to_parent(_v: &Value) {}
+    pub fn post_to_parent(_v: &str) {}
+    pub fn set_embed_policy(_origins: &[String]) {}
+    pub fn set_theme(_theme: Option<&str>) {}
     pub fn set_global(_name: &str, _v: f64) {}
     pub fn confirm(_text: &str) -> bool {
         true

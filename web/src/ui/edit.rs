@@ -1,7 +1,7 @@
 //! Scenario edits from the editor panels, the canvas and the timeline. Each returns the
 //! edited scenario or a message; the caller validates and replays.
 
-use quorumlab_core::NodeId;
+use quorumlab_core::{DataType, NodeId, OpKind};
 use quorumlab_sim::scenario::{
     self, FaultKind, LatencySpec, LinkSpec, NemesisSpec, NodeRef, NodeSpec, Nodes, Scenario,
     WorkloadSpec, MAX_NODES,
@@ -205,6 +205,9 @@ pub fn set_protocol(s: &Scenario, name: &str) -> Result<Scenario, String> {
     let mut s = s.clone();
     s.protocol.name = name.to_string();
     s.protocol.params = serde_json::Value::Null;
+    // Its clients ask for what the new protocol serves (a failure detector: nothing).
+    let served = data_type(&s);
+    quorumlab_sim::workload::fit_clients(&mut s, &served);
     checked(s)
 }
 
@@ -241,6 +244,11 @@ pub enum WorkloadField {
     Cas,
 }
 
+/// The client data type of the scenario's protocol (none for an unknown one).
+pub fn data_type(s: &Scenario) -> DataType {
+    quorumlab_sim::registry::entry(&s.protocol.name).map_or(DataType::NONE, |e| e.data_type)
+}
+
 pub fn set_workload(s: &Scenario, field: WorkloadField, v: f64) -> Result<Scenario, String> {
     if !v.is_finite() || v < 0.0 {
         return Err(format!("{v} must be a number of 0 or more"));
@@ -256,15 +264,17 @@ pub fn set_workload(s: &Scenario, field: WorkloadField, v: f64) -> Result<Scenar
         retries: 3,
         start_ms: 0,
         stop_ms: None,
+        client: None,
+        rate_limit: None,
     });
     match field {
         WorkloadField::Clients => w.clients = v as u32,
         WorkloadField::Rate => w.rate = v,
         WorkloadField::Keys => w.keys = v as u32,
         WorkloadField::TimeoutMs => w.timeout_ms = v as u64,
-        WorkloadField::Read => w.mix.read = v,
-        WorkloadField::Write => w.mix.write = v,
-        WorkloadField::Cas => w.mix.cas = v,
+        WorkloadField::Read => w.mix.set(OpKind::Read, v, &data_type(&s)),
+        WorkloadField::Write => w.mix.set(OpKind::Write, v, &data_type(&s)),
+        WorkloadField::Cas => w.mix.set(OpKind::Cas, v, &data_type(&s)),
     }
     s.workload = if w.clients == 0 { None } else { Some(w) };
     checked(s)
@@ -343,6 +353,7 @@ pub fn describe_op(op: &quorumlab_core::Op) -> String {
         Read { key } => format!("read {key}"),
         Write { key, value } => format!("write {key}={value}"),
         Cas { key, expect, new } => format!("cas {key} {expect}→{new}"),
+        other => format!("{} {}", other.kind().name(), other.key()),
     }
 }
 
@@ -404,6 +415,23 @@ mod tests {
         assert!(set_workload(&s, WorkloadField::Rate, f64::NAN).is_err());
         let s = set_workload(&s, WorkloadField::Rate, 7.0).unwrap();
         assert_eq!(s.workload.as_ref().unwrap().rate, 7.0);
+        // One weight edited: the others keep the data type's default weights.
+        let c = set_workload(&s, WorkloadField::Cas, 0.3).unwrap();
+        let mix = &c.workload.as_ref().unwrap().mix;
+        assert_eq!(
+            (mix.read, mix.write, mix.cas),
+            (Some(0.5), Some(0.4), Some(0.3))
+        );
+        // A failure detector serves no client operations: no workload for it.
+        let mut fd = s.clone();
+        fd.protocol.name = "heartbeat".into();
+        fd.protocol.params = serde_json::Value::Null;
+        fd.workload = None;
+        let e = set_workload(&fd, WorkloadField::Clients, 2.0).unwrap_err();
+        assert!(
+            e.contains("workload: heartbeat serves no client operations"),
+            "{e}"
+        );
         let s = set_nemesis(&s, true).unwrap();
         assert!(s.nemesis.is_some());
         let s = toggle_nemesis_kind(&s, "crash").unwrap();
@@ -433,6 +461,13 @@ mod tests {
                 assert!(t.protocol.params.is_null(), "{}", e.name);
             }
             assert_eq!(t.nodes, s.nodes);
+            // Clients only for a protocol that serves them.
+            assert_eq!(
+                t.workload.is_some(),
+                e.data_type.serves_clients(),
+                "{}",
+                e.name
+            );
             assert!(
                 crate::ui::session::build_engine(&t, 0).is_ok(),
                 "{}",

@@ -1,9 +1,13 @@
 //! The `window.postMessage` API for pages that embed the playground: commands in,
 //! events out, as JSON. Everything from outside is validated; nothing here panics.
+//! Versioned by [`API`]: every event says `api`, a command may name the version it was
+//! written for (a newer one is refused, naming both). Documented in `docs/embedding.md`.
 
-use quorumlab_core::NodeId;
+use quorumlab_core::{NodeId, Op};
 use quorumlab_sim::scenario::{self, Scenario};
-use serde_json::{json, Value};
+#[cfg(test)]
+use serde_json::json;
+use serde_json::Value;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
@@ -17,7 +21,12 @@ pub enum Command {
     Restart(NodeId),
     Partition(Vec<Vec<NodeId>>),
     Heal,
+    /// A client operation sent to a node (as the console does).
+    Op(NodeId, Op),
 }
+
+/// The version of this API. Additions keep it; a change that breaks a sender bumps it.
+pub const API: u64 = 1;
 
 fn node_of(v: &Value) -> Result<NodeId, String> {
     v.get("node")
@@ -33,6 +42,16 @@ pub fn parse(v: &Value, n: usize) -> Result<Command, String> {
         .get("type")
         .and_then(Value::as_str)
         .ok_or("a message needs a string `type`")?;
+    if let Some(a) = v.get("api") {
+        match a.as_u64() {
+            Some(a) if a <= API => {}
+            _ => {
+                return Err(format!(
+                    "`api` {a} is not supported: this widget speaks version {API}"
+                ))
+            }
+        }
+    }
     let in_range = |id: NodeId| -> Result<NodeId, String> {
         if (id as usize) < n {
             Ok(id)
@@ -90,6 +109,33 @@ pub fn parse(v: &Value, n: usize) -> Result<Command, String> {
             Ok(Command::Partition(out))
         }
         "heal" => Ok(Command::Heal),
+        "op" => {
+            let node = in_range(node_of(v)?)?;
+            let key = match v.get("key") {
+                None => "k0".to_string(),
+                Some(Value::String(k)) if !k.is_empty() && k.len() <= 64 => k.clone(),
+                Some(_) => return Err("`key` must be a short non-empty string".into()),
+            };
+            let int = |name: &str| {
+                v.get(name)
+                    .and_then(Value::as_i64)
+                    .ok_or_else(|| format!("`op` needs `{name}`, a whole number"))
+            };
+            let op = match v.get("op").and_then(Value::as_str) {
+                Some("read") => Op::Read { key },
+                Some("write") => Op::Write {
+                    key,
+                    value: int("value")?,
+                },
+                Some("cas") => Op::Cas {
+                    key,
+                    expect: int("expect")?,
+                    new: int("new")?,
+                },
+                _ => return Err("`op` needs `op`: \"read\", \"write\" or \"cas\"".into()),
+            };
+            Ok(Command::Op(node, op))
+        }
         other => Err(format!("unknown message type `{other}`")),
     }
 }
@@ -160,28 +206,135 @@ impl RateLimit {
     }
 }
 
-pub fn ready() -> Value {
-    json!({"type": "ready"})
+/// The kinds of event the widget posts (a page forwarding them back is not commanding).
+pub const EVENTS: &[&str] = &[
+    "ready",
+    "time",
+    "role",
+    "leader",
+    "violation",
+    "anomaly",
+    "finished",
+    "trace",
+    "error",
+];
+
+/// A JSON string (events are written as text: building `Value` maps cost the bundle
+/// kilobytes).
+fn q(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
 }
 
-pub fn time(ms: f64) -> Value {
-    json!({"type": "time", "time": ms})
+/// A JSON number (`null` for what JSON cannot hold).
+fn num(x: f64) -> String {
+    if x.is_finite() {
+        format!("{x}")
+    } else {
+        "null".into()
+    }
 }
 
-pub fn role(node: NodeId, role: &str, term: u64) -> Value {
-    json!({"type": "role", "node": node, "role": role, "term": term})
+/// One event: its type and its other fields, already JSON.
+fn event(ty: &str, fields: &[(&str, String)]) -> String {
+    let mut out = format!("{{\"type\":\"{ty}\",\"api\":{API}");
+    for (k, v) in fields {
+        out.push_str(&format!(",\"{k}\":{v}"));
+    }
+    out.push('}');
+    out
 }
 
-pub fn violation(invariant: &str, detail: &str) -> Value {
-    json!({"type": "violation", "invariant": invariant, "detail": detail})
+pub fn ready(scenario: &str, nodes: usize, seed: u64) -> String {
+    event(
+        "ready",
+        &[
+            ("scenario", q(scenario)),
+            ("nodes", nodes.to_string()),
+            ("seed", seed.to_string()),
+        ],
+    )
 }
 
-pub fn trace(hash: &str) -> Value {
-    json!({"type": "trace", "hash": hash})
+pub fn time(ms: f64) -> String {
+    event("time", &[("time", num(ms))])
 }
 
-pub fn error(message: &str) -> Value {
-    json!({"type": "error", "message": message})
+pub fn role(node: NodeId, role: &str, term: u64) -> String {
+    event(
+        "role",
+        &[
+            ("node", node.to_string()),
+            ("role", q(role)),
+            ("term", term.to_string()),
+        ],
+    )
+}
+
+/// A node became its protocol's leader (or primary) at `term`.
+pub fn leader(node: NodeId, term: u64, time_ms: f64) -> String {
+    event(
+        "leader",
+        &[
+            ("node", node.to_string()),
+            ("term", term.to_string()),
+            ("time", num(time_ms)),
+        ],
+    )
+}
+
+pub fn violation(invariant: &str, detail: &str) -> String {
+    event(
+        "violation",
+        &[("invariant", q(invariant)), ("detail", q(detail))],
+    )
+}
+
+/// An anomaly the end-of-run analysis found (lost write, stale read, split brain...).
+pub fn anomaly(kind: &str, at_ms: f64, detail: &str) -> String {
+    event(
+        "anomaly",
+        &[
+            ("kind", q(kind)),
+            ("time", num(at_ms)),
+            ("detail", q(detail)),
+        ],
+    )
+}
+
+/// The run reached its end: its trace hash and a summary of what clients saw.
+pub fn finished(
+    hash: &str,
+    time_ms: f64,
+    t: &quorumlab_sim::metrics::WindowReport,
+    violation: Option<&str>,
+) -> String {
+    let summary = format!(
+        "{{\"ok\":{},\"fail\":{},\"info\":{},\"availability\":{},\"messages\":{},\"dropped\":{},\"p99_ms\":{},\"violation\":{}}}",
+        t.ok,
+        t.fail,
+        t.info,
+        num(t.availability),
+        t.messages,
+        t.dropped,
+        t.p99_ms.map_or("null".into(), num),
+        violation.map_or("null".into(), q)
+    );
+    event(
+        "finished",
+        &[
+            ("trace_hash", q(hash)),
+            ("time", num(time_ms)),
+            ("summary", summary),
+        ],
+    )
+}
+
+pub fn trace(hash: &str) -> String {
+    event("trace", &[("hash", q(hash))])
+}
+
+pub fn error(message: &str) -> String {
+    event("error", &[("message", q(message))])
 }
 
 #[cfg(test)]
@@ -253,6 +406,47 @@ mod tests {
         assert!(parse(&json!({"type":"partition","groups":[[0,9]]}), 5).is_err());
         assert!(parse(&json!({"type":"partition","groups":3}), 5).is_err());
         assert!(parse(&json!({"type":"nope"}), 5).is_err());
+        // Events are JSON, with the API version.
+        let v: Value = serde_json::from_str(&error("a \"b\"\n")).unwrap();
+        assert_eq!(
+            v,
+            json!({"type": "error", "api": API, "message": "a \"b\"\n"})
+        );
+        let t = quorumlab_sim::metrics::WindowReport {
+            ok: 3,
+            availability: 0.5,
+            ..Default::default()
+        };
+        let v: Value = serde_json::from_str(&finished("ab", 1.5, &t, Some("x"))).unwrap();
+        assert_eq!(v["summary"]["ok"], 3);
+        assert_eq!(v["summary"]["availability"], 0.5);
+        assert_eq!(v["summary"]["p99_ms"], Value::Null);
+        assert_eq!(v["time"], 1.5);
+        let v: Value = serde_json::from_str(&time(f64::NAN)).unwrap();
+        assert_eq!(v["time"], Value::Null);
+        assert_eq!(
+            parse(
+                &json!({"type":"op","node":1,"op":"write","key":"x","value":3}),
+                5
+            ),
+            Ok(Command::Op(
+                1,
+                Op::Write {
+                    key: "x".into(),
+                    value: 3
+                }
+            ))
+        );
+        assert_eq!(
+            parse(&json!({"type":"op","node":0,"op":"read","api":1}), 5),
+            Ok(Command::Op(0, Op::Read { key: "k0".into() }))
+        );
+        let e = parse(&json!({"type":"op","node":0,"op":"write"}), 5).unwrap_err();
+        assert!(e.contains("`value`"), "{e}");
+        assert!(parse(&json!({"type":"op","node":9,"op":"read"}), 5).is_err());
+        assert!(parse(&json!({"type":"op","node":0,"op":"delete"}), 5).is_err());
+        let e = parse(&json!({"type":"play","api":2}), 5).unwrap_err();
+        assert!(e.contains("version 1"), "{e}");
         assert!(parse(&json!(42), 5).is_err());
         assert!(parse(&json!({"type":"load","scenario":{"version":9}}), 5).is_err());
         let ok = crate::ui::gallery::DEFAULT_JSON;

@@ -1,127 +1,55 @@
-//! The preset gallery: every scenario in `scenarios/`, embedded at compile time. Only
-//! list files that exist (a missing one fails the build). The list is the protocol
-//! registry's presets (`quorumlab_sim::registry`; a test checks they agree).
+//! The preset gallery: every scenario in `scenarios/`. The page fetches them
+//! (`dist/scenarios/`, copied by Trunk) after it starts rather than carrying them in its
+//! bundle (about 10 kB gzipped, traded for the embeddable widget); the widget does not
+//! fetch them. The list is the protocol registry's presets (`quorumlab_sim::registry`; a
+//! test checks they agree, and that every file exists and loads).
 
 use quorumlab_sim::scenario::{self, Scenario};
 
-/// `(id, JSON text)` of every preset.
+/// `(id, file under scenarios/)` of every preset.
 pub const PRESETS: &[(&str, &str)] = &[
-    (
-        "fd-crash-detected",
-        include_str!("../../../scenarios/fd-crash-detected.json"),
-    ),
-    (
-        "fd-jitter-fixed-timeout",
-        include_str!("../../../scenarios/fd-jitter-fixed-timeout.json"),
-    ),
-    (
-        "fd-jitter-phi-accrual",
-        include_str!("../../../scenarios/fd-jitter-phi-accrual.json"),
-    ),
-    (
-        "fd-partition",
-        include_str!("../../../scenarios/fd-partition.json"),
-    ),
+    ("client-circuit-breaker", "client-circuit-breaker.json"),
+    ("client-degraded-reads", "client-degraded-reads.json"),
+    ("client-load-balancer", "client-load-balancer.json"),
+    ("client-rate-limit", "client-rate-limit.json"),
+    ("fd-crash-detected", "fd-crash-detected.json"),
+    ("fd-jitter-fixed-timeout", "fd-jitter-fixed-timeout.json"),
+    ("fd-jitter-phi-accrual", "fd-jitter-phi-accrual.json"),
+    ("fd-partition", "fd-partition.json"),
     (
         "multi-paxos-acceptor-restart",
-        include_str!("../../../scenarios/multi-paxos-acceptor-restart.json"),
+        "multi-paxos-acceptor-restart.json",
     ),
-    (
-        "multi-paxos-leader-crash",
-        include_str!("../../../scenarios/multi-paxos-leader-crash.json"),
-    ),
+    ("multi-paxos-leader-crash", "multi-paxos-leader-crash.json"),
     (
         "multi-paxos-majority-partition",
-        include_str!("../../../scenarios/multi-paxos-majority-partition.json"),
+        "multi-paxos-majority-partition.json",
     ),
     (
         "multi-paxos-minority-partition",
-        include_str!("../../../scenarios/multi-paxos-minority-partition.json"),
+        "multi-paxos-minority-partition.json",
     ),
-    (
-        "multi-paxos-nemesis",
-        include_str!("../../../scenarios/multi-paxos-nemesis.json"),
-    ),
-    (
-        "paxos-dueling-proposers",
-        include_str!("../../../scenarios/paxos-dueling-proposers.json"),
-    ),
-    (
-        "pb-async-primary-crash",
-        include_str!("../../../scenarios/pb-async-primary-crash.json"),
-    ),
-    (
-        "pb-chain-middle-crash",
-        include_str!("../../../scenarios/pb-chain-middle-crash.json"),
-    ),
-    (
-        "pb-semi-sync-fallback",
-        include_str!("../../../scenarios/pb-semi-sync-fallback.json"),
-    ),
-    (
-        "pb-split-brain",
-        include_str!("../../../scenarios/pb-split-brain.json"),
-    ),
-    (
-        "pb-split-brain-fenced",
-        include_str!("../../../scenarios/pb-split-brain-fenced.json"),
-    ),
-    (
-        "pb-stale-replica-reads",
-        include_str!("../../../scenarios/pb-stale-replica-reads.json"),
-    ),
-    (
-        "pb-sync-slow-backup",
-        include_str!("../../../scenarios/pb-sync-slow-backup.json"),
-    ),
-    (
-        "pb-view-raft-crash",
-        include_str!("../../../scenarios/pb-view-raft-crash.json"),
-    ),
-    (
-        "pb-view-service-crash",
-        include_str!("../../../scenarios/pb-view-service-crash.json"),
-    ),
-    (
-        "raft-first-election",
-        include_str!("../../../scenarios/raft-first-election.json"),
-    ),
-    (
-        "raft-leader-crash",
-        include_str!("../../../scenarios/raft-leader-crash.json"),
-    ),
-    (
-        "raft-lease-clock-skew",
-        include_str!("../../../scenarios/raft-lease-clock-skew.json"),
-    ),
-    (
-        "raft-log-divergence",
-        include_str!("../../../scenarios/raft-log-divergence.json"),
-    ),
-    (
-        "raft-majority-partition",
-        include_str!("../../../scenarios/raft-majority-partition.json"),
-    ),
-    (
-        "raft-membership",
-        include_str!("../../../scenarios/raft-membership.json"),
-    ),
-    (
-        "raft-minority-partition",
-        include_str!("../../../scenarios/raft-minority-partition.json"),
-    ),
-    (
-        "raft-nemesis",
-        include_str!("../../../scenarios/raft-nemesis.json"),
-    ),
-    (
-        "raft-old-leader-rejoins",
-        include_str!("../../../scenarios/raft-old-leader-rejoins.json"),
-    ),
-    (
-        "raft-snapshot-catchup",
-        include_str!("../../../scenarios/raft-snapshot-catchup.json"),
-    ),
+    ("multi-paxos-nemesis", "multi-paxos-nemesis.json"),
+    ("paxos-dueling-proposers", "paxos-dueling-proposers.json"),
+    ("pb-async-primary-crash", "pb-async-primary-crash.json"),
+    ("pb-chain-middle-crash", "pb-chain-middle-crash.json"),
+    ("pb-semi-sync-fallback", "pb-semi-sync-fallback.json"),
+    ("pb-split-brain", "pb-split-brain.json"),
+    ("pb-split-brain-fenced", "pb-split-brain-fenced.json"),
+    ("pb-stale-replica-reads", "pb-stale-replica-reads.json"),
+    ("pb-sync-slow-backup", "pb-sync-slow-backup.json"),
+    ("pb-view-raft-crash", "pb-view-raft-crash.json"),
+    ("pb-view-service-crash", "pb-view-service-crash.json"),
+    ("raft-first-election", "raft-first-election.json"),
+    ("raft-leader-crash", "raft-leader-crash.json"),
+    ("raft-lease-clock-skew", "raft-lease-clock-skew.json"),
+    ("raft-log-divergence", "raft-log-divergence.json"),
+    ("raft-majority-partition", "raft-majority-partition.json"),
+    ("raft-membership", "raft-membership.json"),
+    ("raft-minority-partition", "raft-minority-partition.json"),
+    ("raft-nemesis", "raft-nemesis.json"),
+    ("raft-old-leader-rejoins", "raft-old-leader-rejoins.json"),
+    ("raft-snapshot-catchup", "raft-snapshot-catchup.json"),
 ];
 
 /// The scenario the page opens on: five Raft nodes with a light client workload.
@@ -137,39 +65,99 @@ pub const DEFAULT_JSON: &str = r#"{
   "seed": 1
 }"#;
 
-/// `(id, JSON text)` of every challenge (`scenarios/challenges/`): exercises whose
+/// `(id, file under scenarios/)` of every challenge (`scenarios/challenges/`): exercises whose
 /// expectations the student makes pass (see `quorumlab_sim::challenge`).
 pub const CHALLENGES: &[(&str, &str)] = &[
-    (
-        "raft-stale-read",
-        include_str!("../../../scenarios/challenges/raft-stale-read.json"),
-    ),
-    (
-        "raft-no-commit",
-        include_str!("../../../scenarios/challenges/raft-no-commit.json"),
-    ),
-    (
-        "raft-lose-a-write",
-        include_str!("../../../scenarios/challenges/raft-lose-a-write.json"),
-    ),
+    ("raft-stale-read", "challenges/raft-stale-read.json"),
+    ("raft-no-commit", "challenges/raft-no-commit.json"),
+    ("raft-lose-a-write", "challenges/raft-lose-a-write.json"),
 ];
 
-/// A preset, parsed, or why it does not load.
+/// A preset, parsed, or why it does not load ([`LOADING`] until it arrives).
+#[derive(Clone)]
 pub struct Preset {
     pub id: &'static str,
     pub scenario: Result<Scenario, String>,
 }
 
-/// The presets, then the challenges.
+/// What a preset is before its file arrived.
+pub const LOADING: &str = "loading";
+
+/// The presets, then the challenges, all still loading.
 pub fn presets() -> Vec<Preset> {
     PRESETS
         .iter()
         .chain(CHALLENGES)
-        .map(|(id, text)| Preset {
+        .map(|(id, _)| Preset {
             id,
-            scenario: scenario::load(text).map_err(|e| scenario::describe(&e)),
+            scenario: Err(LOADING.into()),
         })
         .collect()
+}
+
+/// Preset `i`'s file arrived (or could not be fetched).
+pub fn arrived(presets: &mut [Preset], i: usize, text: Result<String, String>) {
+    if let Some(p) = presets.get_mut(i) {
+        p.scenario = text.and_then(|t| scenario::load(&t).map_err(|e| scenario::describe(&e)));
+    }
+}
+
+/// Fetch every preset's file; `on` hears `(index, text)` for each.
+#[cfg(target_arch = "wasm32")]
+pub fn fetch_all(on: yew::Callback<(usize, Result<String, String>)>) {
+    use wasm_bindgen::closure::Closure;
+    use wasm_bindgen::{JsCast, JsValue};
+    let Some(w) = web_sys::window() else { return };
+    for (i, (_, path)) in PRESETS.iter().chain(CHALLENGES).enumerate() {
+        let failed = {
+            let on = on.clone();
+            Closure::<dyn FnMut(JsValue)>::new(move |_| {
+                on.emit((i, Err(format!("could not fetch scenarios/{path}"))))
+            })
+        };
+        let got = {
+            let on = on.clone();
+            Closure::<dyn FnMut(JsValue)>::new(move |r: JsValue| {
+                let r: web_sys::Response = r.unchecked_into();
+                let (ok, status) = (r.ok(), r.status());
+                let on = on.clone();
+                let text = Closure::<dyn FnMut(JsValue)>::new(move |t: JsValue| {
+                    let t = match t.as_string() {
+                        Some(t) if ok => Ok(t),
+                        _ => Err(format!("scenarios/{path}: HTTP {status}")),
+                    };
+                    on.emit((i, t))
+                });
+                if let Ok(p) = r.text() {
+                    let _ = p.then(&text);
+                }
+                text.forget();
+            })
+        };
+        let _ = w
+            .fetch_with_str(&format!("./scenarios/{path}"))
+            .then2(&got, &failed);
+        got.forget();
+        failed.forget();
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+pub fn fetch_all(_on: yew::Callback<(usize, Result<String, String>)>) {}
+
+/// Every preset, loaded from the repository's files (native: the tests).
+#[cfg(test)]
+pub fn presets_from_disk() -> Vec<Preset> {
+    let mut all = presets();
+    for (i, (_, path)) in PRESETS.iter().chain(CHALLENGES).enumerate() {
+        let file = format!("{}/../scenarios/{path}", env!("CARGO_MANIFEST_DIR"));
+        arrived(
+            &mut all,
+            i,
+            std::fs::read_to_string(&file).map_err(|e| format!("{file}: {e}")),
+        );
+    }
+    all
 }
 
 /// The default scenario (it is tested to load).
@@ -215,7 +203,7 @@ mod tests {
     fn default_and_presets_load() {
         assert!(scenario::load(DEFAULT_JSON).is_ok());
         assert!(minimal().validate().is_ok());
-        for p in presets() {
+        for p in presets_from_disk() {
             assert!(p.scenario.is_ok(), "{}: {:?}", p.id, p.scenario.err());
         }
     }
@@ -245,7 +233,7 @@ mod tests {
         assert_eq!(listed, files);
         shown.sort_unstable();
         assert_eq!(shown, registered);
-        for p in presets()
+        for p in presets_from_disk()
             .into_iter()
             .filter(|p| PRESETS.iter().any(|(id, _)| *id == p.id))
         {

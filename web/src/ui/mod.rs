@@ -10,6 +10,7 @@ pub mod cluster;
 pub mod console;
 pub mod edit;
 pub mod embed;
+pub mod embed_view;
 pub mod field;
 pub mod gallery;
 pub mod grid_view;

@@ -7,6 +7,7 @@
 
 use super::browser::{self, Frames, Listeners};
 use super::console;
+use super::embed_view::{self, ReadOnly};
 use super::gallery;
 use super::grid_view::Props as GridProps;
 use super::lessons::LessonProps;
@@ -16,7 +17,7 @@ use super::panels::console::{ConsoleProps, VerdictProps};
 use super::panels::edit::EditPanelProps;
 use super::panels::gallery::GalleryProps;
 use super::panels::node::NodePanelProps;
-use super::panels::run::{BannersProps, ControlsProps, TabsProps};
+use super::panels::run::{BannersProps, BuilderProps, ControlsProps, TabsProps};
 use super::panels::spacetime::{in_window, SpacetimeProps};
 use super::panels::timeline::TimelineProps;
 use super::panels::{pane, Panel, Shared};
@@ -160,10 +161,16 @@ impl Playground {
         }
     }
 
-    fn side_panel(&self, scenario: &Shared<Scenario>, frame: Option<&Shared<Frame>>) -> Panel {
+    /// The panel of side tab `tab`.
+    fn side_panel(
+        &self,
+        tab: Tab,
+        scenario: &Shared<Scenario>,
+        frame: Option<&Shared<Frame>>,
+    ) -> Panel {
         let st = &self.state;
         let on = self.on.clone();
-        match st.tab {
+        match tab {
             Tab::Node => {
                 let worker = st
                     .selected
@@ -240,6 +247,16 @@ impl Component for Playground {
 
     fn create(ctx: &Context<Self>) -> Self {
         let (mut scenario, error) = initial();
+        let query = browser::query();
+        let embedded = embed_view::from_query(&query);
+        if let Some((o, _)) = &embedded {
+            // Who may command the widget (and hear it), before it says anything.
+            browser::set_embed_policy(&o.allow_origins);
+            browser::set_theme(o.theme);
+            if let Some(seed) = o.seed {
+                scenario.seed = seed;
+            }
+        }
         if let Some(q) = quorumlab_sim::cost::question(&scenario) {
             if !browser::confirm(&q) {
                 scenario = gallery::default_scenario();
@@ -248,7 +265,6 @@ impl Component for Playground {
         if error.is_some() {
             browser::clear_fragment();
         }
-        let query = browser::query();
         let mut settings = Vec::new();
         let runtime = runtime_from_query(&query).unwrap_or_else(|e| {
             settings.push(e);
@@ -257,13 +273,19 @@ impl Component for Playground {
         if let Err(e) = crate::run_status::lane_kib_from_query(&query) {
             settings.push(e);
         }
+        let (embed, bad_options) = embedded.unzip();
+        settings.extend(bad_options.into_iter().flatten());
         let error = match (error, settings.is_empty()) {
             (e, true) => e,
-            (_, false) => Some(settings.join("\n")),
+            (e, false) => Some(e.into_iter().chain(settings).collect::<Vec<_>>().join("\n")),
         };
-        let mut state = State::new(scenario, error, runtime, gallery::presets());
-        state.base_url = browser::base_url();
         let link = ctx.link();
+        if embed.is_none() {
+            // The widget has no gallery.
+            gallery::fetch_all(link.callback(|(i, t)| Action::Preset(i, t)));
+        }
+        let mut state = State::new(scenario, error, runtime, gallery::presets(), embed);
+        state.base_url = browser::base_url();
         let mut p = Playground {
             on: link.callback(|a: Action| a),
             frames: Frames::new(link.callback(Action::Frame)),
@@ -287,6 +309,7 @@ impl Component for Playground {
                 Err(e) => p.state.worker_failed(&e),
             }
         }
+        p.state.ready();
         let effects = p.state.take_effects();
         p.perform(effects);
         p
@@ -334,7 +357,6 @@ impl Playground {
         let on = self.on.clone();
         let scenario: Shared<Scenario> = st.scenario().into();
         let now = st.session.now();
-        let spacetime = self.spacetime_flights();
         let s: &Scenario = &scenario;
         // Without a run (a scenario that cannot run) the canvas still shows the nodes.
         let canvas_frame = built
@@ -353,6 +375,7 @@ impl Playground {
             worker: st.worker_status.clone().map(Shared),
             can_undo: st.undo.can_undo(),
             can_redo: st.undo.can_redo(),
+            embeddable: st.embed.is_none(),
             on: on.clone(),
         });
         let banners = Panel::Banners(BannersProps {
@@ -373,49 +396,98 @@ impl Playground {
             fps: st.fps,
             on: on.clone(),
         });
-        let table = frame.as_ref().map(|f| {
-            Panel::Table(TableProps {
-                frame: f.clone(),
-                sort: st.sort,
-                hover: st.hover,
-                selected: st.selected,
-                on: on.clone(),
-            })
-        });
-        let timeline = Panel::Timeline(TimelineProps {
-            scenario: scenario.clone(),
-            now,
-            fault_drag: st.fault_drag,
-            fault_sel: st.fault_sel,
-            checkpoints: st.session.checkpoint_times(),
-            on: on.clone(),
-        });
-        let spacetime = spacetime.map(|flights| {
-            Panel::Spacetime(SpacetimeProps {
-                n: s.n(),
+        // The cluster table and the log grid, drawn from the same rows.
+        let replication = |f: &Shared<Frame>| {
+            html! {
+                <>
+                    { pane(Panel::Table(TableProps {
+                        frame: f.clone(),
+                        sort: st.sort,
+                        hover: st.hover,
+                        selected: st.selected,
+                        on: on.clone(),
+                    })) }
+                    { pane(Panel::Grid(GridProps { input: f.input.clone(), on: on.clone() })) }
+                </>
+            }
+        };
+        let timeline = || {
+            pane(Panel::Timeline(TimelineProps {
+                scenario: scenario.clone(),
                 now,
-                window_ms: st.window_ms,
-                flights,
+                fault_drag: st.fault_drag,
+                fault_sel: st.fault_sel,
+                checkpoints: st.session.checkpoint_times(),
                 on: on.clone(),
+            }))
+        };
+        let spacetime = || {
+            self.spacetime_flights().map(|flights| {
+                pane(Panel::Spacetime(SpacetimeProps {
+                    n: s.n(),
+                    now,
+                    window_ms: st.window_ms,
+                    flights,
+                    on: on.clone(),
+                }))
             })
-        });
+        };
         let lesson = (!outcomes.is_empty()).then(|| {
-            Panel::Lesson(LessonProps {
+            pane(Panel::Lesson(LessonProps {
                 outcomes,
                 scenario: scenario.clone(),
                 attempts: st.attempts,
                 over,
                 on: on.clone(),
-            })
+            }))
         });
+        let side = |tab: Tab| pane(self.side_panel(tab, &scenario, frame.as_ref()));
+        if let Some(o) = &st.embed {
+            // The widget: the run, the author's panels, a link to the full page.
+            let open = embed_view::open_url(&st.base_url, &quorumlab_sim::url::encode(s));
+            let panel = |x: &embed_view::Panel| match x {
+                embed_view::Panel::Log => frame.as_ref().map(replication).unwrap_or_default(),
+                embed_view::Panel::Spacetime => spacetime().unwrap_or_default(),
+                embed_view::Panel::Console => side(Tab::Console),
+                embed_view::Panel::Cap => side(Tab::Cap),
+                embed_view::Panel::Node => side(Tab::Node),
+                embed_view::Panel::Lesson => lesson.clone().unwrap_or_default(),
+            };
+            // A node clicked shows its fault buttons, unless the author forbade faults.
+            let node = st.selected.is_some()
+                && o.readonly != ReadOnly::All
+                && !o.panels.contains(&embed_view::Panel::Node);
+            return html! {
+                <div class={classes!("ql", "ql-embed", (o.readonly != ReadOnly::No).then_some("ro"), (!o.controls).then_some("bare"))}
+                     data-testid="embed">
+                    <div class="ql-embed-top">
+                        <span class="ql-scn" title={s.description.clone()}>{ s.name.clone() }</span>
+                        <a class="ql-open" data-testid="open-full" href={open} target="_blank" rel="noopener">{ "Open in quorumlab ↗" }</a>
+                    </div>
+                    if o.controls { { pane(controls) } }
+                    { pane(banners) }
+                    <main class="ql-embed-main">
+                        { pane(canvas) }
+                        if o.controls { { timeline() } }
+                        if node { { side(Tab::Node) } }
+                        { for o.panels.iter().map(panel) }
+                    </main>
+                </div>
+            };
+        }
         let tabs = Panel::Tabs(TabsProps {
             tab: st.tab,
             on: on.clone(),
         });
-        let side = self.side_panel(&scenario, frame.as_ref());
+        let builder = st.embed_form.clone().map(|link| {
+            Panel::Builder(BuilderProps {
+                link,
+                on: on.clone(),
+            })
+        });
         let gallery = Panel::Gallery(GalleryProps {
             presets: Shared(st.presets.clone()),
-            on,
+            on: on.clone(),
         });
         html! {
             <div class="ql">
@@ -427,24 +499,26 @@ impl Playground {
                     { pane(controls) }
                 </header>
                 { pane(banners) }
+                if let Some(panel) = builder {
+                    { pane(panel) }
+                }
                 <div class="ql-main">
                     <div class="ql-left">
                         { pane(canvas) }
-                        if let (Some(table), Some(f)) = (table, &frame) {
-                            { pane(table) }
-                            { pane(Panel::Grid(GridProps { input: f.input.clone(), on: self.on.clone() })) }
+                        if let Some(f) = &frame {
+                            { replication(f) }
                         }
-                        { pane(timeline) }
-                        if let Some(panel) = spacetime {
-                            { pane(panel) }
+                        { timeline() }
+                        if let Some(panel) = spacetime() {
+                            { panel }
                         }
                     </div>
                     <aside class="ql-side">
                         if let Some(panel) = lesson {
-                            { pane(panel) }
+                            { panel }
                         }
                         { pane(tabs) }
-                        { pane(side) }
+                        { side(st.tab) }
                     </aside>
                 </div>
                 { pane(gallery) }

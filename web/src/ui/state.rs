@@ -10,6 +10,7 @@ use super::browser::Key;
 use super::cluster;
 use super::edit;
 use super::embed::{self, Command};
+use super::embed_view;
 use super::gallery;
 use super::layout;
 use super::log_grid::{self, Follow, GridInput, Source};
@@ -143,6 +144,10 @@ pub enum Action {
     GridView(Follow, f64),
     /// The user answered a [`Effect::Confirm`].
     Confirmed(bool, Box<Pending>),
+    /// The Embed dialog opened (for the run on screen) or closed.
+    EmbedForm(bool),
+    /// Preset `i`'s file arrived (`gallery::fetch_all`), or could not be fetched.
+    Preset(usize, Result<String, String>),
 }
 
 /// A change waiting for the user's yes (a scenario that would take minutes to run).
@@ -157,8 +162,8 @@ pub enum Pending {
 /// What the component must do at the edge, in order.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Effect {
-    /// `postMessage` this event to the embedding page.
-    Post(Value),
+    /// `postMessage` this event (JSON text) to the embedding page.
+    Post(String),
     /// Autosave this scenario JSON.
     Store(String),
     /// Put this text on the clipboard.
@@ -289,6 +294,10 @@ pub struct State {
     pub views_asked_at: Option<Time>,
     /// What the log grid shows: what it follows and its width (pixels).
     pub grid_view: (Follow, f64),
+    /// The page is the embeddable widget (`?embed=1`), with these options.
+    pub embed: Option<embed_view::Options>,
+    /// The Embed dialog, when open: the share link of the run it was opened for.
+    pub embed_form: Option<String>,
     /// The scenario as the panels see it (shared; replaced when it changes).
     scenario: Rc<Scenario>,
     /// The run at the last moment drawn, and which moment that was.
@@ -307,12 +316,15 @@ struct FrameKey {
 
 impl State {
     /// The page opening `scenario` (already opened as a challenge, and confirmed if slow),
-    /// with `error` to show (a broken link, bad settings) and the runtime asked for.
+    /// with `error` to show (a broken link, bad settings), the runtime asked for, and
+    /// the widget's options when the page is the widget. Call [`State::ready`] once the
+    /// edge is set up.
     pub fn new(
         mut scenario: Scenario,
         error: Option<String>,
         runtime: Runtime,
         presets: Vec<gallery::Preset>,
+        embed: Option<embed_view::Options>,
     ) -> State {
         quorumlab_sim::challenge::open(&mut scenario);
         let attempts = scenario.challenge.as_ref().map_or(0, |c| c.attempts);
@@ -370,6 +382,8 @@ impl State {
             worker_trace_sent: false,
             views_asked_at: None,
             grid_view: (Follow::Newest, 640.0),
+            embed: None,
+            embed_form: None,
             frame: RefCell::new(None),
             effects: Vec::new(),
         };
@@ -381,8 +395,29 @@ impl State {
             });
             s.playing = false;
         }
-        s.effects.push(Effect::Post(embed::ready()));
+        if let Some(o) = &embed {
+            // The widget: its speed, whether it plays at once, its starting moment.
+            if let Some(v) = o.speed {
+                s.speed = v;
+            }
+            s.playing &= o.autoplay;
+            if let Some(t) = o.start_ms {
+                s.session.seek(t * MS);
+            }
+        }
+        s.embed = embed;
         s
+    }
+
+    /// The page is set up: the embedding page hears `ready` (and first, in the widget,
+    /// what is wrong with its link or options).
+    pub fn ready(&mut self) {
+        if let (Some(_), Some(e)) = (&self.embed, &self.error) {
+            self.effects.push(Effect::Post(embed::error(e)));
+        }
+        let s = self.session.scenario();
+        self.effects
+            .push(Effect::Post(embed::ready(&s.name, s.n(), s.seed)));
     }
 
     /// Effects waiting since the state was made (the `ready` event).
@@ -492,6 +527,7 @@ impl State {
             self.worker_trace_sent = true;
             self.effects
                 .push(Effect::Post(embed::trace(&st.trace_hash)));
+            self.post_finished(&st.trace_hash);
         }
         self.worker_status = Some(Rc::new(st));
     }
@@ -696,10 +732,23 @@ impl State {
         self.effects
             .push(Effect::Post(embed::time(self.now_ms_sim())));
         let now_roles = self.roles_now();
+        let frame = self.frame();
         for (i, r) in now_roles.iter().enumerate() {
             if self.roles.get(i) != Some(r) {
                 self.effects
                     .push(Effect::Post(embed::role(i as NodeId, &r.0, r.1)));
+                let leads = frame.as_ref().is_some_and(|f| {
+                    f.status.get(i) == Some(&Status::Up)
+                        && f.view(i)
+                            .is_some_and(|v| v.role.kind == quorumlab_core::RoleKind::Leader)
+                });
+                if leads {
+                    self.effects.push(Effect::Post(embed::leader(
+                        i as NodeId,
+                        r.1,
+                        self.now_ms_sim(),
+                    )));
+                }
             }
         }
         self.roles = now_roles;
@@ -724,16 +773,46 @@ impl State {
             }
             if !self.trace_sent && self.runtime == Runtime::Inline {
                 self.trace_sent = true;
-                self.effects.push(Effect::Post(embed::trace(&format!(
-                    "{:016x}",
-                    e.trace_hash()
-                ))));
+                let hash = format!("{:016x}", e.trace_hash());
+                self.effects.push(Effect::Post(embed::trace(&hash)));
+                self.post_finished(&hash);
             }
         }
         if let Some((_, other)) = self.compare.as_mut() {
             other.advance_to(self.session.now(), FRAME_BUDGET * 4);
         }
         self.count_attempt();
+    }
+
+    /// The run ended: its summary and trace hash to the embedding page.
+    fn post_finished(&mut self, hash: &str) {
+        if let Some(e) = self.session.engine() {
+            let v = e.violation().map(|v| v.invariant.clone());
+            let ev = embed::finished(hash, self.now_ms_sim(), &e.total(), v.as_deref());
+            self.effects.push(Effect::Post(ev));
+        }
+    }
+
+    /// The widget after a frame moved the run from `before` to now: pause at
+    /// `stop_ms`, and with `loop` start again from `start_ms` at the stop or the end.
+    fn after_frame(&mut self, before: Time) {
+        let Some(o) = &self.embed else {
+            return;
+        };
+        let now = self.session.now();
+        let stop = o.stop_ms.map(|s| s * MS);
+        let at_stop = stop.is_some_and(|s| before < s && now >= s);
+        let at_end = self.session.done() && before < now;
+        if !(at_stop || at_end) {
+            return;
+        }
+        if o.looped {
+            let start = o.start_ms.unwrap_or(0) * MS;
+            self.seek(start);
+            self.play();
+        } else if at_stop {
+            self.playing = false;
+        }
     }
 
     /// The address of a link to this scenario (after `base`, the page's address).
@@ -768,6 +847,7 @@ impl State {
                     .collect(),
             }),
             Command::Heal => self.act(FaultKind::Heal),
+            Command::Op(node, op) => self.act(FaultKind::Client { node, op }),
         };
     }
 
@@ -832,6 +912,7 @@ impl State {
             self.last_frame = None;
             return false;
         }
+        let before = self.session.now();
         let dt = match self.last_frame {
             Some(prev) => (ts - prev).clamp(0.0, 100.0),
             None => 0.0,
@@ -861,6 +942,7 @@ impl State {
                 .push(Effect::Global("__quorumlab_running_ms", ts));
         }
         self.after_time();
+        self.after_frame(before);
         true
     }
 
@@ -918,6 +1000,12 @@ impl State {
     }
 
     fn reduce_inner(&mut self, action: Action) -> bool {
+        if let Some(o) = &self.embed {
+            // The widget's `readonly`: what it forbids does nothing.
+            if !embed_view::allows(o, &action) {
+                return false;
+            }
+        }
         match action {
             Action::Frame(ts) => return self.frame_tick(ts),
             Action::TogglePlay => {
@@ -1091,10 +1179,7 @@ impl State {
             Action::Message(Ok(v)) => {
                 // Our own event kinds (from a page that forwards them back) are not commands.
                 let ty = v.get("type").and_then(Value::as_str).unwrap_or("");
-                if matches!(
-                    ty,
-                    "ready" | "time" | "role" | "violation" | "trace" | "error"
-                ) {
+                if embed::EVENTS.contains(&ty) {
                     return false;
                 }
                 match embed::parse(&v, self.session.scenario().n()) {
@@ -1148,6 +1233,10 @@ impl State {
                         self.verdict_at = o.at;
                         self.anomalies = Rc::new(o.anomalies);
                         self.anomaly_sel = None;
+                        for a in self.anomalies.list.iter().take(20) {
+                            let ev = embed::anomaly(a.kind.name(), a.at_ms, &a.detail);
+                            self.effects.push(Effect::Post(ev));
+                        }
                         self.count_attempt();
                     }
                     Ok(_) => return false,
@@ -1177,6 +1266,14 @@ impl State {
                         ))
                     }
                 }
+            }
+            Action::EmbedForm(open) => {
+                self.embed_form =
+                    open.then(|| format!("{}#{}", self.base_url, self.share_fragment()));
+            }
+            Action::Preset(i, text) => {
+                let presets: &mut Vec<gallery::Preset> = Rc::make_mut(&mut self.presets);
+                gallery::arrived(presets, i, text)
             }
             Action::Confirmed(yes, p) => match (yes, *p) {
                 (true, Pending::Apply(s, at)) => self.apply_now(s, at),

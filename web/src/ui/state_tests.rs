@@ -13,13 +13,14 @@ fn scenario() -> Scenario {
 }
 
 fn state() -> State {
-    let mut st = State::new(scenario(), None, Runtime::Inline, gallery::presets());
+    let mut st = State::new(scenario(), None, Runtime::Inline, gallery::presets(), None);
+    st.ready();
     st.take_effects();
     st
 }
 
 fn preset(id: &str) -> Scenario {
-    gallery::presets()
+    gallery::presets_from_disk()
         .into_iter()
         .find(|p| p.id == id)
         .and_then(|p| p.scenario.ok())
@@ -41,7 +42,10 @@ fn posted(effects: &[Effect], ty: &str) -> Vec<Value> {
     effects
         .iter()
         .filter_map(|e| match e {
-            Effect::Post(v) if v["type"] == ty => Some(v.clone()),
+            Effect::Post(text) => {
+                let v: Value = serde_json::from_str(text).expect("events are JSON");
+                (v["type"] == ty).then_some(v)
+            }
             _ => None,
         })
         .collect()
@@ -49,8 +53,12 @@ fn posted(effects: &[Effect], ty: &str) -> Vec<Value> {
 
 #[test]
 fn opening_says_ready_and_plays() {
-    let mut st = State::new(scenario(), None, Runtime::Inline, gallery::presets());
-    assert_eq!(posted(&st.take_effects(), "ready").len(), 1);
+    let mut st = State::new(scenario(), None, Runtime::Inline, gallery::presets(), None);
+    st.ready();
+    let ready = posted(&st.take_effects(), "ready");
+    assert_eq!(ready.len(), 1);
+    assert_eq!(ready[0]["api"], 1);
+    assert_eq!(ready[0]["nodes"], 5);
     assert!(st.playing);
     assert_eq!(st.session.now(), 0);
 }
@@ -500,7 +508,7 @@ fn the_scenario_is_shared_until_it_changes() {
 
 #[test]
 fn a_determinism_break_between_workers_and_page_is_shown() {
-    let mut st = State::new(scenario(), None, Runtime::Workers, Vec::new());
+    let mut st = State::new(scenario(), None, Runtime::Workers, Vec::new(), None);
     st.reduce(Action::Seek(200 * MS));
     let st_report = WorkerStatus {
         now: 200 * MS,
@@ -517,4 +525,214 @@ fn a_determinism_break_between_workers_and_page_is_shown() {
     }));
     assert_eq!(st.runtime, Runtime::Inline);
     assert!(st.error.as_deref().unwrap().contains("boom"));
+}
+
+/// The widget (`?embed=1&...`) opening the test scenario.
+fn widget(query: &str) -> State {
+    let (o, errors) = embed_view::from_query(query).expect("a widget query");
+    assert!(errors.is_empty(), "{errors:?}");
+    let mut st = State::new(scenario(), None, Runtime::Inline, Vec::new(), Some(o));
+    st.ready();
+    st.take_effects();
+    st
+}
+
+#[test]
+fn a_widget_starts_where_and_as_its_options_say() {
+    let (o, _) = embed_view::from_query("embed&autoplay=0&speed=200&start_ms=400").unwrap();
+    let mut st = State::new(scenario(), None, Runtime::Inline, Vec::new(), Some(o));
+    assert!(!st.playing, "autoplay=0");
+    assert_eq!(st.speed, 200.0);
+    assert_eq!(st.session.now(), 400 * MS);
+    st.ready();
+    let effects = st.take_effects();
+    assert_eq!(posted(&effects, "ready").len(), 1);
+    assert!(posted(&effects, "error").is_empty());
+    // A bad option is said in the frame and, before `ready`, to the embedding page.
+    let (o, errors) = embed_view::from_query("embed&speed=-1").unwrap();
+    let mut st = State::new(
+        scenario(),
+        Some(errors.join("\n")),
+        Runtime::Inline,
+        Vec::new(),
+        Some(o),
+    );
+    st.ready();
+    let effects = st.take_effects();
+    let types: Vec<Value> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Post(t) => serde_json::from_str::<Value>(t).ok(),
+            _ => None,
+        })
+        .map(|v| v["type"].clone())
+        .collect();
+    assert_eq!(types, vec!["error", "ready"]);
+}
+
+#[test]
+fn a_readonly_widget_refuses_edits_and_keeps_faults() {
+    let mut st = widget("embed&readonly=1");
+    let before = st.session.scenario().clone();
+    let mut edited = before.clone();
+    edited.duration_ms = 2_000;
+    let (effects, changed) = st.reduce(Action::Edit(Ok(edited)));
+    assert!(effects.is_empty() && !changed, "an edit does nothing");
+    assert_eq!(*st.session.scenario(), before);
+    // Ctrl+Z reaches undo through the keyboard: refused too.
+    st.reduce(Action::Act(FaultKind::Crash { node: 1.into() }));
+    assert_eq!(st.session.scenario().faults.len(), 1, "a fault still works");
+    let (_, changed) = st.reduce(Action::Key(Key {
+        key: "z".into(),
+        ctrl: true,
+        shift: false,
+    }));
+    assert!(!changed);
+    assert_eq!(st.session.scenario().faults.len(), 1, "no undo");
+    assert!(!st.reduce(Action::Load(Box::new(before.clone()))).1);
+    assert!(
+        !st.reduce(Action::Hash(quorumlab_sim::url::encode(&before)))
+            .1
+    );
+
+    // readonly=all: no faults either, but play, pause and step.
+    let mut st = widget("embed&readonly=all");
+    assert!(!st.reduce(Action::Act(FaultKind::Heal)).1);
+    assert!(!st.reduce(Action::ConsoleSend).1);
+    assert!(!st.reduce(Action::ApplyPartition).1);
+    assert!(st.session.scenario().faults.is_empty());
+    let hash = st.session.engine().unwrap().trace_hash();
+    assert!(st.reduce(Action::Step).1);
+    assert_ne!(st.session.engine().unwrap().trace_hash(), hash, "a step");
+    // Commands from the embedding page are not the reader's: they still act.
+    st.reduce(Action::Message(Ok(
+        serde_json::json!({"type": "crash", "node": 2}),
+    )));
+    assert_eq!(st.session.scenario().faults.len(), 1);
+}
+
+#[test]
+fn a_widget_pauses_at_stop_ms_or_loops_from_start_ms() {
+    let mut st = widget("embed&speed=1000&stop_ms=300");
+    play_for(&mut st, 1_000.0);
+    assert!(!st.playing, "paused at the stop");
+    let now = st.session.now();
+    assert!((300 * MS..400 * MS).contains(&now), "at {now} us");
+
+    let mut st = widget("embed&speed=2000&start_ms=100&stop_ms=300&loop=1");
+    assert_eq!(st.session.now(), 100 * MS);
+    let mut t = 1_000.0;
+    let mut looped = false;
+    for _ in 0..200 {
+        let before = st.session.now();
+        st.reduce(Action::Frame(t));
+        t += 16.0;
+        looped |= st.session.now() < before;
+        assert!(st.playing, "a loop keeps playing");
+    }
+    assert!(looped, "back to start_ms after the stop");
+    assert!(st.session.now() >= 100 * MS && st.session.now() < 400 * MS);
+}
+
+#[test]
+fn the_embed_dialog_holds_the_runs_share_link() {
+    let mut st = state();
+    st.base_url = "https://x.org/ql/".into();
+    st.reduce(Action::EmbedForm(true));
+    let link = st.embed_form.clone().expect("open");
+    let frag = link.strip_prefix("https://x.org/ql/#").expect(&link);
+    assert_eq!(
+        quorumlab_sim::url::decode(frag).unwrap(),
+        *st.session.scenario()
+    );
+    st.reduce(Action::EmbedForm(false));
+    assert!(st.embed_form.is_none());
+}
+
+#[test]
+fn presets_arriving_replace_the_list_shown() {
+    let mut st = State::new(scenario(), None, Runtime::Inline, gallery::presets(), None);
+    let loading = st.presets.clone();
+    assert!(loading
+        .iter()
+        .all(|p| matches!(&p.scenario, Err(e) if e == gallery::LOADING)));
+    let (id, file) = gallery::PRESETS[1];
+    let path = format!("{}/../scenarios/{file}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(path).unwrap();
+    let (_, changed) = st.reduce(Action::Preset(1, Ok(text)));
+    assert!(changed);
+    assert!(
+        !Rc::ptr_eq(&loading, &st.presets),
+        "a new list: the gallery redraws"
+    );
+    assert_eq!(st.presets[1].id, id);
+    assert!(st.presets[1].scenario.is_ok());
+    st.reduce(Action::Preset(2, Err("scenarios/x.json: HTTP 404".into())));
+    assert_eq!(
+        st.presets[2].scenario.as_ref().err().map(String::as_str),
+        Some("scenarios/x.json: HTTP 404")
+    );
+    st.reduce(Action::Preset(3, Ok("{ not json".into())));
+    assert!(st.presets[3].scenario.is_err());
+    // An index past the list changes nothing.
+    st.reduce(Action::Preset(999, Ok(String::new())));
+    assert_eq!(st.presets.len(), loading.len());
+}
+
+#[test]
+fn the_embedding_page_hears_the_leader_anomalies_and_the_finish() {
+    let mut st = state();
+    let (effects, _) = st.reduce(Action::Seek(1_000 * MS));
+    let leaders = posted(&effects, "leader");
+    assert_eq!(leaders.len(), 1, "one leader by 1 s: {leaders:?}");
+    assert_eq!(leaders[0]["api"], 1);
+    assert!(leaders[0]["term"].as_u64().unwrap() >= 1);
+    let (effects, _) = st.reduce(Action::RunToEnd);
+    let fin = posted(&effects, "finished");
+    assert_eq!(fin.len(), 1);
+    let hash = format!("{:016x}", st.session.engine().unwrap().trace_hash());
+    assert_eq!(fin[0]["trace_hash"], hash.as_str());
+    assert!(fin[0]["summary"]["ok"].as_u64().unwrap() > 0);
+    // Our own new event kinds echoed back are not commands.
+    for ty in ["leader", "finished", "anomaly"] {
+        let (effects, changed) = st.reduce(Action::Message(Ok(serde_json::json!({ "type": ty }))));
+        assert!(effects.is_empty() && !changed, "{ty}");
+    }
+    // An operation from the embedding page is a client operation at the playhead.
+    st.reduce(Action::Seek(500 * MS));
+    st.reduce(Action::Message(Ok(
+        serde_json::json!({"type": "op", "node": 0, "op": "write", "key": "x", "value": 4}),
+    )));
+    let last = st.session.scenario().faults.last().unwrap();
+    assert_eq!(last.at_ms, 500);
+    assert!(
+        matches!(&last.kind, FaultKind::Client { node: 0, op: Op::Write { key, value: 4 } } if key == "x")
+    );
+}
+
+#[test]
+fn anomalies_found_are_posted() {
+    let mut st = state();
+    let (effects, _) = st.reduce(Action::RunToEnd);
+    let req = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::Analyse(r) => Some((**r).clone()),
+            _ => None,
+        })
+        .unwrap();
+    let mut answer = quorumlab_sim::analysis::analyse(&req, &mut || false);
+    answer.anomalies.list.push(quorumlab_sim::anomaly::Anomaly {
+        kind: quorumlab_sim::anomaly::AnomalyKind::StaleRead,
+        at_ms: 12.5,
+        until_ms: None,
+        nodes: vec![1],
+        ops: Vec::new(),
+        detail: "read k0 saw 1 after 2".into(),
+    });
+    let (effects, _) = st.reduce(Action::Analysed(Ok(answer)));
+    let an = posted(&effects, "anomaly");
+    assert_eq!(an.len(), 1);
+    assert_eq!(an[0]["time"], 12.5);
+    assert_eq!(an[0]["detail"], "read k0 saw 1 after 2");
 }

@@ -51,7 +51,7 @@ pub fn cluster_table(p: &TableProps, node: &NodeRef) -> Html {
     let over = p.on.reform(|e: PointerEvent| Action::Hover(node_near(&e)));
     let leave = p.on.reform(|_: PointerEvent| Action::Hover(None));
     html! {
-        <div class="ql-cluster" data-testid="cluster-table" ref={node.clone()} onclick={click} onpointerover={over} onpointerleave={leave}>
+        <div class="ql-cluster" data-testid="cluster-table" tabindex="0" role="region" aria-label="Cluster table" ref={node.clone()} onclick={click} onpointerover={over} onpointerleave={leave}>
             { Html::from_html_unchecked(text.into()) }
         </div>
     }

@@ -363,6 +363,7 @@ impl<D: Detector> Fd<D> {
 impl<D: Detector> Protocol for Fd<D> {
     const NAME: &'static str = D::NAME;
     const SUMMARY: &'static str = D::SUMMARY;
+    const DATA_TYPE: crate::DataType = crate::DataType::NONE;
     const PARAMS: &'static [crate::ParamSpec] = D::PARAMS;
     type Params = D::Params;
     type Msg = FdMsg;

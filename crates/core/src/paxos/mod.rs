@@ -88,6 +88,7 @@ pub fn describe_op(op: &Op) -> String {
         Op::Read { key } => format!("read {key}"),
         Op::Write { key, value } => format!("{key}={value}"),
         Op::Cas { key, expect, new } => format!("cas {key} {expect}→{new}"),
+        other => format!("{} {}", other.kind().name(), other.key()),
     }
 }
 

@@ -243,12 +243,17 @@ impl Protocol for PrimaryBackup {
         "replication without consensus: sync, semi-sync, async and chain, with a view service";
     const PARAMS: &'static [crate::ParamSpec] = params::PB_PARAMS;
     const HAS_LEADER: bool = true;
+    const DATA_TYPE: crate::DataType = crate::DataType::CAS_REGISTER;
     type Params = PbParams;
     type Msg = PbMsg;
     type Disk = PbDisk;
     type Write = PbWrite;
     type Monitor = PbMonitor;
     type Timer = PbTimer;
+
+    fn patience(p: &PbParams) -> crate::Time {
+        (p.dead_timeout_ms + p.lease_ms) * crate::MS
+    }
 
     fn param_problems(p: &PbParams) -> Vec<(&'static str, String)> {
         p.problems()

@@ -1217,8 +1217,13 @@ impl Progress {
 impl Protocol for Raft {
     const NAME: &'static str = "raft";
     const SUMMARY: &'static str = "consensus";
+    const DATA_TYPE: crate::DataType = crate::DataType::CAS_REGISTER;
     const PARAMS: &'static [crate::ParamSpec] = params::RAFT_PARAMS;
     const HAS_LEADER: bool = true;
+
+    fn patience(p: &RaftParams) -> crate::Time {
+        p.election_timeout_max_ms * crate::MS
+    }
 
     fn param_problems(p: &RaftParams) -> Vec<(&'static str, String)> {
         let mut v = Vec::new();

@@ -101,6 +101,13 @@ impl Kv {
                     reason: format!("cas {key}: expected {expect}, but {key} was never written"),
                 },
             },
+            // Not an operation of this store's data type (a register, not a lock).
+            other => Outcome::Fail {
+                reason: format!(
+                    "{} is not an operation of a cas-register (read, write, cas)",
+                    other.kind().name()
+                ),
+            },
         }
     }
 

@@ -224,6 +224,7 @@ pub fn linearizable_history(spec: &GenSpec, seed: u64) -> History {
     events.sort_by_key(|e| (e.0, e.1));
     History {
         events: events.into_iter().map(|e| e.2).collect(),
+        data_type: None,
     }
 }
 
@@ -247,6 +248,7 @@ pub fn merge(parts: &[History]) -> History {
     events.sort_by_key(|e| (e.0, e.1, e.2));
     History {
         events: events.into_iter().map(|e| e.3).collect(),
+        data_type: parts.first().and_then(|h| h.data_type.clone()),
     }
 }
 

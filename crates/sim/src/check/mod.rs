@@ -71,8 +71,19 @@ impl Model {
         }
     }
 
-    /// The default model for a history: `lock` if it acquires or releases, `kv` if it
-    /// appends or holds strings, else `cas-register`.
+    /// The model of a history: the data type it names (what the protocol that served
+    /// it declared: [`quorumlab_core::DataType`]), else [`Model::infer`].
+    pub fn of(history: &History) -> Model {
+        history
+            .data_type
+            .as_deref()
+            .and_then(Model::from_name)
+            .unwrap_or_else(|| Model::infer(history))
+    }
+
+    /// The default model for a history that names no data type (files from before it
+    /// was recorded): `lock` if it acquires or releases, `kv` if it appends or holds
+    /// strings, else `cas-register`.
     pub fn infer(history: &History) -> Model {
         if history
             .events

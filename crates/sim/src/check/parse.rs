@@ -190,15 +190,56 @@ fn jsonl_event(line: usize, text: &str) -> Result<HistoryEvent, ParseError> {
     })
 }
 
-/// The design's JSON Lines, one event a line; blank lines are skipped.
+/// The line naming the history's data type, `{"data_type": "cas-register"}`: only as
+/// the first line, and naming one of the checker's models.
+fn data_type_line(line: usize, text: &str, first: bool) -> Result<String, ParseError> {
+    let v: serde_json::Value = match serde_json::from_str(text) {
+        Ok(v) => v,
+        Err(e) => return err(line, format!("invalid JSON at column {}", e.column())),
+    };
+    let Some(obj) = v.as_object().filter(|o| o.len() == 1) else {
+        return err(
+            line,
+            "field \"data_type\" goes on a line of its own, {\"data_type\": NAME}, before the events",
+        );
+    };
+    if !first {
+        return err(
+            line,
+            "field \"data_type\": the line naming the data type must be the first line",
+        );
+    }
+    let known = "register, cas-register, kv, lock";
+    match obj.get("data_type").and_then(|d| d.as_str()) {
+        Some(d) if super::Model::from_name(d).is_some() => Ok(d.to_string()),
+        Some(d) => err(
+            line,
+            format!("field \"data_type\": unknown data type {d:?} (known: {known})"),
+        ),
+        None => err(
+            line,
+            format!("field \"data_type\" must be the name of a data type ({known})"),
+        ),
+    }
+}
+
+/// The design's JSON Lines, one event a line; blank lines are skipped. A first line
+/// `{"data_type": NAME}` names the data type (files without it are older).
 pub fn parse_jsonl(text: &str) -> Result<Parsed, ParseError> {
     let mut history = History::default();
     let mut lines = Vec::new();
+    let mut first = true;
     for (i, raw) in text.lines().enumerate() {
         let t = raw.trim();
         if t.is_empty() {
             continue;
         }
+        if t.contains("\"data_type\"") {
+            history.data_type = Some(data_type_line(i + 1, t, first)?);
+            first = false;
+            continue;
+        }
+        first = false;
         history.push(jsonl_event(i + 1, t)?);
         lines.push(i + 1);
     }

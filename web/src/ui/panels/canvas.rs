@@ -160,8 +160,20 @@ pub fn canvas(p: &CanvasProps, canvas_ref: &NodeRef) -> Html {
             e.prevent_default();
             Action::NodeDown(id, e.client_x() as f64, e.client_y() as f64)
         });
+        // Keyboard: Tab reaches each node, Enter or Space selects it (as a click does).
+        let key = {
+            let on = on.clone();
+            Callback::from(move |e: KeyboardEvent| {
+                if e.key() == "Enter" || e.key() == " " {
+                    e.prevent_default();
+                    e.stop_propagation();
+                    on.emit(Action::Select((!sel).then_some(id)));
+                }
+            })
+        };
         html! {
             <g class={classes!("ql-node", d.class, sel.then_some("sel"), hover.then_some("hover"))}
+               tabindex="0" role="button" aria-pressed={sel.to_string()} onkeydown={key}
                data-node={i.to_string()} data-role={role.clone()} data-term={term.to_string()} data-hover={hover.to_string()}
                onpointerenter={on.reform(move |_| Action::Hover(Some(id)))}
                onpointerleave={on.reform(|_| Action::Hover(None))}

@@ -237,9 +237,9 @@ pub fn edit_panel(p: &EditPanelProps) -> Html {
                     { wf(WorkloadField::Rate, "ops/s per client", w.as_ref().map(|w| w.rate).unwrap_or(2.0)) }
                     { wf(WorkloadField::Keys, "keys", w.as_ref().map(|w| w.keys as f64).unwrap_or(2.0)) }
                     { wf(WorkloadField::TimeoutMs, "timeout (ms)", w.as_ref().map(|w| w.timeout_ms as f64).unwrap_or(500.0)) }
-                    { wf(WorkloadField::Read, "mix: read", w.as_ref().map(|w| w.mix.read).unwrap_or(0.5)) }
-                    { wf(WorkloadField::Write, "mix: write", w.as_ref().map(|w| w.mix.write).unwrap_or(0.4)) }
-                    { wf(WorkloadField::Cas, "mix: cas", w.as_ref().map(|w| w.mix.cas).unwrap_or(0.1)) }
+                    { wf(WorkloadField::Read, "mix: read", w.as_ref().map(|w| w.mix.weight_of(quorumlab_core::OpKind::Read, &quorumlab_core::DataType::CAS_REGISTER)).unwrap_or(0.5)) }
+                    { wf(WorkloadField::Write, "mix: write", w.as_ref().map(|w| w.mix.weight_of(quorumlab_core::OpKind::Write, &quorumlab_core::DataType::CAS_REGISTER)).unwrap_or(0.4)) }
+                    { wf(WorkloadField::Cas, "mix: cas", w.as_ref().map(|w| w.mix.weight_of(quorumlab_core::OpKind::Cas, &quorumlab_core::DataType::CAS_REGISTER)).unwrap_or(0.1)) }
                 </div>
             </fieldset>
             <fieldset>

@@ -21,7 +21,8 @@ pub fn gallery_view(p: &GalleryProps) -> Html {
             let proto = s.protocol.name.clone();
             let b = Box::new(s.clone());
             html! {
-                <article class="ql-card" data-preset={pr.id}>
+                // Keyed: presets arrive in any order, and a card must keep its element.
+                <article class="ql-card" key={pr.id} data-preset={pr.id}>
                     <h3>{ name }</h3>
                     <p class="ql-muted">{ proto }</p>
                     <p>{ desc }</p>
@@ -31,12 +32,13 @@ pub fn gallery_view(p: &GalleryProps) -> Html {
             }
         }
         Err(e) => {
-            html! { <article class="ql-card bad"><h3>{ pr.id }</h3><p>{ e.clone() }</p></article> }
+            html! { <article class="ql-card bad" key={pr.id}><h3>{ pr.id }</h3><p>{ e.clone() }</p></article> }
         }
     };
     let (challenges, presets): (Vec<_>, Vec<_>) = p
         .presets
         .iter()
+        .filter(|pr| !matches!(&pr.scenario, Err(e) if e == crate::ui::gallery::LOADING))
         .partition(|pr| pr.scenario.as_ref().is_ok_and(|s| s.challenge.is_some()));
     html! {
         <section class="ql-gallery" data-testid="gallery">

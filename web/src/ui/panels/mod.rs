@@ -89,6 +89,8 @@ pub fn ms(t: Time) -> String {
 pub enum Panel {
     Controls(run::ControlsProps),
     Banners(run::BannersProps),
+    /// The Embed dialog.
+    Builder(run::BuilderProps),
     Tabs(run::TabsProps),
     Canvas(canvas::CanvasProps),
     Table(TableProps),
@@ -171,6 +173,7 @@ impl Component for Pane {
             },
             Panel::Controls(p) => run::controls(p),
             Panel::Banners(p) => run::banners(p),
+            Panel::Builder(p) => run::builder(p),
             Panel::Tabs(p) => run::tabs(p),
             Panel::Canvas(p) => canvas::canvas(p, &self.node),
             Panel::Table(p) => table_view::cluster_table(p, &self.node),

@@ -20,6 +20,8 @@ pub struct ControlsProps {
     pub worker: Option<Shared<WorkerStatus>>,
     pub can_undo: bool,
     pub can_redo: bool,
+    /// The Embed button (not in the widget itself).
+    pub embeddable: bool,
     pub on: Callback<Action>,
 }
 
@@ -116,6 +118,9 @@ pub fn controls(p: &ControlsProps) -> Html {
                 <button data-testid="undo" disabled={!p.can_undo} title="Undo (Ctrl+Z)" onclick={act(|| Action::Undo)}>{ "Undo" }</button>
                 <button data-testid="redo" disabled={!p.can_redo} title="Redo (Ctrl+Shift+Z)" onclick={act(|| Action::Redo)}>{ "Redo" }</button>
                 <button data-testid="copy-link" title="Copy a link to this scenario" onclick={act(|| Action::CopyLink)}>{ "Share link" }</button>
+                if p.embeddable {
+                    <button data-testid="embed-open" title="Put this run in your own page" onclick={act(|| Action::EmbedForm(true))}>{ "Embed" }</button>
+                }
             </div>
         </div>
     }
@@ -178,5 +183,24 @@ pub fn tabs(p: &TabsProps) -> Html {
             { t(Tab::Console, "Console", "console") }
             { t(Tab::Cap, "CAP", "cap") }
         </nav>
+    }
+}
+
+#[derive(PartialEq)]
+pub struct BuilderProps {
+    /// The share link of the run the dialog was opened for.
+    pub link: String,
+    pub on: Callback<Action>,
+}
+
+/// The full page's Embed dialog: the share link of the run on screen, for `embed.js`
+/// (loaded by the page too) to turn into the choices and the two snippets: string
+/// templating, kept out of the WebAssembly bundle.
+pub fn builder(p: &BuilderProps) -> Html {
+    html! {
+        <section class="ql-banner ql-embed-builder" data-testid="embed-builder" aria-label="Embed this run">
+            <div data-quorumlab-builder={p.link.clone()}></div>
+            <button onclick={p.on.reform(|_| Action::EmbedForm(false))}>{ "Close" }</button>
+        </section>
     }
 }

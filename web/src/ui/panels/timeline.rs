@@ -71,6 +71,22 @@ pub fn timeline(p: &TimelineProps, timeline_ref: &NodeRef) -> Html {
     });
     let up = on.reform(|_: PointerEvent| Action::TimelineUp);
     let leave = on.reform(|_: PointerEvent| Action::TimelineUp);
+    // Keyboard: arrows move the playhead by a fiftieth of the run, Home and End jump.
+    let seek_key = {
+        let on = on.clone();
+        Callback::from(move |e: KeyboardEvent| {
+            let to = match e.key().as_str() {
+                "ArrowLeft" | "ArrowDown" => now - d / 50.0,
+                "ArrowRight" | "ArrowUp" => now + d / 50.0,
+                "Home" => 0.0,
+                "End" => d,
+                _ => return,
+            };
+            e.prevent_default();
+            e.stop_propagation();
+            on.emit(Action::Seek((to.clamp(0.0, d) * MS as f64) as Time));
+        })
+    };
     let nem_on = s.nemesis.is_some();
     let sc = s.clone();
     let toggle = on.reform(move |_| Action::Edit(edit::set_nemesis(&sc, !nem_on)));
@@ -88,6 +104,8 @@ pub fn timeline(p: &TimelineProps, timeline_ref: &NodeRef) -> Html {
                 <span class="ql-muted">{ "click or drag to scrub; drag a mark to move it; click a mark to select it" }</span>
             </div>
             <svg ref={timeline_ref.clone()} viewBox="0 0 1000 44" preserveAspectRatio="none"
+                 tabindex="0" role="slider" aria-label="Simulated time" aria-valuemin="0"
+                 aria-valuemax={format!("{d:.0}")} aria-valuenow={format!("{now:.0}")} onkeydown={seek_key}
                  onpointerdown={down} onpointermove={mv} onpointerup={up} onpointerleave={leave}>
                 <rect class="track" x="0" y="18" width="1000" height="4" />
                 { for nemesis }

@@ -102,6 +102,12 @@ impl Paxos {
             Op::Cas { key, .. } => Outcome::Fail {
                 reason: format!("{key} is a write-once register: its value never changes"),
             },
+            other => Outcome::Fail {
+                reason: format!(
+                    "{} is not an operation of a write-once register",
+                    other.kind().name()
+                ),
+            },
         }
     }
 
@@ -210,6 +216,7 @@ impl Describe for Paxos {
 impl Protocol for Paxos {
     const NAME: &'static str = "paxos";
     const SUMMARY: &'static str = "single-decree Basic Paxos";
+    const DATA_TYPE: crate::DataType = crate::DataType::CAS_REGISTER;
     const PARAMS: &'static [crate::ParamSpec] = params::PAXOS_PARAMS;
     type Params = PaxosParams;
     type Msg = PaxosMsg;
@@ -217,6 +224,10 @@ impl Protocol for Paxos {
     type Write = PaxosWrite;
     type Monitor = PaxosMonitor;
     type Timer = PaxosTimer;
+
+    fn patience(p: &PaxosParams) -> crate::Time {
+        (p.round_timeout_ms + p.backoff_max_ms) * crate::MS
+    }
 
     fn param_problems(p: &PaxosParams) -> Vec<(&'static str, String)> {
         p.problems()
@@ -296,7 +307,7 @@ impl Protocol for Paxos {
             });
             return;
         }
-        if matches!(req.op, Op::Cas { .. }) {
+        if !matches!(req.op, Op::Read { .. } | Op::Write { .. }) {
             cx.reply(ClientReply {
                 client: req.client,
                 seq: req.seq,

@@ -290,6 +290,7 @@ impl Describe for MultiPaxos {
 impl Protocol for MultiPaxos {
     const NAME: &'static str = "multi-paxos";
     const SUMMARY: &'static str = "consensus: a log of Paxos instances";
+    const DATA_TYPE: crate::DataType = crate::DataType::CAS_REGISTER;
     const PARAMS: &'static [crate::ParamSpec] = params::MULTI_PAXOS_PARAMS;
     const HAS_LEADER: bool = true;
     type Params = MultiPaxosParams;
@@ -298,6 +299,10 @@ impl Protocol for MultiPaxos {
     type Write = MultiPaxosWrite;
     type Monitor = PaxosMonitor;
     type Timer = MultiPaxosTimer;
+
+    fn patience(p: &MultiPaxosParams) -> crate::Time {
+        p.election_timeout_max_ms * crate::MS
+    }
 
     fn param_problems(p: &MultiPaxosParams) -> Vec<(&'static str, String)> {
         p.problems()
