@@ -2406,7 +2406,7 @@ impl Cx<'_> {
             return;
         }
         let wait = match self.guard.as_ref().filter(|_| guarded) {
-            Some(g) => g.wait(failures, &mut self.client_rng).or(wait),
+            Some(g) => g.wait(failures, self.client_rng).or(wait),
             None => wait,
         };
         if let Some(t) = self.choose_target(c, last) {
@@ -2482,14 +2482,14 @@ impl Cx<'_> {
         let members = self.scenario.nodes.initial_members();
         let cl = &self.clients[c as usize];
         let Some(g) = self.guard.as_mut().filter(|_| !cl.console) else {
-            return Some(cl.choose(&members, last, now, &mut self.client_rng));
+            return Some(cl.choose(&members, last, now, self.client_rng));
         };
         let usable = g.usable(c as usize, &members, now);
         let pool = if usable.is_empty() { &members } else { &usable };
         if g.balanced() {
-            return g.balancer.pick(pool, now, &mut self.client_rng);
+            return g.balancer.pick(pool, now, self.client_rng);
         }
-        Some(cl.choose(pool, last, now, &mut self.client_rng))
+        Some(cl.choose(pool, last, now, self.client_rng))
     }
 
     /// A node's rate limiter turned away attempt `attempt` of client `c`'s operation
@@ -2527,7 +2527,7 @@ impl Cx<'_> {
         if let Some(g) = self.guard.as_mut().filter(|_| !console) {
             g.ended(c as usize, node, false, now, self.n);
         }
-        let wait = workload::backoff(fruitless, &mut self.client_rng);
+        let wait = workload::backoff(fruitless, self.client_rng);
         self.retry_or_give_up(
             c,
             seq,
@@ -2624,11 +2624,11 @@ impl Cx<'_> {
                     let r = cur.redirects;
                     self.guard
                         .as_ref()
-                        .and_then(|g| g.wait(r, &mut self.client_rng))
+                        .and_then(|g| g.wait(r, self.client_rng))
                         .unwrap_or(0)
                 } else {
                     cur.fruitless += 1;
-                    workload::backoff(cur.fruitless, &mut self.client_rng)
+                    workload::backoff(cur.fruitless, self.client_rng)
                 };
                 let cl = &mut self.clients[r.client as usize];
                 if self.guard.is_some() && !console {
@@ -2636,7 +2636,7 @@ impl Cx<'_> {
                         self.clients[r.client as usize].target = t;
                     }
                 } else {
-                    cl.target = cl.choose(&members, node, now, &mut self.client_rng);
+                    cl.target = cl.choose(&members, node, now, self.client_rng);
                 }
                 self.push_ctrl(now + delay, Ctrl::ClientSend(r.client, seq));
             }
@@ -2651,7 +2651,7 @@ impl Cx<'_> {
                 );
                 cl.gave_up(node);
                 if self.guard.is_some() && !console {
-                    let wait = workload::backoff(fruitless, &mut self.client_rng);
+                    let wait = workload::backoff(fruitless, self.client_rng);
                     self.retry_or_give_up(
                         r.client,
                         seq,
@@ -2664,8 +2664,8 @@ impl Cx<'_> {
                 } else if give_up {
                     self.finish(r.client, None, "outcome unknown");
                 } else {
-                    let delay = workload::backoff(fruitless, &mut self.client_rng);
-                    cl.target = cl.choose(&members, node, now, &mut self.client_rng);
+                    let delay = workload::backoff(fruitless, self.client_rng);
+                    cl.target = cl.choose(&members, node, now, self.client_rng);
                     self.push_ctrl(now + delay, Ctrl::ClientSend(r.client, seq));
                 }
             }
