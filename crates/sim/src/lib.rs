@@ -19,6 +19,7 @@ pub mod expect;
 pub mod hash;
 pub mod history;
 pub mod host;
+pub mod jsonpath;
 pub mod marks;
 pub mod metrics;
 pub mod net;

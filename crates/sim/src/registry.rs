@@ -426,14 +426,16 @@ pub fn params_of<P: Protocol>(s: &Scenario) -> Result<P::Params, ScenarioError> 
     } else {
         s.protocol.params.clone()
     };
-    serde_path_to_error::deserialize(v).map_err(|e| {
-        let p = e.path().to_string();
-        let path = if p == "." {
+    // Read from text, so that the error says where (see `jsonpath`).
+    let text = v.to_string();
+    serde_json::from_str(&text).map_err(|e| {
+        let (p, message) = crate::jsonpath::describe(&text, &e);
+        let path = if p.is_empty() {
             "protocol.params".to_string()
         } else {
             format!("protocol.params.{p}")
         };
-        ScenarioError::new(path, e.into_inner().to_string())
+        ScenarioError::new(path, message)
     })
 }
 

@@ -1272,10 +1272,10 @@ pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
             }
         },
     }
-    serde_path_to_error::deserialize(raw).map_err(|e| {
-        let path = e.path().to_string();
-        let path = if path == "." { String::new() } else { path };
-        ScenarioError::new(path, e.into_inner().to_string())
+    drop(raw);
+    serde_json::from_str(text).map_err(|e| {
+        let (path, message) = crate::jsonpath::describe(text, &e);
+        ScenarioError::new(path, message)
     })
 }
 
