@@ -301,3 +301,57 @@ test('a protocol without a log: the grid is one quiet line', { timeout: 60_000 }
   noErrors(page, errors);
   await page.close();
 });
+
+test('25 nodes with 5,000 entries each play (fps measured, never asserted)', { timeout: 300_000 }, async () => {
+  const scenario = {
+    version: 1,
+    name: 'Twenty-five Raft nodes, five thousand entries',
+    description: 'Made by the browser tests to measure playing a long log: 25 nodes, a heavy write load, no compaction.',
+    protocol: { name: 'raft', params: { snapshot_threshold: 1000000 } },
+    nodes: 25,
+    workload: { clients: 40, rate: 20, keys: 4, start_ms: 300 },
+    duration_ms: 60000,
+    seed: 3,
+  };
+  const { page, errors } = await open(scenario, { query: '?runtime=inline' });
+  await pauseRun(page);
+  await seek(page, 20_000, { timeout: 200_000 });
+  const rows = () =>
+    page.locator('[data-testid="log-grid"] .ql-grid-row').evaluateAll((rs) => rs.map((r) => ({ ...r.dataset, cells: r.querySelectorAll('.c').length })));
+  const before = await rows();
+  assert.equal(before.length, 25);
+  const shortest = Math.min(...before.filter((r) => r.status === 'up').map((r) => Number(r.last)));
+  assert.ok(shortest >= 5000, `every running node holds at least 5,000 entries: ${shortest}`);
+
+  await setSpeed(page, 50);
+  await post(page, { type: 'play' });
+  await page.locator('[data-testid="play"].on').waitFor({ timeout: TIMEOUT });
+  // Let the first frames (the first one describes every entry once) pass.
+  await page.waitForTimeout(1500);
+  const runs = [];
+  for (let i = 0; i < 3; i++) {
+    const t0 = await simTimeUs(page);
+    const fps = await measureFps(page, 3000);
+    const t1 = await simTimeUs(page);
+    const app = await page.evaluate(() => [window.__quorumlab_fps, window.__quorumlab_grid_input_ms, window.__quorumlab_grid_ms]);
+    runs.push({ raf: fps.fps, app: app[0], frameMs: app[1], gridMs: app[2], simMsPerS: (t1 - t0) / MS / (fps.ms / 1000) });
+    assert.ok(t1 > t0, 'frames advance the run');
+  }
+  // The grid follows the newest entries while playing: its last column is the newest index.
+  const g = await grid(page);
+  assert.equal(g.follow, 'newest');
+  assert.ok(Number(g.hi) - Number(g.last) <= 2, `the newest entries are in view (${g.last} of ${g.hi})`);
+  const after = await rows();
+  const hiBefore = Math.max(...before.map((r) => Number(r.last)));
+  assert.ok(Number(g.hi) > hiBefore, `the log grew while playing (${hiBefore} -> ${g.hi})`);
+  assert.ok(Math.max(...after.map((r) => r.cells)) <= Number(g.last) - Number(g.first) + 1, 'only the visible columns are drawn');
+  await post(page, { type: 'pause' });
+  const f = (x) => (typeof x === 'number' ? x.toFixed(1) : String(x));
+  for (const [i, r] of runs.entries()) {
+    console.log(
+      `MEASURE loggrid5000_fps25 run=${i + 1} raf_fps=${f(r.raf)} app_fps=${f(r.app)} frame_build_ms=${f(r.frameMs)} grid_ms=${f(r.gridMs)} sim_ms_per_s=${f(r.simMsPerS)} log_entries=${g.hi} (25 nodes, 50 ms/s, inline runtime)`,
+    );
+  }
+  noErrors(page, errors);
+  await page.close();
+});

@@ -12,7 +12,7 @@ use yew::prelude::*;
 const WORKER_TIMEOUT_MS: u32 = 15_000;
 
 #[derive(Clone, Debug, PartialEq)]
-enum WorkerStatus {
+pub enum WorkerStatus {
     Starting,
     Ready {
         node: u32,
@@ -59,95 +59,112 @@ fn now_ms() -> f64 {
         .unwrap_or(0.0)
 }
 
-#[function_component(App)]
-pub fn app() -> Html {
-    let worker_status = use_state(|| WorkerStatus::Starting);
+/// The page's root: the playground, and a status bar that pings node worker 0 once.
+/// (A struct component: the page has no other use for Yew's hooks, whose machinery
+/// would cost the bundle.)
+pub struct App {
+    worker_status: WorkerStatus,
+    /// The probe's worker and its deadline (dropped with the page).
+    _probe: Option<(Option<NodeWorker>, Timeout)>,
+}
 
-    {
-        let set_status = worker_status.setter();
-        use_effect_with((), move |_| {
-            let spawned_at = now_ms();
-            let ping_sent_at = Rc::new(Cell::new(0.0));
-            let settled = Rc::new(Cell::new(false));
+impl Component for App {
+    type Message = WorkerStatus;
+    type Properties = ();
 
-            let on_event = {
-                let set_status = set_status.clone();
-                let ping_sent_at = ping_sent_at.clone();
-                let settled = settled.clone();
-                move |_node: u32, event: WorkerEvent| match event {
-                    WorkerEvent::Message(FromWorker::Ready { node, .. }) => {
-                        // The queued ping is posted right after this returns.
-                        ping_sent_at.set(now_ms());
-                        set_status.set(WorkerStatus::Ready {
-                            node,
-                            started_ms: now_ms() - spawned_at,
-                        });
-                    }
-                    WorkerEvent::Message(FromWorker::Pong { seq, node, digest }) => {
-                        let now = now_ms();
-                        settled.set(true);
-                        set_status.set(WorkerStatus::Answered {
-                            node,
-                            seq,
-                            digest,
-                            started_ms: ping_sent_at.get() - spawned_at,
-                            round_trip_ms: now - ping_sent_at.get(),
-                        });
-                    }
-                    WorkerEvent::Message(FromWorker::Error { message }) => {
-                        settled.set(true);
-                        set_status.set(WorkerStatus::Failed(message));
-                    }
-                    WorkerEvent::Failed(why) => {
-                        settled.set(true);
-                        set_status.set(WorkerStatus::Failed(why));
-                    }
-                    // The coordinator's messages; this probe sends none of their requests.
-                    WorkerEvent::Message(_) => {}
+    fn create(ctx: &Context<Self>) -> Self {
+        let set_status = ctx.link().callback(|s: WorkerStatus| s);
+        let spawned_at = now_ms();
+        let ping_sent_at = Rc::new(Cell::new(0.0));
+        let settled = Rc::new(Cell::new(false));
+
+        let on_event = {
+            let set_status = set_status.clone();
+            let ping_sent_at = ping_sent_at.clone();
+            let settled = settled.clone();
+            move |_node: u32, event: WorkerEvent| match event {
+                WorkerEvent::Message(FromWorker::Ready { node, .. }) => {
+                    // The queued ping is posted right after this returns.
+                    ping_sent_at.set(now_ms());
+                    set_status.emit(WorkerStatus::Ready {
+                        node,
+                        started_ms: now_ms() - spawned_at,
+                    });
                 }
-            };
-
-            let worker = match NodeWorker::spawn(0, on_event) {
-                Ok(worker) => {
-                    if let Err(e) = worker.send(ToWorker::Ping { seq: 1 }) {
-                        set_status.set(WorkerStatus::Failed(e));
-                    }
-                    Some(worker)
+                WorkerEvent::Message(FromWorker::Pong { seq, node, digest }) => {
+                    let now = now_ms();
+                    settled.set(true);
+                    set_status.emit(WorkerStatus::Answered {
+                        node,
+                        seq,
+                        digest,
+                        started_ms: ping_sent_at.get() - spawned_at,
+                        round_trip_ms: now - ping_sent_at.get(),
+                    });
                 }
-                Err(e) => {
-                    set_status.set(WorkerStatus::Failed(e));
-                    None
+                WorkerEvent::Message(FromWorker::Error { message }) => {
+                    settled.set(true);
+                    set_status.emit(WorkerStatus::Failed(message));
                 }
-            };
-
-            let timeout = Timeout::new(WORKER_TIMEOUT_MS, move || {
-                if !settled.get() {
-                    set_status.set(WorkerStatus::Failed(format!(
-                        "no answer within {} s",
-                        WORKER_TIMEOUT_MS / 1000
-                    )));
+                WorkerEvent::Failed(why) => {
+                    settled.set(true);
+                    set_status.emit(WorkerStatus::Failed(why));
                 }
-            });
+                // The coordinator's messages; this probe sends none of their requests.
+                WorkerEvent::Message(_) => {}
+            }
+        };
 
-            move || {
-                drop(timeout);
-                drop(worker);
+        let worker = match NodeWorker::spawn(0, on_event) {
+            Ok(worker) => {
+                if let Err(e) = worker.send(ToWorker::Ping { seq: 1 }) {
+                    set_status.emit(WorkerStatus::Failed(e));
+                }
+                Some(worker)
+            }
+            Err(e) => {
+                set_status.emit(WorkerStatus::Failed(e));
+                None
+            }
+        };
+
+        let timeout = Timeout::new(WORKER_TIMEOUT_MS, move || {
+            if !settled.get() {
+                set_status.emit(WorkerStatus::Failed(format!(
+                    "no answer within {} s",
+                    WORKER_TIMEOUT_MS / 1000
+                )));
             }
         });
+        App {
+            worker_status: WorkerStatus::Starting,
+            _probe: Some((worker, timeout)),
+        }
     }
 
-    html! {
-        <>
-            <crate::ui::playground::Playground />
-            <footer class="ql-status">
-                <dl class="status">
-                    <dt>{ "App" }</dt>
-                    <dd data-testid="app-status" data-state="running">{ "running" }</dd>
-                    <dt>{ "Node worker" }</dt>
-                    <dd data-testid="worker-status" data-state={ worker_status.state() }>{ worker_status.text() }</dd>
-                </dl>
-                <p>{ format!("quorumlab-web {}", env!("CARGO_PKG_VERSION")) }</p>
-            </footer>
-        </>
+    fn update(&mut self, _ctx: &Context<Self>, status: WorkerStatus) -> bool {
+        if self.worker_status == status {
+            return false;
+        }
+        self.worker_status = status;
+        true
+    }
+
+    fn view(&self, _ctx: &Context<Self>) -> Html {
+        let worker_status = &self.worker_status;
+        html! {
+            <>
+                <crate::ui::playground::Playground />
+                <footer class="ql-status">
+                    <dl class="status">
+                        <dt>{ "App" }</dt>
+                        <dd data-testid="app-status" data-state="running">{ "running" }</dd>
+                        <dt>{ "Node worker" }</dt>
+                        <dd data-testid="worker-status" data-state={ worker_status.state() }>{ worker_status.text() }</dd>
+                    </dl>
+                    <p>{ format!("quorumlab-web {}", env!("CARGO_PKG_VERSION")) }</p>
+                </footer>
+            </>
+        }
     }
 }

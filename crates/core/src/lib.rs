@@ -192,6 +192,15 @@ pub trait Protocol: Sized + Clone + Debug + 'static {
     /// The public, serialisable picture of this node, for the page and the CLI.
     fn view(&self) -> NodeView;
 
+    /// [`Protocol::view`] with only the log entries `window` keeps. The page asks for
+    /// the few it draws; a protocol with long logs describes only those (the default
+    /// describes every entry, then drops the others).
+    fn view_window(&self, window: LogWindow) -> NodeView {
+        let mut v = self.view();
+        window.trim(&mut v);
+        v
+    }
+
     /// Names of the invariants [`Protocol::check`] enforces.
     fn invariants() -> &'static [&'static str];
 

@@ -123,6 +123,47 @@ pub struct LogSection {
     pub epoch_starts: Vec<(u64, u64)>,
 }
 
+/// Which entries of a log a view describes. Describing every entry of every node's
+/// log each frame is what made a long log slow on the page, which draws only the
+/// columns in view: it asks for those, each log's newest entries, and every entry
+/// above an index (where the grid looks for conflicts with the leader's log).
+/// The rest of the section (snapshot, commit, applied, progress) is always complete.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LogWindow {
+    /// Entries with an index in `from..=to`.
+    pub from: u64,
+    pub to: u64,
+    /// And each log's last `last` entries.
+    pub last: u64,
+    /// And every entry above this index.
+    pub above: u64,
+}
+
+impl LogWindow {
+    /// Every entry.
+    pub const ALL: LogWindow = LogWindow {
+        from: 0,
+        to: u64::MAX,
+        last: 0,
+        above: 0,
+    };
+
+    /// Whether the entry at `index` of a log whose last index is `end` is described.
+    pub fn keeps(&self, index: u64, end: u64) -> bool {
+        (self.from..=self.to).contains(&index)
+            || index > self.above
+            || index.saturating_add(self.last) > end
+    }
+
+    /// Drop the entries of `v`'s log this window does not keep.
+    pub fn trim(&self, v: &mut NodeView) {
+        if let Some(log) = v.log.as_mut() {
+            let end = log.entries.last().map_or(0, |e| e.index);
+            log.entries.retain(|e| self.keeps(e.index, end));
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogEntryView {
     pub index: u64,

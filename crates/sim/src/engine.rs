@@ -29,8 +29,8 @@ use crate::resilience::{Guard, TokenBucket};
 use crate::scenario::{FaultKind, NodeRef, Scenario, ScenarioError};
 use crate::workload::{self, Client, InFlight, OpGen, MAX_REDIRECTS};
 use quorumlab_core::{
-    ClientReply, ClientRequest, Effect, MembershipChange, Message, NodeId, NodeView, Op, Outcome,
-    Protocol, Rng, Time, Violation, MS,
+    ClientReply, ClientRequest, Effect, LogWindow, MembershipChange, Message, NodeId, NodeView, Op,
+    Outcome, Protocol, Rng, Time, Violation, MS,
 };
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
@@ -724,9 +724,14 @@ impl<P: Protocol> Sim<P> {
         &self.status
     }
     pub fn views(&self) -> Vec<Option<NodeView>> {
+        self.views_window(LogWindow::ALL)
+    }
+    /// [`Sim::views`] with only the log entries `window` keeps (the page draws a few
+    /// columns of long logs).
+    pub fn views_window(&self, window: LogWindow) -> Vec<Option<NodeView>> {
         self.states
             .iter()
-            .map(|s| s.as_ref().map(|p| p.view()))
+            .map(|s| s.as_ref().map(|p| p.view_window(window)))
             .collect()
     }
     /// What node `i`'s disk holds, as the node would show it if it booted from it now

@@ -7,7 +7,7 @@ use crate::expect::{decide_end, ExpectOutcome, ExpectStatus, HistoryVerdict};
 use crate::history::History;
 use crate::metrics::WindowReport;
 use crate::scenario::{FaultKind, Scenario};
-use quorumlab_core::{NodeId, NodeView, Protocol, Time, MS};
+use quorumlab_core::{LogWindow, NodeId, NodeView, Protocol, Time, MS};
 use serde::{Deserialize, Serialize};
 
 /// A run in progress, whatever its protocol.
@@ -27,6 +27,8 @@ pub trait Engine {
     fn events(&self) -> u64;
     fn trace_hash(&self) -> u64;
     fn views(&self) -> Vec<Option<NodeView>>;
+    /// [`Engine::views`] with only the log entries `window` keeps.
+    fn views_window(&self, window: LogWindow) -> Vec<Option<NodeView>>;
     fn status(&self) -> Vec<Status>;
     /// What node `node`'s disk holds (see [`Sim::disk_view`]): the page's picture of a
     /// crashed node. `None` where an engine cannot tell.
@@ -95,6 +97,9 @@ impl<P: Protocol> Engine for Sim<P> {
     }
     fn views(&self) -> Vec<Option<NodeView>> {
         Sim::views(self)
+    }
+    fn views_window(&self, window: LogWindow) -> Vec<Option<NodeView>> {
+        Sim::views_window(self, window)
     }
     fn status(&self) -> Vec<Status> {
         Sim::status(self).to_vec()

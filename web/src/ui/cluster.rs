@@ -1,7 +1,7 @@
 //! The cluster table (issue 21): one row per node with its role, epoch, whom it
 //! follows or voted for, commit, applied, log length, snapshot, lag behind the leader,
 //! clock offset, and the protocol's own labelled fields. Pure: built from the same rows
-//! the log grid draws ([`GridInput`]) and tested natively; `views.rs` only draws it.
+//! the log grid draws ([`GridInput`]) and tested natively; `table_view.rs` only draws it.
 
 use super::log_grid::{last_index, leader, GridInput, NodeRow, RowStatus, Source};
 use quorumlab_core::NodeId;

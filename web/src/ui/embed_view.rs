@@ -1,10 +1,10 @@
-//! The embeddable widget (`?embed=1`): its URL options, what it lets a reader do, and its
-//! compact page, drawn from the full page's own components (canvas, controls, timeline,
-//! panels). The `postMessage` API it speaks is `embed.rs`.
+//! The embeddable widget (`?embed=1`): its URL options and what it lets a reader do.
+//! The state applies them ([`super::state::State::new`] starts the widget, `reduce`
+//! refuses what `readonly` forbids, a frame pauses or loops at `stop_ms`); its compact
+//! page is laid out by [`super::playground`] from the full page's own panels. The
+//! `postMessage` API it speaks is `embed.rs`.
 
-use super::playground::{Msg, Playground};
-use quorumlab_core::{Time, MS};
-use yew::prelude::*;
+use super::state::Action;
 
 /// A panel the author may ask for with `panels=`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -235,21 +235,22 @@ pub fn from_query(query: &str) -> Option<(Options, Vec<String>)> {
     Some((o, errors))
 }
 
-/// Whether the reader may do `msg` (commands from the embedding page do not come here).
-pub fn allows(o: &Options, msg: &Msg) -> bool {
+/// Whether the reader may do `action` (commands from the embedding page do not come
+/// here).
+pub fn allows(o: &Options, action: &Action) -> bool {
     let edit = matches!(
-        msg,
-        Msg::Edit(_)
-            | Msg::Undo
-            | Msg::Redo
-            | Msg::Load(_)
-            | Msg::CanvasMove(..)
-            | Msg::FaultDown(..)
-            | Msg::Hash(_)
+        action,
+        Action::Edit(_)
+            | Action::Undo
+            | Action::Redo
+            | Action::Load(_)
+            | Action::CanvasMove(..)
+            | Action::FaultDown(..)
+            | Action::Hash(_)
     );
     let fault = matches!(
-        msg,
-        Msg::Act(_) | Msg::ApplyPartition | Msg::ConsoleSend | Msg::SelectLink(_)
+        action,
+        Action::Act(_) | Action::ApplyPartition | Action::ConsoleSend | Action::SelectLink(_)
     );
     match o.readonly {
         ReadOnly::No => true,
@@ -258,94 +259,11 @@ pub fn allows(o: &Options, msg: &Msg) -> bool {
     }
 }
 
-/// What to do after a frame moved the run from `before` to now: pause at `stop_ms`,
-/// and with `loop` start again from `start_ms` at the stop or the end.
-pub fn after_frame(o: &Options, p: &Playground, before: Time) -> Vec<Msg> {
-    let now = p.session.now();
-    let stop = o.stop_ms.map(|s| s * MS);
-    let at_stop = stop.is_some_and(|s| before < s && now >= s);
-    let at_end = p.session.done() && before < now;
-    if !(at_stop || at_end) {
-        return Vec::new();
-    }
-    if o.looped {
-        vec![Msg::Seek(o.start_ms.unwrap_or(0) * MS), Msg::Play]
-    } else if at_stop {
-        vec![Msg::Pause]
-    } else {
-        Vec::new()
-    }
-}
-
 /// The same run on the full page: its address without the widget's options, with the
 /// scenario in the fragment.
 pub fn open_url(base_url: &str, fragment: &str) -> String {
     let page = base_url.split('?').next().unwrap_or(base_url);
     format!("{page}#{fragment}")
-}
-
-/// Set the widget up in a new page: speed, autoplay, the starting moment, who may
-/// command it, its theme.
-pub fn start(p: &mut Playground, o: &Options) {
-    if let Some(s) = o.speed {
-        p.speed = s;
-    }
-    p.playing &= o.autoplay;
-    if let Some(t) = o.start_ms {
-        p.session.seek(t * MS);
-    }
-    super::browser::set_embed_policy(&o.allow_origins);
-    super::browser::set_theme(o.theme);
-}
-
-/// The full page's Embed dialog: the share link of the run on screen, for `embed.js`
-/// (loaded by the page too) to turn into the choices and the two snippets: string
-/// templating, kept out of the WebAssembly bundle.
-pub fn builder(p: &Playground, ctx: &Context<Playground>) -> Html {
-    let Some(link) = &p.embed_form else {
-        return html! {};
-    };
-    html! {
-        <section class="ql-banner ql-embed-builder" data-testid="embed-builder" aria-label="Embed this run">
-            <div data-quorumlab-builder={link.clone()}></div>
-            <button onclick={ctx.link().callback(|_| Msg::EmbedForm(None))}>{ "Close" }</button>
-        </section>
-    }
-}
-
-/// The widget's page.
-pub fn page(p: &Playground, ctx: &Context<Playground>, o: &Options) -> Html {
-    use super::views;
-    let s = p.session.scenario();
-    let open = open_url(&super::browser::base_url(), &quorumlab_sim::url::encode(s));
-    let panel = |x: &Panel| match x {
-        Panel::Log => views::replication(p, ctx),
-        Panel::Spacetime => views::spacetime(p, ctx),
-        Panel::Console => views::console_panel(p, ctx),
-        Panel::Cap => views::cap_panel(p, ctx),
-        Panel::Node => views::node_panel(p, ctx),
-        Panel::Lesson => super::lessons::checklist(p, ctx),
-    };
-    // A node clicked shows its fault buttons, unless the author forbade faults.
-    let node =
-        p.selected.is_some() && o.readonly != ReadOnly::All && !o.panels.contains(&Panel::Node);
-    html! {
-        <div class={classes!("ql", "ql-embed", (o.readonly != ReadOnly::No).then_some("ro"), (!o.controls).then_some("bare"))}
-             data-testid="embed">
-            <div class="ql-embed-top">
-                <span class="ql-scn" title={s.description.clone()}>{ s.name.clone() }</span>
-                <a class="ql-open" data-testid="open-full" href={open} target="_blank" rel="noopener">{ "Open in quorumlab ↗" }</a>
-            </div>
-            if o.controls { { views::controls(p, ctx) } }
-            { views::banners(p, ctx) }
-            <main class="ql-embed-main">
-                { views::canvas(p, ctx) }
-                if o.controls { { views::timeline(p, ctx) } }
-                if node { { views::node_panel(p, ctx) } }
-                { for o.panels.iter().map(panel) }
-            </main>
-        </div>
-    }
 }
 
 #[cfg(test)]
@@ -408,14 +326,14 @@ mod tests {
     #[test]
     fn readonly_keeps_faults_unless_all() {
         let (o, _) = from_query("embed&readonly=1").unwrap();
-        assert!(!allows(&o, &Msg::Undo));
-        assert!(allows(&o, &Msg::ConsoleSend));
-        assert!(allows(&o, &Msg::Play));
+        assert!(!allows(&o, &Action::Undo));
+        assert!(allows(&o, &Action::ConsoleSend));
+        assert!(allows(&o, &Action::Play));
         let (o, _) = from_query("embed&readonly=all").unwrap();
-        assert!(!allows(&o, &Msg::ConsoleSend));
-        assert!(allows(&o, &Msg::Step));
+        assert!(!allows(&o, &Action::ConsoleSend));
+        assert!(allows(&o, &Action::Step));
         let (o, _) = from_query("embed").unwrap();
-        assert!(allows(&o, &Msg::Undo));
+        assert!(allows(&o, &Action::Undo));
     }
 
     #[test]

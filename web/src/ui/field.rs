@@ -6,6 +6,8 @@
 //! draft instead, and adopts the outside value again whenever that value changes (after
 //! an edit is applied, an undo, a new scenario).
 
+use std::cell::RefCell;
+use std::rc::Rc;
 use web_sys::{HtmlInputElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
@@ -41,34 +43,51 @@ fn target_value(e: &Event) -> Option<String> {
         .map(|t| t.value())
 }
 
-#[function_component]
-pub fn Field(p: &FieldProps) -> Html {
-    // (the outside value last adopted, the text shown)
-    let state = use_mut_ref(|| (p.value.clone(), p.value.to_string()));
-    {
-        let mut s = state.borrow_mut();
-        if s.0 != p.value {
-            *s = (p.value.clone(), p.value.to_string());
+/// A text field that keeps what is typed (see the module docs). A struct component:
+/// the page has no other use for Yew's hooks, whose machinery would cost the bundle.
+pub struct Field {
+    /// The value last given and what the field shows (typed since, or that value).
+    state: Rc<RefCell<(AttrValue, String)>>,
+}
+
+impl Component for Field {
+    type Message = ();
+    type Properties = FieldProps;
+
+    fn create(ctx: &Context<Self>) -> Self {
+        let v = &ctx.props().value;
+        Field {
+            state: Rc::new(RefCell::new((v.clone(), v.to_string()))),
         }
     }
-    let shown = state.borrow().1.clone();
-    let oninput = {
-        let state = state.clone();
-        Callback::from(move |e: InputEvent| {
-            if let Some(v) = target_value(&e) {
-                state.borrow_mut().1 = v;
+
+    fn view(&self, ctx: &Context<Self>) -> Html {
+        let p = ctx.props();
+        {
+            let mut s = self.state.borrow_mut();
+            if s.0 != p.value {
+                *s = (p.value.clone(), p.value.to_string());
             }
-        })
-    };
-    match p.rows {
-        Some(rows) => html! {
-            <textarea data-testid={p.testid.clone()} rows={rows.to_string()} value={shown}
-                      oninput={oninput} onchange={p.onchange.clone()} />
-        },
-        None => html! {
-            <input type={p.kind.clone()} data-testid={p.testid.clone()} value={shown}
-                   min={p.min.clone()} max={p.max.clone()} step={p.step.clone()} size={p.size.clone()}
-                   oninput={oninput} onchange={p.onchange.clone()} />
-        },
+        }
+        let shown = self.state.borrow().1.clone();
+        let oninput = {
+            let state = self.state.clone();
+            Callback::from(move |e: InputEvent| {
+                if let Some(v) = target_value(&e) {
+                    state.borrow_mut().1 = v;
+                }
+            })
+        };
+        match p.rows {
+            Some(rows) => html! {
+                <textarea data-testid={p.testid.clone()} rows={rows.to_string()} value={shown}
+                          oninput={oninput} onchange={p.onchange.clone()} />
+            },
+            None => html! {
+                <input type={p.kind.clone()} data-testid={p.testid.clone()} value={shown}
+                       min={p.min.clone()} max={p.max.clone()} step={p.step.clone()} size={p.size.clone()}
+                       oninput={oninput} onchange={p.onchange.clone()} />
+            },
+        }
     }
 }

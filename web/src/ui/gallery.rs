@@ -74,6 +74,7 @@ pub const CHALLENGES: &[(&str, &str)] = &[
 ];
 
 /// A preset, parsed, or why it does not load ([`LOADING`] until it arrives).
+#[derive(Clone)]
 pub struct Preset {
     pub id: &'static str,
     pub scenario: Result<Scenario, String>,

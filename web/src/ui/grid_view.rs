@@ -5,10 +5,12 @@
 use super::browser;
 use super::field::Field;
 use super::log_grid::{self as lg, Follow, GridInput, Row, RowStatus, Source, Tracker, CELL_W};
-use super::playground::Playground;
+use super::panels::Pane;
+use super::state::Action;
 use std::cell::Cell;
 use std::rc::Rc;
 use web_sys::{Element, HtmlInputElement};
+use yew::html::Scope;
 use yew::prelude::*;
 
 thread_local! {
@@ -16,11 +18,11 @@ thread_local! {
     static SPENT: Cell<(f64, f64, u32, f64)> = const { Cell::new((0.0, 0.0, 0, 0.0)) };
 }
 
-/// Count `ms` spent on the grid this frame (`input`: on its input, the nodes' views,
-/// which starts a frame); about once a second, publish the means per frame as
-/// `window.__quorumlab_grid_ms` and `__quorumlab_grid_input_ms` (for the browser tests'
-/// measurements).
-fn spent(ms: f64, input: bool) {
+/// Count `ms` spent on the grid this frame (`input`: on its input, the run's
+/// [`Frame`](super::state::Frame) with the nodes' views, which starts a frame); about
+/// once a second, publish the means per frame as `window.__quorumlab_grid_ms` and
+/// `__quorumlab_grid_input_ms` (for the browser tests' measurements).
+pub fn spent(ms: f64, input: bool) {
     SPENT.with(|c| {
         let (total, inp, frames, since) = c.get();
         let (total, inp, frames) = if input {
@@ -39,23 +41,17 @@ fn spent(ms: f64, input: bool) {
     });
 }
 
-/// The rows the log grid and the cluster table are drawn from (nothing without a run).
-pub fn grid_input(p: &Playground) -> Option<Rc<GridInput>> {
-    let e = p.session.engine()?;
-    let t0 = browser::now_ms();
-    let input = Rc::new(GridInput::of(e, p.session.revision()));
-    spent(browser::now_ms() - t0, true);
-    Some(input)
-}
-
-#[derive(Properties, Clone)]
+#[derive(Clone)]
 pub struct Props {
     pub input: Rc<GridInput>,
+    /// Told what the grid follows and how wide it is (the page then describes the log
+    /// entries in view: see [`lg::window`]).
+    pub on: Callback<Action>,
 }
 
 impl PartialEq for Props {
     fn eq(&self, other: &Self) -> bool {
-        Rc::ptr_eq(&self.input, &other.input)
+        Rc::ptr_eq(&self.input, &other.input) && self.on == other.on
     }
 }
 
@@ -83,6 +79,8 @@ pub struct LogGrid {
     /// not the user's, even if the content has grown since (a clean-run browser test
     /// saw the grid pin itself when such an event arrived after the log grew).
     own_scroll: Cell<Option<i32>>,
+    /// What the page was last told the grid shows.
+    told: Option<(Follow, f64)>,
 }
 
 /// What fits in a snapshot block `w` pixels wide (the title says it all).
@@ -117,13 +115,12 @@ fn label_class(r: &Row) -> Classes {
     )
 }
 
-impl Component for LogGrid {
-    type Message = GMsg;
-    type Properties = Props;
-
-    fn create(ctx: &Context<Self>) -> Self {
+/// The grid is drawn by a [`Pane`] (one component type for every panel: see
+/// [`super::panels`]); this is its state there, with the component's methods.
+impl LogGrid {
+    pub fn new(props: &Props) -> Self {
         let mut tracker = Tracker::default();
-        tracker.observe(&ctx.props().input);
+        tracker.observe(&props.input);
         LogGrid {
             follow: Follow::Newest,
             scroller: NodeRef::default(),
@@ -131,17 +128,18 @@ impl Component for LogGrid {
             tracker,
             drawn: Cell::new((None, 0.0)),
             own_scroll: Cell::new(None),
+            told: None,
         }
     }
 
-    fn changed(&mut self, ctx: &Context<Self>, _old: &Props) -> bool {
+    /// New props (a new moment of the run).
+    pub fn changed(&mut self, props: &Props) {
         let t0 = browser::now_ms();
-        self.tracker.observe(&ctx.props().input);
+        self.tracker.observe(&props.input);
         spent(browser::now_ms() - t0, false);
-        true
     }
 
-    fn update(&mut self, _ctx: &Context<Self>, msg: GMsg) -> bool {
+    pub fn update(&mut self, msg: GMsg) -> bool {
         let (span, _) = self.drawn.get();
         match msg {
             GMsg::Scrolled => {
@@ -194,7 +192,7 @@ impl Component for LogGrid {
         true
     }
 
-    fn rendered(&mut self, ctx: &Context<Self>, _first: bool) {
+    pub fn rendered(&mut self, props: &Props, link: &Scope<Pane>) {
         let Some(el) = self.scroller.cast::<Element>() else {
             return;
         };
@@ -205,22 +203,24 @@ impl Component for LogGrid {
         }
         let w = el.client_width() as f64;
         if w > 0.0 && (w - self.viewport_px).abs() >= 1.0 {
-            ctx.link().send_message(GMsg::Width(w));
+            link.send_message(GMsg::Width(w));
+        }
+        let view = (self.follow, self.viewport_px);
+        if self.told != Some(view) {
+            self.told = Some(view);
+            props.on.emit(Action::GridView(view.0, view.1));
         }
     }
 
-    fn view(&self, ctx: &Context<Self>) -> Html {
+    pub fn view(&self, props: &Props, link: &Scope<Pane>) -> Html {
         let t0 = browser::now_ms();
-        let html = self.draw(ctx);
+        let html = self.draw(props, link);
         spent(browser::now_ms() - t0, false);
         html
     }
-}
 
-impl LogGrid {
-    fn draw(&self, ctx: &Context<Self>) -> Html {
-        let link = ctx.link();
-        let input = &ctx.props().input;
+    fn draw(&self, props: &Props, link: &Scope<Pane>) -> Html {
+        let input = &props.input;
         let recent = self.tracker.recent();
         let span = lg::span_with(&input.rows, recent);
         let (lo, hi) = span.unwrap_or((1, 0));
@@ -250,7 +250,7 @@ impl LogGrid {
             .columns()
             .filter(|i| i % axis_step == 0 || *i == first)
             .map(|i| {
-                html! { <span style={format!("left:{}px", x(i))}>{ i }</span> }
+                html! { <span key={i} style={format!("left:{}px", x(i))}>{ i }</span> }
             });
         let labels = g.rows.iter().map(|r| {
             let mut text = format!("n{}", r.node);
@@ -292,8 +292,10 @@ impl LogGrid {
                     c.struck.then_some("struck"),
                     c.replaced.is_some().then_some("replaced")
                 );
+                // Keyed by index: as the newest entries come in, the cells already
+                // drawn keep their elements and attributes (no DOM writes for them).
                 html! {
-                    <div class={class} style={format!("left:{}px", x(c.index))}
+                    <div key={c.index} class={class} style={format!("left:{}px", x(c.index))}
                          data-index={c.index.to_string()} data-term={c.term.to_string()}
                          data-committed={c.committed.to_string()} data-applied={c.applied.to_string()} data-mark={c.mark.name()}
                          data-conflicting={c.conflicting.to_string()} data-struck={c.struck.to_string()}
@@ -343,7 +345,9 @@ impl LogGrid {
                      data-conflicts={r.conflicts.to_string()} data-struck={r.struck.to_string()}
                      title={r.title.clone()}>
                     { for block }
-                    { for cells }
+                    // A list of its own, so that its keys (the indexes) are what Yew
+                    // matches cells by (`display: contents`: laid out as the row's own).
+                    <div class="ql-grid-cells">{ for cells }</div>
                     { for ghosts }
                     { marks }
                 </div>

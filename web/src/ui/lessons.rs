@@ -5,27 +5,27 @@
 //! only the end decides (the history's verdict, equal end state) is filled in once the
 //! run is over, with the verdict the page already computed.
 
-use super::playground::{Msg, Playground};
+use super::panels::Shared;
+use super::state::Action;
 use quorumlab_core::{Time, MS};
 use quorumlab_sim::expect::{ExpectOutcome, ExpectStatus};
+use quorumlab_sim::Scenario;
 use yew::prelude::*;
 
-/// Where each expectation stands now (empty when the scenario has none).
-pub fn outcomes(p: &Playground) -> Vec<ExpectOutcome> {
-    let Some(e) = p.session.engine() else {
-        return Vec::new();
-    };
-    match &p.verdict {
-        Some(v) if e.done() && p.verdict_at >= e.now() => {
-            quorumlab_sim::run::expectations_at_end(e, v, &p.anomalies)
-        }
-        _ => e.expectations(),
-    }
+#[derive(PartialEq)]
+pub struct LessonProps {
+    /// Where each expectation stands ([`State::outcomes`](super::state::State::outcomes)).
+    pub outcomes: Vec<ExpectOutcome>,
+    pub scenario: Shared<Scenario>,
+    pub attempts: u32,
+    /// The run is over.
+    pub over: bool,
+    pub on: Callback<Action>,
 }
 
 /// The checklist, or nothing when the scenario states no expectation.
-pub fn checklist(p: &Playground, ctx: &Context<Playground>) -> Html {
-    let xs = outcomes(p);
+pub fn checklist(p: &LessonProps) -> Html {
+    let xs = &p.outcomes;
     if xs.is_empty() {
         return html! {};
     }
@@ -53,7 +53,7 @@ pub fn checklist(p: &Playground, ctx: &Context<Playground>) -> Html {
         let at = x.at_ms;
         let seek = at.map(|ms| {
             let t = (ms * MS as f64) as Time;
-            ctx.link().callback(move |_: MouseEvent| Msg::Seek(t))
+            p.on.reform(move |_: MouseEvent| Action::Seek(t))
         });
         let title = if x.detail.is_empty() {
             x.what.clone()
@@ -90,7 +90,7 @@ pub fn checklist(p: &Playground, ctx: &Context<Playground>) -> Html {
     html! {
         <section class="ql-lesson" data-testid="lesson" data-passed={passed.to_string()}
                  data-failed={failed.to_string()} data-total={xs.len().to_string()}>
-            { challenge(p, &xs) }
+            { challenge(p, xs) }
             <h3>{ format!("What this run must show: {summary}") }</h3>
             <ul>{ for items }</ul>
         </section>
@@ -98,13 +98,13 @@ pub fn checklist(p: &Playground, ctx: &Context<Playground>) -> Html {
 }
 
 /// A challenge's goal, its rules, the attempts so far and where this attempt stands.
-fn challenge(p: &Playground, xs: &[ExpectOutcome]) -> Html {
+fn challenge(p: &LessonProps, xs: &[ExpectOutcome]) -> Html {
     use quorumlab_sim::challenge::{state, State};
-    let s = p.session.scenario();
+    let s: &Scenario = &p.scenario;
     let Some(c) = &s.challenge else {
         return html! {};
     };
-    let over = p.session.engine().is_some_and(|e| e.done());
+    let over = p.over;
     let (word, text, class) = match state(s, p.attempts, xs) {
         State::Solved => ("solved", "Solved ✓".to_string(), "good"),
         State::NotAllowed(why) => (

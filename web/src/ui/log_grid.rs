@@ -17,7 +17,7 @@
 //! - Only the columns in view are computed: a grid of 25 nodes and thousands of entries
 //!   costs what its visible part costs, plus one pass over each row's uncommitted suffix.
 
-use quorumlab_core::{LogEntryView, Mark, NodeId, NodeView, RoleKind, Time, MS};
+use quorumlab_core::{LogEntryView, LogWindow, Mark, NodeId, NodeView, RoleKind, Time, MS};
 use quorumlab_sim::{Engine, Status};
 
 /// Width of one column, in CSS pixels.
@@ -94,8 +94,14 @@ pub struct GridInput {
 
 impl GridInput {
     /// The rows of a run as it stands: live views, and the disks of crashed nodes.
+    #[cfg(test)]
     pub fn of(e: &dyn Engine, revision: u64) -> GridInput {
-        let mut views = e.views().into_iter();
+        GridInput::window(e, revision, LogWindow::ALL)
+    }
+
+    /// [`GridInput::of`] with only the log entries `window` keeps.
+    pub fn window(e: &dyn Engine, revision: u64, window: LogWindow) -> GridInput {
+        let mut views = e.views_window(window).into_iter();
         let rows = e
             .status()
             .iter()
@@ -108,7 +114,10 @@ impl GridInput {
                 let (source, view) = match (status, live) {
                     (_, Some(v)) => (Source::Live, Some(v)),
                     (RowStatus::Crashed, None) => match e.disk_view(node) {
-                        Some(v) => (Source::Disk, Some(v)),
+                        Some(mut v) => {
+                            window.trim(&mut v);
+                            (Source::Disk, Some(v))
+                        }
                         None => (Source::Nothing, None),
                     },
                     (_, None) => (Source::Nothing, None),
@@ -219,7 +228,9 @@ pub fn conflicting(row: &NodeView, leader: &NodeView, rows: &[NodeRow], e: &LogE
     }
     match entry_at(leader, e.index) {
         Some(l) => l.term != e.term,
-        None => true,
+        // Past the end of the leader's log: conflicting. Within it but not described
+        // (the page asked for fewer entries, see `LogWindow`): unknown, not marked.
+        None => e.index > last_index(leader),
     }
 }
 
@@ -281,6 +292,42 @@ pub fn follow_after_scroll(lo: u64, hi: u64, scroll_px: f64, viewport_px: f64) -
     } else {
         Follow::From(lo + (scroll_px.max(0.0) / CELL_W).round() as u64)
     }
+}
+
+/// Columns described beyond those in view, either side, so that a scroll shows entries
+/// at once (the next frame describes the new ones).
+pub const WINDOW_MARGIN: u64 = 16;
+
+/// The log entries the page describes for a grid `viewport_px` wide that follows
+/// `follow`: those in view (with a margin), each log's newest ones, and every entry
+/// above `above` (the lowest commit index of the running nodes: where the grid looks
+/// for conflicts with the leader's log). See [`LogWindow`].
+pub fn window(follow: Follow, viewport_px: f64, above: u64) -> LogWindow {
+    let cols = if viewport_px.is_finite() {
+        (viewport_px.max(0.0) / CELL_W).ceil() as u64
+    } else {
+        0
+    };
+    let k = cols + 2 * WINDOW_MARGIN;
+    let (from, to) = match follow {
+        Follow::Newest => (1, 0),
+        Follow::From(i) => (i.saturating_sub(WINDOW_MARGIN), i.saturating_add(k)),
+    };
+    // Pinned near the end, the grid shows the newest entries: those are kept too.
+    LogWindow {
+        from,
+        to,
+        last: k,
+        above,
+    }
+}
+
+/// The lowest commit index among the running nodes that have a log (`None`: none has).
+pub fn lowest_commit(rows: &[NodeRow]) -> Option<u64> {
+    rows.iter()
+        .filter(|r| r.source == Source::Live)
+        .filter_map(|r| r.view.as_ref()?.log.as_ref().map(|l| l.commit_index))
+        .min()
 }
 
 /// The columns to draw, `first..=last`, for a viewport `viewport_px` wide scrolled
@@ -1055,6 +1102,94 @@ mod tests {
             );
             assert_ne!(now.term, old_term);
         }
+    }
+
+    /// The grid drawn from views that describe only a window of each log is the grid
+    /// drawn from full views, in the columns in view: cells, conflicts, rows' numbers.
+    fn same_in_view(full: &GridInput, part: &GridInput, cols: (u64, u64)) {
+        let (a, b) = (grid(full, cols, &[]), grid(part, cols, &[]));
+        assert_eq!(a.leader, b.leader);
+        assert_eq!(a.columns, b.columns);
+        for (x, y) in a.rows.iter().zip(&b.rows) {
+            assert_eq!(x.cells, y.cells, "node {} in {cols:?}", x.node);
+            assert_eq!(
+                (x.last, x.commit, x.applied, x.snapshot, x.conflicts),
+                (y.last, y.commit, y.applied, y.snapshot, y.conflicts),
+                "node {}",
+                x.node
+            );
+        }
+        assert_eq!(all_conflicts(&full.rows), all_conflicts(&part.rows));
+    }
+
+    #[test]
+    fn a_window_of_each_log_draws_the_same_grid_in_view() {
+        for (name, text) in [
+            (
+                "raft-log-divergence",
+                include_str!("../../../scenarios/raft-log-divergence.json"),
+            ),
+            (
+                "multi-paxos-leader-crash",
+                include_str!("../../../scenarios/multi-paxos-leader-crash.json"),
+            ),
+        ] {
+            let sc: Scenario = quorumlab_sim::scenario::load(text).unwrap();
+            let mut s = Session::with_record(sc, 0);
+            for ms in [1_000, 3_900, 4_300, 6_000] {
+                let full = run_to(&mut s, ms);
+                let e = s.engine().unwrap();
+                let above = lowest_commit(&full.rows).unwrap_or(0);
+                let (lo, hi) = span(&full.rows).unwrap_or((1, 0));
+                // Following the newest, and pinned at the start, 240 px wide (10 columns).
+                for follow in [Follow::Newest, Follow::From(lo)] {
+                    let w = window(follow, 240.0, above);
+                    let part = GridInput::window(e, s.revision(), w);
+                    let target = scroll_target(lo, hi, follow, 240.0);
+                    let cols = visible(lo, hi, target, 240.0);
+                    same_in_view(&full, &part, cols);
+                    // The protocol's own window is the full view trimmed.
+                    let mut trimmed = e.views();
+                    for v in trimmed.iter_mut().flatten() {
+                        w.trim(v);
+                    }
+                    assert_eq!(e.views_window(w), trimmed, "{name} at {ms} ms");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_long_log_is_described_only_where_the_grid_looks() {
+        let mut sc = crate::ui::gallery::default_scenario();
+        sc.duration_ms = 10_000;
+        // No compaction: every entry stays in the logs.
+        sc.protocol.params = serde_json::json!({ "snapshot_threshold": 1_000_000 });
+        let w = sc.workload.as_mut().unwrap();
+        (w.clients, w.rate) = (10, 50.0);
+        let mut s = Session::with_record(sc, 0);
+        let full = run_to(&mut s, 8_000);
+        let e = s.engine().unwrap();
+        let above = lowest_commit(&full.rows).unwrap();
+        let part = GridInput::window(e, s.revision(), window(Follow::Newest, 240.0, above));
+        let held = |g: &GridInput| {
+            g.rows
+                .iter()
+                .filter_map(|r| r.view.as_ref())
+                .map(|v| v.entries().len())
+                .sum::<usize>()
+        };
+        let (lo, hi) = span(&full.rows).unwrap();
+        assert!(hi > 500, "a long log: {hi}");
+        // Each log's newest 10 + 2 x 16 columns and its uncommitted suffix, not all of it.
+        assert!(
+            held(&part) * 5 < held(&full),
+            "{} of {}",
+            held(&part),
+            held(&full)
+        );
+        let cols = visible(lo, hi, scroll_target(lo, hi, Follow::Newest, 240.0), 240.0);
+        same_in_view(&full, &part, cols);
     }
 
     #[test]

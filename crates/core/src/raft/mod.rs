@@ -39,8 +39,8 @@ pub use params::{RaftParams, ReadMode};
 pub use sm::{Applied, Kv, Session};
 
 use crate::{
-    ClientId, ClientReply, ClientRequest, Ctx, MembershipChange, NodeId, NodeView, Op, Outcome,
-    Protocol, Time, Violation, MS,
+    ClientId, ClientReply, ClientRequest, Ctx, LogWindow, MembershipChange, NodeId, NodeView, Op,
+    Outcome, Protocol, Time, Violation, MS,
 };
 use std::collections::{BTreeMap, VecDeque};
 
@@ -1419,7 +1419,11 @@ impl Protocol for Raft {
     }
 
     fn view(&self) -> NodeView {
-        view::view(self)
+        view::view(self, LogWindow::ALL)
+    }
+
+    fn view_window(&self, window: LogWindow) -> NodeView {
+        view::view(self, window)
     }
 
     fn invariants() -> &'static [&'static str] {

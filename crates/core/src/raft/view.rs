@@ -2,7 +2,8 @@
 
 use super::{fmt_members, Cmd, Entry, PrState, ReadMode, Role};
 use crate::{
-    node_or_dash, EdgeMark, LogEntryView, LogSection, Mark, NodeView, Op, ProgressView, RoleKind,
+    node_or_dash, EdgeMark, LogEntryView, LogSection, LogWindow, Mark, NodeView, Op, ProgressView,
+    RoleKind,
 };
 
 /// A short description of a command: `x=4`, `cas x 4→5`, `read x`, `no-op`,
@@ -35,27 +36,29 @@ fn role_of(r: &super::Raft) -> (&'static str, RoleKind) {
     }
 }
 
-pub(super) fn view(r: &super::Raft) -> NodeView {
+pub(super) fn view(r: &super::Raft, window: LogWindow) -> NodeView {
     let first = r.log.first_index();
+    let end = r.log.last_index();
     let log = r
         .log
         .entries()
         .iter()
         .enumerate()
-        .map(|(k, e)| {
-            let index = first + k as u64;
-            LogEntryView {
-                index,
-                term: e.term,
-                what: describe(&e.cmd),
-                mark: if index <= r.applied {
-                    Mark::Applied
-                } else if index <= r.commit {
-                    Mark::Committed
-                } else {
-                    Mark::Open
-                },
-            }
+        .map(|(k, e)| (first + k as u64, e))
+        // Only the entries asked for are described (a long log's `describe` of every
+        // entry, every frame, was the page's cost).
+        .filter(|(index, _)| window.keeps(*index, end))
+        .map(|(index, e)| LogEntryView {
+            index,
+            term: e.term,
+            what: describe(&e.cmd),
+            mark: if index <= r.applied {
+                Mark::Applied
+            } else if index <= r.commit {
+                Mark::Committed
+            } else {
+                Mark::Open
+            },
         })
         .collect();
     let progress = r

@@ -1,0 +1,147 @@
+//! The CAP panel: availability, latency and the invariants of this run, side by side
+//! with a variant of the scenario (the registry's comparisons), and the verdict.
+
+use super::console::{verdict_view, VerdictProps};
+use super::input_text;
+use crate::ui::state::{Action, Variant};
+use quorumlab_sim::metrics::WindowReport;
+use quorumlab_sim::Engine;
+use yew::prelude::*;
+
+pub struct CapProps {
+    /// This run's figures (none without a run).
+    pub this: Option<CapNumbers>,
+    /// The comparison: its variant, and its figures or why it cannot run.
+    pub compare: Option<(Variant, Result<CapNumbers, String>)>,
+    pub variants: &'static [Variant],
+    pub verdict: VerdictProps,
+    pub on: Callback<Action>,
+}
+
+/// A run's figures for the CAP panel.
+#[derive(Clone, Debug)]
+pub struct CapNumbers {
+    pub total: WindowReport,
+    pub windows: Vec<WindowReport>,
+    /// The invariant broken, if one was.
+    pub violated: Option<String>,
+}
+
+impl CapNumbers {
+    pub fn of(e: &dyn Engine) -> CapNumbers {
+        CapNumbers {
+            total: e.total(),
+            windows: e.metrics(),
+            violated: e.violation().map(|v| v.invariant.clone()),
+        }
+    }
+}
+
+fn cap_numbers(c: &CapNumbers) -> Html {
+    let t = &c.total;
+    let windows = &c.windows;
+    let nw = windows.len().max(1) as f64;
+    let pts: Vec<String> = windows
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            format!(
+                "{:.1},{:.1}",
+                (i as f64 + 0.5) / nw * 300.0,
+                58.0 - w.availability * 54.0
+            )
+        })
+        .collect();
+    let maxp = windows
+        .iter()
+        .filter_map(|w| w.p99_ms)
+        .fold(1.0f64, f64::max);
+    let lat: Vec<String> = windows
+        .iter()
+        .enumerate()
+        .filter_map(|(i, w)| {
+            w.p99_ms.map(|p| {
+                format!(
+                    "{:.1},{:.1}",
+                    (i as f64 + 0.5) / nw * 300.0,
+                    58.0 - p / maxp * 54.0
+                )
+            })
+        })
+        .collect();
+    let opt = |v: Option<f64>| v.map(|x| format!("{x:.1} ms")).unwrap_or("—".into());
+    html! {
+        <div class="ql-cap-col">
+            <dl class="ql-kv">
+                <dt>{ "availability" }</dt><dd data-testid="availability">{ format!("{:.1}%", t.availability * 100.0) }</dd>
+                <dt>{ "latency p50" }</dt><dd data-testid="p50">{ opt(t.p50_ms) }</dd>
+                <dt>{ "latency p99" }</dt><dd data-testid="p99">{ opt(t.p99_ms) }</dd>
+                <dt>{ "ops ok / fail / unknown" }</dt><dd>{ format!("{} / {} / {}", t.ok, t.fail, t.info) }</dd>
+                <dt title="dropped: lost, blocked by a partition or a cut, or sent to a crashed node">{ "messages (dropped)" }</dt><dd>{ format!("{} ({})", t.messages, t.dropped) }</dd>
+                <dt>{ "invariants" }</dt><dd data-testid="anomalies">{
+                    match &c.violated { Some(v) => format!("violated: {v}"), None => "held so far".into() }
+                }</dd>
+            </dl>
+            <svg class="ql-spark" viewBox="0 0 300 60" preserveAspectRatio="none">
+                <polyline class="avail" points={pts.join(" ")} />
+                <polyline class="lat" points={lat.join(" ")} />
+            </svg>
+            <p class="ql-muted">{ "per window: availability (solid), p99 latency (dashed)" }</p>
+        </div>
+    }
+}
+
+pub fn cap_panel(p: &CapProps) -> Html {
+    let Some(e) = &p.this else {
+        return html! { <section class="ql-panel"><p>{ "No run." }</p></section> };
+    };
+    let variants = p.variants;
+    let cmp = p.on.reform(move |ev: Event| {
+        let v = input_text(&ev);
+        Action::Compare(variants.iter().copied().find(|x| x.id == v))
+    });
+    let cur = p
+        .compare
+        .as_ref()
+        .map(|(v, _)| v.id.to_string())
+        .unwrap_or_default();
+    html! {
+        <section class="ql-panel" data-testid="cap-panel">
+            <h2>{ "CAP: availability, latency, anomalies" }</h2>
+            <div class="ql-cap">
+                <div>
+                    <h3>{ "This run" }</h3>
+                    { cap_numbers(e) }
+                </div>
+                if let Some((v, other)) = &p.compare {
+                    <div data-testid="compare">
+                        <h3>{ format!("With {}", v.label) }</h3>
+                        {
+                            match other {
+                                Ok(o) => cap_numbers(o),
+                                Err(why) => html! { <p class="bad">{ why.clone() }</p> },
+                            }
+                        }
+                    </div>
+                }
+            </div>
+            if !variants.is_empty() {
+                <label>{ "Compare side by side with " }
+                    <select data-testid="compare-select" onchange={cmp}>
+                        <option value="" selected={cur.is_empty()}>{ "(nothing)" }</option>
+                        { for variants.iter().map(|v| html! { <option value={v.id} selected={cur == v.id}>{ v.label }</option> }) }
+                    </select>
+                </label>
+            }
+            { verdict_view(&p.verdict) }
+        </section>
+    }
+}
+
+/// The CAP panel's figures change with every moment of the run: always drawn again
+/// (comparing them would cost the bundle more than drawing saves).
+impl PartialEq for CapProps {
+    fn eq(&self, _: &Self) -> bool {
+        false
+    }
+}

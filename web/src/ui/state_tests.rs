@@ -1,0 +1,738 @@
+//! The page's behaviour, driven through its reducer as the component drives it: actions
+//! in, state and effects out (no browser).
+
+use super::*;
+use crate::ui::gallery;
+use quorumlab_sim::scenario::NodeRef;
+
+/// The default scenario (five Raft nodes with clients), 3 s long.
+fn scenario() -> Scenario {
+    let mut s = gallery::default_scenario();
+    s.duration_ms = 3_000;
+    s
+}
+
+fn state() -> State {
+    let mut st = State::new(scenario(), None, Runtime::Inline, gallery::presets(), None);
+    st.ready();
+    st.take_effects();
+    st
+}
+
+fn preset(id: &str) -> Scenario {
+    gallery::presets_from_disk()
+        .into_iter()
+        .find(|p| p.id == id)
+        .and_then(|p| p.scenario.ok())
+        .unwrap_or_else(|| panic!("preset {id}"))
+}
+
+/// Play `ms` of wall-clock time in 16 ms frames.
+fn play_for(st: &mut State, ms: f64) -> Vec<Effect> {
+    let mut effects = Vec::new();
+    let mut t = 1_000.0;
+    while t <= 1_000.0 + ms {
+        effects.extend(st.reduce(Action::Frame(t)).0);
+        t += 16.0;
+    }
+    effects
+}
+
+fn posted(effects: &[Effect], ty: &str) -> Vec<Value> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Post(text) => {
+                let v: Value = serde_json::from_str(text).expect("events are JSON");
+                (v["type"] == ty).then_some(v)
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn opening_says_ready_and_plays() {
+    let mut st = State::new(scenario(), None, Runtime::Inline, gallery::presets(), None);
+    st.ready();
+    let ready = posted(&st.take_effects(), "ready");
+    assert_eq!(ready.len(), 1);
+    assert_eq!(ready[0]["api"], 1);
+    assert_eq!(ready[0]["nodes"], 5);
+    assert!(st.playing);
+    assert_eq!(st.session.now(), 0);
+}
+
+#[test]
+fn frames_advance_time_at_the_speed_and_pause_stops_them() {
+    let mut st = state();
+    st.reduce(Action::Speed(100.0));
+    let effects = play_for(&mut st, 500.0);
+    // 100 simulated ms per second for about half a second.
+    let now = st.session.now();
+    assert!((45 * MS..=55 * MS).contains(&now), "at {now} us");
+    assert!(
+        !posted(&effects, "time").is_empty(),
+        "the embedding page hears the time"
+    );
+    st.reduce(Action::Pause);
+    let before = st.session.now();
+    play_for(&mut st, 500.0);
+    assert_eq!(st.session.now(), before, "paused: frames do not move time");
+    // A nonsense speed is refused.
+    st.reduce(Action::Speed(f64::NAN));
+    st.reduce(Action::Speed(0.0));
+    assert_eq!(st.speed, 100.0);
+}
+
+#[test]
+fn step_pauses_and_moves_one_engine_step_and_space_toggles_play() {
+    let mut st = state();
+    let hash = |st: &State| st.session.engine().unwrap().trace_hash();
+    let before = hash(&st);
+    st.reduce(Action::Step);
+    assert!(!st.playing);
+    assert_ne!(hash(&st), before, "the run moved by one step");
+    let key = |k: &str, ctrl: bool| {
+        Action::Key(Key {
+            key: k.into(),
+            ctrl,
+            shift: false,
+        })
+    };
+    st.reduce(key(" ", false));
+    assert!(st.playing, "space plays");
+    st.reduce(key(" ", false));
+    assert!(!st.playing, "space pauses");
+    // A key the page does not use changes nothing and asks for no drawing.
+    assert!(!st.reduce(key("q", false)).1);
+}
+
+#[test]
+fn seeking_goes_exactly_there_back_and_forth() {
+    let mut st = state();
+    st.reduce(Action::Seek(1_500 * MS));
+    assert_eq!(st.session.now(), 1_500 * MS);
+    let hash = st.session.engine().unwrap().trace_hash();
+    st.reduce(Action::Seek(200 * MS));
+    assert_eq!(st.session.now(), 200 * MS);
+    st.reduce(Action::Seek(1_500 * MS));
+    assert_eq!(
+        st.session.engine().unwrap().trace_hash(),
+        hash,
+        "the same run"
+    );
+    // Scrubbing on the timeline: press, drag, release.
+    st.reduce(Action::TimelineDown(700));
+    assert!(st.scrubbing);
+    st.reduce(Action::TimelineMove(300.0, 900));
+    assert_eq!(st.session.now(), 900 * MS);
+    st.reduce(Action::TimelineUp);
+    assert!(!st.scrubbing);
+}
+
+#[test]
+fn crash_and_restart_become_faults_at_the_playhead_and_undo_redo_them() {
+    let mut st = state();
+    st.reduce(Action::Seek(1_000 * MS + 300));
+    let (effects, _) = st.reduce(Action::Act(FaultKind::Crash { node: 2.into() }));
+    let faults = &st.session.scenario().faults;
+    let crash = faults.last().expect("a fault");
+    assert_eq!(crash.at_ms, 1_001, "stamped at the next whole millisecond");
+    assert!(matches!(
+        crash.kind,
+        FaultKind::Crash {
+            node: NodeRef::Id(2)
+        }
+    ));
+    assert_eq!(st.session.now(), 1_001 * MS, "replayed up to the action");
+    assert_eq!(st.session.engine().unwrap().status()[2], Status::Crashed);
+    assert!(
+        effects.iter().any(|e| matches!(e, Effect::Store(_))),
+        "the edit is autosaved"
+    );
+    st.reduce(Action::Seek(1_500 * MS));
+    st.reduce(Action::Act(FaultKind::Restart {
+        node: 2.into(),
+        disk: true,
+    }));
+    assert_eq!(st.session.scenario().faults.len(), faults_before(&st) + 2);
+    assert_eq!(st.session.engine().unwrap().status()[2], Status::Up);
+    st.reduce(Action::Undo);
+    assert_eq!(st.session.scenario().faults.len(), faults_before(&st) + 1);
+    assert_eq!(st.session.engine().unwrap().status()[2], Status::Crashed);
+    st.reduce(Action::Redo);
+    assert_eq!(st.session.scenario().faults.len(), faults_before(&st) + 2);
+    st.reduce(Action::Redo);
+    assert_eq!(st.notice.as_deref(), Some("Nothing to redo"));
+}
+
+/// The default scenario's own faults.
+fn faults_before(_: &State) -> usize {
+    scenario().faults.len()
+}
+
+#[test]
+fn dragging_nodes_across_the_line_then_partitioning_makes_that_partition() {
+    let mut st = state();
+    st.reduce(Action::Seek(500 * MS));
+    st.reduce(Action::DrawPartition(true));
+    let n = st.session.scenario().n() as NodeId;
+    assert_eq!(
+        st.groups.len(),
+        n as usize,
+        "every node in a group by its side"
+    );
+    let left: Vec<NodeId> = (0..n).filter(|i| st.groups[i] == 1).collect();
+    // Drag a node of the left (A) to the far right: it joins B.
+    let node = left[0];
+    st.reduce(Action::NodeDown(node, 100.0, 100.0));
+    st.reduce(Action::CanvasMove((101.0, 100.0), Some((0.9, 0.5))));
+    assert!(
+        st.drag.as_ref().is_some_and(|d| !d.moved),
+        "a pixel is not a drag"
+    );
+    st.reduce(Action::CanvasMove((400.0, 100.0), Some((0.9, 0.5))));
+    let revision = st.session.revision();
+    st.reduce(Action::CanvasUp);
+    assert_eq!(st.groups[&node], 2, "dropped on the right: group B");
+    assert_eq!(
+        st.session.revision(),
+        revision,
+        "moving a node is not a new run"
+    );
+    assert!(st.undo.can_undo(), "the move can be undone");
+    st.reduce(Action::ApplyPartition);
+    let last = st.session.scenario().faults.last().expect("a partition");
+    let FaultKind::Partition { groups } = &last.kind else {
+        panic!("{last:?}")
+    };
+    let ids = |g: &Vec<NodeRef>| -> Vec<NodeId> {
+        g.iter()
+            .map(|r| match r {
+                NodeRef::Id(i) => *i,
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    };
+    let a: Vec<NodeId> = (0..n).filter(|i| st.groups[i] == 1).collect();
+    let b: Vec<NodeId> = (0..n).filter(|i| st.groups[i] == 2).collect();
+    assert_eq!(
+        groups.iter().map(ids).collect::<Vec<_>>(),
+        vec![a, b.clone()]
+    );
+    assert!(b.contains(&node));
+    assert_eq!(last.at_ms, 500);
+}
+
+#[test]
+fn a_click_on_a_node_selects_it_and_a_second_click_unselects() {
+    let mut st = state();
+    st.reduce(Action::Tab(Tab::Edit));
+    st.reduce(Action::NodeDown(3, 50.0, 50.0));
+    st.reduce(Action::CanvasUp);
+    assert_eq!(st.selected, Some(3));
+    assert_eq!(st.tab, Tab::Node, "the node panel shows it");
+    assert_eq!(st.console.node, 3, "the console talks to it");
+    st.reduce(Action::NodeDown(3, 50.0, 50.0));
+    st.reduce(Action::CanvasUp);
+    assert_eq!(st.selected, None);
+}
+
+#[test]
+fn partition_with_no_groups_says_what_to_do() {
+    let mut st = state();
+    let faults = st.session.scenario().faults.len();
+    st.reduce(Action::ApplyPartition);
+    assert_eq!(
+        st.notice.as_deref(),
+        Some("Put some nodes in group A or B first")
+    );
+    assert_eq!(st.session.scenario().faults.len(), faults);
+}
+
+#[test]
+fn dragging_a_fault_mark_moves_it_and_a_click_selects_it() {
+    let mut st = state();
+    st.reduce(Action::Seek(400 * MS));
+    st.reduce(Action::Act(FaultKind::Heal));
+    let i = st.session.scenario().faults.len() - 1;
+    st.reduce(Action::FaultDown(i, 200.0));
+    st.reduce(Action::TimelineMove(202.0, 1_234));
+    st.reduce(Action::TimelineUp);
+    assert_eq!(st.fault_sel, Some(i), "a click selects");
+    assert_eq!(st.session.scenario().faults[i].at_ms, 400);
+    st.reduce(Action::FaultDown(i, 200.0));
+    st.reduce(Action::TimelineMove(260.0, 1_234));
+    assert_eq!(
+        st.fault_drag.map(|d| d.at_ms),
+        Some(1_234),
+        "drawn where dragged"
+    );
+    st.reduce(Action::TimelineUp);
+    let moved = st
+        .session
+        .scenario()
+        .faults
+        .iter()
+        .find(|f| matches!(f.kind, FaultKind::Heal))
+        .unwrap();
+    assert_eq!(moved.at_ms, 1_234);
+    assert!(st.fault_drag.is_none());
+}
+
+#[test]
+fn opening_a_preset_resets_the_selection_and_tools_and_keeps_the_speed() {
+    let mut st = state();
+    st.reduce(Action::Speed(200.0));
+    st.reduce(Action::Select(Some(4)));
+    st.reduce(Action::DrawPartition(true));
+    st.reduce(Action::SelectLink(Some((0, 1))));
+    st.error = Some("old".into());
+    st.reduce(Action::Seek(800 * MS));
+    let next = preset("raft-leader-crash");
+    let (effects, _) = st.reduce(Action::Load(Box::new(next.clone())));
+    assert_eq!(st.session.scenario().name, next.name);
+    assert_eq!(st.session.now(), 0, "from the start");
+    assert!(st.playing);
+    assert_eq!((st.selected, st.link_sel, st.fault_sel), (None, None, None));
+    assert!(st.groups.is_empty());
+    assert!(st.error.is_none());
+    assert_eq!(
+        st.speed, 200.0,
+        "the speed is the user's, not the scenario's"
+    );
+    assert!(st.undo.can_undo(), "the previous scenario is one undo away");
+    assert!(effects.iter().any(|e| matches!(e, Effect::Store(_))));
+    assert!(
+        st.scenario().name == next.name,
+        "the panels see the new scenario"
+    );
+}
+
+#[test]
+fn choosing_a_protocol_keeps_the_cluster_and_the_faults() {
+    let mut st = state();
+    st.reduce(Action::Seek(300 * MS));
+    st.reduce(Action::Act(FaultKind::Crash { node: 1.into() }));
+    st.reduce(Action::Select(Some(2)));
+    let before = st.session.scenario().clone();
+    let r = edit::set_protocol(&before, "multi-paxos");
+    st.reduce(Action::Edit(r));
+    let s = st.session.scenario();
+    assert_eq!(s.protocol.name, "multi-paxos");
+    assert_eq!(s.n(), before.n());
+    assert_eq!(s.faults, before.faults);
+    assert_eq!(st.selected, Some(2), "the selection stays");
+    assert_eq!(st.session.now(), 300 * MS, "replayed to where the user was");
+    // A node that no longer exists is unselected.
+    st.reduce(Action::Select(Some(4)));
+    let fewer = edit::remove_node(st.session.scenario(), 4);
+    st.reduce(Action::Edit(fewer));
+    assert_eq!(st.selected, None);
+}
+
+#[test]
+fn an_invalid_edit_is_a_notice_and_changes_nothing() {
+    let mut st = state();
+    let before = st.session.scenario().clone();
+    let r = edit::set_param(&before, "election_timeout_min_ms", serde_json::json!(-5));
+    assert!(r.is_err());
+    st.reduce(Action::Edit(r));
+    assert!(st.notice.is_some());
+    assert_eq!(*st.session.scenario(), before);
+}
+
+#[test]
+fn a_bad_share_link_keeps_the_current_run_with_a_message() {
+    let mut st = state();
+    st.reduce(Action::Seek(700 * MS));
+    let before = st.session.scenario().clone();
+    st.reduce(Action::Hash("this-is-not-a-scenario".into()));
+    let e = st.error.as_deref().expect("a message");
+    assert!(e.contains("does not hold a scenario"), "{e}");
+    assert!(e.contains("current scenario stays"), "{e}");
+    assert_eq!(*st.session.scenario(), before);
+    assert_eq!(st.session.now(), 700 * MS);
+    // A good link opens its scenario.
+    let other = preset("raft-leader-crash");
+    st.reduce(Action::Hash(quorumlab_sim::url::encode(&other)));
+    assert_eq!(st.session.scenario().name, other.name);
+}
+
+#[test]
+fn share_link_carries_the_scenario_and_goes_to_the_clipboard() {
+    let mut st = state();
+    st.base_url = "https://example.org/ql/".into();
+    let (effects, _) = st.reduce(Action::CopyLink);
+    let link = st.link.clone().expect("shown");
+    assert!(link.starts_with("https://example.org/ql/#"));
+    assert_eq!(effects, vec![Effect::Copy(link.clone())]);
+    let frag = link.split_once('#').unwrap().1;
+    assert_eq!(
+        quorumlab_sim::url::decode(frag).unwrap(),
+        *st.session.scenario()
+    );
+}
+
+#[test]
+fn commands_from_the_embedding_page_act_and_bad_ones_are_answered() {
+    let mut st = state();
+    st.reduce(Action::Message(Ok(
+        serde_json::json!({"type": "seek", "time": 600}),
+    )));
+    assert_eq!(st.session.now(), 600 * MS);
+    st.reduce(Action::Message(Ok(
+        serde_json::json!({"type": "crash", "node": 1}),
+    )));
+    assert_eq!(st.session.engine().unwrap().status()[1], Status::Crashed);
+    let (effects, _) = st.reduce(Action::Message(Ok(
+        serde_json::json!({"type": "crash", "node": 99}),
+    )));
+    assert_eq!(posted(&effects, "error").len(), 1, "the sender hears why");
+    assert!(st
+        .notice
+        .as_deref()
+        .unwrap()
+        .starts_with("Ignored a message"));
+    // Our own events echoed back are not commands.
+    let (effects, changed) = st.reduce(Action::Message(Ok(
+        serde_json::json!({"type": "time", "ms": 1}),
+    )));
+    assert!(effects.is_empty() && !changed);
+}
+
+#[test]
+fn a_slow_scenario_asks_first_and_no_leaves_everything_as_it_was() {
+    let mut st = state();
+    let mut big = scenario();
+    big.nodes = quorumlab_sim::scenario::Nodes::Count(25);
+    big.duration_ms = 3_600_000;
+    let q = quorumlab_sim::cost::question(&big);
+    assert!(q.is_some(), "an hour of 25 nodes is slow");
+    let before = st.session.scenario().clone();
+    let (effects, _) = st.reduce(Action::Load(Box::new(big.clone())));
+    let Some(Effect::Confirm(text, pending)) = effects.first() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(Some(text.clone()), q);
+    assert_eq!(*st.session.scenario(), before, "nothing yet");
+    st.reduce(Action::Confirmed(false, Box::new(pending.0.clone())));
+    assert_eq!(*st.session.scenario(), before);
+    assert_eq!(
+        st.notice.as_deref(),
+        Some("Not run: the scenario was left as it was.")
+    );
+    st.reduce(Action::Confirmed(true, Box::new(pending.0.clone())));
+    assert_eq!(st.session.scenario().n(), 25);
+}
+
+#[test]
+fn the_end_of_the_run_asks_for_the_verdict_once_and_a_stale_answer_is_ignored() {
+    let mut st = state();
+    let (effects, _) = st.reduce(Action::RunToEnd);
+    assert!(!st.playing);
+    let asks: Vec<&Request> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Analyse(r) => Some(&**r),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(asks.len(), 1);
+    assert_eq!(
+        posted(&effects, "trace").len(),
+        1,
+        "inline: the trace hash is posted"
+    );
+    let end = st.session.now();
+    assert_eq!(st.asked, Some(end));
+    // An answer about another moment (asked before a reset) does not count.
+    let mut stale = quorumlab_sim::analysis::analyse(asks[0], &mut || false);
+    let fresh = stale.clone();
+    stale.at = end - 1;
+    st.reduce(Action::Analysed(Ok(stale)));
+    assert!(st.verdict.is_none());
+    st.reduce(Action::Analysed(Ok(fresh)));
+    assert_eq!(st.verdict, Some(Check::Passed));
+    assert_eq!(st.verdict_at, end);
+    // At the end again: no second question.
+    let (effects, _) = st.reduce(Action::RunToEnd);
+    assert!(!effects.iter().any(|e| matches!(e, Effect::Analyse(_))));
+}
+
+#[test]
+fn role_changes_are_posted_once_each() {
+    let mut st = state();
+    let (effects, _) = st.reduce(Action::Seek(1_000 * MS));
+    let roles = posted(&effects, "role");
+    assert!(
+        roles.iter().any(|r| r["role"] == "leader"),
+        "a leader by 1 s: {roles:?}"
+    );
+    let (effects, _) = st.reduce(Action::Seek(1_000 * MS));
+    assert!(posted(&effects, "role").is_empty(), "nothing changed");
+}
+
+#[test]
+fn the_frame_is_built_once_per_moment_and_shared() {
+    let mut st = state();
+    st.reduce(Action::Seek(500 * MS));
+    let a = st.frame().unwrap();
+    let b = st.frame().unwrap();
+    assert!(Rc::ptr_eq(&a, &b), "the same moment: the same frame");
+    assert_eq!(a.input.rows.len(), st.session.scenario().n());
+    assert_eq!(a.now, 500 * MS);
+    st.reduce(Action::Hover(Some(1)));
+    assert!(
+        Rc::ptr_eq(&a, &st.frame().unwrap()),
+        "hovering does not rebuild it"
+    );
+    st.reduce(Action::Seek(600 * MS));
+    assert!(
+        !Rc::ptr_eq(&a, &st.frame().unwrap()),
+        "another moment: another frame"
+    );
+}
+
+#[test]
+fn the_scenario_is_shared_until_it_changes() {
+    let mut st = state();
+    let a = st.scenario();
+    st.reduce(Action::Seek(300 * MS));
+    assert!(Rc::ptr_eq(&a, &st.scenario()), "time moving keeps it");
+    st.reduce(Action::Act(FaultKind::Heal));
+    assert!(!Rc::ptr_eq(&a, &st.scenario()), "an edit replaces it");
+    assert_eq!(*st.scenario(), *st.session.scenario());
+}
+
+#[test]
+fn a_determinism_break_between_workers_and_page_is_shown() {
+    let mut st = State::new(scenario(), None, Runtime::Workers, Vec::new(), None);
+    st.reduce(Action::Seek(200 * MS));
+    let st_report = WorkerStatus {
+        now: 200 * MS,
+        trace_hash: "0000000000000001".into(),
+        ..Default::default()
+    };
+    st.reduce(Action::Workers(st_report));
+    let e = st.error.as_deref().expect("shown");
+    assert!(e.starts_with("Determinism broken"), "{e}");
+    // A worker failure switches to the page's thread and says so.
+    st.reduce(Action::Workers(WorkerStatus {
+        error: Some("boom".into()),
+        ..Default::default()
+    }));
+    assert_eq!(st.runtime, Runtime::Inline);
+    assert!(st.error.as_deref().unwrap().contains("boom"));
+}
+
+/// The widget (`?embed=1&...`) opening the test scenario.
+fn widget(query: &str) -> State {
+    let (o, errors) = embed_view::from_query(query).expect("a widget query");
+    assert!(errors.is_empty(), "{errors:?}");
+    let mut st = State::new(scenario(), None, Runtime::Inline, Vec::new(), Some(o));
+    st.ready();
+    st.take_effects();
+    st
+}
+
+#[test]
+fn a_widget_starts_where_and_as_its_options_say() {
+    let (o, _) = embed_view::from_query("embed&autoplay=0&speed=200&start_ms=400").unwrap();
+    let mut st = State::new(scenario(), None, Runtime::Inline, Vec::new(), Some(o));
+    assert!(!st.playing, "autoplay=0");
+    assert_eq!(st.speed, 200.0);
+    assert_eq!(st.session.now(), 400 * MS);
+    st.ready();
+    let effects = st.take_effects();
+    assert_eq!(posted(&effects, "ready").len(), 1);
+    assert!(posted(&effects, "error").is_empty());
+    // A bad option is said in the frame and, before `ready`, to the embedding page.
+    let (o, errors) = embed_view::from_query("embed&speed=-1").unwrap();
+    let mut st = State::new(
+        scenario(),
+        Some(errors.join("\n")),
+        Runtime::Inline,
+        Vec::new(),
+        Some(o),
+    );
+    st.ready();
+    let effects = st.take_effects();
+    let types: Vec<Value> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Post(t) => serde_json::from_str::<Value>(t).ok(),
+            _ => None,
+        })
+        .map(|v| v["type"].clone())
+        .collect();
+    assert_eq!(types, vec!["error", "ready"]);
+}
+
+#[test]
+fn a_readonly_widget_refuses_edits_and_keeps_faults() {
+    let mut st = widget("embed&readonly=1");
+    let before = st.session.scenario().clone();
+    let mut edited = before.clone();
+    edited.duration_ms = 2_000;
+    let (effects, changed) = st.reduce(Action::Edit(Ok(edited)));
+    assert!(effects.is_empty() && !changed, "an edit does nothing");
+    assert_eq!(*st.session.scenario(), before);
+    // Ctrl+Z reaches undo through the keyboard: refused too.
+    st.reduce(Action::Act(FaultKind::Crash { node: 1.into() }));
+    assert_eq!(st.session.scenario().faults.len(), 1, "a fault still works");
+    let (_, changed) = st.reduce(Action::Key(Key {
+        key: "z".into(),
+        ctrl: true,
+        shift: false,
+    }));
+    assert!(!changed);
+    assert_eq!(st.session.scenario().faults.len(), 1, "no undo");
+    assert!(!st.reduce(Action::Load(Box::new(before.clone()))).1);
+    assert!(
+        !st.reduce(Action::Hash(quorumlab_sim::url::encode(&before)))
+            .1
+    );
+
+    // readonly=all: no faults either, but play, pause and step.
+    let mut st = widget("embed&readonly=all");
+    assert!(!st.reduce(Action::Act(FaultKind::Heal)).1);
+    assert!(!st.reduce(Action::ConsoleSend).1);
+    assert!(!st.reduce(Action::ApplyPartition).1);
+    assert!(st.session.scenario().faults.is_empty());
+    let hash = st.session.engine().unwrap().trace_hash();
+    assert!(st.reduce(Action::Step).1);
+    assert_ne!(st.session.engine().unwrap().trace_hash(), hash, "a step");
+    // Commands from the embedding page are not the reader's: they still act.
+    st.reduce(Action::Message(Ok(
+        serde_json::json!({"type": "crash", "node": 2}),
+    )));
+    assert_eq!(st.session.scenario().faults.len(), 1);
+}
+
+#[test]
+fn a_widget_pauses_at_stop_ms_or_loops_from_start_ms() {
+    let mut st = widget("embed&speed=1000&stop_ms=300");
+    play_for(&mut st, 1_000.0);
+    assert!(!st.playing, "paused at the stop");
+    let now = st.session.now();
+    assert!((300 * MS..400 * MS).contains(&now), "at {now} us");
+
+    let mut st = widget("embed&speed=2000&start_ms=100&stop_ms=300&loop=1");
+    assert_eq!(st.session.now(), 100 * MS);
+    let mut t = 1_000.0;
+    let mut looped = false;
+    for _ in 0..200 {
+        let before = st.session.now();
+        st.reduce(Action::Frame(t));
+        t += 16.0;
+        looped |= st.session.now() < before;
+        assert!(st.playing, "a loop keeps playing");
+    }
+    assert!(looped, "back to start_ms after the stop");
+    assert!(st.session.now() >= 100 * MS && st.session.now() < 400 * MS);
+}
+
+#[test]
+fn the_embed_dialog_holds_the_runs_share_link() {
+    let mut st = state();
+    st.base_url = "https://x.org/ql/".into();
+    st.reduce(Action::EmbedForm(true));
+    let link = st.embed_form.clone().expect("open");
+    let frag = link.strip_prefix("https://x.org/ql/#").expect(&link);
+    assert_eq!(
+        quorumlab_sim::url::decode(frag).unwrap(),
+        *st.session.scenario()
+    );
+    st.reduce(Action::EmbedForm(false));
+    assert!(st.embed_form.is_none());
+}
+
+#[test]
+fn presets_arriving_replace_the_list_shown() {
+    let mut st = State::new(scenario(), None, Runtime::Inline, gallery::presets(), None);
+    let loading = st.presets.clone();
+    assert!(loading
+        .iter()
+        .all(|p| matches!(&p.scenario, Err(e) if e == gallery::LOADING)));
+    let (id, file) = gallery::PRESETS[1];
+    let path = format!("{}/../scenarios/{file}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(path).unwrap();
+    let (_, changed) = st.reduce(Action::Preset(1, Ok(text)));
+    assert!(changed);
+    assert!(
+        !Rc::ptr_eq(&loading, &st.presets),
+        "a new list: the gallery redraws"
+    );
+    assert_eq!(st.presets[1].id, id);
+    assert!(st.presets[1].scenario.is_ok());
+    st.reduce(Action::Preset(2, Err("scenarios/x.json: HTTP 404".into())));
+    assert_eq!(
+        st.presets[2].scenario.as_ref().err().map(String::as_str),
+        Some("scenarios/x.json: HTTP 404")
+    );
+    st.reduce(Action::Preset(3, Ok("{ not json".into())));
+    assert!(st.presets[3].scenario.is_err());
+    // An index past the list changes nothing.
+    st.reduce(Action::Preset(999, Ok(String::new())));
+    assert_eq!(st.presets.len(), loading.len());
+}
+
+#[test]
+fn the_embedding_page_hears_the_leader_anomalies_and_the_finish() {
+    let mut st = state();
+    let (effects, _) = st.reduce(Action::Seek(1_000 * MS));
+    let leaders = posted(&effects, "leader");
+    assert_eq!(leaders.len(), 1, "one leader by 1 s: {leaders:?}");
+    assert_eq!(leaders[0]["api"], 1);
+    assert!(leaders[0]["term"].as_u64().unwrap() >= 1);
+    let (effects, _) = st.reduce(Action::RunToEnd);
+    let fin = posted(&effects, "finished");
+    assert_eq!(fin.len(), 1);
+    let hash = format!("{:016x}", st.session.engine().unwrap().trace_hash());
+    assert_eq!(fin[0]["trace_hash"], hash.as_str());
+    assert!(fin[0]["summary"]["ok"].as_u64().unwrap() > 0);
+    // Our own new event kinds echoed back are not commands.
+    for ty in ["leader", "finished", "anomaly"] {
+        let (effects, changed) = st.reduce(Action::Message(Ok(serde_json::json!({ "type": ty }))));
+        assert!(effects.is_empty() && !changed, "{ty}");
+    }
+    // An operation from the embedding page is a client operation at the playhead.
+    st.reduce(Action::Seek(500 * MS));
+    st.reduce(Action::Message(Ok(
+        serde_json::json!({"type": "op", "node": 0, "op": "write", "key": "x", "value": 4}),
+    )));
+    let last = st.session.scenario().faults.last().unwrap();
+    assert_eq!(last.at_ms, 500);
+    assert!(
+        matches!(&last.kind, FaultKind::Client { node: 0, op: Op::Write { key, value: 4 } } if key == "x")
+    );
+}
+
+#[test]
+fn anomalies_found_are_posted() {
+    let mut st = state();
+    let (effects, _) = st.reduce(Action::RunToEnd);
+    let req = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::Analyse(r) => Some((**r).clone()),
+            _ => None,
+        })
+        .unwrap();
+    let mut answer = quorumlab_sim::analysis::analyse(&req, &mut || false);
+    answer.anomalies.list.push(quorumlab_sim::anomaly::Anomaly {
+        kind: quorumlab_sim::anomaly::AnomalyKind::StaleRead,
+        at_ms: 12.5,
+        until_ms: None,
+        nodes: vec![1],
+        ops: Vec::new(),
+        detail: "read k0 saw 1 after 2".into(),
+    });
+    let (effects, _) = st.reduce(Action::Analysed(Ok(answer)));
+    let an = posted(&effects, "anomaly");
+    assert_eq!(an.len(), 1);
+    assert_eq!(an[0]["time"], 12.5);
+    assert_eq!(an[0]["detail"], "read k0 saw 1 after 2");
+}
