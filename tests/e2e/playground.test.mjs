@@ -437,6 +437,33 @@ test('a stale read is caught by the checker and its explanation drawn', { timeou
   });
 });
 
+test('the timeline marks the election after a leader crash; clicking it goes there and selects the new leader', { timeout: 60_000 }, async () => {
+  await withBrowser(async (open) => {
+    const text = await readFile(join(ROOT, 'scenarios', 'raft-leader-crash.json'), 'utf8');
+    const { page } = await open(encodeScenario(text));
+    await page.getByTestId('run-to-end').click();
+    const marks = page.locator('[data-testid="timeline"] [data-testid="timeline-mark"]');
+    await page.locator('[data-testid="timeline-mark"][data-kind="elected"]').nth(1).waitFor({ timeout: TIMEOUT });
+    const kinds = await marks.evaluateAll((els) => els.map((e) => e.getAttribute('data-kind')));
+    assert.ok(kinds.includes('stalled'), `the gap in service is marked: ${kinds}`);
+    assert.ok(kinds.includes('passed'), `decided expectations are marked: ${kinds}`);
+    const elected = page.locator('[data-testid="timeline-mark"][data-kind="elected"]');
+    const ats = (await elected.evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-at')))));
+    const i = ats.findIndex((at) => at > 1500);
+    assert.ok(i > 0, `an election after the crash at 1500 ms: ${ats}`);
+    const title = await elected.nth(i).locator('title').textContent();
+    const m = title.match(/node (\d+) leads epoch \d+ \(after node (\d+)\)/);
+    assert.ok(m, `the mark names the new and the old leader: ${title}`);
+    await elected.nth(i).click();
+    const us = await simTimeUs(page);
+    assert.ok(Math.abs(us / 1000 - ats[i]) < 1, `the playhead at the mark: ${us} us vs ${ats[i]} ms`);
+    const sel = page.locator(`svg[data-testid="canvas"] g[data-node="${m[1]}"][aria-pressed="true"]`);
+    await sel.waitFor({ timeout: TIMEOUT });
+    await page.getByTestId('timeline').scrollIntoViewIfNeeded();
+    await shot(page, 'timeline-marks');
+  });
+});
+
 test('a share link opened in a tab already showing the page loads it', { timeout: 60_000 }, async () => {
   await withBrowser(async (open) => {
     const { page } = await open();

@@ -121,13 +121,11 @@ impl Marks {
             return;
         }
         let mut nodes = vec![node];
-        let text = match self.last_leader.filter(|&p| p != node) {
-            Some(p) => {
-                nodes.push(p);
-                format!("node {node} leads epoch {epoch} (after node {p})")
-            }
-            None => format!("node {node} leads epoch {epoch}"),
-        };
+        let mut text = format!("node {node} leads epoch {epoch}");
+        if let Some(p) = self.last_leader.filter(|&p| p != node) {
+            nodes.push(p);
+            text.push_str(&format!(" (after node {p})"));
+        }
         self.last_leader = Some(node);
         self.push(Mark {
             at,
@@ -154,9 +152,8 @@ impl Marks {
         if let Some(m) = self.marks.last_mut().filter(same) {
             if !m.nodes[1..].contains(&to) {
                 m.nodes.push(to);
+                m.text.push_str(&format!(", node {to}"));
             }
-            let peers: Vec<String> = m.nodes[1..].iter().map(|p| p.to_string()).collect();
-            m.text = format!("node {from} sends a snapshot to nodes {}", peers.join(", "));
             return;
         }
         self.push(Mark {
@@ -217,8 +214,17 @@ pub fn assemble(
             until: None,
         });
     }
-    // Stable: marks of one moment keep the order they were made in.
-    out.sort_by_key(|m| m.at);
+    // Into time order, stably (marks of one moment keep the order they were made in).
+    // By insertion: each source is in time order already, so this is a merge in
+    // effect, and the standard library's sort would cost the page about 1 kB gzipped
+    // (its stable sort for this type: 2.7 kB of WASM, measured).
+    for i in 1..out.len() {
+        let mut j = i;
+        while j > 0 && out[j - 1].at > out[j].at {
+            out.swap(j - 1, j);
+            j -= 1;
+        }
+    }
     out
 }
 
@@ -335,7 +341,7 @@ mod tests {
         );
         assert_eq!(
             m.collected()[0].text,
-            "node 1 sends a snapshot to nodes 2, 3"
+            "node 1 sends a snapshot to node 2, node 3"
         );
     }
 

@@ -418,6 +418,8 @@ impl Playground {
                 fault_drag: st.fault_drag,
                 fault_sel: st.fault_sel,
                 checkpoints: st.session.checkpoint_times(),
+                moments: st.session.engine().map(|e| e.marks()).unwrap_or_default(),
+                anomalies: st.anomalies.clone(),
                 on: on.clone(),
             }))
         };

@@ -89,6 +89,8 @@ pub enum Action {
     RunToEnd,
     Reset,
     Seek(Time),
+    /// A moment on the timeline was clicked: go there and select the node involved.
+    SeekSelect(Time, NodeId),
     /// An anomaly of the list was clicked: go to its moment and show its operations.
     ShowAnomaly(usize, Time),
     Select(Option<NodeId>),
@@ -1042,6 +1044,10 @@ impl State {
                 self.seek(t);
             }
             Action::Seek(t) => self.seek(t),
+            Action::SeekSelect(t, n) => {
+                self.seek(t);
+                self.select(Some(n));
+            }
             Action::Hover(n) => {
                 if self.hover == n {
                     return false;

@@ -131,6 +131,38 @@ fn seeking_goes_exactly_there_back_and_forth() {
     assert!(!st.scrubbing);
 }
 
+/// The timeline's moments come from the run; clicking the election after a leader crash
+/// goes to its moment and selects the new leader.
+#[test]
+fn a_moment_on_the_timeline_goes_there_and_selects_its_node() {
+    let mut st = State::new(
+        preset("raft-leader-crash"),
+        None,
+        Runtime::Inline,
+        gallery::presets(),
+        None,
+    );
+    st.ready();
+    st.reduce(Action::Seek(3_000 * MS));
+    let marks = st.session.engine().unwrap().marks();
+    let elected: Vec<_> = marks
+        .iter()
+        .filter(|m| m.kind == quorumlab_sim::marks::MarkKind::Elected)
+        .collect();
+    assert!(elected.len() >= 2, "{marks:?}");
+    let second = elected[1];
+    assert!(
+        second.at > 1_500 * MS,
+        "the election after the crash: {second:?}"
+    );
+    st.reduce(Action::SeekSelect(second.at, second.nodes[0]));
+    assert_eq!(st.session.now(), second.at);
+    assert_eq!(st.selected, Some(second.nodes[0]));
+    // Earlier in the run, later moments are not known yet.
+    let early = st.session.engine().unwrap().marks();
+    assert!(early.iter().all(|m| m.at <= second.at));
+}
+
 #[test]
 fn crash_and_restart_become_faults_at_the_playhead_and_undo_redo_them() {
     let mut st = state();

@@ -1,6 +1,8 @@
 //! The timeline: the run's length with the scenario's faults as marks (drag one to move
-//! it, click one to select it), the nemesis's span, the checkpoints, and the playhead
-//! (click or drag to scrub).
+//! it, click one to select it), the nemesis's span, the checkpoints, the moments that
+//! mattered (elections, snapshots, membership changes, stalls, the violation,
+//! expectations decided, anomalies: click one to go there and select its nodes), and
+//! the playhead (click or drag to scrub).
 
 use super::Shared;
 use crate::ui::browser;
@@ -8,7 +10,10 @@ use crate::ui::edit;
 use crate::ui::layout;
 use crate::ui::state::{Action, FaultDrag};
 use quorumlab_core::{Time, MS};
+use quorumlab_sim::anomaly::Anomalies;
+use quorumlab_sim::marks::Mark;
 use quorumlab_sim::Scenario;
+use std::rc::Rc;
 use yew::prelude::*;
 
 #[derive(PartialEq)]
@@ -19,7 +24,19 @@ pub struct TimelineProps {
     pub fault_sel: Option<usize>,
     /// Times of the session's checkpoints (scrubbing back replays from the nearest).
     pub checkpoints: Vec<Time>,
+    /// The run's moments so far (`quorumlab_sim::marks`).
+    pub moments: Vec<Mark>,
+    /// The anomalies found with the last verdict (marks too).
+    pub anomalies: Rc<Anomalies>,
     pub on: Callback<Action>,
+}
+
+/// Where clicking a moment goes.
+#[derive(Clone, Copy)]
+enum Go {
+    Seek,
+    Select(quorumlab_core::NodeId),
+    Anomaly(usize),
 }
 
 /// `timeline_ref`: the SVG element (pointer positions are read against it).
@@ -52,6 +69,36 @@ pub fn timeline(p: &TimelineProps, timeline_ref: &NodeRef) -> Html {
         let start = s.nemesis.as_ref().map(|n| n.start_ms).unwrap_or(0) as f64;
         let stop = s.nemesis_stop_ms().unwrap_or(0) as f64;
         html! { <rect class="nemesis" x={x(start).to_string()} y="36" width={(x(stop) - x(start)).max(0.0).to_string()} height="4" /> }
+    });
+    // A moment: a small button above the track (expectations decided: below it, so
+    // that one decided by an election does not cover it); clicking it seeks there and
+    // selects the first node involved (an anomaly: shows its operations too).
+    let moment = |kind: &'static str, at: Time, text: String, go: Go| {
+        let ms = at as f64 / MS as f64;
+        let click = on.reform(move |e: PointerEvent| {
+            e.stop_propagation();
+            match go {
+                Go::Seek => Action::Seek(at),
+                Go::Select(n) => Action::SeekSelect(at, n),
+                Go::Anomaly(i) => Action::ShowAnomaly(i, at),
+            }
+        });
+        html! {
+            <g class={format!("moment {kind}")} data-testid="timeline-mark" data-kind={kind}
+               data-at={format!("{ms:.1}")} transform={format!("translate({:.1},0)", x(ms))}
+               onpointerdown={click}>
+                <title>{ text }</title>
+                <circle cx="0" cy={if matches!(kind, "passed" | "failed") { "41" } else { "3" }} r="3" />
+            </g>
+        }
+    };
+    let moments = p.moments.iter().map(|m| {
+        let go = m.nodes.first().map_or(Go::Seek, |&n| Go::Select(n));
+        moment(m.kind.name(), m.at, m.text.clone(), go)
+    });
+    let anomalies = p.anomalies.list.iter().enumerate().map(|(i, a)| {
+        let at = (a.at_ms * MS as f64) as Time;
+        moment("anomaly", at, a.detail.clone(), Go::Anomaly(i))
     });
     let cps = p.checkpoints.iter().map(|&t| {
         html! { <line class="cp" x1={x(t as f64 / MS as f64).to_string()} x2={x(t as f64 / MS as f64).to_string()} y1="38" y2="42" /> }
@@ -111,6 +158,8 @@ pub fn timeline(p: &TimelineProps, timeline_ref: &NodeRef) -> Html {
                 { for nemesis }
                 { for cps }
                 { for marks }
+                { for moments }
+                { for anomalies }
                 <line class="playhead" data-testid="playhead" x1={x(now).to_string()} x2={x(now).to_string()} y1="0" y2="44" />
             </svg>
             if let Some((i, f)) = sel {
