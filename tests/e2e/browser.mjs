@@ -52,12 +52,35 @@ export function watchForErrors(page) {
   page.on('console', onConsole('page'));
   page.on('pageerror', (err) => errors.push(`uncaught exception: ${err.stack || err}`));
   page.on('crash', () => errors.push('the page crashed'));
+  // Which document of the main frame made each request: a request cut short because its
+  // document was replaced (the page reloading itself once for isolation while the gallery
+  // was still fetching presets) is not a failure, but only once the new document is
+  // really there; an abort that no navigation follows stays an error.
+  let documents = 0;
+  const madeBy = new WeakMap();
+  const aborted = [];
+  page.on('request', (req) => madeBy.set(req, documents));
+  page.on('framenavigated', (frame) => {
+    if (frame !== page.mainFrame()) return;
+    documents += 1;
+    for (const a of aborted.splice(0)) {
+      if (a.document < documents) {
+        const i = errors.indexOf(a.text);
+        if (i >= 0) errors.splice(i, 1);
+      } else {
+        aborted.push(a);
+      }
+    }
+  });
   page.on('requestfailed', (req) => {
     const why = req.failure()?.errorText;
     // A node worker terminated while it was still loading (a crash, or fewer nodes after
     // an edit) cancels its own script and WebAssembly requests: not a failure.
     if (why === 'net::ERR_ABORTED' && /\/node_worker[^/]*$/.test(new URL(req.url()).pathname)) return;
-    errors.push(`request failed: ${req.url()} (${why})`);
+    if (why === 'net::ERR_ABORTED' && madeBy.has(req) && madeBy.get(req) < documents) return;
+    const text = `request failed: ${req.url()} (${why})`;
+    errors.push(text);
+    if (why === 'net::ERR_ABORTED' && madeBy.has(req)) aborted.push({ text, document: madeBy.get(req) });
   });
   page.on('response', (res) => {
     if (res.status() >= 400) errors.push(`HTTP ${res.status()} for ${res.url()}`);
