@@ -14,11 +14,14 @@
 //! - **stale read**: a read returned a value older than a write that was acknowledged
 //!   before the read began (the value's write finished before that write started, or sits
 //!   at an earlier log position). Every stale read makes the history non-linearizable.
-//! - **split brain**: two nodes both accepting writes that were then acknowledged, at
-//!   overlapping times. A node's serving span is, per (node, epoch), from the arrival of
-//!   the first to the last write it accepted and acknowledged. Arrival times, not reply
-//!   times: a Raft leader may acknowledge an old write late (its followers' answers were
-//!   delayed) after a newer leader began, which is not two nodes accepting at once.
+//! - **split brain**: two nodes of different epochs both accepting writes that were then
+//!   acknowledged, at overlapping times. A node's serving span is, per (node, epoch),
+//!   from the acceptance of the first to the last write it accepted and acknowledged.
+//!   Acceptance is the request's first arrival at the node in its current epoch, and not
+//!   before it started to lead; not reply times: a Raft leader may acknowledge an old
+//!   write late (its followers' answers were delayed) after a newer leader began, a
+//!   deposed leader may answer a retry from its session table, and neither is two nodes
+//!   accepting at once.
 //! - **divergent replica**: after the run healed and settled (the convergence check's
 //!   moment), a live node whose key-value state differs from the authority's.
 //!
@@ -542,7 +545,10 @@ fn split_brain(serving: &Serving, out: &mut Anomalies, list: &mut Vec<Anomaly>) 
     let mut intervals: Vec<(Time, Time)> = Vec::new();
     for (i, a) in spans.iter().enumerate() {
         for b in &spans[i + 1..] {
-            if a.node == b.node {
+            // One epoch has one authority (a term's leader, a ballot's proposer, a
+            // view's primary): a node that answers for it (a follower forwarding to the
+            // leader and replying once it learns the outcome) is not a second brain.
+            if a.node == b.node || a.epoch == b.epoch {
                 continue;
             }
             let (from, to) = (a.first.max(b.first), a.last.min(b.last));
@@ -792,6 +798,9 @@ mod tests {
         // A later epoch of the same node, and a third node after everyone: no overlap.
         s.acked(1, 3, 950 * MS);
         s.acked(3, 4, 2000 * MS);
+        // A node answering for epoch 4's authority (a follower that forwarded): the
+        // same brain, not a second one.
+        s.acked(4, 4, 2000 * MS);
         let a = analyse(
             &History::default(),
             &s,

@@ -1234,18 +1234,29 @@ impl<P: Protocol> Sim<P> {
                     (&r.outcome, c.current.as_ref().filter(|x| x.seq == r.seq))
                 {
                     if !cur.op.is_read() {
+                        // Accepted at the request's first arrival at this node in the
+                        // node's current epoch (a retry the node answers from its
+                        // session table was accepted when it first came), but not
+                        // before the node led (a request queued while it was still
+                        // winning its ballot waited); else at its last arrival anywhere
+                        // (a chain's head took it, the tail answers).
+                        let h = &self.hosts[node as usize];
+                        let (since, led) = (h.epoch_since, h.leader.then_some(h.leader_since));
                         let (at, arrived) = cur
                             .arrivals
                             .iter()
-                            .rev()
-                            .find(|(n, t)| *n == node && *t <= now)
-                            .or(cur.arrivals.last())
-                            .copied()
+                            .find(|(n, t)| *n == node && (since..=now).contains(t))
+                            .map(|&(n, t)| (n, led.map_or(t, |l| t.max(l.min(now)))))
+                            .or(cur.arrivals.last().copied())
                             .unwrap_or((node, now));
-                        let epoch =
-                            r.at.and_then(|p| p.term)
-                                .unwrap_or(self.hosts[at as usize].epoch);
-                        self.serving.acked(at, epoch, arrived);
+                        let host = &self.hosts[at as usize];
+                        let epoch = r.at.and_then(|p| p.term).unwrap_or(host.epoch);
+                        // Acknowledged in an epoch that is not the node's own: a replay
+                        // of an earlier acceptance (an older term's entry committed
+                        // under a newer one), not this node taking writes now.
+                        if epoch == host.epoch {
+                            self.serving.acked(at, epoch, arrived);
+                        }
                     }
                 }
                 if let Some(t) = self.net.route_to_client(node, c.home, now) {

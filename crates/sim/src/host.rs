@@ -114,6 +114,11 @@ pub struct Host {
     pub leader: bool,
     /// The node's epoch (term, ballot round) after its last event.
     pub epoch: u64,
+    /// When it last changed: the time of the event after which the node was in
+    /// `epoch` (the split-brain analysis dates a write's acceptance by it).
+    pub epoch_since: Time,
+    /// When the node last started to lead (meaningful while `leader`).
+    pub leader_since: Time,
     /// The length of the node's log after its last event.
     pub log_len: u64,
     /// Whom the node suspects after its last event (a bit per node).
@@ -207,6 +212,8 @@ impl Host {
             paused_until: 0,
             leader: false,
             epoch: 0,
+            epoch_since: 0,
+            leader_since: 0,
             log_len: 0,
             suspects: 0,
         }
@@ -337,8 +344,15 @@ impl Host {
                 Some(Input::Boot { .. }) => node.start(&mut cx),
                 Some(Input::Admin(change)) => admin = Some(node.change_membership(&mut cx, change)),
             }
-            self.leader = node.is_leader();
-            self.epoch = node.epoch();
+            let leader = node.is_leader();
+            if leader && !self.leader {
+                self.leader_since = time;
+            }
+            self.leader = leader;
+            let epoch = node.epoch();
+            if epoch != self.epoch {
+                (self.epoch, self.epoch_since) = (epoch, time);
+            }
             self.log_len = node.log_len();
             self.suspects = node.suspects();
             self.absorb_timers(time, &effects[start..]);
