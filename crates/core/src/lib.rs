@@ -21,6 +21,7 @@ pub mod view;
 pub mod fd;
 pub mod paxos;
 pub mod pb;
+pub mod quorum;
 pub mod raft;
 
 pub use datatype::{DataType, OpKind};

@@ -1,0 +1,107 @@
+//! The quorum store's picture: a replica role, the node's share of the ring, its
+//! versions (with their timestamps), the hints it keeps for others and its counters.
+
+use super::QuorumKv;
+use crate::{Gauge, NodeView, Role, RoleKind};
+
+pub fn view(q: &QuorumKv) -> NodeView {
+    let p = q.params();
+    let share = q
+        .ring()
+        .shares()
+        .into_iter()
+        .find(|s| s.0 == q.id())
+        .map_or(0.0, |s| s.1);
+    let mut fields = vec![
+        (
+            "quorum".to_string(),
+            format!(
+                "n={} r={} w={}{}{}",
+                p.n,
+                p.r,
+                p.w,
+                if p.strict() { " (r+w>n)" } else { " (r+w<=n)" },
+                if p.sloppy { " sloppy" } else { "" }
+            ),
+        ),
+        (
+            "ring share".to_string(),
+            format!("{:.0}% ({} tokens)", share * 100.0, p.vnodes),
+        ),
+        ("keys".to_string(), q.store().len().to_string()),
+        ("hints".to_string(), q.hints().len().to_string()),
+        ("coordinating".to_string(), q.pending().len().to_string()),
+        ("read repairs".to_string(), q.stats.repairs.to_string()),
+        ("handed off".to_string(), q.stats.handed_off.to_string()),
+        ("timed out".to_string(), q.stats.unavailable.to_string()),
+    ];
+    if p.anti_entropy_ms > 0 {
+        fields.push((
+            "anti-entropy".to_string(),
+            format!(
+                "{} rounds, {} keys exchanged",
+                q.stats.ae_rounds, q.stats.ae_keys
+            ),
+        ));
+    }
+    for (k, v) in q.store() {
+        fields.push((
+            format!(
+                "{k} @{}",
+                q.ring()
+                    .preference(k, p.n as usize)
+                    .iter()
+                    .map(|n| n.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+            format!(
+                "{} (t={}.{:03} ms by {})",
+                v.value,
+                v.ts / 1000,
+                v.ts % 1000,
+                v.node
+            ),
+        ));
+    }
+    for ((owner, k), v) in q.hints() {
+        fields.push((
+            format!("hint {k} for {owner}"),
+            format!("{} (t={}.{:03} ms)", v.value, v.ts / 1000, v.ts % 1000),
+        ));
+    }
+    let gauges = {
+        let mut per: Vec<(u32, usize)> = Vec::new();
+        for (owner, _) in q.hints().keys() {
+            match per.iter_mut().find(|x| x.0 == *owner) {
+                Some(x) => x.1 += 1,
+                None => per.push((*owner, 1)),
+            }
+        }
+        per.into_iter()
+            .map(|(node, c)| Gauge {
+                node,
+                label: "hints".to_string(),
+                value: c as f64,
+                max: (c as f64).max(10.0),
+                flagged: true,
+            })
+            .collect()
+    };
+    NodeView {
+        role: Role::new("replica", RoleKind::Replica),
+        term: 0,
+        epoch_label: String::new(),
+        fields,
+        members: q.members.clone(),
+        last_change: if q.blank {
+            "booted with an empty disk".to_string()
+        } else {
+            "booted".to_string()
+        },
+        log: None,
+        kv: None,
+        gauges,
+        edges: Vec::new(),
+    }
+}
