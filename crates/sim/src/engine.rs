@@ -1233,7 +1233,7 @@ impl<P: Protocol> Sim<P> {
                 if let (Outcome::Ok { .. }, Some(cur)) =
                     (&r.outcome, c.current.as_ref().filter(|x| x.seq == r.seq))
                 {
-                    if !cur.op.is_read() {
+                    if !cur.op.is_read() && !P::LEADERLESS {
                         let (at, arrived) = cur
                             .arrivals
                             .iter()

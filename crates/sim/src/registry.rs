@@ -26,7 +26,7 @@ use crate::engine::Sim;
 use crate::remote::{Coordinator, RemoteNode};
 use crate::run::Engine;
 use crate::scenario::{Scenario, ScenarioError};
-use quorumlab_core::{fd, paxos, pb, raft, DataType, ParamKind, ParamSpec, Protocol};
+use quorumlab_core::{fd, paxos, pb, quorum, raft, DataType, ParamKind, ParamSpec, Protocol};
 use serde_json::Value;
 
 /// What the catalogue says of a protocol beyond its type.
@@ -187,6 +187,42 @@ pub fn catalogue(v: &mut impl Visitor) {
                 label: "Raft (consensus) instead",
                 params: &[],
                 protocol: Some("raft"),
+            },
+        ],
+        converged: None,
+    });
+    v.visit::<quorum::QuorumKv>(&Listing {
+        presets: &[
+            "quorum-anti-entropy",
+            "quorum-lww-clock-skew",
+            "quorum-r1w1-stale",
+            "quorum-sloppy-partition",
+            "quorum-strict-partition",
+        ],
+        compare: &[
+            Variant {
+                id: "R1W1",
+                label: "r = w = 1",
+                protocol: None,
+                params: &[("r", "1"), ("w", "1"), ("sloppy", "false")],
+            },
+            Variant {
+                id: "Strict",
+                label: "strict quorums (r + w > n)",
+                protocol: None,
+                params: &[("r", "2"), ("w", "2"), ("sloppy", "false")],
+            },
+            Variant {
+                id: "Sloppy",
+                label: "sloppy quorum, hinted handoff",
+                protocol: None,
+                params: &[("r", "2"), ("w", "2"), ("sloppy", "true")],
+            },
+            Variant {
+                id: "Raft",
+                label: "Raft (consensus) instead",
+                protocol: Some("raft"),
+                params: &[],
             },
         ],
         converged: None,

@@ -655,6 +655,7 @@ impl QuorumKv {
 
 impl Protocol for QuorumKv {
     const NAME: &'static str = "quorum-kv";
+    const LEADERLESS: bool = true;
     const SUMMARY: &'static str =
         "leaderless quorum replication on a consistent-hash ring (Dynamo style): N, R, W, sloppy quorums, read repair";
     const PARAMS: &'static [crate::ParamSpec] = params::QUORUM_PARAMS;

@@ -164,3 +164,26 @@ fn bad_parameters_name_their_field() {
     assert_eq!(QuorumParams::default().cluster_problems(2)[0].0, "n");
     assert!(QuorumParams::default().cluster_problems(3).is_empty());
 }
+
+#[test]
+fn scratch_print_prefs() {
+    let r = Ring::new(&[0, 1, 2, 3, 4], 8);
+    for k in ["x", "y", "k0", "k1", "k2", "k3"] {
+        println!("PREF {k} {:?}", r.preference(k, 3));
+    }
+    let ks: Vec<String> = (0..10_000).map(|i| format!("k{i}")).collect();
+    for v in [8u64, 64] {
+        let a = Ring::new(&[0, 1, 2, 3, 4], v);
+        let b = Ring::new(&[0, 1, 2, 3, 4, 5], v);
+        println!(
+            "MOVED vnodes={v} n=1 {} n=3 {}",
+            ring::moved(&a, &b, &ks, 1),
+            ring::moved(&a, &b, &ks, 3)
+        );
+    }
+    let modn = ks
+        .iter()
+        .filter(|k| ring::key_hash(k) % 5 != ring::key_hash(k) % 6)
+        .count();
+    println!("MODN {modn}");
+}

@@ -95,9 +95,9 @@ pub fn view(q: &QuorumKv) -> NodeView {
         fields,
         members: q.members.clone(),
         last_change: if q.blank {
-            "booted with an empty disk".to_string()
-        } else {
             "booted".to_string()
+        } else {
+            "restarted from its disk".to_string()
         },
         log: None,
         kv: None,
