@@ -274,3 +274,88 @@ fn every_preset_keeps_its_invariants_under_the_nemesis() {
         }
     }
 }
+
+/// From each node's "last membership change" line, summed: key replicas sent, keys
+/// held, owners changed on the ring, keys it sent for, owners changed with hash mod N.
+fn moved_figures(views: &[Option<NodeView>]) -> [u64; 5] {
+    let mut out = [0; 5];
+    for v in views.iter().flatten() {
+        let Some(line) = v.field("last membership change") else {
+            continue;
+        };
+        let nums: Vec<u64> = line
+            .split(|c: char| !c.is_ascii_digit())
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        for (o, x) in out.iter_mut().zip(nums) {
+            *o += x;
+        }
+    }
+    out
+}
+
+/// A join moves about 1/N of the data (to the new node only), where hash mod N
+/// placement would give most keys a new owner; afterwards the new node holds its keys
+/// and every member agrees on the membership.
+#[test]
+fn a_join_moves_about_one_nth_of_the_data() {
+    let s = preset("quorum-join.json");
+    for seed in 0..10 {
+        let e = ended(&s, seed);
+        let views = e.views();
+        let [sent, held, by_ring, owned, by_mod] = moved_figures(&views);
+        // Each key is held by n = 3 nodes before the join: `held` counts replicas.
+        let frac = sent as f64 / held as f64;
+        assert!(
+            frac > 0.08 && frac < 0.3,
+            "seed {seed}: {sent} of {held} key replicas moved ({frac:.2})"
+        );
+        let (ring, modn) = (by_ring as f64 / owned as f64, by_mod as f64 / owned as f64);
+        assert!(
+            ring < 0.3 && modn > 0.7,
+            "seed {seed}: owners changed for {by_ring} (ring) and {by_mod} (mod N) of {owned} keys"
+        );
+        for v in views.iter().flatten() {
+            assert_eq!(v.term, 1, "seed {seed}: membership epoch");
+            assert_eq!(v.members, vec![0, 1, 2, 3, 4, 5], "seed {seed}");
+        }
+        let new_keys: usize = views[5].as_ref().map(|v| versions(v).len()).unwrap_or(0);
+        assert!(new_keys > 10, "seed {seed}: node 5 holds {new_keys} keys");
+        if seed == 0 {
+            println!("MEASURE join: {sent} of {held} key replicas moved; owners changed {by_ring} (ring) vs {by_mod} (hash mod N) of {owned} keys");
+        }
+    }
+}
+
+/// Removing a node moves its ranges to the others (nothing acknowledged is lost: reads
+/// stay fresh), and removing the last node is refused.
+#[test]
+fn a_removal_hands_its_ranges_on_and_the_last_node_cannot_go() {
+    let mut s = preset("quorum-join.json");
+    s.faults = vec![quorumlab_sim::scenario::Fault {
+        at_ms: 3000,
+        kind: quorumlab_sim::scenario::FaultKind::RemoveNode { node: 1 },
+    }];
+    s.expect.clear();
+    for seed in 0..10 {
+        let e = ended(&s, seed);
+        let views = e.views();
+        assert_eq!(stale_reads(&s, seed), 0, "seed {seed}");
+        let [sent, held, ..] = moved_figures(&views);
+        assert!(sent > 0 && sent < held, "seed {seed}: {sent} of {held}");
+        for (i, v) in views.iter().enumerate() {
+            if let (Some(v), true) = (v, i != 1 && i != 5) {
+                assert_eq!(v.members, vec![0, 2, 3, 4], "seed {seed} node {i}");
+            }
+        }
+    }
+    use quorumlab_core::quorum::{QuorumKv, QuorumParams};
+    use quorumlab_core::{Ctx, MembershipChange, Protocol, Rng};
+    let mut q = QuorumKv::boot(0, &[0], &QuorumParams::default(), None);
+    let (mut rng, mut fx) = (Rng::new(1), Vec::new());
+    let mut cx = Ctx::new(0, 0, &mut rng, &mut fx);
+    let err = q
+        .change_membership(&mut cx, MembershipChange::Remove { node: 0 })
+        .unwrap_err();
+    assert!(err.contains("last node"), "{err}");
+}

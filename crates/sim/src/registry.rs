@@ -194,6 +194,7 @@ pub fn catalogue(v: &mut impl Visitor) {
     v.visit::<quorum::QuorumKv>(&Listing {
         presets: &[
             "quorum-anti-entropy",
+            "quorum-join",
             "quorum-lww-clock-skew",
             "quorum-r1w1-stale",
             "quorum-sloppy-partition",

@@ -89,6 +89,8 @@ pub struct QuorumKv {
     id: NodeId,
     p: QuorumParams,
     pub(crate) members: Vec<NodeId>,
+    /// Membership epoch: bumped by every change; the newest one gossiped wins.
+    epoch: u64,
     ring: Ring,
     /// Versions this node holds as a replica.
     store: BTreeMap<String, Ver>,
@@ -120,6 +122,15 @@ pub struct Stats {
     pub ae_rounds: u64,
     pub ae_keys: u64,
     pub unavailable: u64,
+    /// At the last membership change this node adopted: the key replicas it sent to
+    /// nodes that joined those keys' preference lists, and the keys it held.
+    pub moved: u64,
+    pub held: u64,
+    /// Of the keys it was the sender for (`owned`): how many changed their first
+    /// replica on the ring, and how many would have under `hash mod N` placement.
+    pub owned: u64,
+    pub owner_ring: u64,
+    pub owner_mod_n: u64,
 }
 
 impl QuorumKv {
@@ -402,6 +413,7 @@ impl QuorumKv {
         if now.saturating_sub(self.last_handoff) >= self.p.handoff_ms * MS {
             self.last_handoff = now;
             self.handoff(cx);
+            self.gossip(cx);
         }
         if self.p.anti_entropy_ms > 0
             && now.saturating_sub(self.last_ae) >= self.p.anti_entropy_ms * MS
@@ -624,6 +636,12 @@ impl QuorumKv {
                     },
                 );
             }
+            QMsg::Members { epoch, members } => self.adopt(cx, epoch, members),
+            QMsg::Transfer { entries } => {
+                for (k, v) in entries {
+                    self.keep(cx, &k, v);
+                }
+            }
             QMsg::Versions {
                 ranges,
                 entries,
@@ -649,6 +667,124 @@ impl QuorumKv {
                     );
                 }
             }
+        }
+    }
+}
+
+impl QuorumKv {
+    /// The membership epoch this node knows.
+    pub fn membership_epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    /// After a membership change, every few rounds tell one random member the members
+    /// (a node that was down during the change learns them this way).
+    fn gossip(&mut self, cx: &mut Ctx<'_, Self>) {
+        if self.epoch == 0 {
+            return;
+        }
+        let peers: Vec<NodeId> = self
+            .members
+            .iter()
+            .copied()
+            .filter(|m| *m != self.id)
+            .collect();
+        if peers.is_empty() {
+            return;
+        }
+        let to = peers[cx.rng().below(peers.len() as u64) as usize];
+        cx.send(
+            to,
+            QMsg::Members {
+                epoch: self.epoch,
+                members: self.members.clone(),
+            },
+        );
+    }
+
+    /// Take membership `members` of epoch `epoch` if it is newer (at equal epochs the
+    /// larger set, then the larger list, so every node settles on the same one), then
+    /// send the keys whose preference lists gained a node to it.
+    fn adopt(&mut self, cx: &mut Ctx<'_, Self>, epoch: u64, mut members: Vec<NodeId>) {
+        members.sort_unstable();
+        members.dedup();
+        let newer =
+            (epoch, members.len(), &members) > (self.epoch, self.members.len(), &self.members);
+        if !newer || members.is_empty() {
+            return;
+        }
+        let old_ring = std::mem::replace(
+            &mut self.ring,
+            Ring::new(&members, self.p.vnodes.clamp(1, params::MAX_VNODES)),
+        );
+        let old_members = std::mem::replace(&mut self.members, members.clone());
+        self.epoch = epoch;
+        let top = members.iter().map(|m| *m as usize + 1).max().unwrap_or(0);
+        if self.avoid.len() < top {
+            self.avoid.resize(top, 0);
+        }
+        cx.persist(QWrite::Members {
+            epoch,
+            members: members.clone(),
+        });
+        // Tell everyone at once, old members too (a removed node learns it is out).
+        for m in members.iter().chain(old_members.iter()) {
+            if *m != self.id {
+                cx.send(
+                    *m,
+                    QMsg::Members {
+                        epoch,
+                        members: members.clone(),
+                    },
+                );
+            }
+        }
+        self.transfer(cx, &old_ring, &old_members);
+    }
+
+    /// Send each key this node holds to the nodes its preference list gained. One
+    /// sender per key: the first node of its old list still a member (this node, if it
+    /// is the only one left).
+    fn transfer(&mut self, cx: &mut Ctx<'_, Self>, old_ring: &Ring, old_members: &[NodeId]) {
+        if !old_members.contains(&self.id) {
+            // A joining node held nothing under the old ring: what it has, it was sent.
+            return;
+        }
+        let n = self.n();
+        let mut out: BTreeMap<NodeId, Vec<(String, Ver)>> = BTreeMap::new();
+        let (mut moved, mut owned, mut by_ring, mut by_mod) = (0, 0, 0, 0);
+        let mod_n = |members: &[NodeId], key: &str| -> Option<NodeId> {
+            let len = members.len() as u64;
+            (len > 0).then(|| members[(ring::key_hash(key) % len) as usize])
+        };
+        for (k, v) in &self.store {
+            let old = old_ring.preference(k, n);
+            let new = self.ring.preference(k, n);
+            let sender = old
+                .iter()
+                .copied()
+                .find(|x| self.members.contains(x))
+                .unwrap_or(self.id);
+            if sender != self.id {
+                continue;
+            }
+            for to in new.iter().filter(|x| !old.contains(x)) {
+                moved += 1;
+                if *to != self.id {
+                    out.entry(*to).or_default().push((k.clone(), *v));
+                }
+            }
+            owned += 1;
+            by_ring += (old.first() != new.first()) as u64;
+            by_mod += (mod_n(old_members, k) != mod_n(&self.members, k)) as u64;
+        }
+        self.stats.moved = moved;
+        self.stats.held = self.store.len() as u64;
+        self.stats.owned = owned;
+        self.stats.owner_ring = by_ring;
+        self.stats.owner_mod_n = by_mod;
+        for (to, entries) in out {
+            cx.send(to, QMsg::Transfer { entries });
         }
     }
 }
@@ -686,11 +822,14 @@ impl Protocol for QuorumKv {
     fn boot(id: NodeId, members: &[NodeId], params: &QuorumParams, disk: Option<&QDisk>) -> Self {
         let size = members.iter().map(|m| *m as usize + 1).max().unwrap_or(0);
         let d = disk.cloned().unwrap_or_default();
+        let (epoch, members) = d.members.clone().unwrap_or((0, members.to_vec()));
+        let size = size.max(members.iter().map(|m| *m as usize + 1).max().unwrap_or(0));
         QuorumKv {
             id,
             p: *params,
-            members: members.to_vec(),
-            ring: Ring::new(members, params.vnodes.clamp(1, params::MAX_VNODES)),
+            ring: Ring::new(&members, params.vnodes.clamp(1, params::MAX_VNODES)),
+            members,
+            epoch,
             store: d.store,
             hints: d.hints,
             pending: BTreeMap::new(),
@@ -735,6 +874,49 @@ impl Protocol for QuorumKv {
 
     fn view(&self) -> crate::NodeView {
         view::view(self)
+    }
+
+    /// The membership epoch (0 until the first change).
+    fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    /// Any member takes a change: it bumps the membership epoch, tells every node and
+    /// sends the key ranges that move. Every member asked computes the same new epoch.
+    fn change_membership(
+        &mut self,
+        cx: &mut Ctx<'_, Self>,
+        change: crate::MembershipChange,
+    ) -> Result<(), String> {
+        self.ghost = Ghost::default();
+        if !self.members.contains(&self.id) {
+            return Err(format!("node {} is not a member", self.id));
+        }
+        let mut members = self.members.clone();
+        match change {
+            crate::MembershipChange::Add { node } => {
+                if members.contains(&node) {
+                    return Err(format!("node {node} is already a member"));
+                }
+                members.push(node);
+            }
+            crate::MembershipChange::Remove { node } => {
+                if !members.contains(&node) {
+                    return Err(format!("node {node} is not a member"));
+                }
+                if members.len() == 1 {
+                    return Err(format!(
+                        "node {node} is the last node: removing it would lose every key"
+                    ));
+                }
+                members.retain(|m| *m != node);
+            }
+            crate::MembershipChange::Promote { .. } => {
+                return Err("quorum-kv has no leader to promote: any node coordinates".to_string())
+            }
+        }
+        self.adopt(cx, self.epoch + 1, members);
+        Ok(())
     }
 
     fn invariants() -> &'static [&'static str] {

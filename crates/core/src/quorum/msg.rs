@@ -62,6 +62,16 @@ pub enum QMsg {
         entries: Vec<(String, Ver)>,
         reply: bool,
     },
+    /// The cluster's members as of membership epoch `epoch` (gossiped).
+    Members {
+        epoch: u64,
+        members: Vec<NodeId>,
+    },
+    /// Versions of keys whose preference list gained the receiver in a membership
+    /// change.
+    Transfer {
+        entries: Vec<(String, Ver)>,
+    },
 }
 
 impl Message for QMsg {
@@ -76,6 +86,8 @@ impl Message for QMsg {
             QMsg::HandoffAck { .. } => "handoff-ack",
             QMsg::Digest { .. } => "digest",
             QMsg::Versions { .. } => "versions",
+            QMsg::Members { .. } => "members",
+            QMsg::Transfer { .. } => "transfer",
         }
     }
     fn describe(&self) -> String {
@@ -95,6 +107,12 @@ impl Message for QMsg {
             QMsg::Versions { entries, .. } => {
                 label("versions {} keys", "", &[entries.len() as i64])
             }
+            QMsg::Members { epoch, members } => label(
+                "members e{} ({} nodes)",
+                "",
+                &[*epoch as i64, members.len() as i64],
+            ),
+            QMsg::Transfer { entries } => label("transfer {} keys", "", &[entries.len() as i64]),
             m => m.kind().to_string(),
         }
     }
@@ -113,6 +131,8 @@ pub enum QWrite {
     },
     /// A hint handed back (or dropped).
     HintDone { owner: NodeId, key: String },
+    /// The members as of membership epoch `epoch`.
+    Members { epoch: u64, members: Vec<NodeId> },
 }
 
 /// A node's disk: its replica store and the hints it keeps for others.
@@ -120,6 +140,8 @@ pub enum QWrite {
 pub struct QDisk {
     pub store: BTreeMap<String, Ver>,
     pub hints: BTreeMap<(NodeId, String), Ver>,
+    /// The newest membership this node adopted (`None`: the initial members).
+    pub members: Option<(u64, Vec<NodeId>)>,
 }
 
 /// Keep `ver` under `key` in `map` if it is newer than what is there; whether it was.
@@ -145,6 +167,7 @@ impl QDisk {
             QWrite::HintDone { owner, key } => {
                 self.hints.remove(&(owner, key));
             }
+            QWrite::Members { epoch, members } => self.members = Some((epoch, members)),
         }
     }
 }

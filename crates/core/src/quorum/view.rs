@@ -44,6 +44,15 @@ pub fn view(q: &QuorumKv) -> NodeView {
             ),
         ));
     }
+    if q.membership_epoch() > 0 {
+        fields.push((
+            "last membership change".to_string(),
+            format!(
+                "sent {} key replicas of its {} keys; owners changed: {} of {} keys on the ring, {} with hash mod N",
+                q.stats.moved, q.stats.held, q.stats.owner_ring, q.stats.owned, q.stats.owner_mod_n
+            ),
+        ));
+    }
     for (k, v) in q.store() {
         fields.push((
             format!(
@@ -90,8 +99,8 @@ pub fn view(q: &QuorumKv) -> NodeView {
     };
     NodeView {
         role: Role::new("replica", RoleKind::Replica),
-        term: 0,
-        epoch_label: String::new(),
+        term: q.membership_epoch(),
+        epoch_label: "membership".to_string(),
         fields,
         members: q.members.clone(),
         last_change: if q.blank {
