@@ -343,8 +343,12 @@ fn lost_writes(ops: &[Op], end: &EndState<'_>, out: &mut Anomalies, list: &mut V
     }
     let name = AnomalyKind::LostWrite.name();
     let Some(a) = authority(end.views) else {
-        out.unmeasured
-            .push(format!("{name}: no node is running at the end"));
+        let why = if end.views.iter().any(Option::is_some) {
+            "no node keeps a log or a key-value table that holds the cluster's state"
+        } else {
+            "no node is running at the end"
+        };
+        out.unmeasured.push(format!("{name}: {why}"));
         return;
     };
     let Some(log) = end.views[a as usize].as_ref().and_then(|v| v.log.as_ref()) else {

@@ -226,7 +226,7 @@ pub fn catalogue(v: &mut impl Visitor) {
                 params: &[],
             },
         ],
-        converged: None,
+        converged: Some(converge::replicas_agree),
     });
     v.visit::<fd::Heartbeat>(&Listing {
         presets: &[

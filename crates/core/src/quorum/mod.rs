@@ -120,6 +120,7 @@ pub struct Stats {
     pub hinted: u64,
     pub handed_off: u64,
     pub ae_rounds: u64,
+    pub ae_turns: u64,
     pub ae_keys: u64,
     pub unavailable: u64,
     /// At the last membership change this node adopted: the key replicas it sent to
@@ -548,7 +549,9 @@ impl QuorumKv {
         if peers.is_empty() {
             return;
         }
-        let peer = peers[cx.rng().below(peers.len() as u64) as usize];
+        // Peers in turn, so that every pair compares within a few rounds.
+        let peer = peers[(self.stats.ae_turns % peers.len() as u64) as usize];
+        self.stats.ae_turns += 1;
         let ranges = self.shared_ranges(peer);
         if ranges.is_empty() {
             return;
