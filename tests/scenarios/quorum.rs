@@ -381,3 +381,48 @@ fn replicas_converge_with_anti_entropy_and_the_check_can_fail() {
     let sum = run(&slow, s.seed);
     assert!(sum.convergence.failed(), "{:?}", sum.convergence);
 }
+
+/// Bad settings are refused with a message naming the field.
+#[test]
+fn bad_settings_name_their_field() {
+    let load = |params: serde_json::Value, nodes: u32| {
+        let text = serde_json::json!({
+            "version": 1,
+            "protocol": {"name": "quorum-kv", "params": params},
+            "nodes": nodes,
+            "duration_ms": 1000
+        })
+        .to_string();
+        match quorumlab_sim::scenario::load(&text) {
+            Ok(_) => panic!("accepted: {text}"),
+            Err(e) => quorumlab_sim::scenario::describe(&e),
+        }
+    };
+    let m = load(serde_json::json!({"r": 4}), 5);
+    assert!(
+        m.starts_with("protocol.params.r: 4 must be from 1 to n (3)"),
+        "{m}"
+    );
+    let m = load(serde_json::json!({"w": 5, "n": 4}), 5);
+    assert!(m.starts_with("protocol.params.w: "), "{m}");
+    let m = load(serde_json::json!({"n": 5}), 3);
+    assert!(
+        m.contains("protocol.params.n") && m.contains("3 nodes"),
+        "{m}"
+    );
+    let m = load(serde_json::json!({"vnodes": 1000}), 5);
+    assert!(m.starts_with("protocol.params.vnodes: "), "{m}");
+    let m = load(serde_json::json!({"conflicts": "crdt"}), 5);
+    assert!(m.starts_with("protocol.params.conflicts: "), "{m}");
+    // A client operation the store cannot serve is named too.
+    let text = serde_json::json!({
+        "version": 1,
+        "protocol": {"name": "quorum-kv"},
+        "nodes": 3,
+        "workload": {"clients": 1, "mix": {"cas": 1.0}},
+        "duration_ms": 1000
+    })
+    .to_string();
+    let m = quorumlab_sim::scenario::describe(&quorumlab_sim::scenario::load(&text).unwrap_err());
+    assert!(m.contains("workload.mix.cas"), "{m}");
+}
