@@ -187,6 +187,12 @@ fn last_writer_wins_with_a_slow_clock_loses_the_newer_write() {
         Some(Some(100)),
         "200 was lost"
     );
+    let a = quorumlab_sim::run::anomalies(e.as_ref());
+    assert!(
+        a.list.iter().any(|x| x.detail.starts_with("write x=200")),
+        "the lost update is listed: {:?}",
+        a.list
+    );
     // The same without the clock fault: the newer write wins.
     let mut fair = s.clone();
     fair.faults
@@ -199,6 +205,8 @@ fn last_writer_wins_with_a_slow_clock_loses_the_newer_write() {
             "seed {seed}"
         );
         assert_eq!(stale_reads(&fair, seed), 0, "seed {seed}");
+        let a = quorumlab_sim::run::anomalies(e.as_ref());
+        assert_eq!(a.lost_writes, 0, "seed {seed}: {:?}", a.list);
     }
 }
 

@@ -283,19 +283,22 @@ mod tests {
 }
 
 /// One quorum-store replica's versions, from its view's fields (`"k0 @2,4,0"` ->
-/// `"7 (t=1234.567 ms by 3)"`): key -> ((stamp in µs, coordinator), preference list).
-fn quorum_versions(v: &NodeView) -> Vec<(&str, (u64, u64), Vec<NodeId>)> {
+/// `"7 (t=1234.567 ms by 3)"`): (key, value, (stamp in µs, coordinator), preference
+/// list).
+pub(crate) type QuorumVersion<'a> = (&'a str, i64, (u64, u64), Vec<NodeId>);
+
+pub(crate) fn quorum_versions(v: &NodeView) -> Vec<QuorumVersion<'_>> {
     v.fields
         .iter()
         .filter_map(|(label, value)| {
             let (key, pref) = label.split_once(" @")?;
             let pref = pref.split(',').filter_map(|n| n.parse().ok()).collect();
-            let (_, stamp) = value.split_once("(t=")?;
+            let (x, stamp) = value.split_once(" (t=")?;
             let (ms, rest) = stamp.split_once(" ms by ")?;
             let (whole, frac) = ms.split_once('.')?;
             let us = whole.parse::<u64>().ok()? * 1000 + frac.parse::<u64>().ok()?;
             let by = rest.trim_end_matches(')').parse().ok()?;
-            Some((key, (us, by), pref))
+            Some((key, x.parse().ok()?, (us, by), pref))
         })
         .collect()
 }
@@ -314,19 +317,19 @@ pub fn replicas_agree(o: &Observed<'_>) -> Result<(), String> {
     if !anti_entropy {
         return Ok(());
     }
-    let end: Vec<Option<Vec<(&str, (u64, u64), Vec<NodeId>)>>> = o
+    let end: Vec<Option<Vec<QuorumVersion<'_>>>> = o
         .end
         .iter()
         .map(|v| v.as_ref().map(quorum_versions))
         .collect();
     for (i, v) in o.settle.iter().enumerate() {
         let Some(v) = v else { continue };
-        for (key, stamp, _) in quorum_versions(v) {
+        for (key, _, stamp, _) in quorum_versions(v) {
             // The key's replicas as the end's ring places it.
             let Some(pref) = end
                 .iter()
                 .flatten()
-                .find_map(|m| m.iter().find(|x| x.0 == key).map(|x| x.2.clone()))
+                .find_map(|m| m.iter().find(|x| x.0 == key).map(|x| x.3.clone()))
             else {
                 continue;
             };
@@ -334,7 +337,7 @@ pub fn replicas_agree(o: &Observed<'_>) -> Result<(), String> {
                 let Some(Some(held)) = end.get(r as usize) else {
                     continue;
                 };
-                let has = held.iter().find(|x| x.0 == key).map(|x| x.1);
+                let has = held.iter().find(|x| x.0 == key).map(|x| x.2);
                 if has.is_none_or(|h| h < stamp) {
                     return Err(format!(
                         "node {i} held {key} stamped {:.3} ms at the settle point, but its replica node {r} still holds {} at the end, with anti-entropy on",
