@@ -14,7 +14,8 @@ fn expected_failure(name: &str) -> Option<&'static str> {
         | "pb-stale-replica-reads.json"
         | "quorum-r1w1-stale.json"
         | "quorum-sloppy-partition.json"
-        | "quorum-lww-clock-skew.json" => Some("linearizable"),
+        | "quorum-lww-clock-skew.json"
+        | "quorum-vector-siblings.json" => Some("linearizable"),
         _ => None,
     }
 }

@@ -271,6 +271,7 @@ fn every_preset_keeps_its_invariants_under_the_nemesis() {
         "quorum-sloppy-partition.json",
         "quorum-anti-entropy.json",
         "quorum-join.json",
+        "quorum-vector-siblings.json",
     ] {
         let mut s = preset(name);
         s.force_nemesis();
@@ -433,4 +434,30 @@ fn bad_settings_name_their_field() {
     .to_string();
     let m = quorumlab_sim::scenario::describe(&quorumlab_sim::scenario::load(&text).unwrap_err());
     assert!(m.contains("workload.mix.cas"), "{m}");
+}
+
+/// With version vectors the clock-skew preset loses nothing: both console writes of x
+/// are siblings on every replica of x, and the lost write of the last-writer-wins run
+/// is gone (the read still picks one value: stale).
+#[test]
+fn version_vectors_keep_both_writes_as_siblings() {
+    let s = preset("quorum-vector-siblings.json");
+    for seed in 0..20 {
+        let e = ended(&s, seed);
+        let a = quorumlab_sim::run::anomalies(e.as_ref());
+        assert_eq!(a.lost_writes, 0, "seed {seed}: {:?}", a.list);
+        let views = e.views();
+        for node in [4, 0, 1] {
+            let v = views[node].as_ref().expect("up");
+            let sib = v.field("x siblings").unwrap_or_default();
+            assert!(
+                sib.starts_with("200 ") && sib.contains("| 100 "),
+                "seed {seed}, node {node}: {sib:?}"
+            );
+        }
+    }
+    // The same faults with last-writer-wins lose x = 200.
+    let lww = with_param(&s, "conflicts", serde_json::json!("lww"));
+    let e = ended(&lww, s.seed);
+    assert!(quorumlab_sim::run::anomalies(e.as_ref()).lost_writes >= 1);
 }

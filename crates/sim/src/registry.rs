@@ -199,6 +199,7 @@ pub fn catalogue(v: &mut impl Visitor) {
             "quorum-r1w1-stale",
             "quorum-sloppy-partition",
             "quorum-strict-partition",
+            "quorum-vector-siblings",
         ],
         compare: &[
             Variant {
@@ -218,6 +219,12 @@ pub fn catalogue(v: &mut impl Visitor) {
                 label: "sloppy quorum, hinted handoff",
                 protocol: None,
                 params: &[("r", "2"), ("w", "2"), ("sloppy", "true")],
+            },
+            Variant {
+                id: "Vector",
+                label: "version vectors (siblings)",
+                protocol: None,
+                params: &[("conflicts", "\"vector\"")],
             },
             Variant {
                 id: "Raft",

@@ -5,11 +5,27 @@
 //! * **strict quorum: an acknowledged write is on w of its preference list** (without
 //!   `sloppy`): when a coordinator acknowledges a write, at least `w` distinct nodes of
 //!   the key's preference list acknowledged it, and each of them that is running holds
-//!   that version or a newer one (a crashed one has it on its disk).
+//!   that version or one that supersedes it (a newer stamp; with version vectors, one
+//!   that has seen it); a crashed one has it on its disk.
 //! * **hinted handoff: a hint is discarded only once its owner holds it**: when a node
 //!   drops a hint, the owner (if running) holds that version or a newer one.
 
+use super::msg::{covers, Ver};
 use super::QuorumKv;
+
+/// A replica's versions of a key, for a message.
+fn shown(vs: Option<&Vec<Ver>>) -> String {
+    match vs {
+        None => "nothing".to_string(),
+        Some(vs) => {
+            let all: Vec<String> = vs
+                .iter()
+                .map(|v| format!("{} (t={} us)", v.value, v.ts))
+                .collect();
+            all.join(", ")
+        }
+    }
+}
 use crate::{NodeId, Time, Violation};
 
 pub const STRICT_ACKED: &str =
@@ -35,6 +51,7 @@ impl QuorumMonitor {
         };
         let g = n.ghost();
         let p = n.params();
+        let vector = p.vector();
         let node = |i: NodeId| nodes.get(i as usize).and_then(|x| x.as_ref());
         if !p.sloppy {
             for (key, ver, pref, ackers) in &g.acked {
@@ -53,10 +70,10 @@ impl QuorumMonitor {
                 }
                 for a in counted {
                     let Some(r) = node(a) else { continue };
-                    if r.store().get(key).is_none_or(|v| v < ver) {
+                    if !r.store().get(key).is_some_and(|v| covers(v, ver, vector)) {
                         return Err(Violation::new(
                             STRICT_ACKED,
-                            format!("node {changed} acknowledged {key}={} (t={} us), but replica {a}, which acknowledged it, holds {}", ver.value, ver.ts, r.store().get(key).map_or("nothing".to_string(), |v| format!("{} (t={} us)", v.value, v.ts))),
+                            format!("node {changed} acknowledged {key}={} (t={} us), but replica {a}, which acknowledged it, holds {}", ver.value, ver.ts, shown(r.store().get(key))),
                         ));
                     }
                 }
@@ -64,10 +81,10 @@ impl QuorumMonitor {
         }
         for (owner, key, ver) in &g.dropped {
             let Some(o) = node(*owner) else { continue };
-            if o.store().get(key).is_none_or(|v| v < ver) {
+            if !o.store().get(key).is_some_and(|v| covers(v, ver, vector)) {
                 return Err(Violation::new(
                     HINTS_DELIVERED,
-                    format!("node {changed} discarded its hint {key}={} for node {owner}, which holds {}", ver.value, o.store().get(key).map_or("nothing".to_string(), |v| v.value.to_string())),
+                    format!("node {changed} discarded its hint {key}={} for node {owner}, which holds {}", ver.value, shown(o.store().get(key))),
                 ));
             }
         }

@@ -65,8 +65,8 @@ pub struct Pending {
     pub pref: Vec<NodeId>,
     /// Asked so far: (node, the owner it stands in for).
     pub asked: Vec<(NodeId, Option<NodeId>)>,
-    /// Acknowledgements (writes) or replies (reads) so far.
-    pub answered: Vec<(NodeId, Option<Ver>)>,
+    /// Acknowledgements (writes) or replies with the replica's siblings (reads) so far.
+    pub answered: Vec<(NodeId, Vec<Ver>)>,
     pub started: Time,
     /// The client has its answer; the request lingers for read repair.
     pub done: bool,
@@ -92,10 +92,10 @@ pub struct QuorumKv {
     /// Membership epoch: bumped by every change; the newest one gossiped wins.
     epoch: u64,
     ring: Ring,
-    /// Versions this node holds as a replica.
-    store: BTreeMap<String, Ver>,
+    /// Versions this node holds as a replica (siblings, oldest stamp first).
+    store: BTreeMap<String, Vec<Ver>>,
     /// Versions it holds for another node: (owner, key).
-    hints: BTreeMap<(NodeId, String), Ver>,
+    hints: BTreeMap<(NodeId, String), Vec<Ver>>,
     pending: BTreeMap<u64, Pending>,
     /// Requests this node asked of itself, handled once the others were sent.
     local: Vec<QMsg>,
@@ -123,6 +123,9 @@ pub struct Stats {
     pub ae_turns: u64,
     pub ae_keys: u64,
     pub unavailable: u64,
+    /// Reads that found siblings (concurrent versions), and the most found at once.
+    pub sibling_reads: u64,
+    pub most_siblings: u64,
     /// At the last membership change this node adopted: the key replicas it sent to
     /// nodes that joined those keys' preference lists, and the keys it held.
     pub moved: u64,
@@ -144,10 +147,10 @@ impl QuorumKv {
     pub fn ring(&self) -> &Ring {
         &self.ring
     }
-    pub fn store(&self) -> &BTreeMap<String, Ver> {
+    pub fn store(&self) -> &BTreeMap<String, Vec<Ver>> {
         &self.store
     }
-    pub fn hints(&self) -> &BTreeMap<(NodeId, String), Ver> {
+    pub fn hints(&self) -> &BTreeMap<(NodeId, String), Vec<Ver>> {
         &self.hints
     }
     pub fn pending(&self) -> &BTreeMap<u64, Pending> {
@@ -156,15 +159,18 @@ impl QuorumKv {
     pub fn ghost(&self) -> &Ghost {
         &self.ghost
     }
-    /// The newest version this node holds of `key`, as a replica or as a hint.
-    pub fn holds(&self, key: &str) -> Option<Ver> {
-        let hinted = self
-            .hints
-            .iter()
-            .filter(|((_, k), _)| k == key)
-            .map(|(_, v)| *v)
-            .max();
-        self.store.get(key).copied().max(hinted)
+    /// The versions this node holds of `key`, as a replica or as hints, merged.
+    pub fn holds(&self, key: &str) -> Vec<Ver> {
+        let vector = self.p.vector();
+        let mut out = self.store.get(key).cloned().unwrap_or_default();
+        for ((_, k), vs) in &self.hints {
+            if k == key {
+                for v in vs {
+                    msg::merge(&mut out, v.clone(), vector);
+                }
+            }
+        }
+        out
     }
 
     fn n(&self) -> usize {
@@ -181,26 +187,32 @@ impl QuorumKv {
         }
     }
 
-    /// Store `ver` of `key` as a replica (on disk first); whether it was newer.
+    /// Store `ver` of `key` as a replica (on disk first); whether it changed anything.
     fn keep(&mut self, cx: &mut Ctx<'_, Self>, key: &str, ver: Ver) -> bool {
-        if !msg::merge(&mut self.store, key.to_string(), ver) {
+        let vector = self.p.vector();
+        let list = self.store.entry(key.to_string()).or_default();
+        if !msg::merge(list, ver, vector) {
             return false;
         }
+        let vers = list.clone();
         cx.persist(QWrite::Put {
             key: key.to_string(),
-            ver,
+            vers,
         });
         true
     }
 
     /// Keep `ver` for `owner` as a hint.
     fn keep_hint(&mut self, cx: &mut Ctx<'_, Self>, owner: NodeId, key: &str, ver: Ver) {
-        if msg::merge(&mut self.hints, (owner, key.to_string()), ver) {
+        let vector = self.p.vector();
+        let list = self.hints.entry((owner, key.to_string())).or_default();
+        if msg::merge(list, ver, vector) {
+            let vers = list.clone();
             self.stats.hinted += 1;
             cx.persist(QWrite::Hint {
                 owner,
                 key: key.to_string(),
-                ver,
+                vers,
             });
         }
     }
@@ -221,7 +233,7 @@ impl QuorumKv {
         };
         pd.asked.push((to, owner));
         let key = pd.key.clone();
-        let write = pd.write;
+        let write = pd.write.clone();
         let m = match write {
             Some(ver) => QMsg::Put {
                 id,
@@ -251,10 +263,18 @@ impl QuorumKv {
         let (key, write) = match req.op {
             Op::Read { key } => (key, None),
             Op::Write { key, value } => {
+                // With version vectors the write supersedes what this node has seen of
+                // the key (as a replica or a stand-in), and nothing else.
+                let vv = if self.p.vector() {
+                    msg::next_vv(&self.holds(&key), self.id, cx.now())
+                } else {
+                    Vec::new()
+                };
                 let ver = Ver {
                     ts: cx.now(),
                     node: self.id,
                     value,
+                    vv,
                 };
                 (key, Some(ver))
             }
@@ -302,7 +322,7 @@ impl QuorumKv {
     }
 
     /// Request `id` got an answer from `from`: finish it when its quorum is there.
-    fn answered(&mut self, cx: &mut Ctx<'_, Self>, id: u64, from: NodeId, ver: Option<Ver>) {
+    fn answered(&mut self, cx: &mut Ctx<'_, Self>, id: u64, from: NodeId, vers: Vec<Ver>) {
         let Some(pd) = self.pending.get_mut(&id) else {
             return;
         };
@@ -310,9 +330,10 @@ impl QuorumKv {
         {
             return;
         }
-        pd.answered.push((from, ver));
+        pd.answered.push((from, vers.clone()));
         let (w, r) = (self.p.w as usize, self.p.r as usize);
-        match pd.write {
+        let vector = self.p.vector();
+        match pd.write.clone() {
             Some(wv) if !pd.done && pd.answered.len() >= w => {
                 pd.done = true;
                 let ackers: Vec<NodeId> = pd.answered.iter().map(|a| a.0).collect();
@@ -325,7 +346,13 @@ impl QuorumKv {
             }
             None if !pd.done && pd.answered.len() >= r => {
                 pd.done = true;
-                let newest = pd.answered.iter().filter_map(|a| a.1).max();
+                let seen = Self::merged(&pd.answered, vector);
+                if seen.len() > 1 {
+                    self.stats.sibling_reads += 1;
+                    self.stats.most_siblings = self.stats.most_siblings.max(seen.len() as u64);
+                }
+                // The client's register holds one value: the newest-stamped sibling.
+                let newest = seen.iter().max();
                 let (c, s) = (pd.client, pd.seq);
                 let pct = self.p.read_repair_pct;
                 let repair = pct >= 100 || (pct > 0 && cx.rng().below(100) < pct);
@@ -342,10 +369,10 @@ impl QuorumKv {
                 );
                 let answered = self.pending[&id].answered.clone();
                 for (n, v) in answered {
-                    self.repair(cx, id, n, v);
+                    self.repair(cx, id, n, &v);
                 }
             }
-            None if pd.done => self.repair(cx, id, from, ver),
+            None if pd.done => self.repair(cx, id, from, &vers),
             _ => {}
         }
         // A read lingers for read repair until every node asked has answered.
@@ -356,23 +383,38 @@ impl QuorumKv {
         }
     }
 
-    /// Read repair: send node `to`, which answered `had`, the newest version seen.
-    fn repair(&mut self, cx: &mut Ctx<'_, Self>, id: u64, to: NodeId, had: Option<Ver>) {
+    /// Every version in `answered`, merged: the newest (last-writer-wins) or the
+    /// siblings no other version has seen (version vectors).
+    fn merged(answered: &[(NodeId, Vec<Ver>)], vector: bool) -> Vec<Ver> {
+        let mut out = Vec::new();
+        for v in answered.iter().flat_map(|a| a.1.iter()) {
+            msg::merge(&mut out, v.clone(), vector);
+        }
+        out
+    }
+
+    /// Read repair: send node `to`, which answered `had`, what it lacks of the versions
+    /// seen.
+    fn repair(&mut self, cx: &mut Ctx<'_, Self>, id: u64, to: NodeId, had: &[Ver]) {
+        let vector = self.p.vector();
         let Some(pd) = self.pending.get(&id) else {
             return;
         };
-        let Some(newest) = pd.answered.iter().filter_map(|a| a.1).max() else {
-            return;
-        };
-        if !pd.repair || had >= Some(newest) {
+        let lacks: Vec<Ver> = Self::merged(&pd.answered, vector)
+            .into_iter()
+            .filter(|v| !msg::covers(had, v, vector))
+            .collect();
+        if !pd.repair || lacks.is_empty() {
             return;
         }
         let key = pd.key.clone();
         self.stats.repairs += 1;
         if to == self.id {
-            self.keep(cx, &key, newest);
+            for v in lacks {
+                self.keep(cx, &key, v);
+            }
         } else {
-            cx.send(to, QMsg::Repair { key, ver: newest });
+            cx.send(to, QMsg::Repair { key, vers: lacks });
         }
     }
 
@@ -463,41 +505,53 @@ impl QuorumKv {
         let offers: Vec<((NodeId, String), Ver)> = self
             .hints
             .iter()
+            .flat_map(|(k, vs)| vs.iter().map(move |v| (k.clone(), v.clone())))
             .take(HANDOFF_BATCH)
-            .map(|(k, v)| (k.clone(), *v))
             .collect();
         for ((owner, key), ver) in offers {
             if owner == self.id {
                 // Its own key came back to it (a stand-in for itself never happens, but
                 // a disk may hold one): keep it as a replica.
-                self.keep(cx, &key, ver);
-                self.drop_hint(cx, owner, &key, ver);
+                self.keep(cx, &key, ver.clone());
+                self.drop_hint(cx, owner, &key, &ver);
                 continue;
             }
             cx.send(
                 owner,
                 QMsg::Handoff {
                     key: key.clone(),
-                    ver,
+                    ver: ver.clone(),
                 },
             );
             if self.p.unsafe_drop_hints {
-                self.drop_hint(cx, owner, &key, ver);
+                self.drop_hint(cx, owner, &key, &ver);
             }
         }
     }
 
-    fn drop_hint(&mut self, cx: &mut Ctx<'_, Self>, owner: NodeId, key: &str, ver: Ver) {
+    /// The owner holds `ver`: forget it (a newer hint that came since stays).
+    fn drop_hint(&mut self, cx: &mut Ctx<'_, Self>, owner: NodeId, key: &str, ver: &Ver) {
         let k = (owner, key.to_string());
-        if self.hints.get(&k) != Some(&ver) {
-            return; // a newer hint came since: keep it
+        let Some(list) = self.hints.get_mut(&k) else {
+            return;
+        };
+        let before = list.len();
+        list.retain(|v| v != ver);
+        if list.len() == before {
+            return;
         }
-        self.hints.remove(&k);
+        let vers = list.clone();
+        if vers.is_empty() {
+            self.hints.remove(&k);
+        }
         self.stats.handed_off += 1;
-        self.ghost.dropped.push((owner, key.to_string(), ver));
-        cx.persist(QWrite::HintDone {
+        self.ghost
+            .dropped
+            .push((owner, key.to_string(), ver.clone()));
+        cx.persist(QWrite::Hint {
             owner,
             key: key.to_string(),
+            vers,
         });
     }
 
@@ -516,13 +570,18 @@ impl QuorumKv {
     /// The hash of each of `ranges` over this node's versions there.
     fn range_hashes(&self, ranges: &[u32]) -> Vec<(u32, u64)> {
         let mut h: BTreeMap<u32, u64> = ranges.iter().map(|r| (*r, 0)).collect();
-        for (k, v) in &self.store {
+        for (k, vs) in &self.store {
             let r = self.ring.range_of(k) as u32;
-            if let Some(x) = h.get_mut(&r) {
+            let Some(x) = h.get_mut(&r) else { continue };
+            for v in vs {
                 let mut b = k.as_bytes().to_vec();
                 b.extend_from_slice(&v.ts.to_le_bytes());
                 b.extend_from_slice(&v.node.to_le_bytes());
                 b.extend_from_slice(&v.value.to_le_bytes());
+                for (n, c) in &v.vv {
+                    b.extend_from_slice(&n.to_le_bytes());
+                    b.extend_from_slice(&c.to_le_bytes());
+                }
                 // Order-free: the sum of the entries' hashes.
                 *x = x.wrapping_add(ring::hash_bytes(&b));
             }
@@ -571,7 +630,7 @@ impl QuorumKv {
         self.store
             .iter()
             .filter(|(k, _)| ranges.contains(&(self.ring.range_of(k) as u32)))
-            .map(|(k, v)| (k.clone(), *v))
+            .flat_map(|(k, vs)| vs.iter().map(move |v| (k.clone(), v.clone())))
             .collect()
     }
 
@@ -588,29 +647,31 @@ impl QuorumKv {
                     }
                 }
                 if from == self.id {
-                    self.answered(cx, id, from, None);
+                    self.answered(cx, id, from, Vec::new());
                 } else {
                     cx.send(from, QMsg::PutAck { id });
                 }
             }
-            QMsg::PutAck { id } => self.answered(cx, id, from, None),
+            QMsg::PutAck { id } => self.answered(cx, id, from, Vec::new()),
             QMsg::Get { id, key } => {
-                let ver = self.holds(&key);
+                let vers = self.holds(&key);
                 if from == self.id {
-                    self.answered(cx, id, from, ver);
+                    self.answered(cx, id, from, vers);
                 } else {
-                    cx.send(from, QMsg::GetReply { id, ver });
+                    cx.send(from, QMsg::GetReply { id, vers });
                 }
             }
-            QMsg::GetReply { id, ver } => self.answered(cx, id, from, ver),
-            QMsg::Repair { key, ver } => {
-                self.keep(cx, &key, ver);
+            QMsg::GetReply { id, vers } => self.answered(cx, id, from, vers),
+            QMsg::Repair { key, vers } => {
+                for v in vers {
+                    self.keep(cx, &key, v);
+                }
             }
             QMsg::Handoff { key, ver } => {
-                self.keep(cx, &key, ver);
+                self.keep(cx, &key, ver.clone());
                 cx.send(from, QMsg::HandoffAck { key, ver });
             }
-            QMsg::HandoffAck { key, ver } => self.drop_hint(cx, from, &key, ver),
+            QMsg::HandoffAck { key, ver } => self.drop_hint(cx, from, &key, &ver),
             QMsg::Digest { root, ranges } => {
                 let ids: Vec<u32> = ranges.iter().map(|r| r.0).collect();
                 // Only ranges this node replicates with the sender count.
@@ -760,7 +821,7 @@ impl QuorumKv {
             let len = members.len() as u64;
             (len > 0).then(|| members[(ring::key_hash(key) % len) as usize])
         };
-        for (k, v) in &self.store {
+        for (k, vs) in &self.store {
             let old = old_ring.preference(k, n);
             let new = self.ring.preference(k, n);
             let sender = old
@@ -774,7 +835,8 @@ impl QuorumKv {
             for to in new.iter().filter(|x| !old.contains(x)) {
                 moved += 1;
                 if *to != self.id {
-                    out.entry(*to).or_default().push((k.clone(), *v));
+                    let list = out.entry(*to).or_default();
+                    list.extend(vs.iter().map(|v| (k.clone(), v.clone())));
                 }
             }
             owned += 1;

@@ -5,13 +5,74 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// One version of a key's value: stamped by its coordinator's clock, ties broken by
-/// the coordinator's id and the value (so every node orders versions alike).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// the coordinator's id and the value (so every node orders versions alike), and, with
+/// `conflicts = "vector"`, its version vector (empty with last-writer-wins).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Ver {
     /// The coordinator's local clock (microseconds) when it took the write.
     pub ts: u64,
     pub node: NodeId,
     pub value: i64,
+    /// (node, counter) pairs sorted by node: the writes this version has seen.
+    pub vv: Vec<(NodeId, u64)>,
+}
+
+impl Ver {
+    /// Whether this version has seen `other` (its vector is at least `other`'s
+    /// everywhere).
+    pub fn descends(&self, other: &Ver) -> bool {
+        other.vv.iter().all(|(n, c)| {
+            self.vv
+                .iter()
+                .find(|(m, _)| m == n)
+                .is_some_and(|(_, d)| d >= c)
+        })
+    }
+}
+
+/// Whether `list` (a key's siblings) holds `ver` or something that supersedes it.
+pub fn covers(list: &[Ver], ver: &Ver, vector: bool) -> bool {
+    if vector {
+        list.iter().any(|x| x.descends(ver))
+    } else {
+        list.iter().any(|x| x >= ver)
+    }
+}
+
+/// Add `ver` to a key's siblings; whether anything changed. Last-writer-wins keeps
+/// the one newest version; version vectors keep every version no other has seen
+/// (concurrent writes become siblings), dropping those `ver` supersedes.
+pub fn merge(list: &mut Vec<Ver>, ver: Ver, vector: bool) -> bool {
+    if covers(list, &ver, vector) {
+        return false;
+    }
+    if vector {
+        list.retain(|x| !ver.descends(x));
+        list.push(ver);
+        list.sort_unstable();
+    } else {
+        *list = vec![ver];
+    }
+    true
+}
+
+/// The version vector of a new write coordinated by `node` at local time `now`, having
+/// seen `seen`: their pointwise maximum, with `node`'s own entry moved past both what
+/// it saw and its clock.
+pub fn next_vv(seen: &[Ver], node: NodeId, now: u64) -> Vec<(NodeId, u64)> {
+    let mut vv: Vec<(NodeId, u64)> = Vec::new();
+    for (n, c) in seen.iter().flat_map(|v| v.vv.iter()) {
+        match vv.iter_mut().find(|(m, _)| m == n) {
+            Some(e) => e.1 = e.1.max(*c),
+            None => vv.push((*n, *c)),
+        }
+    }
+    match vv.iter_mut().find(|(m, _)| *m == node) {
+        Some(e) => e.1 = (e.1 + 1).max(now),
+        None => vv.push((node, now.max(1))),
+    }
+    vv.sort_unstable();
+    vv
 }
 
 /// A message between nodes. `id` names a coordinator's request.
@@ -31,14 +92,15 @@ pub enum QMsg {
         id: u64,
         key: String,
     },
+    /// The replica's siblings of the key (none: never written).
     GetReply {
         id: u64,
-        ver: Option<Ver>,
+        vers: Vec<Ver>,
     },
-    /// Read repair: a newer version than the one this replica answered with.
+    /// Read repair: the versions this replica lacked.
     Repair {
         key: String,
-        ver: Ver,
+        vers: Vec<Ver>,
     },
     /// A hint handed back to its owner.
     Handoff {
@@ -97,11 +159,20 @@ impl Message for QMsg {
                 None => label("put {k}={}", key, &[ver.value]),
             },
             QMsg::Get { key, .. } => label("get {k}", key, &[]),
-            QMsg::GetReply { ver, .. } => match ver {
+            QMsg::GetReply { vers, .. } => match vers.iter().max() {
+                Some(v) if vers.len() > 1 => label(
+                    "get-reply {} (+{} siblings)",
+                    "",
+                    &[v.value, vers.len() as i64 - 1],
+                ),
                 Some(v) => label("get-reply {}", "", &[v.value]),
                 None => "get-reply nil".to_string(),
             },
-            QMsg::Repair { key, ver } => label("repair {k}={}", key, &[ver.value]),
+            QMsg::Repair { key, vers } => label(
+                "repair {k}={}",
+                key,
+                &[vers.iter().max().map_or(0, |v| v.value)],
+            ),
             QMsg::Handoff { key, ver } => label("handoff {k}={}", key, &[ver.value]),
             QMsg::Digest { ranges, .. } => label("digest {} ranges", "", &[ranges.len() as i64]),
             QMsg::Versions { entries, .. } => {
@@ -118,19 +189,17 @@ impl Message for QMsg {
     }
 }
 
-/// One durable write.
+/// One durable write: a key's siblings as they now are.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum QWrite {
-    /// A version stored as a replica (kept if newer than what the disk has).
-    Put { key: String, ver: Ver },
-    /// A hint kept for `owner`.
+    /// The versions stored as a replica.
+    Put { key: String, vers: Vec<Ver> },
+    /// The versions kept as a hint for `owner` (none: its hint is gone).
     Hint {
         owner: NodeId,
         key: String,
-        ver: Ver,
+        vers: Vec<Ver>,
     },
-    /// A hint handed back (or dropped).
-    HintDone { owner: NodeId, key: String },
     /// The members as of membership epoch `epoch`.
     Members { epoch: u64, members: Vec<NodeId> },
 }
@@ -138,34 +207,23 @@ pub enum QWrite {
 /// A node's disk: its replica store and the hints it keeps for others.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QDisk {
-    pub store: BTreeMap<String, Ver>,
-    pub hints: BTreeMap<(NodeId, String), Ver>,
+    pub store: BTreeMap<String, Vec<Ver>>,
+    pub hints: BTreeMap<(NodeId, String), Vec<Ver>>,
     /// The newest membership this node adopted (`None`: the initial members).
     pub members: Option<(u64, Vec<NodeId>)>,
-}
-
-/// Keep `ver` under `key` in `map` if it is newer than what is there; whether it was.
-pub fn merge<K: Ord>(map: &mut BTreeMap<K, Ver>, key: K, ver: Ver) -> bool {
-    match map.get(&key) {
-        Some(old) if *old >= ver => false,
-        _ => {
-            map.insert(key, ver);
-            true
-        }
-    }
 }
 
 impl QDisk {
     pub fn apply(&mut self, w: QWrite) {
         match w {
-            QWrite::Put { key, ver } => {
-                merge(&mut self.store, key, ver);
+            QWrite::Put { key, vers } => {
+                self.store.insert(key, vers);
             }
-            QWrite::Hint { owner, key, ver } => {
-                merge(&mut self.hints, (owner, key), ver);
-            }
-            QWrite::HintDone { owner, key } => {
+            QWrite::Hint { owner, key, vers } if vers.is_empty() => {
                 self.hints.remove(&(owner, key));
+            }
+            QWrite::Hint { owner, key, vers } => {
+                self.hints.insert((owner, key), vers);
             }
             QWrite::Members { epoch, members } => self.members = Some((epoch, members)),
         }

@@ -90,31 +90,64 @@ fn last_writer_wins_by_timestamp() {
         ts: 10,
         node: 0,
         value: 1,
+        vv: Vec::new(),
     };
     let new = Ver {
         ts: 20,
         node: 2,
         value: 2,
+        vv: Vec::new(),
+    };
+    let repair = |vers: Vec<Ver>| QMsg::Repair {
+        key: "x".into(),
+        vers,
     };
     run(&mut q, 0, |q, cx| {
-        q.on_message(
-            cx,
-            2,
-            QMsg::Repair {
-                key: "x".into(),
-                ver: new,
-            },
-        );
-        q.on_message(
-            cx,
-            0,
-            QMsg::Repair {
-                key: "x".into(),
-                ver: old,
-            },
-        );
+        q.on_message(cx, 2, repair(vec![new.clone()]));
+        q.on_message(cx, 0, repair(vec![old.clone()]));
     });
-    assert_eq!(q.store().get("x"), Some(&new), "the older stamp lost");
+    assert_eq!(q.store().get("x"), Some(&vec![new]), "the older stamp lost");
+}
+
+#[test]
+fn version_vectors_keep_concurrent_writes_as_siblings() {
+    let p = QuorumParams {
+        conflicts: Conflicts::Vector,
+        ..Default::default()
+    };
+    let mut q = node(1, p);
+    let v = |value, vv: &[(NodeId, u64)], ts| Ver {
+        ts,
+        node: vv[vv.len() - 1].0,
+        value,
+        vv: vv.to_vec(),
+    };
+    let repair = |ver: Ver| QMsg::Repair {
+        key: "x".into(),
+        vers: vec![ver],
+    };
+    let a = v(1, &[(0, 5)], 30); // coordinated by node 0
+    let b = v(2, &[(3, 7)], 10); // by node 3, concurrently, with an older stamp
+    let both = v(3, &[(0, 5), (3, 8)], 40); // by node 3 after seeing both
+    run(&mut q, 0, |q, cx| {
+        q.on_message(cx, 0, repair(a.clone()));
+        q.on_message(cx, 3, repair(b.clone()));
+    });
+    let held = q.store().get("x").cloned().unwrap_or_default();
+    assert_eq!(held.len(), 2, "siblings, the older stamp kept: {held:?}");
+    // A version already seen changes nothing; one that saw both replaces them.
+    run(&mut q, 0, |q, cx| {
+        q.on_message(cx, 0, repair(v(0, &[(0, 4)], 1)));
+        q.on_message(cx, 3, repair(both.clone()));
+    });
+    assert_eq!(q.store().get("x"), Some(&vec![both.clone()]));
+    // A coordinator's new write has seen what it holds.
+    let vv = msg::next_vv(&[a, b], 1, 100);
+    assert_eq!(vv, vec![(0, 5), (1, 100), (3, 7)]);
+    assert!(
+        msg::next_vv(&[both], 3, 2).contains(&(3, 9)),
+        "moves past what it saw"
+    );
 }
 
 #[test]
@@ -163,27 +196,4 @@ fn bad_parameters_name_their_field() {
     assert_eq!(fields, vec!["w", "vnodes"]);
     assert_eq!(QuorumParams::default().cluster_problems(2)[0].0, "n");
     assert!(QuorumParams::default().cluster_problems(3).is_empty());
-}
-
-#[test]
-fn scratch_print_prefs() {
-    let r = Ring::new(&[0, 1, 2, 3, 4], 8);
-    for k in ["x", "y", "k0", "k1", "k2", "k3"] {
-        println!("PREF {k} {:?}", r.preference(k, 3));
-    }
-    let ks: Vec<String> = (0..10_000).map(|i| format!("k{i}")).collect();
-    for v in [8u64, 64] {
-        let a = Ring::new(&[0, 1, 2, 3, 4], v);
-        let b = Ring::new(&[0, 1, 2, 3, 4, 5], v);
-        println!(
-            "MOVED vnodes={v} n=1 {} n=3 {}",
-            ring::moved(&a, &b, &ks, 1),
-            ring::moved(&a, &b, &ks, 3)
-        );
-    }
-    let modn = ks
-        .iter()
-        .filter(|k| ring::key_hash(k) % 5 != ring::key_hash(k) % 6)
-        .count();
-    println!("MODN {modn}");
 }

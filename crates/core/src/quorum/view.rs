@@ -34,6 +34,15 @@ pub fn view(q: &QuorumKv) -> NodeView {
         ("read repairs".to_string(), q.stats.repairs.to_string()),
         ("handed off".to_string(), q.stats.handed_off.to_string()),
         ("timed out".to_string(), q.stats.unavailable.to_string()),
+        (
+            "siblings".to_string(),
+            format!(
+                "{} keys; {} reads found some (at most {})",
+                q.store().values().filter(|v| v.len() > 1).count(),
+                q.stats.sibling_reads,
+                q.stats.most_siblings
+            ),
+        ),
     ];
     if p.anti_entropy_ms > 0 {
         fields.push((
@@ -53,31 +62,44 @@ pub fn view(q: &QuorumKv) -> NodeView {
             ),
         ));
     }
-    for (k, v) in q.store() {
-        fields.push((
-            format!(
-                "{k} @{}",
-                q.ring()
-                    .preference(k, p.n as usize)
-                    .iter()
-                    .map(|n| n.to_string())
-                    .collect::<Vec<_>>()
-                    .join(",")
-            ),
-            format!(
-                "{} (t={}.{:03} ms by {})",
-                v.value,
-                v.ts / 1000,
-                v.ts % 1000,
-                v.node
-            ),
-        ));
+    let stamp = |v: &crate::quorum::Ver| {
+        format!(
+            "{} (t={}.{:03} ms by {})",
+            v.value,
+            v.ts / 1000,
+            v.ts % 1000,
+            v.node
+        )
+    };
+    for (k, vs) in q.store() {
+        let Some(newest) = vs.iter().max() else {
+            continue;
+        };
+        let pref = q
+            .ring()
+            .preference(k, p.n as usize)
+            .iter()
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        // The newest-stamped sibling in the format the convergence rule and the
+        // anomalies read; every sibling on a line of its own when there are several.
+        fields.push((format!("{k} @{pref}"), stamp(newest)));
+        if vs.len() > 1 {
+            let all: Vec<String> = vs
+                .iter()
+                .map(|v| {
+                    let vv: Vec<String> = v.vv.iter().map(|(n, c)| format!("{n}:{c}")).collect();
+                    format!("{} [{}]", v.value, vv.join(" "))
+                })
+                .collect();
+            fields.push((format!("{k} siblings"), all.join(" | ")));
+        }
     }
-    for ((owner, k), v) in q.hints() {
-        fields.push((
-            format!("hint {k} for {owner}"),
-            format!("{} (t={}.{:03} ms)", v.value, v.ts / 1000, v.ts % 1000),
-        ));
+    for ((owner, k), vs) in q.hints() {
+        for v in vs {
+            fields.push((format!("hint {k} for {owner}"), stamp(v)));
+        }
     }
     let gauges = {
         let mut per: Vec<(u32, usize)> = Vec::new();
