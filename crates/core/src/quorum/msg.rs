@@ -153,20 +153,27 @@ impl Message for QMsg {
         }
     }
     fn describe(&self) -> String {
+        // `#n`: the coordinator's request counter (the low half of the id).
+        let n = |id: &u64| (id & 0xFFFF_FFFF) as i64;
         match self {
-            QMsg::Put { key, ver, hint, .. } => match hint {
-                Some(h) => label("put {k}={} hint {}", key, &[ver.value, *h as i64]),
-                None => label("put {k}={}", key, &[ver.value]),
-            },
-            QMsg::Get { key, .. } => label("get {k}", key, &[]),
-            QMsg::GetReply { vers, .. } => match vers.iter().max() {
-                Some(v) if vers.len() > 1 => label(
-                    "get-reply {} (+{} siblings)",
-                    "",
-                    &[v.value, vers.len() as i64 - 1],
+            QMsg::Put { id, key, ver, hint } => match hint {
+                Some(h) => label(
+                    "put {k}={} #{} hint {}",
+                    key,
+                    &[ver.value, n(id), *h as i64],
                 ),
-                Some(v) => label("get-reply {}", "", &[v.value]),
-                None => "get-reply nil".to_string(),
+                None => label("put {k}={} #{}", key, &[ver.value, n(id)]),
+            },
+            QMsg::PutAck { id } => label("put-ack #{}", "", &[n(id)]),
+            QMsg::Get { id, key } => label("get {k} #{}", key, &[n(id)]),
+            QMsg::GetReply { id, vers } => match vers.iter().max() {
+                Some(v) if vers.len() > 1 => label(
+                    "get-reply {} (+{} siblings) #{}",
+                    "",
+                    &[v.value, vers.len() as i64 - 1, n(id)],
+                ),
+                Some(v) => label("get-reply {} #{}", "", &[v.value, n(id)]),
+                None => label("get-reply nil #{}", "", &[n(id)]),
             },
             QMsg::Repair { key, vers } => label(
                 "repair {k}={}",
@@ -174,6 +181,7 @@ impl Message for QMsg {
                 &[vers.iter().max().map_or(0, |v| v.value)],
             ),
             QMsg::Handoff { key, ver } => label("handoff {k}={}", key, &[ver.value]),
+            QMsg::HandoffAck { key, ver } => label("handoff-ack {k}={}", key, &[ver.value]),
             QMsg::Digest { ranges, .. } => label("digest {} ranges", "", &[ranges.len() as i64]),
             QMsg::Versions { entries, .. } => {
                 label("versions {} keys", "", &[entries.len() as i64])
@@ -184,7 +192,6 @@ impl Message for QMsg {
                 &[*epoch as i64, members.len() as i64],
             ),
             QMsg::Transfer { entries } => label("transfer {} keys", "", &[entries.len() as i64]),
-            m => m.kind().to_string(),
         }
     }
 }
