@@ -806,9 +806,9 @@ impl QuorumKv {
         self.transfer(cx, &old_ring, &old_members);
     }
 
-    /// Send each key this node holds to the nodes its preference list gained. One
-    /// sender per key: the first node of its old list still a member (this node, if it
-    /// is the only one left).
+    /// Send each key this node holds to the nodes its preference list gained: every
+    /// node of its old list sends; the first of them still a member (this node, if it
+    /// is the only one left) counts the move for the view.
     fn transfer(&mut self, cx: &mut Ctx<'_, Self>, old_ring: &Ring, old_members: &[NodeId]) {
         if !old_members.contains(&self.id) {
             // A joining node held nothing under the old ring: what it has, it was sent.
@@ -829,16 +829,19 @@ impl QuorumKv {
                 .copied()
                 .find(|x| self.members.contains(x))
                 .unwrap_or(self.id);
+            // Every replica of the old list sends what it has: one of them may have
+            // missed a write the others acknowledged.
+            if sender != self.id && !old.contains(&self.id) {
+                continue;
+            }
+            for to in new.iter().filter(|x| !old.contains(x) && **x != self.id) {
+                let list = out.entry(*to).or_default();
+                list.extend(vs.iter().map(|v| (k.clone(), v.clone())));
+            }
             if sender != self.id {
                 continue;
             }
-            for to in new.iter().filter(|x| !old.contains(x)) {
-                moved += 1;
-                if *to != self.id {
-                    let list = out.entry(*to).or_default();
-                    list.extend(vs.iter().map(|v| (k.clone(), v.clone())));
-                }
-            }
+            moved += new.iter().filter(|x| !old.contains(x)).count() as u64;
             owned += 1;
             by_ring += (old.first() != new.first()) as u64;
             by_mod += (mod_n(old_members, k) != mod_n(&self.members, k)) as u64;
