@@ -13,8 +13,8 @@ use quorumlab_sim::scenario::{self, Scenario};
 use serde_json::{json, Value};
 
 use crate::args::{read_input, Args};
-use crate::run::run_with_budget;
 use crate::BadInput;
+use quorumlab_sim::run::summarize;
 
 /// The history check's budget per run when `--budget-ms` is not given: a comparison
 /// runs hundreds of seeds, so it is shorter than `run`'s (an unknown verdict is left
@@ -186,10 +186,9 @@ fn run_all(
                     start + k / configs.len() as u64,
                 );
                 // Every configuration was built once already (loading validates it).
-                let Ok((e, sum)) = run_with_budget(&configs[c].scenario, seed, 0, budget) else {
+                let Some(f) = figures(&configs[c].scenario, seed, budget) else {
                     continue;
                 };
-                let f = RunFigures::of(seed, &sum, e.history());
                 out[c].lock().unwrap_or_else(|p| p.into_inner()).push(f);
             });
         }
@@ -201,6 +200,24 @@ fn run_all(
             v
         })
         .collect()
+}
+
+/// One run's figures, with the availability of each side of its partitions: the run
+/// is stepped to its end (the same trace as `quorumlab run`) reading the network's
+/// cuts after every step.
+fn figures(s: &Scenario, seed: u64, budget: std::time::Duration) -> Option<RunFigures> {
+    let mut e = quorumlab_sim::build(s, seed, 0).ok()?;
+    let parts = quorumlab_sim::sides::run_to_end(e.as_mut());
+    let start = std::time::Instant::now();
+    let lin = quorumlab_sim::run::check_history(e.as_ref(), &mut || start.elapsed() >= budget);
+    let sum = summarize(e.as_ref(), lin);
+    let members = s.nodes.initial_members();
+    let by = quorumlab_sim::sides::tally(e.history(), &parts, |p| {
+        let w = s.workload.as_ref()?;
+        (p < u64::from(w.clients) && !members.is_empty())
+            .then(|| quorumlab_sim::workload::home_of(w, &members, p as u32))
+    });
+    Some(RunFigures::of(seed, &sum, e.history()).with_sides(&by))
 }
 
 struct Report<'a> {

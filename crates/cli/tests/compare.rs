@@ -178,3 +178,46 @@ fn the_table_reads_as_markdown() {
         "{csv}"
     );
 }
+
+/// CAP as a figure, per side of the partition, for each family on its own lesson's
+/// preset and the same seeds: consensus (Raft, Multi-Paxos) and fenced primary-backup
+/// answer no write on the minority side and show no anomaly; primary-backup without
+/// fencing answers writes on both sides and pays with split brain and lost writes.
+#[test]
+fn each_family_chooses_a_side_of_cap() {
+    let names = [
+        "raft-minority-partition.json",
+        "multi-paxos-minority-partition.json",
+        "pb-split-brain-fenced.json",
+        "pb-split-brain.json",
+    ];
+    let files: Vec<String> = names.iter().map(|n| preset(n)).collect();
+    let mut args: Vec<&str> = files.iter().map(String::as_str).collect();
+    args.extend(["--seeds", "12"]);
+    let (code, v, err) = compare(&args);
+    assert_eq!(code, 0, "{err}");
+    for (c, name) in names.iter().enumerate().take(3) {
+        let minority = &v["configurations"][c]["figures"]["minority side writes answered"];
+        assert!(
+            minority["n"].as_u64().unwrap_or(0) >= 6,
+            "{name}: {minority}"
+        );
+        assert_eq!(minority["mean"].as_f64(), Some(0.0), "{name}: {minority}");
+        assert!(
+            figure(&v, c, "majority side writes answered") > 90.0,
+            "{name}: {v}"
+        );
+        for anomaly in [
+            "lost acked writes",
+            "stale reads",
+            "split-brain time",
+            "not linearizable",
+        ] {
+            assert_eq!(figure(&v, c, anomaly), 0.0, "{name}: {anomaly}");
+        }
+    }
+    assert!(figure(&v, 3, "minority side writes answered") > 90.0, "{v}");
+    assert!(figure(&v, 3, "majority side writes answered") > 90.0, "{v}");
+    assert!(figure(&v, 3, "split-brain time") > 0.0, "{v}");
+    assert!(figure(&v, 3, "lost acked writes") > 0.0, "{v}");
+}

@@ -749,6 +749,7 @@ mod tests {
             time: t_ms * MS,
             index: None,
             term: None,
+            gave_up: false,
         }
     }
     fn placed(mut e: HistoryEvent, index: u64, term: u64) -> HistoryEvent {

@@ -45,6 +45,18 @@ pub struct RunFigures {
     pub linearizable: Option<bool>,
     /// An invariant broke (the run stopped there).
     pub violation: bool,
+    /// While the network was split: answered over completed operations of the clients
+    /// on the majority side and on a minority side, all of them and writes only (see
+    /// [`crate::sides`]); `None` when no such operation completed (or the sides were
+    /// not recorded).
+    #[serde(default)]
+    pub majority: Option<f64>,
+    #[serde(default)]
+    pub minority: Option<f64>,
+    #[serde(default)]
+    pub majority_writes: Option<f64>,
+    #[serde(default)]
+    pub minority_writes: Option<f64>,
 }
 
 impl RunFigures {
@@ -52,15 +64,12 @@ impl RunFigures {
     pub fn of(seed: u64, s: &Summary, history: &History) -> RunFigures {
         let (reads, writes) = latencies(history);
         let t = &s.totals;
-        let completed = t.ok + t.fail + t.info;
         let secs = (s.simulated_ms as f64 / 1000.0).max(1e-9);
         RunFigures {
             seed,
-            availability: if completed == 0 {
-                1.0
-            } else {
-                (t.ok + t.fail) as f64 / completed as f64
-            },
+            // Answered over completed, as the metrics count it: a `fail` the client gave
+            // up on (no node would take the operation) is not an answer.
+            availability: t.availability,
             ok: t.ok,
             throughput: t.ok as f64 / secs,
             read_p50: quantile(&reads, 0.5),
@@ -83,7 +92,17 @@ impl RunFigures {
                 _ => None,
             },
             violation: s.invariants.violation.is_some(),
+            ..RunFigures::default()
         }
+    }
+
+    /// With the availability of each side of the partitions (see [`crate::sides`]).
+    pub fn with_sides(mut self, by: &crate::sides::BySide) -> RunFigures {
+        self.majority = by.majority.availability();
+        self.minority = by.minority.availability();
+        self.majority_writes = by.majority.write_availability();
+        self.minority_writes = by.minority.write_availability();
+        self
     }
 
     /// How bad the run was, to find the worst seeds: anomalies, a history that is not
@@ -220,6 +239,30 @@ pub const FIGURES: &[Figure] = &[
         unit: "%",
         lower_is_better: false,
         get: |r| Some(r.availability * 100.0),
+    },
+    Figure {
+        name: "majority side availability",
+        unit: "%",
+        lower_is_better: false,
+        get: |r| r.majority.map(|a| a * 100.0),
+    },
+    Figure {
+        name: "minority side availability",
+        unit: "%",
+        lower_is_better: false,
+        get: |r| r.minority.map(|a| a * 100.0),
+    },
+    Figure {
+        name: "majority side writes answered",
+        unit: "%",
+        lower_is_better: false,
+        get: |r| r.majority_writes.map(|a| a * 100.0),
+    },
+    Figure {
+        name: "minority side writes answered",
+        unit: "%",
+        lower_is_better: false,
+        get: |r| r.minority_writes.map(|a| a * 100.0),
     },
     Figure {
         name: "throughput",

@@ -2132,11 +2132,7 @@ impl Start {
                 }
             });
             for c in 0..w.clients {
-                let home = w
-                    .attach
-                    .get(c as usize)
-                    .copied()
-                    .unwrap_or_else(|| members[c as usize % members.len()]);
+                let home = workload::home_of(w, &members, c);
                 start
                     .clients
                     .push(Client::new(c, home, w.keys as usize, false, n));
@@ -2721,6 +2717,7 @@ impl Cx<'_> {
         if let (EventType::Ok, Some(p)) = (kind, at) {
             (ev.index, ev.term) = (Some(p.index), p.term);
         }
+        ev.gave_up = kind == EventType::Fail && result.is_none();
         self.history.push(ev);
         self.metrics
             .complete(now, now - cur.invoked, result.is_some(), kind);

@@ -55,6 +55,15 @@ pub struct HistoryEvent {
     pub index: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub term: Option<u64>,
+    /// A `fail` no node answered: the client gave up on an operation it knows was not
+    /// applied (no node would take it). Unavailability, where a `fail` a node answered
+    /// (a cas whose expected value did not match) is an answer. Absent in older files.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub gave_up: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// A whole history, in the order things happened.

@@ -28,6 +28,7 @@ pub mod remote;
 pub mod resilience;
 pub mod run;
 pub mod scenario;
+pub mod sides;
 pub mod url;
 pub mod wire;
 pub mod workload;

@@ -302,6 +302,7 @@ mod tests {
             time: ms * MS,
             index: None,
             term: None,
+            gave_up: false,
         }
     }
 

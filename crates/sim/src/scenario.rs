@@ -42,7 +42,8 @@ impl std::fmt::Display for ScenarioError {
 
 impl std::error::Error for ScenarioError {}
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(PartialEq))]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
     /// Editors' link to the JSON Schema; ignored.
@@ -1295,6 +1296,16 @@ pub const MAX_DURATION_MS: u64 = 3_600_000;
 pub const MAX_OPERATIONS: u64 = 1_000_000;
 /// The most timed faults a scenario may list.
 pub const MAX_FAULTS: usize = 10_000;
+
+impl Scenario {
+    /// Whether two scenarios say the same thing (their JSON is the same). The page
+    /// compares scenarios this way rather than field by field: a derived `PartialEq`
+    /// over every nested type cost about 5 kB of its WebAssembly (2026-11-30), for a
+    /// comparison made once per edit; native builds keep the derive for tests.
+    pub fn same(&self, other: &Scenario) -> bool {
+        std::ptr::eq(self, other) || self.to_json() == other.to_json()
+    }
+}
 
 impl Scenario {
     pub fn n(&self) -> usize {

@@ -202,6 +202,15 @@ pub struct OpGen {
     weights: Vec<(OpKind, f64)>,
 }
 
+/// The home node of workload client `c`: the node `attach` names for it, else the
+/// initial members in turn. Its requests and replies cross the network from there.
+pub fn home_of(w: &WorkloadSpec, members: &[NodeId], c: u32) -> NodeId {
+    w.attach
+        .get(c as usize)
+        .copied()
+        .unwrap_or_else(|| members[c as usize % members.len()])
+}
+
 pub fn key_name(k: u32) -> String {
     format!("k{k}")
 }
@@ -394,6 +403,7 @@ pub fn history_event(
         time,
         index: None,
         term: None,
+        gave_up: false,
     }
 }
 

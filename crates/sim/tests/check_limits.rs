@@ -147,6 +147,7 @@ fn long_strings() -> History {
             time: t,
             index: None,
             term: None,
+            gave_up: false,
         })
     };
     for i in 0..300 {

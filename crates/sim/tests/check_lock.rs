@@ -28,6 +28,7 @@ fn h(lines: &str) -> History {
             time: t[4].parse().unwrap(),
             index: None,
             term: None,
+            gave_up: false,
         });
     }
     out

@@ -192,6 +192,7 @@ fn to_history(ops: &[Small]) -> History {
                 time: o.call,
                 index: None,
                 term: None,
+                gave_up: false,
             },
         ));
         if let Some(r) = o.ret {
@@ -211,6 +212,7 @@ fn to_history(ops: &[Small]) -> History {
                     time: r,
                     index: None,
                     term: None,
+                    gave_up: false,
                 },
             ));
         }

@@ -40,6 +40,7 @@ fn h(lines: &str) -> History {
             time: t[4].parse().unwrap(),
             index: None,
             term: None,
+            gave_up: false,
         });
     }
     out

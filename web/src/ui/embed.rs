@@ -9,7 +9,8 @@ use quorumlab_sim::scenario::{self, Scenario};
 use serde_json::json;
 use serde_json::Value;
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(PartialEq))]
 pub enum Command {
     Load(Box<Scenario>),
     Play,

@@ -185,8 +185,8 @@ pub struct PendingEq(pub Pending);
 impl PartialEq for PendingEq {
     fn eq(&self, other: &Self) -> bool {
         match (&self.0, &other.0) {
-            (Pending::Apply(a, t), Pending::Apply(b, u)) => a == b && t == u,
-            (Pending::Load(a), Pending::Load(b)) => a == b,
+            (Pending::Apply(a, t), Pending::Apply(b, u)) => a.same(b) && t == u,
+            (Pending::Load(a), Pending::Load(b)) => a.same(b),
             _ => false,
         }
     }
@@ -434,7 +434,7 @@ impl State {
     }
 
     fn sync_scenario(&mut self) {
-        if *self.scenario != *self.session.scenario() {
+        if !self.scenario.same(self.session.scenario()) {
             self.scenario = Rc::new(self.session.scenario().clone());
         }
     }
@@ -573,7 +573,7 @@ impl State {
 
     /// Replace the scenario after an edit (remembered for undo) and replay to `at`.
     fn apply(&mut self, s: Scenario, at: Time) {
-        if s == *self.session.scenario() {
+        if s.same(self.session.scenario()) {
             return;
         }
         if let Some(q) = quorumlab_sim::cost::question(&s) {
@@ -1264,7 +1264,7 @@ impl State {
                     return false;
                 }
                 match quorumlab_sim::url::decode(&frag) {
-                    Ok(s) if s == *self.session.scenario() => return false,
+                    Ok(s) if s.same(self.session.scenario()) => return false,
                     Ok(s) => self.load(s),
                     Err(e) => {
                         self.error = Some(format!(

@@ -191,6 +191,7 @@ pub fn linearizable_history(spec: &GenSpec, seed: u64) -> History {
                 time: p.call,
                 index: None,
                 term: None,
+                gave_up: false,
             },
         ));
         let kind = if p.unknown {
@@ -217,6 +218,7 @@ pub fn linearizable_history(spec: &GenSpec, seed: u64) -> History {
                 time: p.ret,
                 index: None,
                 term: None,
+                gave_up: false,
             },
         ));
     }

@@ -106,12 +106,12 @@ fn jsonl_event(line: usize, text: &str) -> Result<HistoryEvent, ParseError> {
     for k in obj.keys() {
         if !matches!(
             k.as_str(),
-            "process" | "type" | "f" | "key" | "value" | "time" | "index" | "term"
+            "process" | "type" | "f" | "key" | "value" | "time" | "index" | "term" | "gave_up"
         ) {
             return err(
                 line,
                 format!(
-                    "unknown field {k:?} (expected process, type, f, key, value, time, index, term)"
+                    "unknown field {k:?} (expected process, type, f, key, value, time, index, term, gave_up)"
                 ),
             );
         }
@@ -178,6 +178,12 @@ fn jsonl_event(line: usize, text: &str) -> Result<HistoryEvent, ParseError> {
         }
     };
     let (index, term) = (pos("index")?, pos("term")?);
+    // A `fail` no node answered (written by `quorumlab run --history`; optional).
+    let gave_up = match obj.get("gave_up") {
+        None | Some(serde_json::Value::Null) => false,
+        Some(serde_json::Value::Bool(b)) => *b,
+        Some(_) => return err(line, "\"gave_up\" must be true or false"),
+    };
     Ok(HistoryEvent {
         process,
         kind,
@@ -187,6 +193,7 @@ fn jsonl_event(line: usize, text: &str) -> Result<HistoryEvent, ParseError> {
         time,
         index,
         term,
+        gave_up,
     })
 }
 
@@ -358,6 +365,7 @@ pub fn parse_jepsen_log(text: &str) -> Result<Parsed, ParseError> {
             time: line as u64,
             index: None,
             term: None,
+            gave_up: false,
         });
         lines.push(line);
     }
