@@ -11,7 +11,11 @@ fn expected_failure(name: &str) -> Option<&'static str> {
         "raft-lease-clock-skew.json"
         | "pb-async-primary-crash.json"
         | "pb-split-brain.json"
-        | "pb-stale-replica-reads.json" => Some("linearizable"),
+        | "pb-stale-replica-reads.json"
+        | "quorum-r1w1-stale.json"
+        | "quorum-sloppy-partition.json"
+        | "quorum-lww-clock-skew.json"
+        | "quorum-vector-siblings.json" => Some("linearizable"),
         _ => None,
     }
 }

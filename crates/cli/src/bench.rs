@@ -166,6 +166,21 @@ pub fn main(raw: &[String]) -> Result<i32, BadInput> {
         say!("{line}");
         lines.push(line);
     }
+    for (label, params) in [
+        (
+            "quorum-kv n=3 r=w=2, 5 nodes, 200 op/s",
+            r#"{"n": 3, "r": 2, "w": 2}"#,
+        ),
+        (
+            "quorum-kv sloppy, anti-entropy every 200 ms, 5 nodes, 200 op/s",
+            r#"{"sloppy": true, "anti_entropy_ms": 200}"#,
+        ),
+    ] {
+        let json = scenario_json_with("quorum-kv", params, 5, 5, 10);
+        let line = measure(label, &json, secs)?;
+        say!("{line}");
+        lines.push(line);
+    }
     for line in crate::check::bench(a.flag("quick")) {
         say!("{line}");
     }

@@ -89,6 +89,16 @@ impl DataType {
         ],
     };
 
+    /// A map of integer registers (keys `k0`, `k1`, ...) with read and write only: what
+    /// a leaderless store can offer (without a single order of writes there is no
+    /// compare-and-set). Checked as the `register` model. The leaderless quorum store.
+    pub const REGISTER: DataType = DataType {
+        name: "register",
+        summary: "integer registers per key: read, write (no compare-and-set)",
+        ops: &[OpKind::Read, OpKind::Write],
+        default_mix: &[(OpKind::Read, 0.5), (OpKind::Write, 0.5)],
+    };
+
     /// A lock per key with fencing tokens: acquire (granted, with a token larger than
     /// every one granted before, only when free) and release (by the holder).
     pub const LOCK: DataType = DataType {
@@ -99,7 +109,12 @@ impl DataType {
     };
 
     /// Every data type a protocol can declare, for listings and messages.
-    pub const ALL: [DataType; 3] = [DataType::NONE, DataType::CAS_REGISTER, DataType::LOCK];
+    pub const ALL: [DataType; 4] = [
+        DataType::NONE,
+        DataType::CAS_REGISTER,
+        DataType::REGISTER,
+        DataType::LOCK,
+    ];
 
     /// Whether `op` is one of its operations.
     pub fn has(&self, op: OpKind) -> bool {

@@ -21,6 +21,7 @@ pub mod view;
 pub mod fd;
 pub mod paxos;
 pub mod pb;
+pub mod quorum;
 pub mod raft;
 
 pub use datatype::{DataType, OpKind};
@@ -119,6 +120,10 @@ pub trait Protocol: Sized + Clone + Debug + 'static {
     /// Whether the protocol elects a leader (then a healed cluster must have one, and
     /// every member must apply what the leader committed).
     const HAS_LEADER: bool = false;
+    /// Whether every node accepts writes at once by design (a leaderless quorum store):
+    /// then two nodes acknowledging writes together is no split brain, and the run does
+    /// not record who served writes for that anomaly.
+    const LEADERLESS: bool = false;
     /// One line for the protocol picker and `quorumlab protocols`.
     const SUMMARY: &'static str = "";
     /// A description of every field of [`Protocol::Params`], in order: type, range,

@@ -11,6 +11,9 @@
 //!   position is not in the final authority's log (the live leader of the highest
 //!   epoch, else the most up-to-date live node): the entry is missing, or another epoch's
 //!   entry sits there. Needs the protocol to say where it committed (`ClientReply.at`).
+//!   A leaderless store has no such authority: there the newest version of a key on
+//!   any running replica is the cluster's, and an acknowledged write is lost when an
+//!   older write ended up newer (last-writer-wins with a skewed clock).
 //! - **stale read**: a read returned a value older than a write that was acknowledged
 //!   before the read began (the value's write finished before that write started, or sits
 //!   at an earlier log position). Every stale read makes the history non-linearizable.
@@ -346,8 +349,15 @@ fn lost_writes(ops: &[Op], end: &EndState<'_>, out: &mut Anomalies, list: &mut V
     }
     let name = AnomalyKind::LostWrite.name();
     let Some(a) = authority(end.views) else {
-        out.unmeasured
-            .push(format!("{name}: no node is running at the end"));
+        if leaderless_lost_writes(ops, &acked, end, out, list) {
+            return;
+        }
+        let why = if end.views.iter().any(Option::is_some) {
+            "no node keeps a log or a key-value table that holds the cluster's state"
+        } else {
+            "no node is running at the end"
+        };
+        out.unmeasured.push(format!("{name}: {why}"));
         return;
     };
     let Some(log) = end.views[a as usize].as_ref().and_then(|v| v.log.as_ref()) else {
@@ -385,6 +395,89 @@ fn lost_writes(ops: &[Op], end: &EndState<'_>, out: &mut Anomalies, list: &mut V
             "{name}: {by_value} acknowledged writes without a place in node {a}'s log (no position, or compacted into its snapshot) were checked by value only: a lost write a later write overwrote goes unseen"
         ));
     }
+}
+
+/// Lost updates in a leaderless store (the views list each replica's versions with
+/// their stamps, `converge::quorum_versions`): the cluster's final value of a key is
+/// the newest version any running replica holds; an acknowledged write is lost when
+/// that value was written by a write that finished before this one began (an older
+/// write won: last-writer-wins with a skewed clock, or a stale request stamped late),
+/// or when no replica holds the key. `false`: the views are not such a store's.
+fn leaderless_lost_writes(
+    ops: &[Op],
+    acked: &[&Op],
+    end: &EndState<'_>,
+    out: &mut Anomalies,
+    list: &mut Vec<Anomaly>,
+) -> bool {
+    let mut finals: BTreeMap<&str, ((u64, u64), i64)> = BTreeMap::new();
+    let mut any = false;
+    for v in end.views.iter().flatten() {
+        for (key, value, stamp, _) in crate::converge::quorum_versions(v) {
+            any = true;
+            let e = finals.entry(key).or_insert((stamp, value));
+            if stamp > e.0 {
+                *e = (stamp, value);
+            }
+        }
+    }
+    if !any {
+        return false;
+    }
+    // With version vectors every sibling on a replica is kept, not only the newest
+    // (`"k0 siblings" -> "7 [0:12] | 9 [3:40]"`).
+    let mut kept: std::collections::BTreeSet<(&str, i64)> = Default::default();
+    for v in end.views.iter().flatten() {
+        for (label, value) in &v.fields {
+            let Some(key) = label.strip_suffix(" siblings") else {
+                continue;
+            };
+            for part in value.split(" | ") {
+                if let Some(x) = part.split(' ').next().and_then(|x| x.parse().ok()) {
+                    kept.insert((key, x));
+                }
+            }
+        }
+    }
+    let mut writer: BTreeMap<(&str, i64), &Op> = BTreeMap::new();
+    for o in ops.iter().filter(|o| o.f != Func::Read) {
+        if let Some(v) = o.value {
+            writer.insert((o.key.as_str(), v), o);
+        }
+    }
+    for o in acked {
+        let (Some(value), Some((t, ev))) = (o.value, o.ok) else {
+            continue;
+        };
+        let why = match finals.get(o.key.as_str()) {
+            None => "no running replica holds the key".to_string(),
+            Some((_, v)) if *v == value || kept.contains(&(o.key.as_str(), value)) => continue,
+            Some((_, v)) => match writer
+                .get(&(o.key.as_str(), *v))
+                .filter(|w| w.ok.is_some_and(|(c, _)| c < o.invoke))
+            {
+                Some(w) => format!(
+                    "the replicas' newest version is {}, an older write stamped later",
+                    describe(w)
+                ),
+                None => continue,
+            },
+        };
+        out.lost_writes += 1;
+        list.push(Anomaly {
+            kind: AnomalyKind::LostWrite,
+            at_ms: ms(t),
+            until_ms: None,
+            nodes: Vec::new(),
+            ops: vec![ev],
+            detail: format!(
+                "{}, acknowledged at {:.0} ms, is lost: {why}",
+                describe(o),
+                ms(t)
+            ),
+        });
+    }
+    true
 }
 
 /// Why the acknowledged write `o` is not in the authority's final log or state (the end

@@ -137,6 +137,75 @@ pub fn suspects_the_crashed(o: &Observed<'_>) -> Result<(), String> {
     Ok(())
 }
 
+/// One quorum-store replica's versions, from its view's fields (`"k0 @2,4,0"` ->
+/// `"7 (t=1234.567 ms by 3)"`): (key, value, (stamp in µs, coordinator), preference
+/// list).
+pub(crate) type QuorumVersion<'a> = (&'a str, i64, (u64, u64), Vec<NodeId>);
+
+pub(crate) fn quorum_versions(v: &NodeView) -> Vec<QuorumVersion<'_>> {
+    v.fields
+        .iter()
+        .filter_map(|(label, value)| {
+            let (key, pref) = label.split_once(" @")?;
+            let pref = pref.split(',').filter_map(|n| n.parse().ok()).collect();
+            let (x, stamp) = value.split_once(" (t=")?;
+            let (ms, rest) = stamp.split_once(" ms by ")?;
+            let (whole, frac) = ms.split_once('.')?;
+            let us = whole.parse::<u64>().ok()? * 1000 + frac.parse::<u64>().ok()?;
+            let by = rest.trim_end_matches(')').parse().ok()?;
+            Some((key, x.parse().ok()?, (us, by), pref))
+        })
+        .collect()
+}
+
+/// For a leaderless store with anti-entropy on (its views show an `anti-entropy`
+/// line; without it the protocol makes no claim): every version a replica held at the
+/// settle point is held, or superseded by a newer one, by every running replica of its
+/// key at the end. Writes after the settle point may still be on their way; what was
+/// there before must have spread.
+pub fn replicas_agree(o: &Observed<'_>) -> Result<(), String> {
+    let anti_entropy = o
+        .end
+        .iter()
+        .flatten()
+        .any(|v| v.field("anti-entropy").is_some());
+    if !anti_entropy {
+        return Ok(());
+    }
+    let end: Vec<Option<Vec<QuorumVersion<'_>>>> = o
+        .end
+        .iter()
+        .map(|v| v.as_ref().map(quorum_versions))
+        .collect();
+    for (i, v) in o.settle.iter().enumerate() {
+        let Some(v) = v else { continue };
+        for (key, _, stamp, _) in quorum_versions(v) {
+            // The key's replicas as the end's ring places it.
+            let Some(pref) = end
+                .iter()
+                .flatten()
+                .find_map(|m| m.iter().find(|x| x.0 == key).map(|x| x.3.clone()))
+            else {
+                continue;
+            };
+            for r in pref {
+                let Some(Some(held)) = end.get(r as usize) else {
+                    continue;
+                };
+                let has = held.iter().find(|x| x.0 == key).map(|x| x.2);
+                if has.is_none_or(|h| h < stamp) {
+                    return Err(format!(
+                        "node {i} held {key} stamped {:.3} ms at the settle point, but its replica node {r} still holds {} at the end, with anti-entropy on",
+                        stamp.0 as f64 / 1000.0,
+                        has.map_or("nothing".to_string(), |h| format!("an older version ({:.3} ms)", h.0 as f64 / 1000.0))
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1233,7 +1233,7 @@ impl<P: Protocol> Sim<P> {
                 if let (Outcome::Ok { .. }, Some(cur)) =
                     (&r.outcome, c.current.as_ref().filter(|x| x.seq == r.seq))
                 {
-                    if !cur.op.is_read() {
+                    if !cur.op.is_read() && !P::LEADERLESS {
                         // Accepted at the request's first arrival at this node in the
                         // node's current epoch (a retry the node answers from its
                         // session table was accepted when it first came), but not

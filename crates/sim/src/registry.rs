@@ -26,7 +26,7 @@ use crate::engine::Sim;
 use crate::remote::{Coordinator, RemoteNode};
 use crate::run::Engine;
 use crate::scenario::{Scenario, ScenarioError};
-use quorumlab_core::{fd, paxos, pb, raft, DataType, ParamKind, ParamSpec, Protocol};
+use quorumlab_core::{fd, paxos, pb, quorum, raft, DataType, ParamKind, ParamSpec, Protocol};
 use serde_json::Value;
 
 /// What the catalogue says of a protocol beyond its type.
@@ -100,7 +100,6 @@ pub trait Visitor {
 /// Raft cost 142 kB of the app's 600), so the last protocols in only build with the
 /// `all-protocols` feature (the CLI, the tests). Without it the page still knows the
 /// name, and refuses a scenario naming it with a message saying where it runs.
-#[allow(unused_macros)] // until a protocol is listed with it
 macro_rules! beyond_page {
     ($v:expr, $p:ty, { $($field:ident: $value:expr),* $(,)? }) => {{
         #[cfg(feature = "all-protocols")]
@@ -216,6 +215,51 @@ pub fn catalogue(v: &mut impl Visitor) {
         ],
         converged: None,
         on_page: true,
+    });
+    // Beyond the page for now: the bundle budget is the page's owner's to spend.
+    beyond_page!(v, quorum::QuorumKv, {
+        presets: &[
+            "quorum-anti-entropy",
+            "quorum-join",
+            "quorum-lww-clock-skew",
+            "quorum-r1w1-stale",
+            "quorum-sloppy-partition",
+            "quorum-strict-partition",
+            "quorum-vector-siblings",
+        ],
+        compare: &[
+            Variant {
+                id: "R1W1",
+                label: "r = w = 1",
+                protocol: None,
+                params: &[("r", "1"), ("w", "1"), ("sloppy", "false")],
+            },
+            Variant {
+                id: "Strict",
+                label: "strict quorums (r + w > n)",
+                protocol: None,
+                params: &[("r", "2"), ("w", "2"), ("sloppy", "false")],
+            },
+            Variant {
+                id: "Sloppy",
+                label: "sloppy quorum, hinted handoff",
+                protocol: None,
+                params: &[("r", "2"), ("w", "2"), ("sloppy", "true")],
+            },
+            Variant {
+                id: "Vector",
+                label: "version vectors (siblings)",
+                protocol: None,
+                params: &[("conflicts", "\"vector\"")],
+            },
+            Variant {
+                id: "Raft",
+                label: "Raft (consensus) instead",
+                protocol: Some("raft"),
+                params: &[],
+            },
+        ],
+        converged: Some(converge::replicas_agree),
     });
     v.visit::<fd::Heartbeat>(&Listing {
         presets: &[
