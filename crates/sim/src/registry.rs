@@ -100,7 +100,6 @@ pub trait Visitor {
 /// Raft cost 142 kB of the app's 600), so the last protocols in only build with the
 /// `all-protocols` feature (the CLI, the tests). Without it the page still knows the
 /// name, and refuses a scenario naming it with a message saying where it runs.
-#[allow(unused_macros)] // until a protocol is listed with it
 macro_rules! beyond_page {
     ($v:expr, $p:ty, { $($field:ident: $value:expr),* $(,)? }) => {{
         #[cfg(feature = "all-protocols")]
@@ -232,6 +231,23 @@ pub fn catalogue(v: &mut impl Visitor) {
         compare: &[],
         converged: Some(converge::suspects_the_crashed),
         on_page: true,
+    });
+    beyond_page!(v, quorumlab_core::lock::Lock, {
+        presets: &[
+            "lock-gc-pause",
+            "lock-gc-pause-fenced",
+            "lock-redis-failover",
+            "lock-redlock-clock-jump",
+            "lock-zookeeper-session-expiry",
+            "lock-zookeeper-nemesis",
+        ],
+        compare: &[Variant {
+            id: "Fencing",
+            label: "fencing tokens checked",
+            protocol: None,
+            params: &[("check_fencing", "true")],
+        }],
+        converged: None,
     });
 }
 

@@ -183,6 +183,8 @@ pub struct Server {
     /// ZooKeeper: the lock's children, `(zxid, client, attempt, session)`, by zxid.
     pub queue: Vec<(u64, NodeId, u64, u64)>,
     pub zxid: u64,
+    /// Local time of the last tick (a much longer gap: a clock jump, or a pause).
+    pub ticked: Time,
 }
 
 /// Where a client is in its loop.
@@ -441,6 +443,16 @@ impl Lock {
             return;
         };
         let now = cx.now();
+        let gap = now.saturating_sub(s.ticked);
+        if s.ticked > 0 && gap > 3 * p.replication_ms * MS {
+            // Its clock moved on much further than one tick: every key it holds aged
+            // that much at once (Redlock's timing assumption broken on this master).
+            self.last_change = format!(
+                "its clock ran {} ms in one tick (a clock jump or a pause): keys expire early",
+                gap / MS
+            );
+        }
+        s.ticked = now;
         match p.service {
             Service::Redis => {
                 if s.master {
@@ -935,6 +947,7 @@ impl Protocol for Lock {
         match &mut self.part {
             Part::Server(s) => {
                 s.heard = cx.now();
+                s.ticked = cx.now();
                 cx.set_timer(LockTimer::Tick, p.replication_ms * MS);
             }
             Part::Storage(_) => {}
@@ -942,7 +955,17 @@ impl Protocol for Lock {
                 if p.service == Service::Zookeeper {
                     self.client_timer(cx, LockTimer::Heartbeat);
                 }
-                self.think(cx, p.think_ms * MS);
+                // The first request comes without jitter, clients 10 ms apart in id
+                // order, so a preset knows the first holder (the lowest client) and
+                // when it holds; jitter spreads every later request.
+                let rank = (self.id as u64).saturating_sub(p.servers + 1);
+                let rank = if self.id as u64 > p.storage {
+                    rank
+                } else {
+                    rank + 1
+                };
+                self.client().phase = Phase::Thinking;
+                cx.set_timer(LockTimer::Think, p.think_ms * MS + rank * 10 * MS);
             }
         }
     }
