@@ -40,6 +40,7 @@ fn every_protocols_messages_are_labelled_by_their_content() {
             "multi-paxos" => &["accept ", "accepted ", "promise b", "heartbeat b"],
             "paxos" => &["prepare b", "promise b", "accept b"],
             "primary-backup" => &["ping e", "append e", "ack e"],
+            "lock" => &["acquire #", "granted t", "write t"],
             _ => &["heartbeat #"],
         };
         for w in want {

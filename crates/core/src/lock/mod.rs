@@ -133,18 +133,29 @@ impl crate::Message for LockMsg {
         }
     }
     fn describe(&self) -> String {
+        let n = |x: &u64| *x as i64;
         match self {
-            LockMsg::Granted { token, .. } => crate::label("granted t{}", "", &[*token as i64]),
-            LockMsg::Write { token, .. } => crate::label("write t{}", "", &[*token as i64]),
-            LockMsg::WriteAck { accepted, .. } => if *accepted {
-                "write ok"
-            } else {
-                "write refused"
+            LockMsg::Acquire { attempt, .. } => crate::label("acquire #{}", "", &[n(attempt)]),
+            LockMsg::Granted { token, .. } => crate::label("granted t{}", "", &[n(token)]),
+            LockMsg::Refused { attempt, .. } => crate::label("refused #{}", "", &[n(attempt)]),
+            LockMsg::Release { attempt } => crate::label("release #{}", "", &[n(attempt)]),
+            LockMsg::Replicate { epoch, .. } => crate::label("replicate e{}", "", &[n(epoch)]),
+            LockMsg::Heartbeat { seq, session } => {
+                crate::label("heartbeat #{} s{}", "", &[n(seq), n(session)])
             }
-            .to_string(),
-            LockMsg::Turn { token, .. } => crate::label("turn t{}", "", &[*token as i64]),
-            LockMsg::Replicate { epoch, .. } => crate::label("replicate e{}", "", &[*epoch as i64]),
-            m => crate::Message::kind(m).to_string(),
+            LockMsg::HeartbeatAck { seq, session } => {
+                crate::label("heartbeat-ack #{} s{}", "", &[n(seq), n(session)])
+            }
+            LockMsg::Turn { token, .. } => crate::label("turn t{}", "", &[n(token)]),
+            LockMsg::Queued { token, .. } => crate::label("queued t{}", "", &[n(token)]),
+            LockMsg::Write { token, .. } => crate::label("write t{}", "", &[n(token)]),
+            LockMsg::WriteAck {
+                attempt,
+                accepted: true,
+            } => crate::label("write ok #{}", "", &[n(attempt)]),
+            LockMsg::WriteAck { attempt, .. } => {
+                crate::label("write refused #{}", "", &[n(attempt)])
+            }
         }
     }
 }

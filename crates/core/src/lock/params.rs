@@ -37,8 +37,6 @@ pub struct LockParams {
     pub servers: u64,
     /// The storage node's index.
     pub storage: u64,
-    /// Lock clients: every other node; the cluster must have exactly this many.
-    pub clients: u64,
     /// Redis and Redlock: the lease (`PX`).
     pub ttl_ms: u64,
     /// How long a holder works between getting the lock and writing to the storage.
@@ -65,9 +63,8 @@ impl Default for LockParams {
     fn default() -> Self {
         LockParams {
             service: Service::Redis,
-            servers: 2,
-            storage: 2,
-            clients: 2,
+            servers: 1,
+            storage: 1,
             ttl_ms: 300,
             work_ms: 100,
             think_ms: 100,
@@ -131,12 +128,6 @@ impl LockParams {
                 ),
             ));
         }
-        if self.clients == 0 {
-            v.push((
-                "clients",
-                "must be at least 1: with no lock client nothing asks for the lock".to_string(),
-            ));
-        }
         if self.ttl_ms == 0 && self.service != Service::Zookeeper {
             v.push((
                 "ttl_ms",
@@ -170,9 +161,10 @@ impl LockParams {
         }
         v
     }
-    /// With `nodes` nodes: servers, the storage and the clients must add up.
+    /// With `nodes` nodes: the storage must exist, and some node must be left to be a
+    /// lock client (the clients are every node that is neither a server nor the
+    /// storage, so their count is set by `nodes`).
     pub fn cluster_problems(&self, nodes: usize) -> Vec<(&'static str, String)> {
-        let want = self.servers + 1 + self.clients;
         let mut v = Vec::new();
         if self.storage >= nodes as u64 {
             v.push((
@@ -182,10 +174,14 @@ impl LockParams {
                     self.storage
                 ),
             ));
-        } else if nodes as u64 != want {
-            v.push(("clients", format!("{} servers, one storage node and {} clients make {want} nodes; the scenario has {nodes}", self.servers, self.clients)));
+        } else if (nodes as u64) <= self.servers + 1 {
+            v.push(("servers", format!("{} server(s) and the storage take all {nodes} nodes: that is zero lock clients, and at least one is needed (add nodes)", self.servers)));
         }
         v
+    }
+    /// How many lock clients a cluster of `nodes` nodes has.
+    pub fn clients(&self, nodes: usize) -> u64 {
+        (nodes as u64).saturating_sub(self.servers + 1)
     }
     /// Why an even Redlock is allowed but no better than one master fewer.
     pub fn even_note(&self) -> Option<String> {
@@ -198,8 +194,7 @@ impl LockParams {
 pub const LOCK_PARAMS: &[ParamSpec] = &[
     ParamSpec::choice("service", &["redis", "redlock", "zookeeper"], "redis: one master with SET NX PX and, with 2 servers, an asynchronously replicated replica that takes over when the master falls silent (a lock can be lost in the failover); redlock: `servers` independent masters, a client holds the lock once a majority granted it within the TTL less the time spent and a drift allowance; zookeeper: sessions kept by heartbeats, an ephemeral sequential node per waiter, each watching its predecessor, the fencing token is the creation index (one server here)."),
     ParamSpec::count("servers", 1, "nodes", "Lock servers: nodes 0 to servers-1 (redis 1 or 2, zookeeper 1). Redlock with an even number is allowed: its majority is then no more tolerant than one master fewer."),
-    ParamSpec::count("storage", 0, "", "The storage node's index: it records every write with its token. Must not be a lock server."),
-    ParamSpec::count("clients", 1, "clients", "Lock clients: every node that is neither a server nor the storage (the cluster has servers + 1 + clients nodes)."),
+    ParamSpec::count("storage", 0, "", "The storage node's index: it records every write with its token. Must not be a lock server. Every node that is neither a server nor the storage is a lock client (at least one)."),
     ParamSpec::ms("ttl_ms", 1, "Redis and Redlock: the lease a lock is granted for (PX)."),
     ParamSpec::ms("work_ms", 0, "How long a holder works before writing to the storage with its token (a pause here outlives the lease)."),
     ParamSpec::ms("think_ms", 1, "How long a client waits after releasing before it asks again."),
@@ -223,12 +218,11 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(p.problems()[0].0, "ttl_ms");
+        let p = LockParams::default();
+        assert_eq!(p.cluster_problems(2)[0].0, "servers");
+        assert!(p.cluster_problems(2)[0].1.contains("zero lock clients"));
         let p = LockParams {
-            clients: 0,
-            ..Default::default()
-        };
-        assert_eq!(p.problems()[0].0, "clients");
-        let p = LockParams {
+            servers: 2,
             storage: 1,
             ..Default::default()
         };
@@ -236,9 +230,9 @@ mod tests {
         assert!(p.problems()[0].1.contains("lock server"));
         let ok = LockParams::default();
         assert!(ok.problems().is_empty());
-        assert!(ok.cluster_problems(5).is_empty());
-        assert_eq!(ok.cluster_problems(6)[0].0, "clients");
-        assert_eq!(ok.cluster_problems(2)[0].0, "storage");
+        assert!(ok.cluster_problems(3).is_empty());
+        assert_eq!(ok.clients(5), 3);
+        assert_eq!(ok.cluster_problems(1)[0].0, "storage");
         let even = LockParams {
             service: Service::Redlock,
             servers: 4,

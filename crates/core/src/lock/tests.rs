@@ -70,7 +70,6 @@ fn redis() -> LockParams {
     LockParams {
         servers: 1,
         storage: 1,
-        clients: 2,
         ..Default::default()
     }
 }
@@ -132,7 +131,6 @@ fn redlock_needs_a_majority() {
         service: Service::Redlock,
         servers: 3,
         storage: 3,
-        clients: 2,
         ..Default::default()
     };
     let mut net = Net::new(p, 6);
@@ -152,7 +150,6 @@ fn zookeeper_queues_waiters_and_expires_sessions() {
         service: Service::Zookeeper,
         servers: 1,
         storage: 1,
-        clients: 2,
         check_fencing: true,
         ..Default::default()
     };
