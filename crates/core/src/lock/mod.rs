@@ -780,11 +780,9 @@ impl Lock {
                     }
                 }
             }
-            LockMsg::Granted { attempt, .. } => {
-                // A grant for an attempt it gave up on (or a redundant one): hand it back.
-                if !(attempt == c.attempt && c.holding) {
-                    cx.send(from, LockMsg::Release { attempt });
-                }
+            // A grant for an attempt it gave up on: hand it back.
+            LockMsg::Granted { attempt, .. } if !(attempt == c.attempt && c.holding) => {
+                cx.send(from, LockMsg::Release { attempt });
             }
             LockMsg::Queued { attempt, token } if current(attempt, c) => {
                 c.phase = Phase::Waiting;
