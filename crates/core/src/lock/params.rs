@@ -103,8 +103,12 @@ impl LockParams {
     }
     pub fn problems(&self) -> Vec<(&'static str, String)> {
         let mut v = Vec::new();
-        if self.servers == 0 {
-            v.push(("servers", "must be at least 1".to_string()));
+        if self.servers == 0 || self.servers > 63 {
+            // Clients keep the masters that answered as bits of a u64.
+            v.push((
+                "servers",
+                format!("{} must be between 1 and 63", self.servers),
+            ));
         }
         if self.service == Service::Redis && self.servers > 2 {
             v.push((
