@@ -210,3 +210,36 @@ fn zookeeper_with_fencing_survives_the_nemesis() {
         "without fencing: {corrupted_unfenced}"
     );
 }
+
+/// Bad input is refused with the field named; an even Redlock is allowed, and says why
+/// it is no better than one master fewer.
+#[test]
+fn bad_lock_settings_name_their_field() {
+    let load = |params: serde_json::Value, nodes: u64| {
+        let doc = serde_json::json!({"version": 1, "protocol": {"name": "lock", "params": params},
+            "nodes": nodes, "duration_ms": 1000});
+        quorumlab_sim::scenario::load(&doc.to_string())
+    };
+    let path = |params: serde_json::Value, nodes: u64| {
+        let errs = load(params, nodes).expect_err("refused");
+        errs[0].path.clone()
+    };
+    assert_eq!(
+        path(serde_json::json!({"ttl_ms": 0}), 4),
+        "protocol.params.ttl_ms"
+    );
+    assert_eq!(
+        path(serde_json::json!({"servers": 2, "storage": 1}), 5),
+        "protocol.params.storage"
+    );
+    assert_eq!(path(serde_json::json!({}), 2), "protocol.params.servers");
+    let even = serde_json::json!({"service": "redlock", "servers": 4, "storage": 4});
+    let s = load(even, 6).expect("an even Redlock is allowed");
+    let mut e = quorumlab_sim::build(&s, 1, 0).expect("builds");
+    e.run_to_end();
+    let v = e.views()[0].clone().expect("up");
+    assert!(
+        v.field("note").is_some_and(|n| n.contains("as 3 would")),
+        "{v:?}"
+    );
+}
