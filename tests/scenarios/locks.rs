@@ -182,8 +182,8 @@ fn a_zookeeper_client_cut_off_gives_up_before_its_session_is_expired() {
 }
 
 /// The nemesis preset with fencing: never a corrupted write, never a broken invariant,
-/// though holders overlap. With fencing off, the same seeds do corrupt writes: the
-/// check that finds none can find some.
+/// though holders overlap (the lock on a 3-server Raft ensemble). With fencing off, the
+/// same seeds do corrupt writes: the check that finds none can find some.
 #[test]
 fn zookeeper_with_fencing_survives_the_nemesis() {
     let s = preset("lock-zookeeper-nemesis");
@@ -195,16 +195,14 @@ fn zookeeper_with_fencing_survives_the_nemesis() {
         assert_eq!(a.violation, None, "seed {seed}");
         overlaps += a.overlaps;
         refused += a.refused;
-        if seed <= 100 {
-            corrupted_unfenced += observe(&unfenced, seed).corrupted;
-        }
+        corrupted_unfenced += observe(&unfenced, seed).corrupted;
     }
-    eprintln!("300 nemesis seeds: {overlaps} overlaps, {refused} refused writes; 100 unfenced: {corrupted_unfenced} corrupted");
+    eprintln!("300 nemesis seeds: {overlaps} overlaps, {refused} refused writes; the same seeds unfenced: {corrupted_unfenced} corrupted");
     assert!(
         overlaps > 50,
         "the nemesis makes holders overlap: {overlaps}"
     );
-    assert!(refused > 10, "and fencing refuses stale tokens: {refused}");
+    assert!(refused > 5, "and fencing refuses stale tokens: {refused}");
     assert!(
         corrupted_unfenced > 10,
         "without fencing: {corrupted_unfenced}"

@@ -27,6 +27,7 @@
 pub mod check;
 pub mod params;
 mod view;
+pub mod zkraft;
 
 pub use check::LockMonitor;
 pub use params::{Kind, LockParams, Service};
@@ -49,6 +50,11 @@ crate::timers!(
         Retry = 5,
         /// ZooKeeper clients: heartbeat the session.
         Heartbeat = 6,
+        /// An ensemble server's Raft member's timers, shifted past ours
+        /// (`zkraft::RAFT_TIMER_BASE`).
+        RaftElection = 17,
+        RaftHeartbeat = 18,
+        RaftCheckQuorum = 19,
     }
 );
 
@@ -114,6 +120,10 @@ pub enum LockMsg {
         attempt: u64,
         accepted: bool,
     },
+    /// Between the servers of a replicated ZooKeeper ensemble.
+    Raft {
+        msg: crate::raft::RaftMsg,
+    },
 }
 
 impl crate::Message for LockMsg {
@@ -130,6 +140,7 @@ impl crate::Message for LockMsg {
             LockMsg::Queued { .. } => "queued",
             LockMsg::Write { .. } => "write",
             LockMsg::WriteAck { .. } => "write-ack",
+            LockMsg::Raft { msg } => crate::Message::kind(msg),
         }
     }
     fn describe(&self) -> String {
@@ -156,6 +167,7 @@ impl crate::Message for LockMsg {
             LockMsg::WriteAck { attempt, .. } => {
                 crate::label("write refused #{}", "", &[n(attempt)])
             }
+            LockMsg::Raft { msg } => crate::Message::describe(msg),
         }
     }
 }
@@ -168,6 +180,8 @@ pub struct LockDisk {
     pub zxid: u64,
     /// Storage: the highest token accepted.
     pub highest: u64,
+    /// A ZooKeeper ensemble server's Raft member.
+    pub raft: crate::raft::RaftDisk,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -175,6 +189,7 @@ pub enum LockWrite {
     Epoch(u64),
     Zxid(u64),
     Highest(u64),
+    Raft(crate::raft::RaftWrite),
 }
 
 /// A lock server's state.
@@ -245,6 +260,8 @@ pub struct Client {
     pub hb_sent: Vec<(u64, Time)>,
     /// ZooKeeper: the session is believed alive until this local time.
     pub valid_until: Time,
+    /// Local time of the last heartbeat answer.
+    pub acked_at: Time,
     pub acquired: u64,
     pub writes_ok: u64,
     pub writes_refused: u64,
@@ -285,6 +302,8 @@ pub struct Lock {
     pub id: NodeId,
     pub p: LockParams,
     pub part: Part,
+    /// A ZooKeeper ensemble server's Raft member (3 zookeeper servers).
+    pub ens: Option<Box<zkraft::Ensemble>>,
     pub ghost: Ghost,
     pub last_change: String,
 }
@@ -711,7 +730,7 @@ impl Lock {
                 match c.phase {
                     Phase::Acquiring => {
                         let a = c.attempt;
-                        if p.service == Service::Redis {
+                        if p.service == Service::Redis || p.replicated() {
                             c.target = (c.target + 1) % servers;
                         }
                         self.release(cx, a);
@@ -738,10 +757,15 @@ impl Lock {
                     seq: c.hb_seq,
                     session: c.session,
                 };
-                cx.send(0, m);
+                if p.replicated() && now.saturating_sub(c.acked_at) > 3 * p.heartbeat_ms * MS {
+                    // No answer for a while: try the next server of the ensemble.
+                    c.target = (c.target + 1) % p.servers as NodeId;
+                    c.acked_at = now;
+                }
+                cx.send(c.target, m);
                 cx.set_timer(LockTimer::Heartbeat, p.heartbeat_ms * MS);
             }
-            LockTimer::Tick => {}
+            _ => {}
         }
     }
 
@@ -789,6 +813,11 @@ impl Lock {
                 c.token = token;
                 cx.cancel_timer(LockTimer::Retry);
             }
+            // A heartbeat sent to a server that does not lead the ensemble.
+            LockMsg::Refused {
+                attempt: 0,
+                master: Some(m),
+            } => c.target = m,
             LockMsg::Refused { attempt, master } if current(attempt, c) => match p.service {
                 Service::Redlock => {
                     c.refused |= 1 << from;
@@ -829,6 +858,7 @@ impl Lock {
                 self.think(cx, p.think_ms * MS);
             }
             LockMsg::HeartbeatAck { seq, session } => {
+                c.acked_at = now;
                 if session == 0 {
                     if c.session != 0 {
                         c.session = 0;
@@ -913,6 +943,7 @@ impl Protocol for Lock {
             LockWrite::Epoch(e) => disk.epoch = disk.epoch.max(e),
             LockWrite::Zxid(z) => disk.zxid = disk.zxid.max(z),
             LockWrite::Highest(h) => disk.highest = disk.highest.max(h),
+            LockWrite::Raft(w) => <crate::raft::Raft as Protocol>::apply_write(&mut disk.raft, w),
         }
     }
 
@@ -937,10 +968,13 @@ impl Protocol for Lock {
             }),
             Kind::Client => Part::Client(Client::default()),
         };
+        let ens = (p.kind(id) == Kind::Server && p.replicated())
+            .then(|| Box::new(zkraft::Ensemble::boot(id, disk.map(|d| &d.raft))));
         Lock {
             id,
             p: *p,
             part,
+            ens,
             ghost: Ghost::default(),
             last_change: if disk.is_some() {
                 "restarted from its disk"
@@ -958,6 +992,7 @@ impl Protocol for Lock {
                 s.heard = cx.now();
                 s.ticked = cx.now();
                 cx.set_timer(LockTimer::Tick, p.replication_ms * MS);
+                self.drive(cx, zkraft::Input::Start);
             }
             Part::Storage(_) => {}
             Part::Client(_) => {
@@ -982,6 +1017,7 @@ impl Protocol for Lock {
     fn on_message(&mut self, cx: &mut Ctx<'_, Self>, from: NodeId, msg: LockMsg) {
         self.ghost = Ghost::default();
         match self.part {
+            Part::Server(_) if self.ens.is_some() => self.ensemble_message(cx, from, msg),
             Part::Server(_) => self.server_message(cx, from, msg),
             Part::Storage(_) => self.storage_message(cx, from, msg),
             Part::Client(_) => self.client_message(cx, from, msg),
@@ -992,8 +1028,20 @@ impl Protocol for Lock {
         self.ghost = Ghost::default();
         match self.part {
             Part::Server(_) => {
-                if timer == LockTimer::Tick {
-                    self.server_tick(cx);
+                let id = crate::Timer::id(timer);
+                if id >= zkraft::RAFT_TIMER_BASE {
+                    let t = <crate::raft::RaftTimer as crate::Timer>::from_id(
+                        id - zkraft::RAFT_TIMER_BASE,
+                    );
+                    if let Some(t) = t {
+                        self.drive(cx, zkraft::Input::Timer(t));
+                    }
+                } else if timer == LockTimer::Tick {
+                    if self.ens.is_some() {
+                        self.ensemble_tick(cx);
+                    } else {
+                        self.server_tick(cx);
+                    }
                     cx.set_timer(LockTimer::Tick, self.p.replication_ms * MS);
                 }
             }

@@ -97,6 +97,10 @@ impl LockParams {
             Kind::Client
         }
     }
+    /// ZooKeeper on a replicated ensemble (3 servers running Raft).
+    pub fn replicated(&self) -> bool {
+        self.service == Service::Zookeeper && self.servers == super::zkraft::ENSEMBLE
+    }
     /// A majority of the servers (Redlock's quorum).
     pub fn majority(&self) -> u64 {
         self.servers / 2 + 1
@@ -119,8 +123,14 @@ impl LockParams {
                 ),
             ));
         }
-        if self.service == Service::Zookeeper && self.servers != 1 {
-            v.push(("servers", format!("{}: this zookeeper is a single server (node 0); its replication is not modelled", self.servers)));
+        if self.service == Service::Zookeeper && !matches!(self.servers, 1 | 3) {
+            v.push((
+                "servers",
+                format!(
+                    "{}: zookeeper runs one server, or an ensemble of 3 replicating through Raft",
+                    self.servers
+                ),
+            ));
         }
         if self.storage < self.servers {
             v.push((

@@ -46,18 +46,29 @@ pub fn view(n: &Lock) -> NodeView {
                     }
                 }
                 Service::Zookeeper => {
-                    v.role = Role::new("zookeeper", RoleKind::Leader);
+                    v.role = match &n.ens {
+                        Some(e) if e.ready => Role::new("leader", RoleKind::Leader),
+                        Some(_) => Role::new("follower", RoleKind::Follower),
+                        None => Role::new("zookeeper", RoleKind::Leader),
+                    };
                     v.term = s.zxid;
                     v.epoch_label = "zxid".into();
-                    f.push((
-                        "sessions".into(),
-                        format!("{:?}", s.sessions.iter().map(|x| x.1).collect::<Vec<_>>()),
-                    ));
-                    let q: Vec<String> = s
-                        .queue
-                        .iter()
-                        .map(|q| format!("lock-{} (client {})", q.0, q.1))
-                        .collect();
+                    let sessions: Vec<u32> = s.sessions.iter().map(|x| x.1).collect();
+                    f.push(("sessions".into(), format!("{sessions:?}")));
+                    let q: Vec<String> = match &n.ens {
+                        Some(e) => {
+                            f.push(("raft term".into(), e.raft.term().to_string()));
+                            e.queue()
+                                .iter()
+                                .map(|q| format!("lock-{} (client {})", q.0, q.1))
+                                .collect()
+                        }
+                        None => s
+                            .queue
+                            .iter()
+                            .map(|q| format!("lock-{} (client {})", q.0, q.1))
+                            .collect(),
+                    };
                     f.push(("children".into(), q.join(", ")));
                 }
             }
