@@ -684,12 +684,9 @@ impl Lock {
     fn client_timer(&mut self, cx: &mut Ctx<'_, Self>, t: LockTimer) {
         let p = self.p;
         let now = cx.now();
+        let thinking = matches!(&self.part, Part::Client(c) if c.phase == Phase::Thinking);
         match t {
-            LockTimer::Think => {
-                if self.client().phase == Phase::Thinking {
-                    self.acquire(cx);
-                }
-            }
+            LockTimer::Think if thinking => self.acquire(cx),
             LockTimer::Work => {
                 let c = self.client();
                 if c.phase != Phase::Working {

@@ -206,8 +206,8 @@ impl LockParams {
 }
 
 pub const LOCK_PARAMS: &[ParamSpec] = &[
-    ParamSpec::choice("service", &["redis", "redlock", "zookeeper"], "redis: one master with SET NX PX and, with 2 servers, an asynchronously replicated replica that takes over when the master falls silent (a lock can be lost in the failover); redlock: `servers` independent masters, a client holds the lock once a majority granted it within the TTL less the time spent and a drift allowance; zookeeper: sessions kept by heartbeats, an ephemeral sequential node per waiter, each watching its predecessor, the fencing token is the creation index (one server here)."),
-    ParamSpec::count("servers", 1, "nodes", "Lock servers: nodes 0 to servers-1 (redis 1 or 2, zookeeper 1). Redlock with an even number is allowed: its majority is then no more tolerant than one master fewer."),
+    ParamSpec::choice("service", &["redis", "redlock", "zookeeper"], "redis: one master with SET NX PX and, with 2 servers, an asynchronously replicated replica that takes over when the master falls silent (a lock can be lost in the failover); redlock: `servers` independent masters, a client holds the lock once a majority granted it within the TTL less the time spent and a drift allowance; zookeeper: sessions kept by heartbeats, an ephemeral sequential node per waiter, each watching its predecessor, the fencing token is the creation index; 1 server, or 3 that replicate the znodes through Raft (a Raft log index is the creation index)."),
+    ParamSpec::count("servers", 1, "nodes", "Lock servers: nodes 0 to servers-1 (redis 1 or 2, zookeeper 1 or 3). Redlock with an even number is allowed: its majority is then no more tolerant than one master fewer."),
     ParamSpec::count("storage", 0, "", "The storage node's index: it records every write with its token. Must not be a lock server. Every node that is neither a server nor the storage is a lock client (at least one)."),
     ParamSpec::ms("ttl_ms", 1, "Redis and Redlock: the lease a lock is granted for (PX)."),
     ParamSpec::ms("work_ms", 0, "How long a holder works before writing to the storage with its token (a pause here outlives the lease)."),
