@@ -371,6 +371,11 @@ impl Lock {
                         );
                         return;
                     }
+                    // Its children of earlier attempts are orphans (their release was lost).
+                    let stale: Vec<usize> = (0..s.queue.len())
+                        .filter(|&i| s.queue[i].1 == from && s.queue[i].2 != attempt)
+                        .collect();
+                    zk_delete(s, cx, &stale);
                     if let Some(q) = s.queue.iter().find(|q| q.1 == from && q.2 == attempt) {
                         // A retried create: answer as before.
                         let (token, first) = (q.0, s.queue[0].0 == q.0);
@@ -512,6 +517,16 @@ impl Lock {
                 }
             }
             Service::Zookeeper => {
+                // The head's watch, again: a notification lost on the way must not stall it.
+                if let Some(&(zxid, client, attempt, _)) = s.queue.first() {
+                    cx.send(
+                        client,
+                        LockMsg::Turn {
+                            attempt,
+                            token: zxid,
+                        },
+                    );
+                }
                 let timeout = p.session_timeout_ms * MS;
                 let dead: Vec<u64> = s
                     .sessions

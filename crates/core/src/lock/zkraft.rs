@@ -277,6 +277,11 @@ impl Lock {
                     cx.send(from, m);
                     return;
                 }
+                // Its children of earlier attempts are orphans (their release was
+                // lost): gone, or they would block the queue while its session lives.
+                for c in q.iter().filter(|c| c.1 == from && c.2 != attempt) {
+                    self.propose(cx, c.4.clone(), Some(0));
+                }
                 if pending.iter().any(|p| p.0 == from && p.1 == attempt) {
                     return;
                 }
@@ -304,6 +309,16 @@ impl Lock {
             return;
         }
         let q = e.queue();
+        // The head's watch, again: a notification lost on the way must not stall it.
+        if let Some(c) = q.first() {
+            cx.send(
+                c.1,
+                LockMsg::Turn {
+                    attempt: c.2,
+                    token: c.0,
+                },
+            );
+        }
         let Part::Server(s) = &mut self.part else {
             return;
         };
