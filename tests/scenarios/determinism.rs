@@ -150,14 +150,14 @@ fn a_removed_node_is_not_counted_by_the_convergence_check() {
 /// Found by `quorumlab determinism` (random scenario 30128): a Basic Paxos spare started
 /// by `add_node` booted with no members, so it was a quorum of one on its own and chose a
 /// second value for a key. A node that is not a member now answers its clients with a
-/// failure instead of proposing.
+/// failure instead of proposing. The drawn scenario is kept in `tests/data` (a
+/// protocol added to the catalogue changes what a seed draws).
 #[test]
 fn a_basic_paxos_spare_that_no_one_added_proposes_nothing() {
-    // The scenario as drawn then, kept as a file: a protocol added to the catalogue
-    // changes what `arbitrary::scenario(30128)` draws.
-    let text =
-        std::fs::read_to_string(quorumlab_tests::root().join("tests/data/determinism-30128.json"))
-            .expect("the scenario");
+    let text = std::fs::read_to_string(
+        quorumlab_tests::root().join("tests/data/arbitrary-30128-paxos-spare.json"),
+    )
+    .expect("the saved draw");
     let s = scenario::load(&text).expect("valid");
     assert_eq!(s.protocol.name, "paxos");
     let c = arbitrary::check_determinism(&s).unwrap_or_else(|e| panic!("{e}"));

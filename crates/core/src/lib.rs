@@ -19,6 +19,7 @@ pub mod types;
 pub mod view;
 
 pub mod fd;
+pub mod lock;
 pub mod paxos;
 pub mod pb;
 pub mod quorum;

@@ -457,6 +457,17 @@ pub fn scenario(seed: u64) -> Scenario {
 }
 
 /// Whether protocol `name` at its defaults runs on `members` nodes.
+/// Whether an expectation names a node (then a swarm keeps the base's node count).
+fn expectation_names_a_node(k: &crate::expect::ExpectKind) -> bool {
+    use crate::expect::ExpectKind as K;
+    match k {
+        K::Role { .. } => true,
+        K::Suspects { node, nodes, .. } => node.is_some() || !nodes.is_empty(),
+        K::Availability { nodes, .. } => !nodes.is_empty(),
+        _ => false,
+    }
+}
+
 fn fits(name: &str, members: u64) -> bool {
     let doc = json!({"version": scenario::VERSION, "protocol": {"name": name}, "nodes": members, "duration_ms": 1000});
     scenario::load(&doc.to_string()).is_ok()
@@ -527,7 +538,11 @@ pub fn swarm(base: &Scenario, seed: u64, opts: Swarm) -> Result<Scenario, String
     let names_nodes = !base.faults.is_empty()
         || !base.links.is_empty()
         || base.workload.as_ref().is_some_and(|w| !w.attach.is_empty())
-        || !matches!(base.nodes, Nodes::Count(_));
+        || !matches!(base.nodes, Nodes::Count(_))
+        || base
+            .expect
+            .iter()
+            .any(|x| expectation_names_a_node(&x.kind));
     if !names_nodes {
         doc["nodes"] = json!(drawn_n);
     }

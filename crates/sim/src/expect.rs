@@ -134,6 +134,15 @@ pub enum ExpectKind {
         from_ms: u64,
         to_ms: u64,
     },
+    /// Spells that begin in the interval in which two or more nodes that are up or
+    /// paused lead at once (for a lock service: two clients each believing it holds the
+    /// lock, a mutual-exclusion violation): at least / at most this many.
+    Overlaps {
+        at_least: Option<f64>,
+        at_most: Option<f64>,
+        from_ms: u64,
+        to_ms: u64,
+    },
     /// The run's count of one kind of anomaly ([`crate::anomaly`]: lost writes, stale
     /// reads, split brain, divergent replicas) is at least / at most this many.
     Anomaly {
@@ -219,6 +228,7 @@ pub const FIELDS: &[(&str, &[&str])] = &[
         &["from_ms", "to_ms", "at_least?", "at_most?"],
     ),
     ("anomaly", &["kind", "at_least?", "at_most?"]),
+    ("overlaps", &["from_ms", "to_ms", "at_least?", "at_most?"]),
 ];
 
 impl Flat {
@@ -352,6 +362,15 @@ impl Flat {
                     to_ms,
                 }
             }
+            "overlaps" => {
+                let (from_ms, to_ms) = interval()?;
+                ExpectKind::Overlaps {
+                    at_least: self.at_least,
+                    at_most: self.at_most,
+                    from_ms,
+                    to_ms,
+                }
+            }
             "anomaly" => {
                 let name = self
                     .kind
@@ -472,6 +491,17 @@ impl Flat {
                 f.at_least = *at_least;
                 f.at_most = *at_most;
                 "false_suspicions"
+            }
+            ExpectKind::Overlaps {
+                at_least,
+                at_most,
+                from_ms,
+                to_ms,
+            } => {
+                (f.from_ms, f.to_ms) = (Some(*from_ms), Some(*to_ms));
+                f.at_least = *at_least;
+                f.at_most = *at_most;
+                "overlaps"
             }
             ExpectKind::Anomaly {
                 kind,
@@ -618,6 +648,18 @@ impl ExpectKind {
                 let bound = bounds(at_least, at_most, |x| x.to_string(), "any number of");
                 format!("{bound} false suspicions in [{from_ms}, {to_ms}) ms")
             }
+            ExpectKind::Overlaps {
+                at_least,
+                at_most,
+                from_ms,
+                to_ms,
+            } => {
+                let bound = match (at_least, at_most) {
+                    (None, Some(b)) if *b == 0.0 => "never".into(),
+                    _ => bounds(at_least, at_most, |x| x.to_string(), "any number of"),
+                };
+                format!("{bound} spells of two nodes leading at once (two lock holders) beginning in [{from_ms}, {to_ms}) ms")
+            }
             ExpectKind::Anomaly {
                 kind,
                 at_least,
@@ -658,7 +700,8 @@ impl ExpectKind {
             | ExpectKind::LeaderStable { from_ms, to_ms }
             | ExpectKind::Messages { from_ms, to_ms, .. }
             | ExpectKind::Availability { from_ms, to_ms, .. }
-            | ExpectKind::FalseSuspicions { from_ms, to_ms, .. } => interval(*from_ms, *to_ms),
+            | ExpectKind::FalseSuspicions { from_ms, to_ms, .. }
+            | ExpectKind::Overlaps { from_ms, to_ms, .. } => interval(*from_ms, *to_ms),
             _ => {}
         }
         let leaderless = |out: &mut Vec<(&'static str, String)>, field: &'static str| {
@@ -777,6 +820,9 @@ impl ExpectKind {
             ExpectKind::FalseSuspicions {
                 at_least, at_most, ..
             }
+            | ExpectKind::Overlaps {
+                at_least, at_most, ..
+            }
             | ExpectKind::Anomaly {
                 at_least, at_most, ..
             } => {
@@ -859,6 +905,8 @@ struct Counts {
     start: Option<u64>,
     /// Terms seen led, with their leader (for one-leader-per-term).
     led: Vec<(u64, NodeId)>,
+    /// The first spell counted, in words (for overlaps).
+    first: String,
 }
 
 /// The expectations of one run and where each stands.
@@ -871,6 +919,8 @@ pub struct Tracker {
     pub wants_messages: bool,
     /// Whom each node suspected at the last step (for false suspicions).
     prev_suspects: Vec<u64>,
+    /// Whether two nodes led at once at the last step (for overlaps).
+    prev_overlap: bool,
 }
 
 impl Tracker {
@@ -892,6 +942,7 @@ impl Tracker {
                 .any(|e| matches!(e.kind, ExpectKind::Messages { .. })),
             list: list.to_vec(),
             prev_suspects: Vec::new(),
+            prev_overlap: false,
         }
     }
 
@@ -1037,6 +1088,25 @@ impl Tracker {
                 };
             }
         }
+        // A spell of two or more nodes leading at once (up or paused: a paused lock
+        // client still believes it holds the lock) that began at this step.
+        let mut overlap_new: Option<String> = None;
+        if self
+            .list
+            .iter()
+            .any(|x| matches!(x.kind, ExpectKind::Overlaps { .. }))
+        {
+            let who: Vec<usize> = (0..p.nodes.len())
+                .filter(|&i| {
+                    p.nodes[i].leader && matches!(p.status[i], Status::Up | Status::Paused)
+                })
+                .collect();
+            let now_overlap = who.len() >= 2;
+            if now_overlap && !self.prev_overlap {
+                overlap_new = Some(format!("nodes {who:?} at {} ms", ms(now)));
+            }
+            self.prev_overlap = now_overlap;
+        }
         // Borrowed out of `self` for the loop (cloning each kind every step allocated).
         let list = std::mem::take(&mut self.list);
         for (i, x) in list.iter().enumerate() {
@@ -1048,6 +1118,17 @@ impl Tracker {
                     if now >= from_ms * MS && now < to_ms * MS =>
                 {
                     self.counts[i].messages += false_new;
+                }
+                ExpectKind::Overlaps { from_ms, to_ms, .. }
+                    if now >= from_ms * MS && now < to_ms * MS =>
+                {
+                    if let Some(w) = &overlap_new {
+                        let c = &mut self.counts[i];
+                        c.messages += 1;
+                        if c.first.is_empty() {
+                            c.first = w.clone();
+                        }
+                    }
                 }
                 ExpectKind::Suspects {
                     node,
@@ -1264,6 +1345,22 @@ impl Tracker {
                     let c = messages as f64;
                     let pass = at_least.is_none_or(|x| c >= x) && at_most.is_none_or(|x| c <= x);
                     self.decide(i, pass, to_ms * MS, format!("{messages} false suspicions"));
+                }
+                ExpectKind::Overlaps {
+                    at_least,
+                    at_most,
+                    to_ms,
+                    ..
+                } if t >= to_ms * MS => {
+                    let c = messages as f64;
+                    let pass = at_least.is_none_or(|x| c >= x) && at_most.is_none_or(|x| c <= x);
+                    let first = &self.counts[i].first;
+                    let detail = if first.is_empty() {
+                        "no two nodes led at once".to_string()
+                    } else {
+                        format!("{messages} spells of two leaders at once, the first {first}")
+                    };
+                    self.decide(i, pass, to_ms * MS, detail);
                 }
                 ExpectKind::Availability {
                     at_least,

@@ -277,6 +277,23 @@ pub fn catalogue(v: &mut impl Visitor) {
         converged: Some(converge::suspects_the_crashed),
         on_page: true,
     });
+    beyond_page!(v, quorumlab_core::lock::Lock, {
+        presets: &[
+            "lock-gc-pause",
+            "lock-gc-pause-fenced",
+            "lock-redis-failover",
+            "lock-redlock-clock-jump",
+            "lock-zookeeper-session-expiry",
+            "lock-zookeeper-nemesis",
+        ],
+        compare: &[Variant {
+            id: "Fencing",
+            label: "fencing tokens checked",
+            protocol: None,
+            params: &[("check_fencing", "true")],
+        }],
+        converged: None,
+    });
 }
 
 /// The catalogue's listing of protocol `P`, found by its name (`None`: not in the

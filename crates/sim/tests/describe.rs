@@ -41,6 +41,7 @@ fn every_protocols_messages_are_labelled_by_their_content() {
             "paxos" => &["prepare b", "promise b", "accept b"],
             "primary-backup" => &["ping e", "append e", "ack e"],
             "quorum-kv" => &["put k", "put-ack #", "get-reply ", "digest "],
+            "lock" => &["acquire #", "granted t", "write t"],
             _ => &["heartbeat #"],
         };
         for w in want {

@@ -1266,6 +1266,12 @@ fn all_expectations() -> Vec<Expectation> {
             at_least: Some(0.0),
             at_most: Some(3.0),
         },
+        ExpectKind::Overlaps {
+            at_least: Some(0.0),
+            at_most: Some(3.0),
+            from_ms: 10,
+            to_ms: 20,
+        },
     ];
     kinds
         .into_iter()
