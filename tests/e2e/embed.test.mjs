@@ -8,7 +8,6 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -16,22 +15,13 @@ import { join } from 'node:path';
 import { sharedBrowser } from './harness.mjs';
 import { watchForErrors } from './browser.mjs';
 import { DIST, ROOT, SCREENSHOTS, serveDir } from './static-server.mjs';
+import { cli } from './page-helpers.mjs';
 
 const env = sharedBrowser();
 const TIMEOUT = 30_000;
 const require = createRequire(import.meta.url);
 const AXE = await readFile(require.resolve('axe-core/axe.min.js'), 'utf8');
 
-function cli(args, input) {
-  const r = spawnSync('cargo', ['run', '-q', '--release', '-p', 'quorumlab-cli', '--', ...args], {
-    cwd: ROOT,
-    input,
-    encoding: 'utf8',
-    maxBuffer: 64 << 20,
-  });
-  if (r.error) throw r.error;
-  return r;
-}
 
 /** The share-link fragment of a preset (`quorumlab url`). */
 function fragment(preset) {

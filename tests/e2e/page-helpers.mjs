@@ -2,7 +2,28 @@
 // only read what the page shows: data-node/data-role on the canvas, data-testid controls,
 // data-us on the time readout and the node panel's "commit / applied" line.
 
+import { spawnSync } from 'node:child_process';
 import { deflateRawSync } from 'node:zlib';
+import { ROOT } from './static-server.mjs';
+
+/** Run the native CLI (built in release by the test step before) with `args`. */
+export function cli(args, input) {
+  const r = spawnSync('cargo', ['run', '-q', '--release', '-p', 'quorumlab-cli', '--', ...args], {
+    cwd: ROOT,
+    input,
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
+  if (r.error) throw r.error;
+  return r;
+}
+
+/** The catalogue as `quorumlab protocols --json` lists it (with `on_page`). */
+export function cliProtocols() {
+  const r = cli(['protocols', '--json']);
+  if (r.status !== 0) throw new Error(`quorumlab protocols: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
 
 /** The roles drawn on the canvas, by node id (index = node id). */
 export async function roles(page) {
