@@ -486,13 +486,8 @@ impl Flat {
                 at_most,
                 from_ms,
                 to_ms,
-            } => {
-                (f.from_ms, f.to_ms) = (Some(*from_ms), Some(*to_ms));
-                f.at_least = *at_least;
-                f.at_most = *at_most;
-                "false_suspicions"
             }
-            ExpectKind::Overlaps {
+            | ExpectKind::Overlaps {
                 at_least,
                 at_most,
                 from_ms,
@@ -501,7 +496,11 @@ impl Flat {
                 (f.from_ms, f.to_ms) = (Some(*from_ms), Some(*to_ms));
                 f.at_least = *at_least;
                 f.at_most = *at_most;
-                "overlaps"
+                if matches!(x.kind, ExpectKind::Overlaps { .. }) {
+                    "overlaps"
+                } else {
+                    "false_suspicions"
+                }
             }
             ExpectKind::Anomaly {
                 kind,

@@ -598,13 +598,17 @@ impl QuorumKv {
         ring::hash_bytes(&b)
     }
 
-    fn anti_entropy(&mut self, cx: &mut Ctx<'_, Self>) {
-        let peers: Vec<NodeId> = self
-            .members
+    /// The other members, in order.
+    fn peers(&self) -> Vec<NodeId> {
+        self.members
             .iter()
             .copied()
             .filter(|m| *m != self.id)
-            .collect();
+            .collect()
+    }
+
+    fn anti_entropy(&mut self, cx: &mut Ctx<'_, Self>) {
+        let peers = self.peers();
         if peers.is_empty() {
             return;
         }
@@ -747,12 +751,7 @@ impl QuorumKv {
         if self.epoch == 0 {
             return;
         }
-        let peers: Vec<NodeId> = self
-            .members
-            .iter()
-            .copied()
-            .filter(|m| *m != self.id)
-            .collect();
+        let peers = self.peers();
         if peers.is_empty() {
             return;
         }
