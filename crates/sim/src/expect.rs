@@ -1342,7 +1342,7 @@ impl Tracker {
                 } if t >= to_ms * MS => {
                     // Counted in `messages`.
                     let c = messages as f64;
-                    let pass = at_least.is_none_or(|x| c >= x) && at_most.is_none_or(|x| c <= x);
+                    let pass = within(c, at_least, at_most);
                     self.decide(i, pass, to_ms * MS, format!("{messages} false suspicions"));
                 }
                 ExpectKind::Overlaps {
@@ -1352,7 +1352,7 @@ impl Tracker {
                     ..
                 } if t >= to_ms * MS => {
                     let c = messages as f64;
-                    let pass = at_least.is_none_or(|x| c >= x) && at_most.is_none_or(|x| c <= x);
+                    let pass = within(c, at_least, at_most);
                     let first = &self.counts[i].first;
                     let detail = if first.is_empty() {
                         "no two nodes led at once".to_string()
@@ -1558,4 +1558,9 @@ pub fn state_equal(views: &[Option<NodeView>]) -> (bool, String) {
             v0.kv().len()
         ),
     )
+}
+
+/// Whether count `c` is within the optional bounds of a counting expectation.
+fn within(c: f64, at_least: Option<f64>, at_most: Option<f64>) -> bool {
+    at_least.is_none_or(|x| c >= x) && at_most.is_none_or(|x| c <= x)
 }

@@ -46,6 +46,17 @@ pub struct Session {
     history_held: usize,
     /// Counts rebuilds: equal revisions are the same run (cosmetic edits keep it).
     revision: u64,
+    /// Which scenario this is: a new stamp whenever the scenario is set (a cosmetic edit
+    /// too), unique across sessions, so that the page knows its copy is current without
+    /// comparing scenarios on every frame.
+    stamp: u64,
+}
+
+/// A new [`Session`] stamp.
+fn next_stamp() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 impl Session {
@@ -64,6 +75,7 @@ impl Session {
             record,
             history_held: HISTORY_HELD,
             revision: 0,
+            stamp: next_stamp(),
         };
         s.rebuild();
         s
@@ -85,6 +97,11 @@ impl Session {
                 self.error = Some(why);
             }
         }
+    }
+
+    /// Changes whenever the scenario is set (see the field).
+    pub fn stamp(&self) -> u64 {
+        self.stamp
     }
 
     pub fn scenario(&self) -> &Scenario {
@@ -228,6 +245,7 @@ impl Session {
     /// Replace the scenario (after an edit) and replay it up to `at`.
     pub fn replace(&mut self, scenario: Scenario, at: Time) {
         self.scenario = scenario;
+        self.stamp = next_stamp();
         self.rebuild();
         self.advance_to(at, u64::MAX);
     }
@@ -235,6 +253,7 @@ impl Session {
     /// Replace only how the scenario is drawn (node positions): no replay.
     pub fn replace_cosmetic(&mut self, scenario: Scenario) {
         self.scenario = scenario;
+        self.stamp = next_stamp();
     }
 
     /// The scenario with a user action added at the current time, rounded up to a

@@ -302,6 +302,8 @@ pub struct State {
     pub embed_form: Option<String>,
     /// The scenario as the panels see it (shared; replaced when it changes).
     scenario: Rc<Scenario>,
+    /// The session's stamp of that scenario ([`Session::stamp`]).
+    scenario_stamp: u64,
     /// The run at the last moment drawn, and which moment that was.
     frame: RefCell<Option<(FrameKey, Rc<Frame>)>>,
     effects: Vec<Effect>,
@@ -333,6 +335,7 @@ impl State {
         let session = Session::new(scenario);
         let mut s = State {
             scenario: Rc::new(session.scenario().clone()),
+            scenario_stamp: session.stamp(),
             session,
             undo: Undo::new(),
             playing: true,
@@ -433,8 +436,11 @@ impl State {
         self.scenario.clone()
     }
 
+    /// Runs after every action (every frame while playing): a stamp comparison, and a
+    /// copy only when the session's scenario was set since.
     fn sync_scenario(&mut self) {
-        if !self.scenario.same(self.session.scenario()) {
+        if self.scenario_stamp != self.session.stamp() {
+            self.scenario_stamp = self.session.stamp();
             self.scenario = Rc::new(self.session.scenario().clone());
         }
     }

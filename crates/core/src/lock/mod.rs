@@ -361,14 +361,7 @@ impl Lock {
                     }
                 }
                 Service::Zookeeper => {
-                    if !s.sessions.iter().any(|x| x.0 == session && x.1 == from) {
-                        cx.send(
-                            from,
-                            LockMsg::Refused {
-                                attempt,
-                                master: None,
-                            },
-                        );
+                    if refuse_unknown_session(s, cx, from, session, attempt) {
                         return;
                     }
                     // Its children of earlier attempts are orphans (their release was lost).
@@ -519,13 +512,7 @@ impl Lock {
             Service::Zookeeper => {
                 // The head's watch, again: a notification lost on the way must not stall it.
                 if let Some(&(zxid, client, attempt, _)) = s.queue.first() {
-                    cx.send(
-                        client,
-                        LockMsg::Turn {
-                            attempt,
-                            token: zxid,
-                        },
-                    );
+                    tell_turn(cx, client, attempt, zxid);
                 }
                 let timeout = p.session_timeout_ms * MS;
                 let dead: Vec<u64> = s
@@ -898,6 +885,33 @@ impl Lock {
     }
 }
 
+/// Tell `client` it heads the queue (its predecessor's watch fired), with its token.
+pub(crate) fn tell_turn(cx: &mut Ctx<'_, Lock>, client: NodeId, attempt: u64, token: u64) {
+    cx.send(client, LockMsg::Turn { attempt, token });
+}
+
+/// Refuse an acquire from a session the server does not hold (it expired, or a new
+/// leader has not rebuilt it): true when refused.
+pub(crate) fn refuse_unknown_session(
+    s: &Server,
+    cx: &mut Ctx<'_, Lock>,
+    from: NodeId,
+    session: u64,
+    attempt: u64,
+) -> bool {
+    let known = s.sessions.iter().any(|x| x.0 == session && x.1 == from);
+    if !known {
+        cx.send(
+            from,
+            LockMsg::Refused {
+                attempt,
+                master: None,
+            },
+        );
+    }
+    !known
+}
+
 /// Delete the children at `gone` (indices into the queue) and tell the new lowest
 /// child, if the head changed: its predecessor's watch fired. Only the next in line
 /// hears of a deletion, so no herd wakes up.
@@ -913,13 +927,7 @@ fn zk_delete(s: &mut Server, cx: &mut Ctx<'_, Lock>, gone: &[usize]) {
     });
     if head_gone {
         if let Some(&(zxid, client, attempt, _)) = s.queue.first() {
-            cx.send(
-                client,
-                LockMsg::Turn {
-                    attempt,
-                    token: zxid,
-                },
-            );
+            tell_turn(cx, client, attempt, zxid);
         }
     }
 }

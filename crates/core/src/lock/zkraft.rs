@@ -11,7 +11,7 @@
 //! each a fresh timeout before it expires any. The head of the queue is told when it
 //! becomes the head (its predecessor's watch firing).
 
-use super::{Lock, LockMsg, LockWrite, Part};
+use super::{refuse_unknown_session, tell_turn, Lock, LockMsg, LockWrite, Part};
 use crate::raft::{Raft, RaftTimer};
 use crate::{ClientRequest, Ctx, Effect, NodeId, Op, Protocol, Time, Timer, TimerId, MS};
 
@@ -177,13 +177,7 @@ impl Lock {
         }
         if head != e.told {
             if let Some(c) = q.first() {
-                cx.send(
-                    c.1,
-                    LockMsg::Turn {
-                        attempt: c.2,
-                        token: c.0,
-                    },
-                );
+                tell_turn(cx, c.1, c.2, c.0);
             }
             e.told = head;
         }
@@ -257,14 +251,7 @@ impl Lock {
                 );
             }
             LockMsg::Acquire { attempt, session } => {
-                if !s.sessions.iter().any(|x| x.0 == session && x.1 == from) {
-                    cx.send(
-                        from,
-                        LockMsg::Refused {
-                            attempt,
-                            master: None,
-                        },
-                    );
+                if refuse_unknown_session(s, cx, from, session, attempt) {
                     return;
                 }
                 if let Some(pos) = q.iter().position(|c| c.1 == from && c.2 == attempt) {
@@ -311,13 +298,7 @@ impl Lock {
         let q = e.queue();
         // The head's watch, again: a notification lost on the way must not stall it.
         if let Some(c) = q.first() {
-            cx.send(
-                c.1,
-                LockMsg::Turn {
-                    attempt: c.2,
-                    token: c.0,
-                },
-            );
+            tell_turn(cx, c.1, c.2, c.0);
         }
         let Part::Server(s) = &mut self.part else {
             return;
