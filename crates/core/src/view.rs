@@ -128,7 +128,7 @@ pub struct LogSection {
 /// columns in view: it asks for those, each log's newest entries, and every entry
 /// above an index (where the grid looks for conflicts with the leader's log).
 /// The rest of the section (snapshot, commit, applied, progress) is always complete.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogWindow {
     /// Entries with an index in `from..=to`.
     pub from: u64,

@@ -20,6 +20,7 @@ pub mod hash;
 pub mod history;
 pub mod host;
 pub mod jsonpath;
+pub mod link;
 pub mod marks;
 pub mod metrics;
 pub mod net;

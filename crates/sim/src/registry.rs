@@ -501,6 +501,19 @@ pub fn coordinator(
     dispatch(&s.protocol.name, Build(s, seed, record))?
 }
 
+/// The runs of protocol `name` as an engine module holds them (see
+/// [`crate::link`]): natively, a module's [`crate::link::Table`] in this process.
+pub fn serve(name: &str) -> Result<Box<dyn crate::link::Serve>, ScenarioError> {
+    struct Serve;
+    impl Op for Serve {
+        type Out = Box<dyn crate::link::Serve>;
+        fn run<P: Protocol>(self, _: &'static Listing) -> Self::Out {
+            Box::new(crate::link::Table::<P>::default())
+        }
+    }
+    dispatch(name, Serve)
+}
+
 /// A scenario's protocol parameters the way a worker takes them (see
 /// [`crate::remote::encode_params`]).
 pub fn encode_params(s: &Scenario) -> Result<Vec<u8>, ScenarioError> {

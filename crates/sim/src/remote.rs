@@ -169,11 +169,21 @@ pub fn run_remote_here_with_expectations(
 /// workers: each window is checked by the replica before the workers run it, and a
 /// violation it meets stops the coordinator at the same event.
 pub fn run_remote_coordinator(s: &Scenario, seed: u64) -> Result<Box<dyn Coordinator>, String> {
-    let mut c = coordinator(s, seed, 0).map_err(|e| e.to_string())?;
-    let mut replica = match s.checks.invariants {
+    let c = coordinator(s, seed, 0).map_err(|e| e.to_string())?;
+    let replica = match s.checks.invariants {
         true => Some(crate::build(s, seed, 0).map_err(|e| e.to_string())?),
         false => None,
     };
+    run_remote_with(c, replica, s)
+}
+
+/// [`run_remote_coordinator`] with a given coordinator and replica (any [`Engine`]:
+/// a `Sim<P>` or a run in an engine module, [`crate::link::Proxy`]).
+pub fn run_remote_with(
+    mut c: Box<dyn Coordinator>,
+    mut replica: Option<Box<dyn crate::Engine>>,
+    s: &Scenario,
+) -> Result<Box<dyn Coordinator>, String> {
     let n = s.n();
     let fresh = || remote_node(s).map_err(|e| e.to_string());
     let mut nodes: Vec<Box<dyn RemoteNode>> = (0..n).map(|_| fresh()).collect::<Result<_, _>>()?;

@@ -45,10 +45,16 @@ pub trait Engine {
     fn log(&self) -> &[LogLine];
     /// Messages in flight at `t` (when recording).
     fn flights_at(&self, t: Time) -> Vec<Flight>;
-    /// Every recorded message (when recording).
+    /// Every recorded message (when recording). An engine in another module
+    /// ([`crate::link::Proxy`]) holds none here: ask [`Engine::flights_window`].
     fn flights(&self) -> &[Flight];
-    /// The recorded messages, to trim (a checkpoint keeps only the recent ones).
-    fn flights_mut(&mut self) -> Option<&mut Vec<Flight>>;
+    /// The recorded messages the space-time diagram draws at `now` ([`in_window`]).
+    fn flights_window(&self, now: Time, window_ms: f64) -> Vec<(usize, Flight)> {
+        in_window(self.flights(), now, window_ms)
+    }
+    /// Keep only the `n` most recent recorded messages (a checkpoint keeps only the
+    /// recent ones).
+    fn keep_recent_flights(&mut self, n: usize);
     fn violation(&self) -> Option<&Found>;
     fn invariants(&self) -> &'static [&'static str];
     fn scenario(&self) -> &Scenario;
@@ -125,8 +131,10 @@ impl<P: Protocol> Engine for Sim<P> {
     fn flights_at(&self, t: Time) -> Vec<Flight> {
         Sim::flights_at(self, t)
     }
-    fn flights_mut(&mut self) -> Option<&mut Vec<Flight>> {
-        self.recorder.as_mut().map(|r| &mut r.flights)
+    fn keep_recent_flights(&mut self, n: usize) {
+        if let Some(r) = self.recorder.as_mut() {
+            r.flights = r.flights.split_off(r.flights.len().saturating_sub(n));
+        }
     }
     fn flights(&self) -> &[Flight] {
         self.recorder
@@ -170,6 +178,27 @@ impl<P: Protocol> Engine for Sim<P> {
 }
 
 pub use crate::registry::build;
+
+/// The messages the space-time diagram draws at `now` with a window of `window_ms`:
+/// the most recent 300 that overlap it, each with its position in the run's record
+/// (which names it while it stays in the diagram).
+pub fn in_window(flights: &[Flight], now: Time, window_ms: f64) -> Vec<(usize, Flight)> {
+    let (now, w) = (now as f64, window_ms * MS as f64);
+    let (t0, t1) = (now - w * 0.85, now + w * 0.15);
+    let mut out: Vec<(usize, Flight)> = flights
+        .iter()
+        .enumerate()
+        .rev()
+        .filter(|(_, f)| {
+            let (sent, arr) = (f.sent as f64, f.arrives as f64);
+            !(sent > now || arr < t0 || sent > t1)
+        })
+        .take(300)
+        .map(|(i, f)| (i, f.clone()))
+        .collect();
+    out.reverse();
+    out
+}
 
 /// The verdict of the end-of-run checks and the run's figures: what `quorumlab run
 /// --json` prints and the page shows.

@@ -18,7 +18,7 @@ use super::panels::edit::EditPanelProps;
 use super::panels::gallery::GalleryProps;
 use super::panels::node::NodePanelProps;
 use super::panels::run::{BannersProps, BuilderProps, ControlsProps, TabsProps};
-use super::panels::spacetime::{in_window, SpacetimeProps};
+use super::panels::spacetime::SpacetimeProps;
 use super::panels::timeline::TimelineProps;
 use super::panels::{pane, Panel, Shared};
 use super::state::{variants_for, Action, Effect, Frame, State, Tab};
@@ -54,7 +54,7 @@ fn initial() -> (Scenario, Option<String>) {
 /// The moment and window the space-time diagram's messages are for (revision, time,
 /// window's bits).
 type DiagramKey = (u64, u64, u64);
-/// The messages the space-time diagram draws (see [`in_window`]).
+/// The messages the space-time diagram draws (see `Engine::flights_window`).
 type Diagram = Shared<Vec<(usize, Flight)>>;
 
 pub struct Playground {
@@ -346,7 +346,7 @@ impl Playground {
                 return Some(fl.clone());
             }
         }
-        let fl = Shared(Rc::new(in_window(e.flights(), e.now(), st.window_ms)));
+        let fl = Shared(Rc::new(e.flights_window(e.now(), st.window_ms)));
         *cache = Some((key, fl.clone()));
         Some(fl)
     }

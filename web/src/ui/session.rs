@@ -155,9 +155,7 @@ impl Session {
             let mut c = e.boxed_clone();
             // Only the recent messages: a copy of the whole recorder in every checkpoint
             // took hundreds of megabytes in a long run of a big cluster.
-            if let Some(f) = c.flights_mut() {
-                *f = f.split_off(f.len().saturating_sub(CHECKPOINT_FLIGHTS));
-            }
+            c.keep_recent_flights(CHECKPOINT_FLIGHTS);
             self.checkpoints.push(c);
         }
         while self.next_checkpoint <= e.now() {

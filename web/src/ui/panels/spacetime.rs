@@ -12,30 +12,9 @@ pub struct SpacetimeProps {
     pub n: usize,
     pub now: Time,
     pub window_ms: f64,
-    /// The messages in the window ([`in_window`]).
+    /// The messages in the window (`quorumlab_sim::run::in_window`).
     pub flights: Shared<Vec<(usize, Flight)>>,
     pub on: Callback<Action>,
-}
-
-/// The messages the diagram draws at `now` with a window of `window_ms`: the most
-/// recent 300 that overlap it, each with its position in the run's record (which
-/// names it while it stays in the diagram).
-pub fn in_window(flights: &[Flight], now: Time, window_ms: f64) -> Vec<(usize, Flight)> {
-    let (now, w) = (now as f64, window_ms * MS as f64);
-    let (t0, t1) = (now - w * 0.85, now + w * 0.15);
-    let mut out: Vec<(usize, Flight)> = flights
-        .iter()
-        .enumerate()
-        .rev()
-        .filter(|(_, f)| {
-            let (sent, arr) = (f.sent as f64, f.arrives as f64);
-            !(sent > now || arr < t0 || sent > t1)
-        })
-        .take(300)
-        .map(|(i, f)| (i, f.clone()))
-        .collect();
-    out.reverse();
-    out
 }
 
 pub fn spacetime(p: &SpacetimeProps) -> Html {
