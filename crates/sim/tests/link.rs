@@ -142,7 +142,7 @@ fn a_module_that_fails_ends_the_run_with_why() {
     let serve = std::cell::RefCell::new(registry::serve(&s.protocol.name).expect("known"));
     let calls = std::rc::Rc::new(std::cell::Cell::new(0));
     let c2 = calls.clone();
-    let link: quorumlab_sim::link::LinkFn = std::rc::Rc::new(move |req: &str| {
+    let link: quorumlab_sim::link::LinkFn = std::rc::Rc::new(move |req: &[u8]| {
         c2.set(c2.get() + 1);
         if c2.get() > 5 {
             Err("RuntimeError: unreachable executed".to_string())
