@@ -9,6 +9,8 @@ mod app;
 mod panic_hook;
 #[cfg(target_arch = "wasm32")]
 pub mod runtime;
+// The engine modules holding the page's runs.
+pub mod engines;
 // The end-of-run analysis, asked of its Web Worker.
 pub mod analysis;
 // What the runtime reports (compiled natively for the UI's tests).

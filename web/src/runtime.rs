@@ -16,7 +16,7 @@
 use crate::run_status::WorkerStatus;
 use crate::worker_pool::{LaneResult, NodeWorker, WorkerEvent};
 use quorumlab_core::{NodeId, NodeView, Time};
-use quorumlab_sim::remote::{coordinator, Coordinator};
+use quorumlab_sim::remote::Coordinator;
 use quorumlab_sim::Scenario;
 use quorumlab_worker::{FromWorker, ToWorker};
 use std::cell::RefCell;
@@ -100,7 +100,7 @@ impl WorkerRun {
         scenario: &Scenario,
         on_progress: impl Fn(&Progress) + 'static,
     ) -> Result<WorkerRun, String> {
-        let coord = coordinator(scenario, scenario.seed, 0).map_err(|e| e.to_string())?;
+        let coord = crate::engines::coordinator(scenario)?;
         let params = quorumlab_sim::remote::encode_params(scenario).map_err(|e| e.to_string())?;
         let n = scenario.n();
         let end = coord.engine().end();
@@ -149,7 +149,7 @@ impl WorkerRun {
     /// Start over from time 0 with `scenario` (an edit, or going back in time). The
     /// running workers stay: each is told to host a fresh node, so nothing is reloaded.
     pub fn restart(&self, scenario: &Scenario) -> Result<(), String> {
-        let coord = coordinator(scenario, scenario.seed, 0).map_err(|e| e.to_string())?;
+        let coord = crate::engines::coordinator(scenario)?;
         let params = quorumlab_sim::remote::encode_params(scenario).map_err(|e| e.to_string())?;
         let n = scenario.n();
         {
@@ -641,87 +641,35 @@ pub fn install_js_api() {
     };
     let api = js_sys::Object::new();
     let workers = Closure::<dyn Fn(String) -> js_sys::Promise>::new(|json: String| {
-        js_sys::Promise::new(&mut |resolve, reject| {
-            let s = match parse(&json) {
-                Ok(s) => s,
-                Err(e) => {
-                    let _ = reject.call1(&JsValue::NULL, &e.into());
-                    return;
-                }
-            };
-            // The workers check no invariant (each holds one node): a replica with every
-            // node's state does, before the timed run, which stops where it stopped.
-            let found = match s.checks.invariants {
-                true => quorumlab_sim::build(&s, s.seed, 0).ok().and_then(|mut e| {
-                    e.run_to_end();
-                    e.violation().cloned()
-                }),
-                false => None,
-            };
-            let start = now_ms();
-            let settled = Rc::new(RefCell::new(false));
-            let reject2 = reject.clone();
-            let id = NEXT_KEPT.with(|n| {
-                let id = n.get();
-                n.set(id + 1);
-                id
-            });
-            let run = WorkerRun::new(&s, move |p: &Progress| {
-                if *settled.borrow() {
-                    return;
-                }
-                if let Some(e) = &p.run.error {
-                    *settled.borrow_mut() = true;
-                    let _ = reject2.call1(&JsValue::NULL, &e.as_str().into());
-                } else if p.run.done {
-                    *settled.borrow_mut() = true;
-                    let _ = resolve.call1(&JsValue::NULL, &outcome(p, now_ms() - start, "workers"));
-                } else {
-                    return;
-                }
-                // Settled: let the run (and its workers) go, once this call is over.
-                gloo_timers::callback::Timeout::new(0, move || {
-                    KEEP.with(|k| k.borrow_mut().retain(|(i, _)| *i != id));
-                })
-                .forget();
-            });
-            match run {
-                Ok(r) => {
-                    // Keep the run alive until it settles: the workers' callbacks hold
-                    // only weak references.
-                    KEEP.with(|k| k.borrow_mut().push((id, r.clone())));
-                    if let Some(f) = &found {
-                        r.stop_at(f);
+        js_sys::Promise::new(&mut |resolve, reject| match parse(&json) {
+            Err(e) => {
+                let _ = reject.call1(&JsValue::NULL, &e.into());
+            }
+            // The scenario's engine module may not be loaded yet.
+            Ok(s) => {
+                crate::engines::after_load(&s.protocol.name.clone(), move |loaded| match loaded {
+                    Ok(()) => run_workers(s, resolve, reject),
+                    Err(e) => {
+                        let _ = reject.call1(&JsValue::NULL, &e.into());
                     }
-                    r.run_to_end();
-                }
-                Err(e) => {
-                    let _ = reject.call1(&JsValue::NULL, &e.into());
-                }
+                })
             }
         })
     });
     let inline = Closure::<dyn Fn(String) -> js_sys::Promise>::new(|json: String| {
-        js_sys::Promise::new(&mut |resolve, reject| match parse(&json)
-            .and_then(|s| quorumlab_sim::build(&s, s.seed, 0).map_err(|e| e.to_string()))
-        {
+        js_sys::Promise::new(&mut |resolve, reject| match parse(&json) {
             Err(e) => {
                 let _ = reject.call1(&JsValue::NULL, &e.into());
             }
-            Ok(mut e) => {
-                let start = now_ms();
-                e.run_to_end();
-                let p = Progress {
-                    run: WorkerStatus {
-                        now: e.now(),
-                        events: e.events(),
-                        trace_hash: format!("{:016x}", e.trace_hash()),
-                        done: true,
-                        ..WorkerStatus::default()
-                    },
-                    end: e.end(),
-                };
-                let _ = resolve.call1(&JsValue::NULL, &outcome(&p, now_ms() - start, "inline"));
+            Ok(s) => {
+                crate::engines::after_load(&s.protocol.name.clone(), move |loaded| {
+                    match loaded.and_then(|()| crate::engines::build(&s, 0)) {
+                        Ok(e) => run_inline(e, resolve),
+                        Err(e) => {
+                            let _ = reject.call1(&JsValue::NULL, &e.into());
+                        }
+                    }
+                })
             }
         })
     });
@@ -736,4 +684,77 @@ thread_local! {
     /// Runs started from JavaScript, until they settle.
     static KEEP: RefCell<Vec<(u64, WorkerRun)>> = const { RefCell::new(Vec::new()) };
     static NEXT_KEPT: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// `window.quorumlab.runWorkers`, once the scenario's engine module is loaded.
+fn run_workers(s: Scenario, resolve: js_sys::Function, reject: js_sys::Function) {
+    use wasm_bindgen::prelude::*;
+    // The workers check no invariant (each holds one node): a replica with every
+    // node's state does, before the timed run, which stops where it stopped.
+    let found = match s.checks.invariants {
+        true => crate::engines::build(&s, 0).ok().and_then(|mut e| {
+            e.run_to_end();
+            e.violation().cloned()
+        }),
+        false => None,
+    };
+    let start = now_ms();
+    let settled = Rc::new(RefCell::new(false));
+    let reject2 = reject.clone();
+    let id = NEXT_KEPT.with(|n| {
+        let id = n.get();
+        n.set(id + 1);
+        id
+    });
+    let run = WorkerRun::new(&s, move |p: &Progress| {
+        if *settled.borrow() {
+            return;
+        }
+        if let Some(e) = &p.run.error {
+            *settled.borrow_mut() = true;
+            let _ = reject2.call1(&JsValue::NULL, &e.as_str().into());
+        } else if p.run.done {
+            *settled.borrow_mut() = true;
+            let _ = resolve.call1(&JsValue::NULL, &outcome(p, now_ms() - start, "workers"));
+        } else {
+            return;
+        }
+        // Settled: let the run (and its workers) go, once this call is over.
+        gloo_timers::callback::Timeout::new(0, move || {
+            KEEP.with(|k| k.borrow_mut().retain(|(i, _)| *i != id));
+        })
+        .forget();
+    });
+    match run {
+        Ok(r) => {
+            // Keep the run alive until it settles: the workers' callbacks hold
+            // only weak references.
+            KEEP.with(|k| k.borrow_mut().push((id, r.clone())));
+            if let Some(f) = &found {
+                r.stop_at(f);
+            }
+            r.run_to_end();
+        }
+        Err(e) => {
+            let _ = reject.call1(&JsValue::NULL, &e.into());
+        }
+    }
+}
+
+/// `window.quorumlab.runInline`: a run in its engine module, to the end.
+fn run_inline(mut e: Box<dyn quorumlab_sim::Engine>, resolve: js_sys::Function) {
+    use wasm_bindgen::prelude::*;
+    let start = now_ms();
+    e.run_to_end();
+    let p = Progress {
+        run: WorkerStatus {
+            now: e.now(),
+            events: e.events(),
+            trace_hash: format!("{:016x}", e.trace_hash()),
+            done: true,
+            ..WorkerStatus::default()
+        },
+        end: e.end(),
+    };
+    let _ = resolve.call1(&JsValue::NULL, &outcome(&p, now_ms() - start, "inline"));
 }

@@ -10,6 +10,15 @@ use std::process::{Command, Stdio};
 const APP_BUDGET_GZIP: u64 = 600_000;
 /// Each worker's WASM + JS, gzipped.
 const WORKER_BUDGET_GZIP: u64 = 200_000;
+/// Each engine module's WASM + JS, gzipped (crates/engines: one protocol's runs). The
+/// page loads one with the app (the scenario's protocol), so the first load is checked
+/// too: the app and its largest engine within [`FIRST_LOAD_BUDGET_GZIP`].
+const ENGINE_BUDGET_GZIP: u64 = 250_000;
+/// The app and the largest engine module together: what the page transfers before a
+/// run shows (the app's whole budget before the engines moved out of it).
+const FIRST_LOAD_BUDGET_GZIP: u64 = 660_000;
+/// Where the engine modules go inside dist/ (`web/engines.js` loads them from there).
+pub const ENGINES_DIR: &str = "engines";
 /// `embed.js`, the script other sites include to embed the widget, gzipped.
 const EMBED_SCRIPT_BUDGET_GZIP: u64 = 4_000;
 /// The script other sites include (not loaded by the page: a bundle of its own).
@@ -38,7 +47,22 @@ pub fn build_and_report() -> Result<(), Fail> {
         .run()?;
     let html = fs::read_to_string(util::root().join("web/index.html"))
         .map_err(|e| Fail::new(format!("cannot read web/index.html: {e}")))?;
-    report(&util::root().join("dist"), &worker_bins(&html))
+    let mut bundles = worker_bins(&html);
+    let workers = bundles.len();
+    bundles.extend(engine_bins()?);
+    report(&util::root().join("dist"), &bundles, workers)
+}
+
+/// The engine modules: the `engine-*` binaries of crates/engines.
+pub fn engine_bins() -> Result<Vec<String>, Fail> {
+    let path = util::root().join("crates/engines/Cargo.toml");
+    let toml = fs::read_to_string(&path)
+        .map_err(|e| Fail::new(format!("cannot read {}: {e}", path.display())))?;
+    Ok(toml
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("name = \"engine-"))
+        .map(|rest| format!("engine-{}", rest.trim_end_matches('"')))
+        .collect())
 }
 
 /// The `data-bin` of every `<link data-trunk rel="rust" data-type="worker">` in the page.
@@ -123,16 +147,20 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Fail> {
     Ok(())
 }
 
-fn report(dist: &Path, workers: &[String]) -> Result<(), Fail> {
+/// `bundles`: the workers (the first `workers`), then the engine modules.
+fn report(dist: &Path, bundles: &[String], workers: usize) -> Result<(), Fail> {
     let mut files = Vec::new();
     collect(dist, &mut files)?;
     files.sort();
 
-    // Group: the app first, then each worker.
+    // Group: the app first, then each worker and engine module.
     let mut groups: Vec<(String, u64, Vec<Sized>)> =
         vec![("app".to_string(), APP_BUDGET_GZIP, Vec::new())];
-    for w in workers {
-        groups.push((format!("worker {w}"), WORKER_BUDGET_GZIP, Vec::new()));
+    for (i, w) in bundles.iter().enumerate() {
+        groups.push(match i < workers {
+            true => (format!("worker {w}"), WORKER_BUDGET_GZIP, Vec::new()),
+            false => (format!("engine module {w}"), ENGINE_BUDGET_GZIP, Vec::new()),
+        });
     }
     groups.push((
         "embed script".to_string(),
@@ -151,9 +179,9 @@ fn report(dist: &Path, workers: &[String]) -> Result<(), Fail> {
             .unwrap_or(path)
             .to_string_lossy()
             .into_owned();
-        let index = match owner(name, workers) {
+        let index = match owner(name, bundles) {
             _ if name == EMBED_SCRIPT => groups.len() - 1,
-            Some(w) => 1 + workers.iter().position(|x| x == w).expect("a known worker"),
+            Some(w) => 1 + bundles.iter().position(|x| x == w).expect("a known bundle"),
             None => 0,
         };
         groups[index].2.push(Sized {
@@ -194,6 +222,34 @@ fn report(dist: &Path, workers: &[String]) -> Result<(), Fail> {
                 "{name} is {} gzipped, over its budget of {}",
                 fmt_kb(gzip),
                 fmt_kb(*budget)
+            ));
+        }
+    }
+    let gz = |g: &(String, u64, Vec<Sized>)| g.2.iter().map(|f| f.gzip).sum::<u64>();
+    let app = gz(&groups[0]);
+    if let Some(engine) = groups[1 + workers..groups.len() - 1]
+        .iter()
+        .max_by_key(|g| gz(g))
+    {
+        let first = app + gz(engine);
+        let verdict = if first <= FIRST_LOAD_BUDGET_GZIP {
+            "ok"
+        } else {
+            "OVER BUDGET"
+        };
+        println!(
+            "  {:<48} {:>12} {:>12}   budget {} gzip: {verdict}",
+            format!("= first load: app + {}", engine.0),
+            "",
+            fmt_kb(first),
+            fmt_kb(FIRST_LOAD_BUDGET_GZIP)
+        );
+        if first > FIRST_LOAD_BUDGET_GZIP {
+            over.push(format!(
+                "the first load (app and {}) is {} gzipped, over its budget of {}",
+                engine.0,
+                fmt_kb(first),
+                fmt_kb(FIRST_LOAD_BUDGET_GZIP)
             ));
         }
     }
@@ -272,4 +328,70 @@ mod tests {
         assert_eq!(owner("quorumlab-web-0123abcd_bg.wasm", &workers), None);
         assert_eq!(owner("node_worker2.js", &workers), None);
     }
+}
+
+/// `cargo xtask engines`, Trunk's post-build hook (Trunk.toml), for `trunk build` and
+/// `trunk serve` alike: build the engine modules (crates/engines, one binary per
+/// protocol, in one cargo invocation), make each an ES module with wasm-bindgen
+/// (`--target web`: the page imports several side by side, which the no-modules
+/// output's one global cannot do; Trunk builds only that kind for a second binary)
+/// and, in release builds, optimise it with wasm-opt, into `engines/` of Trunk's
+/// staging directory.
+pub fn engines_for_trunk() -> Result<(), Fail> {
+    let staging = std::env::var("TRUNK_STAGING_DIR").map_err(|_| {
+        Fail::new("`cargo xtask engines` is Trunk's post-build hook: TRUNK_STAGING_DIR is not set")
+    })?;
+    let release = std::env::var("TRUNK_PROFILE").is_ok_and(|p| p == "release");
+    let (profile, dir) = match release {
+        // Built for size, like the app (whose runs they took over): Cargo.toml's
+        // wasm-app profile. Measured 2026-12-01: "s" gave 188-250 kB gzipped per
+        // module, "z" 174-227 kB.
+        true => ("wasm-app", "wasm-app"),
+        false => ("dev", "debug"),
+    };
+    util::cargo(&[
+        "build",
+        "--target",
+        "wasm32-unknown-unknown",
+        "-p",
+        "quorumlab-engines",
+        "--bins",
+        "--profile",
+        profile,
+    ])
+    .run()?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| util::root().join("target"));
+    let out = Path::new(&staging).join(ENGINES_DIR);
+    fs::create_dir_all(&out)
+        .map_err(|e| Fail::new(format!("cannot create {}: {e}", out.display())))?;
+    let out_s = out.to_string_lossy().into_owned();
+    for bin in engine_bins()? {
+        let wasm = target
+            .join("wasm32-unknown-unknown")
+            .join(dir)
+            .join(format!("{bin}.wasm"));
+        let wasm = wasm.to_string_lossy().into_owned();
+        util::tool(
+            "wasm-bindgen",
+            &[
+                "--target",
+                "web",
+                "--no-typescript",
+                "--out-dir",
+                &out_s,
+                "--out-name",
+                &bin,
+                &wasm,
+            ],
+        )
+        .run()?;
+        if release {
+            let bg = out.join(format!("{bin}_bg.wasm"));
+            let bg = bg.to_string_lossy().into_owned();
+            util::tool("wasm-opt", &["-Os", &bg, "-o", &bg]).run()?;
+        }
+    }
+    Ok(())
 }

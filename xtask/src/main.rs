@@ -25,6 +25,8 @@ usage: cargo xtask <command>
                      cargo test --release, the WASM build (dist) and the browser tests
   dist               release build of the page into dist/ (works from any sub-path),
                      with sizes and the gzip budget
+  engines            (Trunk's post-build hook) the page's engine modules, one per
+                     protocol, into Trunk's staging directory
   bench              cargo run --release -p quorumlab-cli -- bench
   fuzz [TARGET] [--time S]
                      run a fuzz target of fuzz/ (or each in turn) for S seconds
@@ -39,6 +41,7 @@ fn main() -> ExitCode {
         Some("test") => no_more_args(&args[1..]).and_then(|()| test()),
         Some("dist") => no_more_args(&args[1..]).and_then(|()| dist_command()),
         Some("bench") => bench(&args[1..]),
+        Some("engines") => no_more_args(&args[1..]).and_then(|()| dist::engines_for_trunk()),
         Some("fuzz") => fuzz(&args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");

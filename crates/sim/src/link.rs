@@ -87,7 +87,7 @@ pub enum Call {
     },
     Finish {
         h: Handle,
-        results: Encoded,
+        results: Vec<(NodeId, Hex)>,
     },
     TakeCrashed {
         h: Handle,
@@ -165,6 +165,54 @@ pub struct Head {
     pub violation: Option<Found>,
 }
 
+/// A job or a result of the worker runtime, written as hexadecimal text: as JSON
+/// numbers, a window's bytes took the worker runtime from 60 k to 34 k events/s
+/// (5 nodes, measured in Chromium).
+#[derive(Debug)]
+pub struct Hex(pub Vec<u8>);
+
+impl Serialize for Hex {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut text = String::with_capacity(self.0.len() * 2);
+        for b in &self.0 {
+            text.push(DIGITS[(b >> 4) as usize] as char);
+            text.push(DIGITS[(b & 15) as usize] as char);
+        }
+        s.serialize_str(&text)
+    }
+}
+
+impl<'de> Deserialize<'de> for Hex {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Hex, D::Error> {
+        let text = String::deserialize(d)?;
+        let digit = |c: u8| match c {
+            b'0'..=b'9' => Ok(c - b'0'),
+            b'a'..=b'f' => Ok(c - b'a' + 10),
+            _ => Err(serde::de::Error::custom("not a hexadecimal digit")),
+        };
+        let bytes = text.as_bytes();
+        if bytes.len() % 2 != 0 {
+            return Err(serde::de::Error::custom(
+                "an odd number of hexadecimal digits",
+            ));
+        }
+        bytes
+            .chunks(2)
+            .map(|p| Ok(digit(p[0])? << 4 | digit(p[1])?))
+            .collect::<Result<Vec<u8>, D::Error>>()
+            .map(Hex)
+    }
+}
+
+fn hex(e: Encoded) -> Vec<(NodeId, Hex)> {
+    e.into_iter().map(|(i, b)| (i, Hex(b))).collect()
+}
+
+fn unhex(e: Vec<(NodeId, Hex)>) -> Encoded {
+    e.into_iter().map(|(i, b)| (i, b.0)).collect()
+}
+
 /// What [`Coordinator::begin`] started (an enum, not its `Result<Option<_>, ()>`:
 /// JSON writes `None` and `Some(None)` alike).
 #[derive(Default, Serialize, Deserialize)]
@@ -175,7 +223,7 @@ pub enum Began {
     /// A control event, handled.
     Control,
     /// A window: each node's job.
-    Window(Encoded),
+    Window(Vec<(NodeId, Hex)>),
 }
 
 /// A moving call's own answer and the run's [`Head`] after it.
@@ -312,9 +360,11 @@ impl<P: Protocol> Table<P> {
             Call::Begin { h } => self.moved(h, |s| match Coordinator::begin(s) {
                 Err(()) => Began::End,
                 Ok(None) => Began::Control,
-                Ok(Some(jobs)) => Began::Window(jobs),
+                Ok(Some(jobs)) => Began::Window(hex(jobs)),
             }),
-            Call::Finish { h, results } => self.moved(h, |s| Coordinator::finish(s, results).err()),
+            Call::Finish { h, results } => {
+                self.moved(h, |s| Coordinator::finish(s, unhex(results)).err())
+            }
             Call::Look { h } => self.moved(h, |_| ()),
             Call::TakeCrashed { h } => self.moved(h, |s| s.take_crashed()),
             Call::StopAt { h, found } => self.moved(h, |s| s.stop_at(&found)),
@@ -669,10 +719,11 @@ impl Coordinator for Proxy {
         match self.moving(Call::Begin { h: self.h }) {
             Began::End => Err(()),
             Began::Control => Ok(None),
-            Began::Window(jobs) => Ok(Some(jobs)),
+            Began::Window(jobs) => Ok(Some(unhex(jobs))),
         }
     }
     fn finish(&mut self, results: Encoded) -> Result<(), String> {
+        let results = hex(results);
         let r: Option<String> = self.moving(Call::Finish { h: self.h, results });
         match (&self.failure, r) {
             (Some(why), _) => Err(why.clone()),

@@ -249,6 +249,7 @@ mod imp {
         keys: Closure<dyn FnMut(web_sys::KeyboardEvent)>,
         messages: Closure<dyn FnMut(web_sys::MessageEvent)>,
         hash: Closure<dyn FnMut(web_sys::Event)>,
+        engine: Closure<dyn FnMut(web_sys::Event)>,
     }
 
     impl Listeners {
@@ -256,7 +257,12 @@ mod imp {
             on_key: Callback<Key>,
             on_message: Callback<Result<Value, String>>,
             on_hash: Callback<String>,
+            on_engine: Callback<()>,
         ) -> Self {
+            // An engine module loaded or failed (web/engines.js).
+            let engine = Closure::<dyn FnMut(web_sys::Event)>::new(move |_e: web_sys::Event| {
+                on_engine.emit(());
+            });
             // A share link opened in a tab already showing the page changes only the
             // fragment: no reload, so listen for it.
             let hash = Closure::<dyn FnMut(web_sys::Event)>::new(move |_e: web_sys::Event| {
@@ -360,11 +366,16 @@ mod imp {
                     .add_event_listener_with_callback("message", messages.as_ref().unchecked_ref());
                 let _ =
                     w.add_event_listener_with_callback("hashchange", hash.as_ref().unchecked_ref());
+                let _ = w.add_event_listener_with_callback(
+                    "quorumlab-engine",
+                    engine.as_ref().unchecked_ref(),
+                );
             }
             Listeners {
                 keys,
                 messages,
                 hash,
+                engine,
             }
         }
     }
@@ -383,6 +394,10 @@ mod imp {
                 let _ = w.remove_event_listener_with_callback(
                     "hashchange",
                     self.hash.as_ref().unchecked_ref(),
+                );
+                let _ = w.remove_event_listener_with_callback(
+                    "quorumlab-engine",
+                    self.engine.as_ref().unchecked_ref(),
                 );
             }
         }
@@ -440,6 +455,7 @@ mod imp {
             _on_key: Callback<Key>,
             _on_message: Callback<Result<Value, String>>,
             _on_hash: Callback<String>,
+            _on_engine: Callback<()>,
         ) -> Self {
             Listeners
         }

@@ -66,6 +66,8 @@ pub struct Playground {
     analyst: Analyst,
     /// The run in Web Workers (runtime `workers`).
     mirror: Option<Mirror>,
+    /// Where the workers' run reports (kept to start it once the engine is there).
+    on_workers: Callback<crate::run_status::WorkerStatus>,
     /// The messages the space-time diagram drew last, and for which moment and window.
     spacetime: RefCell<Option<(DiagramKey, Diagram)>>,
 }
@@ -91,16 +93,36 @@ impl Playground {
         }
     }
 
+    /// Start the workers' run once the page's own run exists (its engine module may
+    /// still be loading: the coordinator lives there too).
+    fn start_workers(&mut self) {
+        let st = &mut self.state;
+        if st.runtime != Runtime::Workers || self.mirror.is_some() || st.session.engine().is_none()
+        {
+            return;
+        }
+        match Mirror::start(
+            st.session.scenario(),
+            st.session.revision(),
+            self.on_workers.clone(),
+        ) {
+            Ok(m) => self.mirror = Some(m),
+            Err(e) => st.worker_failed(&e),
+        }
+    }
+
     /// Keep the workers' run on the same scenario as the page, up to the playhead.
     fn sync_workers(&mut self) {
-        let st = &mut self.state;
-        if st.runtime != Runtime::Workers {
+        if self.state.runtime != Runtime::Workers {
             self.mirror = None;
             return;
         }
-        if st.scrubbing {
+        // A run whose engine module is loading has nothing to follow yet.
+        if self.state.scrubbing || self.state.session.engine().is_none() {
             return;
         }
+        self.start_workers();
+        let st = &mut self.state;
         let Some(m) = self.mirror.as_mut() else {
             return;
         };
@@ -293,22 +315,15 @@ impl Component for Playground {
                 link.callback(Action::Key),
                 link.callback(Action::Message),
                 link.callback(Action::Hash),
+                link.callback(|()| Action::EngineReady),
             ),
             analyst: Analyst::new(link.callback(Action::Analysed)),
             mirror: None,
+            on_workers: link.callback(Action::Workers),
             spacetime: RefCell::new(None),
             state,
         };
-        if p.state.runtime == Runtime::Workers {
-            match Mirror::start(
-                p.state.session.scenario(),
-                p.state.session.revision(),
-                link.callback(Action::Workers),
-            ) {
-                Ok(m) => p.mirror = Some(m),
-                Err(e) => p.state.worker_failed(&e),
-            }
-        }
+        p.start_workers();
         p.state.ready();
         let effects = p.state.take_effects();
         p.perform(effects);

@@ -25,7 +25,7 @@ const MAX_CHECKPOINTS: usize = 128;
 
 /// Build an engine for a scenario, with the message recorder on.
 pub fn build_engine(s: &Scenario, record: usize) -> Result<Box<dyn Engine>, String> {
-    quorumlab_sim::build(s, s.seed, record).map_err(|e| e.to_string())
+    crate::engines::build(s, record)
 }
 
 /// Round a time up to a whole simulated millisecond.
@@ -46,6 +46,8 @@ pub struct Session {
     history_held: usize,
     /// Counts rebuilds: equal revisions are the same run (cosmetic edits keep it).
     revision: u64,
+    /// Where to go once the engine module arrives (a seek while it was loading).
+    pending: Time,
     /// Which scenario this is: a new stamp whenever the scenario is set (a cosmetic edit
     /// too), unique across sessions, so that the page knows its copy is current without
     /// comparing scenarios on every frame.
@@ -74,6 +76,7 @@ impl Session {
             next_checkpoint: 0,
             record,
             history_held: HISTORY_HELD,
+            pending: 0,
             revision: 0,
             stamp: next_stamp(),
         };
@@ -118,9 +121,29 @@ impl Session {
         self.engine.as_deref()
     }
 
-    /// Why there is no engine (the scenario could not be built).
+    /// Why there is no engine (the scenario could not be built, or its engine module
+    /// is still loading: see [`Session::loading`]).
     pub fn error(&self) -> Option<&str> {
         self.error.as_deref()
+    }
+
+    /// The run waits for its protocol's engine module to load.
+    pub fn loading(&self) -> bool {
+        self.error
+            .as_deref()
+            .is_some_and(crate::engines::is_loading)
+    }
+
+    /// An engine module arrived (or failed): build the run that waited for it and go
+    /// where it was asked to go meanwhile. False if this session was not waiting.
+    pub fn retry(&mut self) -> bool {
+        if !self.loading() {
+            return false;
+        }
+        let at = self.pending;
+        self.rebuild();
+        self.advance_to(at, u64::MAX);
+        true
     }
 
     pub fn now(&self) -> Time {
@@ -225,6 +248,9 @@ impl Session {
     /// at or before `t`.
     pub fn seek(&mut self, t: Time) {
         let t = t.min(self.end());
+        if self.engine.is_none() {
+            self.pending = t;
+        }
         if self.engine.as_ref().is_some_and(|e| e.now() > t) {
             let best = self.checkpoints.iter().rev().find(|c| c.now() <= t);
             match best {
@@ -244,6 +270,7 @@ impl Session {
     pub fn replace(&mut self, scenario: Scenario, at: Time) {
         self.scenario = scenario;
         self.stamp = next_stamp();
+        self.pending = at;
         self.rebuild();
         self.advance_to(at, u64::MAX);
     }
@@ -322,11 +349,14 @@ mod tests {
             "{lens:?}"
         );
         assert!(lens.len() >= 3, "still some checkpoints: {lens:?}");
-        // The checkpoints keep only the recent messages.
-        assert!(sess
-            .checkpoints
-            .iter()
-            .all(|c| c.flights().len() <= CHECKPOINT_FLIGHTS));
+        // The checkpoints keep only the recent messages: the last one no longer has
+        // the messages of its first quarter, which a run recording everything shows.
+        let last = sess.checkpoints.last().expect("checkpoints");
+        let early = last.now() / 4;
+        assert!(last.flights_window(early, 50.0).is_empty());
+        let mut whole = build_engine(sess.scenario(), RECORD_LIMIT).expect("builds");
+        whole.run_until(last.now());
+        assert!(!whole.flights_window(early, 50.0).is_empty());
         sess.seek(7_000_000);
         assert_eq!((sess.engine().unwrap().trace_hash(), sess.now()), at);
         sess.run_to_end();

@@ -81,6 +81,8 @@ pub fn variants_for(s: &Scenario) -> &'static [Variant] {
 pub enum Action {
     /// An animation frame at this timestamp (ms).
     Frame(f64),
+    /// An engine module loaded (or failed to): runs that waited for it are built.
+    EngineReady,
     TogglePlay,
     Play,
     Pause,
@@ -392,7 +394,7 @@ impl State {
             frame: RefCell::new(None),
             effects: Vec::new(),
         };
-        if let Some(e) = s.session.error() {
+        if let Some(e) = s.session.error().filter(|_| !s.session.loading()) {
             let msg = format!("This scenario cannot run: {e}");
             s.error = Some(match s.error.take() {
                 Some(prev) => format!("{prev}\n{msg}"),
@@ -609,6 +611,9 @@ impl State {
         };
         self.session.replace(s, at);
         self.after_change();
+        // What the change did at once (a crash: a role) reaches the embedding page
+        // now, not at the next frame (a paused widget has none).
+        self.after_time();
     }
 
     fn after_change(&mut self) {
@@ -621,7 +626,7 @@ impl State {
             let v = *v;
             self.start_compare(v);
         }
-        if let Some(e) = self.session.error() {
+        if let Some(e) = self.session.error().filter(|_| !self.session.loading()) {
             self.error = Some(format!("This scenario cannot run: {e}"));
             self.playing = false;
         }
@@ -1034,6 +1039,14 @@ impl State {
             Action::RunToEnd => {
                 self.session.run_to_end();
                 self.after_time();
+            }
+            Action::EngineReady => {
+                if let Some((_, other)) = self.compare.as_mut() {
+                    other.retry();
+                }
+                if self.session.retry() {
+                    self.after_change();
+                }
             }
             Action::Reset => {
                 self.session.seek(0);

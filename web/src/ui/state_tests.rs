@@ -504,6 +504,19 @@ fn role_changes_are_posted_once_each() {
     );
     let (effects, _) = st.reduce(Action::Seek(1_000 * MS));
     assert!(posted(&effects, "role").is_empty(), "nothing changed");
+    // Paused, a crash from the embedding page is a role change at once (no frame
+    // comes to post it).
+    st.reduce(Action::Pause);
+    let (effects, _) = st.reduce(Action::Message(Ok(
+        serde_json::json!({"type": "crash", "node": 1}),
+    )));
+    let roles = posted(&effects, "role");
+    assert!(
+        roles
+            .iter()
+            .any(|r| r["node"] == 1 && r["role"] == "crashed"),
+        "{roles:?}"
+    );
 }
 
 #[test]
