@@ -260,6 +260,72 @@ fn report(dist: &Path, bundles: &[String], workers: usize) -> Result<(), Fail> {
     }
 }
 
+/// `cargo xtask engines`, Trunk's post-build hook (Trunk.toml), for `trunk build` and
+/// `trunk serve` alike: build the engine modules (crates/engines, one binary per
+/// protocol, in one cargo invocation), make each an ES module with wasm-bindgen
+/// (`--target web`: the page imports several side by side, which the no-modules
+/// output's one global cannot do; Trunk builds only that kind for a second binary)
+/// and, in release builds, optimise it with wasm-opt, into `engines/` of Trunk's
+/// staging directory.
+pub fn engines_for_trunk() -> Result<(), Fail> {
+    let staging = std::env::var("TRUNK_STAGING_DIR").map_err(|_| {
+        Fail::new("`cargo xtask engines` is Trunk's post-build hook: TRUNK_STAGING_DIR is not set")
+    })?;
+    let release = std::env::var("TRUNK_PROFILE").is_ok_and(|p| p == "release");
+    let (profile, dir) = match release {
+        // Built for size, like the app (whose runs they took over): Cargo.toml's
+        // wasm-app profile. Measured 2026-12-01: "s" gave 188-250 kB gzipped per
+        // module, "z" 174-227 kB.
+        true => ("wasm-app", "wasm-app"),
+        false => ("dev", "debug"),
+    };
+    util::cargo(&[
+        "build",
+        "--target",
+        "wasm32-unknown-unknown",
+        "-p",
+        "quorumlab-engines",
+        "--bins",
+        "--profile",
+        profile,
+    ])
+    .run()?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| util::root().join("target"));
+    let out = Path::new(&staging).join(ENGINES_DIR);
+    fs::create_dir_all(&out)
+        .map_err(|e| Fail::new(format!("cannot create {}: {e}", out.display())))?;
+    let out_s = out.to_string_lossy().into_owned();
+    for bin in engine_bins()? {
+        let wasm = target
+            .join("wasm32-unknown-unknown")
+            .join(dir)
+            .join(format!("{bin}.wasm"));
+        let wasm = wasm.to_string_lossy().into_owned();
+        util::tool(
+            "wasm-bindgen",
+            &[
+                "--target",
+                "web",
+                "--no-typescript",
+                "--out-dir",
+                &out_s,
+                "--out-name",
+                &bin,
+                &wasm,
+            ],
+        )
+        .run()?;
+        if release {
+            let bg = out.join(format!("{bin}_bg.wasm"));
+            let bg = bg.to_string_lossy().into_owned();
+            util::tool("wasm-opt", &["-Os", &bg, "-o", &bg]).run()?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -328,70 +394,4 @@ mod tests {
         assert_eq!(owner("quorumlab-web-0123abcd_bg.wasm", &workers), None);
         assert_eq!(owner("node_worker2.js", &workers), None);
     }
-}
-
-/// `cargo xtask engines`, Trunk's post-build hook (Trunk.toml), for `trunk build` and
-/// `trunk serve` alike: build the engine modules (crates/engines, one binary per
-/// protocol, in one cargo invocation), make each an ES module with wasm-bindgen
-/// (`--target web`: the page imports several side by side, which the no-modules
-/// output's one global cannot do; Trunk builds only that kind for a second binary)
-/// and, in release builds, optimise it with wasm-opt, into `engines/` of Trunk's
-/// staging directory.
-pub fn engines_for_trunk() -> Result<(), Fail> {
-    let staging = std::env::var("TRUNK_STAGING_DIR").map_err(|_| {
-        Fail::new("`cargo xtask engines` is Trunk's post-build hook: TRUNK_STAGING_DIR is not set")
-    })?;
-    let release = std::env::var("TRUNK_PROFILE").is_ok_and(|p| p == "release");
-    let (profile, dir) = match release {
-        // Built for size, like the app (whose runs they took over): Cargo.toml's
-        // wasm-app profile. Measured 2026-12-01: "s" gave 188-250 kB gzipped per
-        // module, "z" 174-227 kB.
-        true => ("wasm-app", "wasm-app"),
-        false => ("dev", "debug"),
-    };
-    util::cargo(&[
-        "build",
-        "--target",
-        "wasm32-unknown-unknown",
-        "-p",
-        "quorumlab-engines",
-        "--bins",
-        "--profile",
-        profile,
-    ])
-    .run()?;
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| util::root().join("target"));
-    let out = Path::new(&staging).join(ENGINES_DIR);
-    fs::create_dir_all(&out)
-        .map_err(|e| Fail::new(format!("cannot create {}: {e}", out.display())))?;
-    let out_s = out.to_string_lossy().into_owned();
-    for bin in engine_bins()? {
-        let wasm = target
-            .join("wasm32-unknown-unknown")
-            .join(dir)
-            .join(format!("{bin}.wasm"));
-        let wasm = wasm.to_string_lossy().into_owned();
-        util::tool(
-            "wasm-bindgen",
-            &[
-                "--target",
-                "web",
-                "--no-typescript",
-                "--out-dir",
-                &out_s,
-                "--out-name",
-                &bin,
-                &wasm,
-            ],
-        )
-        .run()?;
-        if release {
-            let bg = out.join(format!("{bin}_bg.wasm"));
-            let bg = bg.to_string_lossy().into_owned();
-            util::tool("wasm-opt", &["-Os", &bg, "-o", &bg]).run()?;
-        }
-    }
-    Ok(())
 }

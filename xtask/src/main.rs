@@ -228,7 +228,7 @@ fn test() -> Result<(), Fail> {
         Step {
             // The browser-only code is compiled out natively, so lint it for wasm32 too
             // (--no-deps: the other crates are linted by the step before).
-            name: "cargo clippy (wasm32: quorumlab-web, quorumlab-worker) -- -D warnings",
+            name: "cargo clippy (wasm32: quorumlab-web, quorumlab-worker, quorumlab-engines) -- -D warnings",
             needs: &["install tools"],
             run: || {
                 util::cargo(&[
@@ -240,6 +240,8 @@ fn test() -> Result<(), Fail> {
                     "quorumlab-web",
                     "-p",
                     "quorumlab-worker",
+                    "-p",
+                    "quorumlab-engines",
                     "--",
                     "-D",
                     "warnings",

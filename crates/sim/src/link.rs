@@ -89,9 +89,6 @@ pub enum Call {
         h: Handle,
         results: Vec<(NodeId, Hex)>,
     },
-    TakeCrashed {
-        h: Handle,
-    },
     StopAt {
         h: Handle,
         found: Found,
@@ -163,6 +160,9 @@ pub struct Head {
     pub hash: u64,
     pub next: Option<Time>,
     pub violation: Option<Found>,
+    /// Nodes that crashed since the last move (see [`Coordinator::take_crashed`]):
+    /// sent with every move, so that the worker runtime asks once a window, not twice.
+    pub crashed: Vec<NodeId>,
 }
 
 /// A job or a result of the worker runtime, written as hexadecimal text: as JSON
@@ -366,13 +366,12 @@ impl<P: Protocol> Table<P> {
                 self.moved(h, |s| Coordinator::finish(s, unhex(results)).err())
             }
             Call::Look { h } => self.moved(h, |_| ()),
-            Call::TakeCrashed { h } => self.moved(h, |s| s.take_crashed()),
             Call::StopAt { h, found } => self.moved(h, |s| s.stop_at(&found)),
             Call::Views { h, window } => self.ask(h, |s| s.views_window(window)),
             Call::Status { h } => self.ask(h, |s| s.status().to_vec()),
             Call::DiskView { h, node } => self.ask(h, |s| s.disk_view(node)),
             Call::Offsets { h } => self.ask(h, |s| s.clock_offsets()),
-            Call::Blocked { h } => self.ask(h, |s| Engine::blocked(s)),
+            Call::Blocked { h } => self.ask(h, Engine::blocked),
             Call::FlightsAt { h, t } => self.ask(h, |s| s.flights_at(t)),
             Call::FlightsWindow { h, now, window_ms } => {
                 self.ask(h, |s| Engine::flights_window(s, now, window_ms))
@@ -389,8 +388,8 @@ impl<P: Protocol> Table<P> {
             }),
             Call::Convergence { h } => self.ask(h, |s| s.convergence()),
             Call::Expectations { h } => self.ask(h, |s| s.expectations()),
-            Call::Metrics { h } => self.ask(h, |s| Engine::metrics(s)),
-            Call::Total { h } => self.ask(h, |s| Engine::total(s)),
+            Call::Metrics { h } => self.ask(h, Engine::metrics),
+            Call::Total { h } => self.ask(h, Engine::total),
             Call::Serving { h } => self.ask(h, |s| Engine::serving(s).clone()),
             Call::Marks { h } => self.ask(h, |s| s.marks()),
             Call::Invariants { h } => self.ask(h, |_| P::invariants()),
@@ -398,8 +397,9 @@ impl<P: Protocol> Table<P> {
     }
 }
 
-fn head_of<P: Protocol>(s: &Sim<P>) -> Head {
+fn head_of<P: Protocol>(s: &mut Sim<P>) -> Head {
     Head {
+        crashed: s.take_crashed(),
         now: s.now(),
         end: s.end(),
         done: s.done(),
@@ -432,6 +432,8 @@ pub struct Proxy {
     lists: OnceCell<(History, Vec<LogLine>)>,
     stale: RefCell<Option<(History, Vec<LogLine>)>>,
     serving: OnceCell<Serving>,
+    /// Crashes the head reported, until the worker runtime takes them.
+    crashed: Vec<NodeId>,
 }
 
 fn call_with<T: DeserializeOwned>(link: &LinkFn, c: &Call) -> Result<T, String> {
@@ -498,6 +500,7 @@ impl Proxy {
             lists: OnceCell::new(),
             stale: RefCell::new(None),
             serving: OnceCell::new(),
+            crashed: Vec::new(),
         };
         // The head as the run starts (end time, first event's time).
         p.moving::<()>(Call::Look { h });
@@ -530,6 +533,7 @@ impl Proxy {
         }
         match call_with::<Moved<T>>(&self.link, &c) {
             Ok(m) => {
+                self.crashed.extend(&m.head.crashed);
                 self.head = m.head;
                 m.out
             }
@@ -707,6 +711,7 @@ impl Proxy {
             lists: OnceCell::new(),
             stale: RefCell::new(held),
             serving: OnceCell::new(),
+            crashed: self.crashed.clone(),
         }
     }
 }
@@ -732,7 +737,7 @@ impl Coordinator for Proxy {
         }
     }
     fn take_crashed(&mut self) -> Vec<NodeId> {
-        self.moving(Call::TakeCrashed { h: self.h })
+        std::mem::take(&mut self.crashed)
     }
     fn stop_at(&mut self, found: &Found) -> bool {
         self.moving(Call::StopAt {
