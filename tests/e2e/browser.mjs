@@ -76,7 +76,7 @@ export function watchForErrors(page) {
     const why = req.failure()?.errorText;
     // A node worker terminated while it was still loading (a crash, or fewer nodes after
     // an edit) cancels its own script and WebAssembly requests: not a failure.
-    if (why === 'net::ERR_ABORTED' && /\/node_worker[^/]*$/.test(new URL(req.url()).pathname)) return;
+    if (why === 'net::ERR_ABORTED' && /\/(node_worker[^/]*|nodes\/node-[^/]*)$/.test(new URL(req.url()).pathname)) return;
     if (why === 'net::ERR_ABORTED' && madeBy.has(req) && madeBy.get(req) < documents) return;
     const text = `request failed: ${req.url()} (${why})`;
     errors.push(text);

@@ -352,7 +352,7 @@ test('the workers share one compilation of their WebAssembly: it is fetched once
   const errors = watchForErrors(page);
   const fetched = [];
   page.on('request', (req) => {
-    if (new URL(req.url()).pathname.endsWith('/node_worker_bg.wasm')) fetched.push(req.url());
+    if (new URL(req.url()).pathname.endsWith('/nodes/node-raft_bg.wasm')) fetched.push(req.url());
   });
   await page.goto(`${env.server.url}?runtime=inline`, { waitUntil: 'load' });
   await page.waitForFunction(() => window.quorumlab && window.quorumlab.runWorkers, null, { timeout: 30_000 });
@@ -363,7 +363,7 @@ test('the workers share one compilation of their WebAssembly: it is fetched once
   const w = await page.evaluate((j) => window.quorumlab.runWorkers(j), text);
   assert.equal(w.workers_started, 6);
   assert.equal(w.trace_hash, native.trace_hash);
-  assert.equal(fetched.length, 1, `node_worker_bg.wasm fetched ${fetched.length} times`);
+  assert.equal(fetched.length, 1, `node-raft_bg.wasm fetched ${fetched.length} times`);
   await page.close();
   assert.deepEqual(errors, []);
 });
@@ -453,7 +453,7 @@ test('a worker that fails is named on the page, and the page keeps running', { t
   const page = await env.browser.context.newPage();
   const errors = watchForErrors(page);
   // Every node worker's script throws as it loads.
-  await page.route('**/node_worker_loader.js', (route) =>
+  await page.route((u) => u.pathname.endsWith('/node_worker_loader.js'), (route) =>
     route.fulfill({
       status: 200,
       contentType: 'text/javascript',
@@ -493,7 +493,7 @@ test('a worker that answers garbage is named, and the run ends on the page with 
       }
     `;
     const real = await readFile(join(ROOT, 'dist', 'node_worker_loader.js'), 'utf8');
-    await page.route('**/node_worker_loader.js', (route) =>
+    await page.route((u) => u.pathname.endsWith('/node_worker_loader.js'), (route) =>
       route.fulfill({ status: 200, contentType: 'text/javascript', body: sabotage + real }));
     const name = 'raft-minority-partition.json';
     const native = nativeRun(await readFile(join(ROOT, 'scenarios', name), 'utf8'));
@@ -533,7 +533,7 @@ test('a worker that panics in the middle of a shared-memory run is named at once
       };
     }
   `;
-  await page.route('**/node_worker_loader.js', async (route) => {
+  await page.route((u) => u.pathname.endsWith('/node_worker_loader.js'), async (route) => {
     const real = await route.fetch();
     await route.fulfill({ response: real, body: sabotage + (await real.text()) });
   });

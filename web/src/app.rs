@@ -115,7 +115,8 @@ impl Component for App {
             }
         };
 
-        let worker = match NodeWorker::spawn(0, on_event) {
+        // The status line's worker: the default scenario's protocol.
+        let worker = match NodeWorker::spawn(0, "raft", on_event) {
             Ok(worker) => {
                 if let Err(e) = worker.send(ToWorker::Ping { seq: 1 }) {
                     set_status.emit(WorkerStatus::Failed(e));

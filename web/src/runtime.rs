@@ -147,7 +147,8 @@ impl WorkerRun {
     }
 
     /// Start over from time 0 with `scenario` (an edit, or going back in time). The
-    /// running workers stay: each is told to host a fresh node, so nothing is reloaded.
+    /// running workers of the same protocol stay: each is told to host a fresh node, so
+    /// nothing is reloaded.
     pub fn restart(&self, scenario: &Scenario) -> Result<(), String> {
         let coord = crate::engines::coordinator(scenario)?;
         let params = quorumlab_sim::remote::encode_params(scenario).map_err(|e| e.to_string())?;
@@ -155,6 +156,12 @@ impl WorkerRun {
         {
             let mut st = self.inner.borrow_mut();
             st.coord = coord;
+            if st.protocol != scenario.protocol.name {
+                // Each protocol has its own node worker: another protocol's workers go.
+                for w in st.workers.iter_mut() {
+                    *w = None;
+                }
+            }
             st.protocol = scenario.protocol.name.clone();
             st.params = params;
             st.workers.resize_with(n, || None);
@@ -485,7 +492,7 @@ fn ensure_worker(st: &mut Inner, node: NodeId) -> Result<(), String> {
         Some(None) => {}
     }
     let me = st.me.clone();
-    let w = NodeWorker::spawn(node, move |node, ev| {
+    let w = NodeWorker::spawn(node, &st.protocol, move |node, ev| {
         if let Some(inner) = me.upgrade() {
             on_worker_event(&inner, node, ev);
         }

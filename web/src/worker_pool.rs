@@ -1,7 +1,8 @@
 //! Starting node workers and talking to them: the part of the page shell the real UI
 //! keeps.
 //!
-//! A [`NodeWorker`] owns one `Worker` running the `node_worker` binary. Messages posted
+//! A [`NodeWorker`] owns one `Worker` running its protocol's node worker binary
+//! (`nodes/node-<protocol>.js`, through our loader). Messages posted
 //! before the worker has said `ready` would be lost, so they are queued and flushed when
 //! the handshake arrives. Every message from the worker (including `ready`) is handed to
 //! the callback given at spawn time as a [`WorkerEvent`].
@@ -17,31 +18,39 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use web_sys::{ErrorEvent, MessageEvent, Worker, WorkerOptions};
 
-/// The worker's loader (`web/node_worker_loader.js`, copied by Trunk beside the worker
-/// binary's `node_worker.js`). Relative, so the page works from any sub-path.
-pub const NODE_WORKER_URL: &str = "./node_worker_loader.js";
-
-/// The worker's WebAssembly, which the page compiles once for all its workers.
-pub const NODE_WORKER_WASM_URL: &str = "./node_worker_bg.wasm";
-
-thread_local! {
-    /// The compilation of [`NODE_WORKER_WASM_URL`]: a promise of the module, or of null
-    /// if it could not be compiled here (each worker then loads it itself).
-    static COMPILED: RefCell<Option<js_sys::Promise>> = const { RefCell::new(None) };
+/// The workers' loader (`web/node_worker_loader.js`, copied by Trunk), told the
+/// protocol in its address. Relative, so the page works from any sub-path.
+pub fn node_worker_url(protocol: &str) -> String {
+    format!("./node_worker_loader.js?protocol={protocol}")
 }
 
-/// The node worker's compiled WebAssembly (started on the first call).
-fn compiled_worker_module() -> Option<js_sys::Promise> {
+/// A protocol's node worker WebAssembly, which the page compiles once for all its
+/// workers of that protocol.
+pub fn node_worker_wasm_url(protocol: &str) -> String {
+    format!("./nodes/node-{protocol}_bg.wasm")
+}
+
+thread_local! {
+    /// Each protocol's compilation of [`node_worker_wasm_url`]: a promise of the
+    /// module, or of null if it could not be compiled here (each worker then loads it
+    /// itself).
+    static COMPILED: RefCell<Vec<(String, js_sys::Promise)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A protocol's node worker WebAssembly, compiled (started on the first call).
+fn compiled_worker_module(protocol: &str) -> Option<js_sys::Promise> {
     COMPILED.with(|c| {
         let mut c = c.borrow_mut();
-        if c.is_none() {
-            let fetched = web_sys::window()?.fetch_with_str(NODE_WORKER_WASM_URL);
-            let compiled: js_sys::Promise =
-                js_sys::WebAssembly::compile_streaming(&fetched).unchecked_into();
-            let null = Closure::once_into_js(|_: JsValue| JsValue::NULL);
-            *c = Some(call_promise_method(&compiled, "catch", &null)?);
+        if let Some((_, p)) = c.iter().find(|(name, _)| name == protocol) {
+            return Some(p.clone());
         }
-        c.clone()
+        let fetched = web_sys::window()?.fetch_with_str(&node_worker_wasm_url(protocol));
+        let compiled: js_sys::Promise =
+            js_sys::WebAssembly::compile_streaming(&fetched).unchecked_into();
+        let null = Closure::once_into_js(|_: JsValue| JsValue::NULL);
+        let p = call_promise_method(&compiled, "catch", &null)?;
+        c.push((protocol.to_string(), p.clone()));
+        Some(p)
     })
 }
 
@@ -61,7 +70,7 @@ fn call_promise_method(
 
 /// Send a new worker its WebAssembly, `{ type: "module", module }`, as its loader
 /// (`web/node_worker_loader.js`) waits for; `module: null` makes it load its own.
-fn send_module(worker: &Worker) {
+fn send_module(worker: &Worker, protocol: &str) {
     let send = {
         let worker = worker.clone();
         move |module: JsValue| {
@@ -72,7 +81,7 @@ fn send_module(worker: &Worker) {
             let _ = worker.post_message(&msg);
         }
     };
-    match compiled_worker_module() {
+    match compiled_worker_module(protocol) {
         Some(p) => {
             let _ = call_promise_method(&p, "then", &Closure::once_into_js(send));
         }
@@ -171,13 +180,18 @@ pub struct NodeWorker {
 }
 
 impl NodeWorker {
-    /// Start the worker for `node`. `on_event` is called for every message from it.
-    pub fn spawn(node: u32, on_event: impl Fn(u32, WorkerEvent) + 'static) -> Result<Self, String> {
+    /// Start the worker of `protocol` for `node`. `on_event` is called for every message
+    /// from it.
+    pub fn spawn(
+        node: u32,
+        protocol: &str,
+        on_event: impl Fn(u32, WorkerEvent) + 'static,
+    ) -> Result<Self, String> {
         let options = WorkerOptions::new();
         options.set_name(&format!("node-{node}"));
-        let worker = Worker::new_with_options(NODE_WORKER_URL, &options)
+        let worker = Worker::new_with_options(&node_worker_url(protocol), &options)
             .map_err(|e| format!("cannot start the node worker: {}", js_error_text(&e)))?;
-        send_module(&worker);
+        send_module(&worker, protocol);
 
         let inner = Rc::new(RefCell::new(Inner {
             ready: false,

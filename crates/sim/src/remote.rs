@@ -80,7 +80,7 @@ pub fn remote_node_for(name: &str, params: &[u8]) -> Result<Box<dyn RemoteNode>,
 
 /// A node of protocol `P` with encoded parameters (what the registry builds for
 /// [`remote_node_for`]).
-pub(crate) fn hosted<P: Protocol>(params: &[u8]) -> Result<Box<dyn RemoteNode>, ScenarioError> {
+pub fn hosted<P: Protocol>(params: &[u8]) -> Result<Box<dyn RemoteNode>, ScenarioError> {
     let params: P::Params = decode(params).map_err(|e| ScenarioError::new("protocol.params", e))?;
     Ok(Box::new(Hosted::<P> {
         state: vec![None],

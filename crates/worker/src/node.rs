@@ -2,18 +2,53 @@
 //! unit-tested natively. `main.rs` only moves messages between this and `postMessage`.
 
 use crate::protocol::{FromWorker, ToWorker, PROTOCOL_VERSION};
-use quorumlab_sim::remote::{remote_node_for, RemoteNode};
+use quorumlab_sim::remote::RemoteNode;
+
+/// How a node worker hosts a node of a protocol (by name) with its encoded parameters.
+/// A node worker binary is built for one protocol ([`hosts`]): it links only that
+/// protocol's code.
+pub type Builder = fn(&str, &[u8]) -> Result<Box<dyn RemoteNode>, String>;
+
+/// The [`Builder`] of a node worker for protocol `P`, which refuses any other.
+pub fn hosts<P: quorumlab_core::Protocol>(
+    name: &str,
+    params: &[u8],
+) -> Result<Box<dyn RemoteNode>, String> {
+    if name != P::NAME {
+        return Err(format!(
+            "this is the {} node worker; the page asked it for a node of {name}",
+            P::NAME
+        ));
+    }
+    quorumlab_sim::remote::hosted::<P>(params).map_err(|e| e.to_string())
+}
+
+/// Any protocol of the catalogue (natively: tests).
+pub fn any_protocol(name: &str, params: &[u8]) -> Result<Box<dyn RemoteNode>, String> {
+    quorumlab_sim::remote::remote_node_for(name, params).map_err(|e| e.to_string())
+}
 
 /// The state of one node worker: the node's protocol state, once the page has said
 /// which scenario it belongs to.
 pub struct NodeHost {
     node: u32,
+    build: Builder,
     hosted: Option<Box<dyn RemoteNode>>,
 }
 
 impl NodeHost {
+    /// A node worker hosting any protocol of the catalogue.
     pub fn new(node: u32) -> Self {
-        NodeHost { node, hosted: None }
+        NodeHost::with(node, any_protocol)
+    }
+
+    /// A node worker hosting what `build` can build.
+    pub fn with(node: u32, build: Builder) -> Self {
+        NodeHost {
+            node,
+            build,
+            hosted: None,
+        }
     }
 
     pub fn node(&self) -> u32 {
@@ -37,7 +72,7 @@ impl NodeHost {
                 node: self.node,
                 digest: digest(seq, self.node),
             }],
-            ToWorker::Init { protocol, params } => match remote_node_for(&protocol, &params) {
+            ToWorker::Init { protocol, params } => match (self.build)(&protocol, &params) {
                 Ok(h) => {
                     self.hosted = Some(h);
                     vec![FromWorker::Hosting { node: self.node }]
