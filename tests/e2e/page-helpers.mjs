@@ -18,7 +18,7 @@ export function cli(args, input) {
   return r;
 }
 
-/** The catalogue as `quorumlab protocols --json` lists it (with `on_page`). */
+/** The catalogue as `quorumlab protocols --json` lists it. */
 export function cliProtocols() {
   const r = cli(['protocols', '--json']);
   if (r.status !== 0) throw new Error(`quorumlab protocols: ${r.stderr}`);

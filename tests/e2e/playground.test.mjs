@@ -387,14 +387,12 @@ test('the protocol picker lists the registry and switches to Multi-Paxos with it
     const picker = page.getByTestId('protocol-select');
     const options = await picker.locator('option').evaluateAll((os) => os.map((o) => o.value));
     // The registry's catalogue order (crates/sim/src/registry.rs), as the schema lists it
-    // (generated from the registry; a Rust test keeps them equal), less the protocols
-    // the page does not carry yet (`quorumlab protocols --json` says which).
+    // (generated from the registry; a Rust test keeps them equal) and
+    // `quorumlab protocols --json` lists it: every protocol, each in its own module.
     const schema = JSON.parse(await readFile(join(ROOT, 'scenarios', 'scenario.schema.json'), 'utf8'));
-    const listed = cliProtocols();
-    const onPage = new Set(listed.filter((p) => p.on_page).map((p) => p.name));
-    assert.ok(listed.some((p) => !p.on_page), 'some protocols are beyond the page (quorum-kv, lock)');
-    const names = schema.properties.protocol.properties.name.enum.filter((n) => onPage.has(n));
-    assert.ok(names.includes('multi-paxos') && names.length >= 6, JSON.stringify(names));
+    const names = schema.properties.protocol.properties.name.enum;
+    assert.deepEqual(cliProtocols().map((p) => p.name), names);
+    assert.ok(names.includes('quorum-kv') && names.includes('lock') && names.length >= 8, JSON.stringify(names));
     assert.deepEqual(options, names);
     assert.equal(await page.locator('[data-testid="params"] [data-param="read_mode"] select').count(), 1,
       'a choice parameter is a select');

@@ -58,7 +58,6 @@ test('bad scenario JSON and impossible parameters end in messages', { timeout: 1
     ['no nodes', '{"version": 1, "protocol": {"name": "raft"}, "nodes": 0, "duration_ms": 1000}', /nodes/],
     ['unknown protocol', '{"version": 1, "protocol": {"name": "byzantine-magic"}, "nodes": 3, "duration_ms": 1000}', /byzantine-magic/],
     // In the catalogue but not in the page's bundle yet: the message says where it runs.
-    ['protocol beyond the page', '{"version": 1, "protocol": {"name": "quorum-kv"}, "nodes": 3, "duration_ms": 1000}', /quorum-kv.*not in this page yet.*quorumlab run/],
     ['fault after the end', '{"version": 1, "protocol": {"name": "raft"}, "nodes": 3, "duration_ms": 1000, "faults": [{"at_ms": 5000, "type": "crash", "node": 1}]}', /faults\[0\]\.at_ms/],
     ['node out of range', '{"version": 1, "protocol": {"name": "raft"}, "nodes": 3, "duration_ms": 1000, "faults": [{"at_ms": 500, "type": "crash", "node": 9}]}', /node/],
     ['bad raft params', '{"version": 1, "protocol": {"name": "raft", "params": {"election_timeout_min_ms": 500, "election_timeout_max_ms": 100}}, "nodes": 3, "duration_ms": 1000}', /election_timeout/],

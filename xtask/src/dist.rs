@@ -10,14 +10,14 @@ use std::process::{Command, Stdio};
 const APP_BUDGET_GZIP: u64 = 600_000;
 /// Each worker's WASM + JS, gzipped.
 const WORKER_BUDGET_GZIP: u64 = 200_000;
-/// Each engine module's WASM + JS, gzipped (crates/engines: one protocol's runs). The
-/// page loads one with the app (the scenario's protocol), and that protocol's node
-/// worker, so the first load is checked too ([`FIRST_LOAD_BUDGET_GZIP`]).
+/// Each engine module's WASM + JS, gzipped (crates/engines: one protocol's runs, the
+/// simulator included; they are bigger than a node worker, which hosts one node).
 const ENGINE_BUDGET_GZIP: u64 = 250_000;
-/// The app, the largest engine module and the largest node worker together: what the
-/// page transfers to run a scenario in workers, at most what the app and its one node
-/// worker were allowed when they carried every protocol (600 + 200 kB).
-const FIRST_LOAD_BUDGET_GZIP: u64 = 800_000;
+/// What the page transferred to run a scenario in workers before its runs moved into
+/// engine modules: the app and its one node worker, carrying every protocol but two
+/// (2026-11-30, gzipped). The first load is reported against it, not budgeted: the
+/// steering has budgets for the app and each worker only.
+const FIRST_LOAD_BEFORE_GZIP: u64 = 797_200;
 /// Where the engine modules go inside dist/ (`web/engines.js` loads them from there).
 pub const ENGINES_DIR: &str = "engines";
 /// Where the node workers go inside dist/ (`web/node_worker_loader.js` loads them).
@@ -251,27 +251,13 @@ fn report(dist: &Path, bundles: &[String], workers: usize) -> Result<(), Fail> {
         .max_by_key(|g| gz(g));
     if let (Some(engine), Some(node)) = (engine, node) {
         let first = app + gz(engine) + gz(node);
-        let verdict = if first <= FIRST_LOAD_BUDGET_GZIP {
-            "ok"
-        } else {
-            "OVER BUDGET"
-        };
         println!(
-            "  {:<48} {:>12} {:>12}   budget {} gzip: {verdict}",
+            "  {:<48} {:>12} {:>12}   (before engine modules: {})",
             format!("= first load: app + {} + {}", engine.0, node.0),
             "",
             fmt_kb(first),
-            fmt_kb(FIRST_LOAD_BUDGET_GZIP)
+            fmt_kb(FIRST_LOAD_BEFORE_GZIP)
         );
-        if first > FIRST_LOAD_BUDGET_GZIP {
-            over.push(format!(
-                "the first load (app, {} and {}) is {} gzipped, over its budget of {}",
-                engine.0,
-                node.0,
-                fmt_kb(first),
-                fmt_kb(FIRST_LOAD_BUDGET_GZIP)
-            ));
-        }
     }
     if over.is_empty() {
         Ok(())

@@ -71,8 +71,6 @@ fn as_json(e: &Entry) -> Value {
         "name": e.name,
         "summary": e.summary,
         "has_leader": e.has_leader,
-        // Whether the browser bundles carry it (see `registry::beyond_page!`).
-        "on_page": e.listing.on_page,
         "invariants": e.invariants,
         "data_type": {
             "name": e.data_type.name,

@@ -5,7 +5,9 @@
 //!
 //! Adding a protocol is a module in `crates/core` (a [`Protocol`] with its `NAME`,
 //! `SUMMARY`, `Params` and their description `PARAMS`) plus one line in [`catalogue`]
-//! naming its presets (files in `scenarios/`) and its CAP comparison variants.
+//! naming its presets (files in `scenarios/`) and its CAP comparison variants; for the
+//! page, one line each in `crates/engines` and `crates/worker` (its engine module and
+//! node worker: the page's bundle links no protocol).
 //!
 //! The catalogue is generic, not a table of trait objects: [`catalogue`] calls a
 //! [`Visitor`] once per protocol type, and [`dispatch`] runs an [`Op`] for the protocol a
@@ -42,10 +44,6 @@ pub struct Listing {
     /// convergence hook (rules over the nodes' views at the settle point and the end, in
     /// [`crate::converge`]). `None`: the protocol makes no claim and the check passes.
     pub converged: Option<converge::Rule>,
-    /// Whether the browser bundles carry it (the page, the node worker). `false` for a
-    /// protocol listed with [`beyond_page!`]: the CLI and the tests run it, the page
-    /// names it but cannot run it yet.
-    pub on_page: bool,
 }
 
 /// A CAP-lab comparison: the same scenario with some parameters changed, or run by
@@ -90,23 +88,6 @@ impl Variant {
 /// Visits every protocol of the catalogue with its type.
 pub trait Visitor {
     fn visit<P: Protocol>(&mut self, listing: &'static Listing);
-    /// A protocol of the catalogue that this build does not carry (see [`beyond_page!`]).
-    fn elsewhere(&mut self, _name: &'static str) {}
-}
-
-/// A catalogue line for a protocol the browser bundles do not carry yet. Every protocol
-/// adds its core and a copy of the simulator to the page (measured 2026-11-30: about
-/// 28 kB gzipped to the app and 18 kB to the node worker per protocol; the five beside
-/// Raft cost 142 kB of the app's 600), so the last protocols in only build with the
-/// `all-protocols` feature (the CLI, the tests). Without it the page still knows the
-/// name, and refuses a scenario naming it with a message saying where it runs.
-macro_rules! beyond_page {
-    ($v:expr, $p:ty, { $($field:ident: $value:expr),* $(,)? }) => {{
-        #[cfg(feature = "all-protocols")]
-        $v.visit::<$p>(&Listing { on_page: false, $($field: $value),* });
-        #[cfg(not(feature = "all-protocols"))]
-        $v.elsewhere(<$p as Protocol>::NAME);
-    }};
 }
 
 /// THE CATALOGUE: one line per protocol.
@@ -155,7 +136,6 @@ pub fn catalogue(v: &mut impl Visitor) {
             },
         ],
         converged: Some(converge::replicated_log),
-        on_page: true,
     });
     v.visit::<paxos::multi::MultiPaxos>(&Listing {
         presets: &[
@@ -167,13 +147,11 @@ pub fn catalogue(v: &mut impl Visitor) {
         ],
         compare: &[],
         converged: Some(converge::replicated_log),
-        on_page: true,
     });
     v.visit::<paxos::basic::Paxos>(&Listing {
         presets: &["paxos-dueling-proposers"],
         compare: &[],
         converged: None,
-        on_page: true,
     });
     v.visit::<pb::PrimaryBackup>(&Listing {
         presets: &[
@@ -214,10 +192,9 @@ pub fn catalogue(v: &mut impl Visitor) {
             },
         ],
         converged: None,
-        on_page: true,
     });
     // Beyond the page for now: the bundle budget is the page's owner's to spend.
-    beyond_page!(v, quorum::QuorumKv, {
+    v.visit::<quorum::QuorumKv>(&Listing {
         presets: &[
             "quorum-anti-entropy",
             "quorum-join",
@@ -269,15 +246,13 @@ pub fn catalogue(v: &mut impl Visitor) {
         ],
         compare: &[],
         converged: Some(converge::suspects_the_crashed),
-        on_page: true,
     });
     v.visit::<fd::PhiAccrual>(&Listing {
         presets: &["fd-jitter-phi-accrual"],
         compare: &[],
         converged: Some(converge::suspects_the_crashed),
-        on_page: true,
     });
-    beyond_page!(v, quorumlab_core::lock::Lock, {
+    v.visit::<quorumlab_core::lock::Lock>(&Listing {
         presets: &[
             "lock-gc-pause",
             "lock-gc-pause-fenced",
@@ -396,33 +371,9 @@ pub fn names() -> Vec<&'static str> {
     n.0
 }
 
-/// The protocols of the catalogue this build does not carry (see [`beyond_page!`]):
-/// empty with the `all-protocols` feature.
-pub fn beyond_this_build() -> Vec<&'static str> {
-    struct Names(Vec<&'static str>);
-    impl Visitor for Names {
-        fn visit<P: Protocol>(&mut self, _: &'static Listing) {}
-        fn elsewhere(&mut self, name: &'static str) {
-            self.0.push(name);
-        }
-    }
-    let mut n = Names(Vec::new());
-    catalogue(&mut n);
-    n.0
-}
-
 /// The error for a protocol name the catalogue does not have.
 pub fn unknown(name: &str) -> ScenarioError {
-    let message = if beyond_this_build().contains(&name) {
-        format!(
-            "the protocol `{name}` is not in this page yet (each protocol makes the download \
-             bigger, and this one does not fit): run the scenario with the command-line tool, \
-             `quorumlab run`; the page runs {}",
-            names().join(", ")
-        )
-    } else {
-        format!("unknown protocol `{name}` (known: {})", names().join(", "))
-    };
+    let message = format!("unknown protocol `{name}` (known: {})", names().join(", "));
     ScenarioError::new("protocol.name", message)
 }
 

@@ -166,26 +166,29 @@ fn a_module_that_fails_ends_the_run_with_why() {
     assert!(err.contains("election_timeout_ms"), "{err}");
 }
 
-/// The page runs a protocol only through its engine module: every protocol the page
-/// carries has one (a binary of crates/engines named after it), and no module is
-/// built for a protocol the page does not carry.
+/// The page runs a protocol only through its engine module and its node worker: every
+/// protocol of the catalogue has one of each (binaries of crates/engines and
+/// crates/worker named after it), and there is none for a protocol it does not have.
 #[test]
-fn every_protocol_on_the_page_has_an_engine_module() {
-    let toml = std::fs::read_to_string(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../engines/Cargo.toml"),
-    )
-    .expect("crates/engines/Cargo.toml");
-    let mut modules: Vec<String> = toml
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix("name = \"engine-"))
-        .map(|n| n.trim_end_matches('"').to_string())
-        .collect();
-    modules.sort();
-    let mut on_page: Vec<String> = registry::entries()
+fn every_protocol_has_an_engine_module_and_a_node_worker() {
+    let bins = |manifest: &str, prefix: &str| {
+        let toml =
+            std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(manifest))
+                .expect(manifest);
+        let start = format!("name = \"{prefix}");
+        let mut v: Vec<String> = toml
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix(start.as_str()))
+            .map(|n| n.trim_end_matches('"').to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    let mut protocols: Vec<String> = registry::entries()
         .into_iter()
-        .filter(|e| e.listing.on_page)
         .map(|e| e.name.to_string())
         .collect();
-    on_page.sort();
-    assert_eq!(modules, on_page);
+    protocols.sort();
+    assert_eq!(bins("../engines/Cargo.toml", "engine-"), protocols);
+    assert_eq!(bins("../worker/Cargo.toml", "node-"), protocols);
 }
