@@ -496,6 +496,10 @@ impl State {
         let msg = format!(
             "The Web Worker runtime stopped: {why}. The run continues on the page's own thread."
         );
+        // The embedding page hears it too (a widget's worker that could not start).
+        if self.embed.is_some() {
+            self.effects.push(Effect::Post(embed::error(&msg)));
+        }
         self.error = Some(match self.error.take() {
             Some(prev) if prev != msg => format!("{prev}\n{msg}"),
             _ => msg,
@@ -627,7 +631,11 @@ impl State {
             self.start_compare(v);
         }
         if let Some(e) = self.session.error().filter(|_| !self.session.loading()) {
-            self.error = Some(format!("This scenario cannot run: {e}"));
+            let msg = format!("This scenario cannot run: {e}");
+            if self.embed.is_some() {
+                self.effects.push(Effect::Post(embed::error(&msg)));
+            }
+            self.error = Some(msg);
             self.playing = false;
         }
         let n = self.session.scenario().n() as NodeId;

@@ -781,3 +781,24 @@ fn anomalies_found_are_posted() {
     assert_eq!(an[0]["time"], 12.5);
     assert_eq!(an[0]["detail"], "read k0 saw 1 after 2");
 }
+
+/// A widget whose node workers cannot start tells its embedding page, as it tells the
+/// reader in its frame (the page alone only shows it).
+#[test]
+fn a_widget_posts_a_failed_worker_runtime_as_an_error_event() {
+    let mut st = widget("embed");
+    st.worker_failed("node 0: the worker did not start within 15 s");
+    let effects = st.take_effects();
+    let errors = posted(&effects, "error");
+    assert_eq!(errors.len(), 1, "{effects:?}");
+    assert!(
+        errors[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("did not start"),
+        "{errors:?}"
+    );
+    let mut page = state();
+    page.worker_failed("node 0: boom");
+    assert!(posted(&page.take_effects(), "error").is_empty());
+}
