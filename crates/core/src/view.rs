@@ -20,6 +20,10 @@ pub struct NodeView {
     pub term: u64,
     /// What the protocol calls that number (`term`, `ballot`, `epoch`); empty: it has none.
     pub epoch_label: String,
+    /// How to write the number where it has a structure the bare integer hides (a Redis
+    /// fencing token `epoch << 32 | grant` as `1.2`); empty: the number itself.
+    #[serde(default)]
+    pub epoch_text: String,
     /// Labelled fields, shown in order by the node panel (`voted for`, `phase`, ...).
     pub fields: Vec<(String, String)>,
     /// Current configuration (voting members, or the nodes it watches).

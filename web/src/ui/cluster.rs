@@ -121,7 +121,10 @@ fn cells(r: &NodeRow, fields: &[&str], lead_end: Option<u64>, offsets: &[i64]) -
     let mut out = vec![
         Val::Num(r.node as u64),
         Val::Text(role),
-        num(v.map(|v| v.term)),
+        match v {
+            Some(v) if !v.epoch_text.is_empty() => Val::Text(v.epoch_text.clone()),
+            _ => num(v.map(|v| v.term)),
+        },
         follows,
         num(log.map(|v| v.commit_index())),
         num(log.map(|v| v.applied_index())),

@@ -123,6 +123,7 @@ pub fn view(q: &QuorumKv) -> NodeView {
         role: Role::new("replica", RoleKind::Replica),
         term: q.membership_epoch(),
         epoch_label: "membership".to_string(),
+        epoch_text: String::new(),
         fields,
         members: q.members.clone(),
         last_change: if q.blank {

@@ -152,6 +152,7 @@ pub(super) fn view(r: &super::Raft, window: LogWindow) -> NodeView {
         role: crate::Role::new(label, kind),
         term: r.term,
         epoch_label: "term".into(),
+        epoch_text: String::new(),
         fields,
         members,
         last_change: r.last_change.clone(),

@@ -149,6 +149,11 @@ pub fn canvas(p: &CanvasProps, canvas_ref: &NodeRef) -> Html {
         let role = d.label.clone();
         let v = views.get(i).copied().flatten();
         let term = v.map(|v| v.term).unwrap_or(0);
+        // The number as the protocol writes it (a token's parts), else the number.
+        let shown = match v.map(|v| v.epoch_text.as_str()) {
+            Some(t) if !t.is_empty() => t.to_string(),
+            _ => term.to_string(),
+        };
         let epoch = v.map(|v| v.epoch_label.as_str()).unwrap_or("");
         let log = v.and_then(|v| v.log.as_ref());
         let skew = offsets.get(i).copied().unwrap_or(0);
@@ -181,7 +186,7 @@ pub fn canvas(p: &CanvasProps, canvas_ref: &NodeRef) -> Html {
                data-commit={log.map(|l| l.commit_index.to_string())}
                data-applied={log.map(|l| l.applied_index.to_string())}
                transform={format!("translate({x:.1},{y:.1})")} onpointerdown={down}>
-                <title>{ if epoch.is_empty() { format!("node {i}: {role}") } else { format!("node {i}: {role}, {epoch} {term}") } }</title>
+                <title>{ if epoch.is_empty() { format!("node {i}: {role}") } else { format!("node {i}: {role}, {epoch} {shown}") } }</title>
                 if group > 0 {
                     <circle class={if group == 1 { "grp a" } else { "grp b" }} r={(r + 8.0).to_string()} />
                 }
@@ -191,7 +196,7 @@ pub fn canvas(p: &CanvasProps, canvas_ref: &NodeRef) -> Html {
                     <text class="role" y={(r + if group > 0 { 22.0 } else { 15.0 }).to_string()}>{ role.clone() }</text>
                 }
                 if v.is_some() && !epoch.is_empty() {
-                    <text class="term" x={(r + 4.0).to_string()} y={(-r + 4.0).to_string()}>{ format!("{}{term}", legend::epoch_prefix(epoch)) }</text>
+                    <text class="term" x={(r + 4.0).to_string()} y={(-r + 4.0).to_string()}>{ format!("{}{shown}", legend::epoch_prefix(epoch)) }</text>
                 }
                 if skew != 0 {
                     <text class="skew" y={(r + 29.0).to_string()}>{ format!("clock {:+} ms", skew / MS as i64) }</text>

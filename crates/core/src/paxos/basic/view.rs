@@ -72,6 +72,7 @@ pub(super) fn view(n: &Paxos) -> NodeView {
         role,
         term: n.proposer.max_round.values().copied().max().unwrap_or(0),
         epoch_label: "ballot".into(),
+        epoch_text: String::new(),
         fields: notes,
         members: n.members.clone(),
         last_change: n.last_change.clone(),

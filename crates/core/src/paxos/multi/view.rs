@@ -100,6 +100,7 @@ pub(super) fn view(n: &MultiPaxos) -> NodeView {
         role: role_of(pr.role),
         term: n.ballot().round,
         epoch_label: "ballot".into(),
+        epoch_text: String::new(),
         fields: notes,
         members: n.members.clone(),
         last_change: n.last_change.clone(),
