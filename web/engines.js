@@ -10,6 +10,9 @@
 // (detail: the protocol), which the page answers by building the runs that waited.
 (() => {
   const modules = new Map(); // protocol -> { ready, exports, error, promise }
+  // protocol -> what its last module said as it trapped: the runs that lived in it end
+  // with that, not with "not loaded".
+  const trapped = new Map();
   let generation = 0;
 
   function announce(name) {
@@ -29,6 +32,7 @@
         await glue.default({ module_or_path: `${base}_bg.wasm` });
         m.exports = glue;
         m.ready = true;
+        trapped.delete(name);
         announce(name);
       })
       .catch((e) => {
@@ -54,7 +58,7 @@
     // One call (bytes in, JSON text out). Throws, and forgets the module, if it traps.
     call(name, request) {
       const m = modules.get(name);
-      if (!m || !m.ready) throw new Error(`the ${name} engine is not loaded`);
+      if (!m || !m.ready) throw new Error(trapped.get(name) || `the ${name} engine is not loaded`);
       try {
         return m.exports.call(request);
       } catch (e) {
@@ -66,7 +70,9 @@
         }
         modules.delete(name);
         generation += 1;
-        throw new Error(`the ${name} engine failed: ${said || (e && e.message) || e}`);
+        const why = `the ${name} engine failed: ${said || (e && e.message) || e}`;
+        trapped.set(name, why);
+        throw new Error(why);
       }
     },
   };

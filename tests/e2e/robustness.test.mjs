@@ -289,3 +289,35 @@ test('a scenario that would take minutes asks before running; presets never ask'
   await page.close();
   assert.deepEqual(errors, []);
 });
+
+test('an engine module that traps ends its run with the reason, and a reset runs it again', { timeout: 120_000 }, async () => {
+  const page = await env.browser.context.newPage();
+  const errors = watchForErrors(page);
+  // Raft's engine module, made to trap on its 400th call (as a panic in the simulator
+  // would: WebAssembly's `unreachable`); the module loaded again after the trap works.
+  let served = 0;
+  await page.route((u) => u.pathname.endsWith('/engines/engine-raft.js'), async (route) => {
+    const real = await route.fetch();
+    let body = await real.text();
+    if (served++ === 0) {
+      assert.ok(body.includes('export function call('), 'the glue exports call');
+      body = body.replace('export function call(', 'function call_real(') +
+        '\nlet calls = 0;\nexport function call(r) { if (++calls >= 400) throw new WebAssembly.RuntimeError("unreachable"); return call_real(r); }\n';
+    }
+    await route.fulfill({ response: real, body });
+  });
+  await page.goto(`${env.server.url}?runtime=inline`, { waitUntil: 'load' });
+  const banner = page.getByTestId('error-banner');
+  await banner.waitFor({ timeout: TIMEOUT });
+  const text = (await banner.textContent()).trim();
+  assert.match(text, /The run stopped: the raft engine failed: .*unreachable/, text);
+  assert.equal(await page.getByTestId('panic').count(), 0, 'the page did not die');
+  await page.screenshot({ path: join(SCREENSHOTS, 'engine-trap.png') });
+  // Reset: the module is loaded afresh and the run goes on.
+  await page.getByTestId('reset').click();
+  await page.waitForFunction(() => !document.querySelector('[data-testid="error-banner"]'), null, { timeout: TIMEOUT });
+  assert.equal(served, 2, 'the module was loaded again');
+  await assertAlive(page, 'after the reset');
+  await page.close();
+  assert.deepEqual(errors.filter((e) => !/unreachable|engine failed/.test(e)), []);
+});

@@ -510,11 +510,6 @@ impl Proxy {
         }
     }
 
-    /// Why the module stopped answering, if it did.
-    pub fn failure(&self) -> Option<&str> {
-        self.failure.as_deref()
-    }
-
     fn ask<T: DeserializeOwned + Default>(&self, c: Call) -> T {
         if self.failure.is_some() {
             return T::default();
@@ -684,6 +679,10 @@ impl Engine for Proxy {
     }
     fn boxed_clone(&self) -> Box<dyn Engine> {
         Box::new(self.copy())
+    }
+    /// Why the module stopped answering, if it did.
+    fn failure(&self) -> Option<&str> {
+        self.failure.as_deref()
     }
 }
 

@@ -71,6 +71,11 @@ pub trait Engine {
     fn marks(&self) -> Vec<crate::marks::Mark>;
     /// A copy of the whole run, for checkpoints (scrubbing back in time).
     fn boxed_clone(&self) -> Box<dyn Engine>;
+    /// Why the run cannot go on where it is held (an engine module that trapped: see
+    /// [`crate::link::Proxy`]); `None` for a run in this process.
+    fn failure(&self) -> Option<&str> {
+        None
+    }
 }
 
 impl<P: Protocol> Engine for Sim<P> {

@@ -160,7 +160,7 @@ impl Session {
     pub fn done(&self) -> bool {
         self.engine
             .as_ref()
-            .is_none_or(|e| e.violation().is_some() || e.now() >= e.end())
+            .is_none_or(|e| e.violation().is_some() || e.now() >= e.end() || e.failure().is_some())
     }
 
     pub fn checkpoint_times(&self) -> Vec<Time> {
@@ -214,7 +214,7 @@ impl Session {
             let Some(e) = self.engine.as_mut() else {
                 return true;
             };
-            if e.now() >= target || e.violation().is_some() {
+            if e.now() >= target || e.violation().is_some() || e.failure().is_some() {
                 return true;
             }
             let mut t = (e.now() + CHUNK).min(target);
@@ -250,6 +250,12 @@ impl Session {
         let t = t.min(self.end());
         if self.engine.is_none() {
             self.pending = t;
+        }
+        if self.engine.as_ref().is_some_and(|e| e.failure().is_some()) {
+            // Its engine module trapped: its checkpoints live there too. Build the run
+            // again (the module is loaded afresh) and go to `t` when it is there.
+            self.pending = t;
+            self.rebuild();
         }
         if self.engine.as_ref().is_some_and(|e| e.now() > t) {
             let best = self.checkpoints.iter().rev().find(|c| c.now() <= t);

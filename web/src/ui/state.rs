@@ -747,7 +747,21 @@ impl State {
 
     /// After time moved: end-of-run verdict and events to the embedding page.
     fn after_time(&mut self) {
-        if self.session.engine().is_none() {
+        let Some(e) = self.session.engine() else {
+            return;
+        };
+        if let Some(why) = e.failure() {
+            // The engine module trapped: say why, once; the page carries on (a reset
+            // or a seek builds the run again).
+            let msg =
+                format!("The run stopped: {why}. Reset (or move the playhead) to run it again.");
+            if self.error.as_deref() != Some(msg.as_str()) {
+                if self.embed.is_some() {
+                    self.effects.push(Effect::Post(embed::error(&msg)));
+                }
+                self.error = Some(msg);
+            }
+            self.playing = false;
             return;
         }
         self.effects
@@ -1053,6 +1067,14 @@ impl State {
                     other.retry();
                 }
                 if self.session.retry() {
+                    // A run built again after its module trapped: that message is over.
+                    if self
+                        .error
+                        .as_deref()
+                        .is_some_and(|e| e.starts_with("The run stopped:"))
+                    {
+                        self.error = None;
+                    }
                     self.after_change();
                 }
             }
