@@ -306,7 +306,9 @@ test('an engine module that traps ends its run with the reason, and a reset runs
     }
     await route.fulfill({ response: real, body });
   });
-  await page.goto(`${env.server.url}?runtime=inline`, { waitUntil: 'load' });
+  // A Raft preset by link (without one the page would reopen what an earlier test left).
+  const preset = await readFile(join(ROOT, 'scenarios', 'raft-leader-crash.json'), 'utf8');
+  await page.goto(`${env.server.url}?runtime=inline#${encodeScenario(preset)}`, { waitUntil: 'load' });
   const banner = page.getByTestId('error-banner');
   await banner.waitFor({ timeout: TIMEOUT });
   const text = (await banner.textContent()).trim();
