@@ -30,11 +30,7 @@ pub fn link(protocol: &str) -> Result<LinkFn, String> {
     }
     let name = protocol.to_string();
     Ok(Rc::new(move |request: &[u8]| {
-        js::call(&name, request).map_err(|e| {
-            e.dyn_ref::<js_sys::Error>()
-                .map(|e| String::from(e.message()))
-                .unwrap_or_else(|| format!("{e:?}"))
-        })
+        js::call(&name, request).map_err(|e| crate::worker_pool::js_error_text(&e))
     }))
 }
 
@@ -73,11 +69,7 @@ pub fn after_load(protocol: &str, then: impl FnOnce(Result<(), String>) + 'stati
     });
     let failed = Closure::once(move |e: JsValue| {
         if let Some(f) = b.borrow_mut().take() {
-            let why = e
-                .dyn_ref::<js_sys::Error>()
-                .map(|e| String::from(e.message()))
-                .unwrap_or_else(|| "the engine could not load".into());
-            f(Err(why))
+            f(Err(crate::worker_pool::js_error_text(&e)))
         }
     });
     match js::load(protocol) {
@@ -96,9 +88,6 @@ pub fn after_load(protocol: &str, then: impl FnOnce(Result<(), String>) + 'stati
         }
     }
 }
-
-#[cfg(target_arch = "wasm32")]
-use wasm_bindgen::JsCast;
 
 #[cfg(target_arch = "wasm32")]
 mod js {
