@@ -365,7 +365,7 @@ fn dueling_proposers_livelock_without_backoff_and_decide_with_it() {
     let views = views_at(&mut e, 500);
     let x: Vec<i64> = views
         .iter()
-        .filter_map(|v| v.as_ref()?.kv().get("x").copied())
+        .filter_map(|v| v.as_ref()?.kv().get("x")?.int())
         .collect();
     assert_eq!(x.len(), 5, "every node learned x by 0.5 s: {x:?}");
     assert!(x.iter().all(|v| *v == x[0]) && [1001, 1002, 1003].contains(&x[0]));

@@ -12,6 +12,7 @@ fn expected_failure(name: &str) -> Option<&'static str> {
         | "pb-async-primary-crash.json"
         | "pb-split-brain.json"
         | "pb-stale-replica-reads.json"
+        | "pb-append-stale-reads.json"
         | "quorum-r1w1-stale.json"
         | "quorum-sloppy-partition.json"
         | "quorum-lww-clock-skew.json"

@@ -208,7 +208,7 @@ fn reads_from_a_lagging_replica_are_stale() {
     let v = views_at(&mut e, 1060);
     assert_eq!(
         up(&v, 1).kv().get("x"),
-        Some(&100),
+        Some(&quorumlab_core::Val::Int(100)),
         "the primary has x = 100"
     );
     assert_eq!(up(&v, 4).kv().get("x"), None, "node 4 has not heard of it");

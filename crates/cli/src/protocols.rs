@@ -4,6 +4,7 @@
 
 use crate::args::Args;
 use crate::BadInput;
+use quorumlab_core::DataType;
 use quorumlab_sim::registry::{self, Entry};
 use serde_json::{json, Value};
 
@@ -30,6 +31,15 @@ pub fn main(raw: &[String]) -> Result<i32, BadInput> {
             continue;
         }
         say!("  {}", data_type_line(e));
+        for d in e.also_serves {
+            say!(
+                "  also data type {} ({}): operations {}; choose it with \"data_type\": \"{}\" in \"protocol\"",
+                d.name,
+                d.summary,
+                d.op_names(),
+                d.name
+            );
+        }
         let defaults = e.default_params();
         for p in e.params {
             let d = defaults
@@ -65,6 +75,15 @@ fn data_type_line(e: &Entry) -> String {
     }
 }
 
+fn data_type_json(d: &DataType) -> Value {
+    json!({
+        "name": d.name,
+        "summary": d.summary,
+        "operations": d.ops.iter().map(|o| o.name()).collect::<Vec<_>>(),
+        "default_mix": d.default_mix.iter().map(|(o, w)| (o.name().to_string(), json!(w))).collect::<serde_json::Map<String, Value>>(),
+    })
+}
+
 fn as_json(e: &Entry) -> Value {
     let defaults = e.default_params();
     json!({
@@ -72,12 +91,8 @@ fn as_json(e: &Entry) -> Value {
         "summary": e.summary,
         "has_leader": e.has_leader,
         "invariants": e.invariants,
-        "data_type": {
-            "name": e.data_type.name,
-            "summary": e.data_type.summary,
-            "operations": e.data_type.ops.iter().map(|o| o.name()).collect::<Vec<_>>(),
-            "default_mix": e.data_type.default_mix.iter().map(|(o, w)| (o.name().to_string(), json!(w))).collect::<serde_json::Map<String, Value>>(),
-        },
+        "data_type": data_type_json(&e.data_type),
+        "also_serves": e.also_serves.iter().map(data_type_json).collect::<Vec<_>>(),
         "params": e.params.iter().map(|p| json!({
             "name": p.name,
             "default": defaults.get(p.name),

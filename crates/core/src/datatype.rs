@@ -99,6 +99,19 @@ impl DataType {
         default_mix: &[(OpKind::Read, 0.5), (OpKind::Write, 0.5)],
     };
 
+    /// A string per key (keys `k0`, `k1`, ...), read whole and grown by append; a key
+    /// starts empty. A read returns every piece appended before it, in order, so a
+    /// history shows the order of writes plainly, and a stale read shows as a missing
+    /// suffix (Jepsen's list-append workload in its simplest form). Checked as the `kv`
+    /// model. Served, besides the register, by the protocols that replicate a log of
+    /// commands into the shared key-value store (Raft, Multi-Paxos, primary-backup).
+    pub const KV: DataType = DataType {
+        name: "kv",
+        summary: "a string per key: read, append",
+        ops: &[OpKind::Read, OpKind::Append],
+        default_mix: &[(OpKind::Read, 0.5), (OpKind::Append, 0.5)],
+    };
+
     /// A lock per key with fencing tokens: acquire (granted, with a token larger than
     /// every one granted before, only when free) and release (by the holder).
     pub const LOCK: DataType = DataType {
@@ -109,10 +122,11 @@ impl DataType {
     };
 
     /// Every data type a protocol can declare, for listings and messages.
-    pub const ALL: [DataType; 4] = [
+    pub const ALL: [DataType; 5] = [
         DataType::NONE,
         DataType::CAS_REGISTER,
         DataType::REGISTER,
+        DataType::KV,
         DataType::LOCK,
     ];
 

@@ -32,6 +32,7 @@ pub(crate) fn op(h: u64, op: &Op) -> u64 {
         Op::Cas { key, expect, new } => {
             mix(mix(mix_str(mix(h, 3), key), *expect as u64), *new as u64)
         }
+        Op::Append { key, value } => mix_str(mix_str(mix(h, 6), key), value),
         Op::Acquire { key } => mix_str(mix(h, 4), key),
         Op::Release { key } => mix_str(mix(h, 5), key),
     }

@@ -136,6 +136,11 @@ pub trait Protocol: Sized + Clone + Debug + 'static {
     /// workload makes only these operations, and the history is checked against this
     /// type's sequential specification.
     const DATA_TYPE: DataType;
+    /// Further data types it serves, which a scenario chooses with its `data_type`
+    /// (the protocols that apply a log of commands to the shared key-value store also
+    /// serve [`DataType::KV`], its strings grown by append). A run uses one type
+    /// throughout, so its history is checked against one specification.
+    const ALSO_SERVES: &'static [DataType] = &[];
     /// Parameters a user can change (timeouts, switches).
     type Params: Clone + Debug + Default + Serialize + DeserializeOwned + 'static;
     /// What nodes say to each other.

@@ -16,9 +16,8 @@ pub const MS: Time = 1_000;
 /// Microseconds in one second.
 pub const SEC: Time = 1_000_000;
 
-/// A client operation: on the replicated key-value store (read, write, cas; values are
-/// integers so that every operation can be checked as a compare-and-set register per
-/// key), or on a lock. Which of them a protocol serves is its
+/// A client operation: on the replicated key-value store (read, write, cas on integer
+/// registers; or append to a string, the key-value map's data type), or on a lock. Which of them a protocol serves is its
 /// [`crate::Protocol::DATA_TYPE`].
 /// Written as `{"f": "write", "key": "x", "value": 1}` (internally tagged); read by a
 /// visitor of its own ([`OpVisitor`]): the derived reader buffers every value and was
@@ -38,6 +37,14 @@ pub enum Op {
         expect: i64,
         new: i64,
     },
+    /// Add `value` to the end of the string under `key` (a key never written holds the
+    /// empty string): the key-value map's operation ([`crate::DataType::KV`]). A read
+    /// then returns every piece appended so far, in the order they took effect, so one
+    /// read shows the whole order of writes to its key.
+    Append {
+        key: String,
+        value: String,
+    },
     /// Take the lock `key` (a lock's operation: [`crate::DataType::LOCK`]); its `Ok`
     /// carries the fencing token granted.
     Acquire {
@@ -55,6 +62,7 @@ impl Op {
             Op::Read { key }
             | Op::Write { key, .. }
             | Op::Cas { key, .. }
+            | Op::Append { key, .. }
             | Op::Acquire { key }
             | Op::Release { key } => key,
         }
@@ -66,8 +74,20 @@ impl Op {
             Op::Read { .. } => K::Read,
             Op::Write { .. } => K::Write,
             Op::Cas { .. } => K::Cas,
+            Op::Append { .. } => K::Append,
             Op::Acquire { .. } => K::Acquire,
             Op::Release { .. } => K::Release,
+        }
+    }
+    /// In a log entry or a message label: `x=4`, `cas x 4→5`, `x+=[3]`, `read x`.
+    pub fn describe(&self) -> String {
+        match self {
+            Op::Read { key } => format!("read {key}"),
+            Op::Write { key, value } => format!("{key}={value}"),
+            Op::Cas { key, expect, new } => format!("cas {key} {expect}→{new}"),
+            Op::Append { key, value } => format!("{key}+={value}"),
+            Op::Acquire { key } => format!("acquire {key}"),
+            Op::Release { key } => format!("release {key}"),
         }
     }
     pub fn is_read(&self) -> bool {
@@ -89,9 +109,9 @@ pub struct ClientRequest {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Outcome {
-    /// It happened. `value` is what a read returned (`None`: never written); for a write
-    /// or a successful cas it is `None`.
-    Ok { value: Option<i64> },
+    /// It happened. `value` is what a read returned (`None`: never written); for a write,
+    /// an append or a successful cas it is `None`; for an acquire, the fencing token.
+    Ok { value: Option<Val> },
     /// It certainly did not happen (a cas whose expected value did not match).
     Fail { reason: String },
     /// This node cannot serve it; try `leader` if known. It did not happen here. `term`
@@ -105,6 +125,70 @@ pub enum Outcome {
     /// The node gave up on it, and it may or may not happen (leadership lost after the
     /// entry was appended, say).
     Unknown { reason: String },
+}
+
+/// A value a client reads: an integer (a register's, a fencing token) or a string (the
+/// key-value map's). Written as a bare JSON number or string.
+///
+/// Its `Hash` of an integer is the `i64`'s own, so that the trace hashes of every run
+/// from before strings existed (when this was an `i64`) stay as they were.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Val {
+    Int(i64),
+    Text(String),
+}
+
+impl Val {
+    /// The integer, if it is one.
+    pub fn int(&self) -> Option<i64> {
+        match self {
+            Val::Int(i) => Some(*i),
+            Val::Text(_) => None,
+        }
+    }
+
+    /// The value of an integer register, for code that only meets integers (a cas's
+    /// expected value, a packed view number): a string counts as absent.
+    pub fn as_int(v: Option<&Val>) -> Option<i64> {
+        v.and_then(Val::int)
+    }
+}
+
+impl From<i64> for Val {
+    fn from(i: i64) -> Val {
+        Val::Int(i)
+    }
+}
+
+impl core::fmt::Display for Val {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Val::Int(i) => write!(f, "{i}"),
+            Val::Text(s) => write!(f, "{s:?}"),
+        }
+    }
+}
+
+impl core::hash::Hash for Val {
+    fn hash<H: core::hash::Hasher>(&self, h: &mut H) {
+        match self {
+            Val::Int(i) => i.hash(h),
+            Val::Text(s) => {
+                // A marker no integer's hash starts with, then the string.
+                h.write_u8(0xA5);
+                s.hash(h);
+            }
+        }
+    }
+}
+
+impl Serialize for Val {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Val::Int(i) => s.serialize_i64(*i),
+            Val::Text(t) => s.serialize_str(t),
+        }
+    }
 }
 
 /// A node's answer to a client request.
@@ -180,12 +264,12 @@ use serde::de::{self, MapAccess, SeqAccess, Visitor};
 
 struct OpVisitor;
 
-const OP_NAMES: &[&str] = &["read", "write", "cas", "acquire", "release"];
+const OP_NAMES: &[&str] = &["read", "write", "cas", "append", "acquire", "release"];
 
 impl<'de> Visitor<'de> for OpVisitor {
     type Value = Op;
     fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("an operation: {\"f\": \"read\" | \"write\" | \"cas\" | \"acquire\" | \"release\", \"key\": ..., ...}")
+        f.write_str("an operation: {\"f\": \"read\" | \"write\" | \"cas\" | \"append\" | \"acquire\" | \"release\", \"key\": ..., ...}")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Op, A::Error> {
         let (mut f, mut key, mut value, mut expect, mut new) =
@@ -194,7 +278,7 @@ impl<'de> Visitor<'de> for OpVisitor {
             match k.as_str() {
                 "f" => f = Some(m.next_value()?),
                 "key" => key = Some(m.next_value()?),
-                "value" => value = Some(m.next_value::<i64>()?),
+                "value" => value = Some(m.next_value::<Val>()?),
                 "expect" => expect = Some(m.next_value::<i64>()?),
                 "new" => new = Some(m.next_value::<i64>()?),
                 other => {
@@ -230,7 +314,19 @@ impl<'de> Visitor<'de> for OpVisitor {
                 extra("new", new.is_some())?;
                 Ok(Op::Write {
                     key,
-                    value: value.ok_or_else(|| de::Error::missing_field("value"))?,
+                    value: value
+                        .ok_or_else(|| de::Error::missing_field("value"))?
+                        .integer()?,
+                })
+            }
+            "append" => {
+                extra("expect", expect.is_some())?;
+                extra("new", new.is_some())?;
+                Ok(Op::Append {
+                    key,
+                    value: value
+                        .ok_or_else(|| de::Error::missing_field("value"))?
+                        .string()?,
                 })
             }
             "cas" => {
@@ -246,7 +342,7 @@ impl<'de> Visitor<'de> for OpVisitor {
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<Op, A::Error> {
         let mut next = |i: usize| -> Result<_, A::Error> {
-            s.next_element::<StrOrInt>()?
+            s.next_element::<Val>()?
                 .ok_or_else(|| de::Error::invalid_length(i, &self))
         };
         let f = next(0)?.string()?;
@@ -255,12 +351,16 @@ impl<'de> Visitor<'de> for OpVisitor {
             "read" => Ok(Op::Read { key }),
             "write" => Ok(Op::Write {
                 key,
-                value: next(2)?.int()?,
+                value: next(2)?.integer()?,
             }),
             "cas" => Ok(Op::Cas {
                 key,
-                expect: next(2)?.int()?,
-                new: next(3)?.int()?,
+                expect: next(2)?.integer()?,
+                new: next(3)?.integer()?,
+            }),
+            "append" => Ok(Op::Append {
+                key,
+                value: next(2)?.string()?,
             }),
             "acquire" => Ok(Op::Acquire { key }),
             "release" => Ok(Op::Release { key }),
@@ -269,47 +369,41 @@ impl<'de> Visitor<'de> for OpVisitor {
     }
 }
 
-/// One element of a sequence-form operation: a string or an integer.
-enum StrOrInt {
-    S(String),
-    I(i64),
-}
-
-impl StrOrInt {
+impl Val {
     fn string<E: de::Error>(self) -> Result<String, E> {
         match self {
-            StrOrInt::S(s) => Ok(s),
-            StrOrInt::I(i) => Err(E::invalid_type(de::Unexpected::Signed(i), &"a string")),
+            Val::Text(s) => Ok(s),
+            Val::Int(i) => Err(E::invalid_type(de::Unexpected::Signed(i), &"a string")),
         }
     }
-    fn int<E: de::Error>(self) -> Result<i64, E> {
+    fn integer<E: de::Error>(self) -> Result<i64, E> {
         match self {
-            StrOrInt::I(i) => Ok(i),
-            StrOrInt::S(s) => Err(E::invalid_type(de::Unexpected::Str(&s), &"an integer")),
+            Val::Int(i) => Ok(i),
+            Val::Text(s) => Err(E::invalid_type(de::Unexpected::Str(&s), &"an integer")),
         }
     }
 }
 
-impl<'de> Deserialize<'de> for StrOrInt {
+impl<'de> Deserialize<'de> for Val {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
         impl Visitor<'_> for V {
-            type Value = StrOrInt;
+            type Value = Val;
             fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
                 f.write_str("a string or an integer")
             }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<StrOrInt, E> {
-                Ok(StrOrInt::S(v.to_string()))
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Val, E> {
+                Ok(Val::Text(v.to_string()))
             }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<StrOrInt, E> {
-                Ok(StrOrInt::S(v))
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Val, E> {
+                Ok(Val::Text(v))
             }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<StrOrInt, E> {
-                Ok(StrOrInt::I(v))
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Val, E> {
+                Ok(Val::Int(v))
             }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<StrOrInt, E> {
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Val, E> {
                 i64::try_from(v)
-                    .map(StrOrInt::I)
+                    .map(Val::Int)
                     .map_err(|_| E::invalid_value(de::Unexpected::Unsigned(v), &self))
             }
         }
@@ -335,7 +429,7 @@ impl<'de> Visitor<'de> for OutcomeVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Outcome, A::Error> {
         let (mut tag, mut value, mut reason, mut leader, mut term) = (
             None::<String>,
-            None::<Option<i64>>,
+            None::<Option<Val>>,
             None::<String>,
             None::<Option<NodeId>>,
             None::<u64>,
@@ -381,7 +475,7 @@ impl<'de> Visitor<'de> for OutcomeVisitor {
         let missing = |i| de::Error::invalid_length(i, &OutcomeVisitor);
         match tag.as_str() {
             "ok" => Ok(Outcome::Ok {
-                value: s.next_element::<Option<i64>>()?.ok_or_else(|| missing(1))?,
+                value: s.next_element::<Option<Val>>()?.ok_or_else(|| missing(1))?,
             }),
             "fail" => Ok(Outcome::Fail {
                 reason: s.next_element()?.ok_or_else(|| missing(1))?,

@@ -33,7 +33,7 @@ pub struct NodeView {
     /// The replicated log (or slot table), where the protocol has one.
     pub log: Option<LogSection>,
     /// The replicated state machine's contents, where the protocol has one.
-    pub kv: Option<BTreeMap<String, i64>>,
+    pub kv: Option<BTreeMap<String, crate::Val>>,
     /// One gauge per peer (suspicion, replication lag, ...).
     pub gauges: Vec<Gauge>,
     /// Relations to other nodes drawn as thin labelled arrows ("follows", "suspects").
@@ -243,7 +243,7 @@ pub struct EdgeMark {
     pub label: String,
 }
 
-static NO_KV: BTreeMap<String, i64> = BTreeMap::new();
+static NO_KV: BTreeMap<String, crate::Val> = BTreeMap::new();
 
 impl NodeView {
     /// Whether the node's role is of the leader kind.
@@ -271,7 +271,7 @@ impl NodeView {
         self.log.as_ref().map_or(0, |l| l.snapshot_index)
     }
     /// The key-value table (empty without one).
-    pub fn kv(&self) -> &BTreeMap<String, i64> {
+    pub fn kv(&self) -> &BTreeMap<String, crate::Val> {
         self.kv.as_ref().unwrap_or(&NO_KV)
     }
     /// The peers whose gauge is flagged (suspected, lagging), in gauge order.

@@ -55,7 +55,7 @@ fn op(o: &Op) -> String {
     }
 }
 
-fn kv(m: &BTreeMap<String, i64>) -> String {
+fn kv(m: &BTreeMap<String, quorumlab_core::Val>) -> String {
     let v: Vec<String> = m.iter().map(|(k, v)| format!("{k}={v}")).collect();
     format!("{{{}}}", v.join(" "))
 }

@@ -33,7 +33,7 @@
 //! computes them from its own replica of the run).
 
 use crate::history::{EventType, Func, History, Value};
-use quorumlab_core::{NodeId, NodeView, Time, MS};
+use quorumlab_core::{NodeId, NodeView, Time, Val, MS};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -220,6 +220,8 @@ struct Op {
     key: String,
     /// What a write wrote (a cas: its new value); what a read returned (`None`: nil).
     value: Option<i64>,
+    /// The key-value map's strings: what an append added, what a read returned.
+    text: Option<String>,
     invoke: Time,
     /// Completion time and event index, when it completed `ok`.
     ok: Option<(Time, usize)>,
@@ -242,11 +244,16 @@ fn ops_of(history: &History) -> Vec<Op> {
                     (Func::Cas, Value::Pair([_, new])) => Some(*new),
                     _ => None,
                 };
+                let text = match (&e.f, &e.value) {
+                    (Func::Append, Value::Str(p)) => Some(p.clone()),
+                    _ => None,
+                };
                 open.insert(e.process, ops.len());
                 ops.push(Op {
                     f: e.f,
                     key: e.key.clone().unwrap_or_default(),
                     value,
+                    text,
                     invoke: e.time,
                     ok: None,
                     index: None,
@@ -267,6 +274,9 @@ fn ops_of(history: &History) -> Vec<Op> {
                             Value::Int(v) => Some(v),
                             _ => None,
                         };
+                        if let Value::Str(s) = &e.value {
+                            op.text = Some(s.clone());
+                        }
                     }
                 }
             }
@@ -276,6 +286,11 @@ fn ops_of(history: &History) -> Vec<Op> {
 }
 
 fn describe(op: &Op) -> String {
+    match (op.f, &op.text) {
+        (Func::Read, Some(s)) => return format!("read {} = {s:?}", op.key),
+        (Func::Append, Some(p)) => return format!("append {} {p}", op.key),
+        _ => {}
+    }
     match (op.f, op.value) {
         (Func::Read, Some(v)) => format!("read {} = {v}", op.key),
         (Func::Read, None) => format!("read {} = nil", op.key),
@@ -486,7 +501,7 @@ fn leaderless_lost_writes(
 fn lost_why(
     o: &Op,
     (a, log): (NodeId, &quorumlab_core::LogSection),
-    kv: Option<&BTreeMap<String, i64>>,
+    kv: Option<&BTreeMap<String, Val>>,
     writer: &BTreeMap<(&str, i64), &Op>,
     by_value: &mut usize,
 ) -> Option<String> {
@@ -531,10 +546,20 @@ fn lost_why(
         _ => {
             let kv = kv?;
             *by_value += 1;
-            let why = match kv.get(&o.key) {
+            if let (Func::Append, Some(piece)) = (o.f, &o.text) {
+                // Every acknowledged append must be somewhere in the key's final string.
+                return match kv.get(&o.key) {
+                    Some(Val::Text(s)) if s.contains(piece.as_str()) => None,
+                    _ => Some(format!(
+                        ", is not in node {a}'s state at the end: {} lacks {piece}",
+                        o.key
+                    )),
+                };
+            }
+            let why = match kv.get(&o.key).and_then(Val::int) {
                 None => "the key is missing".to_string(),
                 Some(v) => writer
-                    .get(&(o.key.as_str(), *v))
+                    .get(&(o.key.as_str(), v))
                     .filter(|w| w.ok.is_some_and(|(c, _)| c < o.invoke))
                     .map(|w| format!("it holds {}, an older write", describe(w)))?,
             };
@@ -595,7 +620,18 @@ fn stale_reads(ops: &[Op], out: &mut Anomalies, list: &mut Vec<Anomaly>) {
         if n == 0 {
             continue;
         }
+        let appends = k.by_done[..n].iter().any(|(_, o)| o.f == Func::Append);
         let newer: Option<&Op> = match r.value {
+            // A string grown by appends (nil reads as empty): the newest append
+            // acknowledged before the read began whose piece it lacks.
+            _ if appends => {
+                let got = r.text.as_deref().unwrap_or("");
+                k.by_done[..n]
+                    .iter()
+                    .rev()
+                    .map(|(_, o)| *o)
+                    .find(|o| o.text.as_deref().is_some_and(|p| !got.contains(p)))
+            }
             // Nil is older than any write.
             None => Some(k.by_done[n - 1].1),
             Some(v) => {
@@ -720,7 +756,7 @@ fn divergent(end: &EndState<'_>, out: &mut Anomalies, list: &mut Vec<Anomaly>) {
             .map(|(k, _)| k.clone())
             .or_else(|| kv.keys().find(|k| !reference.contains_key(*k)).cloned())
             .unwrap_or_default();
-        let show = |m: &BTreeMap<String, i64>| {
+        let show = |m: &BTreeMap<String, Val>| {
             m.get(&key).map_or("nothing".to_string(), |x| x.to_string())
         };
         out.divergent += 1;
@@ -785,7 +821,11 @@ mod tests {
                     .collect(),
                 ..Default::default()
             }),
-            kv: Some(kv.iter().map(|(k, v)| (k.to_string(), *v)).collect()),
+            kv: Some(
+                kv.iter()
+                    .map(|(k, v)| (k.to_string(), Val::Int(*v)))
+                    .collect(),
+            ),
             ..Default::default()
         })
     }
@@ -879,6 +919,73 @@ mod tests {
         );
         assert!(a.list[1].detail.contains("read x = nil"));
         assert!(!a.measured(AnomalyKind::Divergent));
+    }
+
+    /// The key-value map's appends: a read lacking a piece acknowledged before it began
+    /// is stale (nil reads as empty), one concurrent with the append is not; an
+    /// acknowledged piece missing from the final string is lost, judged by value.
+    #[test]
+    fn appends_show_stale_reads_and_lost_pieces_by_what_the_string_lacks() {
+        let s = |t: &str| Value::Str(t.into());
+        let h = History {
+            events: vec![
+                ev(0, Invoke, Func::Append, "x", s("[1]"), 10),
+                ev(0, Ok, Func::Append, "x", s("[1]"), 20),
+                ev(0, Invoke, Func::Append, "x", s("[2]"), 30),
+                ev(0, Ok, Func::Append, "x", s("[2]"), 40),
+                // Begins after [2] was acknowledged and lacks it: stale.
+                ev(1, Invoke, Func::Read, "x", Value::Nil, 50),
+                ev(1, Ok, Func::Read, "x", s("[1]"), 60),
+                // Concurrent with [3]: it may lack it.
+                ev(0, Invoke, Func::Append, "x", s("[3]"), 70),
+                ev(1, Invoke, Func::Read, "x", Value::Nil, 75),
+                ev(1, Ok, Func::Read, "x", s("[1][2]"), 80),
+                ev(0, Ok, Func::Append, "x", s("[3]"), 90),
+                // Nothing at all after three acknowledged appends: stale.
+                ev(2, Invoke, Func::Read, "x", Value::Nil, 95),
+                ev(2, Ok, Func::Read, "x", Value::Nil, 99),
+            ],
+            data_type: Some("kv".into()),
+        };
+        // The final string lacks [2]: lost (no log positions, so judged by value).
+        let mut end = node(true, 1, &[], &[]);
+        if let Some(v) = end.as_mut() {
+            v.kv = Some([("x".to_string(), Val::Text("[1][3]".into()))].into());
+        }
+        let views = vec![end];
+        let a = analyse(
+            &h,
+            &Serving::default(),
+            &EndState {
+                views: &views,
+                settled: true,
+                end: 100 * MS,
+            },
+        );
+        assert_eq!(a.stale_reads, 2, "{a:?}");
+        let stale: Vec<&Anomaly> = a
+            .list
+            .iter()
+            .filter(|x| x.kind == AnomalyKind::StaleRead)
+            .collect();
+        assert_eq!(stale[0].ops, vec![5, 3]);
+        assert!(
+            stale[0].detail.contains("read x = \"[1]\"")
+                && stale[0].detail.contains("missed append x [2]"),
+            "{}",
+            stale[0].detail
+        );
+        assert!(
+            stale[1].detail.contains("missed append x [3]"),
+            "{}",
+            stale[1].detail
+        );
+        assert_eq!(a.lost_writes, 1, "{a:?}");
+        let lost = a.list.iter().find(|x| x.kind == AnomalyKind::LostWrite);
+        assert!(
+            lost.is_some_and(|l| l.detail.contains("x lacks [2]") && l.ops == vec![3]),
+            "{lost:?}"
+        );
     }
 
     #[test]

@@ -227,7 +227,11 @@ mod tests {
                 ..Default::default()
             }),
             members: vec![0, 1, 2],
-            kv: Some(kv.iter().map(|(k, v)| (k.to_string(), *v)).collect()),
+            kv: Some(
+                kv.iter()
+                    .map(|(k, v)| (k.to_string(), quorumlab_core::Val::Int(*v)))
+                    .collect(),
+            ),
             ..Default::default()
         }
     }

@@ -30,7 +30,7 @@ use crate::scenario::{FaultKind, NodeRef, Scenario, ScenarioError};
 use crate::workload::{self, Client, InFlight, OpGen, MAX_REDIRECTS};
 use quorumlab_core::{
     ClientReply, ClientRequest, Effect, LogWindow, MembershipChange, Message, NodeId, NodeView, Op,
-    Outcome, Protocol, Rng, Time, Violation, MS,
+    Outcome, Protocol, Rng, Time, Val, Violation, MS,
 };
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
@@ -242,6 +242,9 @@ pub struct Sim<P: Protocol> {
     pub scenario: Scenario,
     pub seed: u64,
     params: P::Params,
+    /// The clients' data type: the protocol's own, or another it serves that the
+    /// scenario names.
+    data_type: quorumlab_core::DataType,
     n: usize,
     states: Vec<Option<P>>,
     hosts: Vec<Host>,
@@ -472,8 +475,9 @@ impl<P: Protocol> Sim<P> {
     /// Build a run of a validated scenario with `seed`.
     pub fn new(scenario: &Scenario, seed: u64) -> Result<Self, ScenarioError> {
         let params = params_of::<P>(scenario)?;
-        // Clients ask only for operations of the protocol's data type.
-        if let Some(e) = workload::check_clients(scenario, P::NAME, &P::DATA_TYPE)
+        let data_type = workload::data_type_of(scenario, P::NAME, P::DATA_TYPE, P::ALSO_SERVES)?;
+        // Clients ask only for operations of the run's data type.
+        if let Some(e) = workload::check_clients(scenario, P::NAME, &data_type)
             .into_iter()
             .next()
         {
@@ -486,6 +490,7 @@ impl<P: Protocol> Sim<P> {
             scenario: scenario.clone(),
             seed,
             params,
+            data_type,
             n,
             states: (0..n).map(|_| None).collect(),
             hosts: (0..n).map(|i| Host::new(i as NodeId, seed)).collect(),
@@ -524,10 +529,10 @@ impl<P: Protocol> Sim<P> {
             client_stop: 0,
             history: History {
                 events: Vec::new(),
-                // The protocol's client data type: what the history is checked as.
-                data_type: P::DATA_TYPE
+                // The run's client data type: what the history is checked as.
+                data_type: data_type
                     .serves_clients()
-                    .then(|| P::DATA_TYPE.name.to_string()),
+                    .then(|| data_type.name.to_string()),
             },
             serving: Default::default(),
             metrics: Metrics::new(scenario.metrics_window_ms * MS),
@@ -571,7 +576,7 @@ impl<P: Protocol> Sim<P> {
         if quiet > 0 {
             sim.settle_at = sim.end.saturating_sub(quiet / 2).max(1);
         }
-        let start = Start::of(scenario, seed, &sim.status, sim.end, &P::DATA_TYPE);
+        let start = Start::of(scenario, seed, &sim.status, sim.end, &data_type);
         for (t, c) in start.ctrl {
             sim.push_ctrl(t, c);
         }
@@ -1546,7 +1551,7 @@ impl<P: Protocol> Sim<P> {
             guard: &mut self.guard,
             buckets: &mut self.buckets,
             out: &mut self.client_out,
-            data_type: &P::DATA_TYPE,
+            data_type: self.data_type,
             protocol: P::NAME,
         }
     }
@@ -2209,7 +2214,7 @@ struct Cx<'a> {
     guard: &'a mut Option<Box<Guard>>,
     buckets: &'a mut Vec<TokenBucket>,
     out: &'a mut Vec<(Time, NodeId, ClientRequest, u64)>,
-    data_type: &'static quorumlab_core::DataType,
+    data_type: quorumlab_core::DataType,
     protocol: &'static str,
 }
 
@@ -2233,7 +2238,7 @@ impl Cx<'_> {
 
     fn console(&mut self, node: NodeId, op: Op) {
         if !self.data_type.has(op.kind()) {
-            let why = workload::not_served(self.protocol, self.data_type, op.kind());
+            let why = workload::not_served(self.protocol, &self.data_type, op.kind());
             self.note(format!("console: {why}"));
             return;
         }
@@ -2689,7 +2694,7 @@ impl Cx<'_> {
 
     /// Complete the client's operation: `Some(Ok(v))` happened, `Some(Err(_))` certainly
     /// did not (the node said so), `None`: the client gave up.
-    fn finish(&mut self, c: u32, result: Option<Result<Option<i64>, String>>, what: &str) {
+    fn finish(&mut self, c: u32, result: Option<Result<Option<Val>, String>>, what: &str) {
         self.finish_at(c, result, what, None)
     }
 
@@ -2697,7 +2702,7 @@ impl Cx<'_> {
     fn finish_at(
         &mut self,
         c: u32,
-        result: Option<Result<Option<i64>, String>>,
+        result: Option<Result<Option<Val>, String>>,
         what: &str,
         at: Option<quorumlab_core::LogPos>,
     ) {
@@ -2708,7 +2713,7 @@ impl Cx<'_> {
         let cl = &mut self.clients[c as usize];
         let Some(cur) = cl.current.take() else { return };
         let (kind, value) = match &result {
-            Some(Ok(v)) => (EventType::Ok, *v),
+            Some(Ok(v)) => (EventType::Ok, v.clone()),
             Some(Err(_)) => (EventType::Fail, None),
             None if cur.maybe_applied => (EventType::Info, None),
             None => (EventType::Fail, None),
@@ -2716,10 +2721,10 @@ impl Cx<'_> {
         if let (EventType::Ok, Some(k)) = (kind, workload::key_index(cur.op.key())) {
             if let Some(slot) = cl.seen.get_mut(k) {
                 *slot = match &cur.op {
-                    Op::Read { .. } => value,
+                    Op::Read { .. } => Val::as_int(value.as_ref()),
                     Op::Write { value, .. } => Some(*value),
                     Op::Cas { new, .. } => Some(*new),
-                    Op::Acquire { .. } | Op::Release { .. } => *slot,
+                    Op::Append { .. } | Op::Acquire { .. } | Op::Release { .. } => *slot,
                 };
             }
         }

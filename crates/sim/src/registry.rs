@@ -72,7 +72,7 @@ impl Variant {
         if let Some(name) = self.protocol {
             out.protocol.name = name.to_string();
             if let Some(e) = entry(name) {
-                crate::workload::fit_clients(&mut out, &e.data_type);
+                e.fit(&mut out);
             }
         }
         for (k, v) in self.params {
@@ -98,6 +98,7 @@ pub fn catalogue(v: &mut impl Visitor) {
             "client-degraded-reads",
             "client-load-balancer",
             "client-rate-limit",
+            "raft-append-nemesis",
             "raft-first-election",
             "raft-leader-crash",
             "raft-lease-clock-skew",
@@ -155,6 +156,7 @@ pub fn catalogue(v: &mut impl Visitor) {
     });
     v.visit::<pb::PrimaryBackup>(&Listing {
         presets: &[
+            "pb-append-stale-reads",
             "pb-async-primary-crash",
             "pb-chain-middle-crash",
             "pb-semi-sync-fallback",
@@ -304,6 +306,9 @@ pub struct Entry {
     /// Its client data type: the operations clients may ask for, and the sequential
     /// specification its histories are checked against.
     pub data_type: DataType,
+    /// Further data types it serves, which a scenario chooses with
+    /// `protocol.data_type` ([`Protocol::ALSO_SERVES`]).
+    pub also_serves: &'static [DataType],
     default_params: fn() -> Value,
 }
 
@@ -320,6 +325,21 @@ impl Entry {
     /// The description of one parameter.
     pub fn param(&self, name: &str) -> Option<&'static ParamSpec> {
         self.params.iter().find(|p| p.name == name)
+    }
+    /// Every data type it serves, its default first.
+    pub fn data_types(&self) -> Vec<DataType> {
+        std::iter::once(self.data_type)
+            .chain(self.also_serves.iter().copied())
+            .collect()
+    }
+    /// The data type a scenario of this protocol uses (its `protocol.data_type`, else
+    /// the default), or why the one it names is not served.
+    pub fn data_type_of(&self, s: &Scenario) -> Result<DataType, ScenarioError> {
+        crate::workload::data_type_of(s, self.name, self.data_type, self.also_serves)
+    }
+    /// Fit a scenario just switched to this protocol: its data type and clients.
+    pub fn fit(&self, s: &mut Scenario) {
+        crate::workload::fit_protocol(s, self.name, self.data_type, self.also_serves);
     }
     /// Its name in the scenario schema's `$defs` (`multi_paxos_params`).
     pub fn schema_def(&self) -> String {
@@ -344,6 +364,7 @@ pub fn entries() -> Vec<Entry> {
                 has_leader: P::HAS_LEADER,
                 invariants: P::invariants(),
                 data_type: P::DATA_TYPE,
+                also_serves: P::ALSO_SERVES,
                 default_params: defaults_of::<P>,
             });
         }
@@ -547,7 +568,10 @@ pub fn check_params(s: &Scenario) -> Result<(), ScenarioError> {
 /// the operations allowed. An unknown protocol passes here ([`check_name`]).
 pub fn check_clients(s: &Scenario) -> Vec<ScenarioError> {
     entry(&s.protocol.name)
-        .map(|e| crate::workload::check_clients(s, e.name, &e.data_type))
+        .map(|e| match e.data_type_of(s) {
+            Ok(d) => crate::workload::check_clients(s, e.name, &d),
+            Err(bad) => vec![bad],
+        })
         .unwrap_or_default()
 }
 
@@ -713,14 +737,27 @@ pub fn protocol_schema() -> Value {
     let all_of: Vec<Value> = es
         .iter()
         .map(|e| {
+            let types: Vec<&str> = e.data_types().iter().map(|d| d.name).collect();
             serde_json::json!({
                 "if": {"properties": {"name": {"const": e.name}}, "required": ["name"]},
-                "then": {"properties": {"params": {
-                    "anyOf": [{"$ref": format!("#/$defs/{}", e.schema_def())}, {"type": "null"}],
-                    "description": format!("Parameters of `{}` (see $defs.{}).", e.name, e.schema_def())
-                }}}
+                "then": {"properties": {
+                    "params": {
+                        "anyOf": [{"$ref": format!("#/$defs/{}", e.schema_def())}, {"type": "null"}],
+                        "description": format!("Parameters of `{}` (see $defs.{}).", e.name, e.schema_def())
+                    },
+                    "data_type": {
+                        "enum": types,
+                        "description": format!("The data types `{}` serves: {}.", e.name, types.join(", "))
+                    }
+                }}
             })
         })
+        .collect();
+    let type_names: Vec<&str> = DataType::ALL.iter().map(|d| d.name).collect();
+    let types_described: Vec<String> = DataType::ALL
+        .iter()
+        .filter(|d| d.serves_clients())
+        .map(|d| format!("`{}` ({})", d.name, d.summary))
         .collect();
     serde_json::json!({
         "type": "object",
@@ -732,6 +769,13 @@ pub fn protocol_schema() -> Value {
             "params": {
                 "default": {},
                 "description": "The protocol's own parameters; leave a field out for its default. Null is the same as {}."
+            },
+            "data_type": {
+                "enum": type_names,
+                "description": format!(
+                    "What the clients' operations act on, among the data types the protocol serves; omitted: the protocol's default. The data types: {}.",
+                    types_described.join("; ")
+                )
             }
         },
         "allOf": all_of

@@ -104,6 +104,11 @@ pub struct ProtocolSpec {
     /// The protocol's own parameters; omitted ones take their defaults.
     #[serde(default, skip_serializing_if = "is_empty_object")]
     pub params: serde_json::Value,
+    /// The client data type, among those the protocol serves (`quorumlab protocols`
+    /// lists them): Raft, Multi-Paxos and primary-backup serve `cas-register` (their
+    /// default) and `kv`, strings grown by append. Omitted: the protocol's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_type: Option<String>,
 }
 
 fn is_empty_object(v: &serde_json::Value) -> bool {
@@ -513,6 +518,8 @@ pub struct OpMix {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cas: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub append: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acquire: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub release: Option<f64>,
@@ -545,7 +552,7 @@ impl OpMix {
             OpKind::Cas => self.cas,
             OpKind::Acquire => self.acquire,
             OpKind::Release => self.release,
-            OpKind::Append => None,
+            OpKind::Append => self.append,
         }
     }
 
@@ -575,7 +582,7 @@ impl OpMix {
         }
     }
 
-    /// The field of `op` (append has none: no data type serves it to clients yet).
+    /// The field of `op`.
     fn slot(&mut self, op: OpKind) -> Option<&mut Option<f64>> {
         match op {
             OpKind::Read => Some(&mut self.read),
@@ -583,7 +590,7 @@ impl OpMix {
             OpKind::Cas => Some(&mut self.cas),
             OpKind::Acquire => Some(&mut self.acquire),
             OpKind::Release => Some(&mut self.release),
-            OpKind::Append => None,
+            OpKind::Append => Some(&mut self.append),
         }
     }
 

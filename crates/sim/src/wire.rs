@@ -761,6 +761,10 @@ mod tests {
                 expect: 1,
                 new: 2,
             },
+            Op::Append {
+                key: key(),
+                value: "[7]".into(),
+            },
             Op::Acquire { key: key() },
             Op::Release { key: key() },
         ];

@@ -14,7 +14,7 @@
 
 use crate::history::{EventType, Func, HistoryEvent, Value};
 use crate::scenario::{FaultKind, Scenario, ScenarioError, WorkloadSpec};
-use quorumlab_core::{ClientId, DataType, NodeId, Op, OpKind, Rng, Time};
+use quorumlab_core::{ClientId, DataType, NodeId, Op, OpKind, Rng, Time, Val};
 
 /// Redirects a client follows for one operation before it gives up.
 pub const MAX_REDIRECTS: u32 = 8;
@@ -225,13 +225,7 @@ impl OpGen {
             rng,
             next_value: 1,
             keys: w.keys,
-            // Append has no client operation of its own yet (no data type serves it).
-            weights: w
-                .mix
-                .weights(data_type)
-                .into_iter()
-                .filter(|(k, _)| *k != OpKind::Append)
-                .collect(),
+            weights: w.mix.weights(data_type),
         }
     }
 
@@ -279,11 +273,62 @@ impl OpGen {
                 self.next_value += 1;
                 Op::Cas { key, expect, new }
             }
+            // A piece no other append writes (values are unique), bracketed so that
+            // no piece is found inside another: a read shows which appends it saw.
+            OpKind::Append => {
+                let value = format!("[{}]", self.next_value);
+                self.next_value += 1;
+                Op::Append { key, value }
+            }
             OpKind::Acquire => Op::Acquire { key },
             OpKind::Release => Op::Release { key },
-            OpKind::Read | OpKind::Append => Op::Read { key },
+            OpKind::Read => Op::Read { key },
         }
     }
+}
+
+/// The client data type a run of `protocol` uses: the one its scenario names in
+/// `protocol.data_type`, which must be `own` or one of `also` (what the protocol
+/// serves), else `own`.
+pub fn data_type_of(
+    s: &Scenario,
+    protocol: &str,
+    own: DataType,
+    also: &[DataType],
+) -> Result<DataType, ScenarioError> {
+    let Some(name) = s.protocol.data_type.as_deref() else {
+        return Ok(own);
+    };
+    let served = || std::iter::once(own).chain(also.iter().copied());
+    served().find(|d| d.name == name).ok_or_else(|| {
+        let list: Vec<String> = served()
+            .map(|d| format!("{} ({})", d.name, d.op_names()))
+            .collect();
+        let known = DataType::from_name(name).is_some();
+        ScenarioError::new(
+            "protocol.data_type",
+            format!(
+                "{protocol} does not serve {}`{name}`: it serves {}",
+                if known {
+                    "the data type "
+                } else {
+                    "a data type called "
+                },
+                list.join(", ")
+            ),
+        )
+    })
+}
+
+/// Fit a scenario just switched to `protocol` (serving `own`, then `also`): a data
+/// type it does not serve gives way to its own, then the clients fit the type
+/// ([`fit_clients`]).
+pub fn fit_protocol(s: &mut Scenario, protocol: &str, own: DataType, also: &[DataType]) {
+    let d = data_type_of(s, protocol, own, also).unwrap_or_else(|_| {
+        s.protocol.data_type = None;
+        own
+    });
+    fit_clients(s, &d);
 }
 
 /// Fit a scenario's clients to `data_type` (the scenario switched to a protocol of
@@ -368,7 +413,7 @@ pub fn history_event(
     process: ClientId,
     kind: EventType,
     op: &Op,
-    result: Option<i64>,
+    result: Option<Val>,
     time: Time,
 ) -> HistoryEvent {
     let (f, key, value) = match op {
@@ -376,19 +421,24 @@ pub fn history_event(
             Func::Read,
             key,
             if kind == EventType::Ok {
-                result.map(Value::Int).unwrap_or(Value::Nil)
+                match result {
+                    Some(Val::Int(i)) => Value::Int(i),
+                    Some(Val::Text(s)) => Value::Str(s),
+                    None => Value::Nil,
+                }
             } else {
                 Value::Nil
             },
         ),
         Op::Write { key, value } => (Func::Write, key, Value::Int(*value)),
         Op::Cas { key, expect, new } => (Func::Cas, key, Value::Pair([*expect, *new])),
+        Op::Append { key, value } => (Func::Append, key, Value::Str(value.clone())),
         // An acquire's ok carries its fencing token.
         Op::Acquire { key } => (
             Func::Acquire,
             key,
             match (kind, result) {
-                (EventType::Ok, Some(token)) => Value::Int(token),
+                (EventType::Ok, Some(Val::Int(token))) => Value::Int(token),
                 _ => Value::Nil,
             },
         ),

@@ -80,6 +80,8 @@ fn every_protocol_declares_its_data_type_and_its_clients_keep_to_it() {
             if s.workload.is_none() {
                 continue;
             }
+            // The protocol's own type, or another it serves that the preset names.
+            let d = e.data_type_of(&s).expect("a type it serves");
             let mut run = registry::build(&s, s.seed, 0).expect("builds");
             run.run_to_end();
             let h = run.history();
@@ -238,7 +240,7 @@ impl Protocol for LockToy {
                     self.token += 1;
                     self.held.insert(key.clone(), req.client);
                     Outcome::Ok {
-                        value: Some(self.token),
+                        value: Some(quorumlab_core::Val::Int(self.token)),
                     }
                 }
                 Op::Release { key } if self.held.get(key) == Some(&req.client) => {
@@ -400,4 +402,85 @@ fn a_history_names_its_data_type_on_its_first_line_and_old_ones_still_check() {
     );
     let e = check::parse_jsonl("{\"data_type\":\"lock\",\"process\":1}\n").expect_err("mixed");
     assert!(e.message.contains("a line of its own"), "{e}");
+}
+
+/// Raft, Multi-Paxos and primary-backup also serve the key-value map (strings grown by
+/// append), chosen with `protocol.data_type`: the clients then only read and append,
+/// the history names `kv` and checks as the `kv` model, and every read returns pieces
+/// in the order they were appended. A type the protocol does not serve is refused,
+/// naming the field and what it serves.
+#[test]
+fn a_protocol_that_also_serves_the_key_value_map_runs_appends_when_asked() {
+    let served: Vec<&str> = registry::entries()
+        .iter()
+        .filter(|e| e.also_serves.contains(&DataType::KV))
+        .map(|e| e.name)
+        .collect();
+    assert_eq!(served, ["raft", "multi-paxos", "primary-backup"]);
+    for name in served {
+        let doc = serde_json::json!({
+            "version": 1, "protocol": {"name": name, "data_type": "kv"}, "nodes": 3,
+            "duration_ms": 3000, "workload": {"clients": 3, "rate": 30, "keys": 2}
+        });
+        let s = scenario::load(&doc.to_string()).expect("a kv scenario loads");
+        let mut e = registry::build(&s, 3, 0).expect("builds");
+        e.run_to_end();
+        let h = e.history();
+        assert_eq!(h.data_type.as_deref(), Some("kv"), "{name}");
+        assert_eq!(ops_of(h), ["append", "read"], "{name}");
+        let verdict = run::check_history_of(h, true, &mut || false);
+        assert_eq!(verdict, Check::Passed, "{name}: {verdict:?}");
+        // Reads see whole pieces, each appended once, in one order per key.
+        let reads: Vec<&str> = h
+            .events
+            .iter()
+            .filter(|x| x.f == Func::Read && x.kind == EventType::Ok)
+            .filter_map(|x| match &x.value {
+                quorumlab_sim::history::Value::Str(s) => Some(s.as_str()),
+                _ => None,
+            })
+            .collect();
+        let longest = reads.iter().map(|r| r.len()).max().unwrap_or(0);
+        assert!(longest >= 12, "{name}: reads saw appends: {reads:?}");
+        for r in &reads {
+            let pieces: Vec<&str> = r.split_inclusive(']').collect();
+            let mut seen = pieces.clone();
+            seen.sort();
+            seen.dedup();
+            assert_eq!(seen.len(), pieces.len(), "{name}: a piece twice in {r}");
+        }
+    }
+    // A type the protocol does not serve: the field, and what it serves.
+    let errs = errors(serde_json::json!({
+        "version": 1, "protocol": {"name": "quorum-kv", "data_type": "kv"}, "nodes": 3,
+        "duration_ms": 1000, "workload": {"clients": 1}
+    }));
+    assert!(
+        errs.iter().any(|x| x.path == "protocol.data_type"
+            && x.message
+                .contains("quorum-kv does not serve the data type `kv`")
+            && x.message.contains("register (read, write)")),
+        "{errs:?}"
+    );
+    let errs = errors(serde_json::json!({
+        "version": 1, "protocol": {"name": "raft", "data_type": "queue"}, "nodes": 3,
+        "duration_ms": 1000
+    }));
+    assert!(
+        errs.iter().any(|x| x.path == "protocol.data_type"
+            && x.message.contains("a data type called `queue`")
+            && x.message
+                .contains("cas-register (read, write, cas), kv (read, append)")),
+        "{errs:?}"
+    );
+    // The register's operations in a kv run: refused, naming the field.
+    let errs = errors(serde_json::json!({
+        "version": 1, "protocol": {"name": "raft", "data_type": "kv"}, "nodes": 3,
+        "duration_ms": 1000, "workload": {"clients": 1, "mix": {"read": 1, "cas": 1}}
+    }));
+    assert!(
+        errs.iter()
+            .any(|x| x.path == "workload.mix.cas" && x.message.contains("data type kv")),
+        "{errs:?}"
+    );
 }

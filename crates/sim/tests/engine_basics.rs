@@ -103,7 +103,7 @@ impl Protocol for Toy {
         }
         let outcome = match req.op {
             Op::Read { key } => Outcome::Ok {
-                value: self.kv.get(&key).copied(),
+                value: self.kv.get(&key).copied().map(quorumlab_core::Val::Int),
             },
             Op::Write { key, value } => {
                 self.kv.insert(key, value);
@@ -137,7 +137,12 @@ impl Protocol for Toy {
             } else {
                 Role::new("follower", RoleKind::Follower)
             },
-            kv: Some(self.kv.clone()),
+            kv: Some(
+                self.kv
+                    .iter()
+                    .map(|(k, v)| (k.clone(), quorumlab_core::Val::Int(*v)))
+                    .collect(),
+            ),
             ..Default::default()
         }
     }

@@ -1117,6 +1117,7 @@ fn full() -> Scenario {
         protocol: ProtocolSpec {
             name: "raft".into(),
             params: json!({"pre_vote": false}),
+            data_type: Some("cas-register".into()),
         },
         nodes: Nodes::List(vec![
             NodeSpec {
@@ -1423,6 +1424,10 @@ fn schema_property_names_are_the_serde_field_names() {
             key: "k".into(),
             expect: 1,
             new: 2,
+        },
+        Op::Append {
+            key: "k".into(),
+            value: "[1]".into(),
         },
         Op::Acquire { key: "k".into() },
         Op::Release { key: "k".into() },

@@ -205,9 +205,24 @@ pub fn set_protocol(s: &Scenario, name: &str) -> Result<Scenario, String> {
     let mut s = s.clone();
     s.protocol.name = name.to_string();
     s.protocol.params = serde_json::Value::Null;
-    // Its clients ask for what the new protocol serves (a failure detector: nothing).
-    let served = data_type(&s);
-    quorumlab_sim::workload::fit_clients(&mut s, &served);
+    // Its clients ask for what the new protocol serves (a failure detector: nothing);
+    // a data type it does not serve gives way to its own.
+    if let Some(e) = quorumlab_sim::registry::entry(name) {
+        e.fit(&mut s);
+    }
+    checked(s)
+}
+
+/// Switch the clients to the data type called `name`, one the protocol serves: the
+/// protocol's own is written as no choice at all; an operation mix of the other type
+/// gives way to the new type's default mix, and console requests of it go.
+pub fn set_data_type(s: &Scenario, name: &str) -> Result<Scenario, String> {
+    let e = quorumlab_sim::registry::entry(&s.protocol.name)
+        .ok_or_else(|| format!("unknown protocol {}", s.protocol.name))?;
+    let mut s = s.clone();
+    s.protocol.data_type = (name != e.data_type.name).then(|| name.to_string());
+    let d = e.data_type_of(&s).map_err(|err| err.to_string())?;
+    quorumlab_sim::workload::fit_clients(&mut s, &d);
     checked(s)
 }
 
@@ -239,14 +254,15 @@ pub enum WorkloadField {
     Rate,
     Keys,
     TimeoutMs,
-    Read,
-    Write,
-    Cas,
+    /// The weight of one operation in the mix.
+    Mix(OpKind),
 }
 
-/// The client data type of the scenario's protocol (none for an unknown one).
+/// The client data type the scenario's run uses (none for an unknown protocol; the
+/// protocol's own when the scenario names one it does not serve).
 pub fn data_type(s: &Scenario) -> DataType {
-    quorumlab_sim::registry::entry(&s.protocol.name).map_or(DataType::NONE, |e| e.data_type)
+    quorumlab_sim::registry::entry(&s.protocol.name)
+        .map_or(DataType::NONE, |e| e.data_type_of(s).unwrap_or(e.data_type))
 }
 
 pub fn set_workload(s: &Scenario, field: WorkloadField, v: f64) -> Result<Scenario, String> {
@@ -272,9 +288,7 @@ pub fn set_workload(s: &Scenario, field: WorkloadField, v: f64) -> Result<Scenar
         WorkloadField::Rate => w.rate = v,
         WorkloadField::Keys => w.keys = v as u32,
         WorkloadField::TimeoutMs => w.timeout_ms = v as u64,
-        WorkloadField::Read => w.mix.set(OpKind::Read, v, &data_type(&s)),
-        WorkloadField::Write => w.mix.set(OpKind::Write, v, &data_type(&s)),
-        WorkloadField::Cas => w.mix.set(OpKind::Cas, v, &data_type(&s)),
+        WorkloadField::Mix(op) => w.mix.set(op, v, &data_type(&s)),
     }
     s.workload = if w.clients == 0 { None } else { Some(w) };
     checked(s)
@@ -416,7 +430,7 @@ mod tests {
         let s = set_workload(&s, WorkloadField::Rate, 7.0).unwrap();
         assert_eq!(s.workload.as_ref().unwrap().rate, 7.0);
         // One weight edited: the others keep the data type's default weights.
-        let c = set_workload(&s, WorkloadField::Cas, 0.3).unwrap();
+        let c = set_workload(&s, WorkloadField::Mix(OpKind::Cas), 0.3).unwrap();
         let mix = &c.workload.as_ref().unwrap().mix;
         assert_eq!(
             (mix.read, mix.write, mix.cas),
@@ -448,6 +462,49 @@ mod tests {
             serde_json::json!(150)
         );
         assert!(parse_like(&serde_json::json!(1), "abc").is_err());
+    }
+
+    /// Raft's clients can switch to the key-value map: the register's mix gives way to
+    /// the map's, its console writes go, and the engine runs appends; switching to a
+    /// protocol that does not serve the map goes back to that protocol's own type, and
+    /// to one that does (Multi-Paxos) keeps it.
+    #[test]
+    fn the_data_type_can_be_switched_and_survives_only_where_served() {
+        let s = set_workload(&default_scenario(), WorkloadField::Mix(OpKind::Cas), 0.3).unwrap();
+        let mut s = s;
+        s.faults.push(Fault {
+            at_ms: 100,
+            kind: FaultKind::Client {
+                node: 0,
+                op: quorumlab_core::Op::Write {
+                    key: "k0".into(),
+                    value: 4,
+                },
+            },
+        });
+        assert_eq!(data_type(&s), DataType::CAS_REGISTER);
+        let kv = set_data_type(&s, "kv").unwrap();
+        assert_eq!(kv.protocol.data_type.as_deref(), Some("kv"));
+        assert_eq!(data_type(&kv), DataType::KV);
+        let w = kv.workload.as_ref().unwrap();
+        assert!(w.mix.is_unset(), "the register's mix gave way: {:?}", w.mix);
+        assert!(kv.faults.is_empty(), "the console write went");
+        let kv = set_workload(&kv, WorkloadField::Mix(OpKind::Append), 3.0).unwrap();
+        let mix = &kv.workload.as_ref().unwrap().mix;
+        assert_eq!((mix.read, mix.append), (Some(0.5), Some(3.0)));
+        assert!(crate::ui::session::build_engine(&kv, 0).is_ok());
+        // Back to the protocol's own type: written as no choice.
+        let back = set_data_type(&kv, "cas-register").unwrap();
+        assert_eq!(back.protocol.data_type, None);
+        assert!(set_data_type(&kv, "lock").is_err(), "raft serves no locks");
+        // Multi-Paxos serves the map too; the quorum store does not.
+        let mp = set_protocol(&kv, "multi-paxos").unwrap();
+        assert_eq!(data_type(&mp), DataType::KV);
+        let q = set_protocol(&kv, "quorum-kv").unwrap();
+        assert_eq!(
+            (q.protocol.data_type.clone(), data_type(&q)),
+            (None, DataType::REGISTER)
+        );
     }
 
     /// Every protocol of the registry can be picked, and its default parameters run.

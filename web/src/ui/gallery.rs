@@ -40,6 +40,7 @@ pub const PRESETS: &[(&str, &str)] = &[
     ),
     ("multi-paxos-nemesis", "multi-paxos-nemesis.json"),
     ("paxos-dueling-proposers", "paxos-dueling-proposers.json"),
+    ("pb-append-stale-reads", "pb-append-stale-reads.json"),
     ("pb-async-primary-crash", "pb-async-primary-crash.json"),
     ("pb-chain-middle-crash", "pb-chain-middle-crash.json"),
     ("pb-semi-sync-fallback", "pb-semi-sync-fallback.json"),
@@ -56,6 +57,7 @@ pub const PRESETS: &[(&str, &str)] = &[
     ("quorum-sloppy-partition", "quorum-sloppy-partition.json"),
     ("quorum-strict-partition", "quorum-strict-partition.json"),
     ("quorum-vector-siblings", "quorum-vector-siblings.json"),
+    ("raft-append-nemesis", "raft-append-nemesis.json"),
     ("raft-first-election", "raft-first-election.json"),
     ("raft-leader-crash", "raft-leader-crash.json"),
     ("raft-lease-clock-skew", "raft-lease-clock-skew.json"),
@@ -195,6 +197,7 @@ fn minimal() -> Scenario {
         protocol: scenario::ProtocolSpec {
             name: "raft".into(),
             params: serde_json::Value::Null,
+            data_type: None,
         },
         nodes: scenario::Nodes::Count(5),
         network: Default::default(),

@@ -232,6 +232,7 @@ impl Playground {
                     .unwrap_or_default();
                 Panel::Console(ConsoleProps {
                     n: scenario.n(),
+                    ops: crate::ui::edit::data_type(scenario).ops,
                     form: st.console.clone(),
                     rows,
                     history,

@@ -48,12 +48,8 @@ pub enum Tab {
     Cap,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ConsoleOp {
-    Read,
-    Write,
-    Cas,
-}
+/// What the console sends: an operation of the run's data type.
+pub use quorumlab_core::OpKind as ConsoleOp;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct ConsoleForm {
@@ -1016,6 +1012,15 @@ impl State {
             ConsoleOp::Cas => num(&f.expect, "the expected value").and_then(|expect| {
                 num(&f.value, "the new value").map(|new| Op::Cas { key, expect, new })
             }),
+            ConsoleOp::Append => match f.value.trim() {
+                "" => Err("an append needs something to append".to_string()),
+                v => Ok(Op::Append {
+                    key,
+                    value: v.to_string(),
+                }),
+            },
+            ConsoleOp::Acquire => Ok(Op::Acquire { key }),
+            ConsoleOp::Release => Ok(Op::Release { key }),
         };
         match op {
             Ok(op) => {

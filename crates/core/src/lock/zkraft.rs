@@ -73,8 +73,8 @@ impl Ensemble {
             .state()
             .kv
             .iter()
-            .filter(|(_, v)| **v > 0)
-            .filter_map(|(k, v)| parse(k).map(|(c, a, s)| (*v as u64, c, a, s, k.clone())))
+            .filter_map(|(k, v)| Some((k, v.int().filter(|z| *z > 0)?)))
+            .filter_map(|(k, v)| parse(k).map(|(c, a, s)| (v as u64, c, a, s, k.clone())))
             .collect();
         q.sort();
         q

@@ -82,14 +82,9 @@ impl Cmd {
     }
 }
 
-/// `x=4`, `cas x 4→5`, `read x`.
+/// `x=4`, `cas x 4→5`, `x+=[3]`, `read x`.
 pub fn describe_op(op: &Op) -> String {
-    match op {
-        Op::Read { key } => format!("read {key}"),
-        Op::Write { key, value } => format!("{key}={value}"),
-        Op::Cas { key, expect, new } => format!("cas {key} {expect}→{new}"),
-        other => format!("{} {}", other.kind().name(), other.key()),
-    }
+    op.describe()
 }
 
 /// The checker's name for the single-decree instance of `key` (Basic Paxos runs one per

@@ -244,6 +244,7 @@ impl Protocol for PrimaryBackup {
     const PARAMS: &'static [crate::ParamSpec] = params::PB_PARAMS;
     const HAS_LEADER: bool = true;
     const DATA_TYPE: crate::DataType = crate::DataType::CAS_REGISTER;
+    const ALSO_SERVES: &'static [crate::DataType] = &[crate::DataType::KV];
     type Params = PbParams;
     type Msg = PbMsg;
     type Disk = PbDisk;

@@ -106,7 +106,7 @@ impl Group {
 
     /// The committed view (applied here), if any was ever committed.
     pub fn committed(&self) -> Option<View> {
-        self.raft.state().kv.get(KEY).map(|x| unpack(*x))
+        crate::Val::as_int(self.raft.state().kv.get(KEY)).map(unpack)
     }
 
     /// This node leads the group, knows every committed view, and its predecessors'
@@ -239,10 +239,10 @@ impl PrimaryBackup {
             }
             return;
         };
-        let op = match g.raft.state().kv.get(KEY) {
+        let op = match crate::Val::as_int(g.raft.state().kv.get(KEY)) {
             Some(old) => Op::Cas {
                 key: KEY.to_string(),
-                expect: *old,
+                expect: old,
                 new,
             },
             None => Op::Write {

@@ -654,7 +654,7 @@ impl PrimaryBackup {
 
     fn read(&self, req: &ClientRequest) -> Outcome {
         Outcome::Ok {
-            value: self.store.kv.get(req.op.key()).copied(),
+            value: self.store.kv.get(req.op.key()).cloned(),
         }
     }
 

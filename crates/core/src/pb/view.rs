@@ -22,6 +22,7 @@ fn describe(op: &Op) -> String {
         Op::Read { key } => format!("read {key}"),
         Op::Write { key, value } => format!("{key}={value}"),
         Op::Cas { key, expect, new } => format!("cas {key} {expect}->{new}"),
+        Op::Append { key, value } => format!("{key}+={value}"),
         other => format!("{} {}", other.kind().name(), other.key()),
     }
 }

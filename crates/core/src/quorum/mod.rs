@@ -364,7 +364,7 @@ impl QuorumKv {
                     c,
                     s,
                     Outcome::Ok {
-                        value: newest.map(|v| v.value),
+                        value: newest.map(|v| crate::Val::Int(v.value)),
                     },
                 );
                 let answered = self.pending[&id].answered.clone();

@@ -703,7 +703,7 @@ impl Raft {
             && now < self.lease_until
             && self.applied >= self.commit
         {
-            let value = self.state.kv.get(&key).copied();
+            let value = self.state.kv.get(&key).cloned();
             cx.reply(ClientReply {
                 client: req.client,
                 seq: req.seq,
@@ -757,7 +757,7 @@ impl Raft {
             let index = *r.index.get_or_insert(self.commit);
             if r.round <= self.quorum_round && self.applied >= index {
                 let r = self.reads.swap_remove(k);
-                let value = self.state.kv.get(&r.key).copied();
+                let value = self.state.kv.get(&r.key).cloned();
                 cx.reply(ClientReply {
                     client: r.client,
                     seq: r.seq,
@@ -1218,6 +1218,7 @@ impl Protocol for Raft {
     const NAME: &'static str = "raft";
     const SUMMARY: &'static str = "consensus";
     const DATA_TYPE: crate::DataType = crate::DataType::CAS_REGISTER;
+    const ALSO_SERVES: &'static [crate::DataType] = &[crate::DataType::KV];
     const PARAMS: &'static [crate::ParamSpec] = params::RAFT_PARAMS;
     const HAS_LEADER: bool = true;
 

@@ -1,7 +1,8 @@
-//! The replicated state machine: an integer per string key, plus client sessions for
-//! exactly-once application of retried requests.
+//! The replicated state machine: a value per string key (an integer register, or a
+//! string grown by append), plus client sessions for exactly-once application of
+//! retried requests.
 
-use crate::{ClientId, ClientRequest, Op, Outcome};
+use crate::{ClientId, ClientRequest, Op, Outcome, Val};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -15,7 +16,7 @@ pub struct Session {
 /// The key-value store and its session table. Both go into snapshots.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Kv {
-    pub kv: BTreeMap<String, i64>,
+    pub kv: BTreeMap<String, Val>,
     /// As a list of pairs in JSON: a map with integer keys would not read back from
     /// inside an internally tagged enum (a snapshot in a message), whose keys serde
     /// buffers as strings.
@@ -83,15 +84,28 @@ impl Kv {
     pub fn execute(&mut self, op: &Op) -> Outcome {
         match op {
             Op::Read { key } => Outcome::Ok {
-                value: self.kv.get(key).copied(),
+                value: self.kv.get(key).cloned(),
             },
             Op::Write { key, value } => {
-                self.kv.insert(key.clone(), *value);
+                self.kv.insert(key.clone(), Val::Int(*value));
                 Outcome::Ok { value: None }
             }
+            Op::Append { key, value } => match self
+                .kv
+                .entry(key.clone())
+                .or_insert_with(|| Val::Text(String::new()))
+            {
+                Val::Text(s) => {
+                    s.push_str(value);
+                    Outcome::Ok { value: None }
+                }
+                Val::Int(i) => Outcome::Fail {
+                    reason: format!("append {key}: it holds the integer {i}, not a string"),
+                },
+            },
             Op::Cas { key, expect, new } => match self.kv.get_mut(key) {
-                Some(v) if *v == *expect => {
-                    *v = *new;
+                Some(v) if *v == Val::Int(*expect) => {
+                    *v = Val::Int(*new);
                     Outcome::Ok { value: None }
                 }
                 Some(v) => Outcome::Fail {
@@ -101,10 +115,11 @@ impl Kv {
                     reason: format!("cas {key}: expected {expect}, but {key} was never written"),
                 },
             },
-            // Not an operation of this store's data type (a register, not a lock).
+            // Not an operation of this store's data types (a register or a map of
+            // strings, not a lock).
             other => Outcome::Fail {
                 reason: format!(
-                    "{} is not an operation of a cas-register (read, write, cas)",
+                    "{} is not an operation of this store (read, write, cas, append)",
                     other.kind().name()
                 ),
             },
@@ -151,12 +166,12 @@ mod tests {
             s.apply(&req(1, 3, cas(3, 5))),
             Applied::Fresh(Outcome::Fail { .. })
         ));
-        assert_eq!(s.kv["x"], 4);
+        assert_eq!(s.kv["x"], Val::Int(4));
         assert_eq!(
             s.apply(&req(1, 4, cas(4, 5))),
             Applied::Fresh(Outcome::Ok { value: None })
         );
-        assert_eq!(s.kv["x"], 5);
+        assert_eq!(s.kv["x"], Val::Int(5));
         let missing = Op::Cas {
             key: "y".into(),
             expect: 0,
@@ -180,9 +195,44 @@ mod tests {
             s.apply(&req(7, 2, w("x", 2))),
             Applied::Duplicate(Outcome::Ok { value: None })
         );
-        assert_eq!(s.kv["x"], 3);
+        assert_eq!(s.kv["x"], Val::Int(3));
         assert_eq!(s.apply(&req(7, 1, w("x", 1))), Applied::Stale);
-        assert_eq!(s.kv["x"], 3);
+        assert_eq!(s.kv["x"], Val::Int(3));
         assert_eq!(s.session(7).map(|x| x.seq), Some(2));
+    }
+
+    #[test]
+    fn append_grows_a_string_and_reads_return_it_whole() {
+        let mut s = Kv::default();
+        let app = |v: &str| Op::Append {
+            key: "y".into(),
+            value: v.into(),
+        };
+        assert!(matches!(s.apply(&req(1, 1, app("[1]"))), Applied::Fresh(_)));
+        assert!(matches!(s.apply(&req(2, 1, app("[2]"))), Applied::Fresh(_)));
+        // A retried append is applied once.
+        assert_eq!(
+            s.apply(&req(1, 1, app("[1]"))),
+            Applied::Duplicate(Outcome::Ok { value: None })
+        );
+        assert_eq!(
+            s.apply(&req(1, 2, Op::Read { key: "y".into() })),
+            Applied::Fresh(Outcome::Ok {
+                value: Some(Val::Text("[1][2]".into()))
+            })
+        );
+        // An append to an integer register is refused, not mixed in.
+        s.apply(&req(3, 1, w("x", 4)));
+        let Applied::Fresh(Outcome::Fail { reason }) = s.apply(&req(
+            3,
+            2,
+            Op::Append {
+                key: "x".into(),
+                value: "[3]".into(),
+            },
+        )) else {
+            panic!("an append to an integer must fail")
+        };
+        assert!(reason.contains("integer 4"), "{reason}");
     }
 }

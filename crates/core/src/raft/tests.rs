@@ -108,7 +108,7 @@ fn elects_replicates_and_commits() {
     net.heartbeat(0);
     for i in 0..3 {
         assert_eq!(net.node(i).applied, 2);
-        assert_eq!(net.node(i).state.kv["x"], 4);
+        assert_eq!(net.node(i).state.kv["x"], crate::Val::Int(4));
     }
     assert!(net.violation.is_none(), "{:?}", net.violation);
 }
@@ -125,7 +125,7 @@ fn session_dedupe_at_the_leader() {
     let before = net.node(0).log.last_index();
     net.propose(0, 1, 1, w("x", 1));
     assert_eq!(net.node(0).log.last_index(), before);
-    assert_eq!(net.node(0).state.kv["x"], 2);
+    assert_eq!(net.node(0).state.kv["x"], crate::Val::Int(2));
     assert_eq!(net.replies.len(), 3);
 }
 
@@ -191,6 +191,6 @@ fn snapshot_catches_up_a_lagging_follower() {
     net.now += 1000 * MS;
     net.heartbeat(0);
     net.heartbeat(0);
-    assert_eq!(net.node(2).state.kv["x"], 12);
+    assert_eq!(net.node(2).state.kv["x"], crate::Val::Int(12));
     assert!(net.violation.is_none(), "{:?}", net.violation);
 }

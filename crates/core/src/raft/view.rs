@@ -2,7 +2,7 @@
 
 use super::{fmt_members, Cmd, Entry, PrState, ReadMode, Role};
 use crate::{
-    node_or_dash, EdgeMark, LogEntryView, LogSection, LogWindow, Mark, NodeView, Op, ProgressView,
+    node_or_dash, EdgeMark, LogEntryView, LogSection, LogWindow, Mark, NodeView, ProgressView,
     RoleKind,
 };
 
@@ -12,12 +12,7 @@ pub fn describe(cmd: &Cmd) -> String {
     match cmd {
         Cmd::Noop => "no-op".to_string(),
         Cmd::Config { members } => format!("config {}", fmt_members(members)),
-        Cmd::Client(r) => match &r.op {
-            Op::Read { key } => format!("read {key}"),
-            Op::Write { key, value } => format!("{key}={value}"),
-            Op::Cas { key, expect, new } => format!("cas {key} {expect}→{new}"),
-            other => format!("{} {}", other.kind().name(), other.key()),
-        },
+        Cmd::Client(r) => r.op.describe(),
     }
 }
 

@@ -28,7 +28,7 @@ pub struct Flat {
     pub snapshot_index: u64,
     pub commit_index: u64,
     pub applied_index: u64,
-    pub kv: BTreeMap<String, i64>,
+    pub kv: BTreeMap<String, quorumlab_core::Val>,
     pub progress: Vec<ProgressView>,
     pub last_change: String,
     /// Every field but `voted for` and `leader` (`primary`).

@@ -31,6 +31,8 @@ pub struct VerdictProps {
 
 pub struct ConsoleProps {
     pub n: usize,
+    /// The operations the run's data type has: the console offers these.
+    pub ops: &'static [ConsoleOp],
     pub form: ConsoleForm,
     pub rows: Vec<Row>,
     /// The history's last 30 events (JSON lines) and how many there are.
@@ -65,17 +67,15 @@ pub fn console_panel(p: &ConsoleProps) -> Html {
                     </select>
                 </label>
                 <label>{ "op " }
-                    <select data-testid="console-op" onchange={upd(|f, v| f.op = match v.as_str() { "read" => ConsoleOp::Read, "cas" => ConsoleOp::Cas, _ => ConsoleOp::Write })}>
-                        <option value="read" selected={f.op == ConsoleOp::Read}>{ "read" }</option>
-                        <option value="write" selected={f.op == ConsoleOp::Write}>{ "write" }</option>
-                        <option value="cas" selected={f.op == ConsoleOp::Cas}>{ "cas" }</option>
+                    <select data-testid="console-op" onchange={upd(|f, v| f.op = ConsoleOp::from_name(&v).unwrap_or(f.op))}>
+                        { for p.ops.iter().map(|o| html! { <option value={o.name()} selected={f.op == *o}>{ o.name() }</option> }) }
                     </select>
                 </label>
                 <label>{ "key " }<Field testid="console-key" value={f.key.clone()} onchange={upd(|f, v| f.key = v)} size="5" /></label>
                 if f.op == ConsoleOp::Cas {
                     <label>{ "expect " }<Field testid="console-expect" value={f.expect.clone()} onchange={upd(|f, v| f.expect = v)} size="4" /></label>
                 }
-                if f.op != ConsoleOp::Read {
+                if matches!(f.op, ConsoleOp::Write | ConsoleOp::Cas | ConsoleOp::Append) {
                     <label>{ "value " }<Field testid="console-value" value={f.value.clone()} onchange={upd(|f, v| f.value = v)} size="4" /></label>
                 }
                 <button data-testid="console-send" onclick={link.reform(|_| Action::ConsoleSend)}>{ "Send" }</button>

@@ -193,6 +193,11 @@ pub fn edit_panel(p: &EditPanelProps) -> Html {
         })).collect::<Html>()
     });
     let json = s.to_json_pretty();
+    // The clients' data type and the others the protocol serves (a choice when more
+    // than one).
+    let dt = edit::data_type(&s);
+    let served = registry::entry(&s.protocol.name).map_or_else(Vec::new, |e| e.data_types());
+    let sdt = s.clone();
     html! {
         <section class="ql-panel ql-edit" data-testid="edit-panel">
             <fieldset>
@@ -237,9 +242,20 @@ pub fn edit_panel(p: &EditPanelProps) -> Html {
                     { wf(WorkloadField::Rate, "ops/s per client", w.as_ref().map(|w| w.rate).unwrap_or(2.0)) }
                     { wf(WorkloadField::Keys, "keys", w.as_ref().map(|w| w.keys as f64).unwrap_or(2.0)) }
                     { wf(WorkloadField::TimeoutMs, "timeout (ms)", w.as_ref().map(|w| w.timeout_ms as f64).unwrap_or(500.0)) }
-                    { wf(WorkloadField::Read, "mix: read", w.as_ref().map(|w| w.mix.weight_of(quorumlab_core::OpKind::Read, &quorumlab_core::DataType::CAS_REGISTER)).unwrap_or(0.5)) }
-                    { wf(WorkloadField::Write, "mix: write", w.as_ref().map(|w| w.mix.weight_of(quorumlab_core::OpKind::Write, &quorumlab_core::DataType::CAS_REGISTER)).unwrap_or(0.4)) }
-                    { wf(WorkloadField::Cas, "mix: cas", w.as_ref().map(|w| w.mix.weight_of(quorumlab_core::OpKind::Cas, &quorumlab_core::DataType::CAS_REGISTER)).unwrap_or(0.1)) }
+                    if served.len() > 1 {
+                        <label title="What the clients' operations act on: each data type has its own operations, and the history is checked against its own specification"><span>{ "data type" }</span>
+                            <select data-testid="data-type-select" onchange={link.reform(move |e: Event| Action::Edit(edit::set_data_type(&sdt, &input_text(&e))))}>
+                                { for served.iter().map(|d| html! { <option value={d.name} selected={d.name == dt.name} title={d.summary}>{ d.name }</option> }) }
+                            </select>
+                        </label>
+                    }
+                    { for dt.ops.iter().map(|op| {
+                        let weight = w.as_ref().map_or_else(
+                            || quorumlab_sim::scenario::OpMix::default().weight_of(*op, &dt),
+                            |w| w.mix.weight_of(*op, &dt),
+                        );
+                        wf(WorkloadField::Mix(*op), &format!("mix: {}", op.name()), weight)
+                    }) }
                 </div>
             </fieldset>
             <fieldset>

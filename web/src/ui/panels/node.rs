@@ -111,7 +111,7 @@ fn view_details(v: &NodeView, skew: i64) -> Html {
             if let Some(kv) = &v.kv {
                 <h3>{ "State machine" }</h3>
                 if kv.is_empty() { <p class="ql-muted">{ "empty" }</p> } else {
-                    <dl class="ql-kv">{ for kv.iter().map(|(k, val)| html! { <><dt>{ k.clone() }</dt><dd>{ val }</dd></> }) }</dl>
+                    <dl class="ql-kv">{ for kv.iter().map(|(k, val)| html! { <><dt>{ k.clone() }</dt><dd>{ val.to_string() }</dd></> }) }</dl>
                 }
             }
             if !v.gauges.is_empty() {

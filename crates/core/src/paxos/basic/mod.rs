@@ -89,7 +89,9 @@ impl Paxos {
     /// before now, for reads).
     fn answer(op: &Op, chosen: Option<i64>) -> Outcome {
         match op {
-            Op::Read { .. } => Outcome::Ok { value: chosen },
+            Op::Read { .. } => Outcome::Ok {
+                value: chosen.map(crate::Val::Int),
+            },
             Op::Write { key, value } => match chosen {
                 Some(c) if c == *value => Outcome::Ok { value: None },
                 Some(c) => Outcome::Fail {
@@ -439,7 +441,7 @@ mod tests {
         assert_eq!(
             c.outcome(4),
             &Outcome::Ok {
-                value: Some(chosen)
+                value: Some(crate::Val::Int(chosen))
             }
         );
         c.client(

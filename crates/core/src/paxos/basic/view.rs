@@ -85,7 +85,12 @@ pub(super) fn view(n: &Paxos) -> NodeView {
             progress: Vec::new(),
             epoch_starts: Vec::new(),
         }),
-        kv: Some(n.learned.clone().into_iter().collect()),
+        kv: Some(
+            n.learned
+                .iter()
+                .map(|(k, v)| (k.clone(), crate::Val::Int(*v)))
+                .collect(),
+        ),
         gauges: Vec::new(),
         edges: Vec::new(),
     }

@@ -291,6 +291,7 @@ impl Protocol for MultiPaxos {
     const NAME: &'static str = "multi-paxos";
     const SUMMARY: &'static str = "consensus: a log of Paxos instances";
     const DATA_TYPE: crate::DataType = crate::DataType::CAS_REGISTER;
+    const ALSO_SERVES: &'static [crate::DataType] = &[crate::DataType::KV];
     const PARAMS: &'static [crate::ParamSpec] = params::MULTI_PAXOS_PARAMS;
     const HAS_LEADER: bool = true;
     type Params = MultiPaxosParams;

@@ -94,7 +94,9 @@ fn elect_replicate_read_and_catch_up() {
     c.deliver_all();
     assert_eq!(
         c.replies.last().unwrap().outcome,
-        Outcome::Ok { value: Some(4) }
+        Outcome::Ok {
+            value: Some(crate::Val::Int(4))
+        }
     );
     // A retry of an applied request is answered from the session, not applied again.
     let n = c.node(0).log().commit();
@@ -105,7 +107,10 @@ fn elect_replicate_read_and_catch_up() {
     c.deliver_all();
     for i in 0..3 {
         assert_eq!(c.node(i).log().commit(), 2, "node {i}");
-        assert_eq!(c.node(i).log().state().kv.get("x"), Some(&4));
+        assert_eq!(
+            c.node(i).log().state().kv.get("x"),
+            Some(&crate::Val::Int(4))
+        );
     }
     // A follower that lost everything but its disk catches up.
     c.nodes[2] = None;
@@ -122,7 +127,10 @@ fn elect_replicate_read_and_catch_up() {
     c.run(0, |p, cx| p.on_timer(cx, TIMER_HEARTBEAT));
     c.deliver_all();
     assert_eq!(c.node(2).log().commit(), c.node(0).log().commit());
-    assert_eq!(c.node(2).log().state().kv.get("x"), Some(&14));
+    assert_eq!(
+        c.node(2).log().state().kv.get("x"),
+        Some(&crate::Val::Int(14))
+    );
 }
 
 #[test]
@@ -154,7 +162,10 @@ fn takeover_keeps_accepted_values_and_fills_holes() {
             op: w("x", 1)
         }))
     );
-    assert_eq!(c.node(1).log().state().kv.get("x"), Some(&1));
+    assert_eq!(
+        c.node(1).log().state().kv.get("x"),
+        Some(&crate::Val::Int(1))
+    );
 }
 
 #[test]
@@ -177,5 +188,8 @@ fn truncation_keeps_the_log_bounded() {
     c.nodes[2] = Some(MultiPaxos::boot(2, &[0, 1, 2], &c.params, None));
     c.run(0, |p, cx| p.on_timer(cx, TIMER_HEARTBEAT));
     c.deliver_all();
-    assert_eq!(c.node(2).log().state().kv.get("x"), Some(&19));
+    assert_eq!(
+        c.node(2).log().state().kv.get("x"),
+        Some(&crate::Val::Int(19))
+    );
 }
