@@ -1011,6 +1011,12 @@ impl Protocol for Lock {
             Part::Server(s) => {
                 s.heard = cx.now();
                 s.ticked = cx.now();
+                // Redis's first master writes its epoch down at once: without it, a
+                // restart would find an empty disk and boot as a fresh master of
+                // epoch 1 next to the replica promoted meanwhile.
+                if p.service == Service::Redis && s.master {
+                    cx.persist(LockWrite::Epoch(s.epoch));
+                }
                 cx.set_timer(LockTimer::Tick, p.replication_ms * MS);
                 self.drive(cx, zkraft::Input::Start);
             }
