@@ -82,7 +82,8 @@ pub fn main(raw: &[String]) -> Result<i32, BadInput> {
     let done = AtomicU64::new(0);
     // Per anomaly kind: how many in all, and in how many seeds.
     let kinds = quorumlab_sim::anomaly::AnomalyKind::ALL;
-    let anomalies: [(AtomicU64, AtomicU64); 4] = Default::default();
+    let anomalies: [(AtomicU64, AtomicU64); quorumlab_sim::anomaly::AnomalyKind::ALL.len()] =
+        Default::default();
     let failure: Mutex<Option<(u64, String)>> = Mutex::new(None);
     let unknown: Mutex<Vec<(u64, String)>> = Mutex::new(Vec::new());
     let t0 = Instant::now();

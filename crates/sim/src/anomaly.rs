@@ -28,6 +28,23 @@
 //! - **divergent replica**: after the run healed and settled (the convergence check's
 //!   moment), a live node whose key-value state differs from the authority's.
 //!
+//! Two more are session guarantees, judged per client (a client runs one operation at
+//! a time, so its operations are a sequence): what one client sees of its own writes and
+//! of its earlier reads, the promises a store makes to a session even when it is not
+//! linearizable (and that a sloppy quorum breaks).
+//!
+//! - **read-your-writes violation**: a client reads a key after its own write (append,
+//!   successful cas) to it was acknowledged, and gets something older: a value whose
+//!   write finished before its own began or sits at an earlier log position of the same
+//!   epoch, nil, or a string lacking its own piece.
+//! - **monotonic-read violation**: a client reads a key, later reads it again and gets
+//!   something older than before (older as above; nil after a value; a string that does
+//!   not extend the earlier one).
+//!
+//! Both are judged by value only where a value says which write wrote it; each implies
+//! the history is not linearizable, and a read-your-writes violation is also a stale
+//! read (the client's own write was acknowledged before the read began).
+//!
 //! Pure functions of the history, the serving spans the engine recorded and the nodes'
 //! views at the end: the same natively, on the page's thread and with workers (the page
 //! computes them from its own replica of the run).
@@ -48,14 +65,18 @@ pub enum AnomalyKind {
     StaleRead,
     SplitBrain,
     Divergent,
+    ReadYourWrites,
+    MonotonicRead,
 }
 
 impl AnomalyKind {
-    pub const ALL: [AnomalyKind; 4] = [
+    pub const ALL: [AnomalyKind; 6] = [
         AnomalyKind::LostWrite,
         AnomalyKind::StaleRead,
         AnomalyKind::SplitBrain,
         AnomalyKind::Divergent,
+        AnomalyKind::ReadYourWrites,
+        AnomalyKind::MonotonicRead,
     ];
     /// The name scenarios use.
     pub fn name(self) -> &'static str {
@@ -64,6 +85,8 @@ impl AnomalyKind {
             AnomalyKind::StaleRead => "stale_read",
             AnomalyKind::SplitBrain => "split_brain",
             AnomalyKind::Divergent => "divergent",
+            AnomalyKind::ReadYourWrites => "read_your_writes",
+            AnomalyKind::MonotonicRead => "monotonic_read",
         }
     }
     pub fn parse(s: &str) -> Option<AnomalyKind> {
@@ -76,6 +99,8 @@ impl AnomalyKind {
             AnomalyKind::StaleRead => "stale reads",
             AnomalyKind::SplitBrain => "split-brain intervals",
             AnomalyKind::Divergent => "divergent replicas",
+            AnomalyKind::ReadYourWrites => "read-your-writes violations",
+            AnomalyKind::MonotonicRead => "monotonic-read violations",
         }
     }
 }
@@ -84,8 +109,9 @@ impl AnomalyKind {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Anomaly {
     pub kind: AnomalyKind,
-    /// When it shows: the lost write's acknowledgement, the stale read's answer, the
-    /// start of a split brain, the end of the run for a divergent replica.
+    /// When it shows: the lost write's acknowledgement, the stale (or session-violating)
+    /// read's answer, the start of a split brain, the end of the run for a divergent
+    /// replica.
     pub at_ms: f64,
     /// The end of a split brain.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -106,6 +132,15 @@ pub struct Anomalies {
     pub split_brains: u64,
     pub split_brain_ms: f64,
     pub divergent: u64,
+    /// Session guarantees broken (per client: see [`Anomalies::by_client`]).
+    #[serde(default)]
+    pub read_your_writes: u64,
+    #[serde(default)]
+    pub monotonic_reads: u64,
+    /// The clients that saw a session guarantee broken, in client order, with their
+    /// counts (a client absent here saw none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub by_client: Vec<ClientAnomalies>,
     /// What could not be measured, and why (no log positions, no settle point, ...).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unmeasured: Vec<String>,
@@ -124,7 +159,21 @@ impl Anomalies {
             AnomalyKind::StaleRead => self.stale_reads,
             AnomalyKind::SplitBrain => self.split_brains,
             AnomalyKind::Divergent => self.divergent,
+            AnomalyKind::ReadYourWrites => self.read_your_writes,
+            AnomalyKind::MonotonicRead => self.monotonic_reads,
         }
+    }
+    /// How many anomalies of `kind` client `client` saw: the session kinds per client;
+    /// the other kinds belong to no one client (0).
+    pub fn of_client(&self, client: u64, kind: AnomalyKind) -> u64 {
+        self.by_client
+            .iter()
+            .find(|c| c.client == client)
+            .map_or(0, |c| match kind {
+                AnomalyKind::ReadYourWrites => c.read_your_writes,
+                AnomalyKind::MonotonicRead => c.monotonic_reads,
+                _ => 0,
+            })
     }
     pub fn total(&self) -> u64 {
         AnomalyKind::ALL.iter().map(|k| self.count(*k)).sum()
@@ -154,6 +203,15 @@ impl Anomalies {
             parts.join(", ")
         }
     }
+}
+
+/// One client's broken session guarantees.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientAnomalies {
+    /// The history's `process`.
+    pub client: u64,
+    pub read_your_writes: u64,
+    pub monotonic_reads: u64,
 }
 
 /// One node's writes in one epoch: from the arrival of the first write it accepted (and
@@ -216,6 +274,8 @@ pub struct EndState<'a> {
 /// One client operation of a history: its invocation and completion.
 #[derive(Clone, Debug)]
 struct Op {
+    /// The client (one operation at a time, so its operations are in history order).
+    process: u64,
     f: Func,
     key: String,
     /// What a write wrote (a cas: its new value); what a read returned (`None`: nil).
@@ -250,6 +310,7 @@ fn ops_of(history: &History) -> Vec<Op> {
                 };
                 open.insert(e.process, ops.len());
                 ops.push(Op {
+                    process: e.process,
                     f: e.f,
                     key: e.key.clone().unwrap_or_default(),
                     value,
@@ -337,6 +398,7 @@ pub fn analyse(history: &History, serving: &Serving, end: &EndState<'_>) -> Anom
     stale_reads(&ops, &mut out, &mut list);
     split_brain(serving, &mut out, &mut list);
     divergent(end, &mut out, &mut list);
+    sessions(&ops, &mut out, &mut list);
     // In order of their moments. (Sorting `(u64, u64)` keys rather than the anomalies
     // reuses a sort the page already has: a stable sort of `Anomaly` cost it 35 kB.)
     let mut order: Vec<(u64, u64)> = list
@@ -667,6 +729,207 @@ fn stale_reads(ops: &[Op], out: &mut Anomalies, list: &mut Vec<Anomaly>) {
             ),
         });
     }
+}
+
+/// Why the value `w` wrote is older than the one `than` wrote (the end of a sentence),
+/// or `None` when it is not or cannot be told: `w` was acknowledged before `than`
+/// began, or both sit in one epoch's log with `w` at an earlier position. Positions of
+/// different epochs are not compared: an unfenced old primary numbers its own log, and
+/// its index says nothing about the new one's.
+fn older(w: &Op, than: &Op) -> Option<String> {
+    if let Some((done, _)) = w.ok {
+        if done < than.invoke {
+            return Some(format!(
+                "{} was acknowledged at {:.0} ms, before {} began at {:.0} ms",
+                describe(w),
+                ms(done),
+                describe(than),
+                ms(than.invoke)
+            ));
+        }
+    }
+    match (w.index, w.term, than.index, than.term) {
+        (Some(i), Some(t), Some(j), Some(u)) if t == u && i < j => Some(format!(
+            "{} sits at index {i} of epoch {t}, before {} at index {j}",
+            describe(w),
+            describe(than)
+        )),
+        _ => None,
+    }
+}
+
+/// What one client has done and seen of one key, for its session guarantees.
+#[derive(Default)]
+struct Session<'a> {
+    /// Its newest acknowledged write (append, successful cas) to the key: the one the
+    /// others precede (one operation at a time), so the one a read must not be older
+    /// than.
+    own: Option<&'a Op>,
+    /// Of its earlier reads that returned a value a known write wrote: the one whose
+    /// write began last (a later read older than any of them is older than this one),
+    /// with that write.
+    newest: Option<(&'a Op, &'a Op)>,
+    /// The same by log position, per epoch: the read whose write sits furthest on.
+    furthest: BTreeMap<u64, (u64, &'a Op, &'a Op)>,
+    /// Its latest earlier read that returned something (not nil, not empty).
+    some: Option<&'a Op>,
+    /// Its earlier read of the longest string (the key-value map's appends).
+    longest: Option<&'a Op>,
+}
+
+/// Read-your-writes and monotonic-read violations, per client and key, judged only
+/// where the values say which write came first (values are unique per write; strings
+/// grow by unique pieces).
+fn sessions(ops: &[Op], out: &mut Anomalies, list: &mut Vec<Anomaly>) {
+    let writes = |o: &&Op| matches!(o.f, Func::Write | Func::Cas);
+    let mut writer: BTreeMap<(&str, i64), &Op> = BTreeMap::new();
+    for o in ops.iter().filter(writes) {
+        if let Some(v) = o.value {
+            writer.insert((o.key.as_str(), v), o);
+        }
+    }
+    let mut at: BTreeMap<(u64, &str), Session<'_>> = BTreeMap::new();
+    let mut by_client: BTreeMap<u64, ClientAnomalies> = BTreeMap::new();
+    // `ops` is in invocation order, and a client's next operation begins after its
+    // last one returned: per client, this walks its operations in the order it made
+    // them.
+    for o in ops {
+        let Some((done, ev)) = o.ok else { continue };
+        let s = at.entry((o.process, o.key.as_str())).or_default();
+        if matches!(o.f, Func::Write | Func::Cas | Func::Append) {
+            s.own = Some(o);
+            continue;
+        }
+        if o.f != Func::Read {
+            continue;
+        }
+        let got = |r: &Op| match (&r.text, r.value) {
+            (Some(t), _) => format!("{:?}", t),
+            (None, Some(v)) => v.to_string(),
+            (None, None) => "nil".into(),
+        };
+        let mut found = |kind: AnomalyKind, other: usize, detail: String| {
+            let c = by_client.entry(o.process).or_insert(ClientAnomalies {
+                client: o.process,
+                ..Default::default()
+            });
+            match kind {
+                AnomalyKind::ReadYourWrites => {
+                    out.read_your_writes += 1;
+                    c.read_your_writes += 1;
+                }
+                _ => {
+                    out.monotonic_reads += 1;
+                    c.monotonic_reads += 1;
+                }
+            }
+            list.push(Anomaly {
+                kind,
+                at_ms: ms(done),
+                until_ms: None,
+                nodes: Vec::new(),
+                ops: vec![ev, other],
+                detail: format!("client {}: {detail}", o.process),
+            });
+        };
+        let value_writer = o
+            .value
+            .and_then(|v| writer.get(&(o.key.as_str(), v)).copied());
+
+        // Read your writes: nothing older than the client's own newest write.
+        if let Some(w) = s.own {
+            let (acked, wev) = w.ok.expect("acknowledged");
+            let why = match (&w.text, &o.text, o.value) {
+                // An append: its piece must be in the string (nil reads as empty). The
+                // newest piece only: a string grows by appending, so one holding it
+                // holds the client's earlier pieces too (missing those as well would
+                // be a lost write, counted as such).
+                (Some(piece), text, _) => (!text.as_deref().unwrap_or("").contains(piece.as_str()))
+                    .then(|| format!("the string lacks its own piece {piece}")),
+                (None, Some(_), _) => None,
+                (None, None, None) => Some("nil: its own write is not there".into()),
+                (None, None, Some(v)) if Some(v) == w.value => None,
+                (None, None, Some(_)) => value_writer
+                    .and_then(|x| older(x, w))
+                    .map(|why| format!("an older value: {why}")),
+            };
+            if let Some(why) = why {
+                let detail = format!(
+                    "{} was acknowledged at {:.0} ms, then its read of {} (begun at {:.0} ms) returned {}, {why}",
+                    describe(w),
+                    ms(acked),
+                    o.key,
+                    ms(o.invoke),
+                    got(o)
+                );
+                found(AnomalyKind::ReadYourWrites, wev, detail);
+            }
+        }
+
+        // Monotonic reads: nothing older than what the client read before.
+        let before = |r: &Op| {
+            format!(
+                "read {} = {} (returned at {:.0} ms), then read {} = {} (begun at {:.0} ms)",
+                r.key,
+                got(r),
+                r.ok.map_or(0.0, |(t, _)| ms(t)),
+                o.key,
+                got(o),
+                ms(o.invoke)
+            )
+        };
+        let empty = o.text.as_deref().is_none_or(str::is_empty) && o.value.is_none();
+        let mut back: Option<(&Op, String)> = None;
+        if let Some(t) = &o.text {
+            if let Some(p) = s.longest {
+                let prev = p.text.as_deref().unwrap_or("");
+                if !t.starts_with(prev) {
+                    back = Some((p, "a string that does not extend the one it read".into()));
+                }
+                if t.len() > prev.len() {
+                    s.longest = Some(o);
+                }
+            } else {
+                s.longest = Some(o);
+            }
+        } else if empty {
+            if let Some(p) = s.some {
+                back = Some((p, "nil after a value".into()));
+            }
+        } else if let Some(x) = value_writer {
+            let by_time = s
+                .newest
+                .filter(|(_, pw)| !std::ptr::eq(*pw, x))
+                .and_then(|(p, pw)| older(x, pw).map(|why| (p, why)));
+            let by_place = || {
+                let (i, t) = (x.index?, x.term?);
+                let &(j, p, pw) = s.furthest.get(&t)?;
+                (i < j).then_some(())?;
+                older(x, pw).map(|why| (p, why))
+            };
+            back = by_time
+                .or_else(by_place)
+                .map(|(p, why)| (p, format!("an older value: {why}")));
+            if s.newest.is_none_or(|(_, pw)| x.invoke > pw.invoke) {
+                s.newest = Some((o, x));
+            }
+            if let (Some(i), Some(t)) = (x.index, x.term) {
+                let e = s.furthest.entry(t).or_insert((i, o, x));
+                if i > e.0 {
+                    *e = (i, o, x);
+                }
+            }
+        }
+        if !empty {
+            s.some = Some(o);
+        }
+        if let Some((p, why)) = back {
+            let pev = p.ok.map_or(0, |(_, e)| e);
+            let detail = format!("{}, {why}", before(p));
+            found(AnomalyKind::MonotonicRead, pev, detail);
+        }
+    }
+    out.by_client = by_client.into_values().collect();
 }
 
 fn split_brain(serving: &Serving, out: &mut Anomalies, list: &mut Vec<Anomaly>) {
@@ -1040,5 +1303,265 @@ mod tests {
             a.list[0].detail
         );
         assert_eq!(a.line(), "1 divergent replicas");
+    }
+
+    fn ended(h: &History) -> Anomalies {
+        analyse(
+            h,
+            &Serving::default(),
+            &EndState {
+                views: &[],
+                settled: false,
+                end: 1000 * MS,
+            },
+        )
+    }
+
+    #[test]
+    fn a_client_reading_older_than_its_own_acknowledged_write_breaks_read_your_writes() {
+        let h = History {
+            events: vec![
+                ev(1, Invoke, Func::Write, "x", Value::Int(1), 10),
+                ev(1, Ok, Func::Write, "x", Value::Int(1), 20),
+                // Client 0 writes 2 after 1 was acknowledged, then reads 1 back.
+                ev(0, Invoke, Func::Write, "x", Value::Int(2), 30),
+                ev(0, Ok, Func::Write, "x", Value::Int(2), 40),
+                ev(0, Invoke, Func::Read, "x", Value::Nil, 50),
+                ev(0, Ok, Func::Read, "x", Value::Int(1), 60),
+                // Client 2 never wrote x: reading 1 is stale, not its session's fault.
+                ev(2, Invoke, Func::Read, "x", Value::Nil, 61),
+                ev(2, Ok, Func::Read, "x", Value::Int(1), 62),
+                // Client 0 writes y, then reads nil: its write is not there.
+                ev(0, Invoke, Func::Write, "y", Value::Int(3), 70),
+                ev(0, Ok, Func::Write, "y", Value::Int(3), 80),
+                ev(0, Invoke, Func::Read, "y", Value::Nil, 90),
+                ev(0, Ok, Func::Read, "y", Value::Nil, 99),
+            ],
+            data_type: None,
+        };
+        let a = ended(&h);
+        assert_eq!(a.read_your_writes, 2, "{a:?}");
+        let ryw: Vec<&Anomaly> = a
+            .list
+            .iter()
+            .filter(|x| x.kind == AnomalyKind::ReadYourWrites)
+            .collect();
+        assert_eq!(ryw[0].ops, vec![5, 3]);
+        assert!(
+            ryw[0]
+                .detail
+                .starts_with("client 0: write x=2 was acknowledged at 40 ms")
+                && ryw[0]
+                    .detail
+                    .contains("returned 1, an older value: write x=1"),
+            "{}",
+            ryw[0].detail
+        );
+        assert_eq!(ryw[1].ops, vec![11, 9]);
+        assert!(ryw[1].detail.contains("nil"), "{}", ryw[1].detail);
+        assert_eq!(a.of_client(0, AnomalyKind::ReadYourWrites), 2);
+        assert_eq!(a.of_client(2, AnomalyKind::ReadYourWrites), 0);
+        assert_eq!(a.stale_reads, 3, "every one is also a stale read");
+        assert!(
+            a.line().contains("2 read-your-writes violations"),
+            "{}",
+            a.line()
+        );
+    }
+
+    #[test]
+    fn a_client_seeing_its_writes_or_concurrent_ones_keeps_read_your_writes() {
+        let h = History {
+            events: vec![
+                ev(0, Invoke, Func::Write, "x", Value::Int(1), 10),
+                ev(0, Ok, Func::Write, "x", Value::Int(1), 20),
+                ev(0, Invoke, Func::Read, "x", Value::Nil, 30),
+                ev(0, Ok, Func::Read, "x", Value::Int(1), 40),
+                // Client 1's write of 3 overlaps client 0's write of 2: either may be
+                // the newer, so reading 3 after its own 2 is fine.
+                ev(1, Invoke, Func::Write, "x", Value::Int(3), 45),
+                ev(0, Invoke, Func::Write, "x", Value::Int(2), 50),
+                ev(1, Ok, Func::Write, "x", Value::Int(3), 55),
+                ev(0, Ok, Func::Write, "x", Value::Int(2), 60),
+                ev(0, Invoke, Func::Read, "x", Value::Nil, 70),
+                ev(0, Ok, Func::Read, "x", Value::Int(3), 80),
+                // A cas of the client's: what it set, then newer, is fine.
+                ev(0, Invoke, Func::Cas, "x", Value::Pair([3, 4]), 81),
+                ev(0, Ok, Func::Cas, "x", Value::Pair([3, 4]), 82),
+                ev(0, Invoke, Func::Read, "x", Value::Nil, 83),
+                ev(0, Ok, Func::Read, "x", Value::Int(4), 84),
+                // A write it does not know the outcome of promises nothing.
+                ev(0, Invoke, Func::Write, "y", Value::Int(5), 85),
+                ev(0, Info, Func::Write, "y", Value::Int(5), 90),
+                ev(0, Invoke, Func::Read, "y", Value::Nil, 91),
+                ev(0, Ok, Func::Read, "y", Value::Nil, 95),
+            ],
+            data_type: None,
+        };
+        let a = ended(&h);
+        assert_eq!((a.read_your_writes, a.monotonic_reads), (0, 0), "{a:?}");
+        assert!(a.by_client.is_empty());
+        assert!(a.measured(AnomalyKind::ReadYourWrites));
+    }
+
+    #[test]
+    fn log_positions_of_one_epoch_order_a_clients_write_and_what_it_read() {
+        // Two concurrent writes, ordered only by the log: client 0's at index 2 after
+        // client 1's at index 1, so reading 1 afterwards misses its own write. In
+        // another epoch the positions say nothing (an unfenced primary's own log).
+        let h = History {
+            events: vec![
+                ev(0, Invoke, Func::Write, "x", Value::Int(2), 10),
+                ev(1, Invoke, Func::Write, "x", Value::Int(1), 11),
+                placed(ev(1, Ok, Func::Write, "x", Value::Int(1), 20), 1, 1),
+                placed(ev(0, Ok, Func::Write, "x", Value::Int(2), 21), 2, 1),
+                ev(0, Invoke, Func::Read, "x", Value::Nil, 30),
+                ev(0, Ok, Func::Read, "x", Value::Int(1), 40),
+                ev(2, Invoke, Func::Write, "y", Value::Int(4), 50),
+                ev(3, Invoke, Func::Write, "y", Value::Int(3), 51),
+                placed(ev(3, Ok, Func::Write, "y", Value::Int(3), 60), 1, 2),
+                placed(ev(2, Ok, Func::Write, "y", Value::Int(4), 61), 2, 1),
+                ev(2, Invoke, Func::Read, "y", Value::Nil, 70),
+                ev(2, Ok, Func::Read, "y", Value::Int(3), 80),
+            ],
+            data_type: None,
+        };
+        let a = ended(&h);
+        assert_eq!(a.read_your_writes, 1, "{a:?}");
+        let x = a
+            .list
+            .iter()
+            .find(|x| x.kind == AnomalyKind::ReadYourWrites);
+        assert!(
+            x.is_some_and(|x| x
+                .detail
+                .contains("sits at index 1 of epoch 1, before write x=2 at index 2")),
+            "{x:?}"
+        );
+    }
+
+    #[test]
+    fn a_client_reading_older_than_it_read_before_breaks_monotonic_reads() {
+        let h = History {
+            events: vec![
+                ev(1, Invoke, Func::Write, "x", Value::Int(1), 10),
+                ev(1, Ok, Func::Write, "x", Value::Int(1), 20),
+                ev(1, Invoke, Func::Write, "x", Value::Int(2), 30),
+                ev(1, Ok, Func::Write, "x", Value::Int(2), 40),
+                ev(0, Invoke, Func::Read, "x", Value::Nil, 50),
+                ev(0, Ok, Func::Read, "x", Value::Int(2), 60),
+                // 1 was acknowledged before 2 began: older than what client 0 saw.
+                ev(0, Invoke, Func::Read, "x", Value::Nil, 70),
+                ev(0, Ok, Func::Read, "x", Value::Int(1), 80),
+                // And then nothing at all.
+                ev(0, Invoke, Func::Read, "x", Value::Nil, 90),
+                ev(0, Ok, Func::Read, "x", Value::Nil, 95),
+            ],
+            data_type: None,
+        };
+        let a = ended(&h);
+        assert_eq!(a.monotonic_reads, 2, "{a:?}");
+        assert_eq!(a.read_your_writes, 0);
+        let mono: Vec<&Anomaly> = a
+            .list
+            .iter()
+            .filter(|x| x.kind == AnomalyKind::MonotonicRead)
+            .collect();
+        assert_eq!(mono[0].ops, vec![7, 5]);
+        assert!(
+            mono[0].detail.starts_with("client 0: read x = 2 (returned at 60 ms), then read x = 1 (begun at 70 ms), an older value")
+                && mono[0].detail.contains("an older value: write x=1 was acknowledged at 20 ms, before write x=2 began at 30 ms"),
+            "{}",
+            mono[0].detail
+        );
+        // Nil is judged against the latest read that returned something.
+        assert_eq!(mono[1].ops, vec![9, 7]);
+        assert!(
+            mono[1].detail.contains("nil after a value"),
+            "{}",
+            mono[1].detail
+        );
+        assert_eq!(
+            a.by_client,
+            vec![ClientAnomalies {
+                client: 0,
+                read_your_writes: 0,
+                monotonic_reads: 2
+            }]
+        );
+    }
+
+    #[test]
+    fn reads_of_concurrent_writes_in_any_order_are_monotonic() {
+        let h = History {
+            events: vec![
+                // Another client's nil then a value: fine (and the same value again).
+                ev(3, Invoke, Func::Read, "x", Value::Nil, 5),
+                ev(3, Ok, Func::Read, "x", Value::Nil, 6),
+                ev(1, Invoke, Func::Write, "x", Value::Int(1), 10),
+                ev(2, Invoke, Func::Write, "x", Value::Int(2), 12),
+                // Both writes in flight: client 0 may see them in either order.
+                ev(0, Invoke, Func::Read, "x", Value::Nil, 14),
+                ev(0, Ok, Func::Read, "x", Value::Int(2), 16),
+                ev(0, Invoke, Func::Read, "x", Value::Nil, 18),
+                ev(0, Ok, Func::Read, "x", Value::Int(1), 20),
+                ev(1, Ok, Func::Write, "x", Value::Int(1), 30),
+                ev(2, Ok, Func::Write, "x", Value::Int(2), 40),
+                ev(3, Invoke, Func::Read, "x", Value::Nil, 50),
+                ev(3, Ok, Func::Read, "x", Value::Int(2), 60),
+                ev(3, Invoke, Func::Read, "x", Value::Nil, 70),
+                ev(3, Ok, Func::Read, "x", Value::Int(2), 80),
+                // Another key's nil says nothing about x.
+                ev(3, Invoke, Func::Read, "y", Value::Nil, 90),
+                ev(3, Ok, Func::Read, "y", Value::Nil, 95),
+            ],
+            data_type: None,
+        };
+        let a = ended(&h);
+        assert_eq!((a.monotonic_reads, a.read_your_writes), (0, 0), "{a:?}");
+    }
+
+    /// The key-value map's strings: a read lacking the client's own acknowledged piece
+    /// breaks read-your-writes; a string that does not extend the one read before breaks
+    /// monotonic reads; strings that grow are fine.
+    #[test]
+    fn strings_break_sessions_by_lacking_a_piece_or_not_extending() {
+        let s = |t: &str| Value::Str(t.into());
+        let h = History {
+            events: vec![
+                ev(0, Invoke, Func::Append, "x", s("[1]"), 10),
+                ev(0, Ok, Func::Append, "x", s("[1]"), 20),
+                ev(0, Invoke, Func::Read, "x", Value::Nil, 30),
+                ev(0, Ok, Func::Read, "x", s("[1]"), 40),
+                ev(1, Invoke, Func::Append, "x", s("[2]"), 41),
+                ev(1, Ok, Func::Append, "x", s("[2]"), 42),
+                ev(0, Invoke, Func::Read, "x", Value::Nil, 50),
+                ev(0, Ok, Func::Read, "x", s("[1][2]"), 60),
+                // Then only [2]: lacks its own [1], and does not extend "[1][2]".
+                ev(0, Invoke, Func::Read, "x", Value::Nil, 70),
+                ev(0, Ok, Func::Read, "x", s("[2]"), 80),
+                // Client 1, clean: its piece, then a longer string with it.
+                ev(1, Invoke, Func::Read, "x", Value::Nil, 81),
+                ev(1, Ok, Func::Read, "x", s("[1][2]"), 82),
+                ev(1, Invoke, Func::Read, "x", Value::Nil, 83),
+                ev(1, Ok, Func::Read, "x", s("[1][2][3]"), 84),
+            ],
+            data_type: Some("kv".into()),
+        };
+        let a = ended(&h);
+        assert_eq!((a.read_your_writes, a.monotonic_reads), (1, 1), "{a:?}");
+        let ryw = a
+            .list
+            .iter()
+            .find(|x| x.kind == AnomalyKind::ReadYourWrites);
+        assert!(
+            ryw.is_some_and(|x| x.ops == vec![9, 1] && x.detail.contains("lacks its own piece [1]")),
+            "{ryw:?}"
+        );
+        let mono = a.list.iter().find(|x| x.kind == AnomalyKind::MonotonicRead);
+        assert!(
+            mono.is_some_and(|x| x.ops == vec![9, 7] && x.detail.contains("does not extend")),
+            "{mono:?}"
+        );
     }
 }

@@ -144,7 +144,8 @@ pub enum ExpectKind {
         to_ms: u64,
     },
     /// The run's count of one kind of anomaly ([`crate::anomaly`]: lost writes, stale
-    /// reads, split brain, divergent replicas) is at least / at most this many.
+    /// reads, split brain, divergent replicas, and the clients' broken session
+    /// guarantees: read your writes, monotonic reads) is at least / at most this many.
     Anomaly {
         kind: crate::anomaly::AnomalyKind,
         at_least: Option<f64>,
@@ -1489,6 +1490,21 @@ pub fn decide_end(
                     let extra = match kind {
                         crate::anomaly::AnomalyKind::SplitBrain => {
                             format!(" ({:.0} ms in all)", a.split_brain_ms)
+                        }
+                        // Whose sessions: a student wants to know which client to
+                        // follow in the history.
+                        crate::anomaly::AnomalyKind::ReadYourWrites
+                        | crate::anomaly::AnomalyKind::MonotonicRead
+                            if n > 0.0 =>
+                        {
+                            let per: Vec<String> = a
+                                .by_client
+                                .iter()
+                                .map(|c| (c.client, a.of_client(c.client, *kind)))
+                                .filter(|(_, k)| *k > 0)
+                                .map(|(c, k)| format!("client {c}: {k}"))
+                                .collect();
+                            format!(" ({})", per.join(", "))
                         }
                         _ => String::new(),
                     };

@@ -135,6 +135,42 @@ fn not_linearizable_is_a_lesson_too() {
 }
 
 #[test]
+fn session_anomalies_are_expectations_that_name_their_clients() {
+    // Last-writer-wins with node 2's clock behind: the client beside node 2 writes, and
+    // reads back an older write that was stamped later.
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../scenarios/quorum-lww-clock-skew.json"
+    );
+    let mut s = scenario::load(&std::fs::read_to_string(path).unwrap()).unwrap();
+    s.expect = serde_json::from_str(
+        r#"[{"type": "anomaly", "kind": "read_your_writes", "at_least": 1},
+            {"type": "anomaly", "kind": "monotonic_read", "at_most": 0}]"#,
+    )
+    .unwrap();
+    let (_, xs) = outcomes(&s, s.seed);
+    assert_eq!(xs[0].status, ExpectStatus::Passed, "{xs:?}");
+    assert!(
+        xs[0]
+            .detail
+            .contains("read-your-writes violations (client 1: "),
+        "{}",
+        xs[0].detail
+    );
+    assert_eq!(xs[1].status, ExpectStatus::Passed, "{xs:?}");
+    assert_eq!(xs[1].detail, "0 monotonic-read violations");
+    let x = serde_json::from_str::<serde_json::Value>(
+        r#"{"type": "anomaly", "kind": "read_your_write"}"#,
+    )
+    .unwrap();
+    let err = serde_json::from_value::<quorumlab_sim::expect::Expectation>(x).unwrap_err();
+    assert!(
+        err.to_string().contains("read_your_writes, monotonic_read"),
+        "{err}"
+    );
+}
+
+#[test]
 fn bad_expectations_are_refused_by_field() {
     let bad = [
         (

@@ -1449,6 +1449,17 @@ fn schema_property_names_are_the_serde_field_names() {
         .filter_map(Value::as_str)
         .collect();
     assert_eq!(kinds, scenario::NEMESIS_KINDS, "nemesis fault kinds");
+    let anomalies: Vec<&str> = schema["$defs"]["expect_anomaly"]["properties"]["kind"]["enum"]
+        .as_array()
+        .expect("anomaly kinds")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let named: Vec<&str> = quorumlab_sim::anomaly::AnomalyKind::ALL
+        .iter()
+        .map(|k| k.name())
+        .collect();
+    assert_eq!(anomalies, named, "anomaly kinds");
     let names: Vec<&str> = p["protocol"]["properties"]["name"]["enum"]
         .as_array()
         .expect("protocol names")
