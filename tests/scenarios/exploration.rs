@@ -156,6 +156,7 @@ mod lazy {
                     }
                     Effect::Persist(w) => cx.persist(w),
                     Effect::Reply(r) => cx.reply(r),
+                    Effect::Report(r) => cx.report(r),
                 }
             }
         }

@@ -269,3 +269,96 @@ fn the_zookeeper_ensemble_outlives_a_server() {
         }
     }
 }
+
+/// The lock timeline ([`quorumlab_sim::locks`]) names the assumption each preset
+/// breaks, for every spell of two holders, at every seed; the same run without the
+/// fault has no spell, and its lock history (acquires and releases as the clients saw
+/// them) is linearizable, while the faulty one's is not.
+#[test]
+fn every_spell_of_two_holders_is_blamed_on_the_presets_fault() {
+    for (name, kind, words) in [
+        ("lock-gc-pause", "pause", "paused for"),
+        ("lock-gc-pause-fenced", "pause", "paused for"),
+        ("lock-redis-failover", "failover", "before replicating"),
+        ("lock-redlock-clock-jump", "clock", "clock jumped ahead"),
+    ] {
+        let s = preset(name);
+        for seed in 1..=20 {
+            let mut e = quorumlab_sim::build(&s, seed, 0).expect("builds");
+            e.run_to_end();
+            let r = e.lock_report().expect("a lock run reports its timeline");
+            assert!(!r.spells.is_empty(), "{name} seed {seed}: no spell");
+            for sp in &r.spells {
+                assert_eq!(sp.kind, kind, "{name} seed {seed}: {sp:?}");
+                assert!(sp.cause.contains(words), "{name} seed {seed}: {}", sp.cause);
+                assert!(sp.from < sp.to, "{sp:?}");
+                // Tokens tell the holders apart, where the service issues them.
+                assert!(
+                    sp.tokens.0.is_none() || sp.tokens.0 != sp.tokens.1,
+                    "{sp:?}"
+                );
+            }
+            let sum = run(&s, seed);
+            assert!(sum.linearizable.failed(), "{name} seed {seed}");
+            let calm = without_faults(s.clone());
+            let mut e = quorumlab_sim::build(&calm, seed, 0).expect("builds");
+            e.run_to_end();
+            let r = e.lock_report().expect("a lock run");
+            assert!(
+                r.spells.is_empty(),
+                "{name} seed {seed} without faults: {:?}",
+                r.spells
+            );
+            assert!(
+                r.lanes.iter().all(|l| !l.holds.is_empty()),
+                "{name}: everyone holds once"
+            );
+            assert_eq!(
+                run(&calm, seed).linearizable,
+                quorumlab_sim::run::Check::Passed,
+                "{name} seed {seed} without faults"
+            );
+        }
+    }
+}
+
+/// Under the nemesis, the timeline's spells and the linearizability checker's verdict on
+/// the lock history are two independent measures of the same thing: a seed has a spell
+/// exactly when its history is not linearizable, and the storage's corrupted writes
+/// agree with the timeline's count.
+#[test]
+fn under_the_nemesis_spells_and_the_checkers_verdict_agree() {
+    let s = with_param(
+        preset("lock-zookeeper-nemesis"),
+        "check_fencing",
+        false.into(),
+    );
+    let (mut with_spells, mut corrupted) = (0, 0);
+    for seed in 1..=60 {
+        let mut e = quorumlab_sim::build(&s, seed, 0).expect("builds");
+        e.run_to_end();
+        let r = e.lock_report().expect("a lock run");
+        let sum = run(&s, seed);
+        assert!(
+            !sum.linearizable.is_unknown(),
+            "seed {seed}: the checker decided"
+        );
+        assert_eq!(
+            !r.spells.is_empty(),
+            sum.linearizable.failed(),
+            "seed {seed}: spells {:?}, verdict {:?}",
+            r.spells,
+            sum.linearizable
+        );
+        let st = e.views()[3].clone().expect("the storage is up");
+        assert_eq!(
+            r.corrupted as u64,
+            count(&st, "corrupted writes"),
+            "seed {seed}"
+        );
+        with_spells += usize::from(!r.spells.is_empty());
+        corrupted += r.corrupted;
+    }
+    eprintln!("60 nemesis seeds: {with_spells} with spells, {corrupted} corrupted writes");
+    assert!(with_spells > 5, "the nemesis breaks the lock at some seeds");
+}

@@ -127,6 +127,8 @@ fn print_human(s: &Summary, e: &dyn Engine, took: Duration, all_marks: bool) {
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }
 
+use quorumlab_core::lock::token_text;
+
 fn human(s: &Summary, e: &dyn Engine, took: Duration, all_marks: bool) -> String {
     use std::fmt::Write;
     let mut o = String::new();
@@ -166,6 +168,25 @@ fn human(s: &Summary, e: &dyn Engine, took: Duration, all_marks: bool) -> String
     println!("history    {}", check_line(&s.linearizable));
     let a = &s.anomalies;
     println!("anomalies  {}", a.line());
+    if !a.by_client.is_empty() {
+        // Session guarantees are per client: say whose, to follow them in the history.
+        let per: Vec<String> = a
+            .by_client
+            .iter()
+            .map(|c| {
+                let parts: Vec<String> = [
+                    (c.read_your_writes, "read-your-writes"),
+                    (c.monotonic_reads, "monotonic-read"),
+                ]
+                .iter()
+                .filter(|(n, _)| *n > 0)
+                .map(|(n, what)| format!("{n} {what}"))
+                .collect();
+                format!("client {}: {}", c.client, parts.join(", "))
+            })
+            .collect();
+        println!("  per client: {}", per.join("; "));
+    }
     for x in a.list.iter().take(10) {
         println!("  {:>10.3} ms  {}: {}", x.at_ms, x.kind.name(), x.detail);
     }
@@ -181,6 +202,33 @@ fn human(s: &Summary, e: &dyn Engine, took: Duration, all_marks: bool) -> String
     }
     for u in &a.notes {
         println!("  note: {u}");
+    }
+    if let Some(l) = &s.locks {
+        let holds: usize = l.lanes.iter().map(|x| x.holds.len()).sum();
+        let refused = l.writes.iter().filter(|w| !w.accepted).count();
+        println!(
+            "locks      {holds} holds by {} clients; {} spells of two holders; storage: {} writes, {refused} refused, {} corrupted",
+            l.lanes.len(),
+            l.spells.len(),
+            l.writes.len(),
+            l.corrupted
+        );
+        for x in l.spells.iter().take(5) {
+            let token = |t: Option<i64>| t.map_or("none".to_string(), |t| token_text(t as u64));
+            println!(
+                "  {:>10.3} .. {:.3} ms  clients {} and {} (tokens {} and {}): {}",
+                x.from as f64 / 1000.0,
+                x.to as f64 / 1000.0,
+                x.earlier,
+                x.later,
+                token(x.tokens.0),
+                token(x.tokens.1),
+                x.cause
+            );
+        }
+        if l.spells.len() > 5 {
+            println!("  ... {} more (--json lists them)", l.spells.len() - 5);
+        }
     }
     println!("marks      {}", marks_line(&s.marks, all_marks));
     if all_marks {

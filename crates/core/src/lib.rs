@@ -141,6 +141,10 @@ pub trait Protocol: Sized + Clone + Debug + 'static {
     /// serve [`DataType::KV`], its strings grown by append). A run uses one type
     /// throughout, so its history is checked against one specification.
     const ALSO_SERVES: &'static [DataType] = &[];
+    /// The data type of the operations its own nodes report as clients
+    /// ([`Report::Op`]): a lock service's clients are nodes, and their acquires and
+    /// releases make the run's history. `NONE`: its nodes report none.
+    const NODE_CLIENTS: DataType = DataType::NONE;
     /// Parameters a user can change (timeouts, switches).
     type Params: Clone + Debug + Default + Serialize + DeserializeOwned + 'static;
     /// What nodes say to each other.
@@ -266,11 +270,54 @@ pub trait Protocol: Sized + Clone + Debug + 'static {
 #[derive(Clone, Debug, Serialize, serde::Deserialize)]
 #[serde(bound = "")]
 pub enum Effect<P: Protocol> {
-    Send { to: NodeId, msg: P::Msg },
-    SetTimer { timer: TimerId, after: Time },
-    CancelTimer { timer: TimerId },
+    Send {
+        to: NodeId,
+        msg: P::Msg,
+    },
+    SetTimer {
+        timer: TimerId,
+        after: Time,
+    },
+    CancelTimer {
+        timer: TimerId,
+    },
     Persist(P::Write),
     Reply(ClientReply),
+    /// Something for the run's record rather than for another node ([`Report`]).
+    Report(Report),
+}
+
+/// What a node reports for the run's record: nothing in the run depends on it, but the
+/// history and the page are built from it. A lock service's clients are nodes of the
+/// cluster, not the simulator's workload clients, so they report their own operations
+/// (which then enter the history, checked by the lock's sequential specification like
+/// a workload's), and its storage reports each write it took or refused.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+pub enum Report {
+    /// This node, acting as a client, invoked `op` (`outcome: None`) or learned how it
+    /// ended: it is process `node` in the history. An acquire's `Ok` carries its
+    /// fencing token.
+    Op { op: Op, outcome: Option<OpEnd> },
+    /// This node, a storage service, took (`accepted`) or refused a write from `from`
+    /// carrying fencing token `token`; `corrupted`: it took it although it had already
+    /// taken a higher token (an older holder's write landing on a newer one's).
+    StorageWrite {
+        from: NodeId,
+        token: u64,
+        accepted: bool,
+        corrupted: bool,
+    },
+}
+
+/// How a reported operation ended.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+pub enum OpEnd {
+    /// It happened; an acquire's fencing token, a read's value.
+    Ok(Option<Val>),
+    /// It certainly did not happen.
+    Fail,
+    /// It may or may not have happened.
+    Unknown,
 }
 
 /// The context a protocol handler runs in: who it is, the node's local clock, the
@@ -328,6 +375,10 @@ impl<'a, P: Protocol> Ctx<'a, P> {
     /// Answer a client.
     pub fn reply(&mut self, reply: ClientReply) {
         self.effects.push(Effect::Reply(reply));
+    }
+    /// Report something for the run's record ([`Report`]).
+    pub fn report(&mut self, report: Report) {
+        self.effects.push(Effect::Report(report));
     }
 }
 

@@ -106,6 +106,8 @@ impl<P: Protocol> Driver<P> {
                 Effect::CancelTimer { timer } => self.timers[iu].retain(|x| x.0 != timer),
                 Effect::Persist(_) => {}
                 Effect::Reply(r) => self.replies.push(r.outcome),
+                // Detectors report nothing of their own.
+                Effect::Report(_) => {}
             }
         }
         self.events += 1;

@@ -35,7 +35,8 @@ mod common;
 use common::{parse_pat, Transcript};
 use quorumlab_core::lock::{Lock, LockDisk, LockMonitor, LockMsg, LockParams, LockTimer, Part};
 use quorumlab_core::{
-    ClientReply, Ctx, Effect, NodeId, NodeView, Outcome, Protocol, Rng, Time, Timer, TimerId, MS,
+    ClientReply, Ctx, Effect, NodeId, NodeView, OpEnd, Outcome, Protocol, Report, Rng, Time, Timer,
+    TimerId, Val, MS,
 };
 use std::collections::{BTreeMap, VecDeque};
 
@@ -147,6 +148,39 @@ fn outcome(o: &Outcome) -> String {
         Outcome::Fail { reason } => format!("fail: {reason}"),
         Outcome::Redirect { leader, .. } => format!("redirect to {leader:?}"),
         Outcome::Unknown { reason } => format!("unknown: {reason}"),
+    }
+}
+
+/// A report as the transcript shows it: `acquire asked`, `acquire ok t1.2`,
+/// `release ok`, `write by 3 t1.1 refused`.
+fn report(r: &Report) -> String {
+    match r {
+        Report::Op { op, outcome } => {
+            let what = op.kind().name();
+            match outcome {
+                None => format!("{what} asked"),
+                Some(OpEnd::Ok(Some(Val::Int(t)))) => {
+                    format!("{what} ok t{}", quorumlab_core::lock::token_text(*t as u64))
+                }
+                Some(OpEnd::Ok(_)) => format!("{what} ok"),
+                Some(OpEnd::Fail) => format!("{what} failed"),
+                Some(OpEnd::Unknown) => format!("{what} unknown"),
+            }
+        }
+        Report::StorageWrite {
+            from,
+            token,
+            accepted,
+            corrupted,
+        } => format!(
+            "write by {from} t{} {}",
+            quorumlab_core::lock::token_text(*token),
+            match (accepted, corrupted) {
+                (true, true) => "taken, CORRUPTED",
+                (true, false) => "taken",
+                _ => "refused",
+            }
+        ),
     }
 }
 
@@ -264,6 +298,8 @@ impl Cluster {
                     outcome: o,
                     ..
                 }) => self.line(format!("  {i} reply c{client}#{seq}: {}", outcome(&o))),
+                // What the history and the lock timeline are built from.
+                Effect::Report(r) => self.line(format!("  {i} reports {}", report(&r))),
             }
         }
         if let (Some(b), Some(a)) = (before, self.view(i)) {

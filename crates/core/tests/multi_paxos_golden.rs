@@ -217,6 +217,8 @@ impl Cluster {
                         w,
                     );
                 }
+                // This protocol reports nothing of its own.
+                Effect::Report(_) => {}
                 Effect::Reply(ClientReply {
                     client,
                     seq,

@@ -136,6 +136,8 @@ impl Cluster {
                     self.line(format!("  {i} persist {text}"));
                     Paxos::apply_write(self.disks[iu].get_or_insert_with(PaxosDisk::default), w);
                 }
+                // This protocol reports nothing of its own.
+                Effect::Report(_) => {}
                 Effect::Reply(ClientReply {
                     client,
                     seq,

@@ -224,6 +224,8 @@ impl Cluster {
                 Effect::Persist(w) => {
                     QuorumKv::apply_write(self.disks[iu].get_or_insert_with(QDisk::default), w)
                 }
+                // This protocol reports nothing of its own.
+                Effect::Report(_) => {}
                 Effect::Reply(ClientReply {
                     client,
                     seq,

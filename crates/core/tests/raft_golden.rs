@@ -254,6 +254,8 @@ impl Cluster {
                     self.line(format!("  {i} persist {text}"));
                     Raft::apply_write(self.disks[iu].get_or_insert_with(RaftDisk::default), w);
                 }
+                // This protocol reports nothing of its own.
+                Effect::Report(_) => {}
                 Effect::Reply(ClientReply {
                     client,
                     seq,

@@ -569,7 +569,9 @@ pub fn swarm(base: &Scenario, seed: u64, opts: Swarm) -> Result<Scenario, String
         let r = w["rate"].as_f64().unwrap_or(10.0);
         w["rate"] = json!(round((r * rate_scale).clamp(0.5, 200.0), 3));
         w["keys"] = json!(wl.range(1, 8));
-        w["mix"] = draw_mix(&mut wl, e.data_type.ops, 0.2);
+        // The base's data type (a map of strings, say), not the protocol's default.
+        let d = e.data_type_of(base).unwrap_or(e.data_type);
+        w["mix"] = draw_mix(&mut wl, d.ops, 0.2);
     }
 
     // The fault mix: always a nemesis, with a drawn set of kinds and pace.

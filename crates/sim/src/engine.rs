@@ -30,7 +30,7 @@ use crate::scenario::{FaultKind, NodeRef, Scenario, ScenarioError};
 use crate::workload::{self, Client, InFlight, OpGen, MAX_REDIRECTS};
 use quorumlab_core::{
     ClientReply, ClientRequest, Effect, LogWindow, MembershipChange, Message, NodeId, NodeView, Op,
-    Outcome, Protocol, Rng, Time, Val, Violation, MS,
+    Outcome, Protocol, Report, Rng, Time, Val, Violation, MS,
 };
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
@@ -282,6 +282,12 @@ pub struct Sim<P: Protocol> {
     nemesis_count: u32,
     client_stop: Time,
     pub history: History,
+    /// Clients that are nodes (a lock service's): their open operations and locks.
+    node_clients: crate::locks::NodeClients,
+    /// The writes a storage node reported taking or refusing.
+    storage_writes: Vec<crate::locks::StorageWrite>,
+    /// Every fault applied, with its roles resolved, and when.
+    applied: Vec<(Time, FaultKind)>,
     /// Who accepted acknowledged writes, when (for split brain: [`crate::anomaly`]).
     pub serving: crate::anomaly::Serving,
     pub metrics: Metrics,
@@ -527,12 +533,17 @@ impl<P: Protocol> Sim<P> {
             nemesis_active: false,
             nemesis_count: 0,
             client_stop: 0,
+            node_clients: Default::default(),
+            storage_writes: Vec::new(),
+            applied: Vec::new(),
             history: History {
                 events: Vec::new(),
-                // The run's client data type: what the history is checked as.
-                data_type: data_type
-                    .serves_clients()
-                    .then(|| data_type.name.to_string()),
+                // The run's client data type: what the history is checked as (the
+                // workload's, or what the protocol's own nodes ask for as clients).
+                data_type: [data_type, P::NODE_CLIENTS]
+                    .into_iter()
+                    .find(|d| d.serves_clients())
+                    .map(|d| d.name.to_string()),
             },
             serving: Default::default(),
             metrics: Metrics::new(scenario.metrics_window_ms * MS),
@@ -686,6 +697,21 @@ impl<P: Protocol> Sim<P> {
 
     pub fn now(&self) -> Time {
         self.now
+    }
+
+    /// A lock service's timeline so far: `None` unless clients that are nodes took
+    /// locks or a storage node reported writes.
+    pub fn lock_report(&self) -> Option<crate::locks::LockReport> {
+        let locks = self.history.data_type.as_deref() == Some("lock");
+        (locks || !self.storage_writes.is_empty()).then(|| {
+            crate::locks::analyse(
+                &self.scenario,
+                &self.history,
+                &self.storage_writes,
+                &self.applied,
+                self.now,
+            )
+        })
     }
     pub fn end(&self) -> Time {
         self.end
@@ -1268,6 +1294,28 @@ impl<P: Protocol> Sim<P> {
                     self.push_ctrl(t, Ctrl::ClientReply(node, r));
                 }
             }
+            Effect::Report(r) => {
+                self.hash.add(15);
+                self.hash.add(StableHasher::of(&r));
+                match r {
+                    Report::Op { op, outcome } => {
+                        self.node_clients
+                            .report(&mut self.history, node, op, outcome, now)
+                    }
+                    Report::StorageWrite {
+                        from,
+                        token,
+                        accepted,
+                        corrupted,
+                    } => self.storage_writes.push(crate::locks::StorageWrite {
+                        at: now,
+                        from,
+                        token,
+                        accepted,
+                        corrupted,
+                    }),
+                }
+            }
         }
     }
 
@@ -1357,6 +1405,7 @@ impl<P: Protocol> Sim<P> {
             self.crashed.push(i);
             self.crash_order.retain(|&x| x != i);
             self.crash_order.push(i);
+            self.node_clients.crashed(&mut self.history, i, self.now);
         }
     }
 
@@ -1393,6 +1442,7 @@ impl<P: Protocol> Sim<P> {
         let id = |r: NodeRef| r.id().unwrap_or(NodeId::MAX);
         if !matches!(kind, FaultKind::Client { .. }) {
             self.last_disturbance = self.now;
+            self.applied.push((self.now, kind.clone()));
         }
         let now = self.now;
         match kind {

@@ -21,6 +21,7 @@ pub mod history;
 pub mod host;
 pub mod jsonpath;
 pub mod link;
+pub mod locks;
 pub mod marks;
 pub mod metrics;
 pub mod net;

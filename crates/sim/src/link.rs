@@ -145,6 +145,9 @@ pub enum Call {
     Marks {
         h: Handle,
     },
+    LockReport {
+        h: Handle,
+    },
     Invariants {
         h: Handle,
     },
@@ -392,6 +395,7 @@ impl<P: Protocol> Table<P> {
             Call::Total { h } => self.ask(h, Engine::total),
             Call::Serving { h } => self.ask(h, |s| Engine::serving(s).clone()),
             Call::Marks { h } => self.ask(h, |s| s.marks()),
+            Call::LockReport { h } => self.ask(h, |s| s.lock_report()),
             Call::Invariants { h } => self.ask(h, |_| P::invariants()),
         }
     }
@@ -432,6 +436,8 @@ pub struct Proxy {
     lists: OnceCell<(History, Vec<LogLine>)>,
     stale: RefCell<Option<(History, Vec<LogLine>)>>,
     serving: OnceCell<Serving>,
+    /// The lock timeline as of the last look (a move makes it stale).
+    locks: OnceCell<Option<crate::locks::LockReport>>,
     /// Crashes the head reported, until the worker runtime takes them.
     crashed: Vec<NodeId>,
 }
@@ -500,6 +506,7 @@ impl Proxy {
             lists: OnceCell::new(),
             stale: RefCell::new(None),
             serving: OnceCell::new(),
+            locks: OnceCell::new(),
             crashed: Vec::new(),
         };
         // The head as the run starts (end time, first event's time).
@@ -523,6 +530,7 @@ impl Proxy {
             *self.stale.get_mut() = Some(l);
         }
         self.serving.take();
+        self.locks.take();
         if self.failure.is_some() {
             return T::default();
         }
@@ -677,6 +685,11 @@ impl Engine for Proxy {
     fn marks(&self) -> Vec<Mark> {
         self.ask(Call::Marks { h: self.h })
     }
+    fn lock_report(&self) -> Option<crate::locks::LockReport> {
+        self.locks
+            .get_or_init(|| self.ask(Call::LockReport { h: self.h }))
+            .clone()
+    }
     fn boxed_clone(&self) -> Box<dyn Engine> {
         Box::new(self.copy())
     }
@@ -710,6 +723,7 @@ impl Proxy {
             lists: OnceCell::new(),
             stale: RefCell::new(held),
             serving: OnceCell::new(),
+            locks: OnceCell::new(),
             crashed: self.crashed.clone(),
         }
     }

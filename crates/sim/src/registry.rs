@@ -156,7 +156,6 @@ pub fn catalogue(v: &mut impl Visitor) {
     });
     v.visit::<pb::PrimaryBackup>(&Listing {
         presets: &[
-            "pb-append-stale-reads",
             "pb-async-primary-crash",
             "pb-chain-middle-crash",
             "pb-semi-sync-fallback",
@@ -166,6 +165,9 @@ pub fn catalogue(v: &mut impl Visitor) {
             "pb-sync-slow-backup",
             "pb-view-raft-crash",
             "pb-view-service-crash",
+            // The map's appends, after the register's lessons (the first preset is the
+            // protocol's face in tests that take one per protocol).
+            "pb-append-stale-reads",
         ],
         compare: &[
             Variant {
@@ -309,6 +311,9 @@ pub struct Entry {
     /// Further data types it serves, which a scenario chooses with
     /// `protocol.data_type` ([`Protocol::ALSO_SERVES`]).
     pub also_serves: &'static [DataType],
+    /// What its nodes report as clients ([`Protocol::NODE_CLIENTS`]): the lock
+    /// service's are lock clients, and the page offers their lock timeline.
+    pub node_clients: DataType,
     default_params: fn() -> Value,
 }
 
@@ -365,6 +370,7 @@ pub fn entries() -> Vec<Entry> {
                 invariants: P::invariants(),
                 data_type: P::DATA_TYPE,
                 also_serves: P::ALSO_SERVES,
+                node_clients: P::NODE_CLIENTS,
                 default_params: defaults_of::<P>,
             });
         }

@@ -69,6 +69,11 @@ pub trait Engine {
     fn serving(&self) -> &crate::anomaly::Serving;
     /// The moments that matter so far, in time order (see [`crate::marks`]).
     fn marks(&self) -> Vec<crate::marks::Mark>;
+    /// A lock service's timeline so far ([`crate::locks`]): `None` for a run whose
+    /// clients take no locks.
+    fn lock_report(&self) -> Option<crate::locks::LockReport> {
+        None
+    }
     /// A copy of the whole run, for checkpoints (scrubbing back in time).
     fn boxed_clone(&self) -> Box<dyn Engine>;
     /// Why the run cannot go on where it is held (an engine module that trapped: see
@@ -177,6 +182,9 @@ impl<P: Protocol> Engine for Sim<P> {
     fn marks(&self) -> Vec<crate::marks::Mark> {
         Sim::marks(self)
     }
+    fn lock_report(&self) -> Option<crate::locks::LockReport> {
+        Sim::lock_report(self)
+    }
     fn boxed_clone(&self) -> Box<dyn Engine> {
         Box::new(Clone::clone(self))
     }
@@ -241,6 +249,10 @@ pub struct Summary {
     /// changes, stalls, the violation, expectations decided during the run.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub marks: Vec<crate::marks::Mark>,
+    /// A lock service's run: who held the lock when, the storage's writes, and the
+    /// spells of two holders at once with their causes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locks: Option<crate::locks::LockReport>,
     pub totals: WindowReport,
     pub windows: Vec<WindowReport>,
     /// True when every check that ran passed. A check whose verdict is unknown did not
@@ -445,6 +457,7 @@ pub fn summarize(e: &dyn Engine, linearizable: Check) -> Summary {
         anomalies,
         final_state: final_state(e),
         marks: e.marks(),
+        locks: e.lock_report(),
         totals: e.total(),
         windows: e.metrics(),
         ok,

@@ -184,11 +184,12 @@ fn operations_of_the_wrong_data_type_name_the_field() {
         e.message.contains("not an operation of the lock model"),
         "{e}"
     );
-    // An acquire granted without a token, a release returning something.
+    // An acquire granted with something that is no token, a release returning
+    // something.
     for (text, line, needle) in [
         (
             "{\"process\":1,\"type\":\"invoke\",\"f\":\"acquire\",\"time\":0}\n\
-             {\"process\":1,\"type\":\"ok\",\"f\":\"acquire\",\"time\":5}\n",
+             {\"process\":1,\"type\":\"ok\",\"f\":\"acquire\",\"value\":\"t1\",\"time\":5}\n",
             2,
             "fencing token",
         ),
@@ -305,4 +306,39 @@ fn the_generic_register_spec_agrees_with_the_compiled_one() {
         seen[0] > 5 && seen[1] > 5,
         "both verdicts exercised: {seen:?}"
     );
+}
+
+/// A lock that issues no fencing tokens (Redlock) grants with `null`: the history is
+/// still checked for mutual exclusion, and says nothing of tokens.
+#[test]
+fn a_lock_without_tokens_is_checked_for_mutual_exclusion_only() {
+    let line = |p: u64, kind: &str, f: &str, t: u64| {
+        format!(
+            "{{\"process\":{p},\"type\":\"{kind}\",\"f\":\"{f}\",\"key\":\"lock\",\"time\":{t}}}\n"
+        )
+    };
+    let one_after_another = [
+        line(1, "invoke", "acquire", 0),
+        line(1, "ok", "acquire", 5),
+        line(1, "invoke", "release", 10),
+        line(1, "ok", "release", 10),
+        line(2, "invoke", "acquire", 12),
+        line(2, "ok", "acquire", 15),
+    ]
+    .concat();
+    let p = check::parse_jsonl(&one_after_another).unwrap();
+    let (v, _) = check::check_parsed(&p, &Options::new(Model::Lock), &mut || false).unwrap();
+    assert_eq!(v, check::Verdict::Linearizable);
+    let at_once = [
+        line(1, "invoke", "acquire", 0),
+        line(1, "ok", "acquire", 5),
+        line(2, "invoke", "acquire", 12),
+        line(2, "ok", "acquire", 15),
+        line(1, "invoke", "release", 20),
+        line(1, "ok", "release", 20),
+    ]
+    .concat();
+    let p = check::parse_jsonl(&at_once).unwrap();
+    let (v, _) = check::check_parsed(&p, &Options::new(Model::Lock), &mut || false).unwrap();
+    assert_ne!(v, check::Verdict::Linearizable, "two holders at once");
 }

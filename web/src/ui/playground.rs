@@ -16,6 +16,7 @@ use super::panels::cap::{CapNumbers, CapProps};
 use super::panels::console::{ConsoleProps, VerdictProps};
 use super::panels::edit::EditPanelProps;
 use super::panels::gallery::GalleryProps;
+use super::panels::locks::LocksProps;
 use super::panels::node::NodePanelProps;
 use super::panels::run::{BannersProps, BuilderProps, ControlsProps, TabsProps};
 use super::panels::spacetime::SpacetimeProps;
@@ -260,6 +261,16 @@ impl Playground {
                     on,
                 })
             }
+            Tab::Locks => Panel::Locks(LocksProps {
+                report: st
+                    .session
+                    .engine()
+                    .and_then(|e| e.lock_report())
+                    .map(|r| Shared(Rc::new(r))),
+                now: st.session.engine().map_or(0, |e| e.now()),
+                end: st.session.end(),
+                on,
+            }),
         }
     }
 }
@@ -495,6 +506,8 @@ impl Playground {
         }
         let tabs = Panel::Tabs(TabsProps {
             tab: st.tab,
+            locks: quorumlab_sim::registry::entry(&s.protocol.name)
+                .is_some_and(|e| e.node_clients == quorumlab_core::DataType::LOCK),
             on: on.clone(),
         });
         let builder = st.embed_form.clone().map(|link| {

@@ -46,6 +46,8 @@ pub enum Tab {
     Edit,
     Console,
     Cap,
+    /// The lock timeline (a lock service's run).
+    Locks,
 }
 
 /// What the console sends: an operation of the run's data type.

@@ -32,7 +32,42 @@ pub mod zkraft;
 pub use check::LockMonitor;
 pub use params::{Kind, LockParams, Service};
 
-use crate::{ClientRequest, Ctx, NodeId, NodeView, Outcome, Protocol, Time, Violation, MS};
+use crate::{
+    ClientRequest, Ctx, NodeId, NodeView, Op, OpEnd, Outcome, Protocol, Report, Time, Val,
+    Violation, MS,
+};
+
+/// A fencing token as people read it: a Redis token (`epoch << 32 | grant`) as
+/// `epoch.grant`, any other as its number.
+pub fn token_text(token: u64) -> String {
+    match view::epoch_text(token) {
+        t if t.is_empty() => token.to_string(),
+        t => t,
+    }
+}
+
+/// The name of the one lock every client contends for, in the history.
+pub const LOCK_KEY: &str = "lock";
+
+/// A client's acquire or release, as it reports it for the history: an acquire when
+/// it asks (`end: None`) and when it learns how it went; a release when its belief
+/// that it holds the lock ends, for whatever reason (it is the client's belief that
+/// mutual exclusion is about).
+fn report(cx: &mut Ctx<'_, Lock>, acquire: bool, end: Option<OpEnd>) {
+    let key = LOCK_KEY.to_string();
+    let op = if acquire {
+        Op::Acquire { key }
+    } else {
+        Op::Release { key }
+    };
+    cx.report(Report::Op { op, outcome: end });
+}
+
+/// The belief ends: a release, invoked and done at once.
+fn report_release(cx: &mut Ctx<'_, Lock>) {
+    report(cx, false, None);
+    report(cx, false, Some(OpEnd::Ok(None)));
+}
 use serde::{Deserialize, Serialize};
 
 crate::timers!(
@@ -580,6 +615,12 @@ impl Lock {
                 st.highest
             );
         }
+        cx.report(Report::StorageWrite {
+            from,
+            token,
+            accepted,
+            corrupted: accepted && stale,
+        });
         st.recent.push((from, token, accepted, accepted && stale));
         if st.recent.len() > RECENT {
             st.recent.remove(0);
@@ -615,6 +656,8 @@ impl Lock {
         c.attempt += 1;
         c.phase = Phase::Acquiring;
         c.asked = now;
+        report(cx, true, None);
+        let c = self.client();
         c.granted = 0;
         c.refused = 0;
         c.token = 0;
@@ -646,8 +689,9 @@ impl Lock {
         let now = cx.now();
         let c = self.client();
         if until <= now {
-            // Granted too late to be of use: give it back.
+            // Granted too late to be of use: give it back. It never held it.
             let a = c.attempt;
+            report(cx, true, Some(OpEnd::Fail));
             self.release(cx, a);
             self.think(cx, p.think_ms * MS);
             return;
@@ -657,6 +701,12 @@ impl Lock {
         c.lease_end = until;
         c.phase = Phase::Working;
         c.acquired += 1;
+        // Redlock's masters count grants each on its own: the largest count of a
+        // majority is no fencing token (two holders in a row can get theirs in either
+        // order), so its grants report none, and the history is checked for mutual
+        // exclusion only. The others' tokens grow with every grant.
+        let fencing = (p.service != Service::Redlock).then_some(Val::Int(token as i64));
+        report(cx, true, Some(OpEnd::Ok(fencing)));
         cx.cancel_timer(LockTimer::Retry);
         cx.set_timer(LockTimer::Work, p.work_ms * MS);
         cx.set_timer(LockTimer::LeaseEnd, until - now);
@@ -673,6 +723,10 @@ impl Lock {
         if was {
             c.ended = why.clone();
             self.last_change = why;
+            report_release(cx);
+        } else if matches!(phase, Phase::Waiting | Phase::Acquiring) {
+            // It gives up asking: it never held the lock.
+            report(cx, true, Some(OpEnd::Fail));
         }
         if matches!(phase, Phase::Working | Phase::Waiting | Phase::Acquiring) {
             // A careful client: it stops working when it knows its lease ran out.
@@ -732,12 +786,16 @@ impl Lock {
                         if p.service == Service::Redis || p.replicated() {
                             c.target = (c.target + 1) % servers;
                         }
+                        report(cx, true, Some(OpEnd::Fail));
                         self.release(cx, a);
                         self.think(cx, p.retry_ms * MS);
                     }
                     Phase::Writing => {
                         let a = c.attempt;
-                        c.holding = false;
+                        let was = std::mem::replace(&mut c.holding, false);
+                        if was {
+                            report_release(cx);
+                        }
                         cx.cancel_timer(LockTimer::LeaseEnd);
                         self.release(cx, a);
                         self.think(cx, p.think_ms * MS);
@@ -821,6 +879,7 @@ impl Lock {
                 Service::Redlock => {
                     c.refused |= 1 << from;
                     if p.servers - (c.refused.count_ones() as u64) < p.majority() {
+                        report(cx, true, Some(OpEnd::Fail));
                         self.release(cx, attempt);
                         self.think(cx, p.retry_ms * MS);
                     }
@@ -829,6 +888,7 @@ impl Lock {
                     if let Some(m) = master {
                         c.target = m;
                     }
+                    report(cx, true, Some(OpEnd::Fail));
                     cx.cancel_timer(LockTimer::Retry);
                     self.think(cx, p.retry_ms * MS);
                 }
@@ -850,6 +910,7 @@ impl Lock {
                         "released: the storage refused its token"
                     }
                     .to_string();
+                    report_release(cx);
                 }
                 cx.cancel_timer(LockTimer::LeaseEnd);
                 cx.cancel_timer(LockTimer::Retry);
@@ -939,6 +1000,7 @@ impl Protocol for Lock {
     const PARAMS: &'static [crate::ParamSpec] = params::LOCK_PARAMS;
     // The clients are nodes of the protocol, not the simulator's workload clients.
     const DATA_TYPE: crate::DataType = crate::DataType::NONE;
+    const NODE_CLIENTS: crate::DataType = crate::DataType::LOCK;
     type Params = LockParams;
     type Msg = LockMsg;
     type Disk = LockDisk;

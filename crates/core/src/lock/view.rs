@@ -92,7 +92,7 @@ pub fn view(n: &Lock) -> NodeView {
             v.role = Role::new("storage", RoleKind::Neutral);
             v.term = st.highest;
             v.epoch_label = "token".into();
-            v.epoch_text = token_text(st.highest);
+            v.epoch_text = epoch_text(st.highest);
             f.push((
                 "fencing".into(),
                 if p.check_fencing { "checked" } else { "off" }.into(),
@@ -131,7 +131,7 @@ pub fn view(n: &Lock) -> NodeView {
             };
             v.term = c.token;
             v.epoch_label = "token".into();
-            v.epoch_text = token_text(c.token);
+            v.epoch_text = epoch_text(c.token);
             f.push(("phase".into(), c.phase.name().into()));
             if c.holding {
                 f.push((
@@ -163,7 +163,7 @@ pub fn view(n: &Lock) -> NodeView {
 
 /// A Redis token, `epoch << 32 | grant`, written `epoch.grant` ("1.2" rather than
 /// 4294967298); other tokens need nothing (empty: the number itself).
-fn token_text(token: u64) -> String {
+pub(crate) fn epoch_text(token: u64) -> String {
     match token >> 32 {
         0 => String::new(),
         epoch => format!("{epoch}.{}", token & 0xffff_ffff),
@@ -174,8 +174,8 @@ fn token_text(token: u64) -> String {
 mod tests {
     #[test]
     fn a_redis_token_is_written_as_its_epoch_and_grant() {
-        assert_eq!(super::token_text(1 << 32 | 2), "1.2");
-        assert_eq!(super::token_text(3 << 32), "3.0");
-        assert_eq!(super::token_text(7), "");
+        assert_eq!(super::epoch_text(1 << 32 | 2), "1.2");
+        assert_eq!(super::epoch_text(3 << 32), "3.0");
+        assert_eq!(super::epoch_text(7), "");
     }
 }

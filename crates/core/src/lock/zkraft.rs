@@ -114,6 +114,7 @@ impl Lock {
                 Effect::Persist(w) => cx.persist(LockWrite::Raft(w)),
                 // Our own proposals: what they did shows in the state.
                 Effect::Reply(_) => {}
+                Effect::Report(r) => cx.report(r),
             }
         }
         self.learn(cx);

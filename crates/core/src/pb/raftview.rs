@@ -163,6 +163,7 @@ impl PrimaryBackup {
                 Effect::Persist(w) => cx.persist(PbWrite::Raft(w)),
                 // Answers to our own proposals: what they did shows in the state.
                 Effect::Reply(_) => {}
+                Effect::Report(r) => cx.report(r),
             }
         }
         self.learn(cx.now());

@@ -170,10 +170,11 @@ fn check_completion(e: &HistoryEvent, inv: &HistoryEvent, model: Model) -> Resul
         return Ok(());
     }
     match e.f {
+        // A lock without fencing tokens (Redlock's) grants with none: null.
         Func::Acquire => match &e.value {
-            Value::Int(_) => Ok(()),
+            Value::Int(_) | Value::Nil => Ok(()),
             v => Err(format!(
-                "field \"value\": an acquire's ok carries the fencing token it was granted (an integer), not {}",
+                "field \"value\": an acquire's ok carries the fencing token it was granted (an integer, or null for a lock that issues none), not {}",
                 describe(v)
             )),
         },

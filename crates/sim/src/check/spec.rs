@@ -174,6 +174,8 @@ impl FromHistory for Lock {
                 process: o.process,
                 token: Some(*t),
             },
+            // Unknown, or granted without a fencing token (Redlock's): it takes the
+            // lock if free, and says nothing of tokens.
             (Func::Acquire, _, _) => LockOp::Acquire {
                 process: o.process,
                 token: None,

@@ -13,6 +13,7 @@ pub mod cap;
 pub mod console;
 pub mod edit;
 pub mod gallery;
+pub mod locks;
 pub mod node;
 pub mod run;
 pub mod spacetime;
@@ -102,6 +103,7 @@ pub enum Panel {
     Edit(edit::EditPanelProps),
     Console(console::ConsoleProps),
     Cap(cap::CapProps),
+    Locks(locks::LocksProps),
     Gallery(gallery::GalleryProps),
 }
 
@@ -184,6 +186,7 @@ impl Component for Pane {
             Panel::Edit(p) => edit::edit_panel(p),
             Panel::Console(p) => console::console_panel(p),
             Panel::Cap(p) => cap::cap_panel(p),
+            Panel::Locks(p) => locks::locks_panel(p),
             Panel::Gallery(p) => gallery::gallery_view(p),
         }
     }

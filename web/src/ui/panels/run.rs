@@ -166,6 +166,8 @@ pub fn banners(p: &BannersProps) -> Html {
 #[derive(PartialEq)]
 pub struct TabsProps {
     pub tab: Tab,
+    /// The run's clients take locks: offer the lock timeline.
+    pub locks: bool,
     pub on: Callback<Action>,
 }
 
@@ -182,6 +184,7 @@ pub fn tabs(p: &TabsProps) -> Html {
             { t(Tab::Edit, "Edit", "edit") }
             { t(Tab::Console, "Console", "console") }
             { t(Tab::Cap, "CAP", "cap") }
+            if p.locks { { t(Tab::Locks, "Locks", "locks") } }
         </nav>
     }
 }

@@ -1,0 +1,106 @@
+// The lock service on the page: the Locks tab's timeline (one lane per client with
+// its holds and tokens, the storage's writes, the spells of two holders shaded), the
+// list of spells with the assumption that failed, each one click from its moment; and
+// the key-value map's appends: its data type chosen in the editor, its operations
+// offered by the console, its strings in the node panel. Screenshots in
+// screenshots/locks-*.png and kv-*.png.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { sharedBrowser } from './harness.mjs';
+import { ROOT, SCREENSHOTS } from './static-server.mjs';
+import { watchForErrors } from './browser.mjs';
+import { cli, encodeScenario, selectNode } from './page-helpers.mjs';
+
+const TIMEOUT = 30_000;
+const MS = 1000;
+const env = sharedBrowser();
+
+const preset = async (id) => JSON.parse(await readFile(join(ROOT, 'scenarios', `${id}.json`), 'utf8'));
+const shot = (page, name) => page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+
+async function open(scenario) {
+  const page = await env.browser.context.newPage();
+  const errors = watchForErrors(page);
+  await page.goto(`${env.server.url}?runtime=inline#${encodeScenario(scenario)}`, { waitUntil: 'load' });
+  await page.locator('svg[data-testid="canvas"] g[data-node]').first().waitFor({ timeout: TIMEOUT });
+  await page.evaluate(() => window.postMessage({ type: 'pause' }, '*'));
+  await page.locator('[data-testid="pause"].on').waitFor({ timeout: TIMEOUT });
+  return { page, errors };
+}
+
+async function seek(page, ms) {
+  await page.evaluate((t) => window.postMessage({ type: 'seek', time: t }, '*'), ms);
+  await page.waitForFunction(
+    (us) => Number(document.querySelector('[data-testid="time"]')?.dataset.us) === us,
+    ms * MS,
+    { timeout: TIMEOUT, polling: 'raf' },
+  );
+}
+
+test('the lock timeline shows holds, writes and the GC pause that made two holders', { timeout: 120_000 }, async () => {
+  const s = await preset('lock-gc-pause');
+  const want = JSON.parse(cli(['run', '-', '--json'], JSON.stringify(s)).stdout).locks;
+  const { page, errors } = await open(s);
+  await page.locator('[data-testid="tab-locks"]').click();
+  const panel = page.locator('[data-testid="locks"]');
+  await seek(page, s.duration_ms);
+  await panel.locator('[data-testid="lock-spell"]').first().waitFor({ timeout: TIMEOUT });
+  // The same spells as the command line's, each blamed on the pause.
+  const spells = await panel.locator('[data-testid="lock-spell"]').evaluateAll((ls) =>
+    ls.map((l) => ({ kind: l.dataset.kind, text: l.textContent })));
+  assert.equal(spells.length, want.spells.length, JSON.stringify(spells));
+  assert.ok(spells.every((x) => x.kind === 'pause' && x.text.includes('paused for 600 ms')), JSON.stringify(spells));
+  // One lane per client, holds drawn with their tokens; the storage's writes, one corrupted.
+  const lanes = await panel.locator('[data-testid="lock-lane"]').evaluateAll((ls) =>
+    ls.map((l) => ({ client: Number(l.dataset.client), holds: l.querySelectorAll('.ql-lock-hold').length })));
+  assert.deepEqual(lanes.map((l) => l.client), want.lanes.map((l) => l.client));
+  assert.deepEqual(lanes.map((l) => l.holds), want.lanes.map((l) => l.holds.length));
+  const tokens = await panel.locator('.ql-lock-hold').evaluateAll((rs) => rs.map((r) => r.dataset.token));
+  assert.ok(tokens.includes('t1.1'), `Redis tokens as epoch.grant: ${tokens}`);
+  assert.equal(await panel.locator('.ql-lock-write.corrupted').count(), 1);
+  assert.equal(await panel.locator('.ql-lock-write').count(), want.writes.length);
+  // The paused client believed past its lease: drawn.
+  assert.ok(await panel.locator('.ql-lock-over').count() >= 1);
+  await shot(page, 'locks-gc-pause');
+  // A spell is one click from its moment.
+  const first = want.spells[0];
+  await panel.locator('[data-testid="lock-spell"] button').first().click();
+  await page.waitForFunction(
+    (us) => Number(document.querySelector('[data-testid="time"]')?.dataset.us) === us,
+    first.from,
+    { timeout: TIMEOUT, polling: 'raf' },
+  );
+  // Before the pause: no spell yet.
+  await seek(page, 300);
+  await panel.locator('[data-testid="lock-spells-none"]').waitFor({ timeout: TIMEOUT });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('a Raft cluster of strings: data type kv, appends from the console, strings in the node panel', { timeout: 120_000 }, async () => {
+  const s = await preset('pb-append-stale-reads');
+  const { page, errors } = await open(s);
+  await page.locator('[data-testid="tab-edit"]').click();
+  const dt = page.locator('[data-testid="data-type-select"]');
+  assert.equal(await dt.inputValue(), 'kv');
+  // Switch back to the register, then to the map again: the editor keeps it valid.
+  await dt.selectOption('cas-register');
+  await page.waitForFunction(() => document.querySelector('[data-testid="data-type-select"]')?.value === 'cas-register');
+  await page.locator('[data-testid="data-type-select"]').selectOption('kv');
+  await page.waitForFunction(() => document.querySelector('[data-testid="data-type-select"]')?.value === 'kv');
+  // The console offers the map's operations only.
+  await page.locator('[data-testid="tab-console"]').click();
+  const ops = await page.locator('[data-testid="console-op"] option').evaluateAll((os) => os.map((o) => o.value));
+  assert.deepEqual(ops, ['read', 'append']);
+  await seek(page, 3000);
+  // The primary's store holds strings grown by appends.
+  const primary = await selectNode(page, 1);
+  const text = await primary.textContent();
+  assert.ok(/k0\s*"(\[\w+\])+"/.test(text.replace(/\n/g, ' ')), text);
+  await shot(page, 'kv-append-primary');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
