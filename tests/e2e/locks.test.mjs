@@ -19,7 +19,6 @@ const MS = 1000;
 const env = sharedBrowser();
 
 const preset = async (id) => JSON.parse(await readFile(join(ROOT, 'scenarios', `${id}.json`), 'utf8'));
-const shot = (page, name) => page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 
 async function open(scenario) {
   const page = await env.browser.context.newPage();
@@ -64,7 +63,7 @@ test('the lock timeline shows holds, writes and the GC pause that made two holde
   assert.equal(await panel.locator('.ql-lock-write').count(), want.writes.length);
   // The paused client believed past its lease: drawn.
   assert.ok(await panel.locator('.ql-lock-over').count() >= 1);
-  await shot(page, 'locks-gc-pause');
+  await panel.screenshot({ path: join(SCREENSHOTS, 'locks-gc-pause.png') });
   // A spell is one click from its moment.
   const first = want.spells[0];
   await panel.locator('[data-testid="lock-spell"] button').first().click();
@@ -100,7 +99,50 @@ test('a Raft cluster of strings: data type kv, appends from the console, strings
   const primary = await selectNode(page, 1);
   const text = await primary.textContent();
   assert.ok(/k0\s*"(\[\w+\])+"/.test(text.replace(/\n/g, ' ')), text);
-  await shot(page, 'kv-append-primary');
+  await primary.screenshot({ path: join(SCREENSHOTS, 'kv-append-primary.png') });
   assert.deepEqual(errors, []);
   await page.close();
+});
+
+test('the ring view: arcs per node, keys with their preference lists, hints in a partition, data moved by a join', { timeout: 120_000 }, async () => {
+  const s = await preset('quorum-sloppy-partition');
+  const { page, errors } = await open(s);
+  await seek(page, 2500);
+  await page.locator('[data-testid="tab-ring"]').click();
+  const panel = page.locator('[data-testid="ring"]');
+  await panel.waitFor({ timeout: TIMEOUT });
+  // Five nodes' tokens, every arc coloured by its node.
+  const arcs = await panel.locator('.ql-ring-arc').evaluateAll((ps) => ps.map((p) => Number(p.dataset.node)));
+  assert.deepEqual([...new Set(arcs)].sort(), [0, 1, 2, 3, 4], `arcs by node: ${arcs}`);
+  // Every key's preference list has n = 3 distinct replicas, and its walk draws one
+  // line per replica.
+  const keys = await panel.locator('.ql-ring-key').evaluateAll((gs) =>
+    gs.map((g) => ({ key: g.dataset.key, pref: g.dataset.preference.split(',').map(Number), lines: g.querySelectorAll('.ql-ring-pref').length })));
+  assert.ok(keys.length >= 2, JSON.stringify(keys));
+  for (const k of keys) {
+    assert.equal(new Set(k.pref).size, 3, JSON.stringify(k));
+    assert.equal(k.lines, 3, JSON.stringify(k));
+  }
+  // Mid-partition the sloppy quorum keeps hints for the nodes cut off.
+  await panel.locator('[data-testid="ring-hints"] li').first().waitFor({ timeout: TIMEOUT });
+  await panel.locator('.ql-ring-key').first().hover();
+  await panel.screenshot({ path: join(SCREENSHOTS, 'ring-sloppy-partition.png') });
+  // After the heal the hints are handed back.
+  await seek(page, 5900);
+  await panel.locator('[data-testid="ring-hints-none"]').waitFor({ timeout: TIMEOUT });
+  assert.deepEqual(errors, []);
+  await page.close();
+
+  // A join: the new node's arcs appear, and the move is reported.
+  const j = await preset('quorum-join');
+  const o = await open(j);
+  await seek(o.page, 5000);
+  await o.page.locator('[data-testid="tab-ring"]').click();
+  const ring = o.page.locator('[data-testid="ring"]');
+  await ring.locator('[data-testid="ring-moved"] li').first().waitFor({ timeout: TIMEOUT });
+  const nodes = await ring.locator('.ql-ring-arc').evaluateAll((ps) => [...new Set(ps.map((p) => Number(p.dataset.node)))].sort());
+  assert.deepEqual(nodes, [0, 1, 2, 3, 4, 5]);
+  await ring.screenshot({ path: join(SCREENSHOTS, 'ring-join.png') });
+  assert.deepEqual(o.errors, []);
+  await o.page.close();
 });

@@ -38,6 +38,34 @@ pub struct NodeView {
     pub gauges: Vec<Gauge>,
     /// Relations to other nodes drawn as thin labelled arrows ("follows", "suspects").
     pub edges: Vec<EdgeMark>,
+    /// Where keys live, for a store that places them on a consistent-hash ring, as
+    /// this node sees the membership.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ring: Option<RingSection>,
+}
+
+/// A consistent-hash ring as a node sees it: the members' tokens, the keys it knows
+/// of with their preference lists, and the hints it keeps for nodes it stood in for.
+/// Positions are fractions of the ring, in `[0, 1)`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RingSection {
+    /// Every token, in ring order: its position and the node that owns it. The range
+    /// ending at a token (after the one before it) belongs to that token's node first.
+    pub tokens: Vec<(f64, NodeId)>,
+    /// Keys: name, position, preference list (the replicas, in order).
+    pub keys: Vec<RingKey>,
+    /// Replicas per key.
+    pub n: u32,
+    /// Hints this node keeps: for which node, how many keys.
+    pub hints: Vec<(NodeId, u32)>,
+}
+
+/// A key on the ring.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RingKey {
+    pub key: String,
+    pub at: f64,
+    pub preference: Vec<NodeId>,
 }
 
 /// A role: the protocol's word for it and the kind the page colours by.

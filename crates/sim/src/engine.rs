@@ -702,6 +702,11 @@ impl<P: Protocol> Sim<P> {
     /// A lock service's timeline so far: `None` unless clients that are nodes took
     /// locks or a storage node reported writes.
     pub fn lock_report(&self) -> Option<crate::locks::LockReport> {
+        // Decided by the protocol's constant, so that an engine module of a protocol
+        // whose nodes take no locks links none of the analysis (about 8 kB each).
+        if !P::NODE_CLIENTS.serves_clients() {
+            return None;
+        }
         let locks = self.history.data_type.as_deref() == Some("lock");
         (locks || !self.storage_writes.is_empty()).then(|| {
             crate::locks::analyse(

@@ -18,6 +18,7 @@ use super::panels::edit::EditPanelProps;
 use super::panels::gallery::GalleryProps;
 use super::panels::locks::LocksProps;
 use super::panels::node::NodePanelProps;
+use super::panels::ring::RingProps;
 use super::panels::run::{BannersProps, BuilderProps, ControlsProps, TabsProps};
 use super::panels::spacetime::SpacetimeProps;
 use super::panels::timeline::TimelineProps;
@@ -261,6 +262,9 @@ impl Playground {
                     on,
                 })
             }
+            Tab::Ring => Panel::Ring(RingProps {
+                frame: frame.cloned(),
+            }),
             Tab::Locks => Panel::Locks(LocksProps {
                 report: st
                     .session
@@ -508,6 +512,9 @@ impl Playground {
             tab: st.tab,
             locks: quorumlab_sim::registry::entry(&s.protocol.name)
                 .is_some_and(|e| e.node_clients == quorumlab_core::DataType::LOCK),
+            ring: frame.as_ref().is_some_and(|f| {
+                (0..f.input.rows.len()).any(|i| f.view(i).is_some_and(|v| v.ring.is_some()))
+            }),
             on: on.clone(),
         });
         let builder = st.embed_form.clone().map(|link| {

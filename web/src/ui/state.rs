@@ -48,6 +48,8 @@ pub enum Tab {
     Cap,
     /// The lock timeline (a lock service's run).
     Locks,
+    /// The consistent-hash ring (a store that places keys on one).
+    Ring,
 }
 
 /// What the console sends: an operation of the run's data type.

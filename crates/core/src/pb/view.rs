@@ -246,5 +246,6 @@ pub(super) fn view(n: &PrimaryBackup) -> NodeView {
         kv: Some(n.store.kv.clone()),
         gauges,
         edges,
+        ring: None,
     }
 }

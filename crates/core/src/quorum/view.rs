@@ -2,7 +2,7 @@
 //! versions (with their timestamps), the hints it keeps for others and its counters.
 
 use super::QuorumKv;
-use crate::{Gauge, NodeView, Role, RoleKind};
+use crate::{Gauge, NodeView, RingKey, RingSection, Role, RoleKind};
 
 pub fn view(q: &QuorumKv) -> NodeView {
     let p = q.params();
@@ -101,7 +101,7 @@ pub fn view(q: &QuorumKv) -> NodeView {
             fields.push((format!("hint {k} for {owner}"), stamp(v)));
         }
     }
-    let gauges = {
+    let gauges: Vec<Gauge> = {
         let mut per: Vec<(u32, usize)> = Vec::new();
         for (owner, _) in q.hints().keys() {
             match per.iter_mut().find(|x| x.0 == *owner) {
@@ -119,7 +119,32 @@ pub fn view(q: &QuorumKv) -> NodeView {
             })
             .collect()
     };
+    // The ring as this node sees it: every token, and the keys it holds or keeps
+    // hints for, with their preference lists.
+    let frac = |h: u64| h as f64 / 18_446_744_073_709_551_616.0;
+    let ring = q.ring();
+    let mut keys: Vec<&String> = q
+        .store()
+        .keys()
+        .chain(q.hints().keys().map(|(_, k)| k))
+        .collect();
+    keys.sort();
+    keys.dedup();
+    let ring = RingSection {
+        tokens: ring.points().iter().map(|(t, n)| (frac(*t), *n)).collect(),
+        keys: keys
+            .into_iter()
+            .map(|k| RingKey {
+                key: k.clone(),
+                at: frac(super::ring::key_hash(k)),
+                preference: ring.preference(k, p.n as usize),
+            })
+            .collect(),
+        n: p.n as u32,
+        hints: gauges.iter().map(|g| (g.node, g.value as u32)).collect(),
+    };
     NodeView {
+        ring: Some(ring),
         role: Role::new("replica", RoleKind::Replica),
         term: q.membership_epoch(),
         epoch_label: "membership".to_string(),

@@ -163,5 +163,6 @@ pub(super) fn view(r: &super::Raft, window: LogWindow) -> NodeView {
         kv: Some(r.state.kv.clone()),
         gauges: Vec::new(),
         edges,
+        ring: None,
     }
 }

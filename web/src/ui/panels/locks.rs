@@ -22,10 +22,10 @@ pub struct LocksProps {
 }
 
 /// Width of the drawing in its own units (the SVG scales to the panel).
-const W: f64 = 600.0;
+const W: f64 = 380.0;
 /// The lanes' names take this much on the left.
-const LEFT: f64 = 70.0;
-const LANE: f64 = 26.0;
+const LEFT: f64 = 52.0;
+const LANE: f64 = 30.0;
 
 fn token(t: Option<i64>) -> String {
     t.map_or("no token".to_string(), |t| {

@@ -15,6 +15,7 @@ pub mod edit;
 pub mod gallery;
 pub mod locks;
 pub mod node;
+pub mod ring;
 pub mod run;
 pub mod spacetime;
 pub mod timeline;
@@ -104,6 +105,7 @@ pub enum Panel {
     Console(console::ConsoleProps),
     Cap(cap::CapProps),
     Locks(locks::LocksProps),
+    Ring(ring::RingProps),
     Gallery(gallery::GalleryProps),
 }
 
@@ -187,6 +189,7 @@ impl Component for Pane {
             Panel::Console(p) => console::console_panel(p),
             Panel::Cap(p) => cap::cap_panel(p),
             Panel::Locks(p) => locks::locks_panel(p),
+            Panel::Ring(p) => ring::ring_panel(p),
             Panel::Gallery(p) => gallery::gallery_view(p),
         }
     }

@@ -168,6 +168,8 @@ pub struct TabsProps {
     pub tab: Tab,
     /// The run's clients take locks: offer the lock timeline.
     pub locks: bool,
+    /// Nodes place keys on a ring: offer the ring view.
+    pub ring: bool,
     pub on: Callback<Action>,
 }
 
@@ -185,6 +187,7 @@ pub fn tabs(p: &TabsProps) -> Html {
             { t(Tab::Console, "Console", "console") }
             { t(Tab::Cap, "CAP", "cap") }
             if p.locks { { t(Tab::Locks, "Locks", "locks") } }
+            if p.ring { { t(Tab::Ring, "Ring", "ring") } }
         </nav>
     }
 }

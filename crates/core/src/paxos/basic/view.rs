@@ -93,5 +93,6 @@ pub(super) fn view(n: &Paxos) -> NodeView {
         ),
         gauges: Vec::new(),
         edges: Vec::new(),
+        ring: None,
     }
 }

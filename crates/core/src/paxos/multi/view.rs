@@ -116,5 +116,6 @@ pub(super) fn view(n: &MultiPaxos) -> NodeView {
         kv: Some(n.log.state().kv.clone()),
         gauges: Vec::new(),
         edges,
+        ring: None,
     }
 }
