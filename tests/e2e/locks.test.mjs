@@ -146,3 +146,30 @@ test('the ring view: arcs per node, keys with their preference lists, hints in a
   assert.deepEqual(o.errors, []);
   await o.page.close();
 });
+
+test('the CAP panel: each side of the partition, the sloppy quorum next to Raft on the same faults, in nines', { timeout: 120_000 }, async () => {
+  const s = await preset('quorum-sloppy-partition');
+  const { page, errors } = await open(s);
+  await seek(page, s.duration_ms);
+  await page.locator('[data-testid="tab-cap"]').click();
+  const panel = page.locator('[data-testid="cap-panel"]');
+  await panel.locator('[data-testid="compare-select"]').selectOption('Raft');
+  const cmp = panel.locator('[data-testid="compare"]');
+  await cmp.locator('[data-testid="sides"]').waitFor({ timeout: TIMEOUT });
+  const side = async (scope, id) => {
+    const row = scope.locator(`[data-testid="side-${id}"]`).first();
+    return { reads: Number(await row.getAttribute('data-reads')), writes: Number(await row.getAttribute('data-writes')) };
+  };
+  const mine = panel.locator('.ql-cap > div').first();
+  // The sloppy quorum answers writes on the minority side; Raft cannot.
+  const sloppy = await side(mine, 'minority');
+  const raft = await side(cmp, 'minority');
+  assert.ok(sloppy.writes >= 0.9, `sloppy minority writes ${sloppy.writes}`);
+  assert.equal(raft.writes, 0, `Raft's minority side takes no write: ${raft.writes}`);
+  assert.ok((await side(cmp, 'majority')).writes >= 0.9, 'Raft serves the majority side');
+  const nines = await mine.locator('[data-testid="nines"]').textContent();
+  assert.match(nines, /nines, .* down a year/);
+  await panel.screenshot({ path: join(SCREENSHOTS, 'cap-sides-sloppy-vs-raft.png') });
+  assert.deepEqual(errors, []);
+  await page.close();
+});

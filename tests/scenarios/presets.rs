@@ -409,3 +409,31 @@ fn raft_and_multi_paxos_side_by_side() {
         "{raft_served} {paxos_served}"
     );
 }
+
+/// The engine keeps each side's tally itself (the page asks it, through the engine
+/// module): it equals the one read by stepping the run and looking at the network's
+/// cuts after every step, as `quorumlab compare` does, for every preset that splits
+/// its network.
+#[test]
+fn the_engines_side_tally_equals_the_stepped_one() {
+    let mut split = 0;
+    for (name, s) in presets() {
+        let mut stepped = quorumlab_sim::build(&s, s.seed, 0).expect("builds");
+        let parts = quorumlab_sim::sides::run_to_end(stepped.as_mut());
+        if !parts.ever_split() {
+            continue;
+        }
+        split += 1;
+        let members = s.nodes.initial_members();
+        let want = quorumlab_sim::sides::tally(stepped.history(), &parts, |p| {
+            let w = s.workload.as_ref()?;
+            (p < u64::from(w.clients) && !members.is_empty())
+                .then(|| quorumlab_sim::workload::home_of(w, &members, p as u32))
+        });
+        let mut e = quorumlab_sim::build(&s, s.seed, 0).expect("builds");
+        e.run_to_end();
+        assert_eq!(e.sides(), want, "{name}");
+        assert_eq!(e.sides(), stepped.sides(), "{name}");
+    }
+    assert!(split >= 8, "presets with a partition: {split}");
+}

@@ -288,6 +288,9 @@ pub struct Sim<P: Protocol> {
     storage_writes: Vec<crate::locks::StorageWrite>,
     /// Every fault applied, with its roles resolved, and when.
     applied: Vec<(Time, FaultKind)>,
+    /// The network's parts after every change (faults are what change it), for each
+    /// side's availability.
+    parts: crate::sides::Parts,
     /// Who accepted acknowledged writes, when (for split brain: [`crate::anomaly`]).
     pub serving: crate::anomaly::Serving,
     pub metrics: Metrics,
@@ -534,6 +537,7 @@ impl<P: Protocol> Sim<P> {
             nemesis_count: 0,
             client_stop: 0,
             node_clients: Default::default(),
+            parts: crate::sides::Parts::new(n),
             storage_writes: Vec::new(),
             applied: Vec::new(),
             history: History {
@@ -587,6 +591,7 @@ impl<P: Protocol> Sim<P> {
         if quiet > 0 {
             sim.settle_at = sim.end.saturating_sub(quiet / 2).max(1);
         }
+        sim.parts.record(0, &sim.net.blocked_pairs());
         let start = Start::of(scenario, seed, &sim.status, sim.end, &data_type);
         for (t, c) in start.ctrl {
             sim.push_ctrl(t, c);
@@ -697,6 +702,17 @@ impl<P: Protocol> Sim<P> {
 
     pub fn now(&self) -> Time {
         self.now
+    }
+
+    /// Each side's operations so far: the workload's, by the side of a partition its
+    /// client's home node stood on when it invoked them (see [`crate::sides`]).
+    pub fn sides(&self) -> crate::sides::BySide {
+        let members = self.scenario.nodes.initial_members();
+        crate::sides::tally(&self.history, &self.parts, |p| {
+            let w = self.scenario.workload.as_ref()?;
+            (p < u64::from(w.clients) && !members.is_empty())
+                .then(|| workload::home_of(w, &members, p as u32))
+        })
     }
 
     /// A lock service's timeline so far: `None` unless clients that are nodes took
@@ -1440,6 +1456,12 @@ impl<P: Protocol> Sim<P> {
     }
 
     fn fault(&mut self, kind: FaultKind) {
+        self.apply_fault(kind);
+        // Only faults change the network's cuts: its parts are current after each.
+        self.parts.record(self.now, &self.net.blocked_pairs());
+    }
+
+    fn apply_fault(&mut self, kind: FaultKind) {
         self.hash.add(StableHasher::of(kind.name()));
         let Some(kind) = self.resolve(kind) else {
             return;
@@ -1663,6 +1685,8 @@ impl<P: Protocol> Sim<P> {
         if let Some((after, u)) = plan.undo {
             self.push_ctrl(self.now + after, Ctrl::NemesisUndo(u));
         }
+        // The plan may have cut links itself.
+        self.parts.record(self.now, &self.net.blocked_pairs());
         self.push_ctrl(next, Ctrl::Nemesis);
     }
 
@@ -1684,6 +1708,7 @@ impl<P: Protocol> Sim<P> {
             Undo::Heal => self.net.heal(),
             Undo::Network => self.net.set_all(None, None, None),
         }
+        self.parts.record(self.now, &self.net.blocked_pairs());
     }
 
     fn nemesis_stop(&mut self) {
@@ -1697,6 +1722,7 @@ impl<P: Protocol> Sim<P> {
         );
         self.net.heal();
         self.net.set_all(None, None, None);
+        self.parts.record(self.now, &self.net.blocked_pairs());
         for i in 0..self.n {
             match self.status[i] {
                 Status::Crashed => self.boot(i as NodeId, true),

@@ -148,6 +148,9 @@ pub enum Call {
     LockReport {
         h: Handle,
     },
+    Sides {
+        h: Handle,
+    },
     Invariants {
         h: Handle,
     },
@@ -396,6 +399,7 @@ impl<P: Protocol> Table<P> {
             Call::Serving { h } => self.ask(h, |s| Engine::serving(s).clone()),
             Call::Marks { h } => self.ask(h, |s| s.marks()),
             Call::LockReport { h } => self.ask(h, |s| s.lock_report()),
+            Call::Sides { h } => self.ask(h, |s| s.sides()),
             Call::Invariants { h } => self.ask(h, |_| P::invariants()),
         }
     }
@@ -689,6 +693,9 @@ impl Engine for Proxy {
         self.locks
             .get_or_init(|| self.ask(Call::LockReport { h: self.h }))
             .clone()
+    }
+    fn sides(&self) -> crate::sides::BySide {
+        self.ask(Call::Sides { h: self.h })
     }
     fn boxed_clone(&self) -> Box<dyn Engine> {
         Box::new(self.copy())

@@ -18,6 +18,10 @@ pub enum Panel {
     Node,
     /// The scenario's checklist of expectations.
     Lesson,
+    /// A lock service's timeline.
+    Locks,
+    /// A consistent-hash ring.
+    Ring,
 }
 
 const PANELS: &[(&str, Panel)] = &[
@@ -27,6 +31,8 @@ const PANELS: &[(&str, Panel)] = &[
     ("cap", Panel::Cap),
     ("node", Panel::Node),
     ("lesson", Panel::Lesson),
+    ("locks", Panel::Locks),
+    ("ring", Panel::Ring),
 ];
 
 /// What the reader may change.

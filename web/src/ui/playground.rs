@@ -485,6 +485,8 @@ impl Playground {
                 embed_view::Panel::Cap => side(Tab::Cap),
                 embed_view::Panel::Node => side(Tab::Node),
                 embed_view::Panel::Lesson => lesson.clone().unwrap_or_default(),
+                embed_view::Panel::Locks => side(Tab::Locks),
+                embed_view::Panel::Ring => side(Tab::Ring),
             };
             // A node clicked shows its fault buttons, unless the author forbade faults.
             let node = st.selected.is_some()

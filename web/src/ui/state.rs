@@ -1072,8 +1072,13 @@ impl State {
                 self.after_time();
             }
             Action::EngineReady => {
+                let now = self.session.now();
                 if let Some((_, other)) = self.compare.as_mut() {
-                    other.retry();
+                    // A comparison whose protocol's module just arrived: built now, and
+                    // brought to where this run stands (a paused run does not move it).
+                    if other.retry() {
+                        other.advance_to(now, u64::MAX);
+                    }
                 }
                 if self.session.retry() {
                     // A run built again after its module trapped: that message is over.

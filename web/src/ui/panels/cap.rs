@@ -4,7 +4,9 @@
 use super::console::{verdict_view, VerdictProps};
 use super::input_text;
 use crate::ui::state::{Action, Variant};
+use quorumlab_sim::compare::{downtime_minutes_per_year, nines};
 use quorumlab_sim::metrics::WindowReport;
+use quorumlab_sim::sides::{BySide, Tally};
 use quorumlab_sim::Engine;
 use yew::prelude::*;
 
@@ -25,6 +27,8 @@ pub struct CapNumbers {
     pub windows: Vec<WindowReport>,
     /// The invariant broken, if one was.
     pub violated: Option<String>,
+    /// Each side's operations, by where their client stood when the network was split.
+    pub sides: BySide,
 }
 
 impl CapNumbers {
@@ -33,6 +37,7 @@ impl CapNumbers {
             total: e.total(),
             windows: e.metrics(),
             violated: e.violation().map(|v| v.invariant.clone()),
+            sides: e.sides(),
         }
     }
 }
@@ -70,10 +75,40 @@ fn cap_numbers(c: &CapNumbers) -> Html {
         })
         .collect();
     let opt = |v: Option<f64>| v.map(|x| format!("{x:.1} ms")).unwrap_or("—".into());
+    // The SLA's words: nines, and the downtime a year this availability would mean.
+    let down = downtime_minutes_per_year(t.availability);
+    let down = if down < 1.0 {
+        format!("{:.0} s", down * 60.0)
+    } else if down < 120.0 {
+        format!("{down:.0} min")
+    } else if down < 48.0 * 60.0 {
+        format!("{:.1} h", down / 60.0)
+    } else {
+        format!("{:.1} days", down / 1440.0)
+    };
+    let split = c.sides.majority.reads
+        + c.sides.majority.writes
+        + c.sides.minority.reads
+        + c.sides.minority.writes
+        > 0;
+    let pct = |a: Option<f64>, ok: u64, all: u64| match a {
+        Some(a) => format!("{:.0}% ({ok}/{all})", a * 100.0),
+        None => "—".to_string(),
+    };
+    let side_row = |name: &str, id: &str, s: &Tally| {
+        html! {
+            <tr data-testid={format!("side-{id}")} data-reads={s.read_availability().map(|a| a.to_string()).unwrap_or_default()} data-writes={s.write_availability().map(|a| a.to_string()).unwrap_or_default()}>
+                <td>{ name.to_string() }</td>
+                <td>{ pct(s.read_availability(), s.reads_answered, s.reads) }</td>
+                <td>{ pct(s.write_availability(), s.writes_answered, s.writes) }</td>
+            </tr>
+        }
+    };
     html! {
         <div class="ql-cap-col">
             <dl class="ql-kv">
                 <dt>{ "availability" }</dt><dd data-testid="availability">{ format!("{:.1}%", t.availability * 100.0) }</dd>
+                <dt title="the fraction of operations answered, as nines (99.9% is three), and the downtime a year it would mean">{ "as an SLA" }</dt><dd data-testid="nines">{ format!("{:.1} nines, {down} down a year", nines(t.availability)) }</dd>
                 <dt>{ "latency p50" }</dt><dd data-testid="p50">{ opt(t.p50_ms) }</dd>
                 <dt>{ "latency p99" }</dt><dd data-testid="p99">{ opt(t.p99_ms) }</dd>
                 <dt>{ "ops ok / fail / unknown" }</dt><dd>{ format!("{} / {} / {}", t.ok, t.fail, t.info) }</dd>
@@ -82,6 +117,14 @@ fn cap_numbers(c: &CapNumbers) -> Html {
                     match &c.violated { Some(v) => format!("violated: {v}"), None => "held so far".into() }
                 }</dd>
             </dl>
+            if split {
+                <table class="ql-table ql-sides" data-testid="sides">
+                    <tr><th title="where the client stood when it asked">{ "side" }</th><th>{ "reads answered" }</th><th>{ "writes answered" }</th></tr>
+                    { side_row("whole network", "whole", &c.sides.whole) }
+                    { side_row("majority side", "majority", &c.sides.majority) }
+                    { side_row("minority side", "minority", &c.sides.minority) }
+                </table>
+            }
             <svg class="ql-spark" viewBox="0 0 300 60" preserveAspectRatio="none">
                 <polyline class="avail" points={pts.join(" ")} />
                 <polyline class="lat" points={lat.join(" ")} />
