@@ -438,7 +438,8 @@ fn bad_settings_name_their_field() {
 
 /// With version vectors the clock-skew preset loses nothing: both console writes of x
 /// are siblings on every replica of x, and the lost write of the last-writer-wins run
-/// is gone (the read still picks one value: stale).
+/// is gone. The console's read of x returns both siblings to the client; with
+/// last-writer-wins no read ever returns siblings.
 #[test]
 fn version_vectors_keep_both_writes_as_siblings() {
     let s = preset("quorum-vector-siblings.json");
@@ -446,6 +447,17 @@ fn version_vectors_keep_both_writes_as_siblings() {
         let e = ended(&s, seed);
         let a = quorumlab_sim::run::anomalies(e.as_ref());
         assert_eq!(a.lost_writes, 0, "seed {seed}: {:?}", a.list);
+        assert!(a.sibling_reads >= 1, "seed {seed}");
+        let read = e.history().events.iter().find(|ev| {
+            ev.f == Func::Read && ev.kind == EventType::Ok && ev.key.as_deref() == Some("x")
+        });
+        assert_eq!(
+            read.map(|ev| ev.value.clone()),
+            Some(Value::Siblings {
+                siblings: vec![100, 200]
+            }),
+            "seed {seed}: the console's read of x returns both writes"
+        );
         let views = e.views();
         for node in [4, 0, 1] {
             let v = views[node].as_ref().expect("up");
@@ -459,5 +471,7 @@ fn version_vectors_keep_both_writes_as_siblings() {
     // The same faults with last-writer-wins lose x = 200.
     let lww = with_param(&s, "conflicts", serde_json::json!("lww"));
     let e = ended(&lww, s.seed);
-    assert!(quorumlab_sim::run::anomalies(e.as_ref()).lost_writes >= 1);
+    let a = quorumlab_sim::run::anomalies(e.as_ref());
+    assert!(a.lost_writes >= 1);
+    assert_eq!(a.sibling_reads, 0, "last-writer-wins keeps one value");
 }

@@ -127,8 +127,10 @@ pub enum Outcome {
     Unknown { reason: String },
 }
 
-/// A value a client reads: an integer (a register's, a fencing token) or a string (the
-/// key-value map's). Written as a bare JSON number or string.
+/// A value a client reads: an integer (a register's, a fencing token), a string (the
+/// key-value map's), or the siblings a store with version vectors kept for a key
+/// (concurrent writes it would not order; the client is to merge them). Written as a
+/// bare JSON number or string, siblings as `{"siblings": [3, 5]}`.
 ///
 /// Its `Hash` of an integer is the `i64`'s own, so that the trace hashes of every run
 /// from before strings existed (when this was an `i64`) stay as they were.
@@ -136,6 +138,8 @@ pub enum Outcome {
 pub enum Val {
     Int(i64),
     Text(String),
+    /// Concurrent values, sorted, at least two.
+    Siblings(Vec<i64>),
 }
 
 impl Val {
@@ -143,7 +147,7 @@ impl Val {
     pub fn int(&self) -> Option<i64> {
         match self {
             Val::Int(i) => Some(*i),
-            Val::Text(_) => None,
+            Val::Text(_) | Val::Siblings(_) => None,
         }
     }
 
@@ -165,6 +169,10 @@ impl core::fmt::Display for Val {
         match self {
             Val::Int(i) => write!(f, "{i}"),
             Val::Text(s) => write!(f, "{s:?}"),
+            Val::Siblings(v) => {
+                let all: Vec<String> = v.iter().map(|x| x.to_string()).collect();
+                write!(f, "{{{}}}", all.join(" | "))
+            }
         }
     }
 }
@@ -178,6 +186,10 @@ impl core::hash::Hash for Val {
                 h.write_u8(0xA5);
                 s.hash(h);
             }
+            Val::Siblings(v) => {
+                h.write_u8(0xA6);
+                v.hash(h);
+            }
         }
     }
 }
@@ -187,6 +199,12 @@ impl Serialize for Val {
         match self {
             Val::Int(i) => s.serialize_i64(*i),
             Val::Text(t) => s.serialize_str(t),
+            Val::Siblings(v) => {
+                use serde::ser::SerializeMap;
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry("siblings", v)?;
+                m.end()
+            }
         }
     }
 }
@@ -374,12 +392,14 @@ impl Val {
         match self {
             Val::Text(s) => Ok(s),
             Val::Int(i) => Err(E::invalid_type(de::Unexpected::Signed(i), &"a string")),
+            Val::Siblings(_) => Err(E::invalid_type(de::Unexpected::Map, &"a string")),
         }
     }
     fn integer<E: de::Error>(self) -> Result<i64, E> {
         match self {
             Val::Int(i) => Ok(i),
             Val::Text(s) => Err(E::invalid_type(de::Unexpected::Str(&s), &"an integer")),
+            Val::Siblings(_) => Err(E::invalid_type(de::Unexpected::Map, &"an integer")),
         }
     }
 }
@@ -387,7 +407,7 @@ impl Val {
 impl<'de> Deserialize<'de> for Val {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
-        impl Visitor<'_> for V {
+        impl<'de> Visitor<'de> for V {
             type Value = Val;
             fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
                 f.write_str("a string or an integer")
@@ -405,6 +425,17 @@ impl<'de> Deserialize<'de> for Val {
                 i64::try_from(v)
                     .map(Val::Int)
                     .map_err(|_| E::invalid_value(de::Unexpected::Unsigned(v), &self))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Val, A::Error> {
+                let mut got = None;
+                while let Some(k) = m.next_key::<String>()? {
+                    match k.as_str() {
+                        "siblings" => got = Some(m.next_value::<Vec<i64>>()?),
+                        other => return Err(de::Error::unknown_field(other, &["siblings"])),
+                    }
+                }
+                got.map(Val::Siblings)
+                    .ok_or_else(|| de::Error::missing_field("siblings"))
             }
         }
         d.deserialize_any(V)

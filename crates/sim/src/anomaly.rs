@@ -67,16 +67,19 @@ pub enum AnomalyKind {
     Divergent,
     ReadYourWrites,
     MonotonicRead,
+    /// A read returned siblings: concurrent versions a store with version vectors kept.
+    Siblings,
 }
 
 impl AnomalyKind {
-    pub const ALL: [AnomalyKind; 6] = [
+    pub const ALL: [AnomalyKind; 7] = [
         AnomalyKind::LostWrite,
         AnomalyKind::StaleRead,
         AnomalyKind::SplitBrain,
         AnomalyKind::Divergent,
         AnomalyKind::ReadYourWrites,
         AnomalyKind::MonotonicRead,
+        AnomalyKind::Siblings,
     ];
     /// The name scenarios use.
     pub fn name(self) -> &'static str {
@@ -87,6 +90,7 @@ impl AnomalyKind {
             AnomalyKind::Divergent => "divergent",
             AnomalyKind::ReadYourWrites => "read_your_writes",
             AnomalyKind::MonotonicRead => "monotonic_read",
+            AnomalyKind::Siblings => "siblings",
         }
     }
     pub fn parse(s: &str) -> Option<AnomalyKind> {
@@ -101,6 +105,7 @@ impl AnomalyKind {
             AnomalyKind::Divergent => "divergent replicas",
             AnomalyKind::ReadYourWrites => "read-your-writes violations",
             AnomalyKind::MonotonicRead => "monotonic-read violations",
+            AnomalyKind::Siblings => "reads that returned siblings",
         }
     }
 }
@@ -137,6 +142,9 @@ pub struct Anomalies {
     pub read_your_writes: u64,
     #[serde(default)]
     pub monotonic_reads: u64,
+    /// Reads that returned siblings (concurrent versions, for the client to merge).
+    #[serde(default)]
+    pub sibling_reads: u64,
     /// The clients that saw a session guarantee broken, in client order, with their
     /// counts (a client absent here saw none).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -161,6 +169,7 @@ impl Anomalies {
             AnomalyKind::Divergent => self.divergent,
             AnomalyKind::ReadYourWrites => self.read_your_writes,
             AnomalyKind::MonotonicRead => self.monotonic_reads,
+            AnomalyKind::Siblings => self.sibling_reads,
         }
     }
     /// How many anomalies of `kind` client `client` saw: the session kinds per client;
@@ -282,6 +291,8 @@ struct Op {
     value: Option<i64>,
     /// The key-value map's strings: what an append added, what a read returned.
     text: Option<String>,
+    /// A read's siblings (its `value` is then the one whose write finished last).
+    siblings: Vec<i64>,
     invoke: Time,
     /// Completion time and event index, when it completed `ok`.
     ok: Option<(Time, usize)>,
@@ -315,6 +326,7 @@ fn ops_of(history: &History) -> Vec<Op> {
                     key: e.key.clone().unwrap_or_default(),
                     value,
                     text,
+                    siblings: Vec::new(),
                     invoke: e.time,
                     ok: None,
                     index: None,
@@ -338,6 +350,9 @@ fn ops_of(history: &History) -> Vec<Op> {
                         if let Value::Str(s) = &e.value {
                             op.text = Some(s.clone());
                         }
+                        if let Value::Siblings { siblings } = &e.value {
+                            op.siblings = siblings.clone();
+                        }
                     }
                 }
             }
@@ -347,6 +362,10 @@ fn ops_of(history: &History) -> Vec<Op> {
 }
 
 fn describe(op: &Op) -> String {
+    if op.f == Func::Read && !op.siblings.is_empty() {
+        let all: Vec<String> = op.siblings.iter().map(|v| v.to_string()).collect();
+        return format!("read {} = siblings {{{}}}", op.key, all.join(" | "));
+    }
     match (op.f, &op.text) {
         (Func::Read, Some(s)) => return format!("read {} = {s:?}", op.key),
         (Func::Append, Some(p)) => return format!("append {} {p}", op.key),
@@ -391,9 +410,10 @@ pub fn authority(views: &[Option<NodeView>]) -> Option<NodeId> {
 
 /// Classify and count the anomalies of a run.
 pub fn analyse(history: &History, serving: &Serving, end: &EndState<'_>) -> Anomalies {
-    let ops = ops_of(history);
+    let mut ops = ops_of(history);
     let mut out = Anomalies::default();
     let mut list = Vec::new();
+    siblings(&mut ops, &mut out, &mut list);
     lost_writes(&ops, end, &mut out, &mut list);
     stale_reads(&ops, &mut out, &mut list);
     split_brain(serving, &mut out, &mut list);
@@ -414,6 +434,44 @@ pub fn analyse(history: &History, serving: &Serving, end: &EndState<'_>) -> Anom
         .filter_map(|(_, i)| slots[*i as usize].take())
         .collect();
     out
+}
+
+/// Reads that returned siblings: each counted and listed; and, for the other analyses,
+/// such a read stands for the newest of its siblings (the last whose write finished:
+/// what it saw at the latest), so that it is stale, or breaks a session, only if that
+/// one does.
+fn siblings(ops: &mut [Op], out: &mut Anomalies, list: &mut Vec<Anomaly>) {
+    let mut finished: BTreeMap<(String, i64), Time> = BTreeMap::new();
+    for o in ops
+        .iter()
+        .filter(|o| matches!(o.f, Func::Write | Func::Cas))
+    {
+        if let (Some(v), Some((t, _))) = (o.value, o.ok) {
+            finished.insert((o.key.clone(), v), t);
+        }
+    }
+    for o in ops.iter_mut().filter(|o| !o.siblings.is_empty()) {
+        let key = o.key.clone();
+        o.value = o
+            .siblings
+            .iter()
+            .copied()
+            .max_by_key(|v| finished.get(&(key.clone(), *v)).copied().unwrap_or(0));
+        let Some((done, ev)) = o.ok else { continue };
+        out.sibling_reads += 1;
+        list.push(Anomaly {
+            kind: AnomalyKind::Siblings,
+            at_ms: ms(done),
+            until_ms: None,
+            nodes: Vec::new(),
+            ops: vec![ev],
+            detail: format!(
+                "client {}: {}: concurrent writes the store kept side by side (version vectors), for the client to merge",
+                o.process,
+                describe(o)
+            ),
+        });
+    }
 }
 
 fn lost_writes(ops: &[Op], end: &EndState<'_>, out: &mut Anomalies, list: &mut Vec<Anomaly>) {
@@ -1248,6 +1306,47 @@ mod tests {
         assert!(
             lost.is_some_and(|l| l.detail.contains("x lacks [2]") && l.ops == vec![3]),
             "{lost:?}"
+        );
+    }
+
+    /// A read returning siblings is counted; for staleness it stands for the sibling
+    /// whose write finished last, so siblings holding the newest write are not stale.
+    #[test]
+    fn siblings_are_counted_and_judged_by_their_newest() {
+        let sib = |v: &[i64]| Value::Siblings {
+            siblings: v.to_vec(),
+        };
+        let h = History {
+            events: vec![
+                ev(0, Invoke, Func::Write, "x", Value::Int(1), 10),
+                ev(0, Ok, Func::Write, "x", Value::Int(1), 20),
+                ev(1, Invoke, Func::Write, "x", Value::Int(2), 11),
+                ev(1, Ok, Func::Write, "x", Value::Int(2), 21),
+                ev(2, Invoke, Func::Read, "x", Value::Nil, 30),
+                ev(2, Ok, Func::Read, "x", sib(&[1, 2]), 35),
+                ev(0, Invoke, Func::Write, "x", Value::Int(3), 40),
+                ev(0, Ok, Func::Write, "x", Value::Int(3), 45),
+                // Both siblings are older than 3, acknowledged before it began: stale.
+                ev(2, Invoke, Func::Read, "x", Value::Nil, 50),
+                ev(2, Ok, Func::Read, "x", sib(&[1, 2]), 55),
+            ],
+            data_type: None,
+        };
+        let a = analyse(
+            &h,
+            &Serving::default(),
+            &EndState {
+                views: &[],
+                settled: false,
+                end: 100 * MS,
+            },
+        );
+        assert_eq!(a.sibling_reads, 2, "{a:?}");
+        assert_eq!(a.stale_reads, 1, "{a:?}");
+        let s = a.list.iter().find(|x| x.kind == AnomalyKind::Siblings);
+        assert!(
+            s.is_some_and(|s| s.detail.contains("siblings {1 | 2}") && s.ops == vec![5]),
+            "{s:?}"
         );
     }
 

@@ -23,8 +23,9 @@ pub enum EventType {
 /// protocol serves.
 pub type Func = quorumlab_core::OpKind;
 
-/// A history value: `null`, an integer, a cas pair `[old, new]`, or a string (append
-/// and the key-value model).
+/// A history value: `null`, an integer, a cas pair `[old, new]`, a string (append
+/// and the key-value model), or the siblings a read returned from a store with version
+/// vectors (`{"siblings": [3, 5]}`: concurrent values, no single one).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(untagged)]
 #[derive(Default)]
@@ -34,6 +35,9 @@ pub enum Value {
     Int(i64),
     Pair([i64; 2]),
     Str(String),
+    Siblings {
+        siblings: Vec<i64>,
+    },
 }
 
 /// One line of a history.

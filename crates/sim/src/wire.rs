@@ -747,6 +747,30 @@ mod tests {
     }
 
     #[test]
+    fn every_kind_of_read_value_round_trips_in_both_forms() {
+        use quorumlab_core::{Outcome, Val};
+        for value in [
+            None,
+            Some(Val::Int(-3)),
+            Some(Val::Text("[1][2]".into())),
+            Some(Val::Siblings(vec![3, 5])),
+        ] {
+            let o = Outcome::Ok { value };
+            let bytes = to_vec(&o).unwrap();
+            assert_eq!(from_slice::<Outcome>(&bytes).unwrap(), o);
+            let json = serde_json::to_string(&o).unwrap();
+            assert_eq!(serde_json::from_str::<Outcome>(&json).unwrap(), o, "{json}");
+        }
+        let json = serde_json::to_string(&Val::Siblings(vec![3, 5])).unwrap();
+        assert_eq!(json, r#"{"siblings":[3,5]}"#);
+        // An integer hashes as the i64 it was before values had kinds (trace hashes).
+        assert_eq!(
+            crate::hash::StableHasher::of(&Some(Val::Int(7))),
+            crate::hash::StableHasher::of(&Some(7i64))
+        );
+    }
+
+    #[test]
     fn every_client_operation_round_trips_in_both_forms() {
         use quorumlab_core::Op;
         let key = || "k1".to_string();

@@ -424,6 +424,7 @@ pub fn history_event(
                 match result {
                     Some(Val::Int(i)) => Value::Int(i),
                     Some(Val::Text(s)) => Value::Str(s),
+                    Some(Val::Siblings(siblings)) => Value::Siblings { siblings },
                     None => Value::Nil,
                 }
             } else {

@@ -342,3 +342,24 @@ fn a_lock_without_tokens_is_checked_for_mutual_exclusion_only() {
     let (v, _) = check::check_parsed(&p, &Options::new(Model::Lock), &mut || false).unwrap();
     assert_ne!(v, check::Verdict::Linearizable, "two holders at once");
 }
+
+/// A read from a store with version vectors may return siblings: a register holds one
+/// value, so such a read can never be placed, and the verdict says why; the key-value
+/// map's model refuses the line, naming the field.
+#[test]
+fn a_read_returning_siblings_is_never_a_registers() {
+    let text = "{\"process\":1,\"type\":\"invoke\",\"f\":\"write\",\"key\":\"x\",\"value\":1,\"time\":0}\n\
+                {\"process\":1,\"type\":\"ok\",\"f\":\"write\",\"key\":\"x\",\"value\":1,\"time\":5}\n\
+                {\"process\":2,\"type\":\"invoke\",\"f\":\"write\",\"key\":\"x\",\"value\":2,\"time\":1}\n\
+                {\"process\":2,\"type\":\"ok\",\"f\":\"write\",\"key\":\"x\",\"value\":2,\"time\":6}\n\
+                {\"process\":3,\"type\":\"invoke\",\"f\":\"read\",\"key\":\"x\",\"time\":10}\n\
+                {\"process\":3,\"type\":\"ok\",\"f\":\"read\",\"key\":\"x\",\"value\":{\"siblings\":[1,2]},\"time\":12}\n";
+    let p = check::parse_jsonl(text).unwrap();
+    let (v, _) = check::check_parsed(&p, &Options::new(Model::Register), &mut || false).unwrap();
+    assert_ne!(v, check::Verdict::Linearizable);
+    let e = check::check_parsed(&p, &Options::new(Model::Kv), &mut || false).unwrap_err();
+    assert!(
+        e.message.contains("siblings") || e.message.contains("strings"),
+        "{e}"
+    );
+}

@@ -23,7 +23,14 @@ fn value_text(v: &Value) -> String {
         Value::Int(i) => i.to_string(),
         Value::Pair([a, b]) => format!("[{a}, {b}]"),
         Value::Str(s) => s.clone(),
+        Value::Siblings { siblings } => siblings_text(siblings),
     }
+}
+
+/// A read's siblings: `{3 | 5}`.
+pub fn siblings_text(s: &[i64]) -> String {
+    let all: Vec<String> = s.iter().map(|x| x.to_string()).collect();
+    format!("{{{}}}", all.join(" | "))
 }
 
 /// Console operations in the order the engine runs them, with their fates so far.

@@ -351,22 +351,23 @@ impl QuorumKv {
                     self.stats.sibling_reads += 1;
                     self.stats.most_siblings = self.stats.most_siblings.max(seen.len() as u64);
                 }
-                // The client's register holds one value: the newest-stamped sibling.
-                let newest = seen.iter().max();
+                // One version: its value. Concurrent versions (version vectors): all of
+                // them, for the client to merge; last-writer-wins keeps one anyway.
+                let mut values: Vec<i64> = seen.iter().map(|v| v.value).collect();
+                values.sort_unstable();
+                values.dedup();
+                let value = match values.len() {
+                    0 => None,
+                    1 => Some(crate::Val::Int(values[0])),
+                    _ => Some(crate::Val::Siblings(values)),
+                };
                 let (c, s) = (pd.client, pd.seq);
                 let pct = self.p.read_repair_pct;
                 let repair = pct >= 100 || (pct > 0 && cx.rng().below(100) < pct);
                 if let Some(pd) = self.pending.get_mut(&id) {
                     pd.repair = repair;
                 }
-                Self::reply(
-                    cx,
-                    c,
-                    s,
-                    Outcome::Ok {
-                        value: newest.map(|v| crate::Val::Int(v.value)),
-                    },
-                );
+                Self::reply(cx, c, s, Outcome::Ok { value });
                 let answered = self.pending[&id].answered.clone();
                 for (n, v) in answered {
                     self.repair(cx, id, n, &v);

@@ -12,8 +12,8 @@ pub enum Conflicts {
     #[serde(rename = "lww")]
     Lww,
     /// Version vectors: a write supersedes only the versions its coordinator had seen;
-    /// concurrent writes are kept side by side as siblings, and a read answers with the
-    /// newest-stamped sibling (the others are shown on the replicas).
+    /// concurrent writes are kept side by side as siblings, and a read that finds several
+    /// returns them all to the client, to merge.
     #[serde(rename = "vector")]
     Vector,
 }
@@ -85,7 +85,7 @@ pub const QUORUM_PARAMS: &[ParamSpec] = &[
         unit: "tokens",
         help: "Tokens (virtual nodes) each node owns on the hash ring: more tokens spread the keys more evenly.",
     },
-    ParamSpec::choice("conflicts", &["lww", "vector"], "How concurrent versions are resolved: lww keeps the version with the newest timestamp from the coordinator's clock, so clock skew loses updates; vector keeps concurrent writes as siblings (version vectors), and a write from a replica that saw them all resolves them."),
+    ParamSpec::choice("conflicts", &["lww", "vector"], "How concurrent versions are resolved: lww keeps the version with the newest timestamp from the coordinator's clock, so clock skew loses updates; vector keeps concurrent writes as siblings (version vectors), returned together by a read for the client to merge, and a write from a replica that saw them all resolves them."),
     ParamSpec::flag("sloppy", "Sloppy quorum: a replica that does not answer is replaced by the next healthy node on the ring, which keeps a hint and hands the write back after the partition heals. Stays available, loses read-your-writes."),
     ParamSpec {
         name: "read_repair_pct",

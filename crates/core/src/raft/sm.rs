@@ -102,6 +102,10 @@ impl Kv {
                 Val::Int(i) => Outcome::Fail {
                     reason: format!("append {key}: it holds the integer {i}, not a string"),
                 },
+                // A replicated log's store keeps one value per key.
+                Val::Siblings(_) => Outcome::Fail {
+                    reason: format!("append {key}: it holds siblings, not a string"),
+                },
             },
             Op::Cas { key, expect, new } => match self.kv.get_mut(key) {
                 Some(v) if *v == Val::Int(*expect) => {

@@ -806,6 +806,10 @@ fn show(v: &Value) -> String {
         Value::Int(i) => i.to_string(),
         Value::Pair([a, b]) => format!("[{a}, {b}]"),
         Value::Str(s) => format!("{s:?}"),
+        Value::Siblings { siblings } => {
+            let all: Vec<String> = siblings.iter().map(|x| x.to_string()).collect();
+            format!("siblings {{{}}}", all.join(" | "))
+        }
     }
 }
 
@@ -963,6 +967,12 @@ impl Words<'_> {
             .filter(|&i| i != stuck && writes(&ops[i], &needed))
             .collect();
         let v = show(&needed);
+        if let Value::Siblings { siblings } = &needed {
+            return format!(
+                "{who}: {} values a store with version vectors kept side by side (concurrent writes it would not order, for the client to merge), where a register holds one value at a time.",
+                siblings.len()
+            );
+        }
         if needed != initial && writers_all.is_empty() {
             return format!("{who}, but no operation ever wrote {v}.");
         }

@@ -50,6 +50,7 @@ fn describe(v: &Value) -> String {
         Value::Int(i) => format!("the integer {i}"),
         Value::Pair([a, b]) => format!("the pair [{a}, {b}]"),
         Value::Str(s) => format!("the string {s:?}"),
+        Value::Siblings { siblings } => format!("the siblings {siblings:?}"),
     }
 }
 
@@ -190,6 +191,12 @@ fn check_completion(e: &HistoryEvent, inv: &HistoryEvent, model: Model) -> Resul
             (Model::Kv, Value::Int(i)) => Err(format!(
                 "the kv model holds strings, but this read returned the integer {i}"
             )),
+            (Model::Kv | Model::Lock, Value::Siblings { .. }) => Err(format!(
+                "a read of the {} model cannot return siblings",
+                model.name()
+            )),
+            // Siblings: a register holds one value, so such a read never fits; the
+            // search says so, with the siblings shown.
             _ => Ok(()),
         },
         _ => {

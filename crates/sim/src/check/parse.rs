@@ -75,6 +75,12 @@ fn json_value(v: &serde_json::Value) -> Option<Value> {
         J::Number(n) => n.as_i64().map(Value::Int),
         J::String(s) => Some(Value::Str(s.clone())),
         J::Array(a) if a.len() == 2 => Some(Value::Pair([a[0].as_i64()?, a[1].as_i64()?])),
+        // A read's siblings: `{"siblings": [3, 5]}`.
+        J::Object(o) if o.len() == 1 => {
+            let a = o.get("siblings")?.as_array()?;
+            let siblings = a.iter().map(|x| x.as_i64()).collect::<Option<Vec<i64>>>()?;
+            Some(Value::Siblings { siblings })
+        }
         _ => None,
     }
 }
@@ -157,7 +163,7 @@ fn jsonl_event(line: usize, text: &str) -> Result<HistoryEvent, ParseError> {
                 return err(
                     line,
                     format!(
-                        "\"value\" must be null, an integer, a string or a pair [old, new] of integers, not {v}"
+                        "\"value\" must be null, an integer, a string, a pair [old, new] of integers or a read's {{\"siblings\": [...]}}, not {v}"
                     ),
                 )
             }

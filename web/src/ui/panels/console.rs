@@ -190,6 +190,7 @@ fn explanation_view(ex: &quorumlab_sim::check::Explanation) -> Html {
         Value::Int(i) => i.to_string(),
         Value::Str(s) => format!("{s:?}"),
         Value::Pair([a, b]) => format!("{a}→{b}"),
+        Value::Siblings { siblings } => crate::ui::console::siblings_text(siblings),
     };
     let unit = if ex.timed { "ms" } else { "line" };
     let at = |t: f64| {
