@@ -167,6 +167,13 @@ test('the CAP panel: each side of the partition, the sloppy quorum next to Raft 
   assert.ok(sloppy.writes >= 0.9, `sloppy minority writes ${sloppy.writes}`);
   assert.equal(raft.writes, 0, `Raft's minority side takes no write: ${raft.writes}`);
   assert.ok((await side(cmp, 'majority')).writes >= 0.9, 'Raft serves the majority side');
+  // Per window, the minority side's line: the sloppy store's near the top, Raft's at 0.
+  const lowest = async (scope) => {
+    const pts = (await scope.locator('[data-testid="minority-line"]').getAttribute('points')).trim().split(' ');
+    return Math.max(...pts.map((p) => Number(p.split(',')[1])));
+  };
+  assert.ok(await lowest(cmp) >= 57, 'Raft: the minority side at 0% in some window');
+  assert.ok(await lowest(mine) < 20, 'the sloppy quorum: the minority side stays near 100%');
   const nines = await mine.locator('[data-testid="nines"]').textContent();
   assert.match(nines, /nines, .* down a year/);
   await panel.screenshot({ path: join(SCREENSHOTS, 'cap-sides-sloppy-vs-raft.png') });

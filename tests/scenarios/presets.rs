@@ -432,7 +432,19 @@ fn the_engines_side_tally_equals_the_stepped_one() {
         });
         let mut e = quorumlab_sim::build(&s, s.seed, 0).expect("builds");
         e.run_to_end();
-        assert_eq!(e.sides(), want, "{name}");
+        let got = e.sides();
+        assert_eq!(got.total, want, "{name}");
+        // The windows add up to the whole run.
+        let sum: u64 = got
+            .windows
+            .iter()
+            .map(|w| w.majority.writes + w.minority.writes + w.whole.writes)
+            .sum();
+        assert_eq!(
+            sum,
+            want.majority.writes + want.minority.writes + want.whole.writes,
+            "{name}"
+        );
         assert_eq!(e.sides(), stepped.sides(), "{name}");
     }
     assert!(split >= 8, "presets with a partition: {split}");

@@ -706,9 +706,10 @@ impl<P: Protocol> Sim<P> {
 
     /// Each side's operations so far: the workload's, by the side of a partition its
     /// client's home node stood on when it invoked them (see [`crate::sides`]).
-    pub fn sides(&self) -> crate::sides::BySide {
+    pub fn sides(&self) -> crate::sides::SidesReport {
         let members = self.scenario.nodes.initial_members();
-        crate::sides::tally(&self.history, &self.parts, |p| {
+        let window = self.scenario.metrics_window_ms * MS;
+        crate::sides::tally_windows(&self.history, &self.parts, window, |p| {
             let w = self.scenario.workload.as_ref()?;
             (p < u64::from(w.clients) && !members.is_empty())
                 .then(|| workload::home_of(w, &members, p as u32))

@@ -694,7 +694,7 @@ impl Engine for Proxy {
             .get_or_init(|| self.ask(Call::LockReport { h: self.h }))
             .clone()
     }
-    fn sides(&self) -> crate::sides::BySide {
+    fn sides(&self) -> crate::sides::SidesReport {
         self.ask(Call::Sides { h: self.h })
     }
     fn boxed_clone(&self) -> Box<dyn Engine> {

@@ -75,7 +75,7 @@ pub trait Engine {
         None
     }
     /// Each side's operations so far, for a partition's availability per side.
-    fn sides(&self) -> crate::sides::BySide;
+    fn sides(&self) -> crate::sides::SidesReport;
     /// A copy of the whole run, for checkpoints (scrubbing back in time).
     fn boxed_clone(&self) -> Box<dyn Engine>;
     /// Why the run cannot go on where it is held (an engine module that trapped: see
@@ -187,7 +187,7 @@ impl<P: Protocol> Engine for Sim<P> {
     fn lock_report(&self) -> Option<crate::locks::LockReport> {
         Sim::lock_report(self)
     }
-    fn sides(&self) -> crate::sides::BySide {
+    fn sides(&self) -> crate::sides::SidesReport {
         Sim::sides(self)
     }
     fn boxed_clone(&self) -> Box<dyn Engine> {

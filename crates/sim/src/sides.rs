@@ -153,32 +153,95 @@ pub struct BySide {
     pub minority: Tally,
 }
 
+impl BySide {
+    fn side(&mut self, s: Side) -> &mut Tally {
+        match s {
+            Side::Whole => &mut self.whole,
+            Side::Majority => &mut self.majority,
+            Side::Minority => &mut self.minority,
+        }
+    }
+}
+
+/// Each side's operations over the run and per window of time (by when each was
+/// invoked): how availability on each side of a partition moved.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SidesReport {
+    pub total: BySide,
+    /// The width of a window.
+    pub window: Time,
+    pub windows: Vec<BySide>,
+}
+
+impl Tally {
+    fn add(&mut self, o: &Tally) {
+        self.reads += o.reads;
+        self.reads_answered += o.reads_answered;
+        self.writes += o.writes;
+        self.writes_answered += o.writes_answered;
+    }
+}
+
+/// [`tally`], and the same per window of `window` microseconds.
+pub fn tally_windows(
+    history: &History,
+    parts: &Parts,
+    window: Time,
+    home: impl Fn(u64) -> Option<NodeId>,
+) -> SidesReport {
+    let windows = tally_by(history, parts, window, home);
+    let mut total = BySide::default();
+    for w in &windows {
+        total.whole.add(&w.whole);
+        total.majority.add(&w.majority);
+        total.minority.add(&w.minority);
+    }
+    SidesReport {
+        total,
+        window,
+        windows,
+    }
+}
+
 /// Count `history`'s operations by the side their client stood on when it invoked them;
 /// `home(process)` is the client's home node (`None`: a process that is not one of the
 /// workload's clients, not counted).
 pub fn tally(history: &History, parts: &Parts, home: impl Fn(u64) -> Option<NodeId>) -> BySide {
-    let mut open: std::collections::BTreeMap<u64, (Side, usize, bool)> = Default::default();
-    let mut out = BySide::default();
+    tally_by(history, parts, Time::MAX, home)
+        .pop()
+        .unwrap_or_default()
+}
+
+/// The tally per window of `window` microseconds, by invocation time.
+fn tally_by(
+    history: &History,
+    parts: &Parts,
+    window: Time,
+    home: impl Fn(u64) -> Option<NodeId>,
+) -> Vec<BySide> {
+    let window = window.max(1);
+    let mut open: std::collections::BTreeMap<u64, (Side, usize, bool, usize)> = Default::default();
+    let mut out: Vec<BySide> = Vec::new();
     for e in &history.events {
         match e.kind {
             EventType::Invoke => {
                 if let Some(node) = home(e.process) {
                     let write = !matches!(e.f, Func::Read);
+                    let w = (e.time / window) as usize;
                     open.insert(
                         e.process,
-                        (parts.side(node, e.time), parts.epoch(e.time), write),
+                        (parts.side(node, e.time), parts.epoch(e.time), write, w),
                     );
                 }
             }
             EventType::Ok | EventType::Fail | EventType::Info => {
-                let Some((side, epoch, write)) = open.remove(&e.process) else {
+                let Some((side, epoch, write, w)) = open.remove(&e.process) else {
                     continue;
                 };
-                let t = match side {
-                    Side::Whole => &mut out.whole,
-                    Side::Majority => &mut out.majority,
-                    Side::Minority => &mut out.minority,
-                };
+                if out.len() <= w {
+                    out.resize(w + 1, BySide::default());
+                }
+                let t = out[w].side(side);
                 // A definite failure a node answered (a cas whose expected value did not
                 // match) is an answer; an operation the client gave up on is not, nor
                 // one answered only once the network had changed (healed, say): that

@@ -6,7 +6,7 @@ use super::input_text;
 use crate::ui::state::{Action, Variant};
 use quorumlab_sim::compare::{downtime_minutes_per_year, nines};
 use quorumlab_sim::metrics::WindowReport;
-use quorumlab_sim::sides::{BySide, Tally};
+use quorumlab_sim::sides::{SidesReport, Tally};
 use quorumlab_sim::Engine;
 use yew::prelude::*;
 
@@ -27,8 +27,9 @@ pub struct CapNumbers {
     pub windows: Vec<WindowReport>,
     /// The invariant broken, if one was.
     pub violated: Option<String>,
-    /// Each side's operations, by where their client stood when the network was split.
-    pub sides: BySide,
+    /// Each side's operations, by where their client stood when the network was split,
+    /// over the run and per window.
+    pub sides: SidesReport,
 }
 
 impl CapNumbers {
@@ -86,11 +87,31 @@ fn cap_numbers(c: &CapNumbers) -> Html {
     } else {
         format!("{:.1} days", down / 1440.0)
     };
-    let split = c.sides.majority.reads
-        + c.sides.majority.writes
-        + c.sides.minority.reads
-        + c.sides.minority.writes
-        > 0;
+    let total = &c.sides.total;
+    let split =
+        total.majority.reads + total.majority.writes + total.minority.reads + total.minority.writes
+            > 0;
+    // Per window, each side's availability (reads and writes together), where the side
+    // had operations: the majority solid, the minority dashed.
+    let sw = &c.sides.windows;
+    let nsw = sw.len().max(1) as f64;
+    let side_line = |pick: fn(&quorumlab_sim::sides::BySide) -> &Tally| -> String {
+        sw.iter()
+            .enumerate()
+            .filter_map(|(i, w)| {
+                pick(w).availability().map(|a| {
+                    format!(
+                        "{:.1},{:.1}",
+                        (i as f64 + 0.5) / nsw * 300.0,
+                        58.0 - a * 54.0
+                    )
+                })
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let majority_line = side_line(|w| &w.majority);
+    let minority_line = side_line(|w| &w.minority);
     let pct = |a: Option<f64>, ok: u64, all: u64| match a {
         Some(a) => format!("{:.0}% ({ok}/{all})", a * 100.0),
         None => "—".to_string(),
@@ -120,10 +141,15 @@ fn cap_numbers(c: &CapNumbers) -> Html {
             if split {
                 <table class="ql-table ql-sides" data-testid="sides">
                     <tr><th title="where the client stood when it asked">{ "side" }</th><th>{ "reads answered" }</th><th>{ "writes answered" }</th></tr>
-                    { side_row("whole network", "whole", &c.sides.whole) }
-                    { side_row("majority side", "majority", &c.sides.majority) }
-                    { side_row("minority side", "minority", &c.sides.minority) }
+                    { side_row("whole network", "whole", &total.whole) }
+                    { side_row("majority side", "majority", &total.majority) }
+                    { side_row("minority side", "minority", &total.minority) }
                 </table>
+                <svg class="ql-spark" data-testid="sides-spark" viewBox="0 0 300 60" preserveAspectRatio="none">
+                    <polyline class="majority" data-testid="majority-line" points={majority_line} />
+                    <polyline class="minority" data-testid="minority-line" points={minority_line} />
+                </svg>
+                <p class="ql-muted">{ "per window while split: the majority side's availability (solid), the minority side's (dashed)" }</p>
             }
             <svg class="ql-spark" viewBox="0 0 300 60" preserveAspectRatio="none">
                 <polyline class="avail" points={pts.join(" ")} />
