@@ -176,6 +176,16 @@ test('the CAP panel: each side of the partition, the sloppy quorum next to Raft 
   assert.ok(await lowest(mine) < 20, 'the sloppy quorum: the minority side stays near 100%');
   const nines = await mine.locator('[data-testid="nines"]').textContent();
   assert.match(nines, /nines, .* down a year/);
+  // PACELC: both again with no fault; Raft's fault-free run serves no stale read.
+  await panel.locator('[data-testid="pacelc-toggle"]').check();
+  const pacelc = panel.locator('[data-testid="pacelc"]');
+  await pacelc.waitFor({ timeout: TIMEOUT });
+  const cells = async (id) => pacelc.locator(`[data-testid="pacelc-${id}"] td`).allTextContents();
+  const p50 = await cells('p50');
+  assert.equal(p50.length, 3, JSON.stringify(p50));
+  assert.ok(p50.slice(1).every((c) => / ms$/.test(c)), JSON.stringify(p50));
+  assert.equal((await cells('stale'))[2], '0', 'Raft without faults: no stale read');
+  assert.equal((await cells('availability'))[2], '100.0%');
   await panel.screenshot({ path: join(SCREENSHOTS, 'cap-sides-sloppy-vs-raft.png') });
   assert.deepEqual(errors, []);
   await page.close();

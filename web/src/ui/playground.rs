@@ -12,7 +12,7 @@ use super::gallery;
 use super::grid_view::Props as GridProps;
 use super::lessons::LessonProps;
 use super::panels::canvas::CanvasProps;
-use super::panels::cap::{CapNumbers, CapProps};
+use super::panels::cap::{CapNumbers, CapProps, Pacelc, PacelcNumbers};
 use super::panels::console::{ConsoleProps, VerdictProps};
 use super::panels::edit::EditPanelProps;
 use super::panels::gallery::GalleryProps;
@@ -254,9 +254,21 @@ impl Playground {
                         },
                     )
                 });
+                let numbers = |s: &crate::ui::session::Session| match s.engine() {
+                    Some(e) => Ok(PacelcNumbers::of(e)),
+                    None if s.loading() => Err("loading its engine".to_string()),
+                    None => Err(s.error().unwrap_or("cannot run").to_string()),
+                };
+                let pacelc = st.pacelc.as_ref().map(|(a, b)| Pacelc {
+                    this: numbers(a),
+                    other: b
+                        .as_ref()
+                        .and_then(|b| st.compare.as_ref().map(|(v, _)| (v.label, numbers(b)))),
+                });
                 Panel::Cap(CapProps {
                     this,
                     compare,
+                    pacelc,
                     variants: variants_for(scenario),
                     verdict: self.verdict_props(),
                     on,

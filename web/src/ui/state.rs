@@ -131,6 +131,8 @@ pub enum Action {
     Message(Result<Value, String>),
     DismissError,
     Compare(Option<Variant>),
+    /// Show (or hide) the PACELC view: the run and its comparison with no fault at all.
+    Pacelc(bool),
     Window(f64),
     ShowJson(bool),
     /// Check the history so far (operations still pending may have taken effect).
@@ -277,6 +279,9 @@ pub struct State {
     /// The anomaly whose operations are shown (index in `anomalies.list`).
     pub anomaly_sel: Option<usize>,
     pub compare: Option<(Variant, Session)>,
+    /// The PACELC view: this scenario and the comparison's, with every fault and the
+    /// nemesis taken out, each run to its end (`None`: not shown).
+    pub pacelc: Option<(Session, Option<Session>)>,
     pub window_ms: f64,
     pub presets: Rc<Vec<gallery::Preset>>,
     pub show_json: bool,
@@ -373,6 +378,7 @@ impl State {
             counted: None,
             anomaly_sel: None,
             compare: None,
+            pacelc: None,
             window_ms: 400.0,
             presets: Rc::new(presets),
             show_json: false,
@@ -630,6 +636,9 @@ impl State {
             let v = *v;
             self.start_compare(v);
         }
+        if self.pacelc.is_some() {
+            self.start_pacelc();
+        }
         if let Some(e) = self.session.error().filter(|_| !self.session.loading()) {
             let msg = format!("This scenario cannot run: {e}");
             if self.embed.is_some() {
@@ -660,6 +669,28 @@ impl State {
                 self.compare = None;
             }
         }
+    }
+
+    /// The PACELC view's runs: the scenario, and the comparison's variant of it, with
+    /// no fault and no nemesis, on the same seed, each run to its end.
+    fn start_pacelc(&mut self) {
+        let calm = |s: &Scenario| {
+            let mut s = s.clone();
+            s.faults.clear();
+            s.nemesis = None;
+            // The lesson is about faults; without them it does not apply.
+            s.expect.clear();
+            s
+        };
+        let mut this = Session::new(calm(self.session.scenario()));
+        this.run_to_end();
+        let other = self.compare.as_ref().and_then(|(v, _)| {
+            let s = v.apply(self.session.scenario()).ok()?;
+            let mut o = Session::new(calm(&s));
+            o.run_to_end();
+            Some(o)
+        });
+        self.pacelc = Some((this, other));
     }
 
     fn act(&mut self, kind: FaultKind) {
@@ -1072,6 +1103,14 @@ impl State {
                 self.after_time();
             }
             Action::EngineReady => {
+                // The PACELC runs whose module was still loading: run them now.
+                if let Some((a, b)) = self.pacelc.as_mut() {
+                    for s in std::iter::once(a).chain(b.as_mut()) {
+                        if s.retry() {
+                            s.run_to_end();
+                        }
+                    }
+                }
                 let now = self.session.now();
                 if let Some((_, other)) = self.compare.as_mut() {
                     // A comparison whose protocol's module just arrived: built now, and
@@ -1267,10 +1306,22 @@ impl State {
                 self.error = None;
                 self.notice = None;
             }
-            Action::Compare(v) => match v {
-                Some(v) => self.start_compare(v),
-                None => self.compare = None,
-            },
+            Action::Compare(v) => {
+                match v {
+                    Some(v) => self.start_compare(v),
+                    None => self.compare = None,
+                }
+                if self.pacelc.is_some() {
+                    self.start_pacelc();
+                }
+            }
+            Action::Pacelc(on) => {
+                if on {
+                    self.start_pacelc();
+                } else {
+                    self.pacelc = None;
+                }
+            }
             Action::Window(w) => {
                 if w.is_finite() && w > 0.0 {
                     self.window_ms = w;

@@ -802,3 +802,38 @@ fn a_widget_posts_a_failed_worker_runtime_as_an_error_event() {
     page.worker_failed("node 0: boom");
     assert!(posted(&page.take_effects(), "error").is_empty());
 }
+
+/// The PACELC view runs the scenario and its comparison again with no fault at all, to
+/// their ends, on the same seed: Raft against lease reads on a partition preset, both
+/// fault-free, answer everything; switching the comparison or the scenario redoes it,
+/// and switching it off drops the runs.
+#[test]
+fn the_pacelc_view_runs_both_configurations_without_faults() {
+    let mut st = state();
+    st.set_scenario(preset("raft-minority-partition"), 0);
+    let v = variants_for(st.session.scenario())
+        .iter()
+        .copied()
+        .find(|v| v.id == "MultiPaxos")
+        .expect("Raft compares with Multi-Paxos");
+    st.reduce(Action::Compare(Some(v)));
+    st.reduce(Action::Pacelc(true));
+    let (a, b) = st.pacelc.as_ref().expect("shown");
+    let b = b.as_ref().expect("the comparison's run too");
+    for (what, s) in [("this", a), ("multi-paxos", b)] {
+        let e = s.engine().expect("runs");
+        assert!(e.done(), "{what}: run to its end");
+        assert!(
+            e.scenario().faults.is_empty() && e.scenario().nemesis.is_none(),
+            "{what}"
+        );
+        let t = e.total();
+        assert!(t.ok > 10 && t.availability > 0.99, "{what}: {t:?}");
+    }
+    assert_eq!(b.engine().unwrap().scenario().protocol.name, "multi-paxos");
+    // A new comparison: the view follows it.
+    st.reduce(Action::Compare(None));
+    assert!(st.pacelc.as_ref().is_some_and(|p| p.1.is_none()));
+    st.reduce(Action::Pacelc(false));
+    assert!(st.pacelc.is_none());
+}

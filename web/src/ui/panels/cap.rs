@@ -16,8 +16,67 @@ pub struct CapProps {
     /// The comparison: its variant, and its figures or why it cannot run.
     pub compare: Option<(Variant, Result<CapNumbers, String>)>,
     pub variants: &'static [Variant],
+    /// The PACELC view, when shown: this scenario and the comparison's without faults.
+    pub pacelc: Option<Pacelc>,
     pub verdict: VerdictProps,
     pub on: Callback<Action>,
+}
+
+/// The PACELC view's figures: else (no partition), what consistency costs in latency.
+pub struct Pacelc {
+    pub this: Result<PacelcNumbers, String>,
+    pub other: Option<(&'static str, Result<PacelcNumbers, String>)>,
+}
+
+/// One fault-free run's figures.
+pub struct PacelcNumbers {
+    pub total: WindowReport,
+    pub stale_reads: u64,
+    pub lost_writes: u64,
+}
+
+impl PacelcNumbers {
+    pub fn of(e: &dyn Engine) -> PacelcNumbers {
+        let a = quorumlab_sim::run::anomalies(e);
+        PacelcNumbers {
+            total: e.total(),
+            stale_reads: a.stale_reads,
+            lost_writes: a.lost_writes,
+        }
+    }
+}
+
+fn pacelc_view(p: &Pacelc) -> Html {
+    let ms = |v: Option<f64>| v.map_or("—".to_string(), |x| format!("{x:.1} ms"));
+    let cols: Vec<(&str, &Result<PacelcNumbers, String>)> =
+        std::iter::once(("this scenario", &p.this))
+            .chain(p.other.as_ref().map(|(l, r)| (*l, r)))
+            .collect();
+    let row = |name: &str, id: &str, f: &dyn Fn(&PacelcNumbers) -> String| {
+        html! {
+            <tr data-testid={format!("pacelc-{id}")}>
+                <td>{ name.to_string() }</td>
+                { for cols.iter().map(|(_, r)| html! { <td>{ match r { Ok(n) => f(n), Err(e) => e.clone() } }</td> }) }
+            </tr>
+        }
+    };
+    html! {
+        <div data-testid="pacelc">
+            <p class="ql-muted">{ "PACELC: else, when nothing fails, latency or consistency. The same scenario and seed with every fault and the nemesis taken out:" }</p>
+            <table class="ql-table ql-sides">
+                <tr><th></th>{ for cols.iter().map(|(l, _)| html! { <th>{ l.to_string() }</th> }) }</tr>
+                { row("latency p50", "p50", &|n| ms(n.total.p50_ms)) }
+                { row("latency p99", "p99", &|n| ms(n.total.p99_ms)) }
+                { row("availability", "availability", &|n| format!("{:.1}%", n.total.availability * 100.0)) }
+                { row("stale reads", "stale", &|n| n.stale_reads.to_string()) }
+                { row("lost writes", "lost", &|n| n.lost_writes.to_string()) }
+                { row("messages per operation", "messages", &|n| {
+                    let ops = n.total.ok + n.total.fail + n.total.info;
+                    if ops == 0 { "—".into() } else { format!("{:.1}", n.total.messages as f64 / ops as f64) }
+                }) }
+            </table>
+        </div>
+    }
 }
 
 /// A run's figures for the CAP panel.
@@ -194,6 +253,12 @@ pub fn cap_panel(p: &CapProps) -> Html {
                     </div>
                 }
             </div>
+            <label class="ql-check" title="Run the scenario, and the comparison, again with no fault at all: what consistency costs when nothing fails">
+                <input type="checkbox" data-testid="pacelc-toggle" checked={p.pacelc.is_some()}
+                    onchange={p.on.reform(|e: Event| Action::Pacelc(input_text(&e) == "true"))} />
+                { " PACELC: also without faults" }
+            </label>
+            if let Some(x) = &p.pacelc { { pacelc_view(x) } }
             if !variants.is_empty() {
                 <label>{ "Compare side by side with " }
                     <select data-testid="compare-select" onchange={cmp}>
