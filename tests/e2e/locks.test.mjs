@@ -186,7 +186,30 @@ test('the CAP panel: each side of the partition, the sloppy quorum next to Raft 
   assert.ok(p50.slice(1).every((c) => / ms$/.test(c)), JSON.stringify(p50));
   assert.equal((await cells('stale'))[2], '0', 'Raft without faults: no stale read');
   assert.equal((await cells('availability'))[2], '100.0%');
+  // The lab: a second column, the chart with a line per column, exports and a link.
+  await panel.locator('[data-testid="compare-select"]').selectOption('R1W1');
+  await panel.locator('[data-testid="compare"]').nth(1).waitFor({ timeout: TIMEOUT });
+  assert.equal(await panel.locator('[data-testid="lab-chart"] polyline').count(), 3);
+  const href = async (id) => decodeURIComponent((await panel.locator(`[data-testid="${id}"]`).getAttribute('href')).replace(/^data:[^,]*,/, ''));
+  const csv = (await href('export-csv')).trim().split('\n');
+  assert.equal(csv[0], 'figure,"this run","Raft (consensus) instead","r = w = 1"', csv[0]);
+  assert.ok(csv.some((l) => l.startsWith('minority_writes_answered,')), csv.join('|'));
+  const json = JSON.parse(await href('export-json'));
+  assert.equal(json['Raft (consensus) instead'].minority_writes_answered, 0);
+  assert.match(await href('export-svg'), /^<svg xmlns=/);
+  const lab = await panel.locator('[data-testid="lab-link"]').getAttribute('href');
+  assert.match(lab, /\?lab=Raft,R1W1#/);
   await panel.screenshot({ path: join(SCREENSHOTS, 'cap-sides-sloppy-vs-raft.png') });
   assert.deepEqual(errors, []);
   await page.close();
+  // The link opens the same lab.
+  const again = await env.browser.context.newPage();
+  const errs = watchForErrors(again);
+  await again.goto(lab.replace(/^[^?]*/, env.server.url), { waitUntil: 'load' });
+  const p2 = again.locator('[data-testid="cap-panel"]');
+  await p2.locator('[data-testid="compare"]').nth(1).waitFor({ timeout: TIMEOUT });
+  const cols = await p2.locator('[data-testid="compare"]').evaluateAll((ds) => ds.map((d) => d.dataset.variant));
+  assert.deepEqual(cols, ['Raft', 'R1W1']);
+  assert.deepEqual(errs, []);
+  await again.close();
 });

@@ -245,15 +245,20 @@ impl Playground {
             }
             Tab::Cap => {
                 let this = st.session.engine().map(CapNumbers::of);
-                let compare = st.compare.as_ref().map(|(v, other)| {
-                    (
-                        *v,
-                        match other.engine() {
-                            Some(o) => Ok(CapNumbers::of(o)),
-                            None => Err(other.error().unwrap_or("cannot run").to_string()),
-                        },
-                    )
-                });
+                let compare = st
+                    .compare
+                    .iter()
+                    .map(|(v, other)| {
+                        (
+                            *v,
+                            match other.engine() {
+                                Some(o) => Ok(CapNumbers::of(o)),
+                                None if other.loading() => Err("loading its engine".to_string()),
+                                None => Err(other.error().unwrap_or("cannot run").to_string()),
+                            },
+                        )
+                    })
+                    .collect();
                 let numbers = |s: &crate::ui::session::Session| match s.engine() {
                     Some(e) => Ok(PacelcNumbers::of(e)),
                     None if s.loading() => Err("loading its engine".to_string()),
@@ -261,14 +266,18 @@ impl Playground {
                 };
                 let pacelc = st.pacelc.as_ref().map(|(a, b)| Pacelc {
                     this: numbers(a),
-                    other: b
-                        .as_ref()
-                        .and_then(|b| st.compare.as_ref().map(|(v, _)| (v.label, numbers(b)))),
+                    other: st
+                        .compare
+                        .iter()
+                        .zip(b)
+                        .map(|((v, _), b)| (v.label, numbers(b)))
+                        .collect(),
                 });
                 Panel::Cap(CapProps {
                     this,
                     compare,
                     pacelc,
+                    lab_link: (!st.compare.is_empty()).then(|| st.lab_link()),
                     variants: variants_for(scenario),
                     verdict: self.verdict_props(),
                     on,
@@ -353,6 +362,16 @@ impl Component for Playground {
         };
         p.start_workers();
         p.state.ready();
+        // A link to a comparison (`?lab=MultiPaxos,LeaseReads`): its columns again.
+        if let Some(ids) = query.split('&').find_map(|kv| kv.strip_prefix("lab=")) {
+            let variants = variants_for(p.state.session.scenario());
+            for id in ids.split(',') {
+                if let Some(v) = variants.iter().copied().find(|v| v.id == id) {
+                    p.state.reduce(Action::Compare(Some(v)));
+                }
+            }
+            p.state.tab = Tab::Cap;
+        }
         let effects = p.state.take_effects();
         p.perform(effects);
         p

@@ -64,6 +64,9 @@ pub struct ConsoleForm {
     pub expect: String,
 }
 
+/// The most columns the lab sets beside the run.
+pub const MAX_COMPARE: usize = 3;
+
 /// A CAP comparison: the registry's variants of the scenario's protocol.
 pub use quorumlab_sim::registry::Variant;
 
@@ -133,6 +136,8 @@ pub enum Action {
     Compare(Option<Variant>),
     /// Show (or hide) the PACELC view: the run and its comparison with no fault at all.
     Pacelc(bool),
+    /// Remove the lab's column `i`.
+    Uncompare(usize),
     Window(f64),
     ShowJson(bool),
     /// Check the history so far (operations still pending may have taken effect).
@@ -278,10 +283,12 @@ pub struct State {
     counted: Option<u64>,
     /// The anomaly whose operations are shown (index in `anomalies.list`).
     pub anomaly_sel: Option<usize>,
-    pub compare: Option<(Variant, Session)>,
+    /// The lab's columns beside this run: variants of the scenario, each its own run on
+    /// the same seed and faults (at most [`MAX_COMPARE`]).
+    pub compare: Vec<(Variant, Session)>,
     /// The PACELC view: this scenario and the comparison's, with every fault and the
     /// nemesis taken out, each run to its end (`None`: not shown).
-    pub pacelc: Option<(Session, Option<Session>)>,
+    pub pacelc: Option<(Session, Vec<Session>)>,
     pub window_ms: f64,
     pub presets: Rc<Vec<gallery::Preset>>,
     pub show_json: bool,
@@ -377,7 +384,7 @@ impl State {
             attempts,
             counted: None,
             anomaly_sel: None,
-            compare: None,
+            compare: Vec::new(),
             pacelc: None,
             window_ms: 400.0,
             presets: Rc::new(presets),
@@ -632,8 +639,8 @@ impl State {
         self.trace_sent = false;
         self.violation_sent = false;
         self.store();
-        if let Some((v, _)) = &self.compare {
-            let v = *v;
+        let columns: Vec<Variant> = self.compare.drain(..).map(|(v, _)| v).collect();
+        for v in columns {
             self.start_compare(v);
         }
         if self.pacelc.is_some() {
@@ -657,16 +664,23 @@ impl State {
         self.link = None;
     }
 
+    /// Add a column running variant `v` (a column already showing it stays; past
+    /// [`MAX_COMPARE`] the oldest goes).
     fn start_compare(&mut self, v: Variant) {
+        if self.compare.iter().any(|(x, _)| x.id == v.id) {
+            return;
+        }
         match v.apply(self.session.scenario()).and_then(edit::checked) {
             Ok(s) => {
                 let mut other = Session::new(s);
                 other.advance_to(self.session.now(), u64::MAX);
-                self.compare = Some((v, other));
+                if self.compare.len() >= MAX_COMPARE {
+                    self.compare.remove(0);
+                }
+                self.compare.push((v, other));
             }
             Err(e) => {
                 self.notice = Some(format!("Cannot compare: {e}"));
-                self.compare = None;
             }
         }
     }
@@ -684,13 +698,17 @@ impl State {
         };
         let mut this = Session::new(calm(self.session.scenario()));
         this.run_to_end();
-        let other = self.compare.as_ref().and_then(|(v, _)| {
-            let s = v.apply(self.session.scenario()).ok()?;
-            let mut o = Session::new(calm(&s));
-            o.run_to_end();
-            Some(o)
-        });
-        self.pacelc = Some((this, other));
+        let others = self
+            .compare
+            .iter()
+            .filter_map(|(v, _)| {
+                let s = v.apply(self.session.scenario()).ok()?;
+                let mut o = Session::new(calm(&s));
+                o.run_to_end();
+                Some(o)
+            })
+            .collect();
+        self.pacelc = Some((this, others));
     }
 
     fn act(&mut self, kind: FaultKind) {
@@ -844,8 +862,9 @@ impl State {
                 self.post_finished(&hash);
             }
         }
-        if let Some((_, other)) = self.compare.as_mut() {
-            other.advance_to(self.session.now(), FRAME_BUDGET * 4);
+        let now = self.session.now();
+        for (_, other) in self.compare.iter_mut() {
+            other.advance_to(now, FRAME_BUDGET * 4);
         }
         self.count_attempt();
     }
@@ -882,6 +901,18 @@ impl State {
     }
 
     /// The address of a link to this scenario (after `base`, the page's address).
+    /// A link to the lab as it stands: the scenario, with its comparison's columns in
+    /// the query (`?lab=MultiPaxos,LeaseReads`), which the page opens with.
+    pub fn lab_link(&self) -> String {
+        let ids: Vec<&str> = self.compare.iter().map(|(v, _)| v.id).collect();
+        format!(
+            "{}?lab={}#{}",
+            self.base_url,
+            ids.join(","),
+            self.share_fragment()
+        )
+    }
+
     pub fn share_fragment(&self) -> String {
         let mut s = self.session.scenario().clone();
         if let Some(c) = s.challenge.as_mut() {
@@ -1105,14 +1136,14 @@ impl State {
             Action::EngineReady => {
                 // The PACELC runs whose module was still loading: run them now.
                 if let Some((a, b)) = self.pacelc.as_mut() {
-                    for s in std::iter::once(a).chain(b.as_mut()) {
+                    for s in std::iter::once(a).chain(b.iter_mut()) {
                         if s.retry() {
                             s.run_to_end();
                         }
                     }
                 }
                 let now = self.session.now();
-                if let Some((_, other)) = self.compare.as_mut() {
+                for (_, other) in self.compare.iter_mut() {
                     // A comparison whose protocol's module just arrived: built now, and
                     // brought to where this run stands (a paused run does not move it).
                     if other.retry() {
@@ -1309,7 +1340,15 @@ impl State {
             Action::Compare(v) => {
                 match v {
                     Some(v) => self.start_compare(v),
-                    None => self.compare = None,
+                    None => self.compare.clear(),
+                }
+                if self.pacelc.is_some() {
+                    self.start_pacelc();
+                }
+            }
+            Action::Uncompare(i) => {
+                if i < self.compare.len() {
+                    self.compare.remove(i);
                 }
                 if self.pacelc.is_some() {
                     self.start_pacelc();

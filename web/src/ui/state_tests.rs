@@ -819,7 +819,7 @@ fn the_pacelc_view_runs_both_configurations_without_faults() {
     st.reduce(Action::Compare(Some(v)));
     st.reduce(Action::Pacelc(true));
     let (a, b) = st.pacelc.as_ref().expect("shown");
-    let b = b.as_ref().expect("the comparison's run too");
+    let b = b.first().expect("the comparison's run too");
     for (what, s) in [("this", a), ("multi-paxos", b)] {
         let e = s.engine().expect("runs");
         assert!(e.done(), "{what}: run to its end");
@@ -833,7 +833,40 @@ fn the_pacelc_view_runs_both_configurations_without_faults() {
     assert_eq!(b.engine().unwrap().scenario().protocol.name, "multi-paxos");
     // A new comparison: the view follows it.
     st.reduce(Action::Compare(None));
-    assert!(st.pacelc.as_ref().is_some_and(|p| p.1.is_none()));
+    assert!(st.pacelc.as_ref().is_some_and(|p| p.1.is_empty()));
     st.reduce(Action::Pacelc(false));
     assert!(st.pacelc.is_none());
+}
+
+/// The lab holds up to three columns beside the run, each once; a fourth pushes out the
+/// oldest; one can be removed; the link to the lab names them in its query.
+#[test]
+fn the_lab_keeps_up_to_three_columns_and_links_to_them() {
+    let mut st = state();
+    st.base_url = "https://q.example/".into();
+    let vs = variants_for(st.session.scenario());
+    assert!(vs.len() >= 4, "Raft has four comparisons");
+    for v in vs.iter().take(4) {
+        st.reduce(Action::Compare(Some(*v)));
+    }
+    st.reduce(Action::Compare(Some(vs[3])));
+    let ids: Vec<&str> = st.compare.iter().map(|(v, _)| v.id).collect();
+    assert_eq!(ids, [vs[1].id, vs[2].id, vs[3].id]);
+    let link = st.lab_link();
+    assert!(
+        link.starts_with(&format!(
+            "https://q.example/?lab={},{},{}#",
+            vs[1].id, vs[2].id, vs[3].id
+        )),
+        "{link}"
+    );
+    st.reduce(Action::Uncompare(0));
+    assert_eq!(st.compare.len(), 2);
+    // Every column runs where this run stands.
+    play_for(&mut st, 200.0);
+    let now = st.session.now();
+    assert!(now > 0);
+    for (v, s) in &st.compare {
+        assert_eq!(s.now(), now, "{}", v.id);
+    }
 }

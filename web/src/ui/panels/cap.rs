@@ -13,8 +13,10 @@ use yew::prelude::*;
 pub struct CapProps {
     /// This run's figures (none without a run).
     pub this: Option<CapNumbers>,
-    /// The comparison: its variant, and its figures or why it cannot run.
-    pub compare: Option<(Variant, Result<CapNumbers, String>)>,
+    /// The lab's columns: each variant, and its figures or why it cannot run.
+    pub compare: Vec<(Variant, Result<CapNumbers, String>)>,
+    /// A link to this comparison (the scenario and its columns), when there is one.
+    pub lab_link: Option<String>,
     pub variants: &'static [Variant],
     /// The PACELC view, when shown: this scenario and the comparison's without faults.
     pub pacelc: Option<Pacelc>,
@@ -25,7 +27,7 @@ pub struct CapProps {
 /// The PACELC view's figures: else (no partition), what consistency costs in latency.
 pub struct Pacelc {
     pub this: Result<PacelcNumbers, String>,
-    pub other: Option<(&'static str, Result<PacelcNumbers, String>)>,
+    pub other: Vec<(&'static str, Result<PacelcNumbers, String>)>,
 }
 
 /// One fault-free run's figures.
@@ -50,7 +52,7 @@ fn pacelc_view(p: &Pacelc) -> Html {
     let ms = |v: Option<f64>| v.map_or("—".to_string(), |x| format!("{x:.1} ms"));
     let cols: Vec<(&str, &Result<PacelcNumbers, String>)> =
         std::iter::once(("this scenario", &p.this))
-            .chain(p.other.as_ref().map(|(l, r)| (*l, r)))
+            .chain(p.other.iter().map(|(l, r)| (*l, r)))
             .collect();
     let row = |name: &str, id: &str, f: &dyn Fn(&PacelcNumbers) -> String| {
         html! {
@@ -219,6 +221,99 @@ fn cap_numbers(c: &CapNumbers) -> Html {
     }
 }
 
+/// A data URL of `text` (a download link needs nothing else).
+fn data_url(mime: &str, text: &str) -> String {
+    let mut out = format!("data:{mime};charset=utf-8,");
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Every column's figures as rows: `(figure, one value per column)`.
+fn table(cols: &[(String, Option<&CapNumbers>)]) -> Vec<(&'static str, Vec<String>)> {
+    let f = |get: &dyn Fn(&CapNumbers) -> Option<f64>| -> Vec<String> {
+        cols.iter()
+            .map(|(_, c)| c.and_then(get).map_or(String::new(), |x| format!("{x}")))
+            .collect()
+    };
+    let majority = |c: &CapNumbers| c.sides.total.majority;
+    let minority = |c: &CapNumbers| c.sides.total.minority;
+    vec![
+        ("availability", f(&|c| Some(c.total.availability))),
+        ("nines", f(&|c| Some(nines(c.total.availability)))),
+        (
+            "downtime_minutes_per_year",
+            f(&|c| Some(downtime_minutes_per_year(c.total.availability))),
+        ),
+        ("latency_p50_ms", f(&|c| c.total.p50_ms)),
+        ("latency_p99_ms", f(&|c| c.total.p99_ms)),
+        ("ops_ok", f(&|c| Some(c.total.ok as f64))),
+        ("ops_fail", f(&|c| Some(c.total.fail as f64))),
+        ("ops_unknown", f(&|c| Some(c.total.info as f64))),
+        ("messages", f(&|c| Some(c.total.messages as f64))),
+        (
+            "majority_reads_answered",
+            f(&|c| majority(c).read_availability()),
+        ),
+        (
+            "majority_writes_answered",
+            f(&|c| majority(c).write_availability()),
+        ),
+        (
+            "minority_reads_answered",
+            f(&|c| minority(c).read_availability()),
+        ),
+        (
+            "minority_writes_answered",
+            f(&|c| minority(c).write_availability()),
+        ),
+    ]
+}
+
+/// Every column's availability per window, one line each, as a standalone SVG (drawn
+/// in the panel and exported as it is).
+fn chart(cols: &[(String, Option<&CapNumbers>)]) -> String {
+    const COLOURS: [&str; 4] = ["#3461d1", "#d98a00", "#1f8a4c", "#b0479e"];
+    let mut out = String::from(
+        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 320 120" font-family="sans-serif" font-size="8"><rect width="320" height="120" fill="white"/><text x="4" y="10">availability per window</text><line x1="20" y1="16" x2="20" y2="96" stroke="#999"/><line x1="20" y1="96" x2="316" y2="96" stroke="#999"/><text x="2" y="19">100%</text><text x="8" y="97">0%</text>"##,
+    );
+    for (i, (name, c)) in cols.iter().enumerate() {
+        let colour = COLOURS[i % COLOURS.len()];
+        if let Some(c) = c {
+            let n = c.windows.len().max(1) as f64;
+            let pts: Vec<String> = c
+                .windows
+                .iter()
+                .enumerate()
+                .map(|(j, w)| {
+                    format!(
+                        "{:.1},{:.1}",
+                        20.0 + (j as f64 + 0.5) / n * 296.0,
+                        96.0 - w.availability * 80.0
+                    )
+                })
+                .collect();
+            out.push_str(&format!(
+                r#"<polyline fill="none" stroke="{colour}" stroke-width="1.5" points="{}"/>"#,
+                pts.join(" ")
+            ));
+        }
+        let esc = name.replace('&', "&amp;").replace('<', "&lt;");
+        out.push_str(&format!(
+            r#"<rect x="{}" y="104" width="8" height="6" fill="{colour}"/><text x="{}" y="110">{esc}</text>"#,
+            22 + i * 75,
+            32 + i * 75
+        ));
+    }
+    out.push_str("</svg>");
+    out
+}
+
 pub fn cap_panel(p: &CapProps) -> Html {
     let Some(e) = &p.this else {
         return html! { <section class="ql-panel"><p>{ "No run." }</p></section> };
@@ -228,11 +323,54 @@ pub fn cap_panel(p: &CapProps) -> Html {
         let v = input_text(&ev);
         Action::Compare(variants.iter().copied().find(|x| x.id == v))
     });
-    let cur = p
-        .compare
-        .as_ref()
-        .map(|(v, _)| v.id.to_string())
-        .unwrap_or_default();
+    let full = p.compare.len() >= crate::ui::state::MAX_COMPARE;
+    // The lab's figures, for the chart and the exports.
+    let cols: Vec<(String, Option<&CapNumbers>)> =
+        std::iter::once(("this run".to_string(), Some(e)))
+            .chain(
+                p.compare
+                    .iter()
+                    .map(|(v, r)| (v.label.to_string(), r.as_ref().ok())),
+            )
+            .collect();
+    let rows = table(&cols);
+    let csv = {
+        let mut s = String::from("figure");
+        for (name, _) in &cols {
+            s.push_str(&format!(",\"{}\"", name.replace('"', "\"\"")));
+        }
+        s.push('\n');
+        for (fig, vals) in &rows {
+            s.push_str(fig);
+            for v in vals {
+                s.push(',');
+                s.push_str(v);
+            }
+            s.push('\n');
+        }
+        s
+    };
+    let json = {
+        let obj: serde_json::Map<String, serde_json::Value> = cols
+            .iter()
+            .enumerate()
+            .map(|(i, (name, _))| {
+                let figs: serde_json::Map<String, serde_json::Value> = rows
+                    .iter()
+                    .map(|(f, vals)| {
+                        let v = vals[i]
+                            .parse::<f64>()
+                            .ok()
+                            .map_or(serde_json::Value::Null, serde_json::Value::from);
+                        (f.to_string(), v)
+                    })
+                    .collect();
+                (name.clone(), serde_json::Value::Object(figs))
+            })
+            .collect();
+        serde_json::to_string_pretty(&obj).unwrap_or_default()
+    };
+    let svg = chart(&cols);
     html! {
         <section class="ql-panel" data-testid="cap-panel">
             <h2>{ "CAP: availability, latency, anomalies" }</h2>
@@ -241,9 +379,12 @@ pub fn cap_panel(p: &CapProps) -> Html {
                     <h3>{ "This run" }</h3>
                     { cap_numbers(e) }
                 </div>
-                if let Some((v, other)) = &p.compare {
-                    <div data-testid="compare">
-                        <h3>{ format!("With {}", v.label) }</h3>
+                { for p.compare.iter().enumerate().map(|(i, (v, other))| html! {
+                    <div data-testid="compare" data-variant={v.id}>
+                        <h3>{ format!("With {} ", v.label) }
+                            <button class="ql-link" data-testid="compare-remove" title="Remove this column" aria-label={format!("Remove the column {}", v.label)}
+                                onclick={p.on.reform(move |_| Action::Uncompare(i))}>{ "×" }</button>
+                        </h3>
                         {
                             match other {
                                 Ok(o) => cap_numbers(o),
@@ -251,22 +392,31 @@ pub fn cap_panel(p: &CapProps) -> Html {
                             }
                         }
                     </div>
-                }
+                }) }
             </div>
+            if !variants.is_empty() {
+                <label>{ if p.compare.is_empty() { "Compare side by side with " } else { "Add a column: " } }
+                    <select data-testid="compare-select" onchange={cmp} disabled={full}>
+                        <option value="" selected=true>{ if full { "(three at most)" } else { "(choose)" } }</option>
+                        { for variants.iter().filter(|v| !p.compare.iter().any(|(x, _)| x.id == v.id)).map(|v| html! { <option value={v.id}>{ v.label }</option> }) }
+                    </select>
+                </label>
+            }
+            <div class="ql-lab-chart" data-testid="lab-chart">{ Html::from_html_unchecked(AttrValue::from(svg.clone())) }</div>
+            <p class="ql-exports">{ "Export: " }
+                <a data-testid="export-csv" download="quorumlab-lab.csv" href={data_url("text/csv", &csv)}>{ "CSV" }</a>{ " · " }
+                <a data-testid="export-json" download="quorumlab-lab.json" href={data_url("application/json", &json)}>{ "JSON" }</a>{ " · " }
+                <a data-testid="export-svg" download="quorumlab-availability.svg" href={data_url("image/svg+xml", &svg)}>{ "SVG chart" }</a>
+                if let Some(l) = &p.lab_link {
+                    { " · " }<a data-testid="lab-link" href={l.clone()} title="This scenario with the same columns">{ "link to this comparison" }</a>
+                }
+            </p>
             <label class="ql-check" title="Run the scenario, and the comparison, again with no fault at all: what consistency costs when nothing fails">
                 <input type="checkbox" data-testid="pacelc-toggle" checked={p.pacelc.is_some()}
                     onchange={p.on.reform(|e: Event| Action::Pacelc(input_text(&e) == "true"))} />
                 { " PACELC: also without faults" }
             </label>
             if let Some(x) = &p.pacelc { { pacelc_view(x) } }
-            if !variants.is_empty() {
-                <label>{ "Compare side by side with " }
-                    <select data-testid="compare-select" onchange={cmp}>
-                        <option value="" selected={cur.is_empty()}>{ "(nothing)" }</option>
-                        { for variants.iter().map(|v| html! { <option value={v.id} selected={cur == v.id}>{ v.label }</option> }) }
-                    </select>
-                </label>
-            }
             { verdict_view(&p.verdict) }
         </section>
     }
