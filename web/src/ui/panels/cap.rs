@@ -39,7 +39,7 @@ pub struct PacelcNumbers {
 
 impl PacelcNumbers {
     pub fn of(e: &dyn Engine) -> PacelcNumbers {
-        let a = quorumlab_sim::run::anomalies(e);
+        let a = e.anomalies_now();
         PacelcNumbers {
             total: e.total(),
             stale_reads: a.stale_reads,
