@@ -688,6 +688,17 @@ fn lost_why(
     }
 }
 
+/// The stale reads of `history` alone (no views: nothing else of the analysis), for a
+/// figure that needs only them (the page's PACELC view: consistency when nothing
+/// fails), so that a caller links this much of the analysis and no more.
+pub fn stale_reads_in(history: &History) -> u64 {
+    let mut ops = ops_of(history);
+    let (mut out, mut list) = (Anomalies::default(), Vec::new());
+    siblings(&mut ops, &mut out, &mut list);
+    stale_reads(&ops, &mut out, &mut list);
+    out.stale_reads
+}
+
 fn stale_reads(ops: &[Op], out: &mut Anomalies, list: &mut Vec<Anomaly>) {
     // Per key: the acknowledged writes by completion time, with running maxima of
     // their invocation times and positions (the newest a read must at least see).

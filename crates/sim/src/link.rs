@@ -151,9 +151,6 @@ pub enum Call {
     Sides {
         h: Handle,
     },
-    Anomalies {
-        h: Handle,
-    },
     Invariants {
         h: Handle,
     },
@@ -403,7 +400,6 @@ impl<P: Protocol> Table<P> {
             Call::Marks { h } => self.ask(h, |s| s.marks()),
             Call::LockReport { h } => self.ask(h, |s| s.lock_report()),
             Call::Sides { h } => self.ask(h, |s| s.sides()),
-            Call::Anomalies { h } => self.ask(h, |s| crate::run::anomalies(s)),
             Call::Invariants { h } => self.ask(h, |_| P::invariants()),
         }
     }
@@ -700,9 +696,6 @@ impl Engine for Proxy {
     }
     fn sides(&self) -> crate::sides::SidesReport {
         self.ask(Call::Sides { h: self.h })
-    }
-    fn anomalies_now(&self) -> crate::anomaly::Anomalies {
-        self.ask(Call::Anomalies { h: self.h })
     }
     fn boxed_clone(&self) -> Box<dyn Engine> {
         Box::new(self.copy())

@@ -76,9 +76,6 @@ pub trait Engine {
     }
     /// Each side's operations so far, for a partition's availability per side.
     fn sides(&self) -> crate::sides::SidesReport;
-    /// The run's anomalies so far ([`anomalies`]), worked out where the run is held (an
-    /// engine module answers for a proxy: the page links none of the analysis).
-    fn anomalies_now(&self) -> crate::anomaly::Anomalies;
     /// A copy of the whole run, for checkpoints (scrubbing back in time).
     fn boxed_clone(&self) -> Box<dyn Engine>;
     /// Why the run cannot go on where it is held (an engine module that trapped: see
@@ -192,9 +189,6 @@ impl<P: Protocol> Engine for Sim<P> {
     }
     fn sides(&self) -> crate::sides::SidesReport {
         Sim::sides(self)
-    }
-    fn anomalies_now(&self) -> crate::anomaly::Anomalies {
-        anomalies(self)
     }
     fn boxed_clone(&self) -> Box<dyn Engine> {
         Box::new(Clone::clone(self))
