@@ -198,7 +198,7 @@ test('the CAP panel: each side of the partition, the sloppy quorum next to Raft 
   assert.equal(json['Raft (consensus) instead'].minority_writes_answered, 0);
   assert.match(await href('export-svg'), /^<svg xmlns=/);
   const lab = await panel.locator('[data-testid="lab-link"]').getAttribute('href');
-  assert.match(lab, /\?lab=Raft,R1W1#/);
+  assert.match(lab, /[?&]lab=Raft,R1W1#/);
   await panel.screenshot({ path: join(SCREENSHOTS, 'cap-sides-sloppy-vs-raft.png') });
   assert.deepEqual(errors, []);
   await page.close();

@@ -905,12 +905,18 @@ impl State {
     /// the query (`?lab=MultiPaxos,LeaseReads`), which the page opens with.
     pub fn lab_link(&self) -> String {
         let ids: Vec<&str> = self.compare.iter().map(|(v, _)| v.id).collect();
-        format!(
-            "{}?lab={}#{}",
-            self.base_url,
-            ids.join(","),
-            self.share_fragment()
-        )
+        // The page's own query (`?runtime=inline`) stays; an older `lab` goes.
+        let (path, query) = self
+            .base_url
+            .split_once('?')
+            .unwrap_or((self.base_url.as_str(), ""));
+        let lab = format!("lab={}", ids.join(","));
+        let params: Vec<&str> = query
+            .split('&')
+            .filter(|kv| !kv.is_empty() && !kv.starts_with("lab="))
+            .chain(std::iter::once(lab.as_str()))
+            .collect();
+        format!("{path}?{}#{}", params.join("&"), self.share_fragment())
     }
 
     pub fn share_fragment(&self) -> String {

@@ -860,6 +860,13 @@ fn the_lab_keeps_up_to_three_columns_and_links_to_them() {
         )),
         "{link}"
     );
+    // The page's own query stays, an older lab goes.
+    st.base_url = "https://q.example/?runtime=inline&lab=Old".into();
+    let link = st.lab_link();
+    assert!(
+        link.starts_with("https://q.example/?runtime=inline&lab=") && !link.contains("Old"),
+        "{link}"
+    );
     st.reduce(Action::Uncompare(0));
     assert_eq!(st.compare.len(), 2);
     // Every column runs where this run stands.
