@@ -18,7 +18,7 @@ import { cli, encodeScenario } from './page-helpers.mjs';
 
 
 // Presets with a fault schedule (crash, partition, heal, membership, restart) or a
-// nemesis: Raft's, and one of each Paxos protocol's.
+// nemesis: Raft's, one of each Paxos protocol's, and the appends of two protocols.
 const PRESETS = [
   'raft-leader-crash.json',
   'raft-minority-partition.json',
@@ -29,6 +29,9 @@ const PRESETS = [
   'multi-paxos-leader-crash.json',
   'multi-paxos-acceptor-restart.json',
   'paxos-dueling-proposers.json',
+  // The key-value map's strings cross the worker wire too.
+  'raft-append-nemesis.json',
+  'pb-append-stale-reads.json',
 ];
 
 const env = sharedBrowser();

@@ -259,18 +259,25 @@ impl Playground {
                         )
                     })
                     .collect();
-                let numbers = |s: &crate::ui::session::Session| match s.engine() {
-                    Some(e) => Ok(PacelcNumbers::of(e)),
+                // The figures worked out once when the runs ended (see `State::pacelc_figures`).
+                let numbers = |i: usize, s: &crate::ui::session::Session| match st
+                    .pacelc_figures
+                    .get(i)
+                    .cloned()
+                    .flatten()
+                {
+                    Some((total, stale_reads)) => Ok(PacelcNumbers { total, stale_reads }),
                     None if s.loading() => Err("loading its engine".to_string()),
                     None => Err(s.error().unwrap_or("cannot run").to_string()),
                 };
                 let pacelc = st.pacelc.as_ref().map(|(a, b)| Pacelc {
-                    this: numbers(a),
+                    this: numbers(0, a),
                     other: st
                         .compare
                         .iter()
                         .zip(b)
-                        .map(|((v, _), b)| (v.label, numbers(b)))
+                        .enumerate()
+                        .map(|(i, ((v, _), b))| (v.label, numbers(i + 1, b)))
                         .collect(),
                 });
                 Panel::Cap(CapProps {

@@ -289,6 +289,10 @@ pub struct State {
     /// The PACELC view: this scenario and the comparison's, with every fault and the
     /// nemesis taken out, each run to its end (`None`: not shown).
     pub pacelc: Option<(Session, Vec<Session>)>,
+    /// The PACELC runs' figures (totals and stale reads), worked out once when each
+    /// run has ended (the panel draws every frame; the runs no longer move), in the
+    /// order of `pacelc`'s runs; `None`: not run yet (its engine module is loading).
+    pub pacelc_figures: Vec<Option<(quorumlab_sim::metrics::WindowReport, u64)>>,
     pub window_ms: f64,
     pub presets: Rc<Vec<gallery::Preset>>,
     pub show_json: bool,
@@ -386,6 +390,7 @@ impl State {
             anomaly_sel: None,
             compare: Vec::new(),
             pacelc: None,
+            pacelc_figures: Vec::new(),
             window_ms: 400.0,
             presets: Rc::new(presets),
             show_json: false,
@@ -709,6 +714,25 @@ impl State {
             })
             .collect();
         self.pacelc = Some((this, others));
+        self.pacelc_figures();
+    }
+
+    /// Work out the PACELC runs' figures once (see [`State::pacelc_figures`]).
+    fn pacelc_figures(&mut self) {
+        self.pacelc_figures = self
+            .pacelc
+            .iter()
+            .flat_map(|(a, b)| std::iter::once(a).chain(b))
+            .map(|s| {
+                s.engine().map(|e| {
+                    // Only the stale reads: the rest of the analysis would cost the
+                    // page's bundle about 30 kB (gzipped), and without faults nothing
+                    // is lost.
+                    let stale = quorumlab_sim::anomaly::stale_reads_in(e.history());
+                    (e.total(), stale)
+                })
+            })
+            .collect();
     }
 
     fn act(&mut self, kind: FaultKind) {
@@ -1147,6 +1171,7 @@ impl State {
                             s.run_to_end();
                         }
                     }
+                    self.pacelc_figures();
                 }
                 let now = self.session.now();
                 for (_, other) in self.compare.iter_mut() {
@@ -1365,6 +1390,7 @@ impl State {
                     self.start_pacelc();
                 } else {
                     self.pacelc = None;
+                    self.pacelc_figures.clear();
                 }
             }
             Action::Window(w) => {

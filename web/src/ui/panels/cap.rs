@@ -36,17 +36,6 @@ pub struct PacelcNumbers {
     pub stale_reads: u64,
 }
 
-impl PacelcNumbers {
-    pub fn of(e: &dyn Engine) -> PacelcNumbers {
-        PacelcNumbers {
-            total: e.total(),
-            // Only the stale reads: the rest of the analysis would cost the page's
-            // bundle about 30 kB (gzipped), and without faults nothing is lost.
-            stale_reads: quorumlab_sim::anomaly::stale_reads_in(e.history()),
-        }
-    }
-}
-
 fn pacelc_view(p: &Pacelc) -> Html {
     let ms = |v: Option<f64>| v.map_or("—".to_string(), |x| format!("{x:.1} ms"));
     let cols: Vec<(&str, &Result<PacelcNumbers, String>)> =
