@@ -42,3 +42,27 @@ pub(crate) fn op(h: u64, op: &Op) -> u64 {
 pub(crate) fn request(r: &ClientRequest) -> u64 {
     op(mix(mix(mix(3, r.client as u64), r.seq), 0), &r.op)
 }
+
+/// A value folded into `h`.
+pub(crate) fn val(h: u64, v: &crate::Val) -> u64 {
+    match v {
+        crate::Val::Int(i) => mix(mix(h, 1), *i as u64),
+        crate::Val::Text(s) => mix_str(mix(h, 2), s),
+        crate::Val::Siblings(xs) => xs
+            .iter()
+            .fold(mix(mix(h, 3), xs.len() as u64), |h, x| mix(h, *x as u64)),
+    }
+}
+
+/// An outcome folded into `h`.
+pub(crate) fn outcome(h: u64, o: &crate::Outcome) -> u64 {
+    match o {
+        crate::Outcome::Ok { value: None } => mix(h, 1),
+        crate::Outcome::Ok { value: Some(v) } => val(mix(h, 2), v),
+        crate::Outcome::Fail { reason } => mix_str(mix(h, 3), reason),
+        crate::Outcome::Redirect { leader, term } => {
+            mix(mix(mix(h, 4), leader.map_or(u64::MAX, |l| l as u64)), *term)
+        }
+        crate::Outcome::Unknown { reason } => mix_str(mix(h, 5), reason),
+    }
+}

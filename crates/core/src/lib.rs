@@ -24,6 +24,7 @@ pub mod paxos;
 pub mod pb;
 pub mod quorum;
 pub mod raft;
+pub mod shard;
 
 pub use datatype::{DataType, OpKind};
 pub use params::{ParamKind, ParamSpec};

@@ -58,6 +58,12 @@ pub struct RingSection {
     pub n: u32,
     /// Hints this node keeps: for which node, how many keys.
     pub hints: Vec<(NodeId, u32)>,
+    /// The ring places shards on *groups* (a sharded store): each token is drawn at its
+    /// group's first node, a key's list is its group, and the node's key-value table
+    /// holds only the keys of the shards its group serves, so a key's state is its
+    /// serving group's (the anomaly analysis reads it that way).
+    #[serde(default, skip_serializing_if = "core::ops::Not::not")]
+    pub groups: bool,
 }
 
 /// A key on the ring.

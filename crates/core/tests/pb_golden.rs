@@ -128,6 +128,7 @@ fn cmd(c: &Cmd) -> String {
     match c {
         Cmd::Noop => "noop".into(),
         Cmd::Config { members } => format!("config {}", set(members)),
+        Cmd::Import(i) => format!("import {} keys", i.kv.len()),
         Cmd::Client(r) => match &r.op {
             Op::Write { key, value } if key == "view" => {
                 format!("set view ({})", view(&raftview::unpack(*value)))

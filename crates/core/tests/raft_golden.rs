@@ -48,6 +48,7 @@ fn entry(index: u64, e: &Entry) -> String {
             };
             format!("{op} (c{}#{})", r.client, r.seq)
         }
+        Cmd::Import(i) => format!("import {} keys", i.kv.len()),
     };
     format!("{index}@{} {what}", e.term)
 }

@@ -408,6 +408,34 @@ pub fn authority(views: &[Option<NodeView>]) -> Option<NodeId> {
         .map(|(i, _)| i)
 }
 
+/// A sharded store's authority per key (its views say so: [`quorumlab_core::RingSection`]'s
+/// `groups`): each node's table holds only the keys of the shards its group serves, so
+/// a key's authority is the live node holding it that leads in the highest epoch, else
+/// the one with the longest log. `None` for every other protocol.
+fn key_authorities(views: &[Option<NodeView>]) -> Option<BTreeMap<String, NodeId>> {
+    if !views
+        .iter()
+        .flatten()
+        .any(|v| v.ring.as_ref().is_some_and(|r| r.groups))
+    {
+        return None;
+    }
+    let mut best: BTreeMap<String, ((bool, u64, u64), NodeId)> = BTreeMap::new();
+    for (i, v) in views.iter().enumerate() {
+        let Some(v) = v else { continue };
+        let Some(kv) = v.kv.as_ref() else { continue };
+        let last = v.entries().last().map_or(v.snapshot_index(), |e| e.index);
+        let rank = (v.is_leader_kind(), v.term, last);
+        for k in kv.keys() {
+            let e = best.entry(k.clone()).or_insert((rank, i as NodeId));
+            if rank > e.0 {
+                *e = (rank, i as NodeId);
+            }
+        }
+    }
+    Some(best.into_iter().map(|(k, (_, n))| (k, n)).collect())
+}
+
 /// Classify and count the anomalies of a run.
 pub fn analyse(history: &History, serving: &Serving, end: &EndState<'_>) -> Anomalies {
     let mut ops = ops_of(history);
@@ -483,6 +511,9 @@ fn lost_writes(ops: &[Op], end: &EndState<'_>, out: &mut Anomalies, list: &mut V
         return;
     }
     let name = AnomalyKind::LostWrite.name();
+    if let Some(owners) = key_authorities(end.views) {
+        return sharded_lost_writes(ops, &acked, &owners, end, out, list);
+    }
     let Some(a) = authority(end.views) else {
         if leaderless_lost_writes(ops, &acked, end, out, list) {
             return;
@@ -618,6 +649,53 @@ fn leaderless_lost_writes(
 /// Why the acknowledged write `o` is not in the authority's final log or state (the end
 /// of the anomaly's sentence), or `None` when it is there. `by_value` counts the writes
 /// only a check by value could judge.
+/// Lost writes in a sharded store: each acknowledged write judged by value against its
+/// key's authority (the store reports no log positions: its groups' logs are apart).
+fn sharded_lost_writes(
+    ops: &[Op],
+    acked: &[&Op],
+    owners: &BTreeMap<String, NodeId>,
+    end: &EndState<'_>,
+    out: &mut Anomalies,
+    list: &mut Vec<Anomaly>,
+) {
+    let mut writer: BTreeMap<(&str, i64), &Op> = BTreeMap::new();
+    for o in ops.iter().filter(|o| o.f != Func::Read) {
+        if let Some(v) = o.value {
+            writer.insert((o.key.as_str(), v), o);
+        }
+    }
+    let empty = quorumlab_core::LogSection::default();
+    let mut by_value = 0;
+    for o in acked {
+        let (t, ev) = o.ok.expect("acked");
+        let (why, nodes) = match owners.get(&o.key) {
+            Some(a) => {
+                let kv = end.views[*a as usize].as_ref().and_then(|v| v.kv.as_ref());
+                let mut plain = (*o).clone();
+                plain.index = None;
+                match lost_why(&plain, (*a, &empty), kv, &writer, &mut by_value) {
+                    Some(w) => (w, vec![*a]),
+                    None => continue,
+                }
+            }
+            None => (
+                ", is held by no running node's group at the end".to_string(),
+                Vec::new(),
+            ),
+        };
+        out.lost_writes += 1;
+        list.push(Anomaly {
+            kind: AnomalyKind::LostWrite,
+            at_ms: ms(t),
+            until_ms: None,
+            nodes,
+            ops: vec![ev],
+            detail: format!("{}, acknowledged at {:.0} ms{why}", describe(o), ms(t)),
+        });
+    }
+}
+
 fn lost_why(
     o: &Op,
     (a, log): (NodeId, &quorumlab_core::LogSection),
@@ -1058,6 +1136,33 @@ fn divergent(end: &EndState<'_>, out: &mut Anomalies, list: &mut Vec<Anomaly>) {
         out.unmeasured.push(format!(
             "{name}: the run did not heal and settle before its end"
         ));
+        return;
+    }
+    if let Some(owners) = key_authorities(end.views) {
+        // Each node against its keys' authorities.
+        for (i, v) in end.views.iter().enumerate() {
+            let Some(kv) = v.as_ref().and_then(|v| v.kv.as_ref()) else {
+                continue;
+            };
+            let differs = kv.iter().find_map(|(k, x)| {
+                let a = *owners.get(k)?;
+                let y = end.views[a as usize].as_ref()?.kv.as_ref()?.get(k)?;
+                (y != x).then(|| (k.clone(), a, x.to_string(), y.to_string()))
+            });
+            if let Some((key, a, x, y)) = differs {
+                out.divergent += 1;
+                list.push(Anomaly {
+                    kind: AnomalyKind::Divergent,
+                    at_ms: ms(end.end),
+                    until_ms: None,
+                    nodes: vec![i as NodeId, a],
+                    ops: Vec::new(),
+                    detail: format!(
+                        "node {i} holds {key}={x} where node {a}, its group's authority, holds {y}, after the cluster healed and settled"
+                    ),
+                });
+            }
+        }
         return;
     }
     let Some(a) = authority(end.views) else {

@@ -346,7 +346,7 @@ pub fn scenario(seed: u64) -> Scenario {
         shape.range(3, 9)
     };
     // Some protocols need a few members (primary-backup: a view service and a replica).
-    let n = if fits(e.name, n) { n } else { n.max(3) };
+    let n = fit(e.name, n);
     let duration = shape.range(300, 6000);
     let nodes: Value = if shape.chance(0.3) {
         let mut spares = if n > 1 { shape.below(n.min(3)) } else { 0 };
@@ -468,6 +468,18 @@ fn expectation_names_a_node(k: &crate::expect::ExpectKind) -> bool {
     }
 }
 
+/// `n`, or the nearest count of nodes the protocol runs on at its defaults (at least
+/// 3; the sharded store: a multiple of its group size).
+fn fit(name: &str, n: u64) -> u64 {
+    if fits(name, n) {
+        n
+    } else if fits(name, n.max(3)) {
+        n.max(3)
+    } else {
+        (n..n + 8).find(|m| fits(name, *m)).unwrap_or(n.max(3))
+    }
+}
+
 fn fits(name: &str, members: u64) -> bool {
     let doc = json!({"version": scenario::VERSION, "protocol": {"name": name}, "nodes": members, "duration_ms": 1000});
     scenario::load(&doc.to_string()).is_ok()
@@ -544,7 +556,7 @@ pub fn swarm(base: &Scenario, seed: u64, opts: Swarm) -> Result<Scenario, String
             .iter()
             .any(|x| expectation_names_a_node(&x.kind));
     if !names_nodes {
-        doc["nodes"] = json!(drawn_n);
+        doc["nodes"] = json!(fit(e.name, drawn_n));
     }
 
     // The network: steady rates stay modest (they are still there when the convergence

@@ -207,6 +207,10 @@ pub fn catalogue(v: &mut impl Visitor) {
             "quorum-sloppy-partition",
             "quorum-strict-partition",
             "quorum-vector-siblings",
+            // The client patterns' lesson that needs every node to serve: a retry
+            // storm against the nodes' capacity (`workload.capacity`).
+            "client-retry-storm",
+            "client-retry-storm-backoff",
         ],
         compare: &[
             Variant {
@@ -241,6 +245,28 @@ pub fn catalogue(v: &mut impl Visitor) {
             },
         ],
         converged: Some(converge::replicas_agree),
+    });
+    v.visit::<quorumlab_core::shard::ShardedRaft>(&Listing {
+        presets: &[
+            "shard-move-on-join",
+            "shard-leader-crash-during-move",
+            "shard-nemesis",
+        ],
+        compare: &[
+            Variant {
+                id: "Raft",
+                label: "one Raft group for every key",
+                protocol: Some("raft"),
+                params: &[],
+            },
+            Variant {
+                id: "Quorum",
+                label: "leaderless quorum store instead",
+                protocol: Some("quorum-kv"),
+                params: &[],
+            },
+        ],
+        converged: None,
     });
     v.visit::<fd::Heartbeat>(&Listing {
         presets: &[

@@ -404,7 +404,7 @@ fn a_history_names_its_data_type_on_its_first_line_and_old_ones_still_check() {
     assert!(e.message.contains("a line of its own"), "{e}");
 }
 
-/// Raft, Multi-Paxos and primary-backup also serve the key-value map (strings grown by
+/// Raft, Multi-Paxos, primary-backup and the sharded store also serve the key-value map (strings grown by
 /// append), chosen with `protocol.data_type`: the clients then only read and append,
 /// the history names `kv` and checks as the `kv` model, and every read returns pieces
 /// in the order they were appended. A type the protocol does not serve is refused,
@@ -416,7 +416,10 @@ fn a_protocol_that_also_serves_the_key_value_map_runs_appends_when_asked() {
         .filter(|e| e.also_serves.contains(&DataType::KV))
         .map(|e| e.name)
         .collect();
-    assert_eq!(served, ["raft", "multi-paxos", "primary-backup"]);
+    assert_eq!(
+        served,
+        ["raft", "multi-paxos", "primary-backup", "sharded-raft"]
+    );
     for name in served {
         let doc = serde_json::json!({
             "version": 1, "protocol": {"name": name, "data_type": "kv"}, "nodes": 3,

@@ -42,6 +42,7 @@ fn every_protocols_messages_are_labelled_by_their_content() {
             "primary-backup" => &["ping e", "append e", "ack e"],
             "quorum-kv" => &["put k", "put-ack #", "get-reply ", "digest "],
             "lock" => &["acquire #", "granted t", "write t"],
+            "sharded-raft" => &["append ", "forward #", "answer #", "handoff s"],
             _ => &["heartbeat #"],
         };
         for w in want {

@@ -68,6 +68,12 @@ pub const PRESETS: &[(&str, &str)] = &[
     ("raft-nemesis", "raft-nemesis.json"),
     ("raft-old-leader-rejoins", "raft-old-leader-rejoins.json"),
     ("raft-snapshot-catchup", "raft-snapshot-catchup.json"),
+    (
+        "shard-leader-crash-during-move",
+        "shard-leader-crash-during-move.json",
+    ),
+    ("shard-move-on-join", "shard-move-on-join.json"),
+    ("shard-nemesis", "shard-nemesis.json"),
 ];
 
 /// The scenario the page opens on: five Raft nodes with a light client workload.

@@ -142,6 +142,7 @@ pub fn view(q: &QuorumKv) -> NodeView {
             .collect(),
         n: p.n as u32,
         hints: gauges.iter().map(|g| (g.node, g.value as u32)).collect(),
+        groups: false,
     };
     NodeView {
         ring: Some(ring),

@@ -20,6 +20,18 @@ pub enum Cmd {
     Config { members: Vec<NodeId> },
     /// A client's operation.
     Client(ClientRequest),
+    /// A bulk import into the state machine, proposed by a protocol that composes Raft
+    /// (never by clients): each key set to its value, and each client session taken
+    /// where it is newer than the one held. The sharded store hands a shard over with
+    /// one, and keeps its shard map in reserved keys written by them.
+    Import(Import),
+}
+
+/// What a [`Cmd::Import`] writes.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Import {
+    pub kv: Vec<(String, crate::Val)>,
+    pub sessions: Vec<(crate::ClientId, super::Session)>,
 }
 
 /// One log entry.
@@ -37,6 +49,14 @@ pub(crate) fn cmd_hash(cmd: &Cmd) -> u64 {
             .iter()
             .fold(mix(2, members.len() as u64), |h, m| mix(h, *m as u64)),
         Cmd::Client(r) => digest::request(r),
+        Cmd::Import(i) => {
+            let h = i.kv.iter().fold(mix(4, i.kv.len() as u64), |h, (k, v)| {
+                digest::val(digest::mix_str(h, k), v)
+            });
+            i.sessions.iter().fold(h, |h, (c, s)| {
+                digest::outcome(mix(mix(h, *c as u64), s.seq), &s.outcome)
+            })
+        }
     }
 }
 

@@ -33,7 +33,7 @@ mod sm;
 mod view;
 
 pub use check::RaftMonitor;
-pub use log::{Cmd, Entry, RaftLog};
+pub use log::{Cmd, Entry, Import, RaftLog};
 pub use msg::{RaftDisk, RaftMsg, RaftWrite, SnapshotData};
 pub use params::{RaftParams, ReadMode};
 pub use sm::{Applied, Kv, Session};
@@ -190,6 +190,19 @@ impl Raft {
     /// by primary-backup's Raft view store before it proposes a view change).
     pub fn leader_ready(&self) -> bool {
         self.committed_in_term() && self.applied >= self.commit
+    }
+
+    /// Append `cmd` as this leader's next entry and replicate it (a protocol that
+    /// composes Raft proposes its own imports this way). False, and nothing appended,
+    /// when this node does not lead.
+    pub fn propose(&mut self, cx: &mut Ctx<'_, Self>, cmd: Cmd) -> bool {
+        if self.role != Role::Leader {
+            return false;
+        }
+        self.append_local(cx, cmd);
+        self.replicate_new(cx);
+        self.maybe_commit(cx);
+        true
     }
 
     /// The configuration in effect (the last one appended).
@@ -668,6 +681,9 @@ impl Raft {
             let (Some(e), Some(h)) = (self.log.entry(i), self.log.hash_at(i)) else {
                 break;
             };
+            if let Cmd::Import(imp) = &e.cmd {
+                self.state.import(imp);
+            }
             if let Cmd::Client(req) = &e.cmd {
                 let res = self.state.apply(req);
                 if self.waiters.get(&req.client) == Some(&req.seq) {

@@ -131,6 +131,20 @@ impl Kv {
     }
 
     /// The session entry of `client`, if any.
+    /// Apply an import: its keys set, its sessions taken where newer than ours (a
+    /// client's requests are numbered in order, so the newer session is the one with
+    /// the larger number, whichever store applied it).
+    pub fn import(&mut self, imp: &super::Import) {
+        for (k, v) in &imp.kv {
+            self.kv.insert(k.clone(), v.clone());
+        }
+        for (c, s) in &imp.sessions {
+            if self.sessions.get(c).is_none_or(|h| h.seq < s.seq) {
+                self.sessions.insert(*c, s.clone());
+            }
+        }
+    }
+
     pub fn session(&self, client: ClientId) -> Option<&Session> {
         self.sessions.get(&client)
     }

@@ -13,6 +13,10 @@ pub fn describe(cmd: &Cmd) -> String {
         Cmd::Noop => "no-op".to_string(),
         Cmd::Config { members } => format!("config {}", fmt_members(members)),
         Cmd::Client(r) => r.op.describe(),
+        Cmd::Import(i) => match i.kv.iter().find(|(k, _)| k.starts_with('#')) {
+            Some((k, v)) => format!("import {} keys, {k}={v}", i.kv.len() - 1),
+            None => format!("import {} keys", i.kv.len()),
+        },
     }
 }
 

@@ -1,0 +1,1 @@
+quorumlab_engines::engine!(quorumlab_core::shard::ShardedRaft);

@@ -1,0 +1,1 @@
+quorumlab_worker::node_worker!(quorumlab_core::shard::ShardedRaft);
