@@ -117,10 +117,10 @@ test('workers and single-thread runs equal the native CLI, preset by preset', { 
   assert.deepEqual(errors, []);
 });
 
-test('every quorum-kv and lock preset: workers and single-thread runs equal the native CLI', { timeout: 300_000 }, async () => {
+test('every quorum-kv, lock and sharded-raft preset: workers and single-thread runs equal the native CLI', { timeout: 400_000 }, async () => {
   const { page, errors } = await apiPage();
-  const names = [...presetsOf('quorum-kv'), ...presetsOf('lock')];
-  assert.ok(names.includes('quorum-join.json') && names.includes('lock-gc-pause.json'), names.join(' '));
+  const names = [...presetsOf('quorum-kv'), ...presetsOf('lock'), ...presetsOf('sharded-raft')];
+  assert.ok(names.includes('quorum-join.json') && names.includes('lock-gc-pause.json') && names.includes('shard-move-on-join.json'), names.join(' '));
   for (const name of names) {
     await sameAsNative(page, name, await readFile(join(ROOT, 'scenarios', name), 'utf8'));
   }

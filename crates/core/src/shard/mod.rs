@@ -374,7 +374,7 @@ impl ShardedRaft {
                 _ => {}
             }
         }
-        if self.group != 0 && self.ticks % POLL_EVERY == 0 {
+        if self.group != 0 && self.ticks.is_multiple_of(POLL_EVERY) {
             let to = self.target(0, self.ticks as u8);
             cx.send(
                 to,

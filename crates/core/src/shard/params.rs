@@ -116,7 +116,7 @@ impl ShardParams {
     pub fn cluster_problems(&self, nodes: usize) -> Vec<(&'static str, String)> {
         let g = self.group_size.max(1) as usize;
         let mut v = Vec::new();
-        if nodes % g != 0 {
+        if !nodes.is_multiple_of(g) {
             v.push((
                 "group_size",
                 format!(
