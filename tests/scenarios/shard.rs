@@ -214,3 +214,42 @@ fn bad_settings_name_their_field() {
         assert!(msg.contains(field), "{params}: {msg}");
     }
 }
+
+/// Messages of `kind` sent in the run.
+fn sent(e: &dyn Engine, kind: &str) -> u64 {
+    e.metrics()
+        .iter()
+        .map(|w| w.by_kind.get(kind).copied().unwrap_or(0))
+        .sum()
+}
+
+/// The old group refuses the shards it gave away: a gateway that still routes by the
+/// old map (its group has not moved on yet) gets `moved` from the old group and follows
+/// the newer map it carries to group 2, which answers (`answer` messages from group 2
+/// exist only once it serves).
+#[test]
+fn the_old_group_refuses_a_moved_shard_and_the_gateway_follows() {
+    let s = preset("shard-move-on-join.json");
+    let (mut refused, mut seeds_refusing) = (0, 0);
+    for seed in 1..=30 {
+        let e = ended(&s, seed);
+        let m = sent(e.as_ref(), "moved");
+        refused += m;
+        seeds_refusing += (m > 0) as u64;
+        assert!(
+            sent(e.as_ref(), "handoff-ack") > 0,
+            "seed {seed}: group 2 confirms"
+        );
+        let h = e.history();
+        let ok = h
+            .events
+            .iter()
+            .filter(|x| x.kind == quorumlab_sim::history::EventType::Ok && x.time > 4_000_000)
+            .count();
+        assert!(ok > 40, "seed {seed}: clients served after the move: {ok}");
+    }
+    assert!(
+        seeds_refusing >= 10,
+        "the old group refused in {seeds_refusing} of 30 runs ({refused} refusals)"
+    );
+}

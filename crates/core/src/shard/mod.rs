@@ -227,7 +227,7 @@ impl ShardedRaft {
     fn route(&mut self, cx: &mut Ctx<'_, Self>, req: ClientRequest, hops: u8) {
         let shard = shard_of(req.op.key(), self.p.shards);
         let Some(g) = self.owner(shard) else {
-            return; // No shard map known yet: the client will retry.
+            return self.not_now(cx, &req, self.id); // No shard map known yet.
         };
         if g == self.group {
             self.serve(cx, req, self.id, hops);
@@ -269,8 +269,8 @@ impl ShardedRaft {
                 self.routes.insert(req.client, (req.seq, gateway));
                 self.drive(cx, Input::Client(req));
             }
-            // Its data is on the way; the client will retry.
-            Status::Waiting { .. } => {}
+            // Its data is on the way.
+            Status::Waiting { .. } => self.not_now(cx, &req, gateway),
             Status::Leaving { .. } | Status::Elsewhere => {
                 let mut known = self.known.clone();
                 if (known.len() as u64) < sh.cfg.epoch {
@@ -278,6 +278,26 @@ impl ShardedRaft {
                 }
                 self.tell(cx, gateway, ShardMsg::Moved { req, hops, known });
             }
+        }
+    }
+
+    /// Tell the client to try again shortly: nothing happened, and nobody known serves
+    /// its shard right now (a group still electing, data still on its way). It backs
+    /// off a little rather than waiting out its timeout.
+    fn not_now(&mut self, cx: &mut Ctx<'_, Self>, req: &ClientRequest, gateway: NodeId) {
+        let reply = ClientReply {
+            client: req.client,
+            seq: req.seq,
+            outcome: crate::Outcome::Redirect {
+                leader: None,
+                term: 0,
+            },
+            at: None,
+        };
+        if gateway == self.id {
+            cx.reply(reply);
+        } else {
+            cx.send(gateway, ShardMsg::Answer { reply });
         }
     }
 
@@ -302,24 +322,26 @@ impl ShardedRaft {
                 if let Some(l) = self.leaders.get_mut(g as usize) {
                     *l = Some(next);
                 }
-                if hops < MAX_HOPS && next != from {
-                    if next == self.id {
-                        self.serve(cx, req, self.id, hops + 1);
-                    } else {
-                        cx.send(
-                            next,
-                            ShardMsg::Forward {
-                                req,
-                                hops: hops + 1,
-                            },
-                        );
-                    }
+                if hops >= MAX_HOPS || next == from {
+                    self.not_now(cx, &req, self.id);
+                } else if next == self.id {
+                    self.serve(cx, req, self.id, hops + 1);
+                } else {
+                    cx.send(
+                        next,
+                        ShardMsg::Forward {
+                            req,
+                            hops: hops + 1,
+                        },
+                    );
                 }
             }
             ShardMsg::Moved { req, hops, known } => {
                 self.merge(&known);
                 if hops < MAX_HOPS {
                     self.route(cx, req, hops + 1);
+                } else {
+                    self.not_now(cx, &req, self.id);
                 }
             }
             _ => {}
