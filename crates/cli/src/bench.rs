@@ -181,6 +181,16 @@ pub fn main(raw: &[String]) -> Result<i32, BadInput> {
         say!("{line}");
         lines.push(line);
     }
+    // Three Raft groups of three, eight shards (keys over every group).
+    let json =
+        scenario_json_with("sharded-raft", "{}", 9, 5, 10).replace(r#""keys": 4"#, r#""keys": 16"#);
+    let line = measure(
+        "sharded-raft 3 groups of 3, 8 shards, 200 op/s",
+        &json,
+        secs,
+    )?;
+    say!("{line}");
+    lines.push(line);
     for line in crate::check::bench(a.flag("quick")) {
         say!("{line}");
     }

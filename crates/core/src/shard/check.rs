@@ -114,7 +114,7 @@ impl ShardMonitor {
                         continue;
                     }
                     let s = shard_of(key, p.shards);
-                    let st = self.placements.statuses(&scan.sh, g, &p)[s as usize];
+                    let st = self.placements.status(&scan.sh, g, s, &p);
                     if st != Status::Serving {
                         return Err(Violation::new(
                             INVARIANTS[1],

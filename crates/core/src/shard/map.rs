@@ -127,11 +127,25 @@ impl Shards {
                 prev: 0,
             },
         };
-        let mark = |k: String| kv.kv.get(&k).and_then(Val::int).unwrap_or(0) as u64;
+        // The marks present, by a range scan ('/' + 1 is '0'): asked per request, so no
+        // key is formatted.
+        let marks = |prefix: &str, end: &str| {
+            let mut v = vec![0u64; shards as usize];
+            for (k, x) in kv.kv.range::<str, _>((
+                std::ops::Bound::Included(prefix),
+                std::ops::Bound::Excluded(end),
+            )) {
+                let s = k[prefix.len()..].parse::<usize>().ok();
+                if let (Some(slot), Some(x)) = (s.and_then(|s| v.get_mut(s)), x.int()) {
+                    *slot = x as u64;
+                }
+            }
+            v
+        };
         Shards {
             cfg,
-            arrived: (0..shards).map(|s| mark(in_key(s))).collect(),
-            confirmed: (0..shards).map(|s| mark(out_key(s))).collect(),
+            arrived: marks("#in/", "#in0"),
+            confirmed: marks("#out/", "#out0"),
         }
     }
 
@@ -179,6 +193,12 @@ impl Shards {
         let su = s as usize;
         let owner = now.get(su).copied().flatten();
         let prev = before.get(su).copied().flatten();
+        self.status_of(group, s, owner, prev)
+    }
+
+    /// [`Shards::status`] given the shard's owner now and before.
+    pub fn status_of(&self, group: u64, s: u64, owner: Option<u64>, prev: Option<u64>) -> Status {
+        let su = s as usize;
         if owner == Some(group) {
             match prev {
                 Some(p)
@@ -221,6 +241,14 @@ impl Placements {
             }
         };
         &self.cache[i].1
+    }
+
+    /// The status of shard `s` for `group` under `sh` (no copies: asked per request).
+    pub fn status(&mut self, sh: &Shards, group: u64, s: u64, p: &ShardParams) -> Status {
+        let su = s as usize;
+        let now = self.of(sh.cfg.groups, p).get(su).copied().flatten();
+        let before = self.of(sh.cfg.prev, p).get(su).copied().flatten();
+        sh.status_of(group, s, now, before)
     }
 
     /// The status of every shard for `group` under `sh`.

@@ -264,7 +264,7 @@ impl ShardedRaft {
         } else {
             Shards::in_log(&self.raft, self.p.shards, self.initial())
         };
-        match self.placements.statuses(&sh, self.group, &self.p)[shard as usize] {
+        match self.placements.status(&sh, self.group, shard, &self.p) {
             Status::Serving => {
                 self.routes.insert(req.client, (req.seq, gateway));
                 self.drive(cx, Input::Client(req));
@@ -446,7 +446,7 @@ impl ShardedRaft {
         if sh.arrived[shard as usize] >= epoch || sh.cfg.epoch != epoch {
             return; // Being imported, or not in this configuration yet: it will come again.
         }
-        let st = self.placements.statuses(&sh, self.group, &self.p)[shard as usize];
+        let st = self.placements.status(&sh, self.group, shard, &self.p);
         if matches!(st, Status::Waiting { .. }) {
             kv.push((in_key(shard), Val::Int(epoch as i64)));
             self.taken += 1;
