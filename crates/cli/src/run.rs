@@ -289,6 +289,26 @@ fn human(s: &Summary, e: &dyn Engine, took: Duration, all_marks: bool) -> String
         pct(t.p99_ms)
     );
     println!("network    {} messages, {} dropped", t.messages, t.dropped);
+    if t.served > 0 || t.queue_peak > 0 {
+        // `workload.capacity`: what the nodes' queues did, and what the load cost.
+        let secs = (s.simulated_ms as f64 / 1000.0).max(1e-9);
+        println!(
+            "capacity   {} requests served, {} ({:.1}%, {:.0} ms of node time) for clients no longer waiting; {} turned away; longest queue {}",
+            t.served,
+            t.wasted,
+            100.0 * t.wasted as f64 / t.served.max(1) as f64,
+            t.wasted_ms,
+            t.rejected,
+            t.queue_peak
+        );
+        println!(
+            "load       offered {:.1} ops/s, goodput {:.1} ops/s; {:.2} attempts and {:.1} messages per successful op",
+            t.invoked as f64 / secs,
+            t.ok as f64 / secs,
+            t.attempts as f64 / t.invoked.max(1) as f64,
+            t.messages as f64 / t.ok.max(1) as f64
+        );
+    }
     println!("nodes at the end:");
     for (i, (v, st)) in e.views().iter().zip(e.status()).enumerate() {
         match v {

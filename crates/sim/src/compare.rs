@@ -20,8 +20,12 @@ pub struct RunFigures {
     /// with the outcome unknown).
     pub availability: f64,
     pub ok: u64,
-    /// Successful operations per simulated second.
+    /// Successful operations per simulated second (the goodput).
     pub throughput: f64,
+    /// Operations started per simulated second (the offered load; retries are not new
+    /// operations).
+    #[serde(default)]
+    pub offered: f64,
     pub read_p50: Option<f64>,
     pub read_p99: Option<f64>,
     pub read_p999: Option<f64>,
@@ -34,6 +38,17 @@ pub struct RunFigures {
     pub attempts_per_op: f64,
     /// Share of attempts that timed out, in percent.
     pub timeouts_pct: f64,
+    /// Share of attempts turned away at once (a rate limit, a full queue), in percent.
+    #[serde(default)]
+    pub rejected_pct: f64,
+    /// With a capacity (`workload.capacity`): the share of the nodes' time spent on
+    /// client requests whose client no longer waited for them, in percent (`None`
+    /// without a capacity, or when nothing was served).
+    #[serde(default)]
+    pub wasted_pct: Option<f64>,
+    /// The longest queue of client requests at a node (0 without a capacity).
+    #[serde(default)]
+    pub queue_peak: u64,
     /// Reads answered from a client's cache.
     pub degraded: u64,
     pub lost_writes: u64,
@@ -72,6 +87,7 @@ impl RunFigures {
             availability: t.availability,
             ok: t.ok,
             throughput: t.ok as f64 / secs,
+            offered: t.invoked as f64 / secs,
             read_p50: quantile(&reads, 0.5),
             read_p99: quantile(&reads, 0.99),
             read_p999: quantile(&reads, 0.999),
@@ -81,6 +97,9 @@ impl RunFigures {
             messages_per_op: t.messages as f64 / t.ok.max(1) as f64,
             attempts_per_op: t.attempts as f64 / t.invoked.max(1) as f64,
             timeouts_pct: 100.0 * t.timeouts as f64 / t.attempts.max(1) as f64,
+            rejected_pct: 100.0 * t.rejected as f64 / t.attempts.max(1) as f64,
+            wasted_pct: (t.served > 0).then(|| 100.0 * t.wasted as f64 / t.served as f64),
+            queue_peak: t.queue_peak,
             degraded: t.degraded,
             lost_writes: s.anomalies.lost_writes,
             stale_reads: s.anomalies.stale_reads,
@@ -271,6 +290,12 @@ pub const FIGURES: &[Figure] = &[
         get: |r| Some(r.throughput),
     },
     Figure {
+        name: "offered load",
+        unit: "ops/s",
+        lower_is_better: false,
+        get: |r| Some(r.offered),
+    },
+    Figure {
         name: "read p50",
         unit: "ms",
         lower_is_better: true,
@@ -323,6 +348,18 @@ pub const FIGURES: &[Figure] = &[
         unit: "%",
         lower_is_better: true,
         get: |r| Some(r.timeouts_pct),
+    },
+    Figure {
+        name: "attempts turned away",
+        unit: "%",
+        lower_is_better: true,
+        get: |r| Some(r.rejected_pct),
+    },
+    Figure {
+        name: "node time wasted",
+        unit: "%",
+        lower_is_better: true,
+        get: |r| r.wasted_pct,
     },
     Figure {
         name: "degraded reads",

@@ -25,7 +25,7 @@ use crate::host::{Cause, Host, Input, InputMeta, Job, JobResult, Jobs, Record};
 use crate::marks::{self, Mark, Marks};
 use crate::metrics::Metrics;
 use crate::net::{Fate, Network};
-use crate::resilience::{Guard, TokenBucket};
+use crate::resilience::{Capacity, Guard, TokenBucket};
 use crate::scenario::{FaultKind, NodeRef, Scenario, ScenarioError};
 use crate::workload::{self, Client, InFlight, OpGen, MAX_REDIRECTS};
 use quorumlab_core::{
@@ -77,9 +77,9 @@ enum Ctrl {
     ClientTimeout(u32, u64, u32),
     /// A node's reply reaches its client.
     ClientReply(NodeId, ClientReply),
-    /// A node's rate limiter turned an attempt away (client, sequence number, attempt,
-    /// node): the client hears it at once.
-    ClientRejected(u32, u64, u32, NodeId),
+    /// A node's rate limiter (or, with `full`, its full queue) turned an attempt away
+    /// (client, sequence number, attempt, node, full): the client hears it at once.
+    ClientRejected(u32, u64, u32, NodeId, bool),
     Resume(NodeId),
     Nemesis,
     NemesisUndo(Undo),
@@ -267,7 +267,8 @@ pub struct Sim<P: Protocol> {
     ctrl: BinaryHeap<Pending<Ctrl>>,
     /// Clients' control events: they reach nodes only through the client latency.
     client_ctrl: BinaryHeap<Pending<Ctrl>>,
-    deferred: Vec<Vec<(Time, Input<P>)>>,
+    /// Inputs that reached a paused node, with their sequence numbers.
+    deferred: Vec<Vec<(Time, Input<P>, u64)>>,
     clients: Vec<Client>,
     opgen: Option<OpGen>,
     nemesis_rng: Rng,
@@ -333,6 +334,8 @@ pub struct Sim<P: Protocol> {
     guard: Option<Box<Guard>>,
     /// Each node's rate limiter (`workload.rate_limit`), when set.
     buckets: Vec<TokenBucket>,
+    /// Each node's queue of client requests (`workload.capacity`), when set.
+    capacity: Option<Box<Capacity>>,
     /// Requests a client event sent, with their sequence numbers (see `with_clients`).
     client_out: Vec<(Time, NodeId, ClientRequest, u64)>,
     /// Whether the expectations were told the run is over.
@@ -584,6 +587,11 @@ impl<P: Protocol> Sim<P> {
                 .and_then(|w| w.rate_limit.as_ref())
                 .map(|r| vec![TokenBucket::new(r.rate, r.burst); n])
                 .unwrap_or_default(),
+            capacity: scenario
+                .workload
+                .as_ref()
+                .and_then(|w| w.capacity.as_ref())
+                .map(|c| Box::new(Capacity::new(c.rate, c.queue, n))),
             client_out: Vec::new(),
         };
         sim.hash.add(seed);
@@ -1037,7 +1045,9 @@ impl<P: Protocol> Sim<P> {
                 break;
             }
             let Some(Pending {
-                time, item: slot, ..
+                time,
+                seq,
+                item: slot,
             }) = self.inputs.pop()
             else {
                 break;
@@ -1046,9 +1056,18 @@ impl<P: Protocol> Sim<P> {
                 continue;
             };
             self.free.push(slot);
+            let input = match input {
+                Input::Client(req) if self.capacity.is_some() => {
+                    match self.queue_client(time, seq, to, req) {
+                        Some(req) => Input::Client(req),
+                        None => continue,
+                    }
+                }
+                input => input,
+            };
             match self.status[to as usize] {
                 Status::Up => self.batches[to as usize].push((time, input)),
-                Status::Paused => self.deferred[to as usize].push((time, input)),
+                Status::Paused => self.deferred[to as usize].push((time, input, seq)),
                 // A crashed node hears nothing: a message to it is dropped, counted and
                 // traced as such.
                 Status::Crashed | Status::Spare => {
@@ -1072,6 +1091,86 @@ impl<P: Protocol> Sim<P> {
                 self.work.push(i as NodeId);
             }
         }
+    }
+
+    /// A client request `seq` reaching node `to` at `time` with a capacity set: the
+    /// node's queue admits it (it comes back when its service ends: `None` now) or
+    /// turns it away (`None`: its client hears so), and one whose service has ended
+    /// goes to the protocol (`Some`). A paused node keeps what reaches it (it queues
+    /// again when the node resumes); a crashed one hears nothing.
+    fn queue_client(
+        &mut self,
+        time: Time,
+        seq: u64,
+        to: NodeId,
+        req: ClientRequest,
+    ) -> Option<ClientRequest> {
+        let cap = self.capacity.as_mut()?;
+        let status = self.status[to as usize];
+        if status == Status::Paused {
+            return Some(req);
+        }
+        let ticket = cap.take(seq);
+        if status != Status::Up {
+            return Some(req);
+        }
+        let Some(ticket) = ticket else {
+            return Some(req);
+        };
+        let q = &mut cap.queues[to as usize];
+        if ticket.admitted && ticket.incarnation != q.incarnation {
+            // Admitted before the node crashed: gone with what it held.
+            return None;
+        }
+        if ticket.admitted {
+            // Served: the protocol has it now. Wasted when its client no longer waits
+            // for the operation (it gave up, or another attempt was answered).
+            q.served += 1;
+            let service = q.service();
+            self.metrics.served(time);
+            let cl = self.clients.get_mut(req.client as usize);
+            let cur = cl.and_then(|c| c.current.as_mut().filter(|x| x.seq == req.seq));
+            match cur {
+                Some(cur) => {
+                    // It reached the protocol only now (for who accepted a write).
+                    if let Some(a) = cur
+                        .arrivals
+                        .iter_mut()
+                        .find(|a| **a == (to, ticket.arrived))
+                    {
+                        a.1 = time;
+                    }
+                }
+                None => {
+                    q.wasted += 1;
+                    self.metrics.wasted(time, service);
+                }
+            }
+            return Some(req);
+        }
+        match q.admit(time) {
+            Some(end) => {
+                let held = q.held(time);
+                self.metrics.queue(time, held as u64);
+                self.hash.add(17);
+                self.hash.add(end);
+                self.seq += 1;
+                let new = self.seq;
+                cap.requeue(ticket, new, Some(to as usize));
+                self.push_input_seq(end, to, Input::Client(req), new);
+            }
+            None => {
+                self.hash.add(18);
+                let home = self.clients.get(req.client as usize).map(|c| c.home);
+                if let Some(back) = home.and_then(|h| self.net.route_to_client(to, h, time)) {
+                    self.push_ctrl(
+                        back,
+                        Ctrl::ClientRejected(req.client, req.seq, ticket.attempt, to, true),
+                    );
+                }
+            }
+        }
+        None
     }
 
     /// Run a window here, node after node, checking invariants after every event.
@@ -1371,8 +1470,8 @@ impl<P: Protocol> Sim<P> {
                 self.with_clients(|x| x.client_timeout(c, seq, attempt))
             }
             Ctrl::ClientReply(node, r) => self.with_clients(|x| x.client_reply(node, r)),
-            Ctrl::ClientRejected(c, seq, attempt, node) => {
-                self.with_clients(|x| x.client_rejected(c, seq, attempt, node))
+            Ctrl::ClientRejected(c, seq, attempt, node, full) => {
+                self.with_clients(|x| x.client_rejected(c, seq, attempt, node, full))
             }
             Ctrl::Resume(i) => {
                 if self.status[i as usize] == Status::Paused
@@ -1381,8 +1480,13 @@ impl<P: Protocol> Sim<P> {
                     self.status[i as usize] = Status::Up;
                     self.hosts[i as usize].resume(self.now);
                     let now = self.now;
-                    for (_, input) in std::mem::take(&mut self.deferred[i as usize]) {
-                        self.push_input(now, i, input);
+                    for (_, input, old) in std::mem::take(&mut self.deferred[i as usize]) {
+                        self.seq += 1;
+                        let new = self.seq;
+                        if let Some(c) = self.capacity.as_mut() {
+                            c.resumed(old, new);
+                        }
+                        self.push_input_seq(now, i, input, new);
                     }
                     self.note(format!("node {i} resumes after its pause"));
                 }
@@ -1421,6 +1525,9 @@ impl<P: Protocol> Sim<P> {
         if matches!(self.status[iu], Status::Up | Status::Paused) {
             self.status[iu] = Status::Crashed;
             self.deferred[iu].clear();
+            if let Some(c) = self.capacity.as_mut() {
+                c.queues[iu].clear();
+            }
             self.states[iu] = None;
             self.hosts[iu].crash();
             self.marks.down(i);
@@ -1628,6 +1735,7 @@ impl<P: Protocol> Sim<P> {
             log: &mut self.log,
             guard: &mut self.guard,
             buckets: &mut self.buckets,
+            capacity: &mut self.capacity,
             out: &mut self.client_out,
             data_type: self.data_type,
             protocol: P::NAME,
@@ -2295,6 +2403,7 @@ struct Cx<'a> {
     log: &'a mut Vec<LogLine>,
     guard: &'a mut Option<Box<Guard>>,
     buckets: &'a mut Vec<TokenBucket>,
+    capacity: &'a mut Option<Box<Capacity>>,
     out: &'a mut Vec<(Time, NodeId, ClientRequest, u64)>,
     data_type: quorumlab_core::DataType,
     protocol: &'static str,
@@ -2436,7 +2545,7 @@ impl Cx<'_> {
                 if !b.take(t) {
                     self.hash.add(13);
                     if let Some(back) = self.net.route_to_client(target, home, t) {
-                        self.push_ctrl(back, Ctrl::ClientRejected(c, seq, attempt, target));
+                        self.push_ctrl(back, Ctrl::ClientRejected(c, seq, attempt, target, false));
                     }
                     self.push_ctrl(now + timeout, Ctrl::ClientTimeout(c, seq, attempt));
                     return;
@@ -2446,6 +2555,11 @@ impl Cx<'_> {
                 cur.arrivals.push((target, t));
             }
             self.push_request(t, target, req);
+            // With a capacity, the request waits its turn at the node (see
+            // `Sim::queue_client`).
+            if let Some(cap) = self.capacity.as_mut() {
+                cap.sent(*self.seq, c, attempt, t);
+            }
         }
         self.push_ctrl(now + timeout, Ctrl::ClientTimeout(c, seq, attempt));
     }
@@ -2594,9 +2708,10 @@ impl Cx<'_> {
         Some(cl.choose(pool, last, now, self.client_rng))
     }
 
-    /// A node's rate limiter turned away attempt `attempt` of client `c`'s operation
-    /// `seq`: the attempt failed, fast; the client retries as after a timeout.
-    fn client_rejected(&mut self, c: u32, seq: u64, attempt: u32, node: NodeId) {
+    /// A node's rate limiter (`full`: its full queue) turned away attempt `attempt` of
+    /// client `c`'s operation `seq`: the attempt failed, fast; the client retries as
+    /// after a timeout.
+    fn client_rejected(&mut self, c: u32, seq: u64, attempt: u32, node: NodeId, full: bool) {
         let retries = self
             .scenario
             .workload
@@ -2637,7 +2752,11 @@ impl Cx<'_> {
             give_up,
             failures,
             Some(wait),
-            "turned away by the rate limit",
+            if full {
+                "turned away: the node's queue is full"
+            } else {
+                "turned away by the rate limit"
+            },
         );
     }
 

@@ -27,6 +27,14 @@ struct Window {
     attempts: u64,
     /// Client attempts that timed out.
     timeouts: u64,
+    /// Client requests the nodes' capacity served (`workload.capacity`).
+    served: u64,
+    /// Of those, requests whose client no longer waited for them, and the node time
+    /// they took (microseconds).
+    wasted: u64,
+    wasted_us: u64,
+    /// The longest queue of client requests at a node.
+    queue_peak: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -63,6 +71,19 @@ pub struct WindowReport {
     /// Client attempts that timed out.
     #[serde(default)]
     pub timeouts: u64,
+    /// With a capacity (`workload.capacity`): client requests the nodes served.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub served: u64,
+    /// Of those, requests whose client no longer waited for them (it had given up on
+    /// the operation, or another attempt was answered): work a retry storm wastes.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub wasted: u64,
+    /// The node time those wasted requests took, in milliseconds.
+    #[serde(default, skip_serializing_if = "is_zero_f")]
+    pub wasted_ms: f64,
+    /// The longest queue of client requests at any node (waiting or being served).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub queue_peak: u64,
     pub p50_ms: Option<f64>,
     pub p99_ms: Option<f64>,
     pub max_ms: Option<f64>,
@@ -116,6 +137,21 @@ impl Metrics {
     pub fn timeout(&mut self, t: Time) {
         self.at(t).timeouts += 1;
     }
+    /// A node's capacity served a client request.
+    pub fn served(&mut self, t: Time) {
+        self.at(t).served += 1;
+    }
+    /// A request its client no longer waited for took `took` of a node's time.
+    pub fn wasted(&mut self, t: Time, took: Time) {
+        let w = self.at(t);
+        w.wasted += 1;
+        w.wasted_us += took;
+    }
+    /// A node holds `len` client requests.
+    pub fn queue(&mut self, t: Time, len: u64) {
+        let w = self.at(t);
+        w.queue_peak = w.queue_peak.max(len);
+    }
     pub fn invoke(&mut self, t: Time) {
         self.at(t).invoked += 1;
     }
@@ -139,6 +175,7 @@ impl Metrics {
         };
         let mut lat: Vec<u32> = Vec::new();
         let mut answered = 0;
+        let mut wasted_us = 0;
         for w in ws {
             r.events += w.events;
             r.messages += w.messages;
@@ -150,6 +187,10 @@ impl Metrics {
             r.rejected += w.rejected;
             r.attempts += w.attempts;
             r.timeouts += w.timeouts;
+            r.served += w.served;
+            r.wasted += w.wasted;
+            wasted_us += w.wasted_us;
+            r.queue_peak = r.queue_peak.max(w.queue_peak);
             r.invoked += w.invoked;
             r.ok += w.ok;
             r.fail += w.fail;
@@ -157,6 +198,7 @@ impl Metrics {
             answered += w.answered;
             lat.extend_from_slice(&w.latencies);
         }
+        r.wasted_ms = wasted_us as f64 / 1000.0;
         let done = r.ok + r.fail + r.info;
         r.availability = if done == 0 {
             1.0
@@ -195,4 +237,8 @@ impl Metrics {
 
 fn is_zero(x: &u64) -> bool {
     *x == 0
+}
+
+fn is_zero_f(x: &f64) -> bool {
+    *x == 0.0
 }

@@ -2,7 +2,9 @@
 //! workload's clients (and, for rate limiting, the nodes' front doors) run: which node
 //! to send to (a load balancer with health checks), how long to wait before a retry
 //! (fixed or exponential back-off with jitter) and whether a retry is allowed at all
-//! (a retry budget), a circuit breaker per client per node, and a token bucket.
+//! (a retry budget), a circuit breaker per client per node, and a token bucket. On the
+//! nodes' side, a capacity: each node serves client requests one at a time from a
+//! bounded queue, so that load (and every retry) costs the node time.
 //!
 //! Everything is in integer microseconds and draws only from the RNG it is handed, so
 //! a run stays the same natively, in the page and in workers.
@@ -582,6 +584,150 @@ impl TokenBucket {
     }
 }
 
+// ---- capacity ------------------------------------------------------------------------
+
+/// A node's capacity for client requests (`workload.capacity`): one request at a time,
+/// each taking `service`, from a FIFO queue holding at most `limit` requests (waiting
+/// or being served). A request arriving at a full queue is turned away at once. The
+/// node serves what it admitted whether or not its client still waits for it: that is
+/// the work a retry storm wastes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServiceQueue {
+    service: Time,
+    limit: usize,
+    /// When each request held (waiting or being served) will have been served, in
+    /// order of arrival (so in increasing order).
+    ends: std::collections::VecDeque<Time>,
+    /// Requests served (handed to the protocol).
+    pub served: u64,
+    /// Of those, requests whose client no longer waited for them.
+    pub wasted: u64,
+    /// Requests turned away because the queue was full.
+    pub rejected: u64,
+    /// The most requests held at once.
+    pub peak: usize,
+    /// Crashes so far: a request admitted before the latest one is gone with it.
+    pub incarnation: u32,
+}
+
+impl ServiceQueue {
+    /// `rate` requests a second (the service time is its inverse, in whole
+    /// microseconds, at least one), at most `limit` held.
+    pub fn new(rate: f64, limit: u32) -> Self {
+        ServiceQueue {
+            service: (SEC as f64 / rate.clamp(1e-3, 1e6)).round().max(1.0) as Time,
+            limit: limit.max(1) as usize,
+            ends: Default::default(),
+            served: 0,
+            wasted: 0,
+            rejected: 0,
+            peak: 0,
+            incarnation: 0,
+        }
+    }
+
+    /// How long one request takes.
+    pub fn service(&self) -> Time {
+        self.service
+    }
+
+    /// Requests held at `now` (waiting or being served). Times must not go back.
+    pub fn held(&mut self, now: Time) -> usize {
+        while self.ends.front().is_some_and(|e| *e <= now) {
+            self.ends.pop_front();
+        }
+        self.ends.len()
+    }
+
+    /// A request arrives at `now`: when the node will have served it (after those
+    /// ahead of it), or `None` when the queue is full and it is turned away.
+    pub fn admit(&mut self, now: Time) -> Option<Time> {
+        if self.held(now) >= self.limit {
+            self.rejected += 1;
+            return None;
+        }
+        let start = self.ends.back().map_or(now, |e| (*e).max(now));
+        let end = start + self.service;
+        self.ends.push_back(end);
+        self.peak = self.peak.max(self.ends.len());
+        Some(end)
+    }
+
+    /// The node crashed: what it held is gone.
+    pub fn clear(&mut self) {
+        self.ends.clear();
+        self.incarnation += 1;
+    }
+}
+
+/// A client request on its way through a node's queue: whose attempt it is, when it
+/// reached the node, and whether the queue admitted it (it is then due to the protocol
+/// when its service ends, unless the node crashed meanwhile: `incarnation` is the
+/// queue's when it was admitted).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ticket {
+    pub client: u32,
+    pub attempt: u32,
+    pub arrived: Time,
+    pub admitted: bool,
+    pub incarnation: u32,
+}
+
+/// Every node's queue, and the tickets of the client requests on their way, by the
+/// sequence number of their place in the simulator's input queue.
+#[derive(Clone, Debug)]
+pub struct Capacity {
+    pub queues: Vec<ServiceQueue>,
+    tickets: std::collections::BTreeMap<u64, Ticket>,
+}
+
+impl Capacity {
+    pub fn new(rate: f64, limit: u32, nodes: usize) -> Self {
+        Capacity {
+            queues: vec![ServiceQueue::new(rate, limit); nodes],
+            tickets: Default::default(),
+        }
+    }
+
+    /// Client `client`'s attempt `attempt` reaches its node at `arrives`, queued as
+    /// input `seq`.
+    pub fn sent(&mut self, seq: u64, client: u32, attempt: u32, arrives: Time) {
+        self.tickets.insert(
+            seq,
+            Ticket {
+                client,
+                attempt,
+                arrived: arrives,
+                admitted: false,
+                incarnation: 0,
+            },
+        );
+    }
+
+    /// The ticket of input `seq`, taken out.
+    pub fn take(&mut self, seq: u64) -> Option<Ticket> {
+        self.tickets.remove(&seq)
+    }
+
+    /// Input `seq` is queued again as `new` (`admitted`: due to the protocol then, by
+    /// node `node`'s queue; else it arrives again, as after a pause).
+    pub fn requeue(&mut self, mut t: Ticket, new: u64, admitted: Option<usize>) {
+        t.admitted = admitted.is_some();
+        if let Some(q) = admitted.and_then(|n| self.queues.get(n)) {
+            t.incarnation = q.incarnation;
+        }
+        self.tickets.insert(new, t);
+    }
+
+    /// Input `old`, held while its node was paused, comes back as `new` and queues
+    /// again.
+    pub fn resumed(&mut self, old: u64, new: u64) {
+        if let Some(t) = self.take(old) {
+            self.requeue(t, new, None);
+        }
+    }
+}
+
 /// Milliseconds to microseconds, for the specs' `_ms` fields.
 pub fn ms(x: u64) -> Time {
     x.saturating_mul(MS)
@@ -709,6 +855,31 @@ mod tests {
         c.success();
         c.failure(1);
         assert!(matches!(c.state, BreakerState::Closed { failures: 1 }));
+    }
+
+    #[test]
+    fn a_service_queue_serves_in_turn_and_turns_away_beyond_its_limit() {
+        // 100 requests a second: 10 ms each; at most 3 held.
+        let mut q = ServiceQueue::new(100.0, 3);
+        assert_eq!(q.service(), ms(10));
+        // An idle node serves at once.
+        assert_eq!(q.admit(0), Some(ms(10)));
+        // Three at once: each waits for those ahead.
+        assert_eq!(q.admit(ms(1)), Some(ms(20)));
+        assert_eq!(q.admit(ms(2)), Some(ms(30)));
+        assert_eq!(q.held(ms(2)), 3);
+        assert_eq!(q.admit(ms(3)), None);
+        assert_eq!(q.rejected, 1);
+        // The first is served at 10 ms: room for one more, behind the others.
+        assert_eq!(q.admit(ms(10)), Some(ms(40)));
+        assert_eq!(q.peak, 3);
+        // Idle again later: no wait.
+        assert_eq!(q.held(ms(100)), 0);
+        assert_eq!(q.admit(ms(100)), Some(ms(110)));
+        q.clear();
+        assert_eq!(q.held(ms(101)), 0);
+        // Fractional service times round to whole microseconds.
+        assert_eq!(ServiceQueue::new(3.0, 1).service(), 333_333);
     }
 
     #[test]

@@ -315,6 +315,11 @@ pub struct WorkloadSpec {
     /// away at once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limit: Option<RateLimit>,
+    /// How many client requests a second each node can serve: requests wait their turn
+    /// in a bounded queue, so overload and retries cost time. `None`: a node handles
+    /// any number of requests at once, as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<CapacitySpec>,
 }
 
 /// Client-side resilience patterns (see [`crate::resilience`]).
@@ -468,6 +473,22 @@ pub struct RateLimit {
     /// The most it admits at once after a quiet spell.
     #[serde(default = "default_burst")]
     pub burst: u32,
+}
+
+/// Each node's capacity for client requests (see [`crate::resilience::ServiceQueue`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CapacitySpec {
+    /// Client requests a second each node serves, one after another.
+    pub rate: f64,
+    /// The most requests a node holds, waiting or being served; one more is turned
+    /// away at once.
+    #[serde(default = "default_queue")]
+    pub queue: u32,
+}
+
+fn default_queue() -> u32 {
+    1000
 }
 
 fn default_eject_ms() -> u64 {
@@ -1568,6 +1589,23 @@ impl Scenario {
                     e2.push(ScenarioError::new(
                         "workload.rate_limit.burst",
                         format!("{} must be between 1 and 1000000", r.burst),
+                    ));
+                }
+            }
+            if let Some(c) = &w.capacity {
+                if !(c.rate >= 0.001 && c.rate <= 1e6) {
+                    e2.push(ScenarioError::new(
+                        "workload.capacity.rate",
+                        format!(
+                            "{} must be at least 0.001 and at most 1000000 requests a second",
+                            c.rate
+                        ),
+                    ));
+                }
+                if c.queue == 0 || c.queue > 1_000_000 {
+                    e2.push(ScenarioError::new(
+                        "workload.capacity.queue",
+                        format!("{} must be between 1 and 1000000", c.queue),
                     ));
                 }
             }

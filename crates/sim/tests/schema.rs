@@ -883,7 +883,8 @@ fn bounds_agree_with_validation() {
         // Clients for 10 ms only: the most clients at the highest rate stay within the
         // cap on a run's operations (probed on its own below).
         "workload": {"clients": 2, "rate": 5, "keys": 2, "timeout_ms": 100, "retries": 1,
-                     "mix": {"read": 1, "write": 1, "cas": 1}, "stop_ms": 10},
+                     "mix": {"read": 1, "write": 1, "cas": 1}, "stop_ms": 10,
+                     "capacity": {"rate": 100, "queue": 10}},
         "faults": [
             {"at_ms": 0, "type": "pause", "node": 0, "duration_ms": 100},
             {"at_ms": 0, "type": "clock", "node": 0, "skew_ms": 0, "drift_ppm": 0},
@@ -979,6 +980,21 @@ fn bounds_agree_with_validation() {
             vec![json!(-0.5), json!(0), json!(7.5)],
         ),
         ("/workload/attach", vec![json!([0, 1, 2]), json!([-1])]),
+        (
+            "/workload/capacity/rate",
+            vec![
+                json!(0),
+                json!(-1),
+                json!(0.0009),
+                json!(0.001),
+                json!(1000000),
+                json!(1000000.5),
+            ],
+        ),
+        (
+            "/workload/capacity/queue",
+            vec![json!(0), json!(1), json!(1000000), json!(1000001)],
+        ),
         (
             "/faults/0/duration_ms",
             vec![json!(0), json!(1), json!(3600000), json!(3600001)],
@@ -1175,6 +1191,10 @@ fn full() -> Scenario {
             rate_limit: Some(quorumlab_sim::scenario::RateLimit {
                 rate: 50.0,
                 burst: 5,
+            }),
+            capacity: Some(quorumlab_sim::scenario::CapacitySpec {
+                rate: 150.0,
+                queue: 40,
             }),
         }),
         faults: all_faults(),
@@ -1523,6 +1543,10 @@ fn protocol_params_match_the_parser() {
             defaults.insert(k.clone(), p["default"].clone());
         }
         v["protocol"]["params"] = Value::Object(defaults);
+        if name == "sharded-raft" {
+            // Its nodes form groups of `group_size` (3): five nodes do not split.
+            v["nodes"] = json!(6);
+        }
         assert_accepted(
             &v,
             &format!("{name} with every parameter at its schema default"),

@@ -282,6 +282,7 @@ pub fn set_workload(s: &Scenario, field: WorkloadField, v: f64) -> Result<Scenar
         stop_ms: None,
         client: None,
         rate_limit: None,
+        capacity: None,
     });
     match field {
         WorkloadField::Clients => w.clients = v as u32,

@@ -12,6 +12,11 @@ pub const PRESETS: &[(&str, &str)] = &[
     ("client-degraded-reads", "client-degraded-reads.json"),
     ("client-load-balancer", "client-load-balancer.json"),
     ("client-rate-limit", "client-rate-limit.json"),
+    ("client-retry-storm", "client-retry-storm.json"),
+    (
+        "client-retry-storm-backoff",
+        "client-retry-storm-backoff.json",
+    ),
     ("fd-crash-detected", "fd-crash-detected.json"),
     ("fd-jitter-fixed-timeout", "fd-jitter-fixed-timeout.json"),
     ("fd-jitter-phi-accrual", "fd-jitter-phi-accrual.json"),
