@@ -1,9 +1,11 @@
 //! The end-of-run analysis (the linearizability verdict and the anomalies), asked of the
 //! analysis worker (`crates/worker`, binary `analysis_worker`): the checker is not in the
 //! page's bundle, and a long check does not freeze the page. The worker starts the first
-//! time a run needs a verdict; requests wait in a queue of one until it says it is ready
-//! (a newer request replaces one not yet sent). Natively (the UI's tests) the analysis
-//! runs in place.
+//! time a run needs a verdict; requests wait until it says it is ready (a newer request
+//! about the same run replaces one not yet sent). Each request is about a run, named by
+//! a [`Tag`] (the page's run, or a lab column's): the worker answers in the order it was
+//! asked, so each answer goes back with its request's tag. Natively (the UI's tests)
+//! the analysis runs in place.
 
 use quorumlab_sim::analysis::{Outcome, Request};
 use yew::Callback;
@@ -11,14 +13,19 @@ use yew::Callback;
 /// What comes back: the outcome, or why there is none.
 pub type Answer = Result<Outcome, String>;
 
+/// Which run a request is about: [`RUN`], the page's own, or a lab column's id.
+pub type Tag = u64;
+/// The page's own run.
+pub const RUN: Tag = 0;
+
 pub struct Analyst {
-    answer: Callback<Answer>,
+    answer: Callback<(Tag, Answer)>,
     #[cfg(target_arch = "wasm32")]
     worker: Option<browser_side::Started>,
 }
 
 impl Analyst {
-    pub fn new(answer: Callback<Answer>) -> Analyst {
+    pub fn new(answer: Callback<(Tag, Answer)>) -> Analyst {
         Analyst {
             answer,
             #[cfg(target_arch = "wasm32")]
@@ -26,8 +33,9 @@ impl Analyst {
         }
     }
 
-    /// Ask for the analysis of `req`; the answer comes through the callback.
-    pub fn ask(&mut self, req: &Request) {
+    /// Ask for the analysis of `req` about the run `tag`; the answer comes through the
+    /// callback with the tag.
+    pub fn ask(&mut self, tag: Tag, req: &Request) {
         #[cfg(target_arch = "wasm32")]
         {
             let text = match serde_json::to_string(req) {
@@ -35,32 +43,33 @@ impl Analyst {
                 Err(e) => {
                     return self
                         .answer
-                        .emit(Err(format!("the request did not encode: {e}")))
+                        .emit((tag, Err(format!("the request did not encode: {e}"))))
                 }
             };
             if self.worker.is_none() {
                 match browser_side::Started::new(self.answer.clone()) {
                     Ok(w) => self.worker = Some(w),
-                    Err(e) => return self.answer.emit(Err(e)),
+                    Err(e) => return self.answer.emit((tag, Err(e))),
                 }
             }
             if let Some(w) = &self.worker {
-                w.send(text);
+                w.send(tag, text);
             }
         }
         #[cfg(not(target_arch = "wasm32"))]
         {
             let out = quorumlab_sim::analysis::analyse(req, &mut || false);
-            self.answer.emit(Ok(out));
+            self.answer.emit((tag, Ok(out)));
         }
     }
 }
 
 #[cfg(target_arch = "wasm32")]
 mod browser_side {
-    use super::Answer;
+    use super::{Answer, Tag};
     use quorumlab_sim::analysis::Outcome;
     use std::cell::RefCell;
+    use std::collections::VecDeque;
     use std::rc::Rc;
     use wasm_bindgen::prelude::*;
     use yew::Callback;
@@ -68,7 +77,11 @@ mod browser_side {
     #[derive(Default)]
     struct State {
         ready: bool,
-        queued: Option<String>,
+        /// Requests waiting for the worker to be ready, one per run.
+        queued: Vec<(Tag, String)>,
+        /// The runs of the requests sent and not answered yet, in the order sent (the
+        /// worker answers in that order).
+        sent: VecDeque<Tag>,
     }
 
     pub struct Started {
@@ -79,7 +92,7 @@ mod browser_side {
     }
 
     impl Started {
-        pub fn new(answer: Callback<Answer>) -> Result<Started, String> {
+        pub fn new(answer: Callback<(Tag, Answer)>) -> Result<Started, String> {
             let worker = web_sys::Worker::new("./analysis_worker_loader.js")
                 .map_err(|e| format!("the analysis worker did not start: {e:?}"))?;
             let state = Rc::new(RefCell::new(State::default()));
@@ -92,24 +105,42 @@ mod browser_side {
                     if text.starts_with("{\"ready\"") {
                         let mut s = st.borrow_mut();
                         s.ready = true;
-                        if let Some(q) = s.queued.take() {
-                            let _ = w.post_message(&JsValue::from_str(&q));
+                        for (tag, q) in std::mem::take(&mut s.queued) {
+                            if w.post_message(&JsValue::from_str(&q)).is_ok() {
+                                s.sent.push_back(tag);
+                            }
                         }
                         return;
                     }
+                    let Some(tag) = st.borrow_mut().sent.pop_front() else {
+                        return;
+                    };
                     if let Some(rest) = text.strip_prefix("{\"error\"") {
-                        cb.emit(Err(format!("the analysis worker said{rest}")));
+                        cb.emit((tag, Err(format!("the analysis worker said{rest}"))));
                         return;
                     }
-                    cb.emit(
+                    cb.emit((
+                        tag,
                         Outcome::from_json(&text)
                             .map_err(|e| format!("the analysis worker answered garbage ({e})")),
-                    );
+                    ));
                 },
             );
+            let st = state.clone();
             let on_error =
                 Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(move |ev: web_sys::ErrorEvent| {
-                    answer.emit(Err(format!("the analysis worker failed: {}", ev.message())));
+                    // Every request awaiting an answer hears it.
+                    let sent: Vec<Tag> = {
+                        let mut s = st.borrow_mut();
+                        let queued: Vec<Tag> = s.queued.drain(..).map(|(t, _)| t).collect();
+                        s.sent.drain(..).chain(queued).collect()
+                    };
+                    for tag in sent {
+                        answer.emit((
+                            tag,
+                            Err(format!("the analysis worker failed: {}", ev.message())),
+                        ));
+                    }
                 });
             worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
             worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
@@ -121,12 +152,16 @@ mod browser_side {
             })
         }
 
-        pub fn send(&self, text: String) {
+        pub fn send(&self, tag: Tag, text: String) {
             let mut s = self.state.borrow_mut();
             if s.ready {
-                let _ = self.worker.post_message(&JsValue::from_str(&text));
+                if self.worker.post_message(&JsValue::from_str(&text)).is_ok() {
+                    s.sent.push_back(tag);
+                }
             } else {
-                s.queued = Some(text);
+                // A newer request about the same run replaces one not yet sent.
+                s.queued.retain(|(t, _)| *t != tag);
+                s.queued.push((tag, text));
             }
         }
     }

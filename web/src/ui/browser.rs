@@ -70,6 +70,12 @@ pub fn confirm(text: &str) -> bool {
     imp::confirm(text)
 }
 
+/// Draw `svg` (a standalone SVG document with its `width` and `height`) three times as
+/// large on a canvas and offer the picture as a PNG download named `name`.
+pub fn download_png(svg: &str, name: &str) {
+    imp::download_png(svg, name)
+}
+
 /// A keyboard shortcut as the page sees it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Key {
@@ -198,6 +204,69 @@ mod imp {
 
     pub fn confirm(text: &str) -> bool {
         web_sys::window().is_none_or(|w| w.confirm_with_message(text).unwrap_or(true))
+    }
+
+    /// The number in `svg`'s root attribute `attr="..."` (its width or height).
+    fn svg_size(svg: &str, attr: &str) -> Option<f64> {
+        let head = &svg[..svg.find('>')?];
+        let at = head.find(&format!(" {attr}=\""))? + attr.len() + 3;
+        head[at..].split('"').next()?.parse().ok()
+    }
+
+    pub fn download_png(svg: &str, name: &str) {
+        const SCALE: f64 = 3.0;
+        let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
+            return;
+        };
+        let (w, h) = (
+            svg_size(svg, "width").unwrap_or(320.0) * SCALE,
+            svg_size(svg, "height").unwrap_or(160.0) * SCALE,
+        );
+        let (Ok(img), Ok(canvas)) = (
+            web_sys::HtmlImageElement::new(),
+            doc.create_element("canvas"),
+        ) else {
+            return;
+        };
+        let Ok(canvas) = canvas.dyn_into::<web_sys::HtmlCanvasElement>() else {
+            return;
+        };
+        canvas.set_width(w as u32);
+        canvas.set_height(h as u32);
+        let (drawn, name) = (img.clone(), name.to_string());
+        let onload = Closure::once_into_js(move || {
+            let ctx = canvas
+                .get_context("2d")
+                .ok()
+                .flatten()
+                .and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok());
+            let Some(ctx) = ctx else { return };
+            if ctx
+                .draw_image_with_html_image_element_and_dw_and_dh(&drawn, 0.0, 0.0, w, h)
+                .is_err()
+            {
+                return;
+            }
+            let Ok(url) = canvas.to_data_url() else {
+                return;
+            };
+            let a = doc
+                .create_element("a")
+                .ok()
+                .and_then(|a| a.dyn_into::<web_sys::HtmlAnchorElement>().ok());
+            if let (Some(a), Some(body)) = (a, doc.body()) {
+                a.set_href(&url);
+                a.set_download(&name);
+                if body.append_child(&a).is_ok() {
+                    a.click();
+                    a.remove();
+                }
+            }
+        });
+        img.set_onload(Some(onload.unchecked_ref()));
+        let mut src = String::from("data:image/svg+xml;charset=utf-8,");
+        src.push_str(&String::from(js_sys::encode_uri_component(svg)));
+        img.set_src(&src);
     }
 
     pub fn set_global(name: &str, v: f64) {
@@ -437,6 +506,7 @@ mod imp {
     pub fn confirm(_text: &str) -> bool {
         true
     }
+    pub fn download_png(_svg: &str, _name: &str) {}
     pub fn rect_of(_node: &yew::NodeRef) -> Option<Rect> {
         None
     }

@@ -253,6 +253,7 @@ pub fn allows(o: &Options, action: &Action) -> bool {
             | Action::CanvasMove(..)
             | Action::FaultDown(..)
             | Action::Hash(_)
+            | Action::OpenColumn(..)
     );
     let fault = matches!(
         action,

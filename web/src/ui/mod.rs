@@ -14,6 +14,7 @@ pub mod embed_view;
 pub mod field;
 pub mod gallery;
 pub mod grid_view;
+pub mod lab;
 pub mod layout;
 pub mod legend;
 pub mod lessons;

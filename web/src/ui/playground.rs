@@ -12,7 +12,7 @@ use super::gallery;
 use super::grid_view::Props as GridProps;
 use super::lessons::LessonProps;
 use super::panels::canvas::CanvasProps;
-use super::panels::cap::{CapNumbers, CapProps, Pacelc, PacelcNumbers};
+use super::panels::cap::{CapNumbers, CapProps, ColumnView, LabAnomalies, Pacelc, PacelcNumbers};
 use super::panels::console::{ConsoleProps, VerdictProps};
 use super::panels::edit::EditPanelProps;
 use super::panels::gallery::GalleryProps;
@@ -26,7 +26,7 @@ use super::panels::{pane, Panel, Shared};
 use super::state::{variants_for, Action, Effect, Frame, State, Tab};
 use super::table_view::TableProps;
 use super::workers::{runtime_from_query, Mirror, Runtime};
-use crate::analysis::Analyst;
+use crate::analysis::{Analyst, RUN};
 use quorumlab_sim::{Flight, Scenario};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -82,7 +82,9 @@ impl Playground {
                 Effect::Post(v) => browser::post_to_parent(&v),
                 Effect::Store(json) => browser::storage_set(browser::STORAGE_KEY, &json),
                 Effect::Copy(text) => browser::copy_text(&text),
-                Effect::Analyse(req) => self.analyst.ask(&req),
+                Effect::Analyse(req) => self.analyst.ask(RUN, &req),
+                Effect::AnalyseColumn(id, req) => self.analyst.ask(id, &req),
+                Effect::Png(svg) => browser::download_png(&svg, "quorumlab-availability.png"),
                 Effect::Global(name, v) => browser::set_global(name, v),
                 Effect::Confirm(question, pending) => {
                     let yes = browser::confirm(&question);
@@ -244,19 +246,68 @@ impl Playground {
                 })
             }
             Tab::Cap => {
-                let this = st.session.engine().map(CapNumbers::of);
+                let spells = |e: &dyn quorumlab_sim::Engine| {
+                    e.lock_report().map(|r| r.spells).unwrap_or_default()
+                };
+                let e = st.session.engine();
+                let this = e.map(CapNumbers::of);
+                let this_state = match (&st.verdict, st.asked) {
+                    (Some(_), _) => "done",
+                    (None, Some(_)) => "checking",
+                    (None, None) => "running",
+                };
+                let this_anomalies = LabAnomalies::of(
+                    this_state,
+                    st.verdict.as_ref(),
+                    st.verdict.as_ref().map(|_| &*st.anomalies),
+                    e.and_then(|e| e.violation()),
+                    &e.map(spells).unwrap_or_default(),
+                );
                 let compare = st
                     .compare
                     .iter()
-                    .map(|(v, other)| {
-                        (
-                            *v,
-                            match other.engine() {
+                    .map(|c| {
+                        let run = c.run.as_ref();
+                        let numbers = match run {
+                            Ok(r) => match r.engine() {
                                 Some(o) => Ok(CapNumbers::of(o)),
-                                None if other.loading() => Err("loading its engine".to_string()),
-                                None => Err(other.error().unwrap_or("cannot run").to_string()),
+                                None if r.loading() => Err("loading its engine".to_string()),
+                                None => Err(r.error().unwrap_or("cannot run").to_string()),
                             },
-                        )
+                            Err(e) => Err(format!("cannot run: {e}")),
+                        };
+                        let engine = run.ok().and_then(|r| r.engine());
+                        let (state, outcome) = match (&c.analysis, c.asked) {
+                            (Some(Ok(o)), _) => ("done", Some(o)),
+                            (Some(Err(_)), _) => ("failed", None),
+                            (None, true) => ("checking", None),
+                            (None, false) => ("running", None),
+                        };
+                        let mut anomalies = LabAnomalies::of(
+                            state,
+                            outcome.map(|o| &o.verdict),
+                            outcome.map(|o| &o.anomalies),
+                            engine.and_then(|e| e.violation()),
+                            &engine.map(spells).unwrap_or_default(),
+                        );
+                        if let Some(Err(why)) = &c.analysis {
+                            anomalies.summary = format!("not analysed: {why}");
+                        }
+                        ColumnView {
+                            label: c.label(),
+                            title: run
+                                .map(|r| r.scenario().description.clone())
+                                .unwrap_or_default(),
+                            variant: match &c.source {
+                                crate::ui::lab::Source::Variant(v) => Some(v.id),
+                                _ => None,
+                            },
+                            note: run
+                                .map(|r| crate::ui::lab::shape_note(r.scenario(), scenario))
+                                .unwrap_or_default(),
+                            numbers,
+                            anomalies,
+                        }
                     })
                     .collect();
                 // The figures worked out once when the runs ended (see `State::pacelc_figures`).
@@ -272,20 +323,27 @@ impl Playground {
                 };
                 let pacelc = st.pacelc.as_ref().map(|(a, b)| Pacelc {
                     this: numbers(0, a),
-                    other: st
-                        .compare
+                    other: b
                         .iter()
-                        .zip(b)
                         .enumerate()
-                        .map(|(i, ((v, _), b))| (v.label, numbers(i + 1, b)))
+                        .map(|(i, (label, b))| (label.clone(), numbers(i + 1, b)))
                         .collect(),
                 });
+                let presets = st
+                    .presets
+                    .iter()
+                    .take(gallery::PRESETS.len())
+                    .map(|p| (p.id, p.scenario.is_ok()))
+                    .collect();
                 Panel::Cap(CapProps {
                     this,
+                    this_label: st.main_label.clone(),
+                    this_anomalies,
                     compare,
                     pacelc,
                     lab_link: (!st.compare.is_empty()).then(|| st.lab_link()),
                     variants: variants_for(scenario),
+                    presets,
                     verdict: self.verdict_props(),
                     on,
                 })
@@ -361,7 +419,13 @@ impl Component for Playground {
                 link.callback(Action::Hash),
                 link.callback(|()| Action::EngineReady),
             ),
-            analyst: Analyst::new(link.callback(Action::Analysed)),
+            analyst: Analyst::new(link.callback(|(tag, answer)| {
+                if tag == RUN {
+                    Action::Analysed(answer)
+                } else {
+                    Action::ColumnAnalysed(tag, answer)
+                }
+            })),
             mirror: None,
             on_workers: link.callback(Action::Workers),
             spacetime: RefCell::new(None),
@@ -369,15 +433,9 @@ impl Component for Playground {
         };
         p.start_workers();
         p.state.ready();
-        // A link to a comparison (`?lab=MultiPaxos,LeaseReads`): its columns again.
-        if let Some(ids) = query.split('&').find_map(|kv| kv.strip_prefix("lab=")) {
-            let variants = variants_for(p.state.session.scenario());
-            for id in ids.split(',') {
-                if let Some(v) = variants.iter().copied().find(|v| v.id == id) {
-                    p.state.reduce(Action::Compare(Some(v)));
-                }
-            }
-            p.state.tab = Tab::Cap;
+        // A link to a comparison (`?lab=MultiPaxos,2.<check>.<data>`): its columns again.
+        if let Some(value) = query.split('&').find_map(|kv| kv.strip_prefix("lab=")) {
+            p.state.open_lab(value);
         }
         let effects = p.state.take_effects();
         p.perform(effects);
@@ -392,7 +450,8 @@ impl Component for Playground {
     }
 
     fn rendered(&mut self, _ctx: &Context<Self>, _first: bool) {
-        if self.state.playing {
+        // Playing, or the lab's columns catching up.
+        if self.state.playing || self.state.lab_behind() {
             self.frames.request();
         }
     }
@@ -580,7 +639,8 @@ impl Playground {
                 if let Some(panel) = builder {
                     { pane(panel) }
                 }
-                <div class="ql-main">
+                // The lab's columns side by side want a wider side panel.
+                <div class={classes!("ql-main", (st.tab == Tab::Cap && !st.compare.is_empty()).then_some("ql-lab-wide"))}>
                     <div class="ql-left">
                         { pane(canvas) }
                         if let Some(f) = &frame {

@@ -44,7 +44,8 @@ pub struct Session {
     record: usize,
     /// History events all checkpoints together may hold ([`HISTORY_HELD`]).
     history_held: usize,
-    /// Counts rebuilds: equal revisions are the same run (cosmetic edits keep it).
+    /// Changes with every rebuild, unique across sessions: equal revisions are the same
+    /// run (cosmetic edits keep it).
     revision: u64,
     /// Where to go once the engine module arrives (a seek while it was loading).
     pending: Time,
@@ -85,7 +86,9 @@ impl Session {
     }
 
     fn rebuild(&mut self) {
-        self.revision += 1;
+        // Unique across sessions too: the page swaps a lab column's run in as its own
+        // (`Action::OpenColumn`), and what is cached by revision must not mistake it.
+        self.revision = next_stamp();
         self.checkpoints.clear();
         self.every = (self.scenario.duration() / 64).max(50 * MS);
         self.next_checkpoint = self.every;

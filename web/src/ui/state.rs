@@ -12,6 +12,7 @@ use super::edit;
 use super::embed::{self, Command};
 use super::embed_view;
 use super::gallery;
+use super::lab::{self, Source as LabSource};
 use super::layout;
 use super::log_grid::{self, Follow, GridInput, Source};
 use super::session::Session;
@@ -19,7 +20,7 @@ use super::undo::Undo;
 use super::workers::{Runtime, WorkerStatus};
 use crate::analysis::Answer;
 use quorumlab_core::{LogWindow, NodeId, NodeView, Op, Time, MS};
-use quorumlab_sim::analysis::Request;
+use quorumlab_sim::analysis::{Outcome, Request};
 use quorumlab_sim::anomaly::Anomalies;
 use quorumlab_sim::expect::ExpectOutcome;
 use quorumlab_sim::run::Check;
@@ -64,8 +65,49 @@ pub struct ConsoleForm {
     pub expect: String,
 }
 
-/// The most columns the lab sets beside the run.
+/// The most columns the lab sets beside the run (four configurations in all).
 pub const MAX_COMPARE: usize = 3;
+/// Engine events a lab column runs between looks at the clock.
+const LAB_CHUNK: u64 = 4_000;
+/// Wall-clock milliseconds the lab's columns may take of a frame while the run plays,
+/// and while it stands (the columns catching up with it or running to their ends).
+const LAB_SLICE_PLAYING_MS: f64 = 12.0;
+const LAB_SLICE_MS: f64 = 40.0;
+/// The analysis budget of a column's run (its checker runs after the run's own).
+const COLUMN_ANALYSIS_MS: f64 = 5_000.0;
+
+/// One column of the lab: a configuration run beside this one on its seed and faults.
+pub struct Column {
+    /// Unique to this column's run (an analysis answer names it; a column run again
+    /// gets a new one, so a late answer about its old run is ignored).
+    pub id: u64,
+    pub source: LabSource,
+    /// Its run, or why it cannot run (the configuration does not validate).
+    pub run: Result<Session, String>,
+    /// Its analysis (verdict and anomalies) was asked for, at its run's end.
+    pub asked: bool,
+    pub analysis: Option<Result<Outcome, String>>,
+}
+
+impl Column {
+    pub fn label(&self) -> String {
+        self.source.label()
+    }
+
+    /// Its run has not reached `target` (or its own end, if sooner) yet.
+    fn behind(&self, target: Time) -> bool {
+        self.run
+            .as_ref()
+            .is_ok_and(|r| r.engine().is_some() && !r.done() && r.now() < target.min(r.end()))
+    }
+}
+
+/// A new [`Column::id`].
+fn column_id() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
 
 /// A CAP comparison: the registry's variants of the scenario's protocol.
 pub use quorumlab_sim::registry::Variant;
@@ -134,6 +176,18 @@ pub enum Action {
     Message(Result<Value, String>),
     DismissError,
     Compare(Option<Variant>),
+    /// Add the editor's configuration (the run's scenario as it stands) as a column.
+    CompareCurrent,
+    /// Add a gallery preset's configuration as a column.
+    ComparePreset(&'static str),
+    /// Open column `i`'s run at a moment (its anomaly's, or now): it becomes the main
+    /// run, and the main run takes its place in the lab; with the index of the
+    /// anomaly (in its analysis's list) to show.
+    OpenColumn(usize, Option<Time>, Option<usize>),
+    /// The analysis worker answered about the lab column whose run has this id.
+    ColumnAnalysed(u64, Answer),
+    /// Export the lab's chart (this SVG) as a PNG image.
+    ExportPng(String),
     /// Show (or hide) the PACELC view: the run and its comparison with no fault at all.
     Pacelc(bool),
     /// Remove the lab's column `i`.
@@ -185,6 +239,11 @@ pub enum Effect {
     Global(&'static str, f64),
     /// Ask the user this question; answer with [`Action::Confirmed`].
     Confirm(String, Box<PendingEq>),
+    /// Ask the analysis worker about the run of the lab column with this id (answer
+    /// with [`Action::ColumnAnalysed`]).
+    AnalyseColumn(u64, Box<Request>),
+    /// Draw this SVG on a canvas and offer it as a PNG download.
+    Png(String),
 }
 
 /// [`Pending`] inside an [`Effect`] (compared by what it would do).
@@ -283,12 +342,17 @@ pub struct State {
     counted: Option<u64>,
     /// The anomaly whose operations are shown (index in `anomalies.list`).
     pub anomaly_sel: Option<usize>,
-    /// The lab's columns beside this run: variants of the scenario, each its own run on
-    /// the same seed and faults (at most [`MAX_COMPARE`]).
-    pub compare: Vec<(Variant, Session)>,
-    /// The PACELC view: this scenario and the comparison's, with every fault and the
-    /// nemesis taken out, each run to its end (`None`: not shown).
-    pub pacelc: Option<(Session, Vec<Session>)>,
+    /// The lab's columns beside this run: variants of the scenario and configurations
+    /// of their own, each its own run on the same seed and faults (at most
+    /// [`MAX_COMPARE`]).
+    pub compare: Vec<Column>,
+    /// What the lab calls the run when it came from one of its columns (see
+    /// [`Action::OpenColumn`]).
+    pub main_label: Option<String>,
+    /// The PACELC view: this scenario and each column's, with every fault and the
+    /// nemesis taken out, each run to its end (`None`: not shown); the columns' with
+    /// their labels.
+    pub pacelc: Option<(Session, Vec<(String, Session)>)>,
     /// The PACELC runs' figures (totals and stale reads), worked out once when each
     /// run has ended (the panel draws every frame; the runs no longer move), in the
     /// order of `pacelc`'s runs; `None`: not run yet (its engine module is loading).
@@ -389,6 +453,7 @@ impl State {
             counted: None,
             anomaly_sel: None,
             compare: Vec::new(),
+            main_label: None,
             pacelc: None,
             pacelc_figures: Vec::new(),
             window_ms: 400.0,
@@ -644,10 +709,8 @@ impl State {
         self.trace_sent = false;
         self.violation_sent = false;
         self.store();
-        let columns: Vec<Variant> = self.compare.drain(..).map(|(v, _)| v).collect();
-        for v in columns {
-            self.start_compare(v);
-        }
+        self.main_label = None;
+        self.refresh_columns();
         if self.pacelc.is_some() {
             self.start_pacelc();
         }
@@ -669,25 +732,226 @@ impl State {
         self.link = None;
     }
 
-    /// Add a column running variant `v` (a column already showing it stays; past
-    /// [`MAX_COMPARE`] the oldest goes).
-    fn start_compare(&mut self, v: Variant) {
-        if self.compare.iter().any(|(x, _)| x.id == v.id) {
+    /// Add a column running `source` beside the run (past [`MAX_COMPARE`] the oldest
+    /// goes). One that shows the same configuration already is not added twice; one
+    /// that does not validate is added with its error (the others still run).
+    fn add_column(&mut self, source: LabSource) {
+        let run = lab::effective(&source, self.session.scenario());
+        let label = source.label();
+        let same = |c: &Column| match (&c.source, &source) {
+            (LabSource::Variant(a), LabSource::Variant(b)) => a.id == b.id,
+            _ => matches!((&c.run, &run), (Ok(a), Ok(b)) if a.scenario().same(b)),
+        };
+        if self.compare.iter().any(same) {
+            self.notice = Some(format!("The lab shows {label} already."));
             return;
         }
-        match v.apply(self.session.scenario()).and_then(edit::checked) {
-            Ok(s) => {
-                let mut other = Session::new(s);
-                other.advance_to(self.session.now(), u64::MAX);
-                if self.compare.len() >= MAX_COMPARE {
-                    self.compare.remove(0);
-                }
-                self.compare.push((v, other));
+        if self.compare.len() >= MAX_COMPARE {
+            self.compare.remove(0);
+        }
+        self.compare.push(Column {
+            id: column_id(),
+            source,
+            run: run.map(Session::new),
+            asked: false,
+            analysis: None,
+        });
+    }
+
+    /// The run changed: each column's configuration on its new seed and faults (a
+    /// column whose scenario stays the same keeps its run and analysis).
+    fn refresh_columns(&mut self) {
+        let run = self.session.scenario().clone();
+        // A variant of another protocol's scenario (a preset of another protocol was
+        // opened) has nothing to compare.
+        let variants = variants_for(&run);
+        self.compare.retain(|c| match &c.source {
+            LabSource::Variant(v) => variants.iter().any(|x| x.id == v.id),
+            LabSource::Config(_) => true,
+        });
+        for c in self.compare.iter_mut() {
+            let s = lab::effective(&c.source, &run);
+            if matches!((&s, &c.run), (Ok(s), Ok(r)) if s.same(r.scenario())) {
+                continue;
             }
-            Err(e) => {
-                self.notice = Some(format!("Cannot compare: {e}"));
+            c.run = s.map(Session::new);
+            c.id = column_id();
+            c.asked = false;
+            c.analysis = None;
+        }
+    }
+
+    /// Where the lab's columns are to be: where the run stands, or their own ends once
+    /// the run has ended (none while the run has no engine).
+    fn lab_target(&self) -> Option<Time> {
+        let e = self.session.engine()?;
+        Some(if self.session.done() {
+            Time::MAX
+        } else {
+            e.now()
+        })
+    }
+
+    /// Some column of the lab has yet to reach where it is to be (the component asks
+    /// for frames until none has).
+    pub fn lab_behind(&self) -> bool {
+        self.lab_target()
+            .is_some_and(|t| self.compare.iter().any(|c| c.behind(t)))
+    }
+
+    /// Run the lab's columns towards [`State::lab_target`] for about `budget_ms` of
+    /// wall-clock time (natively, until they are there), then ask for the analysis of
+    /// each column whose run has ended.
+    fn advance_lab(&mut self, budget_ms: f64) {
+        let Some(target) = self.lab_target() else {
+            return;
+        };
+        let t0 = super::browser::now_ms();
+        loop {
+            let mut behind = false;
+            for c in self.compare.iter_mut() {
+                if !c.behind(target) {
+                    continue;
+                }
+                if let Ok(r) = c.run.as_mut() {
+                    r.advance_to(target, LAB_CHUNK);
+                }
+                behind |= c.behind(target);
+            }
+            if !behind || super::browser::now_ms() - t0 >= budget_ms {
+                break;
             }
         }
+        for c in self.compare.iter_mut() {
+            let Ok(r) = &c.run else { continue };
+            let Some(e) = r.engine() else { continue };
+            if c.asked || !r.done() || e.failure().is_some() {
+                continue;
+            }
+            c.asked = true;
+            self.effects.push(Effect::AnalyseColumn(
+                c.id,
+                Box::new(Request::of(e, COLUMN_ANALYSIS_MS)),
+            ));
+        }
+    }
+
+    /// The `?lab=` value of a link the page opened with: its columns (variants of the
+    /// scenario by id, configurations as scenario codes); an entry that is unknown or
+    /// damaged is ignored, and said so.
+    pub fn open_lab(&mut self, value: &str) {
+        let variants = variants_for(self.session.scenario());
+        let (sources, problems) = lab::parse_link(value, variants, MAX_COMPARE);
+        for s in sources {
+            self.add_column(s);
+        }
+        if !problems.is_empty() {
+            let mut text = problems.join("; ");
+            if let Some(c) = text.get_mut(0..1) {
+                c.make_ascii_uppercase();
+            }
+            self.notice = Some(format!("{text}."));
+        }
+        self.tab = Tab::Cap;
+    }
+
+    /// Column `i`'s run becomes the main run, at `at` (now if none), with its analysis
+    /// (so its anomalies are listed, the one at `sel` open); the main run takes the
+    /// column's place. The lab keeps the same configurations: the variants, which were
+    /// of the run before, keep what they ran.
+    fn open_column(&mut self, i: usize, at: Option<Time>, sel: Option<usize>) {
+        let ready = self
+            .compare
+            .get(i)
+            .is_some_and(|c| c.run.as_ref().is_ok_and(|r| r.engine().is_some()));
+        if !ready {
+            self.notice = Some("That column has no run to open.".into());
+            return;
+        }
+        let col = self.compare.remove(i);
+        let label = col.label();
+        let Ok(session) = col.run else {
+            return;
+        };
+        let old = self.session.scenario().clone();
+        let old_label = self.main_label.take().unwrap_or_else(|| {
+            if old.name.is_empty() {
+                "the run before".into()
+            } else {
+                old.name.clone()
+            }
+        });
+        let at = at.unwrap_or(self.session.now());
+        let prev = std::mem::replace(&mut self.session, session);
+        // The run's analysis goes with it when it is about its end.
+        let verdict = self.verdict.take();
+        let old_analysis = verdict
+            .filter(|_| prev.done() && self.verdict_at >= prev.now())
+            .map(|verdict| Outcome {
+                at: self.verdict_at,
+                verdict,
+                anomalies: (*self.anomalies).clone(),
+            });
+        for c in self.compare.iter_mut() {
+            let v = match &c.source {
+                LabSource::Variant(v) => *v,
+                LabSource::Config(_) => continue,
+            };
+            let base = match &c.run {
+                Ok(r) => r.scenario().clone(),
+                Err(_) => match v.apply(&old) {
+                    Ok(s) => s,
+                    Err(_) => continue,
+                },
+            };
+            c.source = LabSource::Config(Box::new(lab::config(&base, v.label.to_string())));
+        }
+        self.compare.insert(
+            i,
+            Column {
+                id: column_id(),
+                source: LabSource::Config(Box::new(lab::config(&old, old_label.clone()))),
+                run: Ok(prev),
+                asked: old_analysis.is_some(),
+                analysis: old_analysis.map(Ok),
+            },
+        );
+        self.undo.record(old);
+        self.main_label = Some(label.clone());
+        match col.analysis {
+            Some(Ok(o)) => {
+                self.asked = Some(o.at);
+                self.verdict = Some(o.verdict);
+                self.verdict_at = o.at;
+                self.anomalies = Rc::new(o.anomalies);
+            }
+            _ => {
+                self.asked = None;
+                self.verdict = None;
+                self.anomalies = Default::default();
+            }
+        }
+        self.trace_sent = false;
+        self.violation_sent = false;
+        self.link = None;
+        self.playing = false;
+        let n = self.session.scenario().n() as NodeId;
+        if self.selected.is_some_and(|s| s >= n) {
+            self.selected = None;
+        }
+        if self.console.node >= n {
+            self.console.node = 0;
+        }
+        self.store();
+        self.seek(at);
+        self.anomaly_sel = sel;
+        if self.pacelc.is_some() {
+            self.start_pacelc();
+        }
+        self.notice = Some(format!(
+            "Now showing {label} at {:.1} ms; {old_label} took its place in the lab.",
+            at as f64 / MS as f64
+        ));
     }
 
     /// The PACELC view's runs: the scenario, and the comparison's variant of it, with
@@ -706,11 +970,11 @@ impl State {
         let others = self
             .compare
             .iter()
-            .filter_map(|(v, _)| {
-                let s = v.apply(self.session.scenario()).ok()?;
-                let mut o = Session::new(calm(&s));
+            .filter_map(|c| {
+                let s = c.run.as_ref().ok()?.scenario();
+                let mut o = Session::new(calm(s));
                 o.run_to_end();
-                Some(o)
+                Some((c.label(), o))
             })
             .collect();
         self.pacelc = Some((this, others));
@@ -722,7 +986,7 @@ impl State {
         self.pacelc_figures = self
             .pacelc
             .iter()
-            .flat_map(|(a, b)| std::iter::once(a).chain(b))
+            .flat_map(|(a, b)| std::iter::once(a).chain(b.iter().map(|(_, s)| s)))
             .map(|s| {
                 s.engine().map(|e| {
                     // Only the stale reads: the rest of the analysis would cost the
@@ -886,10 +1150,11 @@ impl State {
                 self.post_finished(&hash);
             }
         }
-        let now = self.session.now();
-        for (_, other) in self.compare.iter_mut() {
-            other.advance_to(now, FRAME_BUDGET * 4);
-        }
+        self.advance_lab(if self.playing {
+            LAB_SLICE_PLAYING_MS
+        } else {
+            LAB_SLICE_MS
+        });
         self.count_attempt();
     }
 
@@ -925,10 +1190,15 @@ impl State {
     }
 
     /// The address of a link to this scenario (after `base`, the page's address).
-    /// A link to the lab as it stands: the scenario, with its comparison's columns in
-    /// the query (`?lab=MultiPaxos,LeaseReads`), which the page opens with.
+    /// A link to the lab as it stands: the scenario (with its seed and faults) in the
+    /// fragment, its columns in the query (`?lab=MultiPaxos,2.<check>.<data>`: a
+    /// variant by id, a configuration as a scenario code), which the page opens with.
     pub fn lab_link(&self) -> String {
-        let ids: Vec<&str> = self.compare.iter().map(|(v, _)| v.id).collect();
+        let ids: Vec<String> = self
+            .compare
+            .iter()
+            .map(|c| lab::link_entry(&c.source))
+            .collect();
         // The page's own query (`?runtime=inline`) stays; an older `lab` goes.
         let (path, query) = self
             .base_url
@@ -1037,6 +1307,11 @@ impl State {
     fn frame_tick(&mut self, ts: f64) -> bool {
         if !self.playing {
             self.last_frame = None;
+            // The lab's columns catching up with the run (or running to their ends).
+            if self.lab_behind() {
+                self.advance_lab(LAB_SLICE_MS);
+                return true;
+            }
             return false;
         }
         let before = self.session.now();
@@ -1166,19 +1441,18 @@ impl State {
             Action::EngineReady => {
                 // The PACELC runs whose module was still loading: run them now.
                 if let Some((a, b)) = self.pacelc.as_mut() {
-                    for s in std::iter::once(a).chain(b.iter_mut()) {
+                    for s in std::iter::once(a).chain(b.iter_mut().map(|(_, s)| s)) {
                         if s.retry() {
                             s.run_to_end();
                         }
                     }
                     self.pacelc_figures();
                 }
-                let now = self.session.now();
-                for (_, other) in self.compare.iter_mut() {
-                    // A comparison whose protocol's module just arrived: built now, and
-                    // brought to where this run stands (a paused run does not move it).
-                    if other.retry() {
-                        other.advance_to(now, u64::MAX);
+                for c in self.compare.iter_mut() {
+                    // A column whose protocol's module just arrived: built now (frames
+                    // bring it to where this run stands).
+                    if let Ok(r) = c.run.as_mut() {
+                        r.retry();
                     }
                 }
                 if self.session.retry() {
@@ -1370,13 +1644,50 @@ impl State {
             }
             Action::Compare(v) => {
                 match v {
-                    Some(v) => self.start_compare(v),
+                    Some(v) => self.add_column(LabSource::Variant(v)),
                     None => self.compare.clear(),
                 }
                 if self.pacelc.is_some() {
                     self.start_pacelc();
                 }
             }
+            Action::CompareCurrent => {
+                let s = self.session.scenario();
+                let c = lab::config(s, lab::config_label(s));
+                self.add_column(LabSource::Config(Box::new(c)));
+                if self.pacelc.is_some() {
+                    self.start_pacelc();
+                }
+            }
+            Action::ComparePreset(id) => {
+                let found = self.presets.iter().find(|p| p.id == id);
+                match found.map(|p| p.scenario.clone()) {
+                    Some(Ok(s)) => {
+                        let mut c = lab::config(&s, id.to_string());
+                        // The gallery's title, shown on hover.
+                        c.description = s.name.clone();
+                        self.add_column(LabSource::Config(Box::new(c)));
+                        if self.pacelc.is_some() {
+                            self.start_pacelc();
+                        }
+                    }
+                    Some(Err(e)) if e == gallery::LOADING => {
+                        self.notice = Some(format!("The preset {id} is still loading."))
+                    }
+                    Some(Err(e)) => {
+                        self.notice = Some(format!("Cannot compare with the preset {id}: {e}"))
+                    }
+                    None => self.notice = Some(format!("No preset is called {id}.")),
+                }
+            }
+            Action::OpenColumn(i, at, sel) => self.open_column(i, at, sel),
+            Action::ColumnAnalysed(id, answer) => {
+                let Some(c) = self.compare.iter_mut().find(|c| c.id == id) else {
+                    return false;
+                };
+                c.analysis = Some(answer);
+            }
+            Action::ExportPng(svg) => self.effects.push(Effect::Png(svg)),
             Action::Uncompare(i) => {
                 if i < self.compare.len() {
                     self.compare.remove(i);

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::ui::gallery;
+use crate::ui::lab::Source as LabSource;
 use quorumlab_sim::scenario::NodeRef;
 
 /// The default scenario (five Raft nodes with clients), 3 s long.
@@ -819,7 +820,8 @@ fn the_pacelc_view_runs_both_configurations_without_faults() {
     st.reduce(Action::Compare(Some(v)));
     st.reduce(Action::Pacelc(true));
     let (a, b) = st.pacelc.as_ref().expect("shown");
-    let b = b.first().expect("the comparison's run too");
+    let (label, b) = b.first().expect("the comparison's run too");
+    assert_eq!(label, "Multi-Paxos");
     for (what, s) in [("this", a), ("multi-paxos", b)] {
         let e = s.engine().expect("runs");
         assert!(e.done(), "{what}: run to its end");
@@ -850,8 +852,7 @@ fn the_lab_keeps_up_to_three_columns_and_links_to_them() {
         st.reduce(Action::Compare(Some(*v)));
     }
     st.reduce(Action::Compare(Some(vs[3])));
-    let ids: Vec<&str> = st.compare.iter().map(|(v, _)| v.id).collect();
-    assert_eq!(ids, [vs[1].id, vs[2].id, vs[3].id]);
+    assert_eq!(variant_ids(&st), [vs[1].id, vs[2].id, vs[3].id]);
     let link = st.lab_link();
     assert!(
         link.starts_with(&format!(
@@ -873,7 +874,311 @@ fn the_lab_keeps_up_to_three_columns_and_links_to_them() {
     play_for(&mut st, 200.0);
     let now = st.session.now();
     assert!(now > 0);
-    for (v, s) in &st.compare {
-        assert_eq!(s.now(), now, "{}", v.id);
+    for c in &st.compare {
+        assert_eq!(column(c).now(), now, "{}", c.label());
     }
+}
+
+/// The registry variants' ids of the lab's columns, in order.
+fn variant_ids(st: &State) -> Vec<&'static str> {
+    st.compare
+        .iter()
+        .filter_map(|c| match &c.source {
+            LabSource::Variant(v) => Some(v.id),
+            LabSource::Config(_) => None,
+        })
+        .collect()
+}
+
+/// A column's run (it must have one).
+fn column(c: &Column) -> &Session {
+    c.run
+        .as_ref()
+        .unwrap_or_else(|e| panic!("{}: {e}", c.label()))
+}
+
+/// Frames while the run stands, until the lab's columns are where they are to be.
+fn settle(st: &mut State) -> Vec<Effect> {
+    let mut effects = Vec::new();
+    let mut t = 50_000.0;
+    while st.lab_behind() {
+        effects.extend(st.reduce(Action::Frame(t)).0);
+        t += 16.0;
+    }
+    effects
+}
+
+/// The analysis of each column the effects asked for, answered as the worker would.
+fn answer_columns(st: &mut State, effects: &[Effect]) -> usize {
+    let asks: Vec<(u64, Request)> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::AnalyseColumn(id, r) => Some((*id, (**r).clone())),
+            _ => None,
+        })
+        .collect();
+    for (id, r) in &asks {
+        let o = quorumlab_sim::analysis::analyse(r, &mut || false);
+        st.reduce(Action::ColumnAnalysed(*id, Ok(o)));
+    }
+    asks.len()
+}
+
+/// The editor's configuration and gallery presets are columns too, each run on the
+/// run's seed and fault schedule whatever its own; an edit of the run's parameters
+/// keeps them, an edit of its faults runs them again with the new ones; a preset of
+/// another shape is allowed and says so; one that cannot take the run's faults is named
+/// with its error while the others still run; four configurations at most.
+#[test]
+fn the_lab_takes_the_editors_configuration_and_presets_on_the_runs_seed_and_faults() {
+    let mut st = state();
+    st.presets = Rc::new(gallery::presets_from_disk());
+    let mut s = scenario();
+    s.seed = 77;
+    s.faults
+        .push(serde_json::from_str(r#"{"at_ms": 800, "type": "crash", "node": 1}"#).unwrap());
+    st.set_scenario(s, 0);
+    st.reduce(Action::CompareCurrent);
+    assert_eq!(st.compare.len(), 1);
+    assert_eq!(st.compare[0].label(), "raft (defaults)");
+    let pinned = st.compare[0].id;
+    // The run's parameters change: the pinned configuration stays as it was.
+    let mut edited = st.session.scenario().clone();
+    edited.protocol.params = serde_json::json!({"read_mode": "lease"});
+    st.reduce(Action::Edit(Ok(edited.clone())));
+    assert_eq!(st.compare[0].id, pinned, "the same run, kept");
+    assert_eq!(
+        column(&st.compare[0]).scenario().protocol.params,
+        Value::Null
+    );
+    // A preset of another protocol and shape, on this run's seed and faults.
+    st.reduce(Action::ComparePreset("quorum-r1w1-stale"));
+    let c = column(&st.compare[1]);
+    assert_eq!(st.compare[1].label(), "quorum-r1w1-stale");
+    assert_eq!(c.scenario().protocol.name, "quorum-kv");
+    assert_eq!(c.scenario().seed, 77);
+    assert_eq!(c.scenario().faults.len(), 1);
+    assert!(c.scenario().expect.is_empty());
+    assert_eq!(
+        crate::ui::lab::shape_note(c.scenario(), st.session.scenario()),
+        "4 s long (this run: 3 s)"
+    );
+    // The run's faults change: every column takes them.
+    let mut more = edited;
+    more.faults
+        .push(serde_json::from_str(r#"{"at_ms": 1200, "type": "restart", "node": 1}"#).unwrap());
+    st.reduce(Action::Edit(Ok(more)));
+    assert_ne!(st.compare[0].id, pinned, "run again");
+    for c in &st.compare {
+        assert_eq!(column(c).scenario().faults.len(), 2, "{}", c.label());
+    }
+    // Pinned again now: the edited configuration, named by what it sets.
+    st.reduce(Action::CompareCurrent);
+    assert_eq!(st.compare[2].label(), "raft read_mode=lease");
+    // Full: a fourth goes in and the oldest goes out.
+    st.reduce(Action::ComparePreset("multi-paxos-leader-crash"));
+    assert_eq!(st.compare.len(), MAX_COMPARE);
+    assert_eq!(st.compare[0].label(), "quorum-r1w1-stale");
+    // A configuration that cannot take the run's faults (a node it lacks): its error.
+    let mut three = scenario();
+    three.nodes = quorumlab_sim::scenario::Nodes::Count(3);
+    st.set_scenario(scenario(), 0);
+    let mut s = scenario();
+    s.faults
+        .push(serde_json::from_str(r#"{"at_ms": 800, "type": "crash", "node": 4}"#).unwrap());
+    st.compare.clear();
+    st.set_scenario(s, 0);
+    st.reduce(Action::Compare(Some(variants_for(&three)[0])));
+    st.add_column(LabSource::Config(Box::new(crate::ui::lab::config(
+        &three,
+        "three nodes".into(),
+    ))));
+    let bad = st.compare[1].run.as_ref().err().expect("an error");
+    assert!(bad.contains("faults[0]"), "{bad}");
+    st.reduce(Action::RunToEnd);
+    settle(&mut st);
+    let ok = column(&st.compare[0]);
+    assert!(ok.done() && ok.now() == ok.end(), "the other runs on");
+}
+
+/// Each column's figures: reads and writes apart (answered, p50/p99/p999), throughput
+/// and messages per operation, from its own run.
+#[test]
+fn each_column_has_its_reads_and_writes_apart() {
+    let mut st = state();
+    let v = variants_for(st.session.scenario())[0];
+    st.reduce(Action::Compare(Some(v)));
+    st.reduce(Action::RunToEnd);
+    settle(&mut st);
+    for e in std::iter::once(st.session.engine().unwrap())
+        .chain(st.compare.iter().map(|c| column(c).engine().unwrap()))
+    {
+        let n = crate::ui::panels::cap::CapNumbers::of(e);
+        let f = n.figures;
+        let t = n.total;
+        assert_eq!(
+            f.reads.done + f.writes.done,
+            t.ok + t.fail + t.info,
+            "every completion counted once"
+        );
+        assert_eq!(f.ok, t.ok);
+        assert!(f.reads.done > 0 && f.writes.done > 0, "{f:?}");
+        for k in [f.reads, f.writes] {
+            let (a, b, c) = (k.p50.unwrap(), k.p99.unwrap(), k.p999.unwrap());
+            assert!(a <= b && b <= c, "{k:?}");
+        }
+        assert!(f.throughput > 0.0);
+        assert!(f.messages_per_op.unwrap() > 1.0, "{f:?}");
+    }
+}
+
+/// The lab's link carries every configuration (variants by id, the others as scenario
+/// codes) with the run's seed and faults in its fragment, and opens the same lab;
+/// an old link of ids still opens, and an unknown or damaged entry is ignored with a
+/// message while the page carries on.
+#[test]
+fn the_lab_link_carries_the_whole_comparison() {
+    let mut st = state();
+    st.presets = Rc::new(gallery::presets_from_disk());
+    st.base_url = "https://q.example/?runtime=inline".into();
+    let mut s = scenario();
+    s.seed = 9;
+    s.faults
+        .push(serde_json::from_str(r#"{"at_ms": 800, "type": "crash", "node": 1}"#).unwrap());
+    st.set_scenario(s, 0);
+    let v = variants_for(st.session.scenario())[0];
+    st.reduce(Action::Compare(Some(v)));
+    st.reduce(Action::CompareCurrent);
+    st.reduce(Action::ComparePreset("quorum-r1w1-stale"));
+    let link = st.lab_link();
+    let (query, fragment) = link.split_once('#').unwrap();
+    let value = query.split_once("lab=").unwrap().1;
+    assert!(query.starts_with("https://q.example/?runtime=inline&lab="));
+    assert!(value.starts_with(&format!("{},2.", v.id)), "{value}");
+    // Opened anew: the same run and the same columns.
+    let run = quorumlab_sim::url::decode(fragment).unwrap();
+    let mut again = State::new(run, None, Runtime::Inline, Vec::new(), None);
+    again.open_lab(value);
+    assert!(again.notice.is_none(), "{:?}", again.notice);
+    assert_eq!(again.tab, Tab::Cap);
+    assert!(again.session.scenario().same(st.session.scenario()));
+    assert_eq!(again.compare.len(), 3);
+    for (a, b) in again.compare.iter().zip(&st.compare) {
+        assert_eq!(a.label(), b.label());
+        assert!(
+            column(a).scenario().same(column(b).scenario()),
+            "{}",
+            a.label()
+        );
+    }
+    // An old link of ids, with an unknown and a damaged entry.
+    let mut old = state();
+    old.open_lab("MultiPaxos,Nope,2.AAAAAA.broken,LeaseReads");
+    assert_eq!(variant_ids(&old), ["MultiPaxos", "LeaseReads"]);
+    let notice = old.notice.clone().unwrap();
+    assert!(
+        notice.contains("`Nope` was ignored") && notice.contains("damaged"),
+        "{notice}"
+    );
+    assert!(old.session.engine().is_some(), "the page carries on");
+}
+
+/// The columns run to the end when the run has (in slices of frames), then each asks
+/// the analysis worker about its run; an answer about a run since replaced is ignored.
+#[test]
+fn the_columns_run_to_their_ends_and_are_analysed() {
+    let mut st = state();
+    let vs = variants_for(st.session.scenario());
+    st.reduce(Action::Compare(Some(vs[0])));
+    st.reduce(Action::Compare(Some(vs[1])));
+    let (effects, _) = st.reduce(Action::RunToEnd);
+    let mut effects = effects;
+    effects.extend(settle(&mut st));
+    assert!(!st.lab_behind());
+    for c in &st.compare {
+        assert!(column(c).done(), "{}", c.label());
+        assert!(c.asked);
+    }
+    let stale = st.compare[0].id;
+    assert_eq!(answer_columns(&mut st, &effects), 2);
+    for c in &st.compare {
+        assert!(matches!(c.analysis, Some(Ok(_))), "{}", c.label());
+    }
+    // Not asked twice.
+    assert!(!settle(&mut st)
+        .iter()
+        .chain(&st.reduce(Action::RunToEnd).0)
+        .any(|e| matches!(e, Effect::AnalyseColumn(..))));
+    // A new seed: every column runs again; a late answer about the old run is ignored.
+    let mut s = st.session.scenario().clone();
+    s.seed += 1;
+    st.reduce(Action::Edit(Ok(s)));
+    assert!(st
+        .compare
+        .iter()
+        .all(|c| c.analysis.is_none() && c.id != stale));
+    let (_, changed) = st.reduce(Action::ColumnAnalysed(stale, Err("late".into())));
+    assert!(!changed);
+    assert!(st.compare.iter().all(|c| c.analysis.is_none()));
+}
+
+/// An anomaly of a column is one click from its moment: that column's run becomes the
+/// main run there, with its analysis (the anomaly shown), and the run before takes its
+/// place in the lab; undo brings the scenario back.
+#[test]
+fn an_anomaly_of_a_column_opens_its_run_at_that_moment() {
+    let mut st = state();
+    st.set_scenario(preset("pb-split-brain-fenced"), 0);
+    let before = st.session.scenario().clone();
+    let nofence = variants_for(&before)
+        .iter()
+        .copied()
+        .find(|v| v.id == "NoFencing")
+        .unwrap();
+    st.reduce(Action::Compare(Some(nofence)));
+    st.reduce(Action::CompareCurrent);
+    let (mut effects, _) = st.reduce(Action::RunToEnd);
+    effects.extend(settle(&mut st));
+    answer_columns(&mut st, &effects);
+    let o = match &st.compare[0].analysis {
+        Some(Ok(o)) => o.clone(),
+        other => panic!("{:?}", other.as_ref().map(|_| ())),
+    };
+    let e = column(&st.compare[0]).engine().unwrap();
+    let items = crate::ui::lab::items(Some(&o.verdict), Some(&o.anomalies), e.violation(), &[]);
+    let split = items
+        .iter()
+        .find(|x| x.kind == "split_brain")
+        .expect("fencing off: a split brain");
+    let (at, index) = (split.at.unwrap(), split.index);
+    let opened = column(&st.compare[0]).scenario().clone();
+    st.reduce(Action::OpenColumn(0, Some(at), index));
+    assert!(st.session.scenario().same(&opened));
+    assert_eq!(st.session.now(), at);
+    assert_eq!(st.main_label.as_deref(), Some("fencing off"));
+    assert_eq!(st.anomaly_sel, index);
+    assert!(st.verdict.is_some(), "its analysis came with it");
+    assert_eq!(st.anomalies.split_brains, o.anomalies.split_brains);
+    assert!(!st.playing);
+    // The run before is in the lab where the column was, run to its end; the pinned
+    // column stays what it ran.
+    assert_eq!(st.compare.len(), 2);
+    assert_eq!(st.compare[0].label(), before.name);
+    assert!(column(&st.compare[0]).done());
+    assert!(column(&st.compare[0]).scenario().same(&before));
+    assert_eq!(st.compare[1].label(), crate::ui::lab::config_label(&before));
+    let notice = st.notice.clone().unwrap();
+    assert!(
+        notice.contains("fencing off") && notice.contains(&before.name),
+        "{notice}"
+    );
+    st.reduce(Action::Undo);
+    assert!(st.session.scenario().same(&before));
+}
+
+#[test]
+fn the_png_export_is_an_effect_with_the_chart() {
+    let mut st = state();
+    let (effects, _) = st.reduce(Action::ExportPng("<svg/>".into()));
+    assert_eq!(effects, vec![Effect::Png("<svg/>".into())]);
 }
