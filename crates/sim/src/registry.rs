@@ -371,6 +371,47 @@ impl Entry {
     /// Fit a scenario just switched to this protocol: its data type and clients.
     pub fn fit(&self, s: &mut Scenario) {
         crate::workload::fit_protocol(s, self.name, self.data_type, self.also_serves);
+        self.fit_cluster(s);
+    }
+
+    /// When the protocol at its defaults cannot run on the scenario's nodes (the
+    /// sharded store's groups of 3 on 5 nodes), set the integer parameter the refusal
+    /// names to the value nearest its default that fits (the larger first on a tie);
+    /// nothing changes when none does.
+    fn fit_cluster(&self, s: &mut Scenario) {
+        let Err(e) = check_params(s) else { return };
+        let Some(field) = e.path.strip_prefix("protocol.params.") else {
+            return;
+        };
+        let Some(spec) = self.params.iter().find(|p| p.name == field) else {
+            return;
+        };
+        let ParamKind::Int { min, max } = spec.kind else {
+            return;
+        };
+        let given = s.protocol.params.get(field).and_then(Value::as_u64);
+        let default = (self.default_params)().get(field).and_then(Value::as_u64);
+        let Some(from) = given.or(default) else {
+            return;
+        };
+        let before = s.protocol.params.clone();
+        for d in 1..=max.saturating_sub(min).min(64) {
+            for v in [from.checked_add(d), from.checked_sub(d)]
+                .into_iter()
+                .flatten()
+            {
+                if v < min || v > max {
+                    continue;
+                }
+                let mut o = before.as_object().cloned().unwrap_or_default();
+                o.insert(field.to_string(), Value::from(v));
+                s.protocol.params = Value::Object(o);
+                if check_params(s).is_ok() {
+                    return;
+                }
+            }
+        }
+        s.protocol.params = before;
     }
     /// Its name in the scenario schema's `$defs` (`multi_paxos_params`).
     pub fn schema_def(&self) -> String {
