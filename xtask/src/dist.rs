@@ -12,7 +12,10 @@ const APP_BUDGET_GZIP: u64 = 600_000;
 const WORKER_BUDGET_GZIP: u64 = 200_000;
 /// Each engine module's WASM + JS, gzipped (crates/engines: one protocol's runs, the
 /// simulator included; they are bigger than a node worker, which hosts one node).
-const ENGINE_BUDGET_GZIP: u64 = 250_000;
+/// 250 kB until 2026-12-01; raised to 300 when the sharded store (Raft composed with
+/// its shard map: 280.6 kB) came in and the node capacity model took primary-backup's
+/// and the lock's modules to 252.4 kB. Only the module of a scenario's protocol loads.
+const ENGINE_BUDGET_GZIP: u64 = 300_000;
 /// What the page transferred to run a scenario in workers before its runs moved into
 /// engine modules: the app and its one node worker, carrying every protocol but two
 /// (2026-11-30, gzipped). The first load is reported against it, not budgeted: the
