@@ -131,12 +131,6 @@ impl ShardedRaft {
         Shards::of(self.raft.state(), self.p.shards, self.initial())
     }
 
-    /// The statuses of every shard here, as applied.
-    pub fn statuses(&mut self) -> Vec<Status> {
-        let sh = self.applied();
-        self.placements.statuses(&sh, self.group, &self.p)
-    }
-
     /// Hand `input` to the Raft member, wrap its effects, then learn what it applied.
     fn drive(&mut self, cx: &mut Ctx<'_, Self>, input: Input) {
         let mut effects: Vec<Effect<Raft>> = Vec::new();
