@@ -21,10 +21,10 @@ const env = sharedBrowser();
 const preset = async (id) => JSON.parse(await readFile(join(ROOT, 'scenarios', `${id}.json`), 'utf8'));
 
 /** Open `scenario` inline (with `lab`, a `?lab=` value), paused, on the CAP tab. */
-async function open(scenario, lab = null) {
+async function open(scenario, lab = null, runtime = 'inline') {
   const page = await env.browser.context.newPage();
   const errors = watchForErrors(page);
-  const query = lab === null ? 'runtime=inline' : `runtime=inline&lab=${lab}`;
+  const query = lab === null ? `runtime=${runtime}` : `runtime=${runtime}&lab=${lab}`;
   await page.goto(`${env.server.url}?${query}#${encodeScenario(scenario)}`, { waitUntil: 'load' });
   await page.locator('svg[data-testid="canvas"] g[data-node]').first().waitFor({ timeout: TIMEOUT });
   await page.evaluate(() => window.postMessage({ type: 'pause' }, '*'));
@@ -243,4 +243,48 @@ test('a 3-way comparison of 10 simulated seconds runs to its end inline (measure
   }
   console.log(`3-way comparison of 10 simulated s, inline: at their ends after ${times.map((t) => t.toFixed(0)).join(', ')} ms; analysed after ${analysed.map((t) => t.toFixed(0)).join(', ')} ms`);
   assert.ok(Math.min(...times) < 3_000, `${times}`);
+});
+
+test('where the page is isolated each column runs in a Web Worker of its own, with the figures, hashes and anomalies of the same columns on the page\'s thread', { timeout: 300_000 }, async () => {
+  const s = await preset('quorum-strict-partition');
+  s.duration_ms = 10_000;
+  const sloppy = await preset('quorum-sloppy-partition');
+  sloppy.duration_ms = 10_000;
+  sloppy.name = 'sloppy quorum';
+  const lab = `Raft,${encodeScenarioChecked(sloppy)}`;
+  const seen = {};
+  for (const runtime of ['workers', 'inline']) {
+    const { page, errors, panel } = await open(s, lab, runtime);
+    const cols = panel.locator('[data-testid="compare"]');
+    await cols.nth(1).waitFor({ timeout: TIMEOUT });
+    const where = await cols.evaluateAll((ds) => ds.map((d) => d.dataset.runsIn));
+    const t0 = Date.now();
+    await page.locator('[data-testid="run-to-end"]').click();
+    await allDone(page);
+    const ended = Date.now() - t0;
+    await allAnalysed(page);
+    const labWorkers = page.workers().filter((w) => w.url().endsWith('/lab_worker.js')).length;
+    const hashes = await cols.evaluateAll((ds) => ds.map((d) => d.dataset.hash));
+    const json = decodeURIComponent((await panel.locator('[data-testid="export-json"]').getAttribute('href')).replace(/^data:[^,]*,/, ''));
+    const anomalies = await panel.locator('[data-testid="compare"] [data-testid="lab-anomalies"]').allTextContents();
+    seen[runtime] = { where, labWorkers, hashes, json, anomalies, ended };
+    if (runtime === 'workers') {
+      assert.equal(await page.evaluate(() => window.crossOriginIsolated), true, 'the test server isolates the page');
+      await page.setViewportSize({ width: 1400, height: 3200 });
+      await panel.screenshot({ path: join(SCREENSHOTS, 'lab-columns-in-workers.png') });
+    }
+    assert.deepEqual(errors, []);
+    await page.close();
+  }
+  console.log(`3-way comparison of 10 simulated s: columns at their ends after ${seen.workers.ended} ms in workers, ${seen.inline.ended} ms on the page's thread`);
+  assert.deepEqual(seen.workers.where, ['worker', 'worker']);
+  assert.equal(seen.workers.labWorkers, 2, 'a worker per column');
+  assert.deepEqual(seen.inline.where, ['page', 'page']);
+  assert.equal(seen.inline.labWorkers, 0);
+  assert.ok(seen.workers.hashes.every((h) => /^[0-9a-f]{16}$/.test(h)), JSON.stringify(seen.workers.hashes));
+  assert.deepEqual(seen.workers.hashes, seen.inline.hashes);
+  assert.deepEqual(JSON.parse(seen.workers.json), JSON.parse(seen.inline.json));
+  assert.deepEqual(seen.workers.anomalies, seen.inline.anomalies);
+  // The sloppy quorum's stale reads are there in both.
+  assert.ok(JSON.parse(seen.workers.json)['sloppy quorum'].stale_reads >= 1, seen.workers.json);
 });

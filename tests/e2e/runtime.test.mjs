@@ -386,8 +386,26 @@ test('the page run-to-end control gives the CLI hash, with workers and inline', 
     assert.ok(fragment, 'quorumlab url prints a link with a fragment');
     const page = await env.browser.context.newPage();
     const errors = watchForErrors(page);
+    // Inline, Raft's engine module is held back until "End" has been clicked: a click
+    // while the module loads must not be lost (on a slow machine it once was).
+    let release;
+    let asked;
+    const held = new Promise((r) => { release = r; });
+    const fetching = new Promise((r) => { asked = r; });
+    if (runtime === 'inline') {
+      await page.route((u) => u.pathname.endsWith('/engines/engine-raft_bg.wasm'), async (route) => {
+        asked();
+        await held;
+        await route.continue();
+      });
+    }
     await page.goto(`${env.server.url}?runtime=${runtime}#${fragment}`, { waitUntil: 'load' });
+    if (runtime === 'inline') await fetching;
     await page.getByTestId('run-to-end').click();
+    if (runtime === 'inline') {
+      assert.equal(await page.getByTestId('trace-hash').getAttribute('data-done'), 'false', 'no run yet');
+      release();
+    }
     const hash = page.locator(`[data-testid="trace-hash"][data-runtime="${runtime}"][data-done="true"]`);
     await hash.waitFor({ timeout: 60_000 });
     assert.equal((await hash.textContent()).trim(), native.trace_hash, `${runtime} page vs native`);

@@ -13,6 +13,8 @@ pub mod runtime;
 pub mod engines;
 // The end-of-run analysis, asked of its Web Worker.
 pub mod analysis;
+// The lab's columns, each in a Web Worker of its own.
+pub mod lab_workers;
 // What the runtime reports (compiled natively for the UI's tests).
 pub mod run_status;
 #[cfg(target_arch = "wasm32")]

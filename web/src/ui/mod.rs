@@ -21,6 +21,7 @@ pub mod lessons;
 pub mod log_grid;
 pub mod panels;
 pub mod playground;
+pub mod remote;
 pub mod session;
 pub mod state;
 pub mod table_view;

@@ -27,6 +27,7 @@ use super::state::{variants_for, Action, Effect, Frame, State, Tab};
 use super::table_view::TableProps;
 use super::workers::{runtime_from_query, Mirror, Runtime};
 use crate::analysis::{Analyst, RUN};
+use crate::lab_workers::LabWorkers;
 use quorumlab_sim::{Flight, Scenario};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -66,6 +67,8 @@ pub struct Playground {
     frames: Frames,
     _listeners: Listeners,
     analyst: Analyst,
+    /// The lab columns' workers.
+    lab: LabWorkers,
     /// The run in Web Workers (runtime `workers`).
     mirror: Option<Mirror>,
     /// Where the workers' run reports (kept to start it once the engine is there).
@@ -84,6 +87,12 @@ impl Playground {
                 Effect::Copy(text) => browser::copy_text(&text),
                 Effect::Analyse(req) => self.analyst.ask(RUN, &req),
                 Effect::AnalyseColumn(id, req) => self.analyst.ask(id, &req),
+                Effect::LabCalls(id, protocol, calls) => {
+                    // Workers of columns gone go first (a column run again has a new id).
+                    let ids: Vec<u64> = self.state.compare.iter().map(|c| c.id).collect();
+                    self.lab.keep(&ids);
+                    self.lab.send(id, &protocol, calls);
+                }
                 Effect::Png(svg) => browser::download_png(&svg, "quorumlab-availability.png"),
                 Effect::Global(name, v) => browser::set_global(name, v),
                 Effect::Confirm(question, pending) => {
@@ -269,14 +278,9 @@ impl Playground {
                     .map(|c| {
                         let run = c.run.as_ref();
                         let numbers = match run {
-                            Ok(r) => match r.engine() {
-                                Some(o) => Ok(CapNumbers::of(o)),
-                                None if r.loading() => Err("loading its engine".to_string()),
-                                None => Err(r.error().unwrap_or("cannot run").to_string()),
-                            },
+                            Ok(r) => r.numbers(),
                             Err(e) => Err(format!("cannot run: {e}")),
                         };
-                        let engine = run.ok().and_then(|r| r.engine());
                         let (state, outcome) = match (&c.analysis, c.asked) {
                             (Some(Ok(o)), _) => ("done", Some(o)),
                             (Some(Err(_)), _) => ("failed", None),
@@ -287,8 +291,8 @@ impl Playground {
                             state,
                             outcome.map(|o| &o.verdict),
                             outcome.map(|o| &o.anomalies),
-                            engine.and_then(|e| e.violation()),
-                            &engine.map(spells).unwrap_or_default(),
+                            run.ok().and_then(|r| r.violation()),
+                            &run.map(|r| r.spells()).unwrap_or_default(),
                         );
                         if let Some(Err(why)) = &c.analysis {
                             anomalies.summary = format!("not analysed: {why}");
@@ -307,6 +311,15 @@ impl Playground {
                                 .unwrap_or_default(),
                             numbers,
                             anomalies,
+                            runs_in: match run {
+                                Ok(r) if r.in_worker() => "worker",
+                                _ => "page",
+                            },
+                            hash: run
+                                .ok()
+                                .and_then(|r| r.trace_hash())
+                                .map(|h| format!("{h:016x}"))
+                                .unwrap_or_default(),
                         }
                     })
                     .collect();
@@ -410,6 +423,13 @@ impl Component for Playground {
         }
         let mut state = State::new(scenario, error, runtime, gallery::presets(), embed);
         state.base_url = browser::base_url();
+        // The lab's columns run in workers of their own where the nodes do and the page
+        // is isolated; elsewhere (`?runtime=inline`, an embedding page) on this thread.
+        #[cfg(target_arch = "wasm32")]
+        {
+            state.lab_workers =
+                runtime == Runtime::Workers && crate::worker_pool::can_share_memory();
+        }
         let mut p = Playground {
             on: link.callback(|a: Action| a),
             frames: Frames::new(link.callback(Action::Frame)),
@@ -426,6 +446,7 @@ impl Component for Playground {
                     Action::ColumnAnalysed(tag, answer)
                 }
             })),
+            lab: LabWorkers::new(link.callback(|(id, replies)| Action::LabReplies(id, replies))),
             mirror: None,
             on_workers: link.callback(Action::Workers),
             spacetime: RefCell::new(None),

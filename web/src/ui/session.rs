@@ -244,6 +244,11 @@ impl Session {
     }
 
     pub fn run_to_end(&mut self) {
+        if self.engine.is_none() {
+            // Its module is still loading: run to the end when it arrives (a click
+            // on "End" during the first load used to be lost).
+            self.pending = Time::MAX;
+        }
         self.advance_to(Time::MAX, u64::MAX);
     }
 

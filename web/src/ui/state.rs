@@ -15,6 +15,7 @@ use super::gallery;
 use super::lab::{self, Source as LabSource};
 use super::layout;
 use super::log_grid::{self, Follow, GridInput, Source};
+use super::remote::RemoteRun;
 use super::session::Session;
 use super::undo::Undo;
 use super::workers::{Runtime, WorkerStatus};
@@ -83,7 +84,7 @@ pub struct Column {
     pub id: u64,
     pub source: LabSource,
     /// Its run, or why it cannot run (the configuration does not validate).
-    pub run: Result<Session, String>,
+    pub run: Result<ColumnRun, String>,
     /// Its analysis (verdict and anomalies) was asked for, at its run's end.
     pub asked: bool,
     pub analysis: Option<Result<Outcome, String>>,
@@ -96,9 +97,88 @@ impl Column {
 
     /// Its run has not reached `target` (or its own end, if sooner) yet.
     fn behind(&self, target: Time) -> bool {
-        self.run
-            .as_ref()
-            .is_ok_and(|r| r.engine().is_some() && !r.done() && r.now() < target.min(r.end()))
+        match &self.run {
+            Ok(ColumnRun::Here(r)) => {
+                r.engine().is_some() && !r.done() && r.now() < target.min(r.end())
+            }
+            Ok(ColumnRun::Worker(r)) => r.behind(target),
+            Err(_) => false,
+        }
+    }
+}
+
+/// Where a lab column's run lives: on the page's thread, in an engine module the page
+/// calls (`?runtime=inline`, or a page that is not cross-origin isolated), or in a Web
+/// Worker of its own (see [`RemoteRun`]).
+// Three columns at most, each made once per configuration: boxing would buy nothing.
+#[allow(clippy::large_enum_variant)]
+pub enum ColumnRun {
+    Here(Session),
+    Worker(RemoteRun),
+}
+
+impl ColumnRun {
+    pub fn scenario(&self) -> &Scenario {
+        match self {
+            ColumnRun::Here(r) => r.scenario(),
+            ColumnRun::Worker(r) => r.scenario(),
+        }
+    }
+
+    /// Its run's figures for the lab, or why there are none yet.
+    pub fn numbers(&self) -> Result<super::panels::cap::CapNumbers, String> {
+        match self {
+            ColumnRun::Here(r) => match r.engine() {
+                Some(e) => Ok(super::panels::cap::CapNumbers::of(e)),
+                None if r.loading() => Err("loading its engine".to_string()),
+                None => Err(r.error().unwrap_or("cannot run").to_string()),
+            },
+            ColumnRun::Worker(r) => match r.failure() {
+                Some(why) => Err(why.to_string()),
+                None if !r.started() => Err("starting its worker".to_string()),
+                None => Ok(r.numbers()),
+            },
+        }
+    }
+
+    pub fn violation(&self) -> Option<&quorumlab_sim::Found> {
+        match self {
+            ColumnRun::Here(r) => r.engine().and_then(|e| e.violation()),
+            ColumnRun::Worker(r) => r.violation(),
+        }
+    }
+
+    /// Its spells of two lock holders so far.
+    pub fn spells(&self) -> Vec<quorumlab_sim::locks::Spell> {
+        match self {
+            ColumnRun::Here(r) => r
+                .engine()
+                .and_then(|e| e.lock_report())
+                .map(|l| l.spells)
+                .unwrap_or_default(),
+            ColumnRun::Worker(r) => r.spells().to_vec(),
+        }
+    }
+
+    /// Its trace hash so far (none before its run exists).
+    pub fn trace_hash(&self) -> Option<u64> {
+        match self {
+            ColumnRun::Here(r) => r.engine().map(|e| e.trace_hash()),
+            ColumnRun::Worker(r) => r.started().then(|| r.trace_hash()),
+        }
+    }
+
+    pub fn in_worker(&self) -> bool {
+        matches!(self, ColumnRun::Worker(_))
+    }
+}
+
+/// A column's run of `s`: in a worker of its own if `in_workers`.
+fn column_run(in_workers: bool, s: Scenario) -> ColumnRun {
+    if in_workers {
+        ColumnRun::Worker(RemoteRun::new(s))
+    } else {
+        ColumnRun::Here(Session::new(s))
     }
 }
 
@@ -186,6 +266,8 @@ pub enum Action {
     OpenColumn(usize, Option<Time>, Option<usize>),
     /// The analysis worker answered about the lab column whose run has this id.
     ColumnAnalysed(u64, Answer),
+    /// The worker of the lab column with this id answered its batch.
+    LabReplies(u64, Result<Vec<String>, String>),
     /// Export the lab's chart (this SVG) as a PNG image.
     ExportPng(String),
     /// Show (or hide) the PACELC view: the run and its comparison with no fault at all.
@@ -242,6 +324,9 @@ pub enum Effect {
     /// Ask the analysis worker about the run of the lab column with this id (answer
     /// with [`Action::ColumnAnalysed`]).
     AnalyseColumn(u64, Box<Request>),
+    /// Send this batch of engine calls (of this protocol) to the worker of the lab
+    /// column with this id (answer with [`Action::LabReplies`]).
+    LabCalls(u64, String, Vec<Vec<u8>>),
     /// Draw this SVG on a canvas and offer it as a PNG download.
     Png(String),
 }
@@ -371,6 +456,9 @@ pub struct State {
     first_frame_reported: bool,
     /// Where the nodes run (`?runtime=`).
     pub runtime: Runtime,
+    /// The lab's new columns run in Web Workers of their own (the page is
+    /// cross-origin isolated and runs its nodes in workers), not on this thread.
+    pub lab_workers: bool,
     /// Where the workers' run stands.
     pub worker_status: Option<Rc<WorkerStatus>>,
     worker_trace_sent: bool,
@@ -468,6 +556,7 @@ impl State {
             trace_sent: false,
             first_frame_reported: false,
             runtime,
+            lab_workers: false,
             worker_status: None,
             worker_trace_sent: false,
             views_asked_at: None,
@@ -749,10 +838,11 @@ impl State {
         if self.compare.len() >= MAX_COMPARE {
             self.compare.remove(0);
         }
+        let run = run.map(|s| column_run(self.lab_workers, s));
         self.compare.push(Column {
             id: column_id(),
             source,
-            run: run.map(Session::new),
+            run,
             asked: false,
             analysis: None,
         });
@@ -762,6 +852,7 @@ impl State {
     /// column whose scenario stays the same keeps its run and analysis).
     fn refresh_columns(&mut self) {
         let run = self.session.scenario().clone();
+        let in_workers = self.lab_workers;
         // A variant of another protocol's scenario (a preset of another protocol was
         // opened) has nothing to compare.
         let variants = variants_for(&run);
@@ -774,7 +865,7 @@ impl State {
             if matches!((&s, &c.run), (Ok(s), Ok(r)) if s.same(r.scenario())) {
                 continue;
             }
-            c.run = s.map(Session::new);
+            c.run = s.map(|s| column_run(in_workers, s));
             c.id = column_id();
             c.asked = false;
             c.analysis = None;
@@ -806,14 +897,24 @@ impl State {
         let Some(target) = self.lab_target() else {
             return;
         };
+        // The columns in workers: the next batch of each that has none in flight.
+        for c in self.compare.iter_mut() {
+            if let Ok(ColumnRun::Worker(r)) = c.run.as_mut() {
+                if let Some(calls) = r.next(target) {
+                    let protocol = r.protocol().to_string();
+                    self.effects.push(Effect::LabCalls(c.id, protocol, calls));
+                }
+            }
+        }
+        // The columns on this thread, in slices.
         let t0 = super::browser::now_ms();
         loop {
             let mut behind = false;
             for c in self.compare.iter_mut() {
-                if !c.behind(target) {
+                if c.run.as_ref().map_or(true, ColumnRun::in_worker) || !c.behind(target) {
                     continue;
                 }
-                if let Ok(r) = c.run.as_mut() {
+                if let Ok(ColumnRun::Here(r)) = c.run.as_mut() {
                     r.advance_to(target, LAB_CHUNK);
                 }
                 behind |= c.behind(target);
@@ -823,17 +924,47 @@ impl State {
             }
         }
         for c in self.compare.iter_mut() {
-            let Ok(r) = &c.run else { continue };
-            let Some(e) = r.engine() else { continue };
-            if c.asked || !r.done() || e.failure().is_some() {
+            if c.asked {
                 continue;
             }
+            let request = match &c.run {
+                Ok(ColumnRun::Here(r)) => match r.engine() {
+                    Some(e) if r.done() && e.failure().is_none() => {
+                        Request::of(e, COLUMN_ANALYSIS_MS)
+                    }
+                    _ => continue,
+                },
+                Ok(ColumnRun::Worker(r)) => match r.request(COLUMN_ANALYSIS_MS) {
+                    Some(req) => req,
+                    None => continue,
+                },
+                Err(_) => continue,
+            };
             c.asked = true;
-            self.effects.push(Effect::AnalyseColumn(
-                c.id,
-                Box::new(Request::of(e, COLUMN_ANALYSIS_MS)),
-            ));
+            self.effects
+                .push(Effect::AnalyseColumn(c.id, Box::new(request)));
         }
+    }
+
+    /// The replies to column `id`'s batch (see [`Effect::LabCalls`]). A worker that
+    /// could not even start leaves the lab's columns to this thread.
+    fn lab_replies(&mut self, id: u64, replies: Result<Vec<String>, String>) -> bool {
+        let Some(c) = self.compare.iter_mut().find(|c| c.id == id) else {
+            return false;
+        };
+        let Ok(ColumnRun::Worker(r)) = c.run.as_mut() else {
+            return false;
+        };
+        match replies {
+            Err(why) if !r.started() && why.starts_with(crate::lab_workers::NO_WORKER) => {
+                let s = r.scenario().clone();
+                c.run = Ok(ColumnRun::Here(Session::new(s)));
+                self.lab_workers = false;
+            }
+            replies => r.answer(replies),
+        }
+        self.advance_lab(0.0);
+        true
     }
 
     /// The `?lab=` value of a link the page opened with: its columns (variants of the
@@ -860,18 +991,23 @@ impl State {
     /// column's place. The lab keeps the same configurations: the variants, which were
     /// of the run before, keep what they ran.
     fn open_column(&mut self, i: usize, at: Option<Time>, sel: Option<usize>) {
-        let ready = self
-            .compare
-            .get(i)
-            .is_some_and(|c| c.run.as_ref().is_ok_and(|r| r.engine().is_some()));
+        let ready = self.compare.get(i).is_some_and(|c| match &c.run {
+            Ok(ColumnRun::Here(r)) => r.engine().is_some(),
+            Ok(ColumnRun::Worker(r)) => r.started(),
+            Err(_) => false,
+        });
         if !ready {
             self.notice = Some("That column has no run to open.".into());
             return;
         }
         let col = self.compare.remove(i);
         let label = col.label();
-        let Ok(session) = col.run else {
-            return;
+        let session = match col.run {
+            Ok(ColumnRun::Here(s)) => s,
+            // Its run was in a worker: the same run (same scenario and seed) is made
+            // here, and the playhead goes to the moment asked below.
+            Ok(ColumnRun::Worker(r)) => Session::new(r.scenario().clone()),
+            Err(_) => return,
         };
         let old = self.session.scenario().clone();
         let old_label = self.main_label.take().unwrap_or_else(|| {
@@ -911,7 +1047,7 @@ impl State {
             Column {
                 id: column_id(),
                 source: LabSource::Config(Box::new(lab::config(&old, old_label.clone()))),
-                run: Ok(prev),
+                run: Ok(ColumnRun::Here(prev)),
                 asked: old_analysis.is_some(),
                 analysis: old_analysis.map(Ok),
             },
@@ -1451,7 +1587,7 @@ impl State {
                 for c in self.compare.iter_mut() {
                     // A column whose protocol's module just arrived: built now (frames
                     // bring it to where this run stands).
-                    if let Ok(r) = c.run.as_mut() {
+                    if let Ok(ColumnRun::Here(r)) = c.run.as_mut() {
                         r.retry();
                     }
                 }
@@ -1681,6 +1817,7 @@ impl State {
                 }
             }
             Action::OpenColumn(i, at, sel) => self.open_column(i, at, sel),
+            Action::LabReplies(id, replies) => return self.lab_replies(id, replies),
             Action::ColumnAnalysed(id, answer) => {
                 let Some(c) = self.compare.iter_mut().find(|c| c.id == id) else {
                     return false;

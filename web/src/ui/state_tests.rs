@@ -890,11 +890,173 @@ fn variant_ids(st: &State) -> Vec<&'static str> {
         .collect()
 }
 
-/// A column's run (it must have one).
+/// A column's run (it must have one, on this thread).
 fn column(c: &Column) -> &Session {
-    c.run
-        .as_ref()
-        .unwrap_or_else(|e| panic!("{}: {e}", c.label()))
+    match c.run.as_ref() {
+        Ok(ColumnRun::Here(r)) => r,
+        Ok(ColumnRun::Worker(_)) => panic!("{}: in a worker", c.label()),
+        Err(e) => panic!("{}: {e}", c.label()),
+    }
+}
+
+/// The lab's workers as the page holds them, and the replies they gave.
+struct Workers {
+    lab: crate::lab_workers::LabWorkers,
+    got: Rc<RefCell<Vec<crate::lab_workers::Replies>>>,
+}
+
+impl Workers {
+    fn new() -> Workers {
+        let got: Rc<RefCell<Vec<_>>> = Rc::default();
+        let sink = got.clone();
+        let lab = crate::lab_workers::LabWorkers::new(yew::Callback::from(move |r| {
+            sink.borrow_mut().push(r)
+        }));
+        Workers { lab, got }
+    }
+}
+
+/// Frames, with each batch the lab sends to its columns' workers answered as the
+/// workers answer it (`LabWorkers`, natively a table of the engine in this process),
+/// until the columns are where they are to be. Every effect, in order.
+fn settle_in_workers(st: &mut State, workers: &mut Workers, first: Vec<Effect>) -> Vec<Effect> {
+    let Workers { lab, got } = workers;
+    let (mut pending, mut all) = (first, Vec::new());
+    let mut t = 50_000.0;
+    for _ in 0..100_000 {
+        for e in pending.drain(..) {
+            if let Effect::LabCalls(id, protocol, calls) = &e {
+                lab.send(*id, protocol, calls.clone());
+            }
+            all.push(e);
+        }
+        let replies: Vec<crate::lab_workers::Replies> = got.borrow_mut().drain(..).collect();
+        for (id, r) in replies {
+            pending.extend(st.reduce(Action::LabReplies(id, r)).0);
+        }
+        if pending.is_empty() {
+            if !st.lab_behind() {
+                return all;
+            }
+            pending.extend(st.reduce(Action::Frame(t)).0);
+            t += 16.0;
+        }
+    }
+    panic!("the lab's workers never caught up");
+}
+
+/// Where the page is isolated, each column's run is in a worker of its own: the very
+/// run the page's thread would make (the same trace hash and figures), followed batch
+/// by batch as the main run goes, analysed at its end with the same outcome; opened,
+/// it becomes the main run on the page, the same run again.
+#[test]
+fn columns_in_workers_are_the_runs_the_page_would_make() {
+    let mut st = state();
+    st.lab_workers = true;
+    let vs = variants_for(st.session.scenario());
+    let mut first = st.reduce(Action::Compare(Some(vs[0]))).0;
+    first.extend(st.reduce(Action::CompareCurrent).0);
+    assert!(st
+        .compare
+        .iter()
+        .all(|c| c.run.as_ref().is_ok_and(ColumnRun::in_worker)));
+    // Partway: the columns follow the main run's playhead.
+    first.extend(st.reduce(Action::Pause).0);
+    first.extend(st.reduce(Action::Seek(1_200 * MS)).0);
+    let mut workers = Workers::new();
+    let effects = settle_in_workers(&mut st, &mut workers, first);
+    assert!(effects.iter().any(|e| matches!(e, Effect::LabCalls(..))));
+    for c in &st.compare {
+        let Ok(ColumnRun::Worker(r)) = &c.run else {
+            panic!("{}: not in a worker", c.label())
+        };
+        assert_eq!(r.now(), 1_200 * MS, "{}", c.label());
+        assert!(!c.asked, "not analysed before its end");
+    }
+    // To the end: each column's run, figures and analysis are the page's own.
+    let (first, _) = st.reduce(Action::RunToEnd);
+    let effects = settle_in_workers(&mut st, &mut workers, first);
+    let asked: Vec<(u64, Request)> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::AnalyseColumn(id, r) => Some((*id, (**r).clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(asked.len(), 2);
+    for c in &st.compare {
+        let run = c.run.as_ref().unwrap();
+        let mut here = Session::new(run.scenario().clone());
+        here.run_to_end();
+        let e = here.engine().unwrap();
+        assert!(
+            e.history().events.len() > 10,
+            "{}: a run of substance",
+            c.label()
+        );
+        assert_eq!(run.trace_hash(), Some(e.trace_hash()), "{}", c.label());
+        let (w, h) = (
+            run.numbers().unwrap(),
+            crate::ui::panels::cap::CapNumbers::of(e),
+        );
+        assert!(w.done);
+        assert_eq!(w.figures, h.figures, "{}", c.label());
+        assert_eq!(format!("{:?}", w.total), format!("{:?}", h.total));
+        assert_eq!(format!("{:?}", w.windows), format!("{:?}", h.windows));
+        assert_eq!(format!("{:?}", w.sides), format!("{:?}", h.sides));
+        let (_, req) = asked.iter().find(|(id, _)| *id == c.id).unwrap();
+        let want = Request::of(e, COLUMN_ANALYSIS_MS);
+        assert_eq!(format!("{req:?}"), format!("{want:?}"), "{}", c.label());
+    }
+    // Opened, a column is made on the page: the same run.
+    let want = st.compare[0].run.as_ref().unwrap().trace_hash();
+    st.reduce(Action::OpenColumn(0, Some(Time::MAX), None));
+    st.reduce(Action::RunToEnd);
+    assert_eq!(st.session.engine().map(|e| e.trace_hash()), want);
+}
+
+/// A column's worker that cannot start leaves the lab on the page's thread; one whose
+/// module fails partway ends its column with the reason (and asks for no more frames).
+#[test]
+fn a_column_worker_that_fails_is_named_or_replaced() {
+    let mut st = state();
+    st.lab_workers = true;
+    let vs = variants_for(st.session.scenario());
+    st.reduce(Action::Compare(Some(vs[0])));
+    st.reduce(Action::CompareCurrent);
+    let (effects, _) = st.reduce(Action::Frame(1_000.0));
+    let ids: Vec<u64> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::LabCalls(id, ..) => Some(*id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ids.len(), 2, "each column sent its first batch");
+    let no = format!("{}: SecurityError", crate::lab_workers::NO_WORKER);
+    st.reduce(Action::LabReplies(ids[0], Err(no)));
+    assert!(!st.compare[0].run.as_ref().unwrap().in_worker());
+    assert!(!st.lab_workers, "later columns run here too");
+    // The other one's module traps.
+    st.reduce(Action::RunToEnd);
+    let id = st.compare[1].id;
+    st.reduce(Action::LabReplies(
+        id,
+        Err("the raft engine failed: unreachable".into()),
+    ));
+    let c = &st.compare[1];
+    assert_eq!(
+        c.run.as_ref().unwrap().numbers().err().as_deref(),
+        Some("the raft engine failed: unreachable")
+    );
+    let effects = settle(&mut st);
+    assert!(
+        !effects
+            .iter()
+            .any(|e| matches!(e, Effect::LabCalls(i, ..) if *i == id)),
+        "nothing more is sent to it"
+    );
+    assert!(!st.compare[1].asked, "no analysis of a run that failed");
 }
 
 /// Frames while the run stands, until the lab's columns are where they are to be.

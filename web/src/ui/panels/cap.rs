@@ -173,6 +173,10 @@ pub struct ColumnView {
     pub note: String,
     pub numbers: Result<CapNumbers, String>,
     pub anomalies: LabAnomalies,
+    /// Where its run is: `worker` (a Web Worker of its own) or `page`.
+    pub runs_in: &'static str,
+    /// Its trace hash so far (hexadecimal; empty before its run exists).
+    pub hash: String,
 }
 
 /// What a click on an anomaly of a column does.
@@ -714,8 +718,12 @@ pub fn cap_panel(p: &CapProps) -> Html {
                 </div>
                 { for p.compare.iter().enumerate().map(|(i, c)| html! {
                     <div data-testid="compare" data-variant={c.variant} data-label={c.label.clone()}
-                         data-done={c.numbers.as_ref().map_or("error", state)}>
+                         data-done={c.numbers.as_ref().map_or("error", state)}
+                         data-runs-in={c.runs_in} data-hash={c.hash.clone()}>
                         <h3 title={c.title.clone()}>{ format!("With {} ", c.label) }
+                            if c.runs_in == "worker" {
+                                <span class="ql-muted ql-runs-in" title="This column's run has a Web Worker of its own: it does not take the page's thread">{ "(in a worker) " }</span>
+                            }
                             <button class="ql-link" data-testid="compare-open" title="Open this run on the canvas: it becomes the main run, and this one takes its place in the lab"
                                 aria-label={format!("Open the column {}", c.label)} disabled={c.numbers.is_err()}
                                 onclick={p.on.reform(move |_| Action::OpenColumn(i, None, None))}>{ "↗" }</button>
