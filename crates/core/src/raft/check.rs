@@ -35,6 +35,9 @@ pub const INVARIANTS: &[&str] = &[
     STATE_MACHINE_SAFETY,
 ];
 
+/// A node's `Raft` by its id (none while it is down).
+pub type Lookup<'a> = &'a dyn Fn(NodeId) -> Option<&'a Raft>;
+
 /// The first `(index, term)` entry seen at an index. Term 0 means empty.
 #[derive(Clone, Copy, Debug, Default)]
 struct Slot {
@@ -122,14 +125,11 @@ impl RaftMonitor {
 
     /// Describe what was committed at `index`, from the log of the node that committed it
     /// if it still has it.
-    fn committed_text(&self, nodes: &[Option<Raft>], index: u64) -> String {
+    fn committed_text(&self, nodes: Lookup<'_>, index: u64) -> String {
         let Some(c) = self.committed(index) else {
             return "nothing".into();
         };
-        let from = nodes
-            .get(c.node as usize)
-            .and_then(|n| n.as_ref())
-            .filter(|n| n.log.hash_at(index) == Some(c.hash));
+        let from = nodes(c.node).filter(|n| n.log.hash_at(index) == Some(c.hash));
         match from.and_then(|n| n.log.entry(index)) {
             Some(e) => format!(
                 "{} (committed by node {} in term {})",
@@ -161,8 +161,15 @@ impl RaftMonitor {
         nodes: &[Option<Raft>],
         _now: Time,
     ) -> Result<(), Violation> {
+        self.check_in(changed, &|i| nodes.get(i as usize).and_then(|n| n.as_ref()))
+    }
+
+    /// [`RaftMonitor::check`] for a Raft group inside another protocol's nodes (the
+    /// sharded store's groups): `nodes` finds a member's `Raft` by node id (only to
+    /// describe what another node committed, in a violation's text).
+    pub fn check_in(&mut self, changed: NodeId, nodes: Lookup<'_>) -> Result<(), Violation> {
         let c = changed as usize;
-        let Some(Some(node)) = nodes.get(c) else {
+        let Some(node) = nodes(changed) else {
             return Ok(());
         };
         if self.nodes.len() <= c {
@@ -178,7 +185,7 @@ impl RaftMonitor {
         &mut self,
         nm: &mut NodeMon,
         r: &Raft,
-        nodes: &[Option<Raft>],
+        nodes: Lookup<'_>,
     ) -> Result<(), Violation> {
         let id = r.id;
         let log = &r.log;

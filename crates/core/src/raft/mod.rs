@@ -32,7 +32,7 @@ mod params;
 mod sm;
 mod view;
 
-pub use check::RaftMonitor;
+pub use check::{RaftMonitor, INVARIANTS as RAFT_INVARIANTS};
 pub use log::{Cmd, Entry, Import, RaftLog};
 pub use msg::{RaftDisk, RaftMsg, RaftWrite, SnapshotData};
 pub use params::{RaftParams, ReadMode};
@@ -1517,6 +1517,17 @@ impl Protocol for Raft {
         self.replicate_new(cx);
         self.maybe_commit(cx);
         Ok(())
+    }
+}
+
+impl Raft {
+    /// Make this node leader of `term` by fiat, with no election (for the tests of
+    /// monitors that must see two leaders of one term).
+    #[cfg(test)]
+    pub(crate) fn force_leader(&mut self, term: u64) {
+        self.term = term;
+        self.role = Role::Leader;
+        self.leader = Some(self.id);
     }
 }
 

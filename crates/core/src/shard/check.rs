@@ -1,17 +1,32 @@
 //! The sharded store's invariants, checked after every event from what each node has
-//! applied (the entries applied since the last check are read from its log).
+//! applied (the entries applied since the last check are read from its log), and
+//! Raft's own five inside each group (one Raft monitor per group: two groups' leaders
+//! of the same term, or their unrelated entries at the same index, are no conflict).
 
 use super::map::{shard_of, Placements, Shards, Status};
 use super::ShardedRaft;
 use crate::digest::{mix_str, val};
-use crate::raft::Cmd;
+use crate::raft::{Cmd, RaftMonitor, RAFT_INVARIANTS};
 use crate::{NodeId, Val, Violation};
 use std::collections::BTreeMap;
 
-pub const INVARIANTS: &[&str] = &[
+/// The sharded store's own invariants.
+const SHARD_INVARIANTS: [&str; 3] = [
     "one group per shard: no two groups serve a shard under the same shard map",
     "served when applied: a group applies an operation only on a shard it serves at that point of its log",
     "no write lost in a move: a shard arrives exactly as its old group held it when it gave it away",
+];
+
+/// Every invariant checked: the store's three, then Raft's five within each group.
+pub const INVARIANTS: &[&str] = &[
+    SHARD_INVARIANTS[0],
+    SHARD_INVARIANTS[1],
+    SHARD_INVARIANTS[2],
+    RAFT_INVARIANTS[0],
+    RAFT_INVARIANTS[1],
+    RAFT_INVARIANTS[2],
+    RAFT_INVARIANTS[3],
+    RAFT_INVARIANTS[4],
 ];
 
 /// Where the checker is in one node's log: the index it has read up to, and the shard
@@ -30,6 +45,8 @@ pub struct ShardMonitor {
     /// `(shard, map) -> digest` of the shard's data when its old group gave it away.
     frozen: BTreeMap<(u64, u64), u64>,
     placements: Placements,
+    /// Raft's monitor of each group, by group number.
+    rafts: Vec<RaftMonitor>,
 }
 
 fn digest<'a>(kv: impl Iterator<Item = (&'a String, &'a Val)>) -> u64 {
@@ -46,6 +63,16 @@ impl ShardMonitor {
             return Ok(());
         };
         let (p, g, r) = (node.p, node.group, &node.raft);
+        let gi = g as usize;
+        if self.rafts.len() <= gi {
+            self.rafts.resize(gi + 1, RaftMonitor::default());
+        }
+        self.rafts[gi].check_in(changed, &|i| {
+            nodes
+                .get(i as usize)
+                .and_then(|n| n.as_ref())
+                .map(|n| &n.raft)
+        })?;
         let ci = changed as usize;
         if self.scans.len() <= ci {
             self.scans.resize(ci + 1, None);

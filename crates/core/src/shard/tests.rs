@@ -93,3 +93,32 @@ fn an_import_merges_sessions_by_newest_request() {
     let seqs: Vec<(u32, u64)> = kv.sessions.iter().map(|(c, s)| (*c, s.seq)).collect();
     assert_eq!(seqs, [(1, 7), (2, 9), (3, 1)]);
 }
+
+/// Raft's invariants are checked inside each group, and only there: the leaders of two
+/// groups in the same term are no conflict; two leaders of one term in one group are.
+#[test]
+fn raft_invariants_hold_within_each_group_and_not_across_groups() {
+    use super::{ShardMonitor, ShardedRaft};
+    use crate::{NodeId, Protocol};
+    let p = ShardParams::default();
+    assert_eq!(p.group_size, 3);
+    let members: Vec<NodeId> = (0..6).collect();
+    let mut nodes: Vec<Option<ShardedRaft>> = members
+        .iter()
+        .map(|&i| Some(ShardedRaft::boot(i, &members, &p, None)))
+        .collect();
+    let mut m = ShardMonitor::default();
+    let lead = |nodes: &mut [Option<ShardedRaft>], i: usize| {
+        nodes[i].as_mut().unwrap().raft.force_leader(1);
+    };
+    lead(&mut nodes, 0);
+    lead(&mut nodes, 3);
+    for i in [0, 3] {
+        ShardedRaft::check(&mut m, i, &nodes, 0).unwrap();
+    }
+    lead(&mut nodes, 1);
+    let v = ShardedRaft::check(&mut m, 1, &nodes, 0).unwrap_err();
+    assert_eq!(v.invariant, "Election Safety");
+    assert!(v.detail.contains("node 0 and node 1"), "{}", v.detail);
+    assert!(ShardedRaft::invariants().contains(&v.invariant.as_str()));
+}
