@@ -417,7 +417,13 @@ impl Report<'_> {
                 .iter()
                 .filter(|r| r.linearizable.is_none())
                 .count();
-            if unknown > 0 {
+            if !conf.scenario.checks.linearizable {
+                let _ = writeln!(
+                    o,
+                    "note: {}: its history is not checked for linearizability (its scenario sets checks.linearizable to false)",
+                    conf.label
+                );
+            } else if unknown > 0 {
                 let _ = writeln!(
                     o,
                     "note: {}: the history check gave no verdict in {unknown} of {} runs (budget; --budget-ms raises it): left out of \"not linearizable\"",

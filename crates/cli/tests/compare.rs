@@ -179,6 +179,24 @@ fn the_table_reads_as_markdown() {
     );
 }
 
+/// A configuration whose scenario switches the history check off is said to be
+/// unchecked, not blamed on the check's time budget.
+#[test]
+fn an_unchecked_configuration_is_named_as_such() {
+    let a = preset("client-retry-storm.json");
+    let b = preset("raft-leader-crash.json");
+    let out = bin()
+        .args(["compare", &a, &b, "--seeds", "2"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("note: client-retry-storm: its history is not checked for linearizability"),
+        "{text}"
+    );
+    assert!(!text.contains("budget;"), "{text}");
+}
+
 /// CAP as a figure, per side of the partition, for each family on its own lesson's
 /// preset and the same seeds: consensus (Raft, Multi-Paxos) and fenced primary-backup
 /// answer no write on the minority side and show no anomaly; primary-backup without
