@@ -122,6 +122,22 @@ fn swarm_draws_are_valid_reproducible_and_safe_unless_asked() {
     }
 }
 
+/// `explore --protocol NAME --swarm` starts from a base of its own for every protocol
+/// in the registry, one that the protocol runs on (the sharded store's once asked for
+/// five nodes, which do not split into groups of three, and refused to start).
+#[test]
+fn every_protocol_has_a_swarm_base_it_runs_on() {
+    for name in quorumlab_sim::registry::names() {
+        let base = arbitrary::swarm_base(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(base.validate(), Ok(()), "{name}");
+        let s = arbitrary::swarm(&base, 1, arbitrary::Swarm::default())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let mut e = quorumlab_sim::build(&s, s.seed, 0).unwrap_or_else(|e| panic!("{name}: {e}"));
+        e.run_to_end();
+        assert!(e.events() > 0, "{name}");
+    }
+}
+
 /// Found by `explore scenarios/raft-membership.json --swarm` (seed 23): node 1, removed
 /// at 4 s, kept campaigning alone (no pre-vote drawn) and reached a higher term than the
 /// cluster; the convergence check took the members from the node of the highest term,

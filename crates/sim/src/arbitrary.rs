@@ -521,7 +521,8 @@ pub fn swarm_base(protocol: &str) -> Result<Scenario, String> {
         "version": scenario::VERSION,
         "name": format!("{} swarm", e.name),
         "protocol": {"name": e.name},
-        "nodes": 5,
+        // Five, or the nearest count the protocol runs on (the sharded store: six).
+        "nodes": fit(e.name, 5),
         "duration_ms": 10_000,
     });
     // Clients for every protocol that serves them: the swarm draws their rate and mix.

@@ -79,6 +79,11 @@ pub struct ShardedRaft {
     known: Vec<u64>,
     /// As a gateway: each group's leader, as last heard.
     leaders: Vec<Option<NodeId>>,
+    /// As a gateway: for each group, the tick of the oldest request passed to its
+    /// leader as last heard since anything came back from that group. A leader that
+    /// stays silent for [`ShardedRaft::stale_after`] ticks is forgotten (it may have
+    /// crashed: without this, every request and poll went on to a dead node).
+    unanswered: Vec<Option<u64>>,
     /// As a leader: which gateway waits for each client's request (`client -> (seq,
     /// gateway)`).
     routes: BTreeMap<ClientId, (u64, NodeId)>,
@@ -227,6 +232,7 @@ impl ShardedRaft {
             self.serve(cx, req, self.id, hops);
         } else {
             let to = self.target(g, hops);
+            self.expect_from(g);
             cx.send(
                 to,
                 ShardMsg::Forward {
@@ -237,11 +243,38 @@ impl ShardedRaft {
         }
     }
 
-    /// Where to send for group `g`: its leader as last heard, else a member in turn.
+    /// A request went to group `g`: if nothing comes back from it for a while, its
+    /// leader as last heard is forgotten (see [`ShardedRaft::tick`]).
+    fn expect_from(&mut self, g: u64) {
+        let now = self.ticks;
+        if let Some(w) = self.unanswered.get_mut(g as usize) {
+            w.get_or_insert(now);
+        }
+    }
+
+    /// Something came back from group `g`'s node `from`.
+    fn heard_from(&mut self, from: NodeId) {
+        let g = self.group_of(from);
+        if let Some(w) = self.unanswered.get_mut(g as usize) {
+            *w = None;
+        }
+    }
+
+    /// Ticks of silence after which a gateway forgets a group's leader: a little more
+    /// than an election takes.
+    fn stale_after(&self) -> u64 {
+        self.p.election_timeout_max_ms / self.p.tick_ms.max(1) + 2
+    }
+
+    /// Where to send for group `g`: its leader as last heard, else a member in turn (by
+    /// hop and by tick, so that a client's retry after a lost request tries another).
     fn target(&self, g: u64, hops: u8) -> NodeId {
         match self.leaders.get(g as usize).copied().flatten() {
             Some(l) => l,
-            None => (g * self.gs() + (hops as u64 + self.id as u64) % self.gs()) as NodeId,
+            None => {
+                let turn = hops as u64 + self.id as u64 + self.ticks;
+                (g * self.gs() + turn % self.gs()) as NodeId
+            }
         }
     }
 
@@ -321,6 +354,7 @@ impl ShardedRaft {
                 } else if next == self.id {
                     self.serve(cx, req, self.id, hops + 1);
                 } else {
+                    self.expect_from(g);
                     cx.send(
                         next,
                         ShardMsg::Forward {
@@ -356,7 +390,20 @@ impl ShardedRaft {
     /// A leader's periodic work: hand shards over, learn and take configurations.
     fn tick(&mut self, cx: &mut Ctx<'_, Self>) {
         self.ticks += 1;
+        let stale = self.stale_after();
+        for (w, l) in self.unanswered.iter_mut().zip(self.leaders.iter_mut()) {
+            if w.is_some_and(|t| self.ticks.saturating_sub(t) >= stale) {
+                *w = None;
+                *l = None;
+            }
+        }
+        let poll = self.group != 0 && self.ticks.is_multiple_of(POLL_EVERY);
         if !self.raft.leader_ready() {
+            // A node of a group that joined later knows no shard map until its group's
+            // log brings one, and its log holds none before the join's: it asks too.
+            if poll && self.known.is_empty() {
+                self.poll(cx);
+            }
             return;
         }
         let sh = self.applied();
@@ -390,14 +437,8 @@ impl ShardedRaft {
                 _ => {}
             }
         }
-        if self.group != 0 && self.ticks.is_multiple_of(POLL_EVERY) {
-            let to = self.target(0, self.ticks as u8);
-            cx.send(
-                to,
-                ShardMsg::Poll {
-                    have: self.known.len() as u64,
-                },
-            );
+        if poll {
+            self.poll(cx);
         }
         let pending = Shards::in_log(&self.raft, self.p.shards, self.initial()).cfg != sh.cfg;
         let e = sh.cfg.epoch;
@@ -414,6 +455,19 @@ impl ShardedRaft {
             );
             self.propose(cx, config_import(next));
         }
+    }
+
+    /// Ask group 0 for configurations newer than ours. Every member of group 0 answers
+    /// from what it has applied, so polls go to its members in turn rather than to a
+    /// leader that may be gone.
+    fn poll(&mut self, cx: &mut Ctx<'_, Self>) {
+        let to = ((self.ticks / POLL_EVERY + self.id as u64) % self.gs()) as NodeId;
+        cx.send(
+            to,
+            ShardMsg::Poll {
+                have: self.known.len() as u64,
+            },
+        );
     }
 
     fn propose(&mut self, cx: &mut Ctx<'_, Self>, imp: Import) {
@@ -545,6 +599,7 @@ impl Protocol for ShardedRaft {
                 Vec::new()
             },
             leaders: vec![None; MAX_GROUPS as usize],
+            unanswered: vec![None; MAX_GROUPS as usize],
             routes: BTreeMap::new(),
             placements: Placements::default(),
             ticks: 0,
@@ -570,13 +625,17 @@ impl Protocol for ShardedRaft {
             }
             ShardMsg::Forward { req, hops } => self.serve(cx, req, from, hops),
             ShardMsg::Answer { reply } => {
+                self.heard_from(from);
                 let g = self.group_of(from);
                 if let Some(l) = self.leaders.get_mut(g as usize) {
                     *l = Some(from);
                 }
                 cx.reply(reply);
             }
-            m @ (ShardMsg::NotLeader { .. } | ShardMsg::Moved { .. }) => self.bounced(cx, from, m),
+            m @ (ShardMsg::NotLeader { .. } | ShardMsg::Moved { .. }) => {
+                self.heard_from(from);
+                self.bounced(cx, from, m)
+            }
             ShardMsg::Poll { have } => {
                 if self.group == 0 && self.known.len() as u64 > have {
                     cx.send(
