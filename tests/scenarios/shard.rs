@@ -213,6 +213,23 @@ fn bad_settings_name_their_field() {
         let msg = format!("{err:?}");
         assert!(msg.contains(field), "{params}: {msg}");
     }
+    // Six members split into groups of 3, but with two spares the third group would
+    // have two nodes: a group that could never elect is refused too. (A swarm drew
+    // groups of 2 on 6 members and 3 spares: the lone ninth node's group never elected,
+    // and the shards moved to it were counted as lost writes.)
+    j["protocol"]["params"] = serde_json::json!({});
+    j["nodes"] = serde_json::json!([{}, {}, {}, {}, {}, {}, {"spare": true}, {"spare": true}]);
+    let msg = format!(
+        "{:?}",
+        quorumlab_sim::scenario::load(&j.to_string()).err().unwrap()
+    );
+    assert!(
+        msg.contains("group_size") && msg.contains("with the spares"),
+        "{msg}"
+    );
+    j["protocol"]["params"] = serde_json::json!({"group_size": 2});
+    j["nodes"] = serde_json::json!([{}, {}, {}, {}, {}, {}, {"spare": true}, {"spare": true}, {"spare": true}]);
+    assert!(quorumlab_sim::scenario::load(&j.to_string()).is_err());
 }
 
 /// Messages of `kind` sent in the run.

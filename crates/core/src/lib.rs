@@ -180,6 +180,13 @@ pub trait Protocol: Sized + Clone + Debug + 'static {
         Vec::new()
     }
 
+    /// Problems with parameters on all of a scenario's `nodes`, spares included (the
+    /// sharded store's spares form the groups that join later, and a group short of
+    /// members could never elect a leader), as `(field, message)` pairs.
+    fn all_nodes_problems(_params: &Self::Params, _nodes: usize) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
+
     /// Apply one durable write to a disk image.
     fn apply_write(disk: &mut Self::Disk, write: Self::Write);
 

@@ -623,7 +623,8 @@ pub fn check_params(s: &Scenario) -> Result<(), ScenarioError> {
             let nodes = self.0.nodes.initial_members().len();
             let problems = P::param_problems(&p)
                 .into_iter()
-                .chain(P::cluster_problems(&p, nodes));
+                .chain(P::cluster_problems(&p, nodes))
+                .chain(P::all_nodes_problems(&p, self.0.n()));
             if let Some((field, msg)) = problems.into_iter().next() {
                 return Err(ScenarioError::new(format!("protocol.params.{field}"), msg));
             }

@@ -575,6 +575,10 @@ impl Protocol for ShardedRaft {
         p.cluster_problems(nodes)
     }
 
+    fn all_nodes_problems(p: &ShardParams, nodes: usize) -> Vec<(&'static str, String)> {
+        p.all_nodes_problems(nodes)
+    }
+
     fn apply_write(disk: &mut RaftDisk, write: RaftWrite) {
         <Raft as Protocol>::apply_write(disk, write);
     }

@@ -132,6 +132,31 @@ impl ShardParams {
         v
     }
 
+    /// Every node, spares included, belongs to a whole group: a spare forms a group
+    /// with the spares after it, and a group short of members could never elect.
+    pub fn all_nodes_problems(&self, nodes: usize) -> Vec<(&'static str, String)> {
+        let g = self.group_size.max(1) as usize;
+        let mut v = Vec::new();
+        if !nodes.is_multiple_of(g) {
+            v.push((
+                "group_size",
+                format!(
+                    "{nodes} nodes with the spares do not split into groups of {g}: the last group would have {} (add or remove spares)",
+                    nodes % g
+                ),
+            ));
+        } else if (nodes / g) as u64 > MAX_GROUPS {
+            v.push((
+                "group_size",
+                format!(
+                    "{} groups of {g} with the spares: at most {MAX_GROUPS}",
+                    nodes / g
+                ),
+            ));
+        }
+        v
+    }
+
     /// The Raft settings every group runs with: reads go through the log, so a read is
     /// ordered with the shard map's changes like a write.
     pub fn raft(&self) -> crate::raft::RaftParams {
