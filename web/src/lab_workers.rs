@@ -64,6 +64,14 @@ impl LabWorkers {
         }
     }
 
+    /// How many columns' workers there are.
+    pub fn running(&self) -> usize {
+        #[cfg(target_arch = "wasm32")]
+        return self.workers.len();
+        #[cfg(not(target_arch = "wasm32"))]
+        return self.links.len();
+    }
+
     /// Stop the workers of every column but `ids`.
     pub fn keep(&mut self, ids: &[u64]) {
         #[cfg(target_arch = "wasm32")]

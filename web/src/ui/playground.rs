@@ -80,6 +80,11 @@ pub struct Playground {
 impl Playground {
     /// Perform what the reducer asked for, in order.
     fn perform(&mut self, effects: Vec<Effect>) {
+        // The workers of lab columns gone (removed, or run again under a new id) stop.
+        if self.lab.running() > 0 {
+            let ids: Vec<u64> = self.state.compare.iter().map(|c| c.id).collect();
+            self.lab.keep(&ids);
+        }
         for e in effects {
             match e {
                 Effect::Post(v) => browser::post_to_parent(&v),
@@ -87,12 +92,7 @@ impl Playground {
                 Effect::Copy(text) => browser::copy_text(&text),
                 Effect::Analyse(req) => self.analyst.ask(RUN, &req),
                 Effect::AnalyseColumn(id, req) => self.analyst.ask(id, &req),
-                Effect::LabCalls(id, protocol, calls) => {
-                    // Workers of columns gone go first (a column run again has a new id).
-                    let ids: Vec<u64> = self.state.compare.iter().map(|c| c.id).collect();
-                    self.lab.keep(&ids);
-                    self.lab.send(id, &protocol, calls);
-                }
+                Effect::LabCalls(id, protocol, calls) => self.lab.send(id, &protocol, calls),
                 Effect::Png(svg) => browser::download_png(&svg, "quorumlab-availability.png"),
                 Effect::Global(name, v) => browser::set_global(name, v),
                 Effect::Confirm(question, pending) => {
