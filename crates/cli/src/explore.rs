@@ -47,6 +47,11 @@ pub fn main(raw: &[String]) -> Result<i32, BadInput> {
     let nemesis = a.flag("nemesis");
     if nemesis {
         force_nemesis(&mut s);
+    } else if swarm && s.nemesis.is_none() && !s.expect.is_empty() {
+        eprintln!(
+            "note: under the swarm the scenario's {} expectations are not checked (they describe its own faults); invariants, linearizability and convergence are",
+            s.expect.len()
+        );
     }
     let seeds = a
         .number("seeds")?

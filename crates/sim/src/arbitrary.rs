@@ -538,7 +538,8 @@ pub fn swarm_base(protocol: &str) -> Result<Scenario, String> {
 /// (when the base names no node), and each protocol parameter (half of them redrawn
 /// around the default; seeded bugs, and the nemesis's disk-losing restarts, only with
 /// [`Swarm::unsafe_bugs`]). The scenario's
-/// seed is `seed`. The base's timed faults, links and checks stay as they are.
+/// seed is `seed`. The base's timed faults, links and checks stay as they are; its
+/// expectations stay only if it has a nemesis of its own.
 pub fn swarm(base: &Scenario, seed: u64, opts: Swarm) -> Result<Scenario, String> {
     let mut doc = serde_json::to_value(base).map_err(|e| e.to_string())?;
     let e = registry::entry(&base.protocol.name)
@@ -558,6 +559,12 @@ pub fn swarm(base: &Scenario, seed: u64, opts: Swarm) -> Result<Scenario, String
             .any(|x| expectation_names_a_node(&x.kind));
     if !names_nodes {
         doc["nodes"] = json!(fit(e.name, drawn_n));
+    }
+    // A lesson without a nemesis states what its own faults do (a partition answers
+    // this much); under the swarm's nemesis that no longer applies, as with `explore
+    // --nemesis`. A base with a nemesis states what must hold whatever it does: kept.
+    if base.nemesis.is_none() {
+        doc["expect"] = json!([]);
     }
 
     // The network: steady rates stay modest (they are still there when the convergence
