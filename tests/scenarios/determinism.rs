@@ -101,7 +101,11 @@ fn swarm_draws_are_valid_reproducible_and_safe_unless_asked() {
             assert_eq!(s.validate(), Ok(()), "{name} seed {seed}");
             assert_eq!(s.seed, seed);
             // A lesson's expectations about its own faults go; a nemesis preset's stay.
-            let kept = if base.nemesis.is_some() { base.expect.len() } else { 0 };
+            let kept = if base.nemesis.is_some() {
+                base.expect.len()
+            } else {
+                0
+            };
             assert_eq!(s.expect.len(), kept, "{name} seed {seed}");
             assert_eq!(swarm(&base, seed, Swarm::default()).as_ref(), Ok(&s));
             assert!(

@@ -32,18 +32,11 @@
 
 mod common;
 
-use common::{parse_pat, Transcript};
-use quorumlab_core::lock::{Lock, LockDisk, LockMonitor, LockMsg, LockParams, LockTimer, Part};
+use common::{set, Net, Transcript};
+use quorumlab_core::lock::{Lock, LockMsg, LockParams, LockTimer, Part};
 use quorumlab_core::{
-    ClientReply, Ctx, Effect, NodeId, NodeView, OpEnd, Outcome, Protocol, Report, Rng, Time, Timer,
-    TimerId, Val, MS,
+    Ctx, Effect, NodeId, NodeView, OpEnd, Outcome, Protocol, Report, Time, Val, MS,
 };
-use std::collections::{BTreeMap, VecDeque};
-
-fn set(m: &[NodeId]) -> String {
-    let v: Vec<String> = m.iter().map(|x| x.to_string()).collect();
-    format!("{{{}}}", v.join(","))
-}
 
 /// A token as the services hand it out: a Redis token is `epoch << 32 | grant`,
 /// written `epoch.grant`; Redlock's grant counters and ZooKeeper's creation indexes
@@ -80,11 +73,7 @@ fn tokens_in(text: &str) -> String {
 }
 
 fn ms(t: Time) -> String {
-    if t.is_multiple_of(MS) {
-        format!("{} ms", t / MS)
-    } else {
-        format!("{}.{:03} ms", t / MS, t % MS)
-    }
+    format!("{} ms", common::ms(t))
 }
 
 fn msg(m: &LockMsg) -> String {
@@ -143,11 +132,8 @@ fn msg(m: &LockMsg) -> String {
 /// workload request sent by mistake would get one).
 fn outcome(o: &Outcome) -> String {
     match o {
-        Outcome::Ok { value: None } => "ok".into(),
-        Outcome::Ok { value: Some(v) } => format!("ok value={v}"),
-        Outcome::Fail { reason } => format!("fail: {reason}"),
         Outcome::Redirect { leader, .. } => format!("redirect to {leader:?}"),
-        Outcome::Unknown { reason } => format!("unknown: {reason}"),
+        o => common::outcome(o),
     }
 }
 
@@ -229,95 +215,42 @@ fn field<'a>(v: &'a NodeView, label: &str) -> &'a str {
 
 struct Cluster {
     params: LockParams,
-    nodes: Vec<Option<Lock>>,
-    disks: Vec<Option<LockDisk>>,
-    rngs: Vec<Rng>,
-    timers: Vec<BTreeMap<TimerId, Time>>,
-    /// Each node's clock, ahead of (or behind) the global one, in µs.
-    offsets: Vec<i64>,
-    queue: VecDeque<(NodeId, NodeId, LockMsg)>,
-    now: Time,
-    groups: Option<Vec<Vec<NodeId>>>,
-    monitor: LockMonitor,
-    violated: bool,
+    net: Net<Lock>,
     /// The clients that believed they held the lock after the last event.
     holders: Vec<NodeId>,
-    out: String,
 }
 
 impl Cluster {
     fn line(&mut self, s: impl AsRef<str>) {
-        self.out.push_str(s.as_ref());
-        self.out.push('\n');
-    }
-
-    fn local(&self, i: NodeId) -> Time {
-        (self.now as i64 + self.offsets[i as usize]).max(0) as Time
+        self.net.line(s);
     }
 
     fn view(&self, i: NodeId) -> Option<NodeView> {
-        self.nodes
-            .get(i as usize)
-            .and_then(|n| n.as_ref())
-            .map(|n| n.view())
+        self.net.node(i).map(|n| n.view())
     }
 
     /// Run one handler on node `i` and report everything it did.
     fn run(&mut self, i: NodeId, f: impl FnOnce(&mut Lock, &mut Ctx<'_, Lock>)) {
         let before = self.view(i);
-        let iu = i as usize;
-        let local = self.local(i);
-        let mut effects = Vec::new();
-        {
-            let Some(n) = self.nodes[iu].as_mut() else {
-                return;
-            };
-            let mut cx = Ctx::new(i, local, &mut self.rngs[iu], &mut effects);
-            f(n, &mut cx);
-        }
-        for e in effects {
-            match e {
-                Effect::Send { to, msg: m } => {
-                    self.line(format!("  send {i}->{to} {}", msg(&m)));
-                    self.queue.push_back((i, to, m));
-                }
-                Effect::SetTimer { timer, after } => {
-                    self.timers[iu].insert(timer, self.now + after);
-                }
-                Effect::CancelTimer { timer } => {
-                    self.timers[iu].remove(&timer);
-                }
-                // What a write changes shows in the node's view; the disk is kept for
-                // restarts.
-                Effect::Persist(w) => {
-                    Lock::apply_write(self.disks[iu].get_or_insert_with(LockDisk::default), w)
-                }
-                Effect::Reply(ClientReply {
-                    client,
-                    seq,
-                    outcome: o,
-                    ..
-                }) => self.line(format!("  {i} reply c{client}#{seq}: {}", outcome(&o))),
-                // What the history and the lock timeline are built from.
-                Effect::Report(r) => self.line(format!("  {i} reports {}", report(&r))),
-            }
+        let ran = self.net.handle(i, f, |e| match e {
+            Effect::Reply(r) => Some(outcome(&r.outcome)),
+            // What the history and the lock timeline are built from.
+            Effect::Report(r) => Some(report(r)),
+            // What a write changes shows in the node's view; the disk is kept for
+            // restarts.
+            _ => None,
+        });
+        if !ran {
+            return;
         }
         if let (Some(b), Some(a)) = (before, self.view(i)) {
             self.diff(i, &b, &a);
         }
-        if !self.violated {
-            let local = self.local(i);
-            if let Err(v) = Lock::check(&mut self.monitor, i, &self.nodes, local) {
-                self.violated = true;
-                self.line(format!("  VIOLATION {v}"));
-            }
-        }
-        let holders: Vec<NodeId> = (0..self.nodes.len() as NodeId)
-            .filter(|&n| {
-                self.nodes[n as usize]
-                    .as_ref()
-                    .is_some_and(|n| n.is_leader())
-            })
+        self.net.check(i);
+        let holders: Vec<NodeId> = self
+            .net
+            .ids()
+            .filter(|&n| self.net.node(n).is_some_and(|n| n.is_leader()))
             .collect();
         if holders != self.holders && holders.len() > 1 {
             self.line(format!(
@@ -370,21 +303,8 @@ impl Cluster {
     }
 
     fn boot(&mut self, i: NodeId, disk: bool) {
-        let iu = i as usize;
-        while self.nodes.len() <= iu {
-            self.nodes.push(None);
-            self.disks.push(None);
-            self.rngs.push(Rng::derive(7, self.rngs.len() as u64));
-            self.timers.push(BTreeMap::new());
-            self.offsets.push(0);
-        }
-        if !disk {
-            self.disks[iu] = None;
-        }
-        self.timers[iu].clear();
         let members: Vec<NodeId> = (0..self.params.servers as NodeId).collect();
-        let n = Lock::boot(i, &members, &self.params, self.disks[iu].as_ref());
-        self.nodes[iu] = Some(n);
+        self.net.boot(i, &members, &self.params, disk);
         let v = self.view(i).expect("booted");
         self.line(format!(
             "  {i} boots as {}: {}",
@@ -394,17 +314,17 @@ impl Cluster {
     }
 
     fn fire(&mut self, i: NodeId, timer: LockTimer) {
-        let iu = i as usize;
-        if self.nodes.get(iu).is_none_or(|n| n.is_none()) {
+        if !self.net.is_up(i) {
             self.line(format!("node {i} is down"));
             return;
         }
-        match self.timers[iu].remove(&timer.id()) {
-            Some(t) if t > self.now => {
-                self.now = t;
-                self.line(format!("time {}", ms(self.now)));
+        let now = self.net.now;
+        match self.net.take_timer(i, timer) {
+            Some(t) if t > now => {
+                self.net.now = t;
+                self.line(format!("time {}", ms(t)));
             }
-            Some(t) if t < self.now => self.line(format!(
+            Some(t) if t < now => self.line(format!(
                 "  ({i}: its {} timer was due at {}; it fires now)",
                 timer_name(timer),
                 ms(t)
@@ -417,53 +337,31 @@ impl Cluster {
         }
         self.run(i, |n, cx| n.on_timer(cx, timer));
     }
+}
 
-    fn connected(&self, a: NodeId, b: NodeId) -> bool {
-        match &self.groups {
-            None => true,
-            Some(g) => g.iter().any(|grp| grp.contains(&a) && grp.contains(&b)),
+impl Transcript for Cluster {
+    type P = Lock;
+
+    fn new() -> Self {
+        Cluster {
+            params: LockParams::default(),
+            net: Net::new(msg),
+            holders: Vec::new(),
         }
     }
 
-    fn deliver_one(&mut self, from: NodeId, to: NodeId, m: LockMsg) {
-        let text = format!("{from}->{to} {}", msg(&m));
-        if self.nodes.get(to as usize).is_none_or(|n| n.is_none()) {
-            self.line(format!("{text}  (dropped: node {to} is down)"));
-        } else if !self.connected(from, to) {
-            self.line(format!("{text}  (dropped: partitioned)"));
-        } else {
-            self.line(text);
-            self.run(to, |n, cx| n.on_message(cx, from, m));
-        }
+    fn net(&mut self) -> &mut Net<Lock> {
+        &mut self.net
     }
 
     fn command(&mut self, line: &str) {
         let words: Vec<&str> = line.split_whitespace().collect();
-        let num = |k: usize| -> u32 {
-            words
-                .get(k)
-                .and_then(|w| w.parse().ok())
-                .unwrap_or_else(|| panic!("`{line}`: argument {k}"))
-        };
+        let num = |k| common::num(line, k);
         match words[0] {
             "add-nodes" => {
                 let n = num(1);
-                let mut obj = serde_json::Map::new();
-                for w in &words[2..] {
-                    let (k, v) = w.split_once('=').expect("param=value");
-                    let v =
-                        serde_json::from_str(v).unwrap_or(serde_json::Value::String(v.to_string()));
-                    obj.insert(k.to_string(), v);
-                }
-                self.params =
-                    serde_json::from_value(serde_json::Value::Object(obj)).expect("valid params");
-                let problems = self.params.problems();
-                let problems = problems
-                    .iter()
-                    .chain(self.params.cluster_problems(n as usize).iter())
-                    .map(|(f, m)| format!("{f}: {m}"))
-                    .collect::<Vec<_>>();
-                assert!(problems.is_empty(), "{}", problems.join("; "));
+                self.params = common::params::<Lock>(&words[2..]);
+                common::assert_sound::<Lock>(&self.params, n as usize);
                 for i in 0..n {
                     self.boot(i, false);
                 }
@@ -475,104 +373,31 @@ impl Cluster {
                 }
             }
             "advance" => {
-                self.now += num(1) as u64 * MS;
-                self.line(format!("time {}", ms(self.now)));
+                self.net.now += num(1) as u64 * MS;
+                self.line(format!("time {}", ms(self.net.now)));
             }
-            "clock" => {
-                let i = num(1);
-                let d: i64 = words[2]
-                    .trim_start_matches('+')
-                    .parse()
-                    .expect("+MS or -MS");
-                self.offsets[i as usize] += d * MS as i64;
-                self.line(format!(
-                    "  {i}'s clock jumps {}{d} ms: it reads {} while the true time is {}",
-                    if d >= 0 { "+" } else { "" },
-                    ms(self.local(i)),
-                    ms(self.now)
-                ));
-            }
-            "deliver" => {
-                if let Some(pat) = words.get(1) {
-                    let (a, b) = parse_pat(pat);
-                    let all: Vec<_> = self.queue.drain(..).collect();
-                    let (hit, keep): (Vec<_>, Vec<_>) = all.into_iter().partition(|(f, t, _)| {
-                        a.is_none_or(|a| a == *f) && b.is_none_or(|b| b == *t)
-                    });
-                    self.queue.extend(keep);
-                    for (f, t, m) in hit {
-                        self.deliver_one(f, t, m);
-                    }
-                } else {
-                    while let Some((f, t, m)) = self.queue.pop_front() {
-                        self.deliver_one(f, t, m);
-                    }
-                }
-            }
-            "drop" => {
-                let (a, b) = parse_pat(words[1]);
-                let all: Vec<_> = self.queue.drain(..).collect();
-                for (f, t, m) in all {
-                    if a.is_none_or(|a| a == f) && b.is_none_or(|b| b == t) {
-                        self.line(format!("{f}->{t} {}  (dropped)", msg(&m)));
-                    } else {
-                        self.queue.push_back((f, t, m));
-                    }
-                }
-            }
-            "crash" => {
-                let i = num(1);
-                self.nodes[i as usize] = None;
-                self.timers[i as usize].clear();
-                self.line(format!("  {i} crashed"));
-            }
-            "restart" => {
-                let i = num(1);
-                let disk = !words.contains(&"--no-disk");
-                self.boot(i, disk);
-            }
-            "partition" => {
-                let rest = words[1..].join(" ");
-                let groups: Vec<Vec<NodeId>> = rest
-                    .split('|')
-                    .map(|g| {
-                        g.split(',')
-                            .map(|x| x.trim().parse().expect("node id"))
-                            .collect()
-                    })
-                    .collect();
-                self.line(format!(
-                    "  partition {}",
-                    groups
-                        .iter()
-                        .map(|g| set(g))
-                        .collect::<Vec<_>>()
-                        .join(" | ")
-                ));
-                self.groups = Some(groups);
-            }
-            "heal" => {
-                self.groups = None;
-                self.line("  network healed");
-            }
-            "status" => {
-                for i in 0..self.nodes.len() as NodeId {
-                    self.status(i);
-                }
-            }
+            "clock" => self.net.jump_clock(num(1), words[2]),
             w => panic!("unknown command {w}"),
         }
     }
 
+    fn receive(&mut self, from: NodeId, to: NodeId, m: LockMsg) {
+        self.run(to, |n, cx| n.on_message(cx, from, m));
+    }
+
+    fn restart(&mut self, i: NodeId, keep_disk: bool) {
+        self.boot(i, keep_disk);
+    }
+
     fn status(&mut self, i: NodeId) {
-        let Some(n) = self.nodes[i as usize].as_ref() else {
+        let Some(n) = self.net.node(i) else {
             self.line(format!("{i}: down"));
             return;
         };
         let v = n.view();
-        let clock = match self.offsets[i as usize] {
+        let clock = match self.net.offsets[i as usize] {
             0 => String::new(),
-            _ => format!(" (local clock {})", ms(self.local(i))),
+            _ => format!(" (local clock {})", ms(self.net.local(i))),
         };
         let mut s = format!("{i}: {}{clock}", v.role.label);
         let fields: Vec<String> = match &n.part {
@@ -610,32 +435,6 @@ impl Cluster {
             s.push_str(&format!("\n   {}", all.join("; ")));
         }
         self.line(s);
-    }
-}
-
-impl Transcript for Cluster {
-    fn new() -> Self {
-        Cluster {
-            params: LockParams::default(),
-            nodes: Vec::new(),
-            disks: Vec::new(),
-            rngs: Vec::new(),
-            timers: Vec::new(),
-            offsets: Vec::new(),
-            queue: VecDeque::new(),
-            now: 0,
-            groups: None,
-            monitor: LockMonitor::default(),
-            violated: false,
-            holders: Vec::new(),
-            out: String::new(),
-        }
-    }
-    fn command(&mut self, line: &str) {
-        Cluster::command(self, line)
-    }
-    fn out(&mut self) -> &mut String {
-        &mut self.out
     }
 }
 

@@ -28,28 +28,10 @@
 
 mod common;
 
-use common::{parse_pat, Transcript};
-use quorumlab_core::quorum::{
-    QDisk, QMsg, QuorumKv, QuorumMonitor, QuorumParams, QuorumTimer, Ver,
-};
-use quorumlab_core::{
-    ClientReply, ClientRequest, Ctx, Effect, NodeId, Op, Outcome, Protocol, Rng, Time, Timer,
-    TimerId, MS,
-};
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
-
-fn set(m: &[NodeId]) -> String {
-    let v: Vec<String> = m.iter().map(|x| x.to_string()).collect();
-    format!("{{{}}}", v.join(","))
-}
-
-fn ms(t: Time) -> String {
-    if t.is_multiple_of(MS) {
-        format!("{}", t / MS)
-    } else {
-        format!("{}.{:03}", t / MS, t % MS)
-    }
-}
+use common::{ms, set, Clients, Net, Transcript};
+use quorumlab_core::quorum::{QMsg, QuorumKv, QuorumParams, QuorumTimer, Ver};
+use quorumlab_core::{Ctx, Effect, NodeId, Op, Outcome, Protocol, MS};
+use std::collections::{BTreeMap, BTreeSet};
 
 fn ver(v: &Ver) -> String {
     let mut s = format!("{}@{}/{}", v.value, ms(v.ts), v.node);
@@ -137,11 +119,8 @@ fn op(o: &Op) -> String {
 fn outcome(o: &Outcome, read: bool) -> String {
     match o {
         Outcome::Ok { value: None } if read => "ok value=nil (never written)".into(),
-        Outcome::Ok { value: None } => "ok".into(),
-        Outcome::Ok { value: Some(v) } => format!("ok value={v}"),
-        Outcome::Fail { reason } => format!("fail: {reason}"),
         Outcome::Redirect { leader, .. } => format!("redirect to {leader:?}"),
-        Outcome::Unknown { reason } => format!("unknown: {reason}"),
+        o => common::outcome(o),
     }
 }
 
@@ -162,93 +141,41 @@ fn snap(q: &QuorumKv) -> Snap {
 struct Cluster {
     params: QuorumParams,
     initial: Vec<NodeId>,
-    nodes: Vec<Option<QuorumKv>>,
-    disks: Vec<Option<QDisk>>,
-    rngs: Vec<Rng>,
-    timers: Vec<BTreeMap<TimerId, Time>>,
-    offsets: Vec<i64>,
-    queue: VecDeque<(NodeId, NodeId, QMsg)>,
-    now: Time,
-    groups: Option<Vec<Vec<NodeId>>>,
-    monitor: QuorumMonitor,
-    violated: bool,
-    seqs: BTreeMap<u32, u64>,
+    net: Net<QuorumKv>,
+    clients: Clients,
     /// Reads not answered yet, so a reply without a value can say it read nothing.
     reads: BTreeSet<(u32, u64)>,
-    out: String,
 }
 
 impl Cluster {
     fn line(&mut self, s: impl AsRef<str>) {
-        self.out.push_str(s.as_ref());
-        self.out.push('\n');
-    }
-
-    fn local(&self, i: NodeId) -> Time {
-        (self.now as i64 + self.offsets[i as usize]).max(0) as Time
+        self.net.line(s);
     }
 
     fn snap(&self, i: NodeId) -> Option<Snap> {
-        self.nodes
-            .get(i as usize)
-            .and_then(|n| n.as_ref())
-            .map(snap)
+        self.net.node(i).map(snap)
     }
 
     /// Run one handler on node `i` and report everything it did.
     fn run(&mut self, i: NodeId, f: impl FnOnce(&mut QuorumKv, &mut Ctx<'_, QuorumKv>)) {
         let before = self.snap(i);
-        let iu = i as usize;
-        let local = self.local(i);
-        let mut effects = Vec::new();
-        {
-            let Some(n) = self.nodes[iu].as_mut() else {
-                return;
-            };
-            let mut cx = Ctx::new(i, local, &mut self.rngs[iu], &mut effects);
-            f(n, &mut cx);
-        }
-        for e in effects {
-            match e {
-                Effect::Send { to, msg: m } => {
-                    self.line(format!("  send {i}->{to} {}", msg(&m)));
-                    self.queue.push_back((i, to, m));
-                }
-                Effect::SetTimer { timer, after } => {
-                    self.timers[iu].insert(timer, self.now + after);
-                }
-                Effect::CancelTimer { timer } => {
-                    self.timers[iu].remove(&timer);
-                }
-                // The store and hint changes show below; the disk is kept for restarts.
-                Effect::Persist(w) => {
-                    QuorumKv::apply_write(self.disks[iu].get_or_insert_with(QDisk::default), w)
-                }
-                // This protocol reports nothing of its own.
-                Effect::Report(_) => {}
-                Effect::Reply(ClientReply {
-                    client,
-                    seq,
-                    outcome: o,
-                    ..
-                }) => {
-                    let read = self.reads.remove(&(client, seq));
-                    self.line(format!(
-                        "  {i} reply c{client}#{seq}: {}",
-                        outcome(&o, read)
-                    ));
-                }
+        let reads = &mut self.reads;
+        let ran = self.net.handle(i, f, |e| match e {
+            Effect::Reply(r) => {
+                let read = reads.remove(&(r.client, r.seq));
+                Some(outcome(&r.outcome, read))
             }
+            // What a write changes shows below, in the store and the hints; the disk
+            // is kept for restarts. This protocol reports nothing of its own.
+            _ => None,
+        });
+        if !ran {
+            return;
         }
         if let (Some(b), Some(a)) = (before, self.snap(i)) {
             self.diff(i, &b, &a);
         }
-        if !self.violated {
-            if let Err(v) = QuorumKv::check(&mut self.monitor, i, &self.nodes, local) {
-                self.violated = true;
-                self.line(format!("  VIOLATION {v}"));
-            }
-        }
+        self.net.check(i);
     }
 
     fn diff(&mut self, i: NodeId, b: &Snap, a: &Snap) {
@@ -274,24 +201,11 @@ impl Cluster {
     }
 
     fn boot(&mut self, i: NodeId, disk: bool) {
-        let iu = i as usize;
-        while self.nodes.len() <= iu {
-            self.nodes.push(None);
-            self.disks.push(None);
-            self.rngs.push(Rng::derive(7, self.rngs.len() as u64));
-            self.timers.push(BTreeMap::new());
-            self.offsets.push(0);
-        }
-        if !disk {
-            self.disks[iu] = None;
-        }
-        self.timers[iu].clear();
-        let n = QuorumKv::boot(i, &self.initial, &self.params, self.disks[iu].as_ref());
-        let keys = n.store().len();
-        self.nodes[iu] = Some(n);
+        self.net.boot(i, &self.initial, &self.params, disk);
+        let keys = self.net.node(i).expect("booted").store().len();
         self.line(format!(
             "  {i} boots{}",
-            if disk && self.disks[iu].is_some() {
+            if self.net.disks[i as usize].is_some() {
                 format!(" from its disk ({keys} keys)")
             } else {
                 String::new()
@@ -301,16 +215,15 @@ impl Cluster {
     }
 
     fn tick(&mut self, i: NodeId) {
-        let iu = i as usize;
-        if self.nodes.get(iu).is_none_or(|n| n.is_none()) {
+        if !self.net.is_up(i) {
             self.line(format!("node {i} is down"));
             return;
         }
         let t = QuorumTimer::Tick;
-        match self.timers[iu].remove(&t.id()) {
-            Some(d) if d > self.now => {
-                self.now = d;
-                self.line(format!("time {} ms", ms(self.now)));
+        match self.net.take_timer(i, t) {
+            Some(d) if d > self.net.now => {
+                self.net.now = d;
+                self.line(format!("time {} ms", ms(d)));
             }
             Some(_) => {}
             None => self.line(format!("  ({i}: tick was not armed; firing it anyway)")),
@@ -318,87 +231,47 @@ impl Cluster {
         self.run(i, |n, cx| n.on_timer(cx, t));
     }
 
-    fn connected(&self, a: NodeId, b: NodeId) -> bool {
-        match &self.groups {
-            None => true,
-            Some(g) => g.iter().any(|grp| grp.contains(&a) && grp.contains(&b)),
-        }
-    }
-
-    fn deliver_one(&mut self, from: NodeId, to: NodeId, m: QMsg) {
-        let text = format!("{from}->{to} {}", msg(&m));
-        if self.nodes.get(to as usize).is_none_or(|n| n.is_none()) {
-            self.line(format!("{text}  (dropped: node {to} is down)"));
-        } else if !self.connected(from, to) {
-            self.line(format!("{text}  (dropped: partitioned)"));
-        } else {
-            self.line(text);
-            self.run(to, |n, cx| n.on_message(cx, from, m));
-        }
-    }
-
     fn request(&mut self, words: &[&str], read: bool) {
         let i: NodeId = words[1].parse().expect("node id");
-        let mut client = 1;
-        let mut key = None;
-        for w in &words[2..] {
-            match w.strip_prefix("client=") {
-                Some(c) => client = c.parse().expect("client"),
-                None => key = Some(*w),
-            }
-        }
-        let key = key.expect("a key");
-        let o = if read {
-            Op::Read { key: key.into() }
-        } else {
-            let (k, v) = key.split_once('=').expect("k=v");
-            Op::Write {
-                key: k.into(),
-                value: v.parse().expect("int"),
-            }
-        };
-        let seq = {
-            let s = self.seqs.entry(client).or_insert(0);
-            *s += 1;
-            *s
-        };
+        let mut op_words = words[2..].to_vec();
         if read {
-            self.reads.insert((client, seq));
+            // `get I x` asks what `read x` would.
+            op_words.insert(0, "read");
         }
-        self.line(format!("c{client}#{seq} {} at {i}", op(&o)));
-        self.run(i, |n, cx| {
-            n.on_client(cx, ClientRequest { client, seq, op: o })
-        });
+        let r = self.clients.request(&op_words);
+        if read {
+            self.reads.insert((r.client, r.seq));
+        }
+        self.line(format!("c{}#{} {} at {i}", r.client, r.seq, op(&r.op)));
+        self.run(i, |n, cx| n.on_client(cx, r));
+    }
+}
+
+impl Transcript for Cluster {
+    type P = QuorumKv;
+
+    fn new() -> Self {
+        Cluster {
+            params: QuorumParams::default(),
+            initial: Vec::new(),
+            net: Net::new(msg),
+            clients: Clients::default(),
+            reads: BTreeSet::new(),
+        }
+    }
+
+    fn net(&mut self) -> &mut Net<QuorumKv> {
+        &mut self.net
     }
 
     fn command(&mut self, line: &str) {
         let words: Vec<&str> = line.split_whitespace().collect();
-        let num = |k: usize| -> u32 {
-            words
-                .get(k)
-                .and_then(|w| w.parse().ok())
-                .unwrap_or_else(|| panic!("`{line}`: argument {k}"))
-        };
+        let num = |k| common::num(line, k);
         match words[0] {
             "add-nodes" => {
                 let n = num(1);
-                let mut obj = serde_json::Map::new();
-                for w in &words[2..] {
-                    let (k, v) = w.split_once('=').expect("param=value");
-                    let v =
-                        serde_json::from_str(v).unwrap_or(serde_json::Value::String(v.to_string()));
-                    obj.insert(k.to_string(), v);
-                }
-                self.params =
-                    serde_json::from_value(serde_json::Value::Object(obj)).expect("valid params");
-                let problems: Vec<String> = self
-                    .params
-                    .problems()
-                    .into_iter()
-                    .chain(self.params.cluster_problems(n as usize))
-                    .map(|(f, m)| format!("{f}: {m}"))
-                    .collect();
-                assert!(problems.is_empty(), "{}", problems.join("; "));
+                self.params = common::params::<QuorumKv>(&words[2..]);
+                common::assert_sound::<QuorumKv>(&self.params, n as usize);
                 self.initial = (0..n).collect();
                 for i in 0..n {
                     self.boot(i, false);
@@ -406,7 +279,8 @@ impl Cluster {
             }
             "where" => {
                 let k = words[1];
-                let ring = self.nodes.iter().flatten().next().expect("a node").ring();
+                let any = self.net.nodes.iter().flatten().next().expect("a node");
+                let ring = any.ring();
                 let walk = ring.walk(k);
                 let n = self.params.n as usize;
                 let rest: Vec<String> = walk[n.min(walk.len())..]
@@ -437,104 +311,31 @@ impl Cluster {
                 }
             }
             "advance" => {
-                self.now += num(1) as u64 * MS;
-                self.line(format!("time {} ms", ms(self.now)));
+                self.net.now += num(1) as u64 * MS;
+                self.line(format!("time {} ms", ms(self.net.now)));
             }
-            "clock" => {
-                let i = num(1);
-                let d: i64 = words[2]
-                    .trim_start_matches('+')
-                    .parse()
-                    .expect("+MS or -MS");
-                self.offsets[i as usize] += d * MS as i64;
-                self.line(format!(
-                    "  {i}'s clock jumps {}{d} ms: it reads {} ms while the true time is {} ms",
-                    if d >= 0 { "+" } else { "" },
-                    ms(self.local(i)),
-                    ms(self.now)
-                ));
-            }
-            "deliver" => {
-                if let Some(pat) = words.get(1) {
-                    let (a, b) = parse_pat(pat);
-                    let all: Vec<_> = self.queue.drain(..).collect();
-                    let (hit, keep): (Vec<_>, Vec<_>) = all.into_iter().partition(|(f, t, _)| {
-                        a.is_none_or(|a| a == *f) && b.is_none_or(|b| b == *t)
-                    });
-                    self.queue.extend(keep);
-                    for (f, t, m) in hit {
-                        self.deliver_one(f, t, m);
-                    }
-                } else {
-                    while let Some((f, t, m)) = self.queue.pop_front() {
-                        self.deliver_one(f, t, m);
-                    }
-                }
-            }
-            "drop" => {
-                let (a, b) = parse_pat(words[1]);
-                let all: Vec<_> = self.queue.drain(..).collect();
-                for (f, t, m) in all {
-                    if a.is_none_or(|a| a == f) && b.is_none_or(|b| b == t) {
-                        self.line(format!("{f}->{t} {}  (dropped)", msg(&m)));
-                    } else {
-                        self.queue.push_back((f, t, m));
-                    }
-                }
-            }
-            "crash" => {
-                let i = num(1);
-                self.nodes[i as usize] = None;
-                self.timers[i as usize].clear();
-                self.line(format!("  {i} crashed"));
-            }
-            "restart" => {
-                let i = num(1);
-                let disk = !words.contains(&"--no-disk");
-                self.boot(i, disk);
-            }
-            "partition" => {
-                let rest = words[1..].join(" ");
-                let groups: Vec<Vec<NodeId>> = rest
-                    .split('|')
-                    .map(|g| {
-                        g.split(',')
-                            .map(|x| x.trim().parse().expect("node id"))
-                            .collect()
-                    })
-                    .collect();
-                self.line(format!(
-                    "  partition {}",
-                    groups
-                        .iter()
-                        .map(|g| set(g))
-                        .collect::<Vec<_>>()
-                        .join(" | ")
-                ));
-                self.groups = Some(groups);
-            }
-            "heal" => {
-                self.groups = None;
-                self.line("  network healed");
-            }
-            "status" => {
-                for i in 0..self.nodes.len() as NodeId {
-                    self.status(i);
-                }
-            }
+            "clock" => self.net.jump_clock(num(1), words[2]),
             w => panic!("unknown command {w}"),
         }
     }
 
+    fn receive(&mut self, from: NodeId, to: NodeId, m: QMsg) {
+        self.run(to, |n, cx| n.on_message(cx, from, m));
+    }
+
+    fn restart(&mut self, i: NodeId, keep_disk: bool) {
+        self.boot(i, keep_disk);
+    }
+
     fn status(&mut self, i: NodeId) {
-        let Some(q) = self.nodes[i as usize].as_ref() else {
+        let Some(q) = self.net.node(i) else {
             self.line(format!("{i}: down"));
             return;
         };
         let p = q.params();
-        let clock = match self.offsets[i as usize] {
+        let clock = match self.net.offsets[i as usize] {
             0 => String::new(),
-            _ => format!(" (local clock {} ms)", ms(self.local(i))),
+            _ => format!(" (local clock {} ms)", ms(self.net.local(i))),
         };
         let store: Vec<String> = q
             .store()
@@ -580,34 +381,6 @@ impl Cluster {
             s.push_str(&format!("\n   {}", counts.join("; ")));
         }
         self.line(s);
-    }
-}
-
-impl Transcript for Cluster {
-    fn new() -> Self {
-        Cluster {
-            params: QuorumParams::default(),
-            initial: Vec::new(),
-            nodes: Vec::new(),
-            disks: Vec::new(),
-            rngs: Vec::new(),
-            timers: Vec::new(),
-            offsets: Vec::new(),
-            queue: VecDeque::new(),
-            now: 0,
-            groups: None,
-            monitor: QuorumMonitor::default(),
-            violated: false,
-            seqs: BTreeMap::new(),
-            reads: BTreeSet::new(),
-            out: String::new(),
-        }
-    }
-    fn command(&mut self, line: &str) {
-        Cluster::command(self, line)
-    }
-    fn out(&mut self) -> &mut String {
-        &mut self.out
     }
 }
 

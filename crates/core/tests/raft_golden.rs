@@ -23,16 +23,13 @@
 
 mod common;
 
-use common::{parse_pat, Flat, Transcript};
+use common::{kv, outcome, set, Clients, Flat, Net, Transcript};
 use quorumlab_core::raft::{
-    Cmd, Entry, Raft, RaftDisk, RaftMonitor, RaftMsg, RaftParams, RaftTimer, TIMER_CHECK_QUORUM,
+    Cmd, Entry, Raft, RaftMsg, RaftParams, RaftTimer, RaftWrite, TIMER_CHECK_QUORUM,
     TIMER_ELECTION, TIMER_HEARTBEAT,
 };
-use quorumlab_core::{
-    ClientReply, ClientRequest, Ctx, Effect, MembershipChange, NodeId, Op, Outcome, Protocol, Rng,
-    Time, Timer, TimerId, MS,
-};
-use std::collections::{BTreeMap, VecDeque};
+use quorumlab_core::{Ctx, Effect, MembershipChange, NodeId, Op, Protocol, MS};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 fn entry(index: u64, e: &Entry) -> String {
@@ -51,11 +48,6 @@ fn entry(index: u64, e: &Entry) -> String {
         Cmd::Import(i) => format!("import {} keys", i.kv.len()),
     };
     format!("{index}@{} {what}", e.term)
-}
-
-fn set(m: &[NodeId]) -> String {
-    let v: Vec<String> = m.iter().map(|x| x.to_string()).collect();
-    format!("{{{}}}", v.join(","))
 }
 
 fn msg(m: &RaftMsg) -> String {
@@ -137,146 +129,61 @@ fn msg(m: &RaftMsg) -> String {
     }
 }
 
-fn kv(m: &BTreeMap<String, quorumlab_core::Val>) -> String {
-    let v: Vec<String> = m.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    format!("{{{}}}", v.join(" "))
-}
-
-fn outcome(o: &Outcome) -> String {
-    match o {
-        Outcome::Ok { value: None } => "ok".into(),
-        Outcome::Ok { value: Some(v) } => format!("ok value={v}"),
-        Outcome::Fail { reason } => format!("fail: {reason}"),
-        Outcome::Redirect {
-            leader: Some(l), ..
-        } => format!("redirect to {l}"),
-        Outcome::Redirect { leader: None, .. } => "redirect (no leader known)".into(),
-        Outcome::Unknown { reason } => format!("unknown: {reason}"),
+fn write(w: &RaftWrite) -> String {
+    match w {
+        RaftWrite::HardState { term, vote } => format!(
+            "hardstate term={term} vote={}",
+            vote.map(|v| v.to_string()).unwrap_or("none".into())
+        ),
+        RaftWrite::Append {
+            from_index,
+            entries,
+        } => {
+            let es: Vec<String> = entries
+                .iter()
+                .enumerate()
+                .map(|(k, e)| entry(from_index + k as u64, e))
+                .collect();
+            format!("append [{}]", es.join(", "))
+        }
+        RaftWrite::Snapshot(s) => format!("snapshot index={}@{}", s.index, s.term),
     }
 }
 
 struct Cluster {
     params: RaftParams,
     initial: Vec<NodeId>,
-    nodes: Vec<Option<Raft>>,
-    disks: Vec<Option<RaftDisk>>,
-    learner_boot: Vec<bool>,
-    rngs: Vec<Rng>,
-    timers: Vec<BTreeMap<TimerId, Time>>,
-    queue: VecDeque<(NodeId, NodeId, RaftMsg)>,
-    now: Time,
-    groups: Option<Vec<Vec<NodeId>>>,
-    monitor: RaftMonitor,
-    /// Only the first violation is reported (the simulator stops there too).
-    violated: bool,
-    seqs: BTreeMap<u32, u64>,
-    out: String,
+    /// Nodes booted by `add-learner`: they restart knowing no members.
+    learners: BTreeSet<NodeId>,
+    net: Net<Raft>,
+    clients: Clients,
 }
 
 impl Cluster {
-    fn new() -> Self {
-        Cluster {
-            params: RaftParams::default(),
-            initial: Vec::new(),
-            nodes: Vec::new(),
-            disks: Vec::new(),
-            learner_boot: Vec::new(),
-            rngs: Vec::new(),
-            timers: Vec::new(),
-            queue: VecDeque::new(),
-            now: 0,
-            groups: None,
-            monitor: RaftMonitor::default(),
-            violated: false,
-            seqs: BTreeMap::new(),
-            out: String::new(),
-        }
-    }
-
     fn line(&mut self, s: impl AsRef<str>) {
-        self.out.push_str(s.as_ref());
-        self.out.push('\n');
+        self.net.line(s);
     }
 
     fn view(&self, i: NodeId) -> Option<Flat> {
-        self.nodes
-            .get(i as usize)
-            .and_then(|n| n.as_ref())
-            .map(|n| Flat::from(n.view()))
+        self.net.node(i).map(|n| Flat::from(n.view()))
     }
 
     /// Run one handler on node `i` and report everything it did.
     fn run(&mut self, i: NodeId, f: impl FnOnce(&mut Raft, &mut Ctx<'_, Raft>)) {
         let before = self.view(i);
-        let iu = i as usize;
-        let mut effects = Vec::new();
-        {
-            let Some(r) = self.nodes[iu].as_mut() else {
-                return;
-            };
-            let mut cx = Ctx::new(i, self.now, &mut self.rngs[iu], &mut effects);
-            f(r, &mut cx);
+        let ran = self.net.handle(i, f, |e| match e {
+            Effect::Persist(w) => Some(write(w)),
+            Effect::Reply(r) => Some(outcome(&r.outcome)),
+            // This protocol reports nothing of its own.
+            _ => None,
+        });
+        if !ran {
+            return;
         }
-        for e in effects {
-            match e {
-                Effect::Send { to, msg: m } => {
-                    self.line(format!("  send {i}->{to} {}", msg(&m)));
-                    self.queue.push_back((i, to, m));
-                }
-                Effect::SetTimer { timer, after } => {
-                    self.timers[iu].insert(timer, self.now + after);
-                }
-                Effect::CancelTimer { timer } => {
-                    self.timers[iu].remove(&timer);
-                }
-                Effect::Persist(w) => {
-                    let text = match &w {
-                        quorumlab_core::raft::RaftWrite::HardState { term, vote } => {
-                            format!(
-                                "hardstate term={term} vote={}",
-                                vote.map(|v| v.to_string()).unwrap_or("none".into())
-                            )
-                        }
-                        quorumlab_core::raft::RaftWrite::Append {
-                            from_index,
-                            entries,
-                        } => {
-                            let es: Vec<String> = entries
-                                .iter()
-                                .enumerate()
-                                .map(|(k, e)| entry(from_index + k as u64, e))
-                                .collect();
-                            format!("append [{}]", es.join(", "))
-                        }
-                        quorumlab_core::raft::RaftWrite::Snapshot(s) => {
-                            format!("snapshot index={}@{}", s.index, s.term)
-                        }
-                    };
-                    self.line(format!("  {i} persist {text}"));
-                    Raft::apply_write(self.disks[iu].get_or_insert_with(RaftDisk::default), w);
-                }
-                // This protocol reports nothing of its own.
-                Effect::Report(_) => {}
-                Effect::Reply(ClientReply {
-                    client,
-                    seq,
-                    outcome: o,
-                    ..
-                }) => {
-                    self.line(format!("  {i} reply c{client}#{seq}: {}", outcome(&o)));
-                }
-            }
-        }
-        let after = self.view(i);
-        if let (Some(b), Some(a)) = (before, after) {
+        if let (Some(b), Some(a)) = (before, self.view(i)) {
             self.diff(i, &b, &a);
         }
-        if !self.violated {
-            if let Err(v) = Raft::check(&mut self.monitor, i, &self.nodes, self.now) {
-                self.violated = true;
-                self.line(format!("  VIOLATION {v}"));
-            }
-        }
+        self.net.check(i);
     }
 
     fn diff(&mut self, i: NodeId, b: &Flat, a: &Flat) {
@@ -326,7 +233,7 @@ impl Cluster {
             self.line(format!("  {i} log: removed {cut}..={old_last}"));
         }
         if let Some(f) = first_new {
-            let node = self.nodes[i as usize].as_ref().expect("up");
+            let node = self.net.node(i).expect("up");
             let es: Vec<String> = (f..=new_last)
                 .filter_map(|k| node.log().entry(k).map(|e| entry(k, e)))
                 .collect();
@@ -349,20 +256,7 @@ impl Cluster {
     }
 
     fn boot(&mut self, i: NodeId, members: Vec<NodeId>, disk: bool) {
-        let iu = i as usize;
-        while self.nodes.len() <= iu {
-            self.nodes.push(None);
-            self.disks.push(None);
-            self.learner_boot.push(false);
-            self.rngs.push(Rng::derive(7, self.rngs.len() as u64));
-            self.timers.push(BTreeMap::new());
-        }
-        if !disk {
-            self.disks[iu] = None;
-        }
-        self.timers[iu].clear();
-        let r = Raft::boot(i, &members, &self.params, self.disks[iu].as_ref());
-        self.nodes[iu] = Some(r);
+        self.net.boot(i, &members, &self.params, disk);
         let v = self.view(i).expect("booted");
         self.line(format!(
             "  {i} boots as {} (term {}, members {}): {}",
@@ -375,60 +269,37 @@ impl Cluster {
     }
 
     fn fire(&mut self, i: NodeId, timer: RaftTimer) {
-        let iu = i as usize;
-        if self.nodes.get(iu).is_none_or(|n| n.is_none()) {
-            self.line(format!("node {i} is down"));
-            return;
-        }
-        match self.timers[iu].remove(&timer.id()) {
-            Some(t) => self.now = self.now.max(t),
-            None => self.line(format!(
-                "  ({i}: that timer was not armed; firing it anyway)"
-            )),
-        }
-        self.run(i, |r, cx| r.on_timer(cx, timer));
-    }
-
-    fn connected(&self, a: NodeId, b: NodeId) -> bool {
-        match &self.groups {
-            None => true,
-            Some(g) => g.iter().any(|grp| grp.contains(&a) && grp.contains(&b)),
+        if self.net.due(i, timer) {
+            self.run(i, |r, cx| r.on_timer(cx, timer));
         }
     }
+}
 
-    fn deliver_one(&mut self, from: NodeId, to: NodeId, m: RaftMsg) {
-        let text = format!("{from}->{to} {}", msg(&m));
-        if self.nodes.get(to as usize).is_none_or(|n| n.is_none()) {
-            self.line(format!("{text}  (dropped: node {to} is down)"));
-        } else if !self.connected(from, to) {
-            self.line(format!("{text}  (dropped: partitioned)"));
-        } else {
-            self.line(text);
-            self.run(to, |r, cx| r.on_message(cx, from, m));
+impl Transcript for Cluster {
+    type P = Raft;
+
+    fn new() -> Self {
+        Cluster {
+            params: RaftParams::default(),
+            initial: Vec::new(),
+            learners: BTreeSet::new(),
+            net: Net::new(msg),
+            clients: Clients::default(),
         }
+    }
+
+    fn net(&mut self) -> &mut Net<Raft> {
+        &mut self.net
     }
 
     fn command(&mut self, line: &str) {
         let words: Vec<&str> = line.split_whitespace().collect();
-        let num = |k: usize| -> u32 {
-            words
-                .get(k)
-                .and_then(|w| w.parse().ok())
-                .unwrap_or_else(|| panic!("`{line}`: argument {k}"))
-        };
+        let num = |k| common::num(line, k);
         match words[0] {
             "add-nodes" => {
                 let n = num(1);
-                let mut obj = serde_json::Map::new();
-                for w in &words[2..] {
-                    let (k, v) = w.split_once('=').expect("param=value");
-                    let v =
-                        serde_json::from_str(v).unwrap_or(serde_json::Value::String(v.to_string()));
-                    obj.insert(k.to_string(), v);
-                }
-                self.params =
-                    serde_json::from_value(serde_json::Value::Object(obj)).expect("valid params");
-                let start = self.nodes.len() as u32;
+                self.params = common::params::<Raft>(&words[2..]);
+                let start = self.net.ids().end;
                 self.initial = (start..start + n).collect();
                 for i in start..start + n {
                     self.boot(i, self.initial.clone(), false);
@@ -437,51 +308,18 @@ impl Cluster {
             "add-learner" => {
                 let i = num(1);
                 self.boot(i, Vec::new(), false);
-                self.learner_boot[i as usize] = true;
+                self.learners.insert(i);
             }
             "campaign" => self.fire(num(1), TIMER_ELECTION),
             "tick-heartbeat" => self.fire(num(1), TIMER_HEARTBEAT),
             "tick-quorum" => self.fire(num(1), TIMER_CHECK_QUORUM),
             "advance" => {
-                self.now += num(1) as u64 * MS;
-                self.line(format!("time {} ms", self.now / MS));
+                self.net.now += num(1) as u64 * MS;
+                self.line(format!("time {} ms", self.net.now / MS));
             }
             "propose" => {
-                let i = num(1);
-                let mut client = 1;
-                let mut seq = None;
-                let mut rest = Vec::new();
-                for w in &words[2..] {
-                    if let Some(c) = w.strip_prefix("client=") {
-                        client = c.parse().expect("client");
-                    } else if let Some(s) = w.strip_prefix("seq=") {
-                        seq = Some(s.parse().expect("seq"));
-                    } else {
-                        rest.push(*w);
-                    }
-                }
-                let op = match rest.as_slice() {
-                    ["read", k] => Op::Read { key: k.to_string() },
-                    ["cas", k, e, n] => Op::Cas {
-                        key: k.to_string(),
-                        expect: e.parse().expect("int"),
-                        new: n.parse().expect("int"),
-                    },
-                    [kv] => {
-                        let (k, v) = kv.split_once('=').expect("k=v");
-                        Op::Write {
-                            key: k.to_string(),
-                            value: v.parse().expect("int"),
-                        }
-                    }
-                    _ => panic!("`{line}`: bad op"),
-                };
-                let next = self.seqs.entry(client).or_insert(0);
-                let seq = seq.unwrap_or(*next + 1);
-                *next = (*next).max(seq);
-                self.run(i, |r, cx| {
-                    r.on_client(cx, ClientRequest { client, seq, op })
-                });
+                let req = self.clients.request(&words[2..]);
+                self.run(num(1), |r, cx| r.on_client(cx, req));
             }
             "change" => {
                 let i = num(1);
@@ -498,85 +336,25 @@ impl Cluster {
                     Err(e) => self.line(format!("  refused: {e}")),
                 }
             }
-            "deliver" => {
-                if let Some(pat) = words.get(1) {
-                    let (a, b) = parse_pat(pat);
-                    let all: Vec<_> = self.queue.drain(..).collect();
-                    let (hit, keep): (Vec<_>, Vec<_>) = all.into_iter().partition(|(f, t, _)| {
-                        a.is_none_or(|a| a == *f) && b.is_none_or(|b| b == *t)
-                    });
-                    self.queue.extend(keep);
-                    for (f, t, m) in hit {
-                        self.deliver_one(f, t, m);
-                    }
-                } else {
-                    while let Some((f, t, m)) = self.queue.pop_front() {
-                        self.deliver_one(f, t, m);
-                    }
-                }
-            }
-            "drop" => {
-                let (a, b) = parse_pat(words[1]);
-                let all: Vec<_> = self.queue.drain(..).collect();
-                for (f, t, m) in all {
-                    if a.is_none_or(|a| a == f) && b.is_none_or(|b| b == t) {
-                        self.line(format!("{f}->{t} {}  (dropped)", msg(&m)));
-                    } else {
-                        self.queue.push_back((f, t, m));
-                    }
-                }
-            }
-            "crash" => {
-                let i = num(1);
-                self.nodes[i as usize] = None;
-                self.timers[i as usize].clear();
-                self.line(format!("  {i} crashed"));
-            }
-            "restart" => {
-                let i = num(1);
-                let disk = !words.contains(&"--no-disk");
-                let members = if self.learner_boot[i as usize] {
-                    Vec::new()
-                } else {
-                    self.initial.clone()
-                };
-                self.boot(i, members, disk);
-            }
-            "partition" => {
-                let rest = words[1..].join(" ");
-                let groups: Vec<Vec<NodeId>> = rest
-                    .split('|')
-                    .map(|g| {
-                        g.split(',')
-                            .map(|x| x.trim().parse().expect("node id"))
-                            .collect()
-                    })
-                    .collect();
-                self.line(format!(
-                    "  partition {}",
-                    groups
-                        .iter()
-                        .map(|g| set(g))
-                        .collect::<Vec<_>>()
-                        .join(" | ")
-                ));
-                self.groups = Some(groups);
-            }
-            "heal" => {
-                self.groups = None;
-                self.line("  network healed");
-            }
-            "status" => {
-                for i in 0..self.nodes.len() as NodeId {
-                    self.status(i);
-                }
-            }
             w => panic!("unknown command {w}"),
         }
     }
 
+    fn receive(&mut self, from: NodeId, to: NodeId, m: RaftMsg) {
+        self.run(to, |r, cx| r.on_message(cx, from, m));
+    }
+
+    fn restart(&mut self, i: NodeId, keep_disk: bool) {
+        let members = if self.learners.contains(&i) {
+            Vec::new()
+        } else {
+            self.initial.clone()
+        };
+        self.boot(i, members, keep_disk);
+    }
+
     fn status(&mut self, i: NodeId) {
-        let Some(r) = self.nodes[i as usize].as_ref() else {
+        let Some(r) = self.net.node(i) else {
             self.line(format!("{i}: down"));
             return;
         };
@@ -619,18 +397,6 @@ impl Cluster {
             let _ = write!(s, "\n   progress: {}", p.join(", "));
         }
         self.line(s);
-    }
-}
-
-impl Transcript for Cluster {
-    fn new() -> Self {
-        Cluster::new()
-    }
-    fn command(&mut self, line: &str) {
-        Cluster::command(self, line)
-    }
-    fn out(&mut self) -> &mut String {
-        &mut self.out
     }
 }
 

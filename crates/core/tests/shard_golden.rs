@@ -40,26 +40,15 @@
 
 mod common;
 
-use common::{parse_pat, Transcript};
-use quorumlab_core::raft::{Cmd, Entry, Raft, RaftDisk, RaftMsg, Role};
+use common::{kv, set, Clients, Net, Transcript};
+use quorumlab_core::raft::{Cmd, Entry, Raft, RaftMsg, Role};
 use quorumlab_core::shard::map::{fmt_groups, placement, shard_of, Config, Placements, Status};
-use quorumlab_core::shard::{ShardMonitor, ShardMsg, ShardParams, ShardTimer, ShardedRaft};
+use quorumlab_core::shard::{ShardMsg, ShardParams, ShardTimer, ShardedRaft};
 use quorumlab_core::{
-    ClientReply, ClientRequest, Ctx, Effect, MembershipChange, NodeId, Op, Outcome, Protocol, Rng,
-    Time, Timer, TimerId, Val, MS,
+    ClientRequest, Ctx, Effect, MembershipChange, NodeId, Outcome, Protocol, Val, MS,
 };
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
-
-fn set(m: &[NodeId]) -> String {
-    let v: Vec<String> = m.iter().map(|x| x.to_string()).collect();
-    format!("{{{}}}", v.join(","))
-}
-
-fn kv<'a>(m: impl IntoIterator<Item = (&'a String, &'a Val)>) -> String {
-    let v: Vec<String> = m.into_iter().map(|(k, v)| format!("{k}={v}")).collect();
-    format!("{{{}}}", v.join(" "))
-}
 
 fn req(r: &ClientRequest) -> String {
     format!("{} (c{}#{})", r.op.describe(), r.client, r.seq)
@@ -214,14 +203,8 @@ fn msg(m: &ShardMsg) -> String {
 
 fn outcome(o: &Outcome) -> String {
     match o {
-        Outcome::Ok { value: None } => "ok".into(),
-        Outcome::Ok { value: Some(v) } => format!("ok value={v}"),
-        Outcome::Fail { reason } => format!("fail: {reason}"),
-        Outcome::Redirect {
-            leader: Some(l), ..
-        } => format!("redirect to {l}"),
         Outcome::Redirect { leader: None, .. } => "not now (redirect, no leader)".into(),
-        Outcome::Unknown { reason } => format!("unknown: {reason}"),
+        o => common::outcome(o),
     }
 }
 
@@ -288,36 +271,22 @@ struct Snap {
 struct Cluster {
     params: ShardParams,
     initial: Vec<NodeId>,
-    nodes: Vec<Option<ShardedRaft>>,
-    disks: Vec<Option<RaftDisk>>,
-    rngs: Vec<Rng>,
-    timers: Vec<BTreeMap<TimerId, Time>>,
-    queue: VecDeque<(NodeId, NodeId, ShardMsg)>,
-    now: Time,
-    groups: Option<Vec<Vec<NodeId>>>,
-    monitor: ShardMonitor,
+    net: Net<ShardedRaft>,
     placements: Placements,
-    violated: bool,
-    seqs: BTreeMap<u32, u64>,
-    out: String,
+    clients: Clients,
 }
 
 impl Cluster {
     fn line(&mut self, s: impl AsRef<str>) {
-        self.out.push_str(s.as_ref());
-        self.out.push('\n');
+        self.net.line(s);
     }
 
     fn gs(&self) -> u64 {
         self.params.group_size.max(1)
     }
 
-    fn node(&self, i: NodeId) -> Option<&ShardedRaft> {
-        self.nodes.get(i as usize).and_then(|n| n.as_ref())
-    }
-
     fn snap(&mut self, i: NodeId) -> Option<Snap> {
-        let n = self.nodes.get(i as usize)?.as_ref()?;
+        let n = self.net.node(i)?;
         let r = n.raft();
         let log = (r.log().first_index()..=r.log().last_index())
             .filter_map(|k| r.log().term(k).map(|t| (k, t)))
@@ -344,52 +313,19 @@ impl Cluster {
     /// Run one handler on node `i` and report everything it did.
     fn run(&mut self, i: NodeId, f: impl FnOnce(&mut ShardedRaft, &mut Ctx<'_, ShardedRaft>)) {
         let before = self.snap(i);
-        let iu = i as usize;
-        let mut effects = Vec::new();
-        {
-            let Some(n) = self.nodes[iu].as_mut() else {
-                return;
-            };
-            let mut cx = Ctx::new(i, self.now, &mut self.rngs[iu], &mut effects);
-            f(n, &mut cx);
-        }
-        for e in effects {
-            match e {
-                Effect::Send { to, msg: m } => {
-                    self.line(format!("  send {i}->{to} {}", msg(&m)));
-                    self.queue.push_back((i, to, m));
-                }
-                Effect::SetTimer { timer, after } => {
-                    self.timers[iu].insert(timer, self.now + after);
-                }
-                Effect::CancelTimer { timer } => {
-                    self.timers[iu].remove(&timer);
-                }
-                // Not printed (a leader's appends are); kept for restarts.
-                Effect::Persist(w) => ShardedRaft::apply_write(
-                    self.disks[iu].get_or_insert_with(RaftDisk::default),
-                    w,
-                ),
-                Effect::Report(_) => {}
-                Effect::Reply(ClientReply {
-                    client,
-                    seq,
-                    outcome: o,
-                    ..
-                }) => {
-                    self.line(format!("  {i} reply c{client}#{seq}: {}", outcome(&o)));
-                }
-            }
+        let ran = self.net.handle(i, f, |e| match e {
+            Effect::Reply(r) => Some(outcome(&r.outcome)),
+            // Writes are not printed (a leader's appends are); the disk is kept for
+            // restarts.
+            _ => None,
+        });
+        if !ran {
+            return;
         }
         if let (Some(b), Some(a)) = (before, self.snap(i)) {
             self.diff(i, &b, &a);
         }
-        if !self.violated {
-            if let Err(v) = ShardedRaft::check(&mut self.monitor, i, &self.nodes, self.now) {
-                self.violated = true;
-                self.line(format!("  VIOLATION {v}"));
-            }
-        }
+        self.net.check(i);
     }
 
     fn diff(&mut self, i: NodeId, b: &Snap, a: &Snap) {
@@ -405,7 +341,7 @@ impl Cluster {
             .map(|(k, _)| *k);
         let old_last = b.log.last().map(|e| e.0).unwrap_or(0);
         let new_last = a.log.last().map(|e| e.0).unwrap_or(0);
-        let n = self.node(i).expect("up");
+        let n = self.net.node(i).expect("up");
         let g = n.group();
         let why = <Raft as Protocol>::view(n.raft()).last_change;
         let appended: Vec<String> = match (first_new, a.role) {
@@ -459,18 +395,8 @@ impl Cluster {
     }
 
     fn boot(&mut self, i: NodeId, members: Vec<NodeId>, disk: bool) {
-        let iu = i as usize;
-        while self.nodes.len() <= iu {
-            self.nodes.push(None);
-            self.disks.push(None);
-            self.rngs.push(Rng::derive(7, self.rngs.len() as u64));
-            self.timers.push(BTreeMap::new());
-        }
-        if !disk {
-            self.disks[iu] = None;
-        }
-        self.timers[iu].clear();
-        let n = ShardedRaft::boot(i, &members, &self.params, self.disks[iu].as_ref());
+        self.net.boot(i, &members, &self.params, disk);
+        let n = self.net.node(i).expect("booted");
         let (g, last) = (n.group(), n.raft().log().last_index());
         let knows = match n.known() {
             [] => "no shard map".to_string(),
@@ -480,13 +406,12 @@ impl Cluster {
                 fmt_groups(k[k.len() - 1])
             ),
         };
-        let from = if disk && self.disks[iu].is_some() {
+        let from = if self.net.disks[i as usize].is_some() {
             format!(", from its disk (log {last})")
         } else {
             String::new()
         };
-        let shards = shard_line(&mut self.placements, &n);
-        self.nodes[iu] = Some(n);
+        let shards = shard_line(&mut self.placements, n);
         self.line(format!(
             "  {i} boots in g{g}{from}, knows {knows}; {shards}"
         ));
@@ -494,52 +419,23 @@ impl Cluster {
     }
 
     fn fire(&mut self, i: NodeId, t: ShardTimer) {
-        let iu = i as usize;
-        if self.node(i).is_none() {
-            self.line(format!("node {i} is down"));
-            return;
-        }
-        match self.timers[iu].remove(&t.id()) {
-            Some(d) => self.now = self.now.max(d),
-            None => self.line(format!(
-                "  ({i}: that timer was not armed; firing it anyway)"
-            )),
-        }
-        self.run(i, |n, cx| n.on_timer(cx, t));
-    }
-
-    fn connected(&self, a: NodeId, b: NodeId) -> bool {
-        match &self.groups {
-            None => true,
-            Some(g) => g.iter().any(|grp| grp.contains(&a) && grp.contains(&b)),
+        if self.net.due(i, t) {
+            self.run(i, |n, cx| n.on_timer(cx, t));
         }
     }
 
-    fn deliver_one(&mut self, from: NodeId, to: NodeId, m: ShardMsg) {
-        let text = format!("{from}->{to} {}", msg(&m));
-        if self.node(to).is_none() {
-            self.line(format!("{text}  (dropped: node {to} is down)"));
-        } else if !self.connected(from, to) {
-            self.line(format!("{text}  (dropped: partitioned)"));
-        } else {
-            self.line(text);
-            self.run(to, |n, cx| n.on_message(cx, from, m));
-        }
-    }
-
-    /// Deliver the queued messages `keep` picks, in order, until none is left.
+    /// Deliver the queued messages `pick` picks, in order, until none is left.
     fn deliver_while(&mut self, pick: impl Fn(NodeId, NodeId) -> bool) {
-        while let Some(k) = self.queue.iter().position(|(f, t, _)| pick(*f, *t)) {
-            let (f, t, m) = self.queue.remove(k).expect("queued");
-            self.deliver_one(f, t, m);
+        while let Some((f, t, m)) = self.net.take_first(&pick) {
+            self.deliver(f, t, m);
         }
     }
 
     /// `elect G`, printing only who won (and any reply or violation on the way).
     fn elect(&mut self, g: u64) {
-        let mark = self.out.len();
+        let mark = self.net.out.len();
         self.elect_loud(g);
-        let said = self.out.split_off(mark);
+        let said = self.net.out.split_off(mark);
         for l in said.lines() {
             if l.contains("VIOLATION") || l.contains(" reply ") {
                 self.line(l);
@@ -547,7 +443,7 @@ impl Cluster {
         }
         let gs = self.gs();
         let live: Vec<&ShardedRaft> = (g * gs..(g + 1) * gs)
-            .filter_map(|n| self.node(n as NodeId))
+            .filter_map(|n| self.net.node(n as NodeId))
             .collect();
         let leader = live
             .iter()
@@ -572,12 +468,13 @@ impl Cluster {
         let inside = move |f: NodeId, t: NodeId| f as u64 / gs == g && t as u64 / gs == g;
         let first = (g * gs..(g + 1) * gs)
             .map(|n| n as NodeId)
-            .find(|n| self.node(*n).is_some())
+            .find(|n| self.net.node(*n).is_some())
             .expect("a live member");
         self.fire(first, ShardTimer::RaftElection);
         self.deliver_while(inside);
         let leader = (g * gs..(g + 1) * gs).map(|n| n as NodeId).find(|n| {
-            self.node(*n)
+            self.net
+                .node(*n)
                 .is_some_and(|x| x.raft().role() == Role::Leader)
         });
         match leader {
@@ -591,30 +488,12 @@ impl Cluster {
 
     fn request(&mut self, words: &[&str], read: bool) {
         let i: NodeId = words[1].parse().expect("node id");
-        let mut client = 1;
-        let mut key = None;
-        for w in &words[2..] {
-            match w.strip_prefix("client=") {
-                Some(c) => client = c.parse().expect("client"),
-                None => key = Some(*w),
-            }
+        let mut op_words = words[2..].to_vec();
+        if read {
+            // `get I k` asks what `read k` would.
+            op_words.insert(0, "read");
         }
-        let key = key.expect("a key");
-        let op = if read {
-            Op::Read { key: key.into() }
-        } else {
-            let (k, v) = key.split_once('=').expect("k=v");
-            Op::Write {
-                key: k.into(),
-                value: v.parse().expect("int"),
-            }
-        };
-        let seq = {
-            let s = self.seqs.entry(client).or_insert(0);
-            *s += 1;
-            *s
-        };
-        let r = ClientRequest { client, seq, op };
+        let r = self.clients.request(&op_words);
         let shard = shard_of(r.op.key(), self.params.shards);
         self.line(format!("{} (shard {shard}) at {i}", req(&r)));
         self.run(i, |n, cx| n.on_client(cx, r));
@@ -622,7 +501,8 @@ impl Cluster {
 
     /// The longest list of shard maps any live node knows.
     fn known(&self) -> Vec<u64> {
-        self.nodes
+        self.net
+            .nodes
             .iter()
             .flatten()
             .map(|n| n.known().to_vec())
@@ -634,10 +514,11 @@ impl Cluster {
         let gs = self.gs() as NodeId;
         let leader = (0..gs)
             .filter(|n| {
-                self.node(*n)
+                self.net
+                    .node(*n)
                     .is_some_and(|x| x.raft().role() == Role::Leader)
             })
-            .max_by_key(|n| self.node(*n).map(|x| x.raft().term()));
+            .max_by_key(|n| self.net.node(*n).map(|x| x.raft().term()));
         let Some(l) = leader else {
             self.line("  group 0 has no leader");
             return;
@@ -659,40 +540,40 @@ impl Cluster {
             Err(e) => self.line(format!("  refused: {e}")),
         }
     }
+}
+
+impl Transcript for Cluster {
+    type P = ShardedRaft;
+
+    fn new() -> Self {
+        Cluster {
+            params: ShardParams::default(),
+            initial: Vec::new(),
+            net: Net::new(msg),
+            placements: Placements::default(),
+            clients: Clients::default(),
+        }
+    }
+
+    fn net(&mut self) -> &mut Net<ShardedRaft> {
+        &mut self.net
+    }
 
     fn command(&mut self, line: &str) {
         let words: Vec<&str> = line.split_whitespace().collect();
-        let num = |k: usize| -> u32 {
-            words
-                .get(k)
-                .and_then(|w| w.parse().ok())
-                .unwrap_or_else(|| panic!("`{line}`: argument {k}"))
-        };
+        let num = |k| common::num(line, k);
         match words[0] {
             "add-nodes" => {
                 let n = num(1);
-                let mut obj = serde_json::Map::new();
-                for w in &words[2..] {
-                    let (k, v) = w.split_once('=').expect("param=value");
-                    let v =
-                        serde_json::from_str(v).unwrap_or(serde_json::Value::String(v.to_string()));
-                    obj.insert(k.to_string(), v);
-                }
-                self.params =
-                    serde_json::from_value(serde_json::Value::Object(obj)).expect("valid params");
-                let problems: Vec<String> = ShardedRaft::param_problems(&self.params)
-                    .into_iter()
-                    .chain(ShardedRaft::cluster_problems(&self.params, n as usize))
-                    .map(|(f, m)| format!("{f}: {m}"))
-                    .collect();
-                assert!(problems.is_empty(), "{}", problems.join("; "));
+                self.params = common::params::<ShardedRaft>(&words[2..]);
+                common::assert_sound::<ShardedRaft>(&self.params, n as usize);
                 self.initial = (0..n).collect();
                 for i in 0..n {
                     self.boot(i, self.initial.clone(), false);
                 }
             }
             "add-spares" => {
-                let start = self.nodes.len() as u32;
+                let start = self.net.ids().end;
                 for i in start..start + num(1) {
                     self.boot(i, Vec::new(), false);
                 }
@@ -710,8 +591,8 @@ impl Cluster {
                 }
             }
             "advance" => {
-                self.now += num(1) as u64 * MS;
-                self.line(format!("time {} ms", self.now / MS));
+                self.net.now += num(1) as u64 * MS;
+                self.line(format!("time {} ms", self.net.now / MS));
             }
             "put" => self.request(&words, false),
             "get" => self.request(&words, true),
@@ -762,79 +643,21 @@ impl Cluster {
                     before = Some(now);
                 }
             }
-            "deliver" => {
-                if let Some(pat) = words.get(1) {
-                    let (a, b) = parse_pat(pat);
-                    let all: Vec<_> = self.queue.drain(..).collect();
-                    let (hit, keep): (Vec<_>, Vec<_>) = all.into_iter().partition(|(f, t, _)| {
-                        a.is_none_or(|a| a == *f) && b.is_none_or(|b| b == *t)
-                    });
-                    self.queue.extend(keep);
-                    for (f, t, m) in hit {
-                        self.deliver_one(f, t, m);
-                    }
-                } else {
-                    self.deliver_while(|_, _| true);
-                }
-            }
-            "drop" => {
-                let (a, b) = parse_pat(words[1]);
-                let all: Vec<_> = self.queue.drain(..).collect();
-                for (f, t, m) in all {
-                    if a.is_none_or(|a| a == f) && b.is_none_or(|b| b == t) {
-                        self.line(format!("{f}->{t} {}  (dropped)", msg(&m)));
-                    } else {
-                        self.queue.push_back((f, t, m));
-                    }
-                }
-            }
-            "crash" => {
-                let i = num(1);
-                self.nodes[i as usize] = None;
-                self.timers[i as usize].clear();
-                self.line(format!("  {i} crashed"));
-            }
-            "restart" => {
-                let i = num(1);
-                let disk = !words.contains(&"--no-disk");
-                // As the simulator does: a restarted node knows the initial members.
-                self.boot(i, self.initial.clone(), disk);
-            }
-            "partition" => {
-                let rest = words[1..].join(" ");
-                let groups: Vec<Vec<NodeId>> = rest
-                    .split('|')
-                    .map(|g| {
-                        g.split(',')
-                            .map(|x| x.trim().parse().expect("node id"))
-                            .collect()
-                    })
-                    .collect();
-                self.line(format!(
-                    "  partition {}",
-                    groups
-                        .iter()
-                        .map(|g| set(g))
-                        .collect::<Vec<_>>()
-                        .join(" | ")
-                ));
-                self.groups = Some(groups);
-            }
-            "heal" => {
-                self.groups = None;
-                self.line("  network healed");
-            }
-            "status" => {
-                for i in 0..self.nodes.len() as NodeId {
-                    self.status(i);
-                }
-            }
             w => panic!("unknown command {w}"),
         }
     }
 
+    fn receive(&mut self, from: NodeId, to: NodeId, m: ShardMsg) {
+        self.run(to, |n, cx| n.on_message(cx, from, m));
+    }
+
+    fn restart(&mut self, i: NodeId, keep_disk: bool) {
+        // As the simulator does: a restarted node knows the initial members.
+        self.boot(i, self.initial.clone(), keep_disk);
+    }
+
     fn status(&mut self, i: NodeId) {
-        let Some(n) = self.node(i) else {
+        let Some(n) = self.net.node(i) else {
             self.line(format!("{i}: down"));
             return;
         };
@@ -854,40 +677,9 @@ impl Cluster {
         let _ = write!(s, "\n   log: {}", es.join(", "));
         let user = r.state().kv.iter().filter(|(k, _)| !k.starts_with('#'));
         let _ = write!(s, "\n   kv: {}", kv(user));
-        let known = n.known().to_vec();
-        let line = shard_line(
-            &mut self.placements,
-            self.nodes[i as usize].as_ref().expect("up"),
-        );
-        let _ = write!(s, "\n   {line}; knows maps {}", maps(&known));
+        let line = shard_line(&mut self.placements, n);
+        let _ = write!(s, "\n   {line}; knows maps {}", maps(n.known()));
         self.line(s);
-    }
-}
-
-impl Transcript for Cluster {
-    fn new() -> Self {
-        Cluster {
-            params: ShardParams::default(),
-            initial: Vec::new(),
-            nodes: Vec::new(),
-            disks: Vec::new(),
-            rngs: Vec::new(),
-            timers: Vec::new(),
-            queue: VecDeque::new(),
-            now: 0,
-            groups: None,
-            monitor: ShardMonitor::default(),
-            placements: Placements::default(),
-            violated: false,
-            seqs: BTreeMap::new(),
-            out: String::new(),
-        }
-    }
-    fn command(&mut self, line: &str) {
-        Cluster::command(self, line)
-    }
-    fn out(&mut self) -> &mut String {
-        &mut self.out
     }
 }
 
