@@ -112,49 +112,37 @@ impl ShardParams {
         v
     }
 
-    /// Problems on a cluster of `nodes` nodes.
+    /// Problems on a cluster of `nodes` members.
     pub fn cluster_problems(&self, nodes: usize) -> Vec<(&'static str, String)> {
-        let g = self.group_size.max(1) as usize;
-        let mut v = Vec::new();
-        if !nodes.is_multiple_of(g) {
-            v.push((
-                "group_size",
-                format!(
-                    "{nodes} nodes do not split into groups of {g}: use a multiple of {g} nodes"
-                ),
-            ));
-        } else if (nodes / g) as u64 > MAX_GROUPS {
-            v.push((
-                "group_size",
-                format!("{} groups of {g}: at most {MAX_GROUPS}", nodes / g),
-            ));
-        }
-        v
+        self.split_problems(nodes, false)
     }
 
     /// Every node, spares included, belongs to a whole group: a spare forms a group
     /// with the spares after it, and a group short of members could never elect.
     pub fn all_nodes_problems(&self, nodes: usize) -> Vec<(&'static str, String)> {
+        self.split_problems(nodes, true)
+    }
+
+    /// `nodes` (with the spares, or the members only) in whole groups, and not too many.
+    fn split_problems(&self, nodes: usize, spares: bool) -> Vec<(&'static str, String)> {
         let g = self.group_size.max(1) as usize;
-        let mut v = Vec::new();
-        if !nodes.is_multiple_of(g) {
-            v.push((
-                "group_size",
+        let with = if spares { " with the spares" } else { "" };
+        let why = if !nodes.is_multiple_of(g) {
+            let fix = if spares {
                 format!(
-                    "{nodes} nodes with the spares do not split into groups of {g}: the last group would have {} (add or remove spares)",
+                    "the last group would have {} (add or remove spares)",
                     nodes % g
-                ),
-            ));
+                )
+            } else {
+                format!("use a multiple of {g} nodes")
+            };
+            format!("{nodes} nodes{with} do not split into groups of {g}: {fix}")
         } else if (nodes / g) as u64 > MAX_GROUPS {
-            v.push((
-                "group_size",
-                format!(
-                    "{} groups of {g} with the spares: at most {MAX_GROUPS}",
-                    nodes / g
-                ),
-            ));
-        }
-        v
+            format!("{} groups of {g}{with}: at most {MAX_GROUPS}", nodes / g)
+        } else {
+            return Vec::new();
+        };
+        vec![("group_size", why)]
     }
 
     /// The Raft settings every group runs with: reads go through the log, so a read is
